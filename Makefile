@@ -1,0 +1,65 @@
+# The front door. CI calls the same targets (see .ci/run and .github/workflows/).
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON_VERSION ?= 3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STACK ?=
+FROM ?= uat
+TO ?= prod
+
+# uv never fetches a Python build: the machine's interpreter is used.
+export UV_PYTHON_DOWNLOADS := never
+# The wheel's build is reproducible: a fixed timestamp for every file in it.
+export SOURCE_DATE_EPOCH ?= 315532800
+
+UV := $(shell command -v uv 2>/dev/null || echo .tools/uv/bin/uv)
+
+.PHONY: help setup test lint unit wheel plan demo bench promote fmt clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+.tools/uv/bin/uv:
+	@echo "uv not on PATH: installing it into .tools/uv with pip"
+	python3 -m venv .tools/uv
+	.tools/uv/bin/pip install --quiet --disable-pip-version-check uv
+
+$(VENV)/.synced: requirements.lock ml/pyproject.toml | $(UV)
+	@test -x $(PY) || $(UV) venv --quiet --python $(PYTHON_VERSION) $(VENV)
+	$(UV) pip sync --quiet --python $(PY) --require-hashes requirements.lock
+	$(UV) pip install --quiet --python $(PY) --no-deps --no-build-isolation -e ml
+	@touch $@
+
+setup: $(VENV)/.synced ## create .venv from the hashed lockfile
+
+lock: | $(UV) ## recompile requirements.lock after changing a pyproject.toml
+	$(UV) pip compile pyproject.toml ml/pyproject.toml --extra dev --generate-hashes \
+		--python-version $(PYTHON_VERSION) --quiet -o requirements.lock
+
+lint: setup ## ruff + mypy (strict for stacks/ and infra/)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+fmt: setup ## apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+wheel: setup ## build the ml wheel into dist/ (reproducible)
+	@rm -f dist/iris_mlops-*.whl
+	$(UV) build --quiet --wheel --no-build-isolation --python $(PY) --out-dir dist ml
+	@ls dist/iris_mlops-*.whl
+
+unit: setup wheel ## pytest only
+	$(PY) -m pytest -q
+
+test: lint unit ## lint, then the whole test suite (what CI runs)
+
+plan: setup wheel ## offline plan: make plan [STACK=dev]
+	$(PY) -m stacks.plan $(if $(STACK),--stack $(STACK),)
+
+clean: ## remove build outputs and local ML state (keeps .venv)
+	rm -rf dist .local .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Typed per-environment settings: schema, defaults, validation, loading, and the offline plan."""

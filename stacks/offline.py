@@ -1,0 +1,293 @@
+"""Run the real Pulumi program offline under Pulumi's mocks and record every registration.
+
+This is the engine behind ``python -m stacks.plan`` and the infrastructure tests. A
+``MockMonitor`` subclass sees each ``RegisterResource`` request whole (type, name, parent,
+protect, dependencies, options, inputs), which ``Mocks.new_resource`` alone does not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime import settings as pulumi_settings
+
+SECRET_MASK = "[secret]"  # noqa: S105 - a mask, not a credential
+UNKNOWN_MASK = "[computed]"
+SECRET_PLACEHOLDER = "offline-secret-placeholder"  # noqa: S105 - stands in for `secure:` values
+
+# Fake identities that look like the real thing (GUIDs), so validators and string formats hold.
+FAKE_SUBSCRIPTION_ID = "00000000-0000-4000-8000-000000000001"
+FAKE_TENANT_ID = "00000000-0000-4000-8000-000000000002"
+FAKE_CLIENT_ID = "00000000-0000-4000-8000-000000000003"
+FAKE_OBJECT_ID = "00000000-0000-4000-8000-000000000004"
+
+
+@dataclass(frozen=True)
+class RecordedResource:
+    """One resource registration as the engine would receive it."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    protect: bool
+    dependencies: tuple[str, ...]
+    provider: str
+    inputs: dict[str, Any]
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def masked_inputs(self) -> dict[str, Any]:
+        """Inputs with every secret value replaced by ``[secret]``."""
+        masked: dict[str, Any] = mask_secrets(self.inputs)
+        return masked
+
+    def plain_inputs(self) -> dict[str, Any]:
+        """Inputs with secrets unwrapped: only for assertions, never for printing."""
+        plain: dict[str, Any] = unwrap_secrets(self.inputs)
+        return plain
+
+    def is_secret(self, key: str) -> bool:
+        """Whether the top-level input ``key`` reaches the engine as a secret."""
+        return rpc.is_rpc_secret(self.inputs.get(key))
+
+
+@dataclass
+class OfflineRun:
+    """Everything one offline run of the program produced."""
+
+    stack: str
+    resources: list[RecordedResource]
+    exports: dict[str, Any]
+    secret_exports: frozenset[str]
+
+    def of_type(self, type_: str) -> list[RecordedResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def named(self, name: str) -> RecordedResource:
+        matches = [r for r in self.resources if r.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"expected one resource named {name!r}, found {len(matches)}")
+        return matches[0]
+
+    def by_urn(self) -> dict[str, RecordedResource]:
+        return {r.urn: r for r in self.resources}
+
+
+def mask_secrets(value: Any) -> Any:
+    """Secrets become ``[secret]`` and values known only after apply become ``[computed]``."""
+    if rpc.is_rpc_secret(value):
+        return SECRET_MASK
+    if isinstance(value, pulumi.output.Unknown):
+        return UNKNOWN_MASK
+    if isinstance(value, dict):
+        return {k: mask_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_secrets(v) for v in value]
+    return value
+
+
+def unwrap_secrets(value: Any) -> Any:
+    if rpc.is_rpc_secret(value):
+        return unwrap_secrets(value["value"])
+    if isinstance(value, dict):
+        return {k: unwrap_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap_secrets(v) for v in value]
+    return value
+
+
+def _fake_id(type_: str, name: str) -> str:
+    package, module, kind = [*type_.split(":"), "", "", ""][:3]
+    if package == "azure-native":
+        return (
+            f"/subscriptions/{FAKE_SUBSCRIPTION_ID}/resourceGroups/rg-{name}"
+            f"/providers/Microsoft.{module.capitalize()}/{kind}/{name}"
+        )
+    return f"{name}-id"
+
+
+# Outputs a real provider computes and later components read. One entry per type that needs it.
+FakeOutputs = Callable[[str, dict[str, Any]], dict[str, Any]]
+FAKE_OUTPUTS: dict[str, FakeOutputs] = {
+    "azure-native:databricks:Workspace": lambda name, inputs: {
+        "workspaceUrl": f"adb-1234567890123456.{abs(hash(name)) % 100}.azuredatabricks.net",
+        "workspaceId": "1234567890123456",
+    },
+    "azure-native:managedidentity:UserAssignedIdentity": lambda name, inputs: {
+        "clientId": FAKE_CLIENT_ID,
+        "principalId": FAKE_OBJECT_ID,
+        "tenantId": FAKE_TENANT_ID,
+    },
+    "azure-native:databricks:AccessConnector": lambda name, inputs: {
+        "identity": {**inputs.get("identity", {}), "principalId": FAKE_OBJECT_ID},
+    },
+    "azure-native:keyvault:Vault": lambda name, inputs: {
+        "properties": {
+            **inputs.get("properties", {}),
+            "vaultUri": f"https://{inputs.get('vaultName', name)}.vault.azure.net/",
+        },
+    },
+    "azure-native:operationalinsights:Workspace": lambda name, inputs: {
+        "customerId": "00000000-0000-4000-8000-0000000000aa",
+    },
+}
+
+CALL_RESULTS: dict[str, dict[str, Any]] = {
+    "azure-native:authorization:getClientConfig": {
+        "clientId": FAKE_CLIENT_ID,
+        "objectId": FAKE_OBJECT_ID,
+        "subscriptionId": FAKE_SUBSCRIPTION_ID,
+        "tenantId": FAKE_TENANT_ID,
+    },
+}
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
+        # Auto-named resources get their logical name, as a provider's `name` output would be.
+        state = {"name": args.name, **args.inputs}
+        fake = FAKE_OUTPUTS.get(args.typ)
+        if fake is not None:
+            state.update(fake(args.name, dict(args.inputs)))
+        return _fake_id(args.typ, args.name), state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        return dict(CALL_RESULTS.get(args.token, {})), None
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.recorded: list[RecordedResource] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.type != "pulumi:pulumi:Stack":
+            self.recorded.append(_record(request, response.urn))
+        return response
+
+
+def _record(request: Any, urn: str) -> RecordedResource:
+    timeouts = request.customTimeouts
+    options: dict[str, Any] = {
+        "ignoreChanges": sorted(request.ignoreChanges),
+        "replaceOnChanges": sorted(request.replaceOnChanges),
+        "additionalSecretOutputs": sorted(request.additionalSecretOutputs),
+        "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+        "retainOnDelete": bool(request.retainOnDelete),
+        "customTimeouts": {
+            k: v
+            for k, v in (
+                ("create", timeouts.create),
+                ("update", timeouts.update),
+                ("delete", timeouts.delete),
+            )
+            if v
+        },
+    }
+    return RecordedResource(
+        urn=urn,
+        type=request.type,
+        name=request.name,
+        parent=request.parent,
+        custom=bool(request.custom),
+        protect=bool(request.protect),
+        dependencies=tuple(sorted(set(request.dependencies))),
+        provider=request.provider,
+        inputs=rpc.deserialize_properties(request.object),
+        options=options,
+    )
+
+
+def run_offline(
+    program: Callable[[], None],
+    *,
+    project: str,
+    stack: str,
+    config: Mapping[str, str],
+    secret_keys: frozenset[str] = frozenset(),
+) -> OfflineRun:
+    """Run ``program`` as ``pulumi preview`` would, against mocks, and return what it registered.
+
+    ``config`` maps fully qualified keys (``project:key``) to the strings the CLI would pass
+    (structured values JSON-encoded). Each run gets a fresh event loop and a fresh root stack.
+    """
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        pulumi_settings.ROOT.set(None)
+        pulumi.runtime.set_all_config(dict(config), sorted(secret_keys))
+        monitor = _RecordingMonitor(_Mocks())
+        pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=True, monitor=monitor)
+        program()
+        loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
+        exports, secret_exports = loop.run_until_complete(_resolve_exports())
+        return OfflineRun(stack, list(monitor.recorded), exports, frozenset(secret_exports))
+    finally:
+        pulumi_settings.ROOT.set(None)
+        pulumi.runtime.set_all_config({}, [])
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+async def _resolve_exports() -> tuple[dict[str, Any], set[str]]:
+    root = pulumi_settings.get_root_resource()
+    outputs: dict[str, Any] = getattr(root, "outputs", {}) or {}
+    values: dict[str, Any] = {}
+    secret: set[str] = set()
+    for key, value in outputs.items():
+        output = pulumi.Output.from_input(value)
+        values[key] = await output.future(with_unknowns=True)
+        if await output.is_secret():
+            secret.add(key)
+    return values, secret
+
+
+def stack_config_from_file(path: Path, project: str) -> tuple[dict[str, str], frozenset[str]]:
+    """Read ``Pulumi.<stack>.yaml`` as the CLI would hand it to the program.
+
+    ``secure:`` values cannot be decrypted offline: they become a placeholder and the key is
+    marked secret, so the program sees a secret exactly where a real run would.
+    """
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw: dict[str, Any] = document.get("config") or {}
+    config: dict[str, str] = {}
+    secret_keys: set[str] = set()
+    for key, value in raw.items():
+        full_key = key if ":" in key else f"{project}:{key}"
+        cleaned, has_secret = _replace_secure(value)
+        if has_secret:
+            secret_keys.add(full_key)
+        config[full_key] = _as_config_string(cleaned)
+    return config, frozenset(secret_keys)
+
+
+def _as_config_string(value: Any) -> str:
+    """The CLI passes scalars as their text and structured values as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)
+
+
+def _replace_secure(value: Any) -> tuple[Any, bool]:
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return SECRET_PLACEHOLDER, True
+        items = {k: _replace_secure(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in items.items()}, any(s for _, s in items.values())
+    if isinstance(value, list):
+        pairs = [_replace_secure(v) for v in value]
+        return [v for v, _ in pairs], any(s for _, s in pairs)
+    return value, False
