@@ -140,6 +140,13 @@ FAKE_OUTPUTS: dict[str, FakeOutputs] = {
     "azure-native:operationalinsights:Workspace": lambda name, inputs: {
         "customerId": "00000000-0000-4000-8000-0000000000aa",
     },
+    # A Databricks-managed service principal gets its application id from Databricks.
+    "databricks:index/servicePrincipal:ServicePrincipal": lambda name, inputs: {
+        "applicationId": "00000000-0000-4000-8000-0000000000db",
+    },
+    "databricks:index/modelServing:ModelServing": lambda name, inputs: {
+        "servingEndpointId": f"{inputs.get('name', name)}-endpoint-id",
+    },
 }
 
 CALL_RESULTS: dict[str, dict[str, Any]] = {
