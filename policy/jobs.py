@@ -1,0 +1,49 @@
+"""Databricks jobs and clusters: run as a service principal, tell someone on failure, stop when idle."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .context import PolicyContext
+from .props import get_path, non_empty
+
+JOB = "databricks:index/job:Job"
+CLUSTER = "databricks:index/cluster:Cluster"
+# Where a job can say whom to tell when a run fails.
+FAILURE_CHANNELS: tuple[str, ...] = ("emailNotifications.onFailures", "webhookNotifications.onFailures")
+
+
+def check_job_runs_as_service_principal(
+    resource_type: str, props: Mapping[str, Any], context: PolicyContext
+) -> list[str]:
+    principal = get_path(props, "runAs.servicePrincipalName")
+    if isinstance(principal, str) and principal:
+        return []
+    if get_path(props, "runAs.userName"):
+        return ["runAs.userName runs the job as a person: set runAs.servicePrincipalName"]
+    return ["runAs.servicePrincipalName is not set: the job would run as whoever deployed it"]
+
+
+def check_job_notifies_on_failure(
+    resource_type: str, props: Mapping[str, Any], context: PolicyContext
+) -> list[str]:
+    if any(non_empty(get_path(props, channel)) for channel in FAILURE_CHANNELS):
+        return []
+    return [f"no failure notification: set one of {', '.join(FAILURE_CHANNELS)}"]
+
+
+def advise_job_timeout(resource_type: str, props: Mapping[str, Any], context: PolicyContext) -> list[str]:
+    timeout = props.get("timeoutSeconds")
+    if isinstance(timeout, int) and timeout > 0:
+        return []
+    return ["timeoutSeconds is not set: a hung run keeps its compute (and bill) running"]
+
+
+def advise_cluster_autotermination(
+    resource_type: str, props: Mapping[str, Any], context: PolicyContext
+) -> list[str]:
+    minutes = props.get("autoterminationMinutes")
+    if isinstance(minutes, int) and minutes > 0:
+        return []
+    return ["autoterminationMinutes is not set: an idle all-purpose cluster runs until stopped by hand"]

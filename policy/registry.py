@@ -1,0 +1,136 @@
+"""Every rule of the pack as one table, used by both the CrossGuard pack and the offline evaluator."""
+
+from __future__ import annotations
+
+from .identity import (
+    FEDERATED_CREDENTIAL,
+    ROLE_ASSIGNMENT,
+    check_federated_credential,
+    check_no_forbidden_role,
+)
+from .jobs import (
+    CLUSTER,
+    JOB,
+    advise_cluster_autotermination,
+    advise_job_timeout,
+    check_job_notifies_on_failure,
+    check_job_runs_as_service_principal,
+)
+from .keyvault import KEY_VAULT, check_key_vault
+from .monitoring import LOG_ANALYTICS_WORKSPACE, advise_log_retention
+from .rule import Enforcement, Rule
+from .secret_inputs import check_secret_inputs
+from .serving import MODEL_SERVING, advise_serving_cost, check_prod_serving_always_on
+from .storage import STORAGE_ACCOUNT, advise_storage_redundancy, check_storage_account
+from .tags import check_required_tags
+from .workspace import DATABRICKS_WORKSPACE, check_databricks_workspace
+
+MANDATORY = Enforcement.MANDATORY
+ADVISORY = Enforcement.ADVISORY
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "required-tags",
+        "Taggable Azure resources carry environment, project, owner, cost-center and managed-by tags.",
+        MANDATORY,
+        check_required_tags,
+    ),
+    Rule(
+        "key-vault-hardened",
+        "Key Vaults use RBAC and soft delete; purge protection is on in uat/prod and never false.",
+        MANDATORY,
+        check_key_vault,
+        frozenset({KEY_VAULT}),
+    ),
+    Rule(
+        "storage-account-hardened",
+        "Storage accounts: HTTPS only, TLS 1.2+, no public blob access, shared keys disabled.",
+        MANDATORY,
+        check_storage_account,
+        frozenset({STORAGE_ACCOUNT}),
+    ),
+    Rule(
+        "databricks-workspace-hardened",
+        "Databricks workspaces are premium; in prod they have no public IPs.",
+        MANDATORY,
+        check_databricks_workspace,
+        frozenset({DATABRICKS_WORKSPACE}),
+    ),
+    Rule(
+        "no-owner-role-assignment",
+        "No role assignment grants Owner to a platform identity.",
+        MANDATORY,
+        check_no_forbidden_role,
+        frozenset({ROLE_ASSIGNMENT}),
+    ),
+    Rule(
+        "federated-credential-scoped",
+        "Federated credentials trust GitHub OIDC only for this repository's environment of this stack.",
+        MANDATORY,
+        check_federated_credential,
+        frozenset({FEDERATED_CREDENTIAL}),
+    ),
+    Rule(
+        "prod-serving-always-on",
+        "Prod serving endpoints do not scale to zero.",
+        MANDATORY,
+        check_prod_serving_always_on,
+        frozenset({MODEL_SERVING}),
+    ),
+    Rule(
+        "job-runs-as-service-principal",
+        "Every Databricks job runs as a service principal, never as a person.",
+        MANDATORY,
+        check_job_runs_as_service_principal,
+        frozenset({JOB}),
+    ),
+    Rule(
+        "job-notifies-on-failure",
+        "Every Databricks job notifies someone (email or webhook) when a run fails.",
+        MANDATORY,
+        check_job_notifies_on_failure,
+        frozenset({JOB}),
+    ),
+    Rule(
+        "secret-inputs-are-secrets",
+        "Inputs that look like credentials reach the engine as Pulumi secrets.",
+        MANDATORY,
+        check_secret_inputs,
+        needs_secret_markers=True,
+    ),
+    Rule(
+        "nonprod-serving-cost",
+        "Outside prod, serving endpoints are not Large and scale to zero.",
+        ADVISORY,
+        advise_serving_cost,
+        frozenset({MODEL_SERVING}),
+    ),
+    Rule(
+        "nonprod-log-retention",
+        "Outside prod, Log Analytics keeps logs for at most 90 days.",
+        ADVISORY,
+        advise_log_retention,
+        frozenset({LOG_ANALYTICS_WORKSPACE}),
+    ),
+    Rule(
+        "nonprod-storage-redundancy",
+        "Outside prod, storage accounts use locally redundant SKUs.",
+        ADVISORY,
+        advise_storage_redundancy,
+        frozenset({STORAGE_ACCOUNT}),
+    ),
+    Rule(
+        "job-has-timeout",
+        "Databricks jobs set a timeout so a hung run does not bill forever.",
+        ADVISORY,
+        advise_job_timeout,
+        frozenset({JOB}),
+    ),
+    Rule(
+        "cluster-autotermination",
+        "All-purpose Databricks clusters terminate when idle.",
+        ADVISORY,
+        advise_cluster_autotermination,
+        frozenset({CLUSTER}),
+    ),
+)
