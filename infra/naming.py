@@ -1,0 +1,187 @@
+"""Physical Azure names: one template and one length/charset rule per resource kind.
+
+Logical names (the state's identity) are ``f"{component}-<role>"`` and never change; the physical
+names below are what Azure sees. Globally unique names (Key Vault, storage account) end with a
+short hash of ``prefix|environment|rotation``: deterministic, known at plan time, independent of
+the subscription, and rotated by bumping ``platform.nameSuffixRotation`` (a destroyed Key Vault
+stays soft-deleted and blocks its name; trap 7).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+SUFFIX_LENGTH = 4
+
+# Short environment codes keep names inside the tightest budgets (Key Vault: 24 characters).
+ENVIRONMENT_CODES: dict[str, str] = {"sandbox": "sbx", "dev": "dev", "uat": "uat", "prod": "prd"}
+
+
+class ResourceKind(StrEnum):
+    RESOURCE_GROUP = "resource group"
+    MANAGED_RESOURCE_GROUP = "Databricks managed resource group"
+    LOG_ANALYTICS = "Log Analytics workspace"
+    ACTION_GROUP = "action group"
+    ACTION_GROUP_SHORT = "action group short name"
+    ALERT_RULE = "scheduled query rule"
+    KEY_VAULT = "Key Vault"
+    STORAGE_ACCOUNT = "storage account"
+    UC_CONTAINER = "Unity Catalog container"
+    DATABRICKS_WORKSPACE = "Databricks workspace"
+    ACCESS_CONNECTOR = "Databricks access connector"
+    DEPLOYER_IDENTITY = "deployer managed identity"
+    VIRTUAL_NETWORK = "virtual network"
+    NETWORK_SECURITY_GROUP = "network security group"
+
+
+@dataclass(frozen=True)
+class NameRule:
+    """Azure's limit for one kind of name, and the template that builds it."""
+
+    template: str
+    min_length: int
+    max_length: int
+    pattern: str
+    allowed: str
+
+    def problem(self, kind: ResourceKind, name: str) -> str | None:
+        """Why ``name`` breaks this rule, or None when it is valid."""
+        if not self.min_length <= len(name) <= self.max_length:
+            return (
+                f"{kind} name {name!r} is {len(name)} characters; the {kind} budget is "
+                f"{self.min_length}-{self.max_length} ({self.allowed})"
+            )
+        if not re.fullmatch(self.pattern, name) or "--" in name:
+            return f"{kind} name {name!r} is invalid; allowed: {self.allowed}"
+        return None
+
+
+_ALNUM_HYPHEN = r"[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]"
+NAME_RULES: dict[ResourceKind, NameRule] = {
+    ResourceKind.RESOURCE_GROUP: NameRule(
+        "rg-{prefix}-{env}", 1, 90, r"[\w\-.()]*[\w\-()]", "letters, digits, _-.() not ending in '.'"
+    ),
+    ResourceKind.MANAGED_RESOURCE_GROUP: NameRule(
+        "rg-{prefix}-{env}-dbw-managed", 1, 90, r"[\w\-.()]*[\w\-()]", "letters, digits, _-.()"
+    ),
+    ResourceKind.LOG_ANALYTICS: NameRule(
+        "log-{prefix}-{env}", 4, 63, _ALNUM_HYPHEN, "letters, digits and hyphens, alphanumeric at both ends"
+    ),
+    ResourceKind.ACTION_GROUP: NameRule("ag-{prefix}-{env}", 1, 260, r"[\w\-.]+", "letters, digits, _-."),
+    # Shown in every alert e-mail and SMS; independent of the prefix so it never breaks its budget.
+    ResourceKind.ACTION_GROUP_SHORT: NameRule("mlops-{env}", 1, 12, r"[\w\-]+", "letters, digits, _-"),
+    ResourceKind.ALERT_RULE: NameRule(
+        "alert-{prefix}-{env}-failed-jobs", 1, 260, r"[^<>*%{}&:\\?+/#|]+", "no <>*%{}&:\\?+/#|"
+    ),
+    ResourceKind.KEY_VAULT: NameRule(
+        "kv-{prefix}-{env}-{suffix}",
+        3,
+        24,
+        r"[a-zA-Z][a-zA-Z0-9-]*[a-zA-Z0-9]",
+        "letters, digits and single hyphens, starting with a letter, globally unique",
+    ),
+    ResourceKind.STORAGE_ACCOUNT: NameRule(
+        "st{compact_prefix}{env}{suffix}",
+        3,
+        24,
+        r"[a-z0-9]+",
+        "lowercase letters and digits, globally unique",
+    ),
+    ResourceKind.UC_CONTAINER: NameRule(
+        "unity-catalog", 3, 63, r"[a-z0-9](-?[a-z0-9])*", "lowercase letters, digits and single hyphens"
+    ),
+    ResourceKind.DATABRICKS_WORKSPACE: NameRule(
+        "dbw-{prefix}-{env}", 3, 64, r"[a-zA-Z0-9][\w-]*", "letters, digits, _ and -"
+    ),
+    ResourceKind.ACCESS_CONNECTOR: NameRule(
+        "dbac-{prefix}-{env}", 3, 64, r"[a-zA-Z0-9][\w-]*", "letters, digits, _ and -"
+    ),
+    ResourceKind.DEPLOYER_IDENTITY: NameRule(
+        "id-{prefix}-{env}-deployer", 3, 128, r"[a-zA-Z0-9][\w-]*", "letters, digits, _ and -"
+    ),
+    ResourceKind.VIRTUAL_NETWORK: NameRule(
+        "vnet-{prefix}-{env}", 2, 64, r"[a-zA-Z0-9][\w\-.]*\w", "letters, digits, _-."
+    ),
+    ResourceKind.NETWORK_SECURITY_GROUP: NameRule(
+        "nsg-{prefix}-{env}-dbw", 1, 80, r"[a-zA-Z0-9][\w\-.]*\w", "letters, digits, _-."
+    ),
+}
+
+
+class NamingError(ValueError):
+    """A prefix that makes at least one derived Azure name invalid; one line per broken budget."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = tuple(problems)
+
+
+@dataclass(frozen=True)
+class AzureNames:
+    """Every physical name of one environment, all checked against their rules."""
+
+    suffix: str
+    resource_group: str
+    managed_resource_group: str
+    log_analytics: str
+    action_group: str
+    action_group_short: str
+    alert_rule: str
+    key_vault: str
+    storage_account: str
+    uc_container: str
+    databricks_workspace: str
+    access_connector: str
+    deployer_identity: str
+    virtual_network: str
+    network_security_group: str
+
+
+def name_suffix(prefix: str, environment: str, rotation: int = 0) -> str:
+    """A short deterministic hash: the same inputs always give the same globally unique names."""
+    digest = hashlib.sha256(f"{prefix}|{environment}|{rotation}".encode()).hexdigest()
+    return digest[:SUFFIX_LENGTH]
+
+
+def azure_names(prefix: str, environment: str, rotation: int = 0) -> AzureNames:
+    """Build and check every physical name; raise NamingError naming each budget that broke."""
+    suffix = name_suffix(prefix, environment, rotation)
+    parts = {
+        "prefix": prefix,
+        "compact_prefix": prefix.replace("-", ""),
+        "env": ENVIRONMENT_CODES[environment],
+        "suffix": suffix,
+    }
+    names: dict[str, str] = {}
+    problems: list[str] = []
+    for kind, rule in NAME_RULES.items():
+        name = rule.template.format(**parts)
+        problem = rule.problem(kind, name)
+        if problem is not None:
+            problems.append(f"{problem}; {_prefix_budget_hint(rule, kind)}")
+        names[kind.name.lower()] = name
+    if problems:
+        raise NamingError(problems)
+    return AzureNames(suffix=suffix, **names)
+
+
+def max_prefix_length() -> int:
+    """The longest prefix every template accepts (the tightest budget wins)."""
+    return min(_prefix_room(rule) for rule in NAME_RULES.values() if "prefix}" in rule.template)
+
+
+def _prefix_room(rule: NameRule) -> int:
+    longest_env = max(len(code) for code in ENVIRONMENT_CODES.values())
+    fixed = rule.template.format(
+        prefix="", compact_prefix="", env="x" * longest_env, suffix="x" * SUFFIX_LENGTH
+    )
+    return rule.max_length - len(fixed)
+
+
+def _prefix_budget_hint(rule: NameRule, kind: ResourceKind) -> str:
+    if "prefix}" not in rule.template:
+        return "this name does not depend on the prefix"
+    return f"namePrefix may be at most {_prefix_room(rule)} characters for the {kind} budget"

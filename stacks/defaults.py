@@ -1,0 +1,69 @@
+"""What differs between environments, as one table (design.md section 2).
+
+Values common to all environments are the field defaults in ``settings.py``; this table holds
+only what differs. ``Pulumi.<stack>.yaml`` overrides both, key by key (deep merge).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stacks.environment import Environment
+
+ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
+    Environment.SANDBOX: {
+        "monitoring": {"retentionDays": 30},
+        # Short retention so a destroyed sandbox vault frees its name quickly (trap 7).
+        "keyVault": {"softDeleteRetentionDays": 7},
+        # Cheapest: no NAT gateway for secure cluster connectivity, locally redundant storage.
+        "workspace": {"noPublicIp": False, "storageSku": "Standard_LRS"},
+        "github": {"deploymentBranches": []},
+        "databricks": {"catalog": "mlops_sandbox", "servingScaleToZero": True},
+    },
+    Environment.DEV: {
+        "monitoring": {"retentionDays": 30},
+        "keyVault": {"softDeleteRetentionDays": 7},
+        "workspace": {"noPublicIp": False, "storageSku": "Standard_LRS"},
+        "github": {"deploymentBranches": ["main"]},
+        "databricks": {"catalog": "mlops_dev", "servingScaleToZero": True},
+    },
+    Environment.UAT: {
+        "monitoring": {"retentionDays": 90},
+        "keyVault": {"purgeProtection": True, "networkDefaultAction": "Deny"},
+        "workspace": {"noPublicIp": True, "storageSku": "Standard_ZRS"},
+        "github": {"deploymentBranches": ["release/*"]},
+        "databricks": {
+            "catalog": "mlops_uat",
+            "schedulesEnabled": True,
+            "servingScaleToZero": True,
+            "modelMonitoring": True,
+        },
+        "model": {"requireApproval": True},
+    },
+    Environment.PROD: {
+        "protection": {"protectStateful": True, "deleteLock": True, "retainOnDelete": True},
+        "monitoring": {"retentionDays": 365},
+        "keyVault": {"purgeProtection": True, "networkDefaultAction": "Deny"},
+        "workspace": {"noPublicIp": True, "storageSku": "Standard_ZRS"},
+        "github": {"deploymentBranches": ["main"]},
+        "databricks": {
+            "catalog": "mlops_prod",
+            "schedulesEnabled": True,
+            "servingScaleToZero": False,
+            "servingWorkloadSize": "Medium",
+            "modelMonitoring": True,
+        },
+        "model": {"requireApproval": True},
+    },
+}
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``override`` wins key by key; nested sections merge instead of replacing each other."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

@@ -1,0 +1,183 @@
+"""Turn a stack's Pulumi config into validated settings: the ONE place that reads ``pulumi.Config``.
+
+``build_settings`` is pure (stack name + raw values in, settings or ConfigError out) so tests and
+the offline plan use it without a Pulumi engine; ``load_settings`` feeds it from the engine.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi.runtime import config as pulumi_config
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from stacks.defaults import ENVIRONMENT_DEFAULTS, deep_merge
+from stacks.environment import Environment
+from stacks.rules import rule_violations
+from stacks.settings import StackSettings
+
+PROJECT = "mlops-platform"
+NAMESPACE = f"{PROJECT}:"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a stack's config: where, what was given, what is allowed."""
+
+    stack: str
+    key: str
+    value: Any
+    message: str
+
+    def line(self) -> str:
+        shown = "(missing)" if self.value is None else json.dumps(self.value, default=str)
+        return f"{self.stack}: {NAMESPACE}{self.key} = {shown}: {self.message}"
+
+
+class ConfigError(Exception):
+    """Every problem of a stack's config at once, one line each."""
+
+    def __init__(self, stack: str, problems: list[Problem]) -> None:
+        self.stack = stack
+        self.problems = tuple(problems)
+        header = f"Pulumi.{stack}.yaml has {len(problems)} configuration problem(s); nothing was deployed:"
+        super().__init__("\n".join([header, *(f"  - {p.line()}" for p in problems)]))
+
+
+@dataclass(frozen=True)
+class LoadedStack:
+    """Validated settings plus the secret config values they reference (kept as secret Outputs)."""
+
+    settings: StackSettings
+    secrets: Mapping[str, pulumi.Output[str]]  # GitHub secret name -> secret value
+
+
+def load_settings() -> LoadedStack:
+    """Read the current stack's config from the engine, validate it, and fetch referenced secrets."""
+    stack = pulumi.get_stack()
+    # The SDK has no public "list all keys" call; the engine hands every key to these two places.
+    raw = {**pulumi_config.get_config_env(), **pulumi_config.CONFIG.get()}
+    values = {
+        key.removeprefix(NAMESPACE): _decode(value) for key, value in raw.items() if key.startswith(NAMESPACE)
+    }
+    secret_keys = frozenset(key for key in values if pulumi_config.is_config_secret(NAMESPACE + key))
+    settings = build_settings(stack, values, secret_keys)
+    config = pulumi.Config(PROJECT)
+    secrets = {
+        name: config.require_secret(key) for name, key in sorted(settings.github.extra_secrets.items())
+    }
+    return LoadedStack(settings, secrets)
+
+
+def build_settings(
+    stack: str, values: Mapping[str, Any], secret_keys: frozenset[str] = frozenset()
+) -> StackSettings:
+    """Merge the environment's defaults with the stack's values and validate; raise ConfigError."""
+    try:
+        environment = Environment(stack)
+    except ValueError:
+        allowed = ", ".join(e.value for e in Environment)
+        raise ConfigError(
+            stack, [Problem(stack, "(stack name)", stack, f"unknown stack; allowed: {allowed}")]
+        ) from None
+
+    problems: list[Problem] = []
+    referenced = _referenced_secret_keys(values)
+    for secret_name, key in referenced.items():
+        if key not in values:
+            message = f"config key {key!r} is not set; run `pulumi config set --secret {key} <value>`"
+        elif key not in secret_keys:
+            message = f"config key {key!r} is plaintext; set it with `pulumi config set --secret {key}`"
+        else:
+            continue
+        problems.append(Problem(stack, f"github.extraSecrets.{secret_name}", key, message))
+    if "environment" in values:
+        problems.append(
+            Problem(stack, "environment", values["environment"], "remove it: the stack name is it")
+        )
+    problems += [
+        Problem(
+            stack, key, None, "must not be a secret: put secrets in their own key, referenced by extraSecrets"
+        )
+        for key in sorted(secret_keys - set(referenced.values()))
+        if key in values
+    ]
+
+    sections = {k: v for k, v in values.items() if k not in set(referenced.values()) and k != "environment"}
+    merged = deep_merge(ENVIRONMENT_DEFAULTS[environment], sections)
+    problems += [
+        Problem(stack, key, value, message) for key, value, message in rule_violations(environment, merged)
+    ]
+    try:
+        settings = StackSettings.model_validate({**merged, "environment": environment})
+    except ValidationError as error:
+        problems[:0] = [_problem_from(stack, detail) for detail in error.errors()]
+    if problems:
+        raise ConfigError(stack, problems)
+    return settings
+
+
+def _referenced_secret_keys(values: Mapping[str, Any]) -> dict[str, str]:
+    github = values.get("github")
+    extra = github.get("extraSecrets") if isinstance(github, dict) else None
+    return {str(k): v for k, v in extra.items() if isinstance(v, str)} if isinstance(extra, dict) else {}
+
+
+def _decode(value: Any) -> Any:
+    """The engine passes structured values as JSON text and scalars as their text."""
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _problem_from(stack: str, detail: ErrorDetails) -> Problem:
+    loc = [str(part) for part in detail["loc"] if part != "[key]"]
+    key = ".".join(loc)
+    message = detail["msg"].removeprefix("Value error, ")
+    value: Any = None if detail["type"] == "missing" else detail["input"]
+    if detail["type"] == "extra_forbidden":
+        known = _known_keys(loc[:-1])
+        close = difflib.get_close_matches(loc[-1], known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        message = f"unknown key{hint}; allowed: {', '.join(known)}"
+    elif detail["type"] == "missing":
+        message = f"required; {_description(loc) or 'set it in the stack file'}"
+    elif "allowed" not in message and (description := _description(loc)):
+        message = f"{message} ({description})"
+    return Problem(stack, key, value, message)
+
+
+def _model_at(path: list[str]) -> type[BaseModel] | None:
+    model: type[BaseModel] = StackSettings
+    for part in path:
+        field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
+        annotation = field.annotation if field else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return model
+
+
+def _known_keys(path: list[str]) -> list[str]:
+    model = _model_at(path)
+    if model is None:
+        return []
+    return [f.alias or n for n, f in model.model_fields.items() if (f.alias or n) != "environment"]
+
+
+def _description(loc: list[str]) -> str | None:
+    loc = [part for part in loc if not part.isdigit()]  # list items share their field's description
+    model = _model_at(loc[:-1])
+    if model is None:
+        return None
+    field = next((f for n, f in model.model_fields.items() if (f.alias or n) == loc[-1]), None)
+    return field.description if field else None

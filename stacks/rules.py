@@ -1,0 +1,95 @@
+"""Rules an environment's settings must obey, beyond their types (design.md section 2).
+
+They check the merged raw config, so they report alongside type errors: every problem at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from stacks.environment import Environment
+
+_MISSING = object()
+PRODUCTION_LIKE = frozenset({Environment.UAT, Environment.PROD})
+PROD_ONLY = frozenset({Environment.PROD})
+
+
+@dataclass(frozen=True)
+class EnvironmentRule:
+    key: str  # dotted camelCase config path
+    environments: frozenset[Environment]
+    holds: Callable[[Any], bool]
+    allowed: str
+    why: str
+
+
+RULES: tuple[EnvironmentRule, ...] = (
+    EnvironmentRule(
+        "github.reviewers", PROD_ONLY, bool, "at least one reviewer", "prod deploys wait for an approval"
+    ),
+    EnvironmentRule(
+        "keyVault.purgeProtection",
+        PRODUCTION_LIKE,
+        lambda v: v is True,
+        "true",
+        "deleted secrets must be recoverable",
+    ),
+    EnvironmentRule(
+        "workspace.noPublicIp", PROD_ONLY, lambda v: v is True, "true", "prod cluster nodes get no public IP"
+    ),
+    EnvironmentRule(
+        "protection.protectStateful",
+        PROD_ONLY,
+        lambda v: v is True,
+        "true",
+        "Pulumi must refuse to delete data",
+    ),
+    EnvironmentRule(
+        "protection.deleteLock", PROD_ONLY, lambda v: v is True, "true", "Azure refuses deletes too"
+    ),
+    EnvironmentRule(
+        "databricks.servingScaleToZero",
+        PROD_ONLY,
+        lambda v: v is False,
+        "false",
+        "no cold starts on prod traffic",
+    ),
+    EnvironmentRule(
+        "model.requireApproval",
+        PRODUCTION_LIKE,
+        lambda v: v is True,
+        "true",
+        "a human approves a new champion",
+    ),
+)
+
+
+def value_at(config: Mapping[str, Any], dotted_key: str) -> Any:
+    """The value at a dotted path, or a sentinel when any level is missing."""
+    value: Any = config
+    for part in dotted_key.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
+
+
+def rule_violations(environment: Environment, config: Mapping[str, Any]) -> list[tuple[str, Any, str]]:
+    """``(key, value, message)`` for every rule this environment's merged config breaks."""
+    violations = []
+    for rule in RULES:
+        if environment not in rule.environments:
+            continue
+        value = value_at(config, rule.key)
+        shown = None if value is _MISSING else value
+        if value is _MISSING or not rule.holds(value):
+            violations.append(
+                (
+                    rule.key,
+                    shown,
+                    f"in {environment}, {rule.why}; allowed: {rule.allowed}",
+                )
+            )
+    return violations

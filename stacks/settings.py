@@ -1,0 +1,209 @@
+"""The typed, immutable settings of one environment: the schema of ``Pulumi.<stack>.yaml``.
+
+Every key lives under the ``mlops-platform:`` namespace; top-level keys are the sections below
+(``platform``, ``monitoring``, ...) and their fields are camelCase. Values that do not differ
+between environments are the field defaults here; the per-environment ones are in ``defaults.py``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+from stacks.environment import Environment
+from stacks.types import (
+    AzureLocation,
+    Cidr,
+    ComputeMode,
+    ConfigKey,
+    Email,
+    GithubName,
+    GithubSecretName,
+    KeyVaultSku,
+    NamePrefix,
+    NetworkDefaultAction,
+    ReviewerType,
+    SecretScopeBackend,
+    ServingWorkloadSize,
+    StorageSku,
+    UcIdentifier,
+    WheelVersion,
+)
+
+PROMOTABLE: dict[str, Any] = {"promotable": True}
+SMALLEST_DATABRICKS_SUBNET = 26  # Azure Databricks refuses VNet-injection subnets smaller than /26
+
+
+class Section(BaseModel):
+    """A config section: frozen, camelCase keys only, and an unknown key (a typo) is an error."""
+
+    # The mypy plugin flags any alias_generator once a subclass has a required field; each required
+    # field below spells its alias explicitly, so the generated __init__ signature is still exact.
+    model_config = ConfigDict(  # type: ignore[pydantic-alias]
+        frozen=True, extra="forbid", alias_generator=to_camel, validate_by_alias=True, validate_by_name=False
+    )
+
+
+class PlatformSettings(Section):
+    location: AzureLocation = Field("westeurope", description="Azure region of every resource")
+    name_prefix: NamePrefix = Field(
+        "mlops",
+        description="start of every Azure name: lowercase letters, digits, single hyphens; at most 12",
+    )
+    name_suffix_rotation: int = Field(
+        0, ge=0, le=999, description="bump to get new globally unique names (escape a soft-deleted vault)"
+    )
+    owner: str = Field("platform-team", min_length=1, description="`owner` tag: who to call")
+    cost_center: str = Field("mlops", min_length=1, description="`cost-center` tag")
+
+
+class ProtectionSettings(Section):
+    protect_stateful: bool = Field(False, description="`protect=True` on RG, vault, storage, workspaces")
+    delete_lock: bool = Field(False, description="CanNotDelete management lock on the resource group")
+    retain_on_delete: bool = Field(False, description="keep stateful resources in Azure if removed from code")
+
+
+class MonitoringSettings(Section):
+    retention_days: int = Field(30, ge=30, le=730, description="Log Analytics retention in days")
+    alert_emails: tuple[Email, ...] = Field((), description="who the failed-job alert e-mails")
+    failed_job_alert: bool = Field(True, description="scheduled-query alert on failed Databricks jobs")
+
+
+class KeyVaultSettings(Section):
+    sku: KeyVaultSku = Field(KeyVaultSku.STANDARD, description="Key Vault SKU")
+    soft_delete_retention_days: int = Field(90, ge=7, le=90, description="days a deleted vault is kept")
+    purge_protection: bool = Field(False, description="purge protection; can never be turned off again")
+    network_default_action: NetworkDefaultAction = Field(
+        NetworkDefaultAction.ALLOW, description="what the vault firewall does with unmatched traffic"
+    )
+    allowed_ip_ranges: tuple[Cidr, ...] = Field((), description="IPv4 ranges let through the vault firewall")
+
+
+class VnetInjectionSettings(Section):
+    enabled: bool = Field(False, description="deploy the workspace into a VNet this stack creates")
+    address_space: Cidr = Field("10.20.0.0/16", description="VNet address space")
+    public_subnet_cidr: Cidr = Field("10.20.0.0/22", description="host (public) subnet")
+    private_subnet_cidr: Cidr = Field("10.20.4.0/22", description="container (private) subnet")
+
+    @model_validator(mode="after")
+    def _subnets_fit_the_vnet(self) -> VnetInjectionSettings:
+        if not self.enabled:
+            return self
+        space = ipaddress.IPv4Network(self.address_space)
+        public = ipaddress.IPv4Network(self.public_subnet_cidr)
+        private = ipaddress.IPv4Network(self.private_subnet_cidr)
+        problems = [
+            f"{key} {subnet} is not inside addressSpace {space}"
+            for key, subnet in (("publicSubnetCidr", public), ("privateSubnetCidr", private))
+            if not subnet.subnet_of(space)
+        ]
+        if public.overlaps(private):
+            problems.append(f"publicSubnetCidr {public} overlaps privateSubnetCidr {private}")
+        problems += [
+            f"{key} {subnet} is smaller than /26, the minimum Databricks accepts"
+            for key, subnet in (("publicSubnetCidr", public), ("privateSubnetCidr", private))
+            if subnet.prefixlen > SMALLEST_DATABRICKS_SUBNET
+        ]
+        if problems:
+            raise ValueError(
+                "; ".join(problems) + "; allowed: two non-overlapping subnets inside addressSpace"
+            )
+        return self
+
+
+class WorkspaceSettings(Section):
+    no_public_ip: bool = Field(True, description="secure cluster connectivity: no public IP on cluster nodes")
+    storage_sku: StorageSku = Field(
+        StorageSku.STANDARD_LRS, description="redundancy of the UC storage account"
+    )
+    vnet_injection: VnetInjectionSettings = Field(
+        default_factory=VnetInjectionSettings, description="optional VNet injection"
+    )
+
+
+class Reviewer(Section):
+    type: ReviewerType = Field(alias="type", description="user or team")
+    name: GithubName = Field(alias="name", description="GitHub login, or team slug")
+
+
+class GithubSettings(Section):
+    owner: GithubName = Field(alias="owner", description="GitHub organisation or user owning the repo")
+    repository: GithubName = Field(alias="repository", description="repository name (without owner)")
+    reviewers: tuple[Reviewer, ...] = Field((), description="required reviewers of the environment")
+    wait_timer_minutes: int = Field(0, ge=0, le=43200, description="delay before a deployment starts")
+    deployment_branches: tuple[str, ...] = Field((), description="branch patterns allowed to deploy")
+    extra_secrets: dict[GithubSecretName, ConfigKey] = Field(
+        default_factory=dict,
+        description="GitHub secret name -> Pulumi secret config key holding its value",
+    )
+
+
+class DatabricksSettings(Section):
+    catalog: UcIdentifier = Field(description="Unity Catalog catalog of this environment", alias="catalog")
+    schema_: UcIdentifier = Field("iris", alias="schema", description="schema inside the catalog")
+    readers_group: str = Field("mlops-readers", min_length=1, description="account group granted read")
+    developers_group: str = Field("mlops-developers", min_length=1, description="account group for devs")
+    compute_mode: ComputeMode = Field(ComputeMode.SERVERLESS, description="how jobs get compute")
+    # The ONE place the job-cluster runtime is pinned (trap 9).
+    spark_version: str = Field(
+        "15.4.x-scala2.12", pattern=r"^\d+\.\d+\.x-", description="Databricks runtime for job clusters"
+    )
+    node_type: str = Field("Standard_DS3_v2", min_length=1, description="VM size for job clusters")
+    failure_notification_emails: tuple[Email, ...] = Field((), description="who jobs e-mail on failure")
+    schedules_enabled: bool = Field(False, description="job schedules unpaused")
+    serving_workload_size: ServingWorkloadSize = Field(ServingWorkloadSize.SMALL, description="endpoint size")
+    serving_scale_to_zero: bool = Field(True, description="endpoint scales to zero when idle (never prod)")
+    create_serving_endpoint: bool = Field(
+        False, description="create the endpoint with `pulumi up` (needs a model version; trap 1)"
+    )
+    model_monitoring: bool = Field(False, description="inference tables / monitoring on the endpoint")
+    secret_scope_backend: SecretScopeBackend = Field(SecretScopeBackend.DATABRICKS, description="scope kind")
+
+
+class ModelSettings(Section):
+    name: UcIdentifier = Field("iris_classifier", description="registered model name (inside catalog.schema)")
+    primary_metric: str = Field(
+        "f1_macro", pattern=r"^[a-z][a-z0-9_]*$", description="gate metric", json_schema_extra=PROMOTABLE
+    )
+    margin: float = Field(
+        0.0, ge=0.0, le=1.0, description="challenger must beat champion by this", json_schema_extra=PROMOTABLE
+    )
+    require_approval: bool = Field(False, description="a human approves before champion changes")
+
+
+class ArtifactSettings(Section):
+    wheel_version: WheelVersion | None = Field(
+        None, description="pin the ml wheel version (set by promotion)", json_schema_extra=PROMOTABLE
+    )
+
+
+class StackSettings(Section):
+    """Everything one environment needs; built by ``stacks.loading``, never by hand in infra/."""
+
+    environment: Environment = Field(alias="environment", description="the stack name (not a config key)")
+    platform: PlatformSettings = Field(default_factory=PlatformSettings)
+    protection: ProtectionSettings = Field(default_factory=ProtectionSettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    key_vault: KeyVaultSettings = Field(default_factory=KeyVaultSettings)
+    workspace: WorkspaceSettings = Field(default_factory=WorkspaceSettings)
+    github: GithubSettings = Field(alias="github")
+    databricks: DatabricksSettings = Field(alias="databricks")
+    model: ModelSettings = Field(default_factory=ModelSettings)
+    artifact: ArtifactSettings = Field(default_factory=ArtifactSettings)
+
+
+def promotable_keys(model: type[BaseModel] = StackSettings, prefix: str = "") -> tuple[str, ...]:
+    """Dotted camelCase config paths of the fields a release promotes (``make promote`` reads it)."""
+    keys: list[str] = []
+    for name, field in model.model_fields.items():
+        key = f"{prefix}{field.alias or name}"
+        extra = field.json_schema_extra
+        if isinstance(extra, dict) and extra.get("promotable") is True:
+            keys.append(key)
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            keys.extend(promotable_keys(annotation, f"{key}."))
+    return tuple(keys)

@@ -1,0 +1,141 @@
+"""Reusable domain types for settings: closed vocabularies as StrEnums, checked strings as Annotated.
+
+Every validator says what is allowed, so a config error can be fixed from the message alone.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+from infra.naming import ENVIRONMENT_CODES, NamingError, azure_names
+
+# Regions where Azure Databricks (premium, Unity Catalog) is offered. A closed list: a typo such
+# as "westeurop" is caught here instead of by a failed deployment twenty minutes in.
+AZURE_LOCATIONS: frozenset[str] = frozenset(
+    {
+        "australiacentral", "australiaeast", "australiasoutheast", "brazilsouth", "canadacentral",
+        "canadaeast", "centralindia", "centralus", "eastasia", "eastus", "eastus2", "francecentral",
+        "germanywestcentral", "japaneast", "japanwest", "koreacentral", "mexicocentral",
+        "northcentralus", "northeurope", "norwayeast", "qatarcentral", "southafricanorth",
+        "southcentralus", "southeastasia", "southindia", "swedencentral", "switzerlandnorth",
+        "switzerlandwest", "uaenorth", "uksouth", "ukwest", "westcentralus", "westeurope",
+        "westindia", "westus", "westus2", "westus3",
+    }
+)  # fmt: skip
+
+
+class ComputeMode(StrEnum):
+    SERVERLESS = "serverless"
+    JOB_CLUSTER = "job_cluster"
+
+
+class ServingWorkloadSize(StrEnum):
+    SMALL = "Small"
+    MEDIUM = "Medium"
+    LARGE = "Large"
+
+
+class SecretScopeBackend(StrEnum):
+    DATABRICKS = "databricks"
+    AZURE_KEYVAULT = "azure_keyvault"
+
+
+class KeyVaultSku(StrEnum):
+    STANDARD = "standard"
+    PREMIUM = "premium"
+
+
+class StorageSku(StrEnum):
+    """Redundancy of the Unity Catalog storage account (azure-native storage SkuName values)."""
+
+    STANDARD_LRS = "Standard_LRS"
+    STANDARD_ZRS = "Standard_ZRS"
+    STANDARD_GRS = "Standard_GRS"
+    STANDARD_GZRS = "Standard_GZRS"
+
+
+class NetworkDefaultAction(StrEnum):
+    """What a Key Vault does with traffic that matches no network rule."""
+
+    ALLOW = "Allow"
+    DENY = "Deny"
+
+
+class ReviewerType(StrEnum):
+    USER = "user"
+    TEAM = "team"
+
+
+def _check_location(value: str) -> str:
+    if value not in AZURE_LOCATIONS:
+        raise ValueError(f"not a supported Azure region; allowed: {', '.join(sorted(AZURE_LOCATIONS))}")
+    return value
+
+
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*?/,#L\-]+$")
+
+
+def _check_quartz_cron(value: str) -> str:
+    fields = value.split()
+    if len(fields) not in (6, 7) or not all(_CRON_FIELD.match(f) for f in fields):
+        raise ValueError(
+            "not a Quartz cron expression (Databricks schedules); allowed: 6 or 7 space-separated "
+            "fields 'sec min hour day-of-month month day-of-week [year]', e.g. '0 0 3 ? * MON'"
+        )
+    return value
+
+
+def _check_cidr(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError as error:
+        raise ValueError(f"not a valid CIDR range ({error}); allowed: e.g. 10.20.0.0/16") from None
+    if network.version != 4:
+        raise ValueError("only IPv4 ranges are supported by VNet injection; allowed: e.g. 10.20.0.0/16")
+    return value
+
+
+def _check_not_reserved(value: str) -> str:
+    if value.startswith("GITHUB_"):
+        raise ValueError("GitHub reserves the GITHUB_ prefix; allowed: any other UPPER_SNAKE_CASE name")
+    return value
+
+
+def _check_prefix_budgets(value: str) -> str:
+    """Every name derived from the prefix, in every environment, must fit its Azure budget."""
+    for environment in ENVIRONMENT_CODES:
+        try:
+            azure_names(value, environment)
+        except NamingError as error:
+            raise ValueError(str(error)) from None
+    return value
+
+
+# The prefix every Azure name starts with: the charset here, every derived name's budget checked
+# against naming.py's rules (the Key Vault's 24 characters are the tightest).
+NamePrefix = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$",
+        min_length=2,
+        description="lowercase letters, digits and single hyphens, starting with a letter",
+    ),
+    AfterValidator(_check_prefix_budgets),
+]
+AzureLocation = Annotated[str, AfterValidator(_check_location)]
+Cron = Annotated[str, AfterValidator(_check_quartz_cron)]
+Cidr = Annotated[str, AfterValidator(_check_cidr)]
+Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="an e-mail address")]
+# Unity Catalog identifiers used unquoted: lowercase, digits, underscores.
+UcIdentifier = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,254}$")]
+GithubName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")]
+# GitHub Actions secret names: uppercase by convention here, never the reserved GITHUB_ prefix.
+GithubSecretName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$"), AfterValidator(_check_not_reserved)]
+ConfigKey = Annotated[str, Field(pattern=r"^[a-z][A-Za-z0-9]*$")]
+# A PEP 440 release such as 1.4.0, 1.4.0rc1 or 1.4.0.post1 (local versions are not promotable).
+WheelVersion = Annotated[str, Field(pattern=r"^\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?$")]
