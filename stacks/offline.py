@@ -29,6 +29,8 @@ FAKE_SUBSCRIPTION_ID = "00000000-0000-4000-8000-000000000001"
 FAKE_TENANT_ID = "00000000-0000-4000-8000-000000000002"
 FAKE_CLIENT_ID = "00000000-0000-4000-8000-000000000003"
 FAKE_OBJECT_ID = "00000000-0000-4000-8000-000000000004"
+FAKE_GITHUB_USER_ID = "10000001"
+FAKE_GITHUB_TEAM_ID = "20000001"
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,9 @@ CALL_RESULTS: dict[str, dict[str, Any]] = {
         "subscriptionId": FAKE_SUBSCRIPTION_ID,
         "tenantId": FAKE_TENANT_ID,
     },
+    # GitHub reviewers named by login or team slug resolve to numeric ids, as the API answers.
+    "github:index/getUser:getUser": {"id": FAKE_GITHUB_USER_ID, "login": "offline-user"},
+    "github:index/getTeam:getTeam": {"id": FAKE_GITHUB_TEAM_ID, "slug": "offline-team"},
 }
 
 
@@ -169,7 +174,8 @@ class _Mocks(pulumi.runtime.Mocks):
         return _fake_id(args.typ, args.name), state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
-        return dict(CALL_RESULTS.get(args.token, {})), None
+        # No failures is an empty list: MockMonitor.Invoke iterates it (None crashes every invoke).
+        return dict(CALL_RESULTS.get(args.token, {})), []
 
 
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
