@@ -13,16 +13,18 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import pulumi
 import pulumi_github as github
-from pydantic import Field, PositiveInt, field_validator, model_validator
+from pydantic import Field, PositiveInt, StringConstraints, field_validator, model_validator
 
 from infra.base import ComponentArgs, PlatformComponent
 from stacks.environment import Environment
 
 StrInput = str | pulumi.Output[str]
+GitHubLogin = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}$")]
+TeamSlug = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
 
 MAX_REVIEWERS = 6  # GitHub's limit on required reviewers (users and teams together)
 MAX_WAIT_TIMER_MINUTES = 43_200  # 30 days, GitHub's limit
@@ -75,13 +77,12 @@ class GitHubEnvironmentArgs(ComponentArgs):
     environment: Environment = Field(description="The stack; also the GitHub environment's name.")
     owner: str = Field(min_length=1, description="GitHub user or organisation that owns the repository.")
     repository: str = Field(min_length=1, description="Repository name, without the owner.")
-    reviewer_user_ids: tuple[PositiveInt, ...] = Field(
-        default=(),
-        description="Numeric ids of users who approve deployments (`gh api users/<login> -q .id`).",
+    reviewer_users: tuple[PositiveInt | GitHubLogin, ...] = Field(
+        default=(), description="Users who approve deployments: login (looked up) or numeric id."
     )
-    reviewer_team_ids: tuple[PositiveInt, ...] = Field(
+    reviewer_teams: tuple[PositiveInt | TeamSlug, ...] = Field(
         default=(),
-        description="Numeric ids of teams who approve deployments (`gh api orgs/<o>/teams/<t> -q .id`).",
+        description="Teams who approve deployments: slug in the owner org (looked up) or numeric id.",
     )
     wait_timer_minutes: int | None = Field(
         default=None, ge=0, le=MAX_WAIT_TIMER_MINUTES, description="Delay before an approved job starts."
@@ -108,7 +109,7 @@ class GitHubEnvironmentArgs(ComponentArgs):
 
     @model_validator(mode="after")
     def _reviewers_match_protection(self) -> GitHubEnvironmentArgs:
-        count = len(self.reviewer_user_ids) + len(self.reviewer_team_ids)
+        count = len(self.reviewer_users) + len(self.reviewer_teams)
         needs = PROTECTIONS[self.environment].requires_reviewers
         if needs and count == 0:
             raise ValueError(f"{self.environment}: deployments need approval; give reviewer user or team ids")
@@ -214,16 +215,24 @@ class GitHubEnvironment(PlatformComponent):
             variable_names=self.variable_names,
         )
 
-    @staticmethod
-    def _reviewers(args: GitHubEnvironmentArgs) -> list[github.RepositoryEnvironmentReviewerArgs] | None:
-        if not (args.reviewer_user_ids or args.reviewer_team_ids):
+    def _reviewers(
+        self, args: GitHubEnvironmentArgs
+    ) -> list[github.RepositoryEnvironmentReviewerArgs] | None:
+        """GitHub wants numeric ids: logins and team slugs are looked up through the same provider."""
+        if not (args.reviewer_users or args.reviewer_teams):
             return None
-        return [
-            github.RepositoryEnvironmentReviewerArgs(
-                users=list(args.reviewer_user_ids) or None,
-                teams=list(args.reviewer_team_ids) or None,
-            )
+        lookup = pulumi.InvokeOutputOptions(parent=self, provider=self.provider)
+        users: list[pulumi.Input[int]] = [
+            user
+            if isinstance(user, int)
+            else github.get_user_output(username=user, opts=lookup).id.apply(int)
+            for user in args.reviewer_users
         ]
+        teams: list[pulumi.Input[int]] = [
+            team if isinstance(team, int) else github.get_team_output(slug=team, opts=lookup).id.apply(int)
+            for team in args.reviewer_teams
+        ]
+        return [github.RepositoryEnvironmentReviewerArgs(users=users or None, teams=teams or None)]
 
     @staticmethod
     def _deployment_policies(

@@ -10,12 +10,21 @@ import pytest
 from infra.github import PROTECTIONS, GitHubEnvironment, GitHubEnvironmentArgs
 from infra.github_oidc import oidc_subject
 from stacks.environment import Environment
-from stacks.offline import FAKE_CLIENT_ID, FAKE_SUBSCRIPTION_ID, FAKE_TENANT_ID, OfflineRun, run_offline
+from stacks.offline import (
+    FAKE_CLIENT_ID,
+    FAKE_GITHUB_TEAM_ID,
+    FAKE_GITHUB_USER_ID,
+    FAKE_SUBSCRIPTION_ID,
+    FAKE_TENANT_ID,
+    OfflineRun,
+    run_offline,
+)
 
 OWNER = "acme-ml"
 REPOSITORY = "mlops-platform"
-PROD_REVIEWER_USERS = (1234567,)
-PROD_REVIEWER_TEAMS = (7654321,)
+# One reviewer by login (looked up by invoke) and one by numeric id; the team by slug.
+PROD_REVIEWER_USERS = ("octocat", 1234567)
+PROD_REVIEWER_TEAMS = ("platform-approvers",)
 WORKSPACE_HOST = "https://adb-1234567890123456.7.azuredatabricks.net"
 
 ENVIRONMENT_TYPE = "github:index/repositoryEnvironment:RepositoryEnvironment"
@@ -58,8 +67,8 @@ def _args(environment: Environment, **overrides: Any) -> dict[str, Any]:
         "environment": environment,
         "owner": OWNER,
         "repository": REPOSITORY,
-        "reviewer_user_ids": PROD_REVIEWER_USERS if prod else (),
-        "reviewer_team_ids": PROD_REVIEWER_TEAMS if prod else (),
+        "reviewer_users": PROD_REVIEWER_USERS if prod else (),
+        "reviewer_teams": PROD_REVIEWER_TEAMS if prod else (),
         "azure_client_id": FAKE_CLIENT_ID,
         "azure_tenant_id": FAKE_TENANT_ID,
         "azure_subscription_id": FAKE_SUBSCRIPTION_ID,
@@ -145,7 +154,10 @@ def test_prod_waits_for_its_reviewers_and_nobody_approves_their_own_deployment(
     plans: dict[Environment, OfflineRun],
 ) -> None:
     prod = _one(plans[Environment.PROD], ENVIRONMENT_TYPE).inputs
-    assert prod["reviewers"] == [{"users": list(PROD_REVIEWER_USERS), "teams": list(PROD_REVIEWER_TEAMS)}]
+    # GitHub takes numeric ids only: logins and slugs arrive resolved, ids pass through.
+    assert prod["reviewers"] == [
+        {"users": [int(FAKE_GITHUB_USER_ID), 1234567], "teams": [int(FAKE_GITHUB_TEAM_ID)]}
+    ]
     assert prod["preventSelfReview"] is True
     assert prod["canAdminsBypass"] is False
 
