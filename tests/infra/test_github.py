@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
+import pulumi_github as github
 import pytest
 
 from infra.github import PROTECTIONS, GitHubEnvironment, GitHubEnvironmentArgs
@@ -27,10 +28,11 @@ PROD_REVIEWER_USERS = ("octocat", 1234567)
 PROD_REVIEWER_TEAMS = ("platform-approvers",)
 WORKSPACE_HOST = "https://adb-1234567890123456.7.azuredatabricks.net"
 
-ENVIRONMENT_TYPE = "github:index/repositoryEnvironment:RepositoryEnvironment"
-POLICY_TYPE = "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy"
-SECRET_TYPE = "github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret"  # noqa: S105 - a type token
-VARIABLE_TYPE = "github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable"
+# The type tokens the provider SDK registers its resources under.
+ENVIRONMENT_TYPE = github.RepositoryEnvironment.pulumi_type
+POLICY_TYPE = github.RepositoryEnvironmentDeploymentPolicy.pulumi_type
+SECRET_TYPE = github.ActionsEnvironmentSecret.pulumi_type
+VARIABLE_TYPE = github.ActionsEnvironmentVariable.pulumi_type
 PROVIDER_TYPE = "pulumi:providers:github"
 
 
