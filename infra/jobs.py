@@ -1,0 +1,193 @@
+"""Databricks jobs translated, not rewritten, from the job graph inside the wheel.
+
+Each task is a ``python_wheel_task`` calling the wheel's own entry point with named parameters
+filled per environment. Everything that a plan shows is sorted (jobs, tasks by ``task_key``,
+dependencies, e-mails) so that planning twice gives identical inputs (trap 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+import pulumi
+import pulumi_databricks as databricks
+from pydantic import BaseModel, ConfigDict, Field
+
+from infra.base import ComponentArgs, PlatformComponent
+from infra.databricks_provider import StrInput
+from infra.job_graph import JobGraph, JobSpec, TaskSpec
+from infra.workload_identity import WorkspaceObject, access_controls
+from stacks.environment import Environment
+
+# Trap 9: the only place the runtimes are pinned. Serverless environment 4 = Python 3.12 (supported
+# to 2028-08); job clusters use the 16.4 LTS runtime unless the settings name another.
+SERVERLESS_ENVIRONMENT_VERSION = "4"
+DEFAULT_SPARK_VERSION = "16.4.x-scala2.12"
+DEFAULT_NODE_TYPE = "Standard_D4ds_v5"
+
+ENVIRONMENT_KEY = "wheel"  # serverless: the job environment that installs the wheel
+JOB_CLUSTER_KEY = "main"  # job clusters: the one cluster every task shares
+
+
+class ComputeMode(StrEnum):
+    SERVERLESS = "serverless"
+    JOB_CLUSTER = "job_cluster"
+
+
+class UnknownJobParameterError(ValueError):
+    """The job graph asks for a parameter the platform has no value for."""
+
+
+class JobCluster(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    spark_version: str = Field(default=DEFAULT_SPARK_VERSION, min_length=1)
+    node_type: str = Field(default=DEFAULT_NODE_TYPE, min_length=1)
+    num_workers: int = Field(default=1, ge=0)
+
+
+def check_parameters(graph: JobGraph, values: Mapping[str, str]) -> None:
+    """All unknown parameter names at once, before anything is registered."""
+    unknown = sorted(
+        f"{job_key}.{task.key}: {parameter}"
+        for job_key, job in graph.jobs.items()
+        for task in job.tasks
+        for parameter in task.parameters
+        if parameter not in values
+    )
+    if unknown:
+        raise UnknownJobParameterError(
+            f"the job graph names parameters the platform does not fill: {unknown}; "
+            f"known parameters: {sorted(values)} (add the value in infra/databricks.py or fix the graph)"
+        )
+
+
+def named_parameters(task: TaskSpec, values: Mapping[str, str]) -> dict[str, str]:
+    missing = sorted(set(task.parameters) - set(values))
+    if missing:
+        raise UnknownJobParameterError(f"task {task.key!r}: no value for parameters {missing}")
+    return {parameter: values[parameter] for parameter in sorted(task.parameters)}
+
+
+def job_name(name_prefix: str, environment: Environment, job_key: str) -> str:
+    return f"{name_prefix}-{environment.value}-{job_key.replace('_', '-')}"
+
+
+class JobsArgs(ComponentArgs):
+    environment: Environment
+    name_prefix: str
+    graph: JobGraph = Field(description="The wheel's validated job graph.")
+    wheel_path: str = Field(description="Content-addressed /Volumes path of the uploaded wheel.")
+    wheel_upload: databricks.File = Field(description="Jobs change only after the new wheel is there.")
+    parameter_values: Mapping[str, str] = Field(description="Value per named parameter of the graph.")
+    run_as: StrInput = Field(description="Application id of the job service principal.")
+    compute_mode: ComputeMode
+    cluster: JobCluster
+    failure_emails: tuple[str, ...]
+    schedules_paused: bool
+    developers_group: str
+    tags: Mapping[str, str]
+    provider: databricks.Provider
+
+
+def _task(task: TaskSpec, args: JobsArgs) -> databricks.JobTaskArgs:
+    serverless = args.compute_mode is ComputeMode.SERVERLESS
+    return databricks.JobTaskArgs(
+        task_key=task.key,
+        depends_ons=[databricks.JobTaskDependsOnArgs(task_key=key) for key in sorted(task.depends_on)]
+        or None,
+        python_wheel_task=databricks.JobTaskPythonWheelTaskArgs(
+            package_name=args.graph.package_name,
+            entry_point=task.entry_point,
+            named_parameters=named_parameters(task, args.parameter_values),
+        ),
+        max_retries=task.max_retries,
+        timeout_seconds=task.timeout_seconds,
+        environment_key=ENVIRONMENT_KEY if serverless else None,
+        job_cluster_key=None if serverless else JOB_CLUSTER_KEY,
+        libraries=None if serverless else [databricks.JobTaskLibraryArgs(whl=args.wheel_path)],
+    )
+
+
+def _environments(args: JobsArgs) -> list[databricks.JobEnvironmentArgs] | None:
+    """Serverless: one job environment that installs the wheel, at the pinned version."""
+    if args.compute_mode is not ComputeMode.SERVERLESS:
+        return None
+    spec = databricks.JobEnvironmentSpecArgs(
+        environment_version=SERVERLESS_ENVIRONMENT_VERSION, dependencies=[args.wheel_path]
+    )
+    return [databricks.JobEnvironmentArgs(environment_key=ENVIRONMENT_KEY, spec=spec)]
+
+
+def _job_clusters(args: JobsArgs) -> list[databricks.JobJobClusterArgs] | None:
+    if args.compute_mode is not ComputeMode.JOB_CLUSTER:
+        return None
+    cluster = databricks.JobJobClusterNewClusterArgs(
+        spark_version=args.cluster.spark_version,
+        node_type_id=args.cluster.node_type,
+        num_workers=args.cluster.num_workers,
+        # Unity Catalog access for the run_as principal only.
+        data_security_mode="SINGLE_USER",
+    )
+    return [databricks.JobJobClusterArgs(job_cluster_key=JOB_CLUSTER_KEY, new_cluster=cluster)]
+
+
+def job_args(job_key: str, job: JobSpec, args: JobsArgs) -> databricks.JobArgs:
+    """The job as the provider receives it; tasks sorted by task_key."""
+    emails = sorted(set(args.failure_emails))
+    schedule = job.schedule
+    return databricks.JobArgs(
+        name=job_name(args.name_prefix, args.environment, job_key),
+        description=job.description or None,
+        tasks=[_task(task, args) for task in sorted(job.tasks, key=lambda t: t.key)],
+        schedule=None
+        if schedule is None
+        else databricks.JobScheduleArgs(
+            quartz_cron_expression=schedule.quartz_cron,
+            timezone_id=schedule.timezone,
+            pause_status="PAUSED" if args.schedules_paused else "UNPAUSED",
+        ),
+        max_concurrent_runs=job.max_concurrent_runs,
+        timeout_seconds=job.timeout_seconds,
+        # A run triggered while one is active waits instead of being skipped.
+        queue=databricks.JobQueueArgs(enabled=True),
+        email_notifications=databricks.JobEmailNotificationsArgs(
+            on_failures=emails, no_alert_for_skipped_runs=True
+        )
+        if emails
+        else None,
+        run_as=databricks.JobRunAsArgs(service_principal_name=args.run_as),
+        tags=dict(sorted({**args.tags, "environment": args.environment.value, "job": job_key}.items())),
+        environments=_environments(args),
+        job_clusters=_job_clusters(args),
+    )
+
+
+class WheelJobs(PlatformComponent):
+    AREA = "databricks"
+
+    job_ids: dict[str, pulumi.Output[str]]
+
+    def __init__(self, name: str, args: JobsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        check_parameters(args.graph, args.parameter_values)
+        super().__init__(name, opts)
+        self.job_ids = {}
+        for job_key in sorted(args.graph.jobs):
+            job = databricks.Job(
+                f"{name}-{job_key}",
+                args=job_args(job_key, args.graph.jobs[job_key], args),
+                opts=self.child_opts(
+                    pulumi.ResourceOptions(provider=args.provider, depends_on=[args.wheel_upload])
+                ),
+            )
+            databricks.Permissions(
+                f"{name}-{job_key}-permissions",
+                job_id=job.id,
+                access_controls=access_controls(
+                    WorkspaceObject.JOB, args.environment, args.run_as, args.developers_group
+                ),
+                opts=self.child_opts(pulumi.ResourceOptions(provider=args.provider)),
+            )
+            self.job_ids[job_key] = job.id
+        self.register(job_ids=self.job_ids)

@@ -1,0 +1,1 @@
+"""Synthetic wheels and a small program that plans DatabricksWorkloads offline."""

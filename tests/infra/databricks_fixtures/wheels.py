@@ -1,0 +1,103 @@
+"""Build small wheels shaped like the real one (job graph + entry points), in a temporary dir."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+# The contract's shape (docs/contracts.md section 1); tasks deliberately not in task_key order.
+JOB_GRAPH = """
+schema_version = 1
+package_name = "iris_mlops"
+
+[jobs.training]
+description = "Ingest, train, evaluate, approve and deploy the Iris classifier."
+schedule = { quartz_cron = "0 0 3 ? * MON", timezone = "UTC" }
+max_concurrent_runs = 1
+timeout_seconds = 3600
+
+[[jobs.training.tasks]]
+key = "train"
+entry_point = "iris-train"
+parameters = ["env", "catalog", "schema", "model_name", "primary_metric"]
+depends_on = ["ingest"]
+max_retries = 1
+timeout_seconds = 1800
+
+[[jobs.training.tasks]]
+key = "ingest"
+entry_point = "iris-ingest"
+parameters = ["env", "catalog", "schema"]
+max_retries = 1
+timeout_seconds = 900
+
+[[jobs.training.tasks]]
+key = "evaluate"
+entry_point = "iris-evaluate"
+parameters = ["env", "catalog", "schema", "model_name", "primary_metric", "margin"]
+depends_on = ["train"]
+timeout_seconds = 900
+
+[[jobs.training.tasks]]
+key = "deploy"
+entry_point = "iris-deploy"
+parameters = ["env", "model_name", "endpoint_name", "catalog", "schema"]
+depends_on = ["approve"]
+timeout_seconds = 3600
+
+[[jobs.training.tasks]]
+key = "approve"
+entry_point = "iris-approve"
+parameters = ["env", "model_name", "require_approval", "catalog", "schema"]
+depends_on = ["evaluate"]
+
+[jobs.batch_inference]
+description = "Score the latest features with the champion."
+schedule = { quartz_cron = "0 0 5 * * ?", timezone = "UTC" }
+max_concurrent_runs = 1
+timeout_seconds = 3600
+
+[[jobs.batch_inference.tasks]]
+key = "batch-inference"
+entry_point = "iris-batch-inference"
+parameters = ["env", "catalog", "schema", "model_name"]
+max_retries = 2
+timeout_seconds = 1800
+"""
+
+CONSOLE_SCRIPTS = {
+    "iris-ingest": "iris_mlops.entrypoints:ingest",
+    "iris-train": "iris_mlops.entrypoints:train",
+    "iris-evaluate": "iris_mlops.entrypoints:evaluate",
+    "iris-approve": "iris_mlops.entrypoints:approve",
+    "iris-deploy": "iris_mlops.entrypoints:deploy",
+    "iris-batch-inference": "iris_mlops.entrypoints:batch_inference",
+    "iris-mlops": "iris_mlops.cli:main",
+}
+
+
+def build_wheel(
+    directory: Path,
+    *,
+    version: str = "0.1.0",
+    graph: str = JOB_GRAPH,
+    console_scripts: dict[str, str] | None = None,
+    payload: str = "",
+) -> Path:
+    """A wheel with a valid PEP 427 name; ``payload`` changes the bytes (and so the hash) only."""
+    directory.mkdir(parents=True, exist_ok=True)
+    scripts = CONSOLE_SCRIPTS if console_scripts is None else console_scripts
+    path = directory / f"iris_mlops-{version}-py3-none-any.whl"
+    dist_info = f"iris_mlops-{version}.dist-info"
+    entry_points = "[console_scripts]\n" + "".join(f"{k} = {v}\n" for k, v in scripts.items())
+    members = {
+        "iris_mlops/__init__.py": f'__version__ = "{version}"\n{payload}',
+        "iris_mlops/job_graph.toml": graph,
+        f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: iris-mlops\nVersion: {version}\n",
+        f"{dist_info}/entry_points.txt": entry_points,
+    }
+    with zipfile.ZipFile(path, "w") as archive:
+        for member, text in members.items():
+            # A fixed timestamp: the same inputs give the same bytes, as `make wheel` does.
+            archive.writestr(zipfile.ZipInfo(member, date_time=(1980, 1, 1, 0, 0, 0)), text)
+    return path
