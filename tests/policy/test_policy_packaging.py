@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
 import yaml
+from policy_schema import has_tags_input
 
 from policy.context import ENVIRONMENTS
 from policy.tags import TAGGABLE_TYPES
@@ -17,8 +17,6 @@ ROOT = Path(__file__).resolve().parents[2]
 PACK_DIR = ROOT / "policy"
 PIN = re.compile(r"^(?P<name>[A-Za-z0-9_.-]+)==(?P<version>\S+)")
 HASH = re.compile(r"--hash=(sha256:[0-9a-f]{64})")
-# Located, not imported: the package is large and only its sources are read.
-AZURE_NATIVE_DIR = Path(str(getattr(find_spec("pulumi_azure_native"), "origin", ""))).parent
 
 
 def _pins(path: Path) -> dict[str, tuple[str, frozenset[str]]]:
@@ -61,20 +59,6 @@ def test_pack_requirements_name_no_host_or_url() -> None:
 def test_pack_environments_are_the_stacks() -> None:
     """The pack cannot import stacks/ at run time, so its copy of the vocabulary is checked here."""
     assert tuple(environment.value for environment in Environment) == ENVIRONMENTS
-
-
-def _module_file(resource_type: str) -> Path:
-    """azure-native:keyvault:Vault -> pulumi_azure_native/keyvault/vault.py."""
-    _, module, kind = resource_type.split(":")
-    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", kind).lower()
-    return AZURE_NATIVE_DIR / module / f"{snake}.py"
-
-
-def has_tags_input(resource_type: str) -> bool:
-    """Whether the installed azure-native SDK sends a ``tags`` input for this type."""
-    source = _module_file(resource_type).read_text(encoding="utf-8")
-    assert f"'{resource_type}'" in source, f"{resource_type} is not defined in {_module_file(resource_type)}"
-    return '__props__.__dict__["tags"] = tags' in source
 
 
 @pytest.mark.parametrize("resource_type", sorted(TAGGABLE_TYPES))
