@@ -1,0 +1,5 @@
+"""`python -m iris_mlops` is `iris-mlops`."""
+
+from iris_mlops.cli import main
+
+main()

@@ -1,0 +1,34 @@
+"""What a backend does for the steps, so the steps never ask where they run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+import pandas as pd  # type: ignore[import-untyped]
+
+
+class Backend(Protocol):
+    name: str
+
+    def configure_mlflow(self) -> None:
+        """Point MLflow tracking and the model registry at this backend's stores."""
+
+    def experiment_artifact_location(self) -> str | None:
+        """Where a new experiment keeps artifacts (None: the tracking server decides)."""
+
+    def read_table(self, table: str) -> pd.DataFrame:
+        """Read a whole `catalog.schema.table` (small tables only)."""
+
+    def merge_rows(
+        self, table: str, rows: pd.DataFrame, keys: Sequence[str], metadata: Mapping[str, str]
+    ) -> int:
+        """Upsert rows on `keys` (create the table if missing); return the table's row count."""
+
+    def score_table(
+        self, model_uri: str, model_version: str, source: str, target: str, metadata: Mapping[str, str]
+    ) -> int:
+        """Score `source` with the model into `target`; return how many rows were scored."""
+
+    def publish_endpoint(self, endpoint_name: str, model_name: str, model_version: str) -> str:
+        """Make the serving endpoint serve this model version; return what changed."""

@@ -1,0 +1,69 @@
+"""`iris-mlops`: run a job of the job graph locally, or serve the champion like Databricks does."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Sequence
+
+from rich.console import Console
+
+from iris_mlops.errors import IrisMlopsError
+from iris_mlops.job_graph import load_job_graph
+from iris_mlops.logs import configure_logging
+from iris_mlops.params import parse_parameters
+from iris_mlops.runner import Isolation, run_job
+from iris_mlops.serving import champion_app, serve_forever
+
+SERVE_PARAMETERS = ("env", "catalog", "schema", "model_name", "endpoint_name")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="iris-mlops", description="Local front door of the iris-mlops wheel (see docs/ml.md)."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run a job; extra --key=value arguments go to its tasks")
+    run.add_argument("job", help="job key from job_graph.toml: training or batch-inference")
+    run.add_argument(
+        "--isolation",
+        choices=[str(mode) for mode in Isolation],
+        default=str(Isolation.IN_PROCESS),
+        help="in-process (default, fast) or process (one process per task, as on Databricks)",
+    )
+    serve = commands.add_parser("serve", help="serve the champion at /serving-endpoints/<name>/invocations")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--host", default="127.0.0.1")
+    return parser
+
+
+def _run(job_name: str, isolation: str, arguments: Sequence[str], logger: logging.Logger) -> int:
+    console = Console()
+    report = run_job(load_job_graph().job(job_name), arguments, Isolation(isolation), console)
+    console.print(report.table())
+    failed = report.failed_task
+    if failed is not None:
+        logger.error("job %s failed at task %r (%s)", report.job, failed.key, failed.detail)
+        return 1
+    return 0
+
+
+def _serve(host: str, port: int, arguments: Sequence[str]) -> int:
+    params = parse_parameters(arguments, SERVE_PARAMETERS, program="iris-mlops serve")
+    serve_forever(champion_app(params), host, port)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    logger = configure_logging()
+    args, extra = _parser().parse_known_args(argv)
+    try:
+        if args.command == "run":
+            code = _run(args.job, args.isolation, extra, logger)
+        else:
+            code = _serve(args.host, args.port, extra)
+    except IrisMlopsError as error:
+        logger.error("iris-mlops %s: %s", args.command, error)
+        code = error.exit_code
+    if code:
+        raise SystemExit(code)

@@ -1,0 +1,21 @@
+"""The failures a task reports as a clear message and an exit code instead of a traceback."""
+
+
+class IrisMlopsError(Exception):
+    """A failure the user can act on; the message says what and how."""
+
+    exit_code = 1
+
+
+class ParameterError(IrisMlopsError):
+    """A task was called with unknown or malformed `--key=value` parameters."""
+
+    exit_code = 2
+
+
+class MissingStateError(IrisMlopsError):
+    """Something a step needs does not exist yet (a table, a model alias, an evaluation)."""
+
+
+class GateFailedError(IrisMlopsError):
+    """The challenger did not pass the approval gate; the champion is left untouched."""

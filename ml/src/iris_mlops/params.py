@@ -1,0 +1,149 @@
+"""Task parameters: the `--key=value` arguments a Databricks `python_wheel_task` passes.
+
+Every parameter is one row of `PARAMETER_SPECS` (its parser and the values it allows); each task
+accepts a subset of them. Problems are reported all at once, each naming the parameter.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from iris_mlops.errors import ParameterError
+
+
+class Environment(StrEnum):
+    SANDBOX = "sandbox"
+    DEV = "dev"
+    UAT = "uat"
+    PROD = "prod"
+
+
+class PrimaryMetric(StrEnum):
+    ACCURACY = "accuracy"
+    F1_MACRO = "f1_macro"
+    PRECISION_MACRO = "precision_macro"
+    RECALL_MACRO = "recall_macro"
+
+
+class GateMode(StrEnum):
+    DISABLED = "disabled"  # no checks: the challenger always passes
+    DRY_RUN = "dry_run"  # checks run and are reported, a failure does not block
+    ENFORCED = "enforced"  # a failed check stops the job and the champion stays
+
+
+@dataclass(frozen=True)
+class TaskParameters:
+    """Parsed parameters; `None` means "the environment's gate policy decides" (see gate.py)."""
+
+    env: Environment = Environment.DEV
+    catalog: str = "main"
+    schema: str = "iris"
+    model_name: str = "iris_classifier"
+    primary_metric: PrimaryMetric = PrimaryMetric.F1_MACRO
+    margin: float | None = None
+    require_approval: bool | None = None
+    endpoint_name: str | None = None
+    gate_mode: GateMode | None = None
+
+    @property
+    def resolved_endpoint_name(self) -> str:
+        return self.endpoint_name or f"iris-{self.env}"
+
+
+# Unity Catalog names that need no backtick quoting; they are also used in SQL and file paths.
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
+# Databricks serving endpoint names: alphanumerics, dashes and underscores.
+_ENDPOINT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
+_TRUE = {"true", "1", "yes"}
+_FALSE = {"false", "0", "no"}
+
+
+def _enum_parser(enum: type[StrEnum]) -> Callable[[str], object]:
+    def parse(raw: str) -> object:
+        return enum(raw.lower())
+
+    return parse
+
+
+def _identifier(raw: str) -> str:
+    if not _IDENTIFIER.fullmatch(raw):
+        raise ValueError(raw)
+    return raw
+
+
+def _endpoint(raw: str) -> str:
+    if not _ENDPOINT.fullmatch(raw):
+        raise ValueError(raw)
+    return raw
+
+
+def _margin(raw: str) -> float:
+    value = float(raw)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(raw)
+    return value
+
+
+def _boolean(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(raw)
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    parse: Callable[[str], object]
+    allowed: str  # shown in error messages
+
+
+PARAMETER_SPECS: dict[str, ParameterSpec] = {
+    "env": ParameterSpec(_enum_parser(Environment), ", ".join(Environment)),
+    "catalog": ParameterSpec(_identifier, "a Unity Catalog identifier ([A-Za-z_][A-Za-z0-9_]*)"),
+    "schema": ParameterSpec(_identifier, "a Unity Catalog identifier ([A-Za-z_][A-Za-z0-9_]*)"),
+    "model_name": ParameterSpec(_identifier, "a Unity Catalog identifier ([A-Za-z_][A-Za-z0-9_]*)"),
+    "primary_metric": ParameterSpec(_enum_parser(PrimaryMetric), ", ".join(PrimaryMetric)),
+    "margin": ParameterSpec(_margin, "a number from 0 to 1"),
+    "require_approval": ParameterSpec(_boolean, "true or false"),
+    "endpoint_name": ParameterSpec(_endpoint, "1-63 letters, digits, '-' or '_'"),
+    "gate_mode": ParameterSpec(_enum_parser(GateMode), ", ".join(GateMode)),
+}
+
+
+def split_argument(argument: str) -> tuple[str, str]:
+    """`--key=value` -> (key, value); anything else is malformed."""
+    if not argument.startswith("--") or "=" not in argument:
+        raise ParameterError(f"malformed parameter {argument!r}: expected --key=value")
+    key, _, value = argument[2:].partition("=")
+    return key, value
+
+
+def parse_parameters(argv: Sequence[str], accepted: Collection[str], program: str) -> TaskParameters:
+    """Parse `--key=value` arguments that `program` accepts; raise one error listing every problem."""
+    problems: list[str] = []
+    values: dict[str, object] = {}
+    allowed_names = ", ".join(accepted)
+    for argument in argv:
+        try:
+            key, raw = split_argument(argument)
+        except ParameterError as error:
+            problems.append(str(error))
+            continue
+        if key not in accepted or key not in PARAMETER_SPECS:
+            problems.append(f"unknown parameter --{key}; {program} accepts: {allowed_names}")
+        elif key in values:
+            problems.append(f"parameter --{key} is given more than once")
+        else:
+            spec = PARAMETER_SPECS[key]
+            try:
+                values[key] = spec.parse(raw)
+            except ValueError:
+                problems.append(f"parameter --{key}: {raw!r} is not allowed; allowed values: {spec.allowed}")
+    if problems:
+        raise ParameterError(f"{program}: " + "; ".join(problems))
+    return replace(TaskParameters(), **values)  # type: ignore[arg-type]

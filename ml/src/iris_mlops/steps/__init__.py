@@ -1,0 +1,1 @@
+"""The job steps: functions of a TaskContext; entry points are thin wrappers around them."""

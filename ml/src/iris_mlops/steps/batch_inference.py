@@ -1,0 +1,23 @@
+"""Batch inference: the champion scores the feature table into the inference table."""
+
+from __future__ import annotations
+
+import mlflow
+
+from iris_mlops.context import CHAMPION, TaskContext
+from iris_mlops.data import FEATURES_TABLE, PREDICTIONS_TABLE
+from iris_mlops.errors import MissingStateError
+
+
+def batch_inference(ctx: TaskContext) -> str:
+    champion = ctx.alias_version(CHAMPION)
+    if champion is None:
+        raise MissingStateError(f"{ctx.model_name} has no {CHAMPION!r} alias yet: run the training job first")
+    target = ctx.table(PREDICTIONS_TABLE)
+    with ctx.run():
+        scored = ctx.backend.score_table(
+            ctx.model_uri(champion), champion.version, ctx.table(FEATURES_TABLE), target, ctx.provenance
+        )
+        mlflow.log_params({"model_version": champion.version, "target_table": target})
+        mlflow.log_metric("rows_scored", scored)
+    return f"scored {scored} rows with {ctx.model_name} v{champion.version} into {target}"

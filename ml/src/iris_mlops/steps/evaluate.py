@@ -1,0 +1,70 @@
+"""Evaluate: score challenger and champion on the same held-out rows; record on the challenger.
+
+The scores land in two places: MLflow metrics linked to the challenger's logged model (what the
+UI shows on the model version), and tags on the challenger's version (what the gate reads).
+"""
+
+from __future__ import annotations
+
+import mlflow
+from mlflow.entities.model_registry import ModelVersion
+
+from iris_mlops.context import CHALLENGER, CHAMPION, TaskContext
+from iris_mlops.data import FEATURES_TABLE, LABEL_COLUMN, features_of, split_holdout
+from iris_mlops.errors import MissingStateError
+from iris_mlops.metrics import score_all
+
+EVAL_TAG_PREFIX = "eval."
+CHAMPION_VERSION_TAG = "eval.champion_version"
+NO_CHAMPION = "none"
+
+
+def challenger_tag(metric: str) -> str:
+    return f"{EVAL_TAG_PREFIX}{metric}"
+
+
+def champion_tag(metric: str) -> str:
+    return f"{EVAL_TAG_PREFIX}champion.{metric}"
+
+
+def require_challenger(ctx: TaskContext) -> ModelVersion:
+    challenger = ctx.alias_version(CHALLENGER)
+    if challenger is None:
+        raise MissingStateError(f"{ctx.model_name} has no {CHALLENGER!r} alias: run train first")
+    return challenger
+
+
+def evaluate(ctx: TaskContext) -> str:
+    _, holdout = split_holdout(ctx.backend.read_table(ctx.table(FEATURES_TABLE)))
+    truth = holdout[LABEL_COLUMN].astype(str).tolist()
+    challenger = require_challenger(ctx)
+    champion = ctx.alias_version(CHAMPION)
+
+    def scores(version: ModelVersion) -> dict[str, float]:
+        predicted = mlflow.pyfunc.load_model(ctx.model_uri(version)).predict(features_of(holdout))
+        return score_all(truth, list(predicted))
+
+    challenger_scores = scores(challenger)
+    champion_scores = None
+    if champion is not None:
+        same = champion.version == challenger.version
+        champion_scores = challenger_scores if same else scores(champion)
+
+    with ctx.run():
+        holdout_metrics = {f"holdout_{k}": v for k, v in challenger_scores.items()}
+        mlflow.log_metrics(holdout_metrics, model_id=challenger.model_id)
+        if champion is not None and champion_scores is not None:
+            mlflow.log_metrics(
+                {f"champion_holdout_{k}": v for k, v in champion_scores.items()}, model_id=champion.model_id
+            )
+    tags = {challenger_tag(k): repr(v) for k, v in challenger_scores.items()}
+    tags[CHAMPION_VERSION_TAG] = champion.version if champion is not None else NO_CHAMPION
+    tags.update({champion_tag(k): repr(v) for k, v in (champion_scores or {}).items()})
+    for key, value in tags.items():
+        ctx.client.set_model_version_tag(ctx.model_name, challenger.version, key, str(value))
+
+    metric = str(ctx.params.primary_metric)
+    summary = f"challenger v{challenger.version} {metric}={challenger_scores[metric]:.4f}"
+    if champion is not None and champion_scores is not None:
+        summary += f", champion v{champion.version} {metric}={champion_scores[metric]:.4f}"
+    return summary + f" on {len(holdout)} held-out rows"

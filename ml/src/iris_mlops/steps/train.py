@@ -1,0 +1,94 @@
+"""Train: fit the pipeline, log it with signature and input example, register it as challenger.
+
+Training is skipped when the challenger or champion was trained on the same data by the same
+wheel (same fingerprint), so a rerun of the job adds no model version and moves no alias.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import mlflow
+import numpy as np
+import pandas as pd  # type: ignore[import-untyped]
+from mlflow.models import infer_signature
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from iris_mlops import __version__
+from iris_mlops.context import CHALLENGER, CHAMPION, TaskContext
+from iris_mlops.data import FEATURES_TABLE, LABEL_COLUMN, features_of, split_holdout
+
+FINGERPRINT_TAG = "training_fingerprint"
+MODEL_SEED = 0
+CV_FOLDS = 5
+
+
+def build_pipeline() -> Pipeline:
+    return Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("classify", LogisticRegression(C=1.0, max_iter=500, random_state=MODEL_SEED)),
+        ]
+    )
+
+
+def fingerprint(features: pd.DataFrame, labels: pd.Series, pipeline: Pipeline) -> str:
+    digest = hashlib.sha256()
+    digest.update(pd.util.hash_pandas_object(features, index=False).to_numpy().tobytes())
+    digest.update(pd.util.hash_pandas_object(labels, index=False).to_numpy().tobytes())
+    digest.update(repr(pipeline).encode())
+    digest.update(__version__.encode())
+    return digest.hexdigest()
+
+
+def train(ctx: TaskContext, shuffle_labels_seed: int | None = None) -> str:
+    """`shuffle_labels_seed` trains on permuted labels: a deliberately worse challenger for tests."""
+    train_rows, _ = split_holdout(ctx.backend.read_table(ctx.table(FEATURES_TABLE)))
+    features = features_of(train_rows)
+    labels = train_rows[LABEL_COLUMN].astype(str)
+    if shuffle_labels_seed is not None:
+        permuted = np.random.default_rng(shuffle_labels_seed).permutation(labels.to_numpy())
+        labels = pd.Series(permuted, name=LABEL_COLUMN)
+    pipeline = build_pipeline()
+    training_fingerprint = fingerprint(features, labels, pipeline)
+
+    for alias in (CHALLENGER, CHAMPION):
+        existing = ctx.alias_version(alias)
+        if existing is not None and existing.tags.get(FINGERPRINT_TAG) == training_fingerprint:
+            ctx.client.set_registered_model_alias(ctx.model_name, CHALLENGER, existing.version)
+            kept = f"{ctx.model_name} v{existing.version} ({alias})"
+            return f"{kept} was trained on the same data by the same code: kept as challenger"
+
+    with ctx.run() as run:
+        cv_scores = cross_val_score(build_pipeline(), features, labels, cv=CV_FOLDS, scoring="f1_macro")
+        pipeline.fit(features, labels)
+        mlflow.log_params(
+            {
+                **{k: v for k, v in pipeline.get_params().items() if k.startswith("classify__")},
+                "train_rows": len(features),
+                "label_shuffle_seed": shuffle_labels_seed,
+            }
+        )
+        mlflow.log_metrics(
+            {
+                "train_accuracy": float(pipeline.score(features, labels)),
+                "cv_f1_macro_mean": float(cv_scores.mean()),
+                "cv_f1_macro_std": float(cv_scores.std()),
+            }
+        )
+        example = features.head(5)
+        info = mlflow.sklearn.log_model(
+            pipeline,
+            name="model",
+            signature=infer_signature(example, pipeline.predict(example)),
+            input_example=example,
+            registered_model_name=ctx.model_name,
+        )
+        version = str(info.registered_model_version)
+        for key, value in {**ctx.provenance, FINGERPRINT_TAG: training_fingerprint}.items():
+            ctx.client.set_model_version_tag(ctx.model_name, version, key, value)
+        ctx.client.set_registered_model_alias(ctx.model_name, CHALLENGER, version)
+    return f"registered {ctx.model_name} v{version} as {CHALLENGER} (run {run.info.run_id})"
