@@ -67,5 +67,8 @@ demo: setup wheel ## the whole platform on this laptop, offline: plan, train, ga
 bench: setup wheel ## performance figures as ratios measured in one run
 	$(PY) -m bench
 
+promote: setup ## pin what FROM runs into TO's stack file: make promote FROM=uat TO=prod [DRY_RUN=1]
+	$(PY) -m stacks.promote --from $(FROM) --to $(TO) $(if $(DRY_RUN),--dry-run,)
+
 clean: ## remove build outputs and local ML state (keeps .venv)
 	rm -rf dist .local .pytest_cache .mypy_cache .ruff_cache
