@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,10 +123,12 @@ def _fake_id(type_: str, name: str) -> str:
 FakeOutputs = Callable[[str, dict[str, Any]], dict[str, Any]]
 FAKE_OUTPUTS: dict[str, FakeOutputs] = {
     "azure-native:databricks:Workspace": lambda name, inputs: {
-        "workspaceUrl": f"adb-1234567890123456.{abs(hash(name)) % 100}.azuredatabricks.net",
+        # crc32, not hash(): str hashes are salted per process and the plan must be reproducible.
+        "workspaceUrl": f"adb-1234567890123456.{zlib.crc32(name.encode()) % 100}.azuredatabricks.net",
         "workspaceId": "1234567890123456",
     },
     "azure-native:managedidentity:UserAssignedIdentity": lambda name, inputs: {
+        "name": inputs.get("resourceName", name),
         "clientId": FAKE_CLIENT_ID,
         "principalId": FAKE_OBJECT_ID,
         "tenantId": FAKE_TENANT_ID,
@@ -134,11 +137,18 @@ FAKE_OUTPUTS: dict[str, FakeOutputs] = {
         "identity": {**inputs.get("identity", {}), "principalId": FAKE_OBJECT_ID},
     },
     "azure-native:keyvault:Vault": lambda name, inputs: {
+        "name": inputs.get("vaultName", name),
         "properties": {
             **inputs.get("properties", {}),
             "vaultUri": f"https://{inputs.get('vaultName', name)}.vault.azure.net/",
         },
     },
+    # A provider's `name` output is the physical name it was given, which later inputs reference.
+    "azure-native:resources:ResourceGroup": lambda name, inputs: {
+        "name": inputs.get("resourceGroupName", name),
+    },
+    "azure-native:storage:StorageAccount": lambda name, inputs: {"name": inputs.get("accountName", name)},
+    "azure-native:storage:BlobContainer": lambda name, inputs: {"name": inputs.get("containerName", name)},
     "azure-native:operationalinsights:Workspace": lambda name, inputs: {
         "customerId": "00000000-0000-4000-8000-0000000000aa",
     },

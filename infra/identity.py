@@ -1,0 +1,137 @@
+"""The deployer: a user-assigned identity CI logs in as by GitHub OIDC, with least-privilege roles.
+
+No client secret exists (trap 4): GitHub's token for a job bound to the environment is exchanged
+for an Azure token through the federated credential. The deployer gets Contributor on its own
+resource group (never Owner), Key Vault Secrets Officer on the vault, and Role Based Access
+Control Administrator constrained by a condition to assign only the roles this program assigns.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pulumi
+from pulumi_azure_native import authorization, managedidentity
+from pydantic import Field
+
+from infra.base import ComponentArgs, PlatformComponent
+
+StrInput = str | pulumi.Output[str]  # a plain value or another resource's output
+
+GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
+GITHUB_OIDC_AUDIENCE = "api://AzureADTokenExchange"
+
+# Built-in Azure role definition ids: the one table every role assignment reads.
+ROLE_DEFINITION_IDS: dict[str, str] = {
+    "Contributor": "b24988ac-6180-42a0-ab88-20f7382dd24c",
+    "Role Based Access Control Administrator": "f58310d9-a9f6-439a-9e8d-f62e7b41a168",
+    "Key Vault Secrets Officer": "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
+    "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
+    "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+}
+# The only roles the deployer may hand out (the access connector's storage role, vault roles).
+DELEGABLE_ROLES: tuple[str, ...] = (
+    "Storage Blob Data Contributor",
+    "Key Vault Secrets Officer",
+    "Key Vault Secrets User",
+)
+# Deterministic role assignment names: known at plan time, stable across runs.
+_ASSIGNMENT_NAMESPACE = uuid.UUID("6f1c2b1e-9a4d-4c1e-8f3a-2d5b7e9c0a11")
+
+
+def github_oidc_subject(owner: str, repository: str, environment: str) -> str:
+    """The ``sub`` claim of a GitHub Actions job bound to the repository's environment."""
+    return f"repo:{owner}/{repository}:environment:{environment}"
+
+
+def role_definition_id(subscription_id: pulumi.Input[str], role: str) -> pulumi.Output[str]:
+    guid = ROLE_DEFINITION_IDS[role]
+    return pulumi.Output.concat(
+        "/subscriptions/", subscription_id, "/providers/Microsoft.Authorization/roleDefinitions/", guid
+    )
+
+
+def role_assignment_name(*parts: str) -> str:
+    return str(uuid.uuid5(_ASSIGNMENT_NAMESPACE, "/".join(parts)))
+
+
+def delegation_condition(roles: tuple[str, ...] = DELEGABLE_ROLES) -> str:
+    """ABAC condition: role assignments may be written or deleted only for ``roles``."""
+    guids = ", ".join(ROLE_DEFINITION_IDS[role] for role in roles)
+    attribute = "Microsoft.Authorization/roleAssignments:RoleDefinitionId"
+    action = "Microsoft.Authorization/roleAssignments"
+    return (
+        f"((!(ActionMatches{{'{action}/write'}})) OR "
+        f"(@Request[{attribute}] ForAnyOfAnyValues:GuidEquals {{{guids}}}))"
+        f" AND ((!(ActionMatches{{'{action}/delete'}})) OR "
+        f"(@Resource[{attribute}] ForAnyOfAnyValues:GuidEquals {{{guids}}}))"
+    )
+
+
+class IdentityArgs(ComponentArgs):
+    resource_group_name: StrInput = Field(description="the environment's resource group")
+    resource_group_id: StrInput = Field(description="scope of the deployer's group roles")
+    key_vault_id: StrInput = Field(description="scope of the deployer's secrets role")
+    subscription_id: StrInput = Field(description="for role definition ids")
+    location: str = Field(description="Azure region")
+    tags: dict[str, str] = Field(description="common tags")
+    identity_name: str = Field(description="physical managed identity name")
+    github_owner: str = Field(description="GitHub organisation or user")
+    github_repository: str = Field(description="repository name")
+    environment: str = Field(description="GitHub environment name (the stack name)")
+
+
+class DeployerIdentity(PlatformComponent):
+    AREA = "azure"
+
+    id: pulumi.Output[str]
+    client_id: pulumi.Output[str]
+    principal_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: IdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(name, opts)
+        identity = managedidentity.UserAssignedIdentity(
+            f"{name}-deployer",
+            resource_name_=args.identity_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            tags=args.tags,
+            opts=self.child_opts(),
+        )
+        managedidentity.FederatedIdentityCredential(
+            f"{name}-github-oidc",
+            federated_identity_credential_resource_name=f"github-{args.environment}",
+            resource_name_=identity.name,
+            resource_group_name=args.resource_group_name,
+            issuer=GITHUB_OIDC_ISSUER,
+            audiences=[GITHUB_OIDC_AUDIENCE],
+            subject=github_oidc_subject(args.github_owner, args.github_repository, args.environment),
+            opts=self.child_opts(),
+        )
+        grants: tuple[tuple[str, str, pulumi.Input[str], str | None], ...] = (
+            ("rg-contributor", "Contributor", args.resource_group_id, None),
+            (
+                "rg-rbac-admin",
+                "Role Based Access Control Administrator",
+                args.resource_group_id,
+                "constrained",
+            ),
+            ("kv-secrets-officer", "Key Vault Secrets Officer", args.key_vault_id, None),
+        )
+        for role_key, role, scope, condition in grants:
+            authorization.RoleAssignment(
+                f"{name}-{role_key}",
+                role_assignment_name=role_assignment_name(args.identity_name, role_key),
+                principal_id=identity.principal_id,
+                principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+                role_definition_id=role_definition_id(args.subscription_id, role),
+                scope=scope,
+                condition=delegation_condition() if condition else None,
+                condition_version="2.0" if condition else None,
+                description=f"deployer: {role}",
+                opts=self.child_opts(),
+            )
+        self.id = identity.id
+        self.client_id = identity.client_id
+        self.principal_id = identity.principal_id
+        self.register(id=self.id, client_id=self.client_id, principal_id=self.principal_id)

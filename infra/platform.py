@@ -1,0 +1,204 @@
+"""One environment's foundation: resource group, monitoring, Key Vault, deployer identity, workspace.
+
+It turns validated settings into component args (names from naming.py, tags from tags.py) and
+exposes every output later components (Databricks provider, Unity Catalog, GitHub) and CI need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pulumi
+from pulumi_azure_native import authorization
+from pydantic import Field
+
+from infra.base import ComponentArgs, PlatformComponent
+from infra.identity import DeployerIdentity, IdentityArgs
+from infra.keyvault import KeyVault, KeyVaultArgs
+from infra.monitoring import Monitoring, MonitoringArgs
+from infra.naming import azure_names
+from infra.resource_group import ResourceGroup, ResourceGroupArgs
+from infra.tags import common_tags
+from infra.workspace import VnetArgs, Workspace, WorkspaceArgs
+from stacks.settings import StackSettings
+
+
+class PlatformArgs(ComponentArgs):
+    settings: StackSettings = Field(description="validated settings of this environment")
+    secrets: Mapping[str, pulumi.Output[str]] = Field(description="secret name -> value, stored in the vault")
+
+
+class Platform(PlatformComponent):
+    AREA = "platform"
+
+    resource_group_name: pulumi.Output[str]
+    resource_group_id: pulumi.Output[str]
+    location: str
+    tenant_id: pulumi.Output[str]
+    subscription_id: pulumi.Output[str]
+    log_analytics_workspace_id: pulumi.Output[str]
+    action_group_id: pulumi.Output[str]
+    key_vault_id: pulumi.Output[str]
+    key_vault_name: pulumi.Output[str]
+    key_vault_uri: pulumi.Output[str]
+    deployer_client_id: pulumi.Output[str]
+    deployer_principal_id: pulumi.Output[str]
+    workspace_id: pulumi.Output[str]
+    workspace_numeric_id: pulumi.Output[str]
+    workspace_url: pulumi.Output[str]
+    access_connector_id: pulumi.Output[str]
+    storage_account_name: pulumi.Output[str]
+    storage_container_name: pulumi.Output[str]
+    storage_root: pulumi.Output[str]
+
+    def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(name, opts)
+        settings = args.settings
+        env = settings.environment
+        names = azure_names(settings.platform.name_prefix, env, settings.platform.name_suffix_rotation)
+        tags = common_tags(
+            environment=env, owner=settings.platform.owner, cost_center=settings.platform.cost_center
+        )
+        location = settings.platform.location
+        protection = settings.protection
+        stateful = {"protect": protection.protect_stateful, "retain_on_delete": protection.retain_on_delete}
+        client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+
+        group = ResourceGroup(
+            f"{name}-group",
+            ResourceGroupArgs(
+                name=names.resource_group,
+                location=location,
+                tags=tags,
+                delete_lock=protection.delete_lock,
+                **stateful,
+            ),
+            opts=self.child_opts(),
+        )
+        monitoring = Monitoring(
+            f"{name}-monitoring",
+            MonitoringArgs(
+                resource_group_name=group.group_name,
+                location=location,
+                tags=tags,
+                workspace_name=names.log_analytics,
+                action_group_name=names.action_group,
+                action_group_short_name=names.action_group_short,
+                alert_rule_name=names.alert_rule,
+                retention_days=settings.monitoring.retention_days,
+                alert_emails=settings.monitoring.alert_emails,
+                failed_job_alert=settings.monitoring.failed_job_alert,
+                **stateful,
+            ),
+            opts=self.child_opts(),
+        )
+        vault_settings = settings.key_vault
+        vault = KeyVault(
+            f"{name}-keyvault",
+            KeyVaultArgs(
+                resource_group_name=group.group_name,
+                location=location,
+                tags=tags,
+                vault_name=names.key_vault,
+                tenant_id=client.tenant_id,
+                sku=vault_settings.sku,
+                soft_delete_retention_days=vault_settings.soft_delete_retention_days,
+                purge_protection=vault_settings.purge_protection,
+                network_default_action=vault_settings.network_default_action,
+                allowed_ip_ranges=vault_settings.allowed_ip_ranges,
+                log_analytics_workspace_id=monitoring.log_analytics_workspace_id,
+                secrets=args.secrets,
+                **stateful,
+            ),
+            opts=self.child_opts(),
+        )
+        deployer = DeployerIdentity(
+            f"{name}-identity",
+            IdentityArgs(
+                resource_group_name=group.group_name,
+                resource_group_id=group.id,
+                key_vault_id=vault.id,
+                subscription_id=client.subscription_id,
+                location=location,
+                tags=tags,
+                identity_name=names.deployer_identity,
+                github_owner=settings.github.owner,
+                github_repository=settings.github.repository,
+                environment=env,
+            ),
+            opts=self.child_opts(),
+        )
+        injection = settings.workspace.vnet_injection
+        workspace = Workspace(
+            f"{name}-databricks",
+            WorkspaceArgs(
+                resource_group_name=group.group_name,
+                subscription_id=client.subscription_id,
+                location=location,
+                tags=tags,
+                workspace_name=names.databricks_workspace,
+                managed_resource_group_name=names.managed_resource_group,
+                access_connector_name=names.access_connector,
+                storage_account_name=names.storage_account,
+                storage_sku=settings.workspace.storage_sku,
+                container_name=names.uc_container,
+                no_public_ip=settings.workspace.no_public_ip,
+                vnet=VnetArgs(
+                    vnet_name=names.virtual_network,
+                    nsg_name=names.network_security_group,
+                    address_space=injection.address_space,
+                    public_subnet_cidr=injection.public_subnet_cidr,
+                    private_subnet_cidr=injection.private_subnet_cidr,
+                )
+                if injection.enabled
+                else None,
+                log_analytics_workspace_id=monitoring.log_analytics_workspace_id,
+                **stateful,
+            ),
+            opts=self.child_opts(),
+        )
+
+        self.resource_group_name = group.group_name
+        self.resource_group_id = group.id
+        self.location = location
+        self.tenant_id = client.tenant_id
+        self.subscription_id = client.subscription_id
+        self.log_analytics_workspace_id = monitoring.log_analytics_workspace_id
+        self.action_group_id = monitoring.action_group_id
+        self.key_vault_id = vault.id
+        self.key_vault_name = vault.vault_name
+        self.key_vault_uri = vault.vault_uri
+        self.deployer_client_id = deployer.client_id
+        self.deployer_principal_id = deployer.principal_id
+        self.workspace_id = workspace.workspace_id
+        self.workspace_numeric_id = workspace.workspace_numeric_id
+        self.workspace_url = workspace.workspace_url
+        self.access_connector_id = workspace.access_connector_id
+        self.storage_account_name = workspace.storage_account_name
+        self.storage_container_name = workspace.container_name
+        self.storage_root = workspace.storage_root
+        self.register(**self.outputs())
+
+    def outputs(self) -> dict[str, pulumi.Input[str]]:
+        """Every output, keyed by the camelCase name the stack exports it under."""
+        return {
+            "resourceGroupName": self.resource_group_name,
+            "resourceGroupId": self.resource_group_id,
+            "location": self.location,
+            "tenantId": self.tenant_id,
+            "subscriptionId": self.subscription_id,
+            "logAnalyticsWorkspaceId": self.log_analytics_workspace_id,
+            "actionGroupId": self.action_group_id,
+            "keyVaultId": self.key_vault_id,
+            "keyVaultName": self.key_vault_name,
+            "keyVaultUri": self.key_vault_uri,
+            "deployerClientId": self.deployer_client_id,
+            "deployerPrincipalId": self.deployer_principal_id,
+            "workspaceId": self.workspace_id,
+            "workspaceNumericId": self.workspace_numeric_id,
+            "workspaceUrl": self.workspace_url,
+            "accessConnectorId": self.access_connector_id,
+            "ucStorageAccountName": self.storage_account_name,
+            "ucStorageContainerName": self.storage_container_name,
+            "ucStorageRoot": self.storage_root,
+        }
