@@ -14,16 +14,17 @@ from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
+import yaml
 from policy_schema import has_tags_input
 
 from policy.offline import Violation, evaluate, evaluate_plan, mandatory
 from policy.rule import Enforcement
 from policy.tags import AZURE_NATIVE_PREFIX, TAGGABLE_TYPES
 from stacks.environment import Environment
-from stacks.offline import SECRET_PLACEHOLDER, OfflineRun, RecordedResource
+from stacks.offline import SECRET_PLACEHOLDER, OfflineRun
 
 ROOT = Path(__file__).resolve().parents[2]
-GITHUB_PROVIDER = "pulumi:providers:github"
+GITHUB_SETTINGS = "mlops-platform:github"
 
 # Advisories the team has looked at and accepted, per environment: (environment, policy) -> why.
 # A new advisory fails the test until someone either fixes it or adds it here with a reason.
@@ -39,22 +40,16 @@ def all_plans(request: pytest.FixtureRequest) -> dict[Environment, OfflineRun]:
     return plans
 
 
-def repository_of(resources: list[RecordedResource]) -> str | None:
-    """owner/repo of the GitHub repository whose environments this stack manages."""
-    owner = next((r.inputs.get("owner") for r in resources if r.type == GITHUB_PROVIDER), None)
-    repository = next(
-        (
-            r.inputs.get("repository")
-            for r in resources
-            if r.type.startswith("github:") and "repository" in r.inputs
-        ),
-        None,
-    )
-    return f"{owner}/{repository}" if isinstance(owner, str) and isinstance(repository, str) else None
+def repository_of(environment: str) -> str | None:
+    """owner/repo from the stack's settings (`mlops-platform:github`), as CI's policy config would be."""
+    config = yaml.safe_load((ROOT / f"Pulumi.{environment}.yaml").read_text(encoding="utf-8"))["config"]
+    github = config.get(GITHUB_SETTINGS) or {}
+    owner, repository = github.get("owner"), github.get("repository")
+    return f"{owner}/{repository}" if owner and repository else None
 
 
 def _violations(run: OfflineRun) -> list[Violation]:
-    return evaluate(run.resources, stack=run.stack, github_repository=repository_of(run.resources))
+    return evaluate(run.resources, stack=run.stack, github_repository=repository_of(run.stack))
 
 
 @pytest.mark.parametrize("environment", list(Environment))
@@ -113,15 +108,5 @@ def test_plan_cli_json_shows_no_secret_and_passes_the_pack() -> None:
     )
     assert SECRET_PLACEHOLDER not in result.stdout
     plan = json.loads(result.stdout)
-    owner_repo = next(
-        (
-            f"{r['inputs']['owner']}/{other['inputs']['repository']}"
-            for r in plan["resources"]
-            if r["type"] == GITHUB_PROVIDER
-            for other in plan["resources"]
-            if other["type"].startswith("github:") and "repository" in other["inputs"]
-        ),
-        None,
-    )
-    blocking = mandatory(evaluate_plan(plan, github_repository=owner_repo))
+    blocking = mandatory(evaluate_plan(plan, github_repository=repository_of("prod")))
     assert blocking == [], "\n".join(str(v) for v in blocking)
