@@ -1,0 +1,84 @@
+"""The job graph is read from the built wheel and must agree with the wheel's own entry points."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+from databricks_fixtures.wheels import CONSOLE_SCRIPTS, JOB_GRAPH, build_wheel
+
+from infra.job_graph import GRAPH_MEMBER, WheelError, read_wheel, resolve_wheel_path
+
+
+def test_graph_and_entry_points_are_read_from_the_wheel(tmp_path: Path) -> None:
+    wheel = read_wheel(build_wheel(tmp_path))
+    assert wheel.graph.package_name == "iris_mlops"
+    assert set(wheel.graph.jobs) == {"training", "batch_inference"}
+    assert wheel.console_scripts == frozenset(CONSOLE_SCRIPTS)
+    assert (wheel.distribution, wheel.version) == ("iris_mlops", "0.1.0")
+    assert len(wheel.sha256) == 64
+
+
+def test_a_directory_with_one_wheel_resolves_to_it(tmp_path: Path) -> None:
+    path = build_wheel(tmp_path)
+    assert resolve_wheel_path(tmp_path) == path
+
+
+@pytest.mark.parametrize("make_path", [lambda d: d / "missing.whl", lambda d: d], ids=["file", "empty-dir"])
+def test_missing_wheel_tells_the_user_to_run_make_wheel(tmp_path: Path, make_path: object) -> None:
+    with pytest.raises(WheelError, match="make wheel"):
+        read_wheel(make_path(tmp_path))  # type: ignore[operator]
+
+
+def test_several_wheels_in_dist_are_ambiguous(tmp_path: Path) -> None:
+    build_wheel(tmp_path, version="0.1.0")
+    build_wheel(tmp_path, version="0.2.0")
+    with pytest.raises(WheelError, match="several wheels"):
+        read_wheel(tmp_path)
+
+
+def test_task_entry_point_absent_from_the_wheel_is_an_error(tmp_path: Path) -> None:
+    scripts = {k: v for k, v in CONSOLE_SCRIPTS.items() if k != "iris-deploy"}
+    with pytest.raises(WheelError, match=r"training\.deploy -> iris-deploy"):
+        read_wheel(build_wheel(tmp_path, console_scripts=scripts))
+
+
+def test_wheel_without_job_graph_is_an_error(tmp_path: Path) -> None:
+    path = build_wheel(tmp_path)
+    stripped = tmp_path / "other" / path.name
+    stripped.parent.mkdir()
+
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(stripped, "w") as target:
+        for item in source.infolist():
+            if item.filename != GRAPH_MEMBER:
+                target.writestr(item, source.read(item))
+    with pytest.raises(WheelError, match=r"does not contain iris_mlops/job_graph\.toml"):
+        read_wheel(stripped)
+
+
+BROKEN_GRAPHS = {
+    "cycle": (
+        JOB_GRAPH.replace('key = "ingest"\n', 'key = "ingest"\ndepends_on = ["deploy"]\n'),
+        "cycle",
+    ),
+    "unknown-dependency": (
+        JOB_GRAPH.replace('depends_on = ["approve"]', 'depends_on = ["aprove"]'),
+        "aprove",
+    ),
+    "duplicate-task-key": (JOB_GRAPH.replace('key = "approve"', 'key = "deploy"'), "duplicate task keys"),
+    "typo-in-field": (JOB_GRAPH.replace("entry_point = ", "entrypoint = ", 1), "entrypoint"),
+    "future-schema-version": (
+        JOB_GRAPH.replace("schema_version = 1", "schema_version = 2"),
+        "schema_version",
+    ),
+}
+
+
+@pytest.mark.parametrize("graph_and_message", BROKEN_GRAPHS.values(), ids=BROKEN_GRAPHS.keys())
+def test_invalid_job_graph_is_rejected_with_the_reason(
+    tmp_path: Path, graph_and_message: tuple[str, str]
+) -> None:
+    graph, message = graph_and_message
+    with pytest.raises(WheelError, match=message):
+        read_wheel(build_wheel(tmp_path, graph=graph))
