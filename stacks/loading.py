@@ -123,6 +123,18 @@ def build_settings(
     return settings
 
 
+def namespace_values(
+    config: Mapping[str, Any], secret_keys: frozenset[str] = frozenset()
+) -> tuple[dict[str, Any], frozenset[str]]:
+    """This project's keys (namespace stripped, JSON decoded) and which of them are secret."""
+    values = {
+        key.removeprefix(NAMESPACE): _decode(value)
+        for key, value in config.items()
+        if key.startswith(NAMESPACE)
+    }
+    return values, frozenset(key.removeprefix(NAMESPACE) for key in secret_keys if key.startswith(NAMESPACE))
+
+
 def _referenced_secret_keys(values: Mapping[str, Any]) -> dict[str, str]:
     github = values.get("github")
     extra = github.get("extraSecrets") if isinstance(github, dict) else None

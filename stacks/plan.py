@@ -1,0 +1,175 @@
+"""The offline plan: this project's ``pulumi preview`` without a cloud (design.md section 8).
+
+    python -m stacks.plan --stack dev          resource tree, counts, critical path
+    python -m stacks.plan --stack dev --json   docs/contracts.md section 2, secrets masked
+    python -m stacks.plan                      all four stacks and what differs between them
+
+Bad config prints the one error listing every problem and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+from stacks.environment import Environment
+from stacks.loading import PROJECT, ConfigError, build_settings, namespace_values
+from stacks.offline import OfflineRun, RecordedResource, run_offline, stack_config_from_file
+from stacks.program import program
+
+ROOT = Path(__file__).resolve().parent.parent
+EXIT_BAD_CONFIG = 2
+
+
+def stack_file(stack: str, root: Path = ROOT) -> Path:
+    return root / f"Pulumi.{stack}.yaml"
+
+
+def plan_stack(stack: str, root: Path = ROOT) -> OfflineRun:
+    """Run the real program for ``stack`` under mocks, with ``Pulumi.<stack>.yaml`` as its config."""
+    config, secret_keys = stack_config_from_file(stack_file(stack, root), PROJECT)
+    return run_offline(program, project=PROJECT, stack=stack, config=config, secret_keys=secret_keys)
+
+
+def plan_json(run: OfflineRun) -> dict[str, Any]:
+    """The contract JSON: inputs as the engine receives them, secrets and unknowns masked."""
+    return {
+        "stack": run.stack,
+        "resources": [
+            {
+                "urn": r.urn,
+                "type": r.type,
+                "name": r.name,
+                "parent": r.parent,
+                "protect": r.protect,
+                "dependencies": list(r.dependencies),
+                "inputs": r.masked_inputs(),
+                "options": r.options,
+            }
+            for r in run.resources
+        ],
+    }
+
+
+def critical_path(resources: list[RecordedResource]) -> list[RecordedResource]:
+    """The longest chain of dependencies: the deploy can finish no faster than this sequence."""
+    by_urn = {r.urn: r for r in resources}
+    longest: dict[str, list[RecordedResource]] = {}
+
+    def chain(urn: str) -> list[RecordedResource]:
+        if urn not in longest:
+            deps = [chain(d) for d in by_urn[urn].dependencies if d in by_urn and by_urn[d].custom]
+            longest[urn] = [*max(deps, key=len, default=[]), by_urn[urn]]
+        return longest[urn]
+
+    return max((chain(r.urn) for r in resources if r.custom), key=len, default=[])
+
+
+def render_tree(run: OfflineRun) -> Tree:
+    children: dict[str, list[RecordedResource]] = {}
+    for r in run.resources:
+        children.setdefault(r.parent, []).append(r)
+    known = {r.urn for r in run.resources}
+    tree = Tree(f"[bold]{PROJECT}-{run.stack}[/] ({sum(r.custom for r in run.resources)} resources)")
+
+    def add(node: Tree, resource: RecordedResource) -> None:
+        flags = " [red]protect[/]" if resource.protect else ""
+        branch = node.add(f"{resource.type} [cyan]{resource.name}[/]{flags}")
+        for child in children.get(resource.urn, []):
+            add(branch, child)
+
+    for top in [r for r in run.resources if r.parent not in known]:
+        add(tree, top)
+    return tree
+
+
+def type_counts(run: OfflineRun) -> Counter[str]:
+    return Counter(r.type for r in run.resources if r.custom)
+
+
+def print_stack(console: Console, run: OfflineRun) -> None:
+    console.print(render_tree(run))
+    table = Table("type", "count", title=f"{run.stack}: resources by type")
+    for type_, count in sorted(type_counts(run).items()):
+        table.add_row(type_, str(count))
+    console.print(table)
+    path = critical_path(run.resources)
+    console.print(f"critical path: {len(path)} resources: " + " -> ".join(r.name for r in path))
+
+
+def settings_differences(root: Path = ROOT) -> dict[str, dict[str, Any]]:
+    """Dotted config key -> value per stack, for the keys whose values differ between stacks."""
+    flat: dict[str, dict[str, Any]] = {}
+    for env in Environment:
+        config, secret_keys = stack_config_from_file(stack_file(env, root), PROJECT)
+        values, secrets = namespace_values(config, secret_keys)
+        settings = build_settings(env, values, secrets)
+        for key, value in _flatten(settings.model_dump(mode="json", by_alias=True)).items():
+            flat.setdefault(key, {})[env] = value
+    return {
+        key: per_env for key, per_env in flat.items() if len({json.dumps(v) for v in per_env.values()}) > 1
+    }
+
+
+def _flatten(value: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, item in value.items():
+        if isinstance(item, dict) and item:
+            flat.update(_flatten(item, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = item
+    return flat
+
+
+def print_comparison(console: Console, runs: dict[Environment, OfflineRun], root: Path = ROOT) -> None:
+    envs = list(runs)
+    counts = {env: type_counts(run) for env, run in runs.items()}
+    table = Table("type", *envs, title="resources per type (* differs)")
+    for type_ in sorted(set().union(*counts.values())):
+        row = [str(counts[env][type_]) for env in envs]
+        table.add_row(type_ + (" *" if len(set(row)) > 1 else ""), *row)
+    table.add_row("[bold]total", *(str(sum(counts[env].values())) for env in envs))
+    table.add_row("[bold]critical path", *(str(len(critical_path(runs[env].resources))) for env in envs))
+    console.print(table)
+    settings = Table(title="settings that differ between environments")
+    settings.add_column("setting", no_wrap=True)
+    for env in envs:
+        settings.add_column(env)
+    for key, per_env in sorted(settings_differences(root).items()):
+        settings.add_row(key, *(json.dumps(per_env.get(env)) for env in envs))
+    console.print(settings)
+
+
+def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stacks.plan", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--stack", choices=[e.value for e in Environment], help="plan one stack (default: all)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the plan JSON (needs --stack)")
+    args = parser.parse_args(argv)
+    console = Console()
+    try:
+        if args.stack and args.json:
+            sys.stdout.write(
+                json.dumps(plan_json(plan_stack(args.stack, root)), indent=2, sort_keys=True) + "\n"
+            )
+        elif args.stack:
+            print_stack(console, plan_stack(args.stack, root))
+        else:
+            print_comparison(console, {env: plan_stack(env, root) for env in Environment}, root)
+    except ConfigError as error:
+        Console(stderr=True).print(str(error), markup=False, highlight=False)
+        return EXIT_BAD_CONFIG
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""The foundation per stack: inventory, environment differences (design.md section 2), security."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.identity import GITHUB_OIDC_AUDIENCE, GITHUB_OIDC_ISSUER, ROLE_DEFINITION_IDS
+from stacks.environment import Environment
+from stacks.offline import OfflineRun, RecordedResource
+
+SANDBOX, DEV, UAT, PROD = Environment.SANDBOX, Environment.DEV, Environment.UAT, Environment.PROD
+OWNER_ROLE_ID = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+STATEFUL_TYPES = (
+    "azure-native:resources:ResourceGroup",
+    "azure-native:keyvault:Vault",
+    "azure-native:storage:StorageAccount",
+    "azure-native:operationalinsights:Workspace",
+    "azure-native:databricks:Workspace",
+)
+REQUIRED_EXPORTS = {
+    "resourceGroupName", "workspaceUrl", "workspaceId", "workspaceNumericId", "keyVaultUri", "keyVaultName",
+    "logAnalyticsWorkspaceId", "deployerClientId", "tenantId", "subscriptionId", "ucStorageAccountName",
+    "ucStorageContainerName", "ucStorageRoot", "accessConnectorId",
+}  # fmt: skip
+
+
+def one(run: OfflineRun, type_: str) -> RecordedResource:
+    matches = run.of_type(type_)
+    assert len(matches) == 1, f"{run.stack}: expected one {type_}, found {len(matches)}"
+    return matches[0]
+
+
+def custom_counts(run: OfflineRun) -> int:
+    return sum(r.custom for r in run.resources)
+
+
+def test_inventory_prod_adds_lock_and_vnet_injection(plans: dict[Environment, OfflineRun]) -> None:
+    for env in (SANDBOX, DEV, UAT):
+        assert custom_counts(plans[env]) == 17, env
+    assert custom_counts(plans[PROD]) == 20
+    assert len(plans[PROD].of_type("azure-native:network:VirtualNetwork")) == 1
+    assert len(plans[PROD].of_type("azure-native:authorization:ManagementLockAtResourceGroupLevel")) == 1
+
+
+@pytest.mark.parametrize("environment", list(Environment))
+def test_stateful_resources_are_protected_only_in_prod(
+    plans: dict[Environment, OfflineRun], environment: Environment
+) -> None:
+    for type_ in STATEFUL_TYPES:
+        resource = one(plans[environment], type_)
+        assert resource.protect is (environment is PROD), (environment, type_)
+        assert resource.options["retainOnDelete"] is (environment is PROD), (environment, type_)
+
+
+def test_prod_resource_group_has_a_cannot_delete_lock(plans: dict[Environment, OfflineRun]) -> None:
+    lock = one(plans[PROD], "azure-native:authorization:ManagementLockAtResourceGroupLevel")
+    assert lock.plain_inputs()["level"] == "CanNotDelete"
+    for env in (SANDBOX, DEV, UAT):
+        assert not plans[env].of_type("azure-native:authorization:ManagementLockAtResourceGroupLevel")
+
+
+@pytest.mark.parametrize("environment", list(Environment))
+def test_key_vault_purge_protection_is_on_in_uat_prod_and_never_false(
+    plans: dict[Environment, OfflineRun], environment: Environment
+) -> None:
+    properties = one(plans[environment], "azure-native:keyvault:Vault").plain_inputs()["properties"]
+    assert properties["enableRbacAuthorization"] is True
+    assert properties["enableSoftDelete"] is True
+    if environment.is_production_like:
+        assert properties["enablePurgeProtection"] is True
+        assert properties["networkAcls"]["defaultAction"] == "Deny"
+    else:
+        assert "enablePurgeProtection" not in properties  # omitted, never False
+
+
+def test_prod_workspace_has_no_public_ip_and_vnet_injection(plans: dict[Environment, OfflineRun]) -> None:
+    parameters = one(plans[PROD], "azure-native:databricks:Workspace").plain_inputs()["parameters"]
+    assert parameters["enableNoPublicIp"]["value"] is True
+    assert parameters["customVirtualNetworkId"]["value"]
+    vnet = one(plans[PROD], "azure-native:network:VirtualNetwork")
+    workspace = one(plans[PROD], "azure-native:databricks:Workspace")
+    assert vnet.urn in workspace.dependencies  # explicit, not ordering luck (trap 8)
+    for subnet in vnet.plain_inputs()["subnets"]:
+        assert subnet["delegations"][0]["serviceName"] == "Microsoft.Databricks/workspaces"
+
+
+@pytest.mark.parametrize("environment", list(Environment))
+def test_workspace_is_premium(plans: dict[Environment, OfflineRun], environment: Environment) -> None:
+    assert (
+        one(plans[environment], "azure-native:databricks:Workspace").plain_inputs()["sku"]["name"]
+        == "premium"
+    )
+
+
+def test_sandbox_uses_the_cheapest_options(plans: dict[Environment, OfflineRun]) -> None:
+    sandbox = plans[SANDBOX]
+    assert one(sandbox, "azure-native:storage:StorageAccount").plain_inputs()["sku"]["name"] == "Standard_LRS"
+    assert one(sandbox, "azure-native:operationalinsights:Workspace").plain_inputs()["retentionInDays"] == 30
+    workspace = one(sandbox, "azure-native:databricks:Workspace").plain_inputs()
+    assert workspace["parameters"]["enableNoPublicIp"]["value"] is False  # no NAT gateway to pay for
+    assert (
+        one(sandbox, "azure-native:keyvault:Vault").plain_inputs()["properties"]["softDeleteRetentionInDays"]
+        == 7
+    )
+
+
+@pytest.mark.parametrize("environment", list(Environment))
+def test_uc_storage_is_hardened(plans: dict[Environment, OfflineRun], environment: Environment) -> None:
+    account = one(plans[environment], "azure-native:storage:StorageAccount").plain_inputs()
+    assert account["isHnsEnabled"] is True
+    assert account["enableHttpsTrafficOnly"] is True
+    assert account["minimumTlsVersion"] == "TLS1_2"
+    assert account["allowBlobPublicAccess"] is False
+    assert account["allowSharedKeyAccess"] is False
+
+
+@pytest.mark.parametrize("environment", list(Environment))
+def test_deployer_logs_in_by_github_oidc_for_its_own_environment(
+    plans: dict[Environment, OfflineRun], environment: Environment
+) -> None:
+    credential = one(
+        plans[environment], "azure-native:managedidentity:FederatedIdentityCredential"
+    ).plain_inputs()
+    assert credential["subject"] == f"repo:example-org/mlops-platform:environment:{environment}"
+    assert credential["issuer"] == GITHUB_OIDC_ISSUER
+    assert credential["audiences"] == [GITHUB_OIDC_AUDIENCE]
+
+
+@pytest.mark.parametrize("environment", list(Environment))
+def test_role_assignments_are_least_privilege(
+    plans: dict[Environment, OfflineRun], environment: Environment
+) -> None:
+    assignments = [
+        r.plain_inputs() for r in plans[environment].of_type("azure-native:authorization:RoleAssignment")
+    ]
+    role_ids = [a["roleDefinitionId"].rsplit("/", 1)[-1] for a in assignments]
+    assert OWNER_ROLE_ID not in role_ids
+    assert set(role_ids) <= set(ROLE_DEFINITION_IDS.values())
+    rbac_admin = ROLE_DEFINITION_IDS["Role Based Access Control Administrator"]
+    for assignment, role_id in zip(assignments, role_ids, strict=True):
+        if role_id == rbac_admin:
+            assert "GuidEquals" in assignment["condition"]
+            assert OWNER_ROLE_ID not in assignment["condition"]
+    assert ROLE_DEFINITION_IDS["Storage Blob Data Contributor"] in role_ids  # the access connector's
+
+
+@pytest.mark.parametrize("environment", list(Environment))
+def test_workspace_and_vault_send_logs_to_log_analytics(
+    plans: dict[Environment, OfflineRun], environment: Environment
+) -> None:
+    run = plans[environment]
+    settings = {r.name: r.plain_inputs() for r in run.of_type("azure-native:monitor:DiagnosticSetting")}
+    assert len(settings) == 2
+    for setting in settings.values():
+        assert setting["logAnalyticsDestinationType"] == "Dedicated"
+    workspace_logs = settings["platform-databricks-diagnostics"]["logs"]
+    assert {"category": "jobs", "enabled": True} in workspace_logs
+    alert = one(run, "azure-native:monitor:ScheduledQueryRule").plain_inputs()
+    assert alert["criteria"]["allOf"][0]["query"].startswith("DatabricksJobs")
+    assert alert["skipQueryValidation"] is True
+
+
+@pytest.mark.parametrize("environment", list(Environment))
+def test_stack_exports_everything_later_components_need(
+    plans: dict[Environment, OfflineRun], environment: Environment
+) -> None:
+    exports = plans[environment].exports
+    assert set(exports) >= REQUIRED_EXPORTS
+    assert exports["workspaceUrl"].startswith("https://")
+    assert exports["ucStorageRoot"].startswith("abfss://unity-catalog@st")
+    assert exports["keyVaultUri"] == f"https://{exports['keyVaultName']}.vault.azure.net/"
