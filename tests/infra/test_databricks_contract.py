@@ -1,0 +1,48 @@
+"""Contract with the ML wheel actually built into dist/ (``make unit`` builds it before pytest)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from databricks_fixtures.program import plan
+
+from infra.job_graph import GRAPH_MEMBER, WheelContents, WheelError, read_wheel
+from stacks.environment import Environment
+
+DIST = Path(__file__).resolve().parents[2] / "dist"
+
+
+@pytest.fixture(scope="module")
+def built_wheel() -> WheelContents:
+    wheels = sorted(DIST.glob("iris_mlops-*.whl"))
+    if not wheels:
+        pytest.skip(f"no iris_mlops wheel in {DIST}: run `make wheel` (make unit builds it)")
+    try:
+        return read_wheel(DIST)
+    except WheelError as error:
+        if f"does not contain {GRAPH_MEMBER}" in str(error):
+            pytest.skip(f"the built wheel has no {GRAPH_MEMBER} yet (the ML package has not landed it)")
+        raise
+
+
+def test_every_task_points_at_an_entry_point_of_the_built_wheel(built_wheel: WheelContents) -> None:
+    tasks = [(job, task) for job, spec in built_wheel.graph.jobs.items() for task in spec.tasks]
+    assert tasks
+    missing = [
+        f"{job}.{task.key}: {task.entry_point}"
+        for job, task in tasks
+        if task.entry_point not in built_wheel.console_scripts
+    ]
+    assert missing == []
+
+
+@pytest.mark.parametrize("env", list(Environment), ids=str)
+def test_the_built_wheel_plans_in_every_environment(built_wheel: WheelContents, env: Environment) -> None:
+    run = plan(env, built_wheel.path)
+    jobs = run.of_type("databricks:index/job:Job")
+    assert len(jobs) == len(built_wheel.graph.jobs)
+    entry_points = {
+        task["pythonWheelTask"]["entryPoint"] for job in jobs for task in job.plain_inputs()["tasks"]
+    }
+    assert entry_points <= built_wheel.console_scripts

@@ -1,0 +1,352 @@
+"""One environment's Databricks workloads: provider, grants, permissions, serving, secrets, monitor."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from databricks_fixtures.program import plan, workloads_args
+from databricks_fixtures.wheels import build_wheel
+from pydantic import ValidationError
+
+from infra.databricks_provider import DatabricksAuthType, auth_type_for
+from infra.serving import ENDPOINT_TIMEOUTS, SERVED_VERSION_PATH
+from infra.unity_catalog import UC_GRANTS, Role, Securable
+from infra.workload_identity import WORKSPACE_ACCESS, WorkspaceObject
+from stacks.environment import Environment
+from stacks.offline import FAKE_OUTPUTS, OfflineRun, RecordedResource
+
+SP_ID = FAKE_OUTPUTS["databricks:index/servicePrincipal:ServicePrincipal"]("sp", {})["applicationId"]
+PROVIDER = "pulumi:providers:databricks"
+SERVING = "databricks:index/modelServing:ModelServing"
+MONITOR = "databricks:index/qualityMonitor:QualityMonitor"
+GRANTS = "databricks:index/grants:Grants"
+PERMISSIONS = "databricks:index/permissions:Permissions"
+STATEFUL = (
+    "databricks:index/catalog:Catalog",
+    "databricks:index/schema:Schema",
+    "databricks:index/volume:Volume",
+    "databricks:index/registeredModel:RegisteredModel",
+    SERVING,
+)
+
+
+@pytest.fixture(scope="module")
+def wheel_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_wheel(tmp_path_factory.mktemp("dist"))
+
+
+@pytest.fixture(scope="module")
+def runs(wheel_path: Path) -> dict[Environment, OfflineRun]:
+    return {env: plan(env, wheel_path) for env in Environment}
+
+
+def one(run: OfflineRun, type_: str) -> RecordedResource:
+    (resource,) = run.of_type(type_)
+    return resource
+
+
+def grants_on(run: OfflineRun, securable: str) -> dict[str, list[str]]:
+    (resource,) = [g for g in run.of_type(GRANTS) if securable in g.inputs]
+    return {g["principal"]: g["privileges"] for g in resource.plain_inputs()["grants"]}
+
+
+def acl_of(resource: RecordedResource) -> dict[str, str]:
+    controls = resource.plain_inputs()["accessControls"]
+    return {c.get("groupName") or c["servicePrincipalName"]: c["permissionLevel"] for c in controls}
+
+
+# --- provider (trap 5) ----------------------------------------------------------------------------
+
+
+def test_every_databricks_resource_uses_the_explicit_provider(runs: dict[Environment, OfflineRun]) -> None:
+    for env, run in runs.items():
+        provider = one(run, PROVIDER)
+        databricks_resources = [r for r in run.resources if r.type.startswith("databricks:")]
+        assert len(databricks_resources) > 15
+        for resource in databricks_resources:
+            assert resource.provider.startswith(provider.urn + "::"), (env, resource.name, resource.provider)
+
+
+def test_provider_is_built_from_the_workspace_outputs_with_explicit_auth(
+    runs: dict[Environment, OfflineRun],
+) -> None:
+    for env, run in runs.items():
+        inputs = one(run, PROVIDER).plain_inputs()
+        assert inputs["host"].startswith("https://adb-")
+        assert inputs["azureWorkspaceResourceId"].endswith(f"/workspaces/dbw-mlops-{env.value}")
+        assert inputs["authType"] in {t.value for t in DatabricksAuthType}
+    local, ci = (
+        one(runs[Environment.DEV], PROVIDER).plain_inputs(),
+        one(runs[Environment.PROD], PROVIDER).plain_inputs(),
+    )
+    assert local["authType"] == "azure-cli"
+    assert "azureClientId" not in local
+    assert ci["authType"] == "github-oidc-azure"
+    assert ci["azureClientId"]
+    assert ci["azureTenantId"]
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, DatabricksAuthType.AZURE_CLI),
+        ({"GITHUB_ACTIONS": "true"}, DatabricksAuthType.AZURE_CLI),  # no id-token permission: no OIDC
+        (
+            {"GITHUB_ACTIONS": "true", "ACTIONS_ID_TOKEN_REQUEST_URL": "https://x"},
+            DatabricksAuthType.GITHUB_OIDC_AZURE,
+        ),
+    ],
+)
+def test_auth_type_is_oidc_only_inside_github_actions_with_an_id_token(
+    environ: dict[str, str], expected: DatabricksAuthType
+) -> None:
+    assert auth_type_for(environ) is expected
+
+
+# --- Unity Catalog and grants (trap 6) --------------------------------------------------------------
+
+
+def test_catalog_lives_on_the_environments_external_location(runs: dict[Environment, OfflineRun]) -> None:
+    for env, run in runs.items():
+        credential = one(run, "databricks:index/storageCredential:StorageCredential").plain_inputs()
+        location = one(run, "databricks:index/externalLocation:ExternalLocation").plain_inputs()
+        catalog = one(run, "databricks:index/catalog:Catalog").plain_inputs()
+        assert credential["azureManagedIdentity"]["accessConnectorId"].endswith(f"dbac-mlops-{env.value}")
+        assert location["credentialName"] == credential["name"] == f"mlops-{env.value}-uc"
+        assert (
+            catalog["storageRoot"]
+            == location["url"]
+            == f"abfss://unity-catalog@stmlops{env.value}.dfs.core.windows.net/"
+        )
+        assert catalog["name"] == f"mlops_{env.value}"
+        assert catalog["isolationMode"] == "ISOLATED"
+        volume = one(run, "databricks:index/volume:Volume").plain_inputs()
+        assert (volume["name"], volume["volumeType"]) == ("artifacts", "MANAGED")
+
+
+def test_only_sandbox_may_drop_a_catalog_with_its_data(runs: dict[Environment, OfflineRun]) -> None:
+    for env, run in runs.items():
+        catalog = one(run, "databricks:index/catalog:Catalog").plain_inputs()
+        assert catalog["forceDestroy"] is (env is Environment.SANDBOX)
+
+
+@pytest.mark.parametrize(
+    ("securable", "key"),
+    [
+        (Securable.CATALOG, "catalog"),
+        (Securable.SCHEMA, "schema"),
+        (Securable.VOLUME, "volume"),
+        (Securable.MODEL, "model"),
+    ],
+)
+def test_grants_follow_the_table_per_environment(
+    runs: dict[Environment, OfflineRun], securable: Securable, key: str
+) -> None:
+    principals = {
+        Role.JOB_PRINCIPAL: SP_ID,
+        Role.DEVELOPERS: "mlops-developers",
+        Role.READERS: "mlops-readers",
+    }
+    for env, run in runs.items():
+        expected = {
+            principals[role]: sorted(p.prod if env.is_production_like else p.dev)
+            for role, p in UC_GRANTS[securable].items()
+            if (p.prod if env.is_production_like else p.dev)
+        }
+        assert grants_on(run, key) == expected, (env, securable)
+
+
+def test_developers_only_read_in_uat_and_prod_and_readers_never_write(
+    runs: dict[Environment, OfflineRun],
+) -> None:
+    writes = {"MODIFY", "CREATE_TABLE", "CREATE_MODEL", "CREATE_FUNCTION", "WRITE_VOLUME"}
+    for env, run in runs.items():
+        schema = grants_on(run, "schema")
+        assert not writes & set(schema["mlops-readers"])
+        assert bool(writes & set(schema["mlops-developers"])) is not env.is_production_like
+        assert {"USE_SCHEMA", "SELECT", "MODIFY"} <= set(schema[SP_ID])
+
+
+# --- identity, model and workspace permissions ------------------------------------------------------------
+
+
+def test_registered_model_is_owned_by_the_job_principal(runs: dict[Environment, OfflineRun]) -> None:
+    for env, run in runs.items():
+        model = one(run, "databricks:index/registeredModel:RegisteredModel").plain_inputs()
+        assert model["owner"] == SP_ID
+        assert (model["catalogName"], model["schemaName"], model["name"]) == (
+            f"mlops_{env.value}",
+            "iris",
+            "iris_classifier",
+        )
+
+
+def test_job_principal_cannot_create_clusters(runs: dict[Environment, OfflineRun]) -> None:
+    principal = one(
+        runs[Environment.DEV], "databricks:index/servicePrincipal:ServicePrincipal"
+    ).plain_inputs()
+    assert principal["allowClusterCreate"] is False
+    assert principal["displayName"] == "mlops-dev-jobs"
+
+
+@pytest.mark.parametrize(
+    ("kind", "id_key"),
+    [
+        (WorkspaceObject.JOB, "jobId"),
+        (WorkspaceObject.EXPERIMENT, "experimentId"),
+        (WorkspaceObject.SERVING_ENDPOINT, "servingEndpointId"),
+    ],
+)
+def test_workspace_permissions_follow_the_table(
+    runs: dict[Environment, OfflineRun], kind: WorkspaceObject, id_key: str
+) -> None:
+    row = WORKSPACE_ACCESS[kind]
+    for env, run in runs.items():
+        resources = [p for p in run.of_type(PERMISSIONS) if id_key in p.inputs]
+        if kind is WorkspaceObject.SERVING_ENDPOINT and not env.is_production_like:
+            assert resources == []  # no endpoint outside uat/prod in these configurations
+            continue
+        assert resources, (env, kind)
+        developers = row.developers_prod if env.is_production_like else row.developers_dev
+        expected = {"mlops-developers": developers} | (
+            {SP_ID: row.job_principal} if row.job_principal else {}
+        )
+        for resource in resources:
+            assert acl_of(resource) == expected, (env, kind)
+
+
+def test_developers_can_run_jobs_in_dev_but_only_view_them_in_prod(
+    runs: dict[Environment, OfflineRun],
+) -> None:
+    levels = {
+        env: {acl_of(p)["mlops-developers"] for p in run.of_type(PERMISSIONS) if "jobId" in p.inputs}
+        for env, run in runs.items()
+    }
+    assert levels[Environment.DEV] == levels[Environment.SANDBOX] == {"CAN_MANAGE_RUN"}
+    assert levels[Environment.UAT] == levels[Environment.PROD] == {"CAN_VIEW"}
+
+
+# --- serving (traps 1, 10, 11) ---------------------------------------------------------------------
+
+
+def test_no_endpoint_unless_asked_so_an_empty_environment_deploys(
+    runs: dict[Environment, OfflineRun],
+) -> None:
+    for env in (Environment.SANDBOX, Environment.DEV):
+        assert runs[env].of_type(SERVING) == []
+        assert runs[env].of_type(MONITOR) == []
+
+
+def test_endpoint_serves_the_uc_model_sized_per_environment(runs: dict[Environment, OfflineRun]) -> None:
+    expected = {Environment.UAT: ("Small", True), Environment.PROD: ("Medium", False)}
+    for env, (size, scale_to_zero) in expected.items():
+        endpoint = one(runs[env], SERVING).plain_inputs()
+        (served,) = endpoint["config"]["servedEntities"]
+        assert served["entityName"] == f"mlops_{env.value}.iris.iris_classifier"
+        assert (served["workloadSize"], served["scaleToZeroEnabled"]) == (size, scale_to_zero)
+        assert endpoint["name"] == f"mlops-{env.value}-iris-classifier"
+
+
+def test_prod_endpoint_never_scales_to_zero(wheel_path: Path) -> None:
+    with pytest.raises(ValidationError, match="serving_scale_to_zero must be false in prod"):
+        workloads_args(Environment.PROD, wheel_path, serving_scale_to_zero=True)
+
+
+def test_pulumi_leaves_the_served_version_to_the_deploy_task(runs: dict[Environment, OfflineRun]) -> None:
+    for env in (Environment.UAT, Environment.PROD):
+        endpoint = one(runs[env], SERVING)
+        assert endpoint.options["ignoreChanges"] == [SERVED_VERSION_PATH]
+        # The ignored path must name a real engine input, or Pulumi would silently ignore nothing.
+        value: Any = endpoint.plain_inputs()
+        for step in re.findall(r"[A-Za-z]+|\[\d+\]", SERVED_VERSION_PATH):
+            value = value[int(step[1:-1])] if step.startswith("[") else value[step]
+        assert value == "1"
+        # Only the version is left alone: the size stays Pulumi's.
+        assert not any("workloadSize" in path for path in endpoint.options["ignoreChanges"])
+
+
+def test_endpoint_updates_get_custom_timeouts(runs: dict[Environment, OfflineRun]) -> None:
+    endpoint = one(runs[Environment.PROD], SERVING)
+    assert endpoint.options["customTimeouts"] == {
+        "create": ENDPOINT_TIMEOUTS.create,
+        "update": ENDPOINT_TIMEOUTS.update,
+        "delete": ENDPOINT_TIMEOUTS.delete,
+    }
+
+
+def test_inference_table_lands_in_the_environments_schema(runs: dict[Environment, OfflineRun]) -> None:
+    for env in (Environment.UAT, Environment.PROD):
+        table = one(runs[env], SERVING).plain_inputs()["aiGateway"]["inferenceTableConfig"]
+        assert table["enabled"] is True
+        assert (table["catalogName"], table["schemaName"]) == (f"mlops_{env.value}", "iris")
+        assert table["tableNamePrefix"] == f"mlops_{env.value}_iris_classifier"
+
+
+def test_prod_protects_and_retains_model_and_endpoint(runs: dict[Environment, OfflineRun]) -> None:
+    prod = runs[Environment.PROD]
+    for type_ in STATEFUL:
+        assert one(prod, type_).protect, type_
+    for type_ in ("databricks:index/registeredModel:RegisteredModel", SERVING):
+        assert one(prod, type_).options["retainOnDelete"], type_
+
+
+def test_other_environments_stay_disposable(runs: dict[Environment, OfflineRun]) -> None:
+    for env in (Environment.SANDBOX, Environment.DEV, Environment.UAT):
+        assert [r.name for r in runs[env].resources if r.protect] == [], env
+
+
+# --- secrets and monitoring ------------------------------------------------------------------------
+
+
+def test_secret_scope_backend_and_acls_per_environment(runs: dict[Environment, OfflineRun]) -> None:
+    dev_scope = one(runs[Environment.DEV], "databricks:index/secretScope:SecretScope").plain_inputs()
+    prod_scope = one(runs[Environment.PROD], "databricks:index/secretScope:SecretScope").plain_inputs()
+    assert dev_scope["backendType"] == "DATABRICKS"
+    assert "keyvaultMetadata" not in dev_scope
+    assert prod_scope["backendType"] == "AZURE_KEYVAULT"
+    assert prod_scope["keyvaultMetadata"]["dnsName"] == "https://kv-mlops-prod.vault.azure.net/"
+    for env, run in runs.items():
+        acls = {
+            a.plain_inputs()["principal"]: a.plain_inputs()["permission"]
+            for a in run.of_type("databricks:index/secretAcl:SecretAcl")
+        }
+        expected: dict[str, Any] = {SP_ID: "READ"} | (
+            {} if env.is_production_like else {"mlops-developers": "READ"}
+        )
+        assert acls == expected, env
+
+
+def test_monitor_watches_the_payload_table_after_the_endpoint_exists(
+    runs: dict[Environment, OfflineRun],
+) -> None:
+    for env in (Environment.UAT, Environment.PROD):
+        run = runs[env]
+        monitor, endpoint = one(run, MONITOR), one(run, SERVING)
+        inputs = monitor.plain_inputs()
+        assert inputs["tableName"] == f"mlops_{env.value}.iris.mlops_{env.value}_iris_classifier_payload"
+        assert inputs["outputSchemaName"] == f"mlops_{env.value}.iris"
+        assert inputs["inferenceLog"]["timestampCol"] == "request_time"
+        assert endpoint.urn in monitor.dependencies
+
+
+def test_monitoring_without_an_endpoint_is_refused(wheel_path: Path) -> None:
+    with pytest.raises(ValidationError, match="needs create_serving_endpoint"):
+        workloads_args(Environment.UAT, wheel_path, create_serving_endpoint=False)
+
+
+def test_every_inconsistency_is_reported_at_once(wheel_path: Path) -> None:
+    with pytest.raises(ValidationError) as caught:
+        workloads_args(
+            Environment.PROD,
+            wheel_path,
+            serving_scale_to_zero=True,
+            deployer_client_id=None,
+            key_vault_id=None,
+            failure_notification_emails=("not-an-address",),
+        )
+    message = str(caught.value)
+    for fragment in ("scale_to_zero", "deployer_client_id", "key_vault_id", "e-mail"):
+        assert fragment in message
