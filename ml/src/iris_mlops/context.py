@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import mlflow
 from mlflow import MlflowClient
-from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
 from iris_mlops.backends import Backend
@@ -22,6 +21,15 @@ CHAMPION = "champion"
 def experiment_name(params: TaskParameters) -> str:
     """One experiment per environment; `/Shared` exists in every Databricks workspace."""
     return f"/Shared/iris-mlops-{params.env}"
+
+
+@dataclass(frozen=True)
+class RegisteredVersion:
+    """A model version as the steps need it; `version` is always a string (stores differ)."""
+
+    version: str
+    model_id: str | None
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -48,15 +56,16 @@ class TaskContext:
     def provenance(self) -> dict[str, str]:
         return provenance_tags(self.task, str(self.params.env), self.backend.name)
 
-    def alias_version(self, alias: str) -> ModelVersion | None:
+    def alias_version(self, alias: str) -> RegisteredVersion | None:
         try:
-            return self.client.get_model_version_by_alias(self.model_name, alias)
+            found = self.client.get_model_version_by_alias(self.model_name, alias)
         except MlflowException as error:
             if error.error_code in {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"}:
                 return None
             raise
+        return RegisteredVersion(str(found.version), found.model_id, dict(found.tags))
 
-    def model_uri(self, version: ModelVersion) -> str:
+    def model_uri(self, version: RegisteredVersion) -> str:
         return f"models:/{self.model_name}/{version.version}"
 
     @contextmanager

@@ -7,9 +7,8 @@ UI shows on the model version), and tags on the challenger's version (what the g
 from __future__ import annotations
 
 import mlflow
-from mlflow.entities.model_registry import ModelVersion
 
-from iris_mlops.context import CHALLENGER, CHAMPION, TaskContext
+from iris_mlops.context import CHALLENGER, CHAMPION, RegisteredVersion, TaskContext
 from iris_mlops.data import FEATURES_TABLE, LABEL_COLUMN, features_of, split_holdout
 from iris_mlops.errors import MissingStateError
 from iris_mlops.metrics import score_all
@@ -27,7 +26,7 @@ def champion_tag(metric: str) -> str:
     return f"{EVAL_TAG_PREFIX}champion.{metric}"
 
 
-def require_challenger(ctx: TaskContext) -> ModelVersion:
+def require_challenger(ctx: TaskContext) -> RegisteredVersion:
     challenger = ctx.alias_version(CHALLENGER)
     if challenger is None:
         raise MissingStateError(f"{ctx.model_name} has no {CHALLENGER!r} alias: run train first")
@@ -40,7 +39,7 @@ def evaluate(ctx: TaskContext) -> str:
     challenger = require_challenger(ctx)
     champion = ctx.alias_version(CHAMPION)
 
-    def scores(version: ModelVersion) -> dict[str, float]:
+    def scores(version: RegisteredVersion) -> dict[str, float]:
         predicted = mlflow.pyfunc.load_model(ctx.model_uri(version)).predict(features_of(holdout))
         return score_all(truth, list(predicted))
 

@@ -86,6 +86,9 @@ def train(ctx: TaskContext, shuffle_labels_seed: int | None = None) -> str:
             signature=infer_signature(example, pipeline.predict(example)),
             input_example=example,
             registered_model_name=ctx.model_name,
+            # Explicit requirements: inferring them starts a Python process that imports
+            # mlflow and scikit-learn again, the slowest part of a training run.
+            pip_requirements=mlflow.sklearn.get_default_pip_requirements(),
         )
         version = str(info.registered_model_version)
         for key, value in {**ctx.provenance, FINGERPRINT_TAG: training_fingerprint}.items():
