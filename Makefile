@@ -29,7 +29,7 @@ help: ## list the targets
 
 $(VENV)/.synced: requirements.lock ml/pyproject.toml | $(UV)
 	@test -x $(PY) || $(UV) venv --quiet --python $(PYTHON_VERSION) $(VENV)
-	$(UV) pip sync --quiet --python $(PY) --require-hashes requirements.lock
+	$(UV) pip sync --quiet --compile-bytecode --python $(PY) --require-hashes requirements.lock
 	$(UV) pip install --quiet --python $(PY) --no-deps --no-build-isolation -e ml
 	@touch $@
 
