@@ -176,6 +176,7 @@ class Workspace(PlatformComponent):
         # Imported here: the network SDK module alone takes seconds to load, and only VNet
         # injection needs it.
         from pulumi_azure_native import network  # noqa: PLC0415
+
         nsg = network.NetworkSecurityGroup(
             f"{name}-nsg",
             network_security_group_name=vnet.nsg_name,

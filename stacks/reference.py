@@ -1,0 +1,83 @@
+"""Render the configuration reference (markdown) from the settings model and the defaults table.
+
+python -m stacks.reference > docs/config-reference.md
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import typing
+from typing import Any
+
+from pydantic import BaseModel
+
+from stacks.defaults import ENVIRONMENT_DEFAULTS, deep_merge
+from stacks.environment import Environment
+from stacks.rules import value_at
+from stacks.settings import StackSettings
+
+# Keys without a default, filled with a recognisable placeholder so the defaults can be shown.
+_REQUIRED = "required"
+_PLACEHOLDERS: dict[str, Any] = {"github": {"owner": _REQUIRED, "repository": _REQUIRED}}
+_PROD_PLACEHOLDERS: dict[str, Any] = {"github": {"reviewers": [{"type": "team", "name": _REQUIRED}]}}
+
+
+def _leaves(model: type[BaseModel], prefix: str = "") -> list[tuple[str, Any, str]]:
+    rows: list[tuple[str, Any, str]] = []
+    for name, field in model.model_fields.items():
+        key = f"{prefix}{field.alias or name}"
+        annotation = field.annotation
+        if key == "environment":
+            continue
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            rows.extend(_leaves(annotation, f"{key}."))
+        else:
+            rows.append((key, annotation, field.description or ""))
+    return rows
+
+
+def _type_name(annotation: Any) -> str:
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _type_name(typing.get_args(annotation)[0])
+    if isinstance(annotation, type):
+        if issubclass(annotation, BaseModel):
+            return annotation.__name__
+        if hasattr(annotation, "__members__"):
+            return " \\| ".join(str(member.value) for member in annotation.__members__.values())
+        return annotation.__name__
+    args = [a for a in typing.get_args(annotation) if a is not Ellipsis and a is not type(None)]
+    if type(None) in typing.get_args(annotation):
+        return f"{_type_name(args[0])} (optional)"
+    origin = typing.get_origin(annotation)
+    inner = ", ".join(_type_name(typing.get_args(a)[0] if typing.get_args(a) else a) for a in args)
+    return f"{getattr(origin, '__name__', 'optional')}[{inner}]" if inner else str(annotation)
+
+
+def _defaults_per_environment() -> dict[Environment, dict[str, Any]]:
+    defaults = {}
+    for env in Environment:
+        raw = deep_merge(ENVIRONMENT_DEFAULTS[env], _PLACEHOLDERS)
+        if env is Environment.PROD:
+            raw = deep_merge(raw, _PROD_PLACEHOLDERS)
+        settings = StackSettings.model_validate({**raw, "environment": env})
+        defaults[env] = settings.model_dump(mode="json", by_alias=True)
+    return defaults
+
+
+def render_reference() -> str:
+    """A markdown table: key, type, default per environment, description."""
+    defaults = _defaults_per_environment()
+    envs = list(Environment)
+    lines = [
+        "| key (`mlops-platform:`) | type | " + " | ".join(envs) + " | description |",
+        "|---|---|" + "---|" * len(envs) + "---|",
+    ]
+    for key, annotation, description in _leaves(StackSettings):
+        values = [f"`{json.dumps(value_at(defaults[env], key))}`" for env in envs]
+        lines.append(f"| `{key}` | {_type_name(annotation)} | " + " | ".join(values) + f" | {description} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render_reference())

@@ -1,0 +1,42 @@
+"""Logical names are the state's identity: a rename destroys a real resource, so it must show in review.
+
+The committed ``snapshots/urns-<stack>.txt`` list every URN. After a deliberate rename, update
+them with ``UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest tests/infra/test_snapshots.py`` and
+commit the diff (add a Pulumi alias if the resource must survive the rename).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from stacks.environment import Environment
+from stacks.offline import OfflineRun
+from stacks.plan import plan_stack
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+
+
+@pytest.mark.parametrize("environment", list(Environment))
+def test_urns_match_the_committed_snapshot(
+    plans: dict[Environment, OfflineRun], environment: Environment
+) -> None:
+    actual = "\n".join(sorted(r.urn for r in plans[environment].resources)) + "\n"
+    path = SNAPSHOTS / f"urns-{environment}.txt"
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        path.write_text(actual, encoding="utf-8")
+    assert path.exists(), f"no snapshot yet: run with UPDATE_SNAPSHOTS=1 to create {path.name}"
+    assert actual == path.read_text(encoding="utf-8"), "URNs changed: a rename replaces real resources"
+
+
+def test_planning_twice_gives_identical_inputs(plans: dict[Environment, OfflineRun]) -> None:
+    again = plan_stack(Environment.PROD)
+    first = {
+        r.urn: (r.masked_inputs(), r.dependencies, r.protect, r.options)
+        for r in plans[Environment.PROD].resources
+    }
+    second = {r.urn: (r.masked_inputs(), r.dependencies, r.protect, r.options) for r in again.resources}
+    assert first == second
+    assert plans[Environment.PROD].exports == again.exports

@@ -1,0 +1,223 @@
+"""Settings: every stack file validates; every user mistake gives one clear error and no resources."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stacks import offline
+from stacks.environment import Environment
+from stacks.loading import PROJECT, ConfigError, build_settings
+from stacks.offline import run_offline, stack_config_from_file
+from stacks.plan import stack_file
+from stacks.program import program
+from stacks.reference import render_reference
+from stacks.settings import StackSettings, promotable_keys
+
+GITHUB = {"owner": "acme", "repository": "mlops"}
+PROD_GITHUB = {**GITHUB, "reviewers": [{"type": "team", "name": "release"}]}
+
+
+@pytest.mark.parametrize("environment", list(Environment))
+def test_every_committed_stack_file_validates(environment: Environment) -> None:
+    config, _secret_keys = stack_config_from_file(stack_file(environment), PROJECT)
+    values = {k.removeprefix(f"{PROJECT}:"): v for k, v in config.items() if k.startswith(f"{PROJECT}:")}
+    settings = build_settings(environment, {k: _json(v) for k, v in values.items()})
+    assert settings.environment is environment
+
+
+def _json(value: str) -> Any:
+    import json  # noqa: PLC0415 - only this helper decodes
+
+    return json.loads(value) if value[:1] in "{[" else value
+
+
+def bad(stack: str, values: dict[str, Any], key: str, shown: str, allowed: str) -> Any:
+    """One bad config: the stack, its values, and what the error line must name."""
+    return pytest.param(stack, {"github": GITHUB, **values}, key, shown, allowed, id=f"{stack}:{key}:{shown}")
+
+
+V = "vnetInjection"
+BAD_CONFIGS = [
+    bad("dev", {"platform": {"location": "westeurop"}}, "platform.location", '"westeurop"', "westeurope"),
+    bad(
+        "dev", {"platform": {"namePrefix": "Bad_Prefix"}}, "platform.namePrefix", '"Bad_Prefix"', "lowercase"
+    ),
+    bad(
+        "dev",
+        {"platform": {"namePrefix": "waytoolongprefix"}},
+        "platform.namePrefix",
+        "long",
+        "budget is 3-24",
+    ),
+    bad(
+        "dev",
+        {"monitoring": {"retentionDays": 7}},
+        "monitoring.retentionDays",
+        "7",
+        "greater than or equal to 30",
+    ),
+    bad(
+        "dev",
+        {"monitoring": {"retentionDays": 1000}},
+        "monitoring.retentionDays",
+        "1000",
+        "less than or equal to 730",
+    ),
+    bad("dev", {"keyVault": {"sku": "gold"}}, "keyVault.sku", '"gold"', "'standard' or 'premium'"),
+    bad("dev", {"databricks": {"computeMode": "gpu"}}, "databricks.computeMode", '"gpu"', "'job_cluster'"),
+    bad(
+        "dev",
+        {"databricks": {"servingWorkloadSize": "Huge"}},
+        "databricks.servingWorkloadSize",
+        "Huge",
+        "'Large'",
+    ),
+    bad("dev", {"monitorng": {}}, "monitorng", "{}", "did you mean 'monitoring'"),
+    bad("dev", {"github": {**GITHUB, "reviewer": []}}, "github.reviewer", "[]", "did you mean 'reviewers'"),
+    bad("dev", {"github": {"owner": "acme"}}, "github.repository", "(missing)", "required"),
+    bad("prod", {}, "github.reviewers", "(missing)", "at least one reviewer"),
+    bad(
+        "prod",
+        {"github": PROD_GITHUB, "databricks": {"servingScaleToZero": True}},
+        "databricks.servingScaleToZero",
+        "true",
+        "allowed: false",
+    ),
+    bad(
+        "prod",
+        {"github": PROD_GITHUB, "protection": {"deleteLock": False}},
+        "protection.deleteLock",
+        "false",
+        "allowed: true",
+    ),
+    bad(
+        "uat", {"keyVault": {"purgeProtection": False}}, "keyVault.purgeProtection", "false", "allowed: true"
+    ),
+    bad(
+        "prod",
+        {"github": PROD_GITHUB, "workspace": {"noPublicIp": False}},
+        "workspace.noPublicIp",
+        "false",
+        "allowed: true",
+    ),
+    bad(
+        "dev",
+        {"workspace": {V: {"enabled": True, "publicSubnetCidr": "10.99.0.0/24"}}},
+        f"workspace.{V}",
+        "10.99.0.0/24",
+        "not inside addressSpace",
+    ),
+    bad(
+        "dev",
+        {"workspace": {V: {"enabled": True, "privateSubnetCidr": "10.20.2.0/24"}}},
+        f"workspace.{V}",
+        "10.20.2.0/24",
+        "overlaps",
+    ),
+    bad(
+        "dev",
+        {"workspace": {V: {"enabled": True, "addressSpace": "10.20.0.0/33"}}},
+        f"workspace.{V}.addressSpace",
+        "10.20.0.0/33",
+        "not a valid CIDR",
+    ),
+    bad(
+        "dev",
+        {"github": {**GITHUB, "extraSecrets": {"SLACK_WEBHOOK": "slackWebhook"}}},
+        "github.extraSecrets.SLACK_WEBHOOK",
+        '"slackWebhook"',
+        "pulumi config set --secret",
+    ),
+    bad("dev", {"artifact": {"wheelVersion": "latest"}}, "artifact.wheelVersion", '"latest"', "pattern"),
+    bad("staging", {}, "(stack name)", '"staging"', "sandbox, dev, uat, prod"),
+]
+
+
+@pytest.mark.parametrize(("stack", "values", "key", "shown", "allowed"), BAD_CONFIGS)
+def test_bad_config_names_stack_key_value_and_what_is_allowed(
+    stack: str, values: dict[str, Any], key: str, shown: str, allowed: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        build_settings(stack, values)
+    lines = [line for line in str(error.value).splitlines() if f"{PROJECT}:{key} = " in line]
+    assert len(lines) == 1, str(error.value)
+    assert lines[0].strip().startswith(f"- {stack}: ")
+    assert shown in lines[0]
+    assert allowed in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("stack", "values"),
+    [
+        ("dev", {"github": GITHUB, "platform": {"location": "westeurop"}}),
+        ("prod", {"github": GITHUB}),
+        ("dev", {"github": GITHUB, "monitorng": {}}),
+    ],
+)
+def test_bad_config_registers_no_resource(
+    monkeypatch: pytest.MonkeyPatch, stack: str, values: dict[str, Any]
+) -> None:
+    registered: list[str] = []
+    record = offline._record
+    monkeypatch.setattr(
+        offline, "_record", lambda request, urn: registered.append(urn) or record(request, urn)
+    )
+    config = {f"{PROJECT}:{k}": _as_config(v) for k, v in values.items()}
+    with pytest.raises(ConfigError):
+        run_offline(program, project=PROJECT, stack=stack, config=config)
+    assert registered == []
+
+
+def _as_config(value: Any) -> str:
+    import json  # noqa: PLC0415
+
+    return json.dumps(value)
+
+
+def test_every_problem_is_reported_at_once_one_line_each() -> None:
+    values = {
+        "github": GITHUB,
+        "platform": {"location": "mars"},
+        "monitoring": {"retentionDays": 1},
+        "keyVault": {"sku": "gold", "softDeleteRetentionDays": 1},
+    }
+    with pytest.raises(ConfigError) as error:
+        build_settings("dev", values)
+    assert len(error.value.problems) == 4
+    assert len(str(error.value).splitlines()) == 1 + 4
+    assert {p.key for p in error.value.problems} == {
+        "platform.location", "monitoring.retentionDays", "keyVault.sku", "keyVault.softDeleteRetentionDays",
+    }  # fmt: skip
+
+
+def test_settings_are_frozen() -> None:
+    settings = build_settings("dev", {"github": GITHUB})
+    with pytest.raises(ValueError, match="frozen"):
+        settings.platform.location = "eastus"  # type: ignore[misc]
+
+
+def test_promotable_keys_are_the_release_settings_and_exist_in_the_schema() -> None:
+    keys = promotable_keys()
+    assert set(keys) == {"artifact.wheelVersion", "model.primaryMetric", "model.margin"}
+    dumped = build_settings("dev", {"github": GITHUB}).model_dump(by_alias=True)
+    for key in keys:
+        section, field = key.split(".")
+        assert field in dumped[section]
+
+
+def test_reference_lists_every_config_key_with_a_default_per_environment() -> None:
+    reference = render_reference()
+    rows = [line for line in reference.splitlines() if line.startswith("| `")]
+    assert len(rows) >= 40
+    assert all(len(re.findall(r"\| `[^`]*` ", line)) >= 1 + len(Environment) for line in rows)
+    assert re.search(r"\| `monitoring.retentionDays` \| int \| `30` \| `30` \| `90` \| `365` \|", reference)
+    assert "environment" not in {row.split("`")[1] for row in rows}
+    assert StackSettings.model_fields["environment"].alias == "environment"
+
+
+def test_no_stack_file_path_is_outside_the_repo() -> None:
+    assert all(stack_file(env).parent == Path(__file__).resolve().parents[2] for env in Environment)
