@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import mlflow
 from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
 from iris_mlops.backends import Backend
@@ -21,6 +22,15 @@ CHAMPION = "champion"
 def experiment_name(params: TaskParameters) -> str:
     """One experiment per environment; `/Shared` exists in every Databricks workspace."""
     return f"/Shared/iris-mlops-{params.env}"
+
+
+def logged_model_id(version: ModelVersion) -> str | None:
+    """The LoggedModel behind a version; the SQLite registry leaves `model_id` empty but keeps
+    the `models:/<model_id>` source it was registered from."""
+    if version.model_id:
+        return str(version.model_id)
+    source = str(version.source or "")
+    return source.removeprefix("models:/") if source.startswith("models:/m-") else None
 
 
 @dataclass(frozen=True)
@@ -63,7 +73,7 @@ class TaskContext:
             if error.error_code in {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"}:
                 return None
             raise
-        return RegisteredVersion(str(found.version), found.model_id, dict(found.tags))
+        return RegisteredVersion(str(found.version), logged_model_id(found), dict(found.tags))
 
     def model_uri(self, version: RegisteredVersion) -> str:
         return f"models:/{self.model_name}/{version.version}"

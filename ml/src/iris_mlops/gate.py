@@ -8,6 +8,8 @@ from iris_mlops.params import Environment, GateMode, TaskParameters
 
 APPROVAL_TAG = "approval"
 APPROVED = "approved"
+# Scores are compared with this slack so that 0.95 >= 0.9 + 0.05 holds despite float rounding.
+SCORE_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ class GateDecision:
 
 
 def _floor(policy: GatePolicy, gate: GateInputs) -> Check:
-    ok = gate.challenger_score >= policy.min_score
+    ok = gate.challenger_score + SCORE_TOLERANCE >= policy.min_score
     detail = f"{gate.metric} {gate.challenger_score:.4f} vs minimum {policy.min_score:.4f}"
     return Check("min_score", ok, detail)
 
@@ -93,7 +95,7 @@ def _beats_champion(policy: GatePolicy, gate: GateInputs) -> Check:
     if gate.champion_score is None:
         return Check("beats_champion", True, "no champion yet")
     needed = gate.champion_score + policy.margin
-    ok = gate.challenger_score >= needed
+    ok = gate.challenger_score + SCORE_TOLERANCE >= needed
     detail = (
         f"challenger v{gate.challenger_version} {gate.metric} {gate.challenger_score:.4f} vs "
         f"champion v{gate.champion_version} {gate.champion_score:.4f} + margin {policy.margin:.4f}"

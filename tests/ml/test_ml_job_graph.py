@@ -1,0 +1,96 @@
+"""The job graph contract (docs/contracts.md section 1) as the package ships and loads it."""
+
+from __future__ import annotations
+
+import pytest
+
+from iris_mlops.entrypoints import TASKS
+from iris_mlops.job_graph import JobGraphError, load_job_graph, parse_job_graph
+
+PLATFORM_PARAMETERS = {
+    "env",
+    "catalog",
+    "schema",
+    "model_name",
+    "primary_metric",
+    "margin",
+    "require_approval",
+    "endpoint_name",
+}
+GRAPH = load_job_graph()
+
+
+def test_graph_declares_the_package_and_both_jobs() -> None:
+    assert GRAPH.package_name == "iris_mlops"
+    assert set(GRAPH.jobs) == {"training", "batch_inference"}
+
+
+def test_training_runs_ingest_train_evaluate_approve_deploy_in_order() -> None:
+    order = [task.key for task in GRAPH.job("training").execution_order()]
+    assert order == ["ingest", "train", "evaluate", "approve", "deploy"]
+
+
+def test_cli_spelling_of_a_job_finds_the_snake_case_key() -> None:
+    assert GRAPH.job("batch-inference") is GRAPH.jobs["batch_inference"]
+    with pytest.raises(JobGraphError, match="allowed: batch-inference, batch_inference, training"):
+        GRAPH.job("nightly")
+
+
+@pytest.mark.parametrize("job", list(GRAPH.jobs.values()), ids=list(GRAPH.jobs))
+def test_every_job_has_a_schedule_and_bounded_runtime(job) -> None:  # type: ignore[no-untyped-def]
+    assert job.schedule.quartz_cron.count(" ") >= 5
+    assert job.schedule.timezone == "UTC"
+    assert job.timeout_seconds > 0
+    assert job.max_concurrent_runs == 1
+    assert all(0 < task.timeout_seconds <= job.timeout_seconds for task in job.tasks)
+
+
+def test_every_task_names_a_known_entry_point_that_accepts_its_parameters() -> None:
+    for job in GRAPH.jobs.values():
+        for task in job.tasks:
+            assert task.entry_point in TASKS, task
+            assert set(task.parameters) <= set(TASKS[task.entry_point].accepted), task
+            assert set(task.parameters) <= PLATFORM_PARAMETERS, task
+            assert "env" in task.parameters
+
+
+def test_the_gate_is_never_retried() -> None:
+    assert GRAPH.job("training").task("approve").max_retries == 0
+
+
+BASE = """
+schema_version = 1
+package_name = "iris_mlops"
+[jobs.training]
+description = "d"
+schedule = { quartz_cron = "0 0 3 ? * MON", timezone = "UTC" }
+max_concurrent_runs = 1
+timeout_seconds = 60
+"""
+
+
+def task(key: str, depends_on: str = "", parameters: str = '"env"') -> str:
+    deps = f'"{depends_on}"' if depends_on else ""
+    return (
+        f'[[jobs.training.tasks]]\nkey = "{key}"\nentry_point = "iris-ingest"\n'
+        f"parameters = [{parameters}]\ndepends_on = [{deps}]\ntimeout_seconds = 10\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("tasks", "message"),
+    [
+        (task("a", "b") + task("b", "a"), "dependency cycle"),
+        (task("a") + task("a"), "duplicate task keys"),
+        (task("a", "missing"), "depends on unknown tasks"),
+        (task("a", parameters='"color"'), "unknown parameters"),
+    ],
+)
+def test_broken_graphs_are_rejected_with_the_reason(tasks: str, message: str) -> None:
+    with pytest.raises(JobGraphError, match=message):
+        parse_job_graph(BASE + tasks)
+
+
+def test_unsupported_schema_version_is_rejected() -> None:
+    with pytest.raises(JobGraphError, match="schema_version 2"):
+        parse_job_graph(BASE.replace("schema_version = 1", "schema_version = 2") + task("a"))

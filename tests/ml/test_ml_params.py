@@ -1,0 +1,107 @@
+"""Rules for `--key=value` task parameters (how python_wheel_task named parameters arrive)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from iris_mlops.errors import ParameterError
+from iris_mlops.params import (
+    PARAMETER_SPECS,
+    Environment,
+    GateMode,
+    PrimaryMetric,
+    TaskParameters,
+    parse_parameters,
+)
+
+ALL = tuple(PARAMETER_SPECS)
+
+
+def test_every_contract_parameter_has_a_parser() -> None:
+    contract = {"env", "catalog", "schema", "model_name", "primary_metric", "margin", "require_approval"}
+    assert contract | {"endpoint_name"} <= set(PARAMETER_SPECS)
+
+
+def test_no_arguments_gives_the_documented_defaults() -> None:
+    assert parse_parameters([], ALL, "iris-test") == TaskParameters()
+
+
+def test_well_formed_values_are_parsed_to_their_types() -> None:
+    params = parse_parameters(
+        [
+            "--env=UAT",
+            "--catalog=mlops_uat",
+            "--schema=iris",
+            "--model_name=iris_classifier",
+            "--primary_metric=accuracy",
+            "--margin=0.05",
+            "--require_approval=false",
+            "--endpoint_name=iris-uat",
+            "--gate_mode=dry_run",
+        ],
+        ALL,
+        "iris-test",
+    )
+    assert params.env is Environment.UAT
+    assert params.primary_metric is PrimaryMetric.ACCURACY
+    assert params.margin == pytest.approx(0.05)
+    assert params.require_approval is False
+    assert params.gate_mode is GateMode.DRY_RUN
+    assert params.resolved_endpoint_name == "iris-uat"
+
+
+def test_unknown_parameter_is_named_with_the_allowed_ones() -> None:
+    with pytest.raises(
+        ParameterError, match=r"unknown parameter --model_name; iris-ingest accepts: env, catalog, schema"
+    ):
+        parse_parameters(["--model_name=x"], ("env", "catalog", "schema"), "iris-ingest")
+
+
+@pytest.mark.parametrize(
+    ("argument", "needle"),
+    [
+        ("--env=qa", "allowed values: sandbox, dev, uat, prod"),
+        ("--margin=2", "a number from 0 to 1"),
+        ("--margin=lots", "a number from 0 to 1"),
+        ("--require_approval=maybe", "true or false"),
+        ("--catalog=bad-name", "Unity Catalog identifier"),
+        ("--primary_metric=auc", "accuracy, f1_macro"),
+        ("--endpoint_name=-x", "letters, digits"),
+    ],
+)
+def test_malformed_value_names_parameter_and_allowed_values(argument: str, needle: str) -> None:
+    key = argument[2:].split("=")[0]
+    with pytest.raises(ParameterError) as raised:
+        parse_parameters([argument], ALL, "iris-test")
+    assert f"--{key}" in str(raised.value)
+    assert needle in str(raised.value)
+
+
+@pytest.mark.parametrize("argument", ["env=dev", "--env", "-e=dev", "dev"])
+def test_argument_not_shaped_key_equals_value_is_rejected(argument: str) -> None:
+    with pytest.raises(ParameterError, match="expected --key=value"):
+        parse_parameters([argument], ALL, "iris-test")
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    with pytest.raises(ParameterError) as raised:
+        parse_parameters(["--env=qa", "--bogus=1", "--margin=9", "--env=dev"], ALL, "iris-test")
+    message = str(raised.value)
+    assert all(part in message for part in ("--env", "--bogus", "--margin"))
+
+
+def test_repeated_parameter_is_an_error() -> None:
+    with pytest.raises(ParameterError, match="more than once"):
+        parse_parameters(["--env=dev", "--env=dev"], ALL, "iris-test")
+
+
+@given(st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,30}", fullmatch=True))
+def test_any_unity_catalog_identifier_is_accepted_unchanged(name: str) -> None:
+    assert parse_parameters([f"--schema={name}"], ALL, "iris-test").schema == name
+
+
+@given(st.floats(min_value=0.0, max_value=1.0, allow_nan=False))
+def test_any_margin_in_range_round_trips(margin: float) -> None:
+    assert parse_parameters([f"--margin={margin!r}"], ALL, "iris-test").margin == margin

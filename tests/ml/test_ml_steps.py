@@ -1,0 +1,168 @@
+"""Each step and both jobs on the local backend, sharing one session store (see conftest.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from deltalake import DeltaTable
+from mlflow import MlflowClient
+
+from iris_mlops import __version__
+from iris_mlops.backends import select_backend
+from iris_mlops.context import CHALLENGER, CHAMPION, TaskContext, experiment_name
+from iris_mlops.data import FEATURES_TABLE, KEY_COLUMN, PREDICTIONS_TABLE, load_iris_frame
+from iris_mlops.entrypoints import ingest_main
+from iris_mlops.errors import GateFailedError, MissingStateError
+from iris_mlops.gate import APPROVAL_TAG, APPROVED
+from iris_mlops.job_graph import load_job_graph
+from iris_mlops.params import Environment, TaskParameters
+from iris_mlops.runner import TaskStatus, run_job
+from iris_mlops.steps.approve import GATE_STATUS_TAG, approve
+from iris_mlops.steps.batch_inference import batch_inference
+from iris_mlops.steps.deploy import deploy
+from iris_mlops.steps.evaluate import evaluate
+from iris_mlops.steps.ingest import ingest
+from iris_mlops.steps.train import train
+
+from conftest import TEST_COMMIT
+
+GRAPH = load_job_graph()
+SPECIES = {"setosa", "versicolor", "virginica"}
+
+
+def context(task: str = "test", **params: Any) -> TaskContext:
+    return TaskContext.create(task, TaskParameters(**params), select_backend())
+
+
+def table(home: Path, name: str, schema: str = "iris") -> DeltaTable:
+    return DeltaTable(str(home / "tables" / "main" / schema / name))
+
+
+def state(home: Path) -> dict[str, object]:
+    """What a rerun must not change: row counts, aliases, number of model versions."""
+    ctx = context()
+    versions = ctx.client.search_model_versions(f"name='{ctx.model_name}'")
+    aliases = {alias: getattr(ctx.alias_version(alias), "version", None) for alias in (CHALLENGER, CHAMPION)}
+    counts = {
+        name: table(home, name).count() for name in (FEATURES_TABLE, PREDICTIONS_TABLE, "iris_deployments")
+    }
+    return {"versions": len(versions), "aliases": aliases, "rows": counts}
+
+
+def train_until_evaluated(ctx_params: dict[str, Any], shuffle_labels_seed: int | None = None) -> None:
+    ingest(context("ingest", **ctx_params))
+    train(context("train", **ctx_params), shuffle_labels_seed=shuffle_labels_seed)
+    evaluate(context("evaluate", **ctx_params))
+
+
+def test_first_training_run_makes_an_evaluated_approved_champion(trained: Path) -> None:
+    ctx = context()
+    champion = ctx.alias_version(CHAMPION)
+    assert champion is not None
+    assert champion == ctx.alias_version(CHALLENGER)
+    assert champion.tags[GATE_STATUS_TAG] == "passed"
+    assert float(champion.tags["eval.f1_macro"]) > 0.8
+    assert champion.tags["iris_mlops.wheel_version"] == __version__
+
+
+def test_ingest_rerun_merges_and_never_duplicates_rows(trained: Path) -> None:
+    ingest(context("ingest"))
+    ingest(context("ingest"))
+    rows = table(trained, FEATURES_TABLE).to_pandas()
+    assert len(rows) == len(load_iris_frame())
+    assert rows[KEY_COLUMN].is_unique
+
+
+def test_batch_inference_writes_champion_predictions_with_version_and_time(trained: Path) -> None:
+    champion = context().alias_version(CHAMPION)
+    assert champion is not None
+    rows = table(trained, PREDICTIONS_TABLE).to_pandas()
+    assert len(rows) == len(load_iris_frame())
+    assert set(rows["model_version"]) == {champion.version}
+    assert set(rows["prediction"]) <= SPECIES
+    assert rows["scored_at"].notna().all()
+    assert str(rows["scored_at"].dtype).endswith("UTC]")
+
+
+def test_rerunning_both_jobs_is_idempotent(trained: Path) -> None:
+    before = state(trained)
+    for job in ("training", "batch-inference"):
+        assert run_job(GRAPH.job(job)).succeeded
+    assert state(trained) == before
+
+
+def test_every_run_records_its_provenance(trained: Path) -> None:
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name(experiment_name(TaskParameters()))
+    runs = client.search_runs([experiment.experiment_id])
+    assert {run.data.tags["iris_mlops.task"] for run in runs} >= {"train", "evaluate", "approve", "deploy"}
+    for run in runs:
+        tags = run.data.tags
+        assert tags["iris_mlops.git_commit"] == TEST_COMMIT
+        assert tags["iris_mlops.wheel_version"] == __version__
+        assert tags["iris_mlops.backend"] == "local"
+        assert tags["iris_mlops.env"] in set(Environment)
+
+
+def test_evaluation_metrics_are_logged_on_the_challengers_model(trained: Path) -> None:
+    ctx = context()
+    challenger = ctx.alias_version(CHALLENGER)
+    assert challenger is not None and challenger.model_id is not None
+    logged = {metric.key for metric in ctx.client.get_logged_model(challenger.model_id).metrics or []}
+    assert {"holdout_f1_macro", "holdout_accuracy"} <= logged
+
+
+def test_worse_challenger_never_becomes_champion(trained: Path) -> None:
+    params = {"schema": "worse_challenger"}
+    train_until_evaluated(params)
+    approve(context("approve", **params))
+    deploy(context("deploy", **params))
+    champion = context(**params).alias_version(CHAMPION)
+    assert champion is not None
+
+    train_until_evaluated(params, shuffle_labels_seed=7)
+    challenger = context(**params).alias_version(CHALLENGER)
+    assert challenger is not None and challenger.version != champion.version
+    with pytest.raises(GateFailedError, match="champion unchanged"):
+        approve(context("approve", **params))
+    with pytest.raises(GateFailedError, match="gate status 'failed'"):
+        deploy(context("deploy", **params))
+    assert context(**params).alias_version(CHAMPION) == champion
+
+
+def test_uat_gate_waits_for_the_human_approval_tag(trained: Path) -> None:
+    params = {"schema": "uat_gate", "env": Environment.UAT}
+    train_until_evaluated(params)
+    with pytest.raises(GateFailedError, match="human_approval"):
+        approve(context("approve", **params))
+    ctx = context(**params)
+    challenger = ctx.alias_version(CHALLENGER)
+    assert challenger is not None and ctx.alias_version(CHAMPION) is None
+    ctx.client.set_model_version_tag(ctx.model_name, challenger.version, APPROVAL_TAG, APPROVED)
+    approve(context("approve", **params))
+    deploy(context("deploy", **params))
+    assert ctx.alias_version(CHAMPION) == ctx.alias_version(CHALLENGER)
+
+
+def test_runner_names_the_failed_task_and_skips_its_dependants(trained: Path) -> None:
+    report = run_job(GRAPH.job("training"), ["--schema=needs_approval", "--require_approval=true"])
+    statuses = {outcome.key: outcome.status for outcome in report.outcomes}
+    assert not report.succeeded
+    assert report.failed_task is not None and report.failed_task.key == "approve"
+    assert statuses["evaluate"] is TaskStatus.SUCCEEDED
+    assert statuses["deploy"] is TaskStatus.SKIPPED
+    assert context(schema="needs_approval").alias_version(CHAMPION) is None
+
+
+def test_batch_inference_without_a_champion_says_to_train_first(ml_home: Path) -> None:
+    ingest(context("ingest", schema="never_trained"))
+    with pytest.raises(MissingStateError, match="run the training job first"):
+        batch_inference(context("batch-inference", schema="never_trained"))
+
+
+def test_entry_point_exits_non_zero_on_a_bad_parameter(ml_home: Path) -> None:
+    with pytest.raises(SystemExit) as exited:
+        ingest_main(["--model_name=x"])
+    assert exited.value.code == 2
