@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from iris_mlops.job_graph import load_job_graph
+from iris_mlops.runner import run_job
 
 REPO = Path(__file__).resolve().parents[2]
 UV = os.environ.get("UV") or str(REPO / ".tools/uv/bin/uv")
@@ -35,9 +37,6 @@ def ml_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def trained(ml_home: Path) -> Path:
     """The training and batch jobs run once, in-process, with default parameters."""
-    from iris_mlops.job_graph import load_job_graph
-    from iris_mlops.runner import run_job
-
     graph = load_job_graph()
     for job in ("training", "batch_inference"):
         report = run_job(graph.job(job))

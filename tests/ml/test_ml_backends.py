@@ -9,7 +9,6 @@ from typing import Any
 import mlflow
 import pytest
 from databricks.sdk.errors import NotFound
-
 from iris_mlops.backends import detect_backend_name, select_backend
 from iris_mlops.backends.databricks import (
     REGISTRY_URI,
@@ -39,7 +38,7 @@ def test_backend_is_detected_from_the_runtime_environment(environ: dict[str, str
 
 
 def test_unknown_backend_override_names_the_allowed_values() -> None:
-    with pytest.raises(ParameterError, match="IRIS_MLOPS_BACKEND='spark'.*local, databricks"):
+    with pytest.raises(ParameterError, match=r"IRIS_MLOPS_BACKEND='spark'.*local, databricks"):
         detect_backend_name({"IRIS_MLOPS_BACKEND": "spark"})
 
 

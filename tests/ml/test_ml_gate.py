@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from iris_mlops.gate import GATE_POLICIES, GateInputs, GatePolicy, decide, effective_policy
 from iris_mlops.params import Environment, GateMode, TaskParameters
 

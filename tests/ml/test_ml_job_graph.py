@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from iris_mlops.entrypoints import TASKS
 from iris_mlops.job_graph import JobGraphError, load_job_graph, parse_job_graph
 

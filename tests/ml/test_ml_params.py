@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from iris_mlops.errors import ParameterError
 from iris_mlops.params import (
     PARAMETER_SPECS,
@@ -72,7 +71,7 @@ def test_unknown_parameter_is_named_with_the_allowed_ones() -> None:
     ],
 )
 def test_malformed_value_names_parameter_and_allowed_values(argument: str, needle: str) -> None:
-    key = argument[2:].split("=")[0]
+    key = argument[2:].split("=", maxsplit=1)[0]
     with pytest.raises(ParameterError) as raised:
         parse_parameters([argument], ALL, "iris-test")
     assert f"--{key}" in str(raised.value)

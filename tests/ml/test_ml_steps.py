@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import TEST_COMMIT
 from deltalake import DeltaTable
-from mlflow import MlflowClient
-
 from iris_mlops import __version__
 from iris_mlops.backends import select_backend
 from iris_mlops.context import CHALLENGER, CHAMPION, TaskContext, experiment_name
@@ -25,8 +24,7 @@ from iris_mlops.steps.deploy import deploy
 from iris_mlops.steps.evaluate import evaluate
 from iris_mlops.steps.ingest import ingest
 from iris_mlops.steps.train import train
-
-from conftest import TEST_COMMIT
+from mlflow import MlflowClient
 
 GRAPH = load_job_graph()
 SPECIES = {"setosa", "versicolor", "virginica"}
@@ -109,7 +107,8 @@ def test_every_run_records_its_provenance(trained: Path) -> None:
 def test_evaluation_metrics_are_logged_on_the_challengers_model(trained: Path) -> None:
     ctx = context()
     challenger = ctx.alias_version(CHALLENGER)
-    assert challenger is not None and challenger.model_id is not None
+    assert challenger is not None
+    assert challenger.model_id is not None
     logged = {metric.key for metric in ctx.client.get_logged_model(challenger.model_id).metrics or []}
     assert {"holdout_f1_macro", "holdout_accuracy"} <= logged
 
@@ -124,7 +123,8 @@ def test_worse_challenger_never_becomes_champion(trained: Path) -> None:
 
     train_until_evaluated(params, shuffle_labels_seed=7)
     challenger = context(**params).alias_version(CHALLENGER)
-    assert challenger is not None and challenger.version != champion.version
+    assert challenger is not None
+    assert challenger.version != champion.version
     with pytest.raises(GateFailedError, match="champion unchanged"):
         approve(context("approve", **params))
     with pytest.raises(GateFailedError, match="gate status 'failed'"):
@@ -139,7 +139,8 @@ def test_uat_gate_waits_for_the_human_approval_tag(trained: Path) -> None:
         approve(context("approve", **params))
     ctx = context(**params)
     challenger = ctx.alias_version(CHALLENGER)
-    assert challenger is not None and ctx.alias_version(CHAMPION) is None
+    assert challenger is not None
+    assert ctx.alias_version(CHAMPION) is None
     ctx.client.set_model_version_tag(ctx.model_name, challenger.version, APPROVAL_TAG, APPROVED)
     approve(context("approve", **params))
     deploy(context("deploy", **params))
@@ -150,7 +151,8 @@ def test_runner_names_the_failed_task_and_skips_its_dependants(trained: Path) ->
     report = run_job(GRAPH.job("training"), ["--schema=needs_approval", "--require_approval=true"])
     statuses = {outcome.key: outcome.status for outcome in report.outcomes}
     assert not report.succeeded
-    assert report.failed_task is not None and report.failed_task.key == "approve"
+    assert report.failed_task is not None
+    assert report.failed_task.key == "approve"
     assert statuses["evaluate"] is TaskStatus.SUCCEEDED
     assert statuses["deploy"] is TaskStatus.SKIPPED
     assert context(schema="needs_approval").alias_version(CHAMPION) is None
