@@ -7,20 +7,13 @@ their own registered model inside the same store.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from iris_mlops.job_graph import load_job_graph
 from iris_mlops.runner import run_job
-
-REPO = Path(__file__).resolve().parents[2]
-UV = os.environ.get("UV") or str(REPO / ".tools/uv/bin/uv")
-SOURCE_DATE_EPOCH = "315532800"  # the Makefile's, so test builds match `make wheel`
-TEST_COMMIT = "0123456789abcdef0123456789abcdef01234567"
+from ml_support import TEST_COMMIT, build_wheel
 
 
 @pytest.fixture(scope="session")
@@ -42,14 +35,6 @@ def trained(ml_home: Path) -> Path:
         report = run_job(graph.job(job))
         assert report.succeeded, report.outcomes
     return ml_home
-
-
-def build_wheel(out_dir: Path) -> Path:
-    env = {**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH, "UV_PYTHON_DOWNLOADS": "never"}
-    command = [UV, "build", "--quiet", "--wheel", "--no-build-isolation", "--python", sys.executable]
-    subprocess.run([*command, "--out-dir", str(out_dir), str(REPO / "ml")], check=True, env=env)
-    (wheel,) = out_dir.glob("iris_mlops-*.whl")
-    return wheel
 
 
 @pytest.fixture(scope="session")

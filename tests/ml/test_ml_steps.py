@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TEST_COMMIT
 from deltalake import DeltaTable
 from iris_mlops import __version__
 from iris_mlops.backends import select_backend
@@ -24,6 +23,7 @@ from iris_mlops.steps.deploy import deploy
 from iris_mlops.steps.evaluate import evaluate
 from iris_mlops.steps.ingest import ingest
 from iris_mlops.steps.train import train
+from ml_support import TEST_COMMIT
 from mlflow import MlflowClient
 
 GRAPH = load_job_graph()

@@ -23,8 +23,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="iris-mlops", description="Local front door of the iris-mlops wheel (see docs/ml.md)."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="run a job; extra --key=value arguments go to its tasks")
-    run.add_argument("job", help="job key from job_graph.toml: training or batch-inference")
+    run = commands.add_parser("run", help="run jobs in order; extra --key=value arguments go to their tasks")
+    run.add_argument("jobs", nargs="+", help="job keys from job_graph.toml: training, batch-inference")
     run.add_argument(
         "--isolation",
         choices=[str(mode) for mode in Isolation],
@@ -37,14 +37,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run(job_name: str, isolation: str, arguments: Sequence[str], logger: logging.Logger) -> int:
+def _run(job_names: Sequence[str], isolation: str, arguments: Sequence[str], logger: logging.Logger) -> int:
     console = Console()
-    report = run_job(load_job_graph().job(job_name), arguments, Isolation(isolation), console)
-    console.print(report.table())
-    failed = report.failed_task
-    if failed is not None:
-        logger.error("job %s failed at task %r (%s)", report.job, failed.key, failed.detail)
-        return 1
+    graph = load_job_graph()
+    jobs = [graph.job(name) for name in job_names]  # every name is checked before anything runs
+    for job in jobs:
+        report = run_job(job, arguments, Isolation(isolation), console)
+        console.print(report.table())
+        failed = report.failed_task
+        if failed is not None:
+            logger.error("job %s failed at task %r (%s)", report.job, failed.key, failed.detail)
+            return 1
     return 0
 
 
@@ -59,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args, extra = _parser().parse_known_args(argv)
     try:
         if args.command == "run":
-            code = _run(args.job, args.isolation, extra, logger)
+            code = _run(args.jobs, args.isolation, extra, logger)
         else:
             code = _serve(args.host, args.port, extra)
     except IrisMlopsError as error:

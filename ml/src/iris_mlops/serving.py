@@ -8,6 +8,7 @@ accepted and ignored (nothing checks auth locally).
 
 from __future__ import annotations
 
+import http.client
 import socket
 import subprocess
 import sys
@@ -17,7 +18,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
 import mlflow
 import uvicorn
 from mlflow.exceptions import MlflowException
@@ -116,7 +116,7 @@ def serve_in_subprocess(
     process = subprocess.Popen(command)  # noqa: S603 - our own CLI, fixed argv
     url = f"http://{host}:{port}"
     try:
-        _wait_until_ready(url, process)
+        _wait_until_ready(host, port, process)
         yield url
     finally:
         process.terminate()
@@ -127,15 +127,25 @@ def serve_in_subprocess(
             process.wait()
 
 
-def _wait_until_ready(url: str, process: subprocess.Popen[bytes]) -> None:
+def _ping(host: str, port: int) -> bool:
+    connection = http.client.HTTPConnection(host, port, timeout=1.0)
+    try:
+        connection.request("GET", "/ping")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        connection.close()
+
+
+def _wait_until_ready(host: str, port: int, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise IrisMlopsError(f"iris-mlops serve exited with code {process.returncode} before ready")
-        try:
-            if httpx.get(f"{url}/ping", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
+        if _ping(host, port):
+            return
         time.sleep(0.1)
-    raise IrisMlopsError(f"iris-mlops serve was not ready at {url} within {READY_TIMEOUT_SECONDS:.0f} s")
+    raise IrisMlopsError(
+        f"iris-mlops serve was not ready on {host}:{port} within {READY_TIMEOUT_SECONDS:.0f} s"
+    )

@@ -1,0 +1,96 @@
+"""Local serving answers like a Databricks serving endpoint (path, request and response JSON)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import mlflow
+import pytest
+from fastapi.testclient import TestClient
+from iris_mlops.data import FEATURE_COLUMNS, load_iris_frame
+from iris_mlops.params import TaskParameters
+from iris_mlops.serving import ServingEndpointRoutes, champion_app, invocations_path, serve_in_thread
+
+ENDPOINT = "iris-dev"
+PATH = invocations_path(ENDPOINT)
+SPECIES = {"setosa", "versicolor", "virginica"}
+ROWS = load_iris_frame().loc[[0, 60, 120], list(FEATURE_COLUMNS)]
+HEADERS = {"Authorization": "Bearer dapi-not-checked-locally"}
+
+
+@pytest.fixture(scope="module")
+def app(trained: Path) -> ServingEndpointRoutes:
+    return champion_app(TaskParameters())
+
+
+@pytest.fixture(scope="module")
+def client(app: ServingEndpointRoutes) -> TestClient:
+    return TestClient(app)
+
+
+REQUEST_SHAPES = {
+    "dataframe_split": {"dataframe_split": ROWS.to_dict(orient="split", index=False)},
+    "dataframe_records": {"dataframe_records": ROWS.to_dict(orient="records")},
+    "inputs": {"inputs": ROWS.to_dict(orient="records")},
+}
+
+
+@pytest.mark.parametrize("shape", list(REQUEST_SHAPES))
+def test_databricks_request_shapes_get_predictions(client: TestClient, shape: str) -> None:
+    response = client.post(PATH, json=REQUEST_SHAPES[shape], headers=HEADERS)
+    assert response.status_code == 200, response.text
+    predictions = response.json()["predictions"]
+    assert predictions == ["setosa", "versicolor", "virginica"]
+
+
+def test_predictions_match_the_champion_loaded_directly(client: TestClient) -> None:
+    model = mlflow.pyfunc.load_model("models:/main.iris.iris_classifier@champion")
+    response = client.post(PATH, json=REQUEST_SHAPES["dataframe_split"])
+    assert response.json()["predictions"] == list(model.predict(ROWS))
+
+
+@pytest.mark.parametrize(
+    "path", ["/serving-endpoints/other/invocations", "/serving-endpoints/iris-dev", "/nope", "/"]
+)
+def test_unknown_paths_get_a_clean_404_json(client: TestClient, path: str) -> None:
+    response = client.post(path, json=REQUEST_SHAPES["inputs"], headers=HEADERS)
+    assert response.status_code == 404
+    assert response.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    assert PATH in response.json()["message"]
+
+
+BAD_PAYLOADS = {
+    "not json": (b"{not json", "application/json"),
+    "unknown key": (b'{"rows": [[1, 2, 3, 4]]}', "application/json"),
+    "wrong columns": (b'{"dataframe_split": {"columns": ["a"], "data": [[1]]}}', "application/json"),
+    "text in numbers": (
+        b'{"dataframe_records": [{"sepal_length_cm": "x", "sepal_width_cm": 1,'
+        b' "petal_length_cm": 1, "petal_width_cm": 1}]}',
+        "application/json",
+    ),
+    "a bare list": (b"[1, 2, 3]", "application/json"),
+    "empty body": (b"", "application/json"),
+    "unsupported content type": (b"x", "application/xml"),
+}
+
+
+@pytest.mark.parametrize("payload", list(BAD_PAYLOADS))
+def test_bad_payload_is_a_4xx_with_a_message_never_a_500(client: TestClient, payload: str) -> None:
+    body, content_type = BAD_PAYLOADS[payload]
+    response = client.post(PATH, content=body, headers={**HEADERS, "Content-Type": content_type})
+    assert 400 <= response.status_code < 500, (response.status_code, response.text)
+    assert response.text.strip()
+
+
+def test_health_routes_stay_reachable(client: TestClient) -> None:
+    assert client.get("/ping").status_code == 200
+
+
+def test_a_real_port_serves_a_databricks_client_unchanged(app: ServingEndpointRoutes) -> None:
+    with serve_in_thread(app) as url:
+        response = httpx.post(f"{url}{PATH}", json=REQUEST_SHAPES["dataframe_split"], headers=HEADERS)
+    assert response.status_code == 200
+    assert set(response.json()["predictions"]) <= SPECIES
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{url}/ping", timeout=1.0)
