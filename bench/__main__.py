@@ -1,0 +1,51 @@
+"""`python -m bench`: one table of ratios, each measured against its baseline in the same run.
+
+Add a row source by appending a function returning `list[Measurement]` to SOURCES.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from rich.console import Console
+from rich.table import Table
+
+from bench.measurement import Measurement
+from bench.ml import ml_measurements
+
+SOURCES: list[Callable[[], list[Measurement]]] = [ml_measurements]
+
+
+def render(rows: list[Measurement], seconds: float) -> Table:
+    table = Table(title=f"make bench ({seconds:.0f} s)")
+    for column, justify in (
+        ("measurement", "left"),
+        ("value", "right"),
+        ("baseline", "left"),
+        ("baseline value", "right"),
+        ("ratio", "right"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for row in rows:
+        table.add_row(
+            row.name,
+            f"{row.value:.3g} {row.unit}",
+            row.baseline_name,
+            f"{row.baseline:.3g} {row.unit}",
+            f"{row.ratio:.2f}x",
+        )
+    return table
+
+
+def main() -> None:
+    logging.getLogger("iris_mlops").setLevel(logging.WARNING)  # the table is the output
+    console = Console()
+    started = time.perf_counter()
+    rows = [row for source in SOURCES for row in source()]
+    console.print(render(rows, time.perf_counter() - started))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""ML wheel benchmarks: batch inference, local serving latency, the local training job.
+
+Everything runs against a throwaway IRIS_MLOPS_HOME, so the real `.local/` is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import mlflow
+import numpy as np
+import pandas as pd
+from iris_mlops.backends.local import LocalBackend
+from iris_mlops.data import FEATURE_COLUMNS, KEY_COLUMN, load_iris_frame
+from iris_mlops.job_graph import load_job_graph
+from iris_mlops.runner import Isolation, run_job
+from iris_mlops.serving import build_app, invocations_path, serve_in_thread
+from mlflow.pyfunc import scoring_server
+
+from bench.measurement import Measurement
+
+BATCH_ROWS = 100_000
+REQUESTS = 300
+WARMUP_REQUESTS = 20
+MODEL = "main.iris.iris_classifier"
+
+
+@contextmanager
+def local_home() -> Iterator[Path]:
+    previous = os.environ.get("IRIS_MLOPS_HOME")
+    with tempfile.TemporaryDirectory(prefix="iris-bench-") as directory:
+        os.environ["IRIS_MLOPS_HOME"] = directory
+        try:
+            yield Path(directory)
+        finally:
+            if previous is None:
+                os.environ.pop("IRIS_MLOPS_HOME")
+            else:
+                os.environ["IRIS_MLOPS_HOME"] = previous
+
+
+def timed(action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def training_job(home: Path) -> Measurement:
+    """Wall time of the training job in-process vs one process per task (as on Databricks)."""
+    job = load_job_graph().job("training")
+    in_process = timed(lambda: run_job(job, isolation=Isolation.IN_PROCESS))
+    with local_home():
+        per_process = timed(lambda: run_job(job, isolation=Isolation.PROCESS))
+    return Measurement("training job, in-process runner", in_process, "one process per task", per_process)
+
+
+def new_samples(rows: int, seed: int = 0) -> pd.DataFrame:
+    """Iris measurements resampled with a little noise: `rows` plausible new flowers."""
+    rng = np.random.default_rng(seed)
+    iris = load_iris_frame()
+    picked = iris.iloc[rng.integers(0, len(iris), rows)].reset_index(drop=True)
+    features = picked.loc[:, list(FEATURE_COLUMNS)] + rng.normal(0, 0.05, (rows, len(FEATURE_COLUMNS)))
+    features.insert(0, KEY_COLUMN, np.arange(rows, dtype="int64"))
+    return features
+
+
+def batch_inference(home: Path) -> Measurement:
+    """The local batch scorer (Delta read, pyfunc, Delta merge) vs raw sklearn predict, same rows."""
+    backend = LocalBackend(home)
+    backend.configure_mlflow()
+    samples = new_samples(BATCH_ROWS)
+    backend.merge_rows("main.bench.samples", samples, (KEY_COLUMN,), {})
+    uri = f"models:/{MODEL}@champion"
+    raw = mlflow.sklearn.load_model(uri)
+    features = samples.loc[:, list(FEATURE_COLUMNS)]
+    baseline = timed(lambda: raw.predict(features))
+    ours = timed(lambda: backend.score_table(uri, "1", "main.bench.samples", "main.bench.scored", {}))
+    return Measurement(f"batch inference, {BATCH_ROWS:,} rows", ours, "raw model.predict", baseline)
+
+
+def _latencies(url: str, body: dict[str, object]) -> list[float]:
+    with httpx.Client(headers={"Authorization": "Bearer bench"}) as client:
+        for _ in range(WARMUP_REQUESTS):
+            client.post(url, json=body).raise_for_status()
+        samples = []
+        for _ in range(REQUESTS):
+            started = time.perf_counter()
+            client.post(url, json=body).raise_for_status()
+            samples.append(time.perf_counter() - started)
+    return samples
+
+
+def serving_latency(home: Path) -> list[Measurement]:
+    """One-row requests over loopback: our Databricks-path wrapper vs the plain scoring server app."""
+    model = mlflow.pyfunc.load_model(f"models:/{MODEL}@champion")
+    row = load_iris_frame().loc[[0], list(FEATURE_COLUMNS)]
+    body: dict[str, object] = {"dataframe_split": row.to_dict(orient="split", index=False)}
+    with serve_in_thread(build_app(model, "iris-dev")) as url:
+        ours = _latencies(url + invocations_path("iris-dev"), body)
+    with serve_in_thread(scoring_server.init(model)) as url:
+        plain = _latencies(url + "/invocations", body)
+    quantiles = {"p50": 49, "p99": 98}
+    return [
+        Measurement(
+            f"serving {name}, 1 row",
+            statistics.quantiles(ours, n=100)[index] * 1000,
+            "plain MLflow scoring server",
+            statistics.quantiles(plain, n=100)[index] * 1000,
+            unit="ms",
+        )
+        for name, index in quantiles.items()
+    ]
+
+
+def ml_measurements() -> list[Measurement]:
+    with local_home() as home:
+        rows = [training_job(home), batch_inference(home)]
+        rows += serving_latency(home)
+    return rows
