@@ -248,7 +248,7 @@ def run_offline(
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        pulumi_settings.ROOT.set(None)
+        _reset_engine_state()
         pulumi.runtime.set_all_config(dict(config), sorted(secret_keys))
         monitor = _RecordingMonitor(_Mocks())
         pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=True, monitor=monitor)
@@ -257,10 +257,23 @@ def run_offline(
         exports, secret_exports = loop.run_until_complete(_resolve_exports())
         return OfflineRun(stack, list(monitor.recorded), exports, frozenset(secret_exports))
     finally:
-        pulumi_settings.ROOT.set(None)
+        # A run that raised (bad config) leaves RPCs pending on this loop; cancel them and forget
+        # them, or the next run's wait_for_rpcs waits forever on futures of a closed loop.
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        _reset_engine_state()
         pulumi.runtime.set_all_config({}, [])
         asyncio.set_event_loop(None)
         loop.close()
+
+
+def _reset_engine_state() -> None:
+    """What pulumi.runtime.mocks.test clears between tests, plus the root stack resource."""
+    pulumi_settings.ROOT.set(None)
+    pulumi_settings.SETTINGS.rpc_manager.clear()
+    pulumi_settings.SETTINGS.outputs.clear()
 
 
 async def _resolve_exports() -> tuple[dict[str, Any], set[str]]:
