@@ -15,6 +15,7 @@ from pulumi_azure_native import authorization, managedidentity
 from pydantic import Field
 
 from infra.base import ComponentArgs, PlatformComponent
+from infra.github_oidc import oidc_subject
 
 StrInput = str | pulumi.Output[str]  # a plain value or another resource's output
 
@@ -37,11 +38,6 @@ DELEGABLE_ROLES: tuple[str, ...] = (
 )
 # Deterministic role assignment names: known at plan time, stable across runs.
 _ASSIGNMENT_NAMESPACE = uuid.UUID("6f1c2b1e-9a4d-4c1e-8f3a-2d5b7e9c0a11")
-
-
-def github_oidc_subject(owner: str, repository: str, environment: str) -> str:
-    """The ``sub`` claim of a GitHub Actions job bound to the repository's environment."""
-    return f"repo:{owner}/{repository}:environment:{environment}"
 
 
 def role_definition_id(subscription_id: pulumi.Input[str], role: str) -> pulumi.Output[str]:
@@ -105,7 +101,7 @@ class DeployerIdentity(PlatformComponent):
             resource_group_name=args.resource_group_name,
             issuer=GITHUB_OIDC_ISSUER,
             audiences=[GITHUB_OIDC_AUDIENCE],
-            subject=github_oidc_subject(args.github_owner, args.github_repository, args.environment),
+            subject=oidc_subject(args.github_owner, args.github_repository, args.environment),
             opts=self.child_opts(),
         )
         grants: tuple[tuple[str, str, pulumi.Input[str], str | None], ...] = (

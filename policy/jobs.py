@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .context import PolicyContext
-from .props import get_path, non_empty
+from .props import get_path, non_empty, number
 
 JOB = "databricks:index/job:Job"
 CLUSTER = "databricks:index/cluster:Cluster"
@@ -34,8 +34,8 @@ def check_job_notifies_on_failure(
 
 
 def advise_job_timeout(resource_type: str, props: Mapping[str, Any], context: PolicyContext) -> list[str]:
-    timeout = props.get("timeoutSeconds")
-    if isinstance(timeout, int) and timeout > 0:
+    timeout = number(props.get("timeoutSeconds"))
+    if timeout is not None and timeout > 0:
         return []
     return ["timeoutSeconds is not set: a hung run keeps its compute (and bill) running"]
 
@@ -43,7 +43,7 @@ def advise_job_timeout(resource_type: str, props: Mapping[str, Any], context: Po
 def advise_cluster_autotermination(
     resource_type: str, props: Mapping[str, Any], context: PolicyContext
 ) -> list[str]:
-    minutes = props.get("autoterminationMinutes")
-    if isinstance(minutes, int) and minutes > 0:
+    minutes = number(props.get("autoterminationMinutes"))
+    if minutes is not None and minutes > 0:
         return []
     return ["autoterminationMinutes is not set: an idle all-purpose cluster runs until stopped by hand"]

@@ -6,20 +6,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from .context import PolicyContext
+from .props import number
 
 LOG_ANALYTICS_WORKSPACE = "azure-native:operationalinsights:Workspace"
 NON_PRODUCTION_MAX_RETENTION_DAYS = 90
 
 
 def advise_log_retention(resource_type: str, props: Mapping[str, Any], context: PolicyContext) -> list[str]:
-    retention = props.get("retentionInDays")
+    retention = number(props.get("retentionInDays"))
     if (
         context.is_known_non_production
-        and isinstance(retention, int)
+        and retention is not None
         and retention > NON_PRODUCTION_MAX_RETENTION_DAYS
     ):
         return [
-            f"retentionInDays is {retention} in {context.environment}: "
+            f"retentionInDays is {retention:g} in {context.environment}: "
             f"keep it at or below {NON_PRODUCTION_MAX_RETENTION_DAYS}"
         ]
     return []

@@ -29,3 +29,10 @@ def mappings(value: Any) -> list[Mapping[str, Any]]:
 def non_empty(value: Any) -> bool:
     """A list, dict or string with something in it."""
     return isinstance(value, Sequence | Mapping) and len(value) > 0
+
+
+def number(value: Any) -> float | None:
+    """A numeric property, or None. The engine sends every number as a double (3600 -> 3600.0)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)

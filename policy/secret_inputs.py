@@ -16,8 +16,15 @@ from .props import SECRET_MASK, UNKNOWN_MASK, get_path
 
 # A property name containing one of these words looks like it holds a credential...
 SECRET_WORDS: frozenset[str] = frozenset(
-    {"password", "passwd", "passphrase", "secret", "token", "key", "keys", "credential", "credentials", "pat"}
+    {"password", "passwd", "passphrase", "secret", "token", "credential", "credentials", "pat"}
 )
+# "key" alone mostly names things (`taskKey`, `environmentKey`, a tag's `key`); it is a credential
+# only after a word that makes it one (`apiKey`, `accountKey`, `sharedKey`, `privateKey`).
+KEY_WORDS: frozenset[str] = frozenset({"key", "keys"})
+CREDENTIAL_KEY_QUALIFIERS: frozenset[str] = frozenset(
+    {"api", "access", "account", "auth", "client", "encryption", "master", "primary", "private",
+     "secondary", "secret", "shared", "signing", "storage", "subscription"}
+)  # fmt: skip
 # ...unless its last word says it only names, locates or describes one (`secretName`, `keyVaultUri`).
 DESCRIPTIVE_LAST_WORDS: frozenset[str] = frozenset(
     {
@@ -58,7 +65,12 @@ def looks_secret(name: str) -> bool:
     words = words_of(name)
     if not words or HARMLESS_WORDS.intersection(words):
         return False
-    return bool(SECRET_WORDS.intersection(words)) and words[-1] not in DESCRIPTIVE_LAST_WORDS
+    credential_key = any(
+        word in KEY_WORDS and index > 0 and words[index - 1] in CREDENTIAL_KEY_QUALIFIERS
+        for index, word in enumerate(words)
+    )
+    named_secret = bool(SECRET_WORDS.intersection(words)) or credential_key
+    return named_secret and words[-1] not in DESCRIPTIVE_LAST_WORDS
 
 
 def _string_leaves(value: Any, path: str, name: str) -> Iterator[tuple[str, str, str]]:

@@ -17,21 +17,18 @@ ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
         "keyVault": {"softDeleteRetentionDays": 7},
         # Cheapest: no NAT gateway for secure cluster connectivity, locally redundant storage.
         "workspace": {"noPublicIp": False, "storageSku": "Standard_LRS"},
-        "github": {"deploymentBranches": []},
         "databricks": {"catalog": "mlops_sandbox", "servingScaleToZero": True},
     },
     Environment.DEV: {
         "monitoring": {"retentionDays": 30},
         "keyVault": {"softDeleteRetentionDays": 7},
         "workspace": {"noPublicIp": False, "storageSku": "Standard_LRS"},
-        "github": {"deploymentBranches": ["main"]},
         "databricks": {"catalog": "mlops_dev", "servingScaleToZero": True},
     },
     Environment.UAT: {
         "monitoring": {"retentionDays": 90},
         "keyVault": {"purgeProtection": True, "networkDefaultAction": "Deny"},
         "workspace": {"noPublicIp": True, "storageSku": "Standard_ZRS"},
-        "github": {"deploymentBranches": ["release/*"]},
         "databricks": {
             "catalog": "mlops_uat",
             "schedulesEnabled": True,
@@ -45,7 +42,6 @@ ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
         "monitoring": {"retentionDays": 365},
         "keyVault": {"purgeProtection": True, "networkDefaultAction": "Deny"},
         "workspace": {"noPublicIp": True, "storageSku": "Standard_ZRS"},
-        "github": {"deploymentBranches": ["main"]},
         "databricks": {
             "catalog": "mlops_prod",
             "schedulesEnabled": True,

@@ -2,22 +2,63 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 
+from infra.databricks import DatabricksWorkloads
+from infra.github import GitHubEnvironment
 from infra.platform import Platform, PlatformArgs
 from stacks.loading import LoadedStack, load_settings
+from stacks.wiring import checked_wheel, databricks_args, github_args
 
-__all__ = ["build_platform", "export_outputs", "load_settings", "program"]
-
-
-def build_platform(loaded: LoadedStack) -> Platform:
-    """Compose the environment the stack's settings describe."""
-    return Platform("platform", PlatformArgs(settings=loaded.settings, secrets=loaded.secrets))
+__all__ = ["DeployedEnvironment", "build_platform", "export_outputs", "load_settings", "program"]
 
 
-def export_outputs(platform: Platform) -> None:
-    """Stack outputs for later components, CI (`pulumi stack output --json`) and humans."""
-    for key, value in platform.outputs().items():
+@dataclass(frozen=True)
+class DeployedEnvironment:
+    """One deployed environment: the Azure foundation, its Databricks workloads, its GitHub side."""
+
+    platform: Platform
+    databricks: DatabricksWorkloads
+    github: GitHubEnvironment
+
+
+def build_platform(loaded: LoadedStack) -> DeployedEnvironment:
+    """Compose the environment the stack's settings describe.
+
+    The workloads are children of the platform component, so the resource tree reads top-down.
+    Everything that can fail on config or a missing wheel fails before the first registration.
+    """
+    settings = loaded.settings
+    wheel = checked_wheel(settings)
+    platform = Platform("platform", PlatformArgs(settings=settings, secrets=loaded.secrets))
+    children = pulumi.ResourceOptions(parent=platform)
+    databricks = DatabricksWorkloads("databricks", databricks_args(settings, platform, wheel), children)
+    github = GitHubEnvironment(
+        "github", github_args(settings, platform, databricks.workspace_url, loaded.secrets), children
+    )
+    return DeployedEnvironment(platform, databricks, github)
+
+
+def export_outputs(environment: DeployedEnvironment) -> None:
+    """Stack outputs for CI (`pulumi stack output --json`), the demo and humans."""
+    workloads = environment.databricks
+    outputs: dict[str, pulumi.Input[object]] = {
+        **environment.platform.outputs(),
+        "databricksHost": workloads.workspace_url,
+        "jobServicePrincipalApplicationId": workloads.service_principal_application_id,
+        "catalogName": workloads.catalog_name,
+        "schemaName": workloads.schema_name,
+        "wheelVolumePath": workloads.wheel_volume_path,
+        "jobIds": workloads.job_ids,
+        "registeredModelName": workloads.registered_model_name,
+        "experimentName": workloads.experiment_name,
+        "secretScopeName": workloads.secret_scope_name,
+        "servingEndpointName": workloads.serving_endpoint_name,
+        "githubEnvironment": environment.github.environment_name,
+    }
+    for key, value in outputs.items():
         pulumi.export(key, value)
 
 

@@ -14,6 +14,7 @@ from stacks.environment import Environment
 _MISSING = object()
 PRODUCTION_LIKE = frozenset({Environment.UAT, Environment.PROD})
 PROD_ONLY = frozenset({Environment.PROD})
+EVERYWHERE = frozenset(Environment)
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,13 @@ class EnvironmentRule:
 
 
 RULES: tuple[EnvironmentRule, ...] = (
+    EnvironmentRule(
+        "databricks.failureNotificationEmails",
+        EVERYWHERE,
+        bool,
+        "at least one e-mail address",
+        "a failed job must reach a person (the policy pack refuses silent jobs)",
+    ),
     EnvironmentRule(
         "github.reviewers", PROD_ONLY, bool, "at least one reviewer", "prod deploys wait for an approval"
     ),

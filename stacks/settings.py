@@ -13,11 +13,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from infra.jobs import DEFAULT_NODE_TYPE, DEFAULT_SPARK_VERSION, ComputeMode
+from infra.secret_scope import SecretScopeBackend
+from infra.serving import WorkloadSize as ServingWorkloadSize
 from stacks.environment import Environment
 from stacks.types import (
     AzureLocation,
     Cidr,
-    ComputeMode,
     ConfigKey,
     Email,
     GithubName,
@@ -25,9 +27,8 @@ from stacks.types import (
     KeyVaultSku,
     NamePrefix,
     NetworkDefaultAction,
+    PrimaryMetric,
     ReviewerType,
-    SecretScopeBackend,
-    ServingWorkloadSize,
     StorageSku,
     UcIdentifier,
     WheelVersion,
@@ -134,7 +135,6 @@ class GithubSettings(Section):
     repository: GithubName = Field(alias="repository", description="repository name (without owner)")
     reviewers: tuple[Reviewer, ...] = Field((), description="required reviewers of the environment")
     wait_timer_minutes: int = Field(0, ge=0, le=43200, description="delay before a deployment starts")
-    deployment_branches: tuple[str, ...] = Field((), description="branch patterns allowed to deploy")
     extra_secrets: dict[GithubSecretName, ConfigKey] = Field(
         default_factory=dict,
         description="GitHub secret name -> Pulumi secret config key holding its value",
@@ -147,11 +147,11 @@ class DatabricksSettings(Section):
     readers_group: str = Field("mlops-readers", min_length=1, description="account group granted read")
     developers_group: str = Field("mlops-developers", min_length=1, description="account group for devs")
     compute_mode: ComputeMode = Field(ComputeMode.SERVERLESS, description="how jobs get compute")
-    # The ONE place the job-cluster runtime is pinned (trap 9).
+    # The runtime pins live in infra/jobs.py, next to the serverless environment version (trap 9).
     spark_version: str = Field(
-        "15.4.x-scala2.12", pattern=r"^\d+\.\d+\.x-", description="Databricks runtime for job clusters"
+        DEFAULT_SPARK_VERSION, pattern=r"^\d+\.\d+\.x-", description="Databricks runtime for job clusters"
     )
-    node_type: str = Field("Standard_DS3_v2", min_length=1, description="VM size for job clusters")
+    node_type: str = Field(DEFAULT_NODE_TYPE, min_length=1, description="VM size for job clusters")
     failure_notification_emails: tuple[Email, ...] = Field((), description="who jobs e-mail on failure")
     schedules_enabled: bool = Field(False, description="job schedules unpaused")
     serving_workload_size: ServingWorkloadSize = Field(ServingWorkloadSize.SMALL, description="endpoint size")
@@ -165,8 +165,8 @@ class DatabricksSettings(Section):
 
 class ModelSettings(Section):
     name: UcIdentifier = Field("iris_classifier", description="registered model name (inside catalog.schema)")
-    primary_metric: str = Field(
-        "f1_macro", pattern=r"^[a-z][a-z0-9_]*$", description="gate metric", json_schema_extra=PROMOTABLE
+    primary_metric: PrimaryMetric = Field(
+        PrimaryMetric.F1_MACRO, description="gate metric", json_schema_extra=PROMOTABLE
     )
     margin: float = Field(
         0.0, ge=0.0, le=1.0, description="challenger must beat champion by this", json_schema_extra=PROMOTABLE

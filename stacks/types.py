@@ -29,20 +29,13 @@ AZURE_LOCATIONS: frozenset[str] = frozenset(
 )  # fmt: skip
 
 
-class ComputeMode(StrEnum):
-    SERVERLESS = "serverless"
-    JOB_CLUSTER = "job_cluster"
+class PrimaryMetric(StrEnum):
+    """The gate's metrics; the same vocabulary as ``iris_mlops.params.PrimaryMetric`` (tested)."""
 
-
-class ServingWorkloadSize(StrEnum):
-    SMALL = "Small"
-    MEDIUM = "Medium"
-    LARGE = "Large"
-
-
-class SecretScopeBackend(StrEnum):
-    DATABRICKS = "databricks"
-    AZURE_KEYVAULT = "azure_keyvault"
+    ACCURACY = "accuracy"
+    F1_MACRO = "f1_macro"
+    PRECISION_MACRO = "precision_macro"
+    RECALL_MACRO = "recall_macro"
 
 
 class KeyVaultSku(StrEnum):

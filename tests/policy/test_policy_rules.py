@@ -277,6 +277,15 @@ CASES: list[Row] = [
     # job-has-timeout (advisory)
     ("job-has-timeout", JOB, "dev", compliant(JOB), None),
     ("job-has-timeout", JOB, "dev", changed(JOB, "timeoutSeconds", 0), "timeoutSeconds"),
+    # the engine sends numbers as doubles: 3600.0 is a timeout too
+    ("job-has-timeout", JOB, "dev", changed(JOB, "timeoutSeconds", 3600.0), None),
+    (
+        "nonprod-log-retention",
+        LOGS,
+        "dev",
+        changed(LOGS, "retentionInDays", 180.0, "dev"),
+        "retentionInDays is 180 in dev",
+    ),
     # cluster-autotermination (advisory)
     ("cluster-autotermination", CLUSTER, "dev", compliant(CLUSTER), None),
     (

@@ -41,6 +41,12 @@ PLAINTEXT = "hunter2-do-not-print-me"  # a fake credential the tests look for in
         ("tokenLifetime", False),
         ("monkey", False),  # words, not substrings
         ("enableRbacAuthorization", False),
+        ("storageAccountKey", True),
+        ("privateKey", True),
+        ("taskKey", False),  # a key that names a task, an environment, a tag: identifiers
+        ("environmentKey", False),
+        ("jobClusterKey", False),
+        ("key", False),
     ],
 )
 def test_secret_looking_names_follow_the_word_table(name: str, secret_looking: bool) -> None:

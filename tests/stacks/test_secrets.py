@@ -48,7 +48,12 @@ def test_stack_file_holds_no_plaintext_secret(path: Path) -> None:
 @pytest.fixture(scope="module")
 def run_with_secret() -> OfflineRun:
     github = {"owner": "acme", "repository": "mlops", "extraSecrets": {"SLACK_WEBHOOK": "slackWebhook"}}
-    config = {f"{PROJECT}:github": json.dumps(github), f"{PROJECT}:slackWebhook": SECRET_PLACEHOLDER}
+    databricks = {"failureNotificationEmails": ["oncall@example.com"]}
+    config = {
+        f"{PROJECT}:github": json.dumps(github),
+        f"{PROJECT}:databricks": json.dumps(databricks),
+        f"{PROJECT}:slackWebhook": SECRET_PLACEHOLDER,
+    }
     return run_offline(
         program,
         project=PROJECT,
@@ -63,6 +68,17 @@ def test_secret_config_reaches_the_vault_secret_as_a_secret(run_with_secret: Off
     assert secret.is_secret("properties")
     assert secret.masked_inputs()["properties"] == "[secret]"
     assert secret.plain_inputs()["properties"]["value"] == SECRET_PLACEHOLDER
+
+
+def test_secret_config_reaches_the_github_environment_secret_as_a_secret(run_with_secret: OfflineRun) -> None:
+    [secret] = [
+        r
+        for r in run_with_secret.of_type("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret")
+        if r.plain_inputs()["secretName"] == "SLACK_WEBHOOK"
+    ]
+    value_keys = [key for key in ("value", "plaintextValue") if key in secret.inputs]
+    assert value_keys, "the GitHub secret carries no value"
+    assert all(secret.is_secret(key) for key in value_keys)
 
 
 def test_secret_values_appear_nowhere_in_the_plan_json_or_exports(run_with_secret: OfflineRun) -> None:

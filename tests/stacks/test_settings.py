@@ -19,6 +19,7 @@ from stacks.settings import StackSettings, promotable_keys
 
 GITHUB = {"owner": "acme", "repository": "mlops"}
 PROD_GITHUB = {**GITHUB, "reviewers": [{"type": "team", "name": "release"}]}
+ALERTS = {"failureNotificationEmails": ["oncall@example.com"]}  # required in every environment
 
 
 @pytest.mark.parametrize("environment", list(Environment))
@@ -37,7 +38,8 @@ def _json(value: str) -> Any:
 
 def bad(stack: str, values: dict[str, Any], key: str, shown: str, allowed: str) -> Any:
     """One bad config: the stack, its values, and what the error line must name."""
-    return pytest.param(stack, {"github": GITHUB, **values}, key, shown, allowed, id=f"{stack}:{key}:{shown}")
+    config = {"github": GITHUB, **values, "databricks": {**ALERTS, **values.get("databricks", {})}}
+    return pytest.param(stack, config, key, shown, allowed, id=f"{stack}:{key}:{shown}")
 
 
 V = "vnetInjection"
@@ -69,6 +71,14 @@ BAD_CONFIGS = [
     ),
     bad("dev", {"keyVault": {"sku": "gold"}}, "keyVault.sku", '"gold"', "'standard' or 'premium'"),
     bad("dev", {"databricks": {"computeMode": "gpu"}}, "databricks.computeMode", '"gpu"', "'job_cluster'"),
+    bad(
+        "sandbox",
+        {"databricks": {"failureNotificationEmails": []}},
+        "databricks.failureNotificationEmails",
+        "[]",
+        "at least one e-mail address",
+    ),
+    bad("dev", {"model": {"primaryMetric": "auc"}}, "model.primaryMetric", '"auc"', "'f1_macro'"),
     bad(
         "dev",
         {"databricks": {"servingWorkloadSize": "Huge"}},
@@ -153,9 +163,9 @@ def test_bad_config_names_stack_key_value_and_what_is_allowed(
 @pytest.mark.parametrize(
     ("stack", "values"),
     [
-        ("dev", {"github": GITHUB, "platform": {"location": "westeurop"}}),
-        ("prod", {"github": GITHUB}),
-        ("dev", {"github": GITHUB, "monitorng": {}}),
+        ("dev", {"github": GITHUB, "databricks": ALERTS, "platform": {"location": "westeurop"}}),
+        ("prod", {"github": GITHUB, "databricks": ALERTS}),
+        ("dev", {"github": GITHUB, "databricks": ALERTS, "monitorng": {}}),
     ],
 )
 def test_bad_config_registers_no_resource(
@@ -181,6 +191,7 @@ def _as_config(value: Any) -> str:
 def test_every_problem_is_reported_at_once_one_line_each() -> None:
     values = {
         "github": GITHUB,
+        "databricks": ALERTS,
         "platform": {"location": "mars"},
         "monitoring": {"retentionDays": 1},
         "keyVault": {"sku": "gold", "softDeleteRetentionDays": 1},
@@ -195,7 +206,7 @@ def test_every_problem_is_reported_at_once_one_line_each() -> None:
 
 
 def test_settings_are_frozen() -> None:
-    settings = build_settings("dev", {"github": GITHUB})
+    settings = build_settings("dev", {"github": GITHUB, "databricks": ALERTS})
     with pytest.raises(ValueError, match="frozen"):
         settings.platform.location = "eastus"  # type: ignore[misc]
 
@@ -203,7 +214,7 @@ def test_settings_are_frozen() -> None:
 def test_promotable_keys_are_the_release_settings_and_exist_in_the_schema() -> None:
     keys = promotable_keys()
     assert set(keys) == {"artifact.wheelVersion", "model.primaryMetric", "model.margin"}
-    dumped = build_settings("dev", {"github": GITHUB}).model_dump(by_alias=True)
+    dumped = build_settings("dev", {"github": GITHUB, "databricks": ALERTS}).model_dump(by_alias=True)
     for key in keys:
         section, field = key.split(".")
         assert field in dumped[section]
@@ -221,3 +232,12 @@ def test_reference_lists_every_config_key_with_a_default_per_environment() -> No
 
 def test_no_stack_file_path_is_outside_the_repo() -> None:
     assert all(stack_file(env).parent == Path(__file__).resolve().parents[2] for env in Environment)
+
+
+def test_gate_metrics_are_the_ones_the_wheel_computes() -> None:
+    """A metric the settings accept but the wheel cannot compute would fail only at run time."""
+    from iris_mlops.params import PrimaryMetric as WheelMetric  # noqa: PLC0415 - the ml package
+
+    from stacks.types import PrimaryMetric  # noqa: PLC0415
+
+    assert {m.value for m in PrimaryMetric} == {m.value for m in WheelMetric}

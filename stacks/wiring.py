@@ -1,0 +1,110 @@
+"""Map one environment's validated settings and foundation outputs onto the workload components.
+
+The components take typed args and know nothing of settings; this module is the one place that
+says which setting feeds which arg, so a renamed setting breaks here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import pulumi
+
+from infra.databricks import DatabricksWorkloadsArgs
+from infra.databricks_provider import DatabricksAuthType, auth_type_for
+from infra.github import GitHubEnvironmentArgs
+from infra.job_graph import read_wheel
+from infra.jobs import JobCluster
+from infra.platform import Platform
+from infra.tags import common_tags
+from stacks.loading import ConfigError, Problem
+from stacks.settings import StackSettings
+from stacks.types import ReviewerType
+
+DIST = Path(__file__).resolve().parent.parent / "dist"
+
+
+def checked_wheel(settings: StackSettings, dist: Path = DIST) -> Path:
+    """The wheel the jobs will run; a pinned version must be the one that was built."""
+    wheel = read_wheel(dist)  # a missing wheel raises WheelError telling the user to `make wheel`
+    pin = settings.artifact.wheel_version
+    if pin is not None and pin != wheel.version:
+        stack = settings.environment.value
+        message = (
+            f"the pinned wheel version is not the built one ({wheel.path.name}); build the pinned "
+            f"release, or pin {wheel.version!r} with `make promote` / by editing Pulumi.{stack}.yaml"
+        )
+        raise ConfigError(stack, [Problem(stack, "artifact.wheelVersion", pin, message)])
+    return wheel.path
+
+
+def databricks_args(
+    settings: StackSettings,
+    platform: Platform,
+    wheel_path: Path,
+    environ: Mapping[str, str] = os.environ,
+) -> DatabricksWorkloadsArgs:
+    db, model, env = settings.databricks, settings.model, settings.environment
+    auth_type = auth_type_for(environ)
+    oidc = auth_type is DatabricksAuthType.GITHUB_OIDC_AZURE
+    return DatabricksWorkloadsArgs(
+        environment=env,
+        name_prefix=settings.platform.name_prefix,
+        workspace_host=platform.workspace_url,
+        workspace_resource_id=platform.workspace_id,
+        auth_type=auth_type,
+        deployer_client_id=platform.deployer_client_id if oidc else None,
+        tenant_id=platform.tenant_id if oidc else None,
+        access_connector_id=platform.access_connector_id,
+        uc_storage_root=platform.storage_root,
+        catalog=db.catalog,
+        schema_name=db.schema_,
+        readers_group=db.readers_group,
+        developers_group=db.developers_group,
+        wheel_path=wheel_path,
+        compute_mode=db.compute_mode,
+        cluster=JobCluster(spark_version=db.spark_version, node_type=db.node_type),
+        failure_notification_emails=tuple(db.failure_notification_emails),
+        schedules_paused=not db.schedules_enabled,
+        model_name=model.name,
+        primary_metric=model.primary_metric,
+        margin=model.margin,
+        require_approval=model.require_approval,
+        create_serving_endpoint=db.create_serving_endpoint,
+        serving_workload_size=db.serving_workload_size,
+        serving_scale_to_zero=db.serving_scale_to_zero,
+        # The monitor watches the endpoint's inference table: it follows the endpoint into existence.
+        model_monitoring=db.model_monitoring and db.create_serving_endpoint,
+        secret_scope_backend=db.secret_scope_backend,
+        key_vault_id=platform.key_vault_id,
+        key_vault_uri=platform.key_vault_uri,
+        protect=settings.protection.protect_stateful,
+        tags=common_tags(
+            environment=env.value, owner=settings.platform.owner, cost_center=settings.platform.cost_center
+        ),
+    )
+
+
+def github_args(
+    settings: StackSettings,
+    platform: Platform,
+    databricks_host: pulumi.Input[str],
+    secrets: Mapping[str, pulumi.Output[str]],
+) -> GitHubEnvironmentArgs:
+    gh = settings.github
+    return GitHubEnvironmentArgs(
+        environment=settings.environment,
+        owner=gh.owner,
+        repository=gh.repository,
+        reviewer_users=tuple(r.name for r in gh.reviewers if r.type is ReviewerType.USER),
+        reviewer_teams=tuple(r.name for r in gh.reviewers if r.type is ReviewerType.TEAM),
+        wait_timer_minutes=gh.wait_timer_minutes or None,
+        azure_client_id=platform.deployer_client_id,
+        azure_tenant_id=platform.tenant_id,
+        azure_subscription_id=platform.subscription_id,
+        azure_resource_group=platform.resource_group_name,
+        databricks_host=pulumi.Output.from_input(databricks_host),
+        extra_secrets=dict(secrets),
+    )
