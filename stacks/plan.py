@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
+from infra.job_graph import WheelError
 from stacks.environment import Environment
 from stacks.loading import PROJECT, ConfigError, build_settings, namespace_values
 from stacks.offline import OfflineRun, RecordedResource, run_offline, stack_config_from_file
@@ -165,7 +166,7 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
             print_stack(console, plan_stack(args.stack, root))
         else:
             print_comparison(console, {env: plan_stack(env, root) for env in Environment}, root)
-    except ConfigError as error:
+    except (ConfigError, WheelError) as error:
         Console(stderr=True).print(str(error), markup=False, highlight=False)
         return EXIT_BAD_CONFIG
     return 0

@@ -26,9 +26,9 @@ from stacks.types import ReviewerType
 DIST = Path(__file__).resolve().parent.parent / "dist"
 
 
-def checked_wheel(settings: StackSettings, dist: Path = DIST) -> Path:
+def checked_wheel(settings: StackSettings, dist: Path | None = None) -> Path:
     """The wheel the jobs will run; a pinned version must be the one that was built."""
-    wheel = read_wheel(dist)  # a missing wheel raises WheelError telling the user to `make wheel`
+    wheel = read_wheel(dist or DIST)  # a missing wheel raises WheelError telling the user to `make wheel`
     pin = settings.artifact.wheel_version
     if pin is not None and pin != wheel.version:
         stack = settings.environment.value

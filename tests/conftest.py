@@ -15,7 +15,14 @@ from stacks.environment import Environment
 from stacks.offline import OfflineRun
 from stacks.plan import plan_stack
 
+# Inside GitHub Actions the program picks OIDC auth for Databricks (stacks/wiring.py); the shared
+# plans describe what a person's `pulumi preview` registers, wherever the suite runs.
+CI_AUTH_VARIABLES = ("GITHUB_ACTIONS", "ACTIONS_ID_TOKEN_REQUEST_URL")
+
 
 @pytest.fixture(scope="session")
 def plans() -> dict[Environment, OfflineRun]:
-    return {environment: plan_stack(environment) for environment in Environment}
+    with pytest.MonkeyPatch.context() as patch:
+        for variable in CI_AUTH_VARIABLES:
+            patch.delenv(variable, raising=False)
+        return {environment: plan_stack(environment) for environment in Environment}

@@ -1,0 +1,128 @@
+"""The program wires settings and foundation outputs into the workloads; it fails before registering."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from infra.job_graph import WheelError
+from stacks import offline, wiring
+from stacks.environment import Environment
+from stacks.loading import PROJECT, ConfigError
+from stacks.offline import OfflineRun, RecordedResource, run_offline
+from stacks.plan import main as plan_main
+from stacks.program import program
+
+ROOT = Path(__file__).resolve().parents[2]
+BASE = {
+    "github": {"owner": "acme", "repository": "mlops"},
+    "databricks": {"failureNotificationEmails": ["oncall@example.com"]},
+}
+JOB = "databricks:index/job:Job"
+
+
+def _config(**sections: object) -> dict[str, str]:
+    return {f"{PROJECT}:{key}": json.dumps(value) for key, value in {**BASE, **sections}.items()}
+
+
+@pytest.fixture
+def registrations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    registered: list[str] = []
+    record = offline._record
+    monkeypatch.setattr(
+        offline, "_record", lambda request, urn: registered.append(urn) or record(request, urn)
+    )
+    return registered
+
+
+def test_a_pinned_wheel_version_that_was_not_built_fails_before_any_registration(
+    registrations: list[str],
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        run_offline(program, project=PROJECT, stack="uat", config=_config(artifact={"wheelVersion": "9.9.9"}))
+    [problem] = error.value.problems
+    assert problem.key == "artifact.wheelVersion"
+    assert problem.value == "9.9.9"
+    assert "make promote" in problem.message
+    assert registrations == []
+
+
+def test_no_built_wheel_fails_with_the_make_wheel_hint_before_any_registration(
+    registrations: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(wiring, "DIST", tmp_path / "dist")
+    with pytest.raises(WheelError, match="make wheel"):
+        run_offline(program, project=PROJECT, stack="dev", config=_config())
+    assert registrations == []
+
+
+def test_plan_cli_reports_a_missing_wheel_as_a_clean_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copy(ROOT / "Pulumi.dev.yaml", tmp_path / "Pulumi.dev.yaml")
+    monkeypatch.setattr(wiring, "DIST", tmp_path / "dist")
+    assert plan_main(["--stack", "dev"], root=tmp_path) == 2
+    assert "make wheel" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("environment", list(Environment))
+def test_job_schedules_run_only_in_uat_and_prod(
+    plans: dict[Environment, OfflineRun], environment: Environment
+) -> None:
+    scheduled = [job for job in plans[environment].of_type(JOB) if "schedule" in job.inputs]
+    assert scheduled, f"{environment}: no scheduled job"
+    expected = "UNPAUSED" if environment.is_production_like else "PAUSED"
+    assert {job.plain_inputs()["schedule"]["pauseStatus"] for job in scheduled} == {expected}
+
+
+def _provider_of(run: OfflineRun, resource: RecordedResource) -> RecordedResource:
+    urn = resource.provider.rsplit("::", 1)[0]  # a provider reference is "<urn>::<id>"
+    return run.by_urn()[urn]
+
+
+@pytest.mark.parametrize("environment", list(Environment))
+def test_databricks_resources_use_the_provider_built_from_this_stacks_workspace(
+    plans: dict[Environment, OfflineRun], environment: Environment
+) -> None:
+    run = plans[environment]
+    [workspace] = run.of_type("azure-native:databricks:Workspace")
+    [provider] = run.of_type("pulumi:providers:databricks")
+    assert workspace.urn in provider.dependencies
+    assert provider.plain_inputs()["azureWorkspaceResourceId"].endswith(workspace.name)
+    for job in run.of_type(JOB):
+        assert _provider_of(run, job).urn == provider.urn
+
+
+def test_ci_uses_github_oidc_with_the_deployer_identity(monkeypatch: pytest.MonkeyPatch) -> None:
+    actions = {"GITHUB_ACTIONS": "true", "ACTIONS_ID_TOKEN_REQUEST_URL": "https://token.invalid"}
+    for key, value in actions.items():
+        monkeypatch.setenv(key, value)
+    run = run_offline(program, project=PROJECT, stack="dev", config=_config())
+    [provider] = run.of_type("pulumi:providers:databricks")
+    [deployer] = run.of_type("azure-native:managedidentity:UserAssignedIdentity")
+    assert provider.plain_inputs()["authType"] == "github-oidc-azure"
+    assert deployer.urn in provider.dependencies
+
+
+def test_a_person_previews_with_the_azure_cli(plans: dict[Environment, OfflineRun]) -> None:
+    for run in plans.values():
+        [provider] = run.of_type("pulumi:providers:databricks")
+        assert provider.plain_inputs()["authType"] == "azure-cli"
+        assert "azureClientId" not in provider.inputs
+
+
+@pytest.mark.parametrize("environment", list(Environment))
+def test_github_environment_points_ci_at_this_stacks_workspace(
+    plans: dict[Environment, OfflineRun], environment: Environment
+) -> None:
+    run = plans[environment]
+    [workspace] = run.of_type("azure-native:databricks:Workspace")
+    variables = {
+        v.plain_inputs()["variableName"]: v
+        for v in run.of_type("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable")
+    }
+    assert variables["PULUMI_STACK"].plain_inputs()["value"] == environment.value
+    assert workspace.urn in variables["DATABRICKS_HOST"].dependencies
