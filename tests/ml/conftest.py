@@ -3,17 +3,40 @@
 A fresh SQLite store runs its migrations on first touch, so the whole session shares one home;
 tests that change registry state use their own `schema`, which gives them their own tables and
 their own registered model inside the same store.
+
+The end-to-end run from the built wheel (test_ml_wheel.py, marker `e2e`) is a separate process
+that needs nothing from this one, so when it is selected it starts with the first ml test and runs
+on the second core while the in-process tests run; its test waits for it and checks the result.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from iris_mlops.job_graph import load_job_graph
 from iris_mlops.runner import run_job
-from ml_support import TEST_COMMIT, build_wheel
+from ml_support import TEST_COMMIT, JobsProcess, build_wheel, e2e_environment, wheel_venv
+
+
+def _import_skops_io() -> None:
+    """MLflow saves scikit-learn models with skops, whose import looks up ~900 numpy/scipy
+    functions in every module of sys.modules. The root conftest has loaded the Pulumi providers,
+    whose submodules are lazy (`pulumi._utils._LazyModule`): each lookup imports one in full,
+    ~30 s in all. Nothing here uses them, so they are out of sys.modules for that one import."""
+    lazy = {name: module for name, module in sys.modules.items() if type(module).__name__ == "_LazyModule"}
+    for name in lazy:
+        del sys.modules[name]
+    try:
+        import skops.io  # noqa: F401, PLC0415
+    finally:
+        sys.modules.update(lazy)
+
+
+_import_skops_io()
 
 
 @pytest.fixture(scope="session")
@@ -41,3 +64,37 @@ def trained(ml_home: Path) -> Path:
 def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel built once per session from the current source (dist/ may be stale)."""
     return build_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+@pytest.fixture(scope="session")
+def wheel_env(
+    built_wheel: Path, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A venv holding the built wheel and ml/requirements.lock, nothing else (see `wheel_venv`)."""
+    cache = request.config.cache
+    root = cache.mkdir("iris_mlops_wheel_venvs") if cache is not None else tmp_path_factory.mktemp("venvs")
+    return wheel_venv(built_wheel, root)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def e2e_jobs(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[JobsProcess | None]:
+    if not any(item.get_closest_marker("e2e") for item in request.session.items):
+        yield None
+        return
+    venv: Path = request.getfixturevalue("wheel_env")
+    workdir = tmp_path_factory.mktemp("e2e")
+    home = workdir / "home"
+    env = e2e_environment(home)
+    command = [str(venv / "bin" / "iris-mlops"), "run", "training", "batch-inference"]
+    process = subprocess.Popen(
+        command, env=env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    jobs = JobsProcess(venv, home, workdir, env, process)
+    try:
+        yield jobs
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -9,18 +11,29 @@ from typing import Any
 import mlflow
 import pytest
 from databricks.sdk.errors import NotFound
+from databricks.sdk.service.serving import (
+    EndpointCoreConfigOutput,
+    EndpointPendingConfig,
+    Route,
+    ServedEntityInput,
+    ServedEntityOutput,
+    ServingEndpointDetailed,
+    TrafficConfig,
+)
 from iris_mlops.backends import detect_backend_name, select_backend
 from iris_mlops.backends.databricks import (
     REGISTRY_URI,
+    SERVED_ENTITY_NAME,
     TRACKING_URI,
     DatabricksBackend,
     merge_statement,
-    served_entity,
 )
 from iris_mlops.backends.local import LocalBackend
 from iris_mlops.context import TaskContext, experiment_name
-from iris_mlops.errors import ParameterError
+from iris_mlops.errors import ParameterError, ServingError
 from iris_mlops.params import Environment, TaskParameters
+
+import infra.serving
 
 
 @pytest.mark.parametrize(
@@ -64,6 +77,11 @@ def test_tables_and_model_use_three_level_unity_catalog_names() -> None:
     assert experiment_name(params) == "/Shared/iris-mlops-uat"
 
 
+def test_the_platforms_experiment_name_wins_over_the_local_default() -> None:
+    params = TaskParameters(env=Environment.UAT, experiment_name="/Shared/mlops-uat-iris_classifier")
+    assert experiment_name(params) == "/Shared/mlops-uat-iris_classifier"
+
+
 @pytest.fixture
 def restored_mlflow_uris() -> Iterator[None]:
     tracking, registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
@@ -88,17 +106,53 @@ def test_merge_statement_upserts_on_every_key() -> None:
     assert "WHEN NOT MATCHED THEN INSERT *" in sql
 
 
+def test_served_entity_name_is_the_one_infra_creates_the_endpoint_with() -> None:
+    """The wheel duplicates infra's literal (it cannot import infra); they must not drift."""
+    assert SERVED_ENTITY_NAME == infra.serving.SERVED_ENTITY_NAME
+
+
+MODEL = "c.s.m"
+
+
+def live_entity(version: str = "3", **fields: Any) -> ServedEntityOutput:
+    """The champion entity as Pulumi creates it in prod: Medium, never scaled to zero."""
+    defaults: dict[str, Any] = {
+        "name": SERVED_ENTITY_NAME,
+        "entity_name": MODEL,
+        "entity_version": version,
+        "workload_size": "Medium",
+        "scale_to_zero_enabled": False,
+        "workload_type": None,
+        "environment_vars": {"LOG_LEVEL": "INFO"},
+        "creator": "pulumi-deployer",
+        "creation_timestamp": 1,
+    }
+    return ServedEntityOutput(**{**defaults, **fields})
+
+
+def live_endpoint(*entities: ServedEntityOutput, pending: bool = False) -> ServingEndpointDetailed:
+    routes = [Route(traffic_percentage=100, served_entity_name=SERVED_ENTITY_NAME)]
+    return ServingEndpointDetailed(
+        name="iris-prod",
+        config=EndpointCoreConfigOutput(
+            served_entities=list(entities) or None, traffic_config=TrafficConfig(routes=routes)
+        ),
+        pending_config=EndpointPendingConfig() if pending else None,
+    )
+
+
 class RecordingEndpoints:
     """Stands in for WorkspaceClient.serving_endpoints and records what deploy asks of it."""
 
-    def __init__(self, exists: bool) -> None:
-        self.exists = exists
+    def __init__(self, endpoint: ServingEndpointDetailed | None) -> None:
+        self.endpoint = endpoint
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
-    def get(self, name: str) -> object:
-        if not self.exists:
+    def get(self, name: str) -> ServingEndpointDetailed:
+        self.calls.append(("get", {"name": name}))
+        if self.endpoint is None:
             raise NotFound(f"endpoint {name} does not exist")
-        return object()
+        return self.endpoint
 
     def create(self, **kwargs: Any) -> None:
         self.calls.append(("create", kwargs))
@@ -106,24 +160,83 @@ class RecordingEndpoints:
     def update_config(self, **kwargs: Any) -> None:
         self.calls.append(("update_config", kwargs))
 
+    def writes(self) -> list[tuple[str, dict[str, Any]]]:
+        return [call for call in self.calls if call[0] != "get"]
+
 
 class RecordingWorkspace:
-    def __init__(self, exists: bool) -> None:
-        self.serving_endpoints = RecordingEndpoints(exists)
+    def __init__(self, endpoint: ServingEndpointDetailed | None) -> None:
+        self.serving_endpoints = RecordingEndpoints(endpoint)
 
 
-def test_deploy_creates_the_endpoint_on_a_fresh_environment() -> None:
-    workspace = RecordingWorkspace(exists=False)
-    DatabricksBackend(workspace).publish_endpoint("iris-dev", "c.s.m", "3")  # type: ignore[arg-type]
-    ((call, kwargs),) = workspace.serving_endpoints.calls
-    assert call == "create"
-    assert kwargs["config"].served_entities == [served_entity("c.s.m", "3")]
+def publish(workspace: RecordingWorkspace, version: str) -> str:
+    return DatabricksBackend(workspace).publish_endpoint("iris-prod", MODEL, version)  # type: ignore[arg-type]
 
 
-def test_deploy_points_an_existing_endpoint_at_the_new_version() -> None:
-    workspace = RecordingWorkspace(exists=True)
-    DatabricksBackend(workspace).publish_endpoint("iris-dev", "c.s.m", "4")  # type: ignore[arg-type]
-    ((call, kwargs),) = workspace.serving_endpoints.calls
+def test_deploy_never_creates_the_endpoint_pulumi_owns(caplog: pytest.LogCaptureFixture) -> None:
+    workspace = RecordingWorkspace(endpoint=None)
+    with caplog.at_level(logging.WARNING, logger="iris_mlops"):
+        outcome = publish(workspace, "1")
+    assert workspace.serving_endpoints.writes() == []
+    assert "does not exist yet" in outcome
+    assert "databricks.createServingEndpoint" in caplog.text
+    assert "pulumi up" in caplog.text
+
+
+def test_deploy_changes_only_the_served_version_of_an_existing_endpoint() -> None:
+    workspace = RecordingWorkspace(live_endpoint(live_entity("3")))
+    publish(workspace, "4")
+    ((call, kwargs),) = workspace.serving_endpoints.writes()
     assert call == "update_config"
-    (entity,) = kwargs["served_entities"]
-    assert (entity.entity_name, entity.entity_version, entity.scale_to_zero_enabled) == ("c.s.m", "4", True)
+    assert kwargs["name"] == "iris-prod"
+    (sent,) = kwargs["served_entities"]
+    assert isinstance(sent, ServedEntityInput)
+    assert sent.entity_version == "4"
+    # Everything Pulumi owns goes back exactly as the endpoint reported it.
+    assert (sent.name, sent.entity_name, sent.workload_size, sent.scale_to_zero_enabled) == (
+        SERVED_ENTITY_NAME,
+        MODEL,
+        "Medium",
+        False,
+    )
+    assert sent.environment_vars == {"LOG_LEVEL": "INFO"}
+    # ...and so does every other field a served entity accepts (a PUT replaces the entity whole).
+    live = live_entity("3")
+    accepted = {field.name for field in dataclasses.fields(ServedEntityInput)}
+    carried = {name: getattr(live, name) for name in accepted if hasattr(live, name)}
+    expected = ServedEntityInput(**{**carried, "entity_version": "4"})
+    assert sent == expected
+    assert kwargs["traffic_config"] == live_endpoint().config.traffic_config  # type: ignore[union-attr]
+
+
+def test_deploy_keeps_other_served_entities_as_they_are() -> None:
+    shadow = live_entity("2", name="shadow", workload_size="Small", scale_to_zero_enabled=True)
+    workspace = RecordingWorkspace(live_endpoint(live_entity("3"), shadow))
+    publish(workspace, "5")
+    ((_, kwargs),) = workspace.serving_endpoints.writes()
+    versions = {entity.name: entity.entity_version for entity in kwargs["served_entities"]}
+    assert versions == {SERVED_ENTITY_NAME: "5", "shadow": "2"}
+
+
+def test_deploy_of_the_version_already_served_sends_no_update() -> None:
+    workspace = RecordingWorkspace(live_endpoint(live_entity("4")))
+    assert "already serves" in publish(workspace, "4")
+    assert workspace.serving_endpoints.writes() == []
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "message"),
+    [
+        (live_endpoint(live_entity(name="blue")), r"no served entity 'champion' \(found: \['blue'\]\)"),
+        (live_endpoint(pending=True), "still being applied"),
+        (live_endpoint(live_entity(entity_name="c.s.other")), "serves model c.s.other, not c.s.m"),
+    ],
+    ids=["renamed entity", "creation in progress", "other model"],
+)
+def test_deploy_refuses_an_endpoint_it_cannot_update_safely(
+    endpoint: ServingEndpointDetailed, message: str
+) -> None:
+    workspace = RecordingWorkspace(endpoint)
+    with pytest.raises(ServingError, match=message):
+        publish(workspace, "4")
+    assert workspace.serving_endpoints.writes() == []

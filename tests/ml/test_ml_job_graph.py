@@ -15,6 +15,7 @@ PLATFORM_PARAMETERS = {
     "margin",
     "require_approval",
     "endpoint_name",
+    "experiment_name",
 }
 GRAPH = load_job_graph()
 
@@ -51,6 +52,15 @@ def test_every_task_names_a_known_entry_point_that_accepts_its_parameters() -> N
             assert set(task.parameters) <= set(TASKS[task.entry_point].accepted), task
             assert set(task.parameters) <= PLATFORM_PARAMETERS, task
             assert "env" in task.parameters
+
+
+def test_every_task_that_logs_an_mlflow_run_takes_the_platforms_experiment() -> None:
+    """Pulumi creates the experiment for the job principal; a run anywhere else would fail or
+    land in an experiment the principal does not own. Ingest logs no run."""
+    tracked = {"train", "evaluate", "approve", "deploy", "batch-inference"}
+    for job in GRAPH.jobs.values():
+        for task in job.tasks:
+            assert ("experiment_name" in task.parameters) is (task.key in tracked), task.key
 
 
 def test_the_gate_is_never_retried() -> None:

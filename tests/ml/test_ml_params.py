@@ -20,7 +20,7 @@ ALL = tuple(PARAMETER_SPECS)
 
 def test_every_contract_parameter_has_a_parser() -> None:
     contract = {"env", "catalog", "schema", "model_name", "primary_metric", "margin", "require_approval"}
-    assert contract | {"endpoint_name"} <= set(PARAMETER_SPECS)
+    assert contract | {"endpoint_name", "experiment_name"} <= set(PARAMETER_SPECS)
 
 
 def test_no_arguments_gives_the_documented_defaults() -> None:
@@ -39,6 +39,7 @@ def test_well_formed_values_are_parsed_to_their_types() -> None:
             "--require_approval=false",
             "--endpoint_name=iris-uat",
             "--gate_mode=dry_run",
+            "--experiment_name=/Shared/mlops-uat-iris_classifier",
         ],
         ALL,
         "iris-test",
@@ -49,6 +50,13 @@ def test_well_formed_values_are_parsed_to_their_types() -> None:
     assert params.require_approval is False
     assert params.gate_mode is GateMode.DRY_RUN
     assert params.resolved_endpoint_name == "iris-uat"
+    assert params.resolved_experiment_name == "/Shared/mlops-uat-iris_classifier"
+
+
+def test_without_the_platforms_experiment_runs_go_to_one_per_environment() -> None:
+    assert parse_parameters(["--env=prod"], ALL, "iris-test").resolved_experiment_name == (
+        "/Shared/iris-mlops-prod"
+    )
 
 
 def test_unknown_parameter_is_named_with_the_allowed_ones() -> None:
@@ -68,6 +76,10 @@ def test_unknown_parameter_is_named_with_the_allowed_ones() -> None:
         ("--catalog=bad-name", "Unity Catalog identifier"),
         ("--primary_metric=auc", "accuracy, f1_macro"),
         ("--endpoint_name=-x", "letters, digits"),
+        ("--experiment_name=Shared/x", "absolute workspace path"),
+        ("--experiment_name=/Shared//x", "absolute workspace path"),
+        ("--experiment_name=/", "absolute workspace path"),
+        ("--experiment_name=", "absolute workspace path"),
     ],
 )
 def test_malformed_value_names_parameter_and_allowed_values(argument: str, needle: str) -> None:

@@ -91,6 +91,19 @@ def test_rerunning_both_jobs_is_idempotent(trained: Path) -> None:
     assert state(trained) == before
 
 
+def test_runs_go_to_the_experiment_the_platform_names(trained: Path) -> None:
+    """On Databricks Pulumi creates the experiment (owned by the job principal) and passes it."""
+    name = "/Shared/mlops-dev-iris_classifier"
+    for job in ("training", "batch-inference"):
+        assert run_job(GRAPH.job(job), [f"--experiment_name={name}"]).succeeded
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name(name)
+    assert experiment is not None
+    tasks = {run.data.tags["iris_mlops.task"] for run in client.search_runs([experiment.experiment_id])}
+    # train is skipped on a rerun (same data, same code), every other tracked task logs a run.
+    assert tasks == {"evaluate", "approve", "deploy", "batch-inference"}
+
+
 def test_every_run_records_its_provenance(trained: Path) -> None:
     client = MlflowClient()
     experiment = client.get_experiment_by_name(experiment_name(TaskParameters()))

@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import configparser
 import hashlib
-import os
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 from deltalake import DeltaTable
 from iris_mlops.job_graph import WHEEL_MEMBER, load_job_graph, load_job_graph_from_wheel
-from ml_support import REPO, UV, build_wheel
+from ml_support import COMPLETE, E2E_COMMIT, LOCK, JobsProcess, build_wheel, venv_key
 from mlflow import MlflowClient
-
-LOCK = REPO / "ml" / "requirements.lock"
 
 
 def sha256(path: Path) -> str:
@@ -60,45 +56,26 @@ def test_runtime_lock_is_hashed_and_points_at_no_url() -> None:
     assert text.count("--hash=sha256:") >= len(pins)
 
 
-@pytest.fixture(scope="module")
-def fresh_venv(built_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    venv = tmp_path_factory.mktemp("venv") / "venv"
-    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
-    python = venv / "bin" / "python"
-
-    def uv(*args: str) -> None:
-        subprocess.run([UV, *args], check=True, env=env)
-
-    uv("venv", "--quiet", "--python", sys.executable, str(venv))
-    uv("pip", "sync", "--quiet", "--python", str(python), "--require-hashes", str(LOCK))
-    uv("pip", "install", "--quiet", "--python", str(python), "--no-deps", str(built_wheel))
-    return venv
-
-
 @pytest.mark.e2e
-def test_both_jobs_run_end_to_end_from_the_installed_wheel(fresh_venv: Path, tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    env = {
-        key: value for key, value in os.environ.items() if not key.startswith(("IRIS_MLOPS_", "DATABRICKS_"))
-    }
-    # A fresh venv of our own: let the first process cache bytecode for the next ones.
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env.update({"IRIS_MLOPS_HOME": str(home), "IRIS_MLOPS_GIT_COMMIT": "e2e"})
-    bin_dir = fresh_venv / "bin"
+def test_both_jobs_run_end_to_end_from_the_installed_wheel(e2e_jobs: JobsProcess | None) -> None:
+    assert e2e_jobs is not None  # started by conftest.py for every session that selects this test
+    returncode, output = e2e_jobs.wait()
+    assert returncode == 0, output
 
     def run(*argv: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(argv, env=env, cwd=tmp_path, capture_output=True, text=True, check=False)
+        return subprocess.run(
+            argv, env=e2e_jobs.env, cwd=e2e_jobs.workdir, capture_output=True, text=True, check=False
+        )
 
+    bin_dir = e2e_jobs.venv / "bin"
     installed = run(str(bin_dir / "python"), "-c", "import iris_mlops; print(iris_mlops.__file__)")
-    assert str(fresh_venv) in installed.stdout
-
-    result = run(str(bin_dir / "iris-mlops"), "run", "training", "batch-inference")
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert str(e2e_jobs.venv) in installed.stdout
 
     bad = run(str(bin_dir / "iris-ingest"), "--colour=blue")
     assert bad.returncode == 2
     assert "--colour" in bad.stdout + bad.stderr
 
+    home = e2e_jobs.home
     predictions = DeltaTable(str(home / "tables/main/iris/iris_predictions")).to_pandas()
     assert len(predictions) == 150
     store = f"sqlite:///{home / 'mlflow.db'}"
@@ -106,4 +83,20 @@ def test_both_jobs_run_end_to_end_from_the_installed_wheel(fresh_venv: Path, tmp
         "main.iris.iris_classifier", "champion"
     )
     assert set(predictions["model_version"]) == {str(champion.version)}
-    assert champion.tags["iris_mlops.git_commit"] == "e2e"
+    assert champion.tags["iris_mlops.git_commit"] == E2E_COMMIT
+
+
+def test_the_e2e_venv_holds_the_locked_dependencies_and_this_wheel(
+    wheel_env: Path, built_wheel: Path
+) -> None:
+    """The reused venv is keyed by the lock and the wheel bytes: any change gives a new one."""
+    assert wheel_env.name == venv_key(built_wheel)
+    assert (wheel_env / COMPLETE).read_text() == built_wheel.name
+    (site_packages,) = wheel_env.glob("lib/python*/site-packages")
+    (record,) = site_packages.glob("iris_mlops-*.dist-info/RECORD")
+    installed = {line.split(",")[0] for line in record.read_text().splitlines()}
+    with zipfile.ZipFile(built_wheel) as archive:
+        assert {name for name in archive.namelist() if not name.endswith("/")} <= installed
+        for name in archive.namelist():
+            if name.startswith("iris_mlops/") and name.endswith(".py"):
+                assert (site_packages / name).read_bytes() == archive.read(name), name

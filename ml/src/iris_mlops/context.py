@@ -20,8 +20,9 @@ CHAMPION = "champion"
 
 
 def experiment_name(params: TaskParameters) -> str:
-    """One experiment per environment; `/Shared` exists in every Databricks workspace."""
-    return f"/Shared/iris-mlops-{params.env}"
+    """The `experiment_name` parameter (the platform's, created by Pulumi), else one experiment
+    per environment under `/Shared`, which exists in every Databricks workspace."""
+    return params.resolved_experiment_name
 
 
 def logged_model_id(version: ModelVersion) -> str | None:

@@ -1,47 +1,53 @@
 """Console scripts, one per job task (job_graph.toml names them).
 
 Each parses its `--key=value` parameters, builds the context on the selected backend and calls
-its step. Success returns None; a known failure logs one clear message and exits non-zero
-(SystemExit, so Databricks marks the task failed too).
+its step. The steps (mlflow, scikit-learn: seconds of imports) are imported only after the
+parameters parsed, so a bad parameter fails at once. Success returns None; a known failure logs
+one clear message and exits non-zero (SystemExit, so Databricks marks the task failed too).
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
-from iris_mlops.backends import select_backend
-from iris_mlops.context import TaskContext
 from iris_mlops.errors import IrisMlopsError
 from iris_mlops.logs import configure_logging
 from iris_mlops.params import parse_parameters
-from iris_mlops.steps.approve import approve
-from iris_mlops.steps.batch_inference import batch_inference
-from iris_mlops.steps.deploy import deploy
-from iris_mlops.steps.evaluate import evaluate
-from iris_mlops.steps.ingest import ingest
-from iris_mlops.steps.train import train
+
+if TYPE_CHECKING:
+    from iris_mlops.context import TaskContext
 
 _TABLES = ("env", "catalog", "schema")
 _MODEL = (*_TABLES, "model_name")
+# Tasks that log an MLflow run accept the experiment the platform created for them.
+_TRACKED = (*_MODEL, "experiment_name")
 
 
 @dataclass(frozen=True)
 class TaskEntry:
-    step: Callable[[TaskContext], str]
+    step_name: str  # "<module under iris_mlops.steps>:<function>"
     accepted: tuple[str, ...]  # parameters this task accepts; job_graph.toml passes a subset
+
+    @property
+    def step(self) -> Callable[[TaskContext], str]:
+        module, _, function = self.step_name.partition(":")
+        step = getattr(importlib.import_module(f"iris_mlops.steps.{module}"), function)
+        return cast("Callable[[TaskContext], str]", step)
 
 
 TASKS: dict[str, TaskEntry] = {
-    "iris-ingest": TaskEntry(ingest, _TABLES),
-    "iris-train": TaskEntry(train, _MODEL),
-    "iris-evaluate": TaskEntry(evaluate, (*_MODEL, "primary_metric")),
+    "iris-ingest": TaskEntry("ingest:ingest", _TABLES),
+    "iris-train": TaskEntry("train:train", _TRACKED),
+    "iris-evaluate": TaskEntry("evaluate:evaluate", (*_TRACKED, "primary_metric")),
     "iris-approve": TaskEntry(
-        approve, (*_MODEL, "primary_metric", "margin", "require_approval", "gate_mode")
+        "approve:approve", (*_TRACKED, "primary_metric", "margin", "require_approval", "gate_mode")
     ),
-    "iris-deploy": TaskEntry(deploy, (*_MODEL, "endpoint_name")),
-    "iris-batch-inference": TaskEntry(batch_inference, _MODEL),
+    "iris-deploy": TaskEntry("deploy:deploy", (*_TRACKED, "endpoint_name")),
+    "iris-batch-inference": TaskEntry("batch_inference:batch_inference", _TRACKED),
 }
 
 
@@ -51,6 +57,9 @@ def run_task(entry_point: str, argv: Sequence[str] | None = None) -> None:
     arguments = sys.argv[1:] if argv is None else list(argv)
     try:
         params = parse_parameters(arguments, entry.accepted, program=entry_point)
+        from iris_mlops.backends import select_backend  # noqa: PLC0415 - after parsing, see above
+        from iris_mlops.context import TaskContext  # noqa: PLC0415
+
         context = TaskContext.create(entry_point.removeprefix("iris-"), params, select_backend())
         logger.info("%s: %s", entry_point, entry.step(context))
     except IrisMlopsError as error:

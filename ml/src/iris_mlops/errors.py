@@ -19,3 +19,7 @@ class MissingStateError(IrisMlopsError):
 
 class GateFailedError(IrisMlopsError):
     """The challenger did not pass the approval gate; the champion is left untouched."""
+
+
+class ServingError(IrisMlopsError):
+    """The serving endpoint is not in a state deploy can update (its config belongs to Pulumi)."""

@@ -47,16 +47,25 @@ class TaskParameters:
     require_approval: bool | None = None
     endpoint_name: str | None = None
     gate_mode: GateMode | None = None
+    experiment_name: str | None = None
 
     @property
     def resolved_endpoint_name(self) -> str:
         return self.endpoint_name or f"iris-{self.env}"
+
+    @property
+    def resolved_experiment_name(self) -> str:
+        """On Databricks the platform passes the experiment Pulumi created for the job principal
+        (`/Shared/<prefix>-<env>-<model_name>`); locally one experiment per environment."""
+        return self.experiment_name or f"/Shared/iris-mlops-{self.env}"
 
 
 # Unity Catalog names that need no backtick quoting; they are also used in SQL and file paths.
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
 # Databricks serving endpoint names: alphanumerics, dashes and underscores.
 _ENDPOINT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
+# MLflow experiments on Databricks are absolute workspace paths: `/` then non-empty segments.
+_WORKSPACE_PATH = re.compile(r"(?:/[^/\x00-\x1f]+)+")
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 
@@ -76,6 +85,12 @@ def _identifier(raw: str) -> str:
 
 def _endpoint(raw: str) -> str:
     if not _ENDPOINT.fullmatch(raw):
+        raise ValueError(raw)
+    return raw
+
+
+def _workspace_path(raw: str) -> str:
+    if not _WORKSPACE_PATH.fullmatch(raw) or raw != raw.strip() or len(raw) > 1024:
         raise ValueError(raw)
     return raw
 
@@ -112,6 +127,9 @@ PARAMETER_SPECS: dict[str, ParameterSpec] = {
     "require_approval": ParameterSpec(_boolean, "true or false"),
     "endpoint_name": ParameterSpec(_endpoint, "1-63 letters, digits, '-' or '_'"),
     "gate_mode": ParameterSpec(_enum_parser(GateMode), ", ".join(GateMode)),
+    "experiment_name": ParameterSpec(
+        _workspace_path, "an absolute workspace path such as /Shared/mlops-dev-iris"
+    ),
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-import pandas as pd  # type: ignore[import-untyped]
+import pandas as pd
 
 from iris_mlops.data import FEATURE_COLUMNS, KEY_COLUMN
 

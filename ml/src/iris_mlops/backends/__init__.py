@@ -6,7 +6,6 @@ import os
 from collections.abc import Mapping
 
 from iris_mlops.backends.base import Backend
-from iris_mlops.backends.databricks import DatabricksBackend
 from iris_mlops.backends.local import LocalBackend
 from iris_mlops.errors import ParameterError
 
@@ -28,6 +27,9 @@ def detect_backend_name(environ: Mapping[str, str]) -> str:
 def select_backend(environ: Mapping[str, str] | None = None) -> Backend:
     environ = os.environ if environ is None else environ
     if detect_backend_name(environ) == "databricks":
+        # databricks-sdk takes seconds to import: only a Databricks run pays for it.
+        from iris_mlops.backends.databricks import DatabricksBackend  # noqa: PLC0415
+
         return DatabricksBackend()
     return LocalBackend.from_environ(environ)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-import pandas as pd  # type: ignore[import-untyped]
+import pandas as pd
 
 
 class Backend(Protocol):

@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import mlflow
-import pandas as pd  # type: ignore[import-untyped]
-import pyarrow as pa  # type: ignore[import-untyped]
+import pandas as pd
+import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 
 from iris_mlops.data import features_of

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import mlflow
-import pandas as pd  # type: ignore[import-untyped]
+import pandas as pd
 
 from iris_mlops.context import CHAMPION, TaskContext
 from iris_mlops.data import DEPLOYMENTS_TABLE

@@ -10,7 +10,7 @@ import hashlib
 
 import mlflow
 import numpy as np
-import pandas as pd  # type: ignore[import-untyped]
+import pandas as pd
 from mlflow.models import infer_signature
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
