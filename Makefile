@@ -61,7 +61,7 @@ test: lint unit ## lint, then the whole test suite (what CI runs)
 plan: setup wheel ## offline plan: make plan [STACK=dev]
 	$(PY) -m stacks.plan $(if $(STACK),--stack $(STACK),)
 
-demo: setup wheel ## the whole platform on this laptop, offline: plan, train, gate, serve, promote
+demo: setup ## the whole platform on this laptop, offline: plan, train, gate, serve, promote
 	$(PY) -m demo
 
 bench: setup wheel ## performance figures as ratios measured in one run

@@ -1,0 +1,67 @@
+"""Read what the local jobs left behind: the gate's decision in MLflow, the predictions table.
+
+The names come from the wheel's own package (installed editable in the project venv), so the demo
+reads exactly where the jobs wrote.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from deltalake import DeltaTable
+from iris_mlops.backends.local import LocalBackend
+from iris_mlops.data import PREDICTIONS_TABLE
+from iris_mlops.params import TaskParameters
+from iris_mlops.steps.approve import GATE_STATUS_TAG
+from iris_mlops.steps.evaluate import CHAMPION_VERSION_TAG, challenger_tag, champion_tag
+from mlflow import MlflowClient
+from rich.table import Table
+
+DEFAULTS = TaskParameters()  # the demo runs the jobs with their local defaults (catalog, schema, model)
+MODEL = f"{DEFAULTS.catalog}.{DEFAULTS.schema}.{DEFAULTS.model_name}"
+METRIC = str(DEFAULTS.primary_metric)
+
+
+def _client(home: Path) -> MlflowClient:
+    uri = LocalBackend(home).tracking_uri
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def gate_table(home: Path) -> tuple[Table, str]:
+    """The newest challenger against the champion it was judged with, and the gate's status."""
+    client = _client(home)
+    versions = client.search_model_versions(f"name='{MODEL}'")
+    if not versions:
+        raise LookupError(f"no version of {MODEL} in {home}: the training job registered nothing")
+    challenger = max(versions, key=lambda v: int(v.version))
+    champion = client.get_model_version_by_alias(MODEL, "champion") if _has_champion(client) else None
+    tags = challenger.tags
+    status = tags.get(GATE_STATUS_TAG, "not evaluated")
+    table = Table("", "version", METRIC, title=f"gate on {MODEL}: {status}")
+    table.add_row("challenger", f"v{challenger.version}", tags.get(challenger_tag(METRIC), "-"))
+    judged_against = tags.get(CHAMPION_VERSION_TAG, "none")
+    table.add_row("champion it was judged against", judged_against, tags.get(champion_tag(METRIC), "-"))
+    table.add_row("champion now", f"v{champion.version}" if champion else "none", "")
+    return table, status
+
+
+def _has_champion(client: MlflowClient) -> bool:
+    return "champion" in (client.get_registered_model(MODEL).aliases or {})
+
+
+@dataclass(frozen=True)
+class PredictionsWritten:
+    table: str
+    model_version: str
+    rows: int
+    total_rows: int
+
+
+def predictions_written(home: Path) -> PredictionsWritten:
+    """Rows the current champion wrote into the predictions table."""
+    name = f"{DEFAULTS.catalog}.{DEFAULTS.schema}.{PREDICTIONS_TABLE}"
+    frame = DeltaTable(str(LocalBackend(home).table_path(name))).to_pandas()
+    champion = _client(home).get_model_version_by_alias(MODEL, "champion").version
+    mine = frame[frame["model_version"].astype(str) == str(champion)]
+    return PredictionsWritten(name, str(champion), len(mine), len(frame))

@@ -1,0 +1,145 @@
+"""The demo's stages: each a plain function over ``DemoPaths`` returning a ``StageResult``.
+
+They drive the real things a user would: the Makefile's wheel build, the offline plan, the wheel's
+console scripts in an isolated venv, its serving endpoint over HTTP, and the promotion engine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Group
+from rich.syntax import Syntax
+from rich.table import Table
+
+from demo.job_env import JobEnvironment, install
+from demo.ml_state import gate_table, predictions_written
+from demo.plan_summary import compact_plan
+from demo.runner import StageError, StageResult
+from demo.serving import score_once
+from stacks.environment import Environment
+from stacks.plan import plan_stack
+from stacks.promote import PromotionRefusedError, plan_promotion
+from stacks.settings import promotable_keys
+
+DEMO_ENV = "dev"  # the environment the local jobs pretend to be (gate rules, names)
+
+
+@dataclass(frozen=True)
+class DemoPaths:
+    root: Path
+
+    @property
+    def dist(self) -> Path:
+        return self.root / "dist"
+
+    @property
+    def local(self) -> Path:
+        """Everything the demo writes: tables, MLflow store, artefacts, the job venv."""
+        return self.root / ".local"
+
+    @property
+    def job_venv(self) -> Path:
+        return self.local / "job-venv"
+
+    def wheel(self) -> Path:
+        wheels = sorted(self.dist.glob("iris_mlops-*.whl"))
+        if len(wheels) != 1:
+            raise StageError(f"expected one wheel in {self.dist}, found {len(wheels)}: run `make wheel`")
+        return wheels[0]
+
+    def job_environment(self) -> JobEnvironment:
+        return JobEnvironment(venv=self.job_venv, home=self.local)
+
+
+def build_wheel(paths: DemoPaths) -> StageResult:
+    done = subprocess.run(
+        ["make", "--no-print-directory", "-s", "wheel"],  # noqa: S607 - make from PATH, as a user runs it
+        cwd=paths.root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise StageError(f"`make wheel` failed: {done.stderr.strip()[-500:]}")
+    wheel = paths.wheel()
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()[:12]
+    size_kib = wheel.stat().st_size / 1024
+    return StageResult(f"built {wheel.name} ({size_kib:.0f} KiB, sha256 {digest}…)", facts={"wheel": wheel})
+
+
+def plan_all_stacks(paths: DemoPaths) -> StageResult:
+    runs = {env: plan_stack(env, paths.root) for env in Environment}
+    table, total = compact_plan(runs, paths.root)
+    counts = ", ".join(f"{env} {sum(r.custom for r in run.resources)}" for env, run in runs.items())
+    return StageResult(f"planned 4 stacks offline: {counts} resources", table, {"resources": total})
+
+
+def train(paths: DemoPaths) -> StageResult:
+    environment, rebuilt = install(paths.root, paths.wheel(), paths.job_venv, paths.local)
+    done = environment.run(["iris-mlops", "run", "training", f"--env={DEMO_ENV}"], cwd=paths.root)
+    gate, decision = gate_table(paths.local)
+    if done.returncode != 0 and decision != "rejected":
+        raise StageError(f"the training job failed:\n{_tail(done)}")
+    installed = "installed the wheel into a fresh job venv" if rebuilt else "reused the job venv"
+    verdict = {
+        "passed": "the challenger passed the gate and is champion",
+        "rejected": "the gate rejected the challenger; the champion is unchanged",
+    }.get(decision, f"gate status: {decision}")
+    return StageResult(f"{installed}; {verdict}", Group(_task_table(done), gate), {"gate": decision})
+
+
+def batch_inference(paths: DemoPaths) -> StageResult:
+    done = paths.job_environment().run(
+        ["iris-mlops", "run", "batch-inference", f"--env={DEMO_ENV}"], cwd=paths.root
+    )
+    if done.returncode != 0:
+        raise StageError(f"the batch inference job failed:\n{_tail(done)}")
+    written = predictions_written(paths.local)
+    return StageResult(
+        f"{written.rows} rows scored by champion v{written.model_version} into {written.table}",
+        facts={"rows": written.rows},
+    )
+
+
+def serve(paths: DemoPaths, port: int | None = None) -> StageResult:
+    exchange = score_once(paths.job_environment(), paths.root, DEMO_ENV, port)
+    shown = Table.grid(padding=(0, 1))
+    shown.add_row("[bold]POST", exchange.path, "(Authorization: Bearer …)")
+    shown.add_row("[bold]request", "", Syntax(json.dumps(exchange.request), "json", word_wrap=True))
+    shown.add_row("[bold]response", "", Syntax(json.dumps(exchange.response), "json", word_wrap=True))
+    predictions = exchange.response.get("predictions")
+    return StageResult(
+        f"served the champion on {exchange.base_url}, answered {predictions}, stopped",
+        shown,
+        {"exchange": exchange},
+    )
+
+
+def promote_dry_run(paths: DemoPaths) -> StageResult:
+    try:
+        promotion = plan_promotion(paths.root, "uat", "prod", promotable_keys())
+    except PromotionRefusedError as refusal:
+        raise StageError(f"promotion uat -> prod refused: {refusal}") from refusal
+    if not promotion.changed_keys:
+        return StageResult("Pulumi.prod.yaml already pins what uat runs: nothing to promote")
+    diff = Syntax(promotion.diff(), "diff", background_color="default")
+    keys = ", ".join(promotion.changed_keys)
+    return StageResult(f"promotion uat -> prod would change {keys} (dry run, nothing written)", diff)
+
+
+def _task_table(done: subprocess.CompletedProcess[str]) -> Table:
+    """The job runner's own task table, as it printed it."""
+    table = Table.grid()
+    lines = done.stdout.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip().startswith("job ")), len(lines))
+    table.add_row("\n".join(lines[start:]) or _tail(done))
+    return table
+
+
+def _tail(done: subprocess.CompletedProcess[str], lines: int = 15) -> str:
+    return "\n".join((done.stdout + done.stderr).strip().splitlines()[-lines:])
