@@ -49,7 +49,8 @@ ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
             "servingWorkloadSize": "Medium",
             "modelMonitoring": True,
         },
-        "model": {"requireApproval": True},
+        # The wheel's own gate table (iris_mlops.gate.GATE_POLICIES) agrees; a test checks it.
+        "model": {"requireApproval": True, "margin": 0.01},
     },
 }
 

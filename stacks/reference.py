@@ -1,6 +1,7 @@
 """Render the configuration reference (markdown) from the settings model and the defaults table.
 
-python -m stacks.reference > docs/config-reference.md
+python -m stacks.reference            print it
+python -m stacks.reference --readme   rewrite the README's copy (between its markers)
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import typing
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -79,5 +81,25 @@ def render_reference() -> str:
     return "\n".join(lines) + "\n"
 
 
+README = Path(__file__).resolve().parent.parent / "README.md"
+START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
+
+
+def readme_reference(readme: str) -> str:
+    """The reference as the README holds it (between its markers)."""
+    return readme.split(START, 1)[1].split(END, 1)[0].strip("\n") + "\n"
+
+
+def with_reference(readme: str, reference: str) -> str:
+    before, rest = readme.split(START, 1)
+    after = rest.split(END, 1)[1]
+    return f"{before}{START}\n{reference}{END}{after}"
+
+
 if __name__ == "__main__":
-    sys.stdout.write(render_reference())
+    if sys.argv[1:] == ["--readme"]:
+        README.write_text(
+            with_reference(README.read_text(encoding="utf-8"), render_reference()), encoding="utf-8"
+        )
+    else:
+        sys.stdout.write(render_reference())

@@ -152,7 +152,9 @@ class DatabricksSettings(Section):
         DEFAULT_SPARK_VERSION, pattern=r"^\d+\.\d+\.x-", description="Databricks runtime for job clusters"
     )
     node_type: str = Field(DEFAULT_NODE_TYPE, min_length=1, description="VM size for job clusters")
-    failure_notification_emails: tuple[Email, ...] = Field((), description="who jobs e-mail on failure")
+    failure_notification_emails: tuple[Email, ...] = Field(
+        (), description="who jobs e-mail on failure; required: at least one in every stack"
+    )
     schedules_enabled: bool = Field(False, description="job schedules unpaused")
     serving_workload_size: ServingWorkloadSize = Field(ServingWorkloadSize.SMALL, description="endpoint size")
     serving_scale_to_zero: bool = Field(True, description="endpoint scales to zero when idle (never prod)")

@@ -241,3 +241,20 @@ def test_gate_metrics_are_the_ones_the_wheel_computes() -> None:
     from stacks.types import PrimaryMetric  # noqa: PLC0415
 
     assert {m.value for m in PrimaryMetric} == {m.value for m in WheelMetric}
+
+
+@pytest.mark.parametrize("environment", list(Environment))
+def test_gate_defaults_agree_with_the_wheels_gate_table(environment: Environment) -> None:
+    """The platform passes margin and approval to the approve task; its defaults must not
+    silently override the wheel's own per-environment gate policy."""
+    from iris_mlops.gate import GATE_POLICIES  # noqa: PLC0415 - the ml package
+    from iris_mlops.params import Environment as WheelEnvironment  # noqa: PLC0415
+
+    stack_values = {
+        "github": PROD_GITHUB if environment is Environment.PROD else GITHUB,
+        "databricks": ALERTS,
+    }
+    settings = build_settings(environment, stack_values)
+    policy = GATE_POLICIES[WheelEnvironment(environment.value)]
+    assert settings.model.margin == policy.margin
+    assert settings.model.require_approval is policy.require_approval
