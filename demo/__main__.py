@@ -30,11 +30,11 @@ def demo_stages(paths: stages.DemoPaths, port: int | None = None) -> list[Stage]
 
 
 def summary(paths: stages.DemoPaths, outcomes: Sequence[StageOutcome]) -> Panel:
-    local = paths.local.relative_to(paths.root)
+    local, venvs = _shown(paths.local, paths.root), _shown(paths.job_venvs, paths.root)
     lines = [
         f"tables (Delta):        {local}/tables/main/iris/",
         f"MLflow store (SQLite): {local}/mlflow.db, artefacts in {local}/artifacts/",
-        f"job venv:              {local}/job-venv/ (the wheel and its locked dependencies only)",
+        f"job venvs:             {venvs}/ (the wheel and its locked dependencies only)",
         f"MLflow UI:             .venv/bin/mlflow ui --backend-store-uri sqlite:///{local}/mlflow.db",
         "run it again:          make demo  (a retrained challenger must beat the champion)",
         f"total:                 {sum(o.seconds for o in outcomes):.1f}s",
@@ -42,17 +42,32 @@ def summary(paths: stages.DemoPaths, outcomes: Sequence[StageOutcome]) -> Panel:
     return Panel("\n".join(lines), title="summary: where things are", expand=False)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _shown(path: Path, root: Path) -> Path:
+    return path.relative_to(root) if path.is_relative_to(root) else path
+
+
+def main(argv: Sequence[str] | None = None, paths: stages.DemoPaths | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__)
     parser.add_argument("--port", type=int, default=None, help="port for the serving stage (default: free)")
+    parser.add_argument("--home", type=Path, default=None, help="where the jobs write (default: .local)")
+    parser.add_argument("--venvs", type=Path, default=None, help="job venvs (default: <home>/job-venvs)")
+    parser.add_argument("--stages", default=None, help="comma-separated stage keys to run (default: all)")
     args = parser.parse_args(argv)
     console = Console()
-    paths = stages.DemoPaths(ROOT)
-    outcomes = run_stages(demo_stages(paths, args.port), console)
+    paths = paths or stages.DemoPaths(ROOT, home=args.home, venvs=args.venvs)
+    chosen = demo_stages(paths, args.port)
+    if args.stages:
+        keys = [key.strip() for key in args.stages.split(",")]
+        unknown = sorted(set(keys) - {stage.key for stage in chosen})
+        if unknown:
+            allowed = ", ".join(stage.key for stage in chosen)
+            parser.error(f"--stages: unknown stage {', '.join(unknown)}; allowed: {allowed}")
+        chosen = [stage for stage in chosen if stage.key in keys]
+    outcomes = run_stages(chosen, console)
     console.rule()
     console.print(timing_table(outcomes))
     failed = any(o.error for o in outcomes)
-    if not failed:
+    if not failed and not args.stages:
         console.print(summary(paths, outcomes))
     return 1 if failed else 0
 

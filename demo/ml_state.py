@@ -16,6 +16,7 @@ from iris_mlops.params import TaskParameters
 from iris_mlops.steps.approve import GATE_STATUS_TAG
 from iris_mlops.steps.evaluate import CHAMPION_VERSION_TAG, challenger_tag, champion_tag
 from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
 from rich.table import Table
 
 DEFAULTS = TaskParameters()  # the demo runs the jobs with their local defaults (catalog, schema, model)
@@ -26,6 +27,13 @@ METRIC = str(DEFAULTS.primary_metric)
 def _client(home: Path) -> MlflowClient:
     uri = LocalBackend(home).tracking_uri
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def registered_versions(home: Path) -> int:
+    """How many versions of the model the local registry holds (0 before the first run)."""
+    if not (home / "mlflow.db").exists():
+        return 0
+    return len(_client(home).search_model_versions(f"name='{MODEL}'"))
 
 
 def gate_table(home: Path) -> tuple[Table, str]:
@@ -58,10 +66,14 @@ class PredictionsWritten:
     total_rows: int
 
 
+def champion_version(home: Path) -> ModelVersion:
+    return _client(home).get_model_version_by_alias(MODEL, "champion")
+
+
 def predictions_written(home: Path) -> PredictionsWritten:
     """Rows the current champion wrote into the predictions table."""
     name = f"{DEFAULTS.catalog}.{DEFAULTS.schema}.{PREDICTIONS_TABLE}"
     frame = DeltaTable(str(LocalBackend(home).table_path(name))).to_pandas()
-    champion = _client(home).get_model_version_by_alias(MODEL, "champion").version
+    champion = champion_version(home).version
     mine = frame[frame["model_version"].astype(str) == str(champion)]
     return PredictionsWritten(name, str(champion), len(mine), len(frame))

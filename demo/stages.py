@@ -16,8 +16,8 @@ from rich.console import Group
 from rich.syntax import Syntax
 from rich.table import Table
 
-from demo.job_env import JobEnvironment, install
-from demo.ml_state import gate_table, predictions_written
+from demo.job_env import JobEnvironment, wheel_venv
+from demo.ml_state import gate_table, predictions_written, registered_versions
 from demo.plan_summary import compact_plan
 from demo.runner import StageError, StageResult
 from demo.serving import score_once
@@ -27,11 +27,18 @@ from stacks.promote import PromotionRefusedError, plan_promotion
 from stacks.settings import promotable_keys
 
 DEMO_ENV = "dev"  # the environment the local jobs pretend to be (gate rules, names)
+# Each demo run retrains with the next regularization strength, like a data scientist trying
+# settings: on Iris, C=0.1 scores below the champion (the gate rejects it), C=10 ties it.
+REGULARIZATION_ROTATION = (1.0, 0.1, 10.0, 0.3, 3.0)
 
 
 @dataclass(frozen=True)
 class DemoPaths:
+    """The repository the demo runs from, and where it writes (tests point these elsewhere)."""
+
     root: Path
+    home: Path | None = None  # tables, MLflow store, artefacts (default: <root>/.local)
+    venvs: Path | None = None  # job venvs, one per wheel (default: <home>/job-venvs)
 
     @property
     def dist(self) -> Path:
@@ -39,12 +46,11 @@ class DemoPaths:
 
     @property
     def local(self) -> Path:
-        """Everything the demo writes: tables, MLflow store, artefacts, the job venv."""
-        return self.root / ".local"
+        return self.home or self.root / ".local"
 
     @property
-    def job_venv(self) -> Path:
-        return self.local / "job-venv"
+    def job_venvs(self) -> Path:
+        return self.venvs or self.local / "job-venvs"
 
     def wheel(self) -> Path:
         wheels = sorted(self.dist.glob("iris_mlops-*.whl"))
@@ -52,8 +58,10 @@ class DemoPaths:
             raise StageError(f"expected one wheel in {self.dist}, found {len(wheels)}: run `make wheel`")
         return wheels[0]
 
-    def job_environment(self) -> JobEnvironment:
-        return JobEnvironment(venv=self.job_venv, home=self.local)
+    def job_environment(self) -> tuple[JobEnvironment, bool]:
+        """The wheel's job venv (built now if it had to be: the bool) and the demo's home."""
+        venv, built = wheel_venv(self.wheel(), self.job_venvs)
+        return JobEnvironment(venv=venv, home=self.local), built
 
 
 def build_wheel(paths: DemoPaths) -> StageResult:
@@ -80,21 +88,26 @@ def plan_all_stacks(paths: DemoPaths) -> StageResult:
 
 
 def train(paths: DemoPaths) -> StageResult:
-    environment, rebuilt = install(paths.root, paths.wheel(), paths.job_venv, paths.local)
-    done = environment.run(["iris-mlops", "run", "training", f"--env={DEMO_ENV}"], cwd=paths.root)
+    environment, rebuilt = paths.job_environment()
+    regularization = REGULARIZATION_ROTATION[registered_versions(paths.local) % len(REGULARIZATION_ROTATION)]
+    done = environment.run(
+        ["iris-mlops", "run", "training", f"--env={DEMO_ENV}", f"--regularization={regularization}"],
+        cwd=paths.root,
+    )
     gate, decision = gate_table(paths.local)
-    if done.returncode != 0 and decision != "rejected":
+    if done.returncode != 0 and decision != "failed":  # a failed gate is the gate working
         raise StageError(f"the training job failed:\n{_tail(done)}")
     installed = "installed the wheel into a fresh job venv" if rebuilt else "reused the job venv"
     verdict = {
         "passed": "the challenger passed the gate and is champion",
-        "rejected": "the gate rejected the challenger; the champion is unchanged",
+        "failed": "the gate rejected the challenger; the champion is unchanged",
     }.get(decision, f"gate status: {decision}")
+    verdict = f"trained with C={regularization}: {verdict}"
     return StageResult(f"{installed}; {verdict}", Group(_task_table(done), gate), {"gate": decision})
 
 
 def batch_inference(paths: DemoPaths) -> StageResult:
-    done = paths.job_environment().run(
+    done = paths.job_environment()[0].run(
         ["iris-mlops", "run", "batch-inference", f"--env={DEMO_ENV}"], cwd=paths.root
     )
     if done.returncode != 0:
@@ -107,7 +120,7 @@ def batch_inference(paths: DemoPaths) -> StageResult:
 
 
 def serve(paths: DemoPaths, port: int | None = None) -> StageResult:
-    exchange = score_once(paths.job_environment(), paths.root, DEMO_ENV, port)
+    exchange = score_once(paths.job_environment()[0], paths.root, DEMO_ENV, port)
     shown = Table.grid(padding=(0, 1))
     shown.add_row("[bold]POST", exchange.path, "(Authorization: Bearer …)")
     shown.add_row("[bold]request", "", Syntax(json.dumps(exchange.request), "json", word_wrap=True))

@@ -5,9 +5,15 @@ session for each of the four stacks with its committed ``Pulumi.<stack>.yaml`` (
 ``stacks/plan.py``). Assert on ``run.resources`` (``RecordedResource``: urn, type, name, parent,
 protect, dependencies, inputs, options) and ``run.exports``; never mutate it. Its name and shape
 are a contract other tests (policy, GitHub, Databricks) rely on.
+
+``job_venvs`` (session scope): the folder of isolated venvs holding the built wheel
+(``demo.job_env.wheel_venv``), in pytest's cache so later sessions reuse an unchanged wheel's venv;
+the ml and demo tests share it.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -26,3 +32,9 @@ def plans() -> dict[Environment, OfflineRun]:
         for variable in CI_AUTH_VARIABLES:
             patch.delenv(variable, raising=False)
         return {environment: plan_stack(environment) for environment in Environment}
+
+
+@pytest.fixture(scope="session")
+def job_venvs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cache = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
+    return cache.mkdir("iris_mlops_wheel_venvs") if cache is not None else tmp_path_factory.mktemp("venvs")

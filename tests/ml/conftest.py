@@ -11,7 +11,6 @@ on the second core while the in-process tests run; its test waits for it and che
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 from iris_mlops.job_graph import load_job_graph
 from iris_mlops.runner import run_job
-from ml_support import TEST_COMMIT, JobsProcess, build_wheel, e2e_environment, wheel_venv
+from ml_support import TEST_COMMIT, build_wheel, wheel_venv
 
 
 def _import_skops_io() -> None:
@@ -67,34 +66,6 @@ def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def wheel_env(
-    built_wheel: Path, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
+def wheel_env(built_wheel: Path, job_venvs: Path) -> Path:
     """A venv holding the built wheel and ml/requirements.lock, nothing else (see `wheel_venv`)."""
-    cache = request.config.cache
-    root = cache.mkdir("iris_mlops_wheel_venvs") if cache is not None else tmp_path_factory.mktemp("venvs")
-    return wheel_venv(built_wheel, root)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def e2e_jobs(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[JobsProcess | None]:
-    if not any(item.get_closest_marker("e2e") for item in request.session.items):
-        yield None
-        return
-    venv: Path = request.getfixturevalue("wheel_env")
-    workdir = tmp_path_factory.mktemp("e2e")
-    home = workdir / "home"
-    env = e2e_environment(home)
-    command = [str(venv / "bin" / "iris-mlops"), "run", "training", "batch-inference"]
-    process = subprocess.Popen(
-        command, env=env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    jobs = JobsProcess(venv, home, workdir, env, process)
-    try:
-        yield jobs
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.communicate()
+    return wheel_venv(built_wheel, job_venvs)

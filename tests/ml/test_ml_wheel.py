@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import configparser
 import hashlib
-import subprocess
 import zipfile
 from pathlib import Path
 
-import pytest
-from deltalake import DeltaTable
 from iris_mlops.job_graph import WHEEL_MEMBER, load_job_graph, load_job_graph_from_wheel
-from ml_support import COMPLETE, E2E_COMMIT, LOCK, JobsProcess, build_wheel, venv_key
-from mlflow import MlflowClient
+from ml_support import COMPLETE, LOCK, build_wheel, venv_key
 
 
 def sha256(path: Path) -> str:
@@ -54,36 +50,6 @@ def test_runtime_lock_is_hashed_and_points_at_no_url() -> None:
     pins = [line for line in text.splitlines() if "==" in line and not line.startswith("#")]
     assert pins
     assert text.count("--hash=sha256:") >= len(pins)
-
-
-@pytest.mark.e2e
-def test_both_jobs_run_end_to_end_from_the_installed_wheel(e2e_jobs: JobsProcess | None) -> None:
-    assert e2e_jobs is not None  # started by conftest.py for every session that selects this test
-    returncode, output = e2e_jobs.wait()
-    assert returncode == 0, output
-
-    def run(*argv: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            argv, env=e2e_jobs.env, cwd=e2e_jobs.workdir, capture_output=True, text=True, check=False
-        )
-
-    bin_dir = e2e_jobs.venv / "bin"
-    installed = run(str(bin_dir / "python"), "-c", "import iris_mlops; print(iris_mlops.__file__)")
-    assert str(e2e_jobs.venv) in installed.stdout
-
-    bad = run(str(bin_dir / "iris-ingest"), "--colour=blue")
-    assert bad.returncode == 2
-    assert "--colour" in bad.stdout + bad.stderr
-
-    home = e2e_jobs.home
-    predictions = DeltaTable(str(home / "tables/main/iris/iris_predictions")).to_pandas()
-    assert len(predictions) == 150
-    store = f"sqlite:///{home / 'mlflow.db'}"
-    champion = MlflowClient(tracking_uri=store, registry_uri=store).get_model_version_by_alias(
-        "main.iris.iris_classifier", "champion"
-    )
-    assert set(predictions["model_version"]) == {str(champion.version)}
-    assert champion.tags["iris_mlops.git_commit"] == E2E_COMMIT
 
 
 def test_the_e2e_venv_holds_the_locked_dependencies_and_this_wheel(

@@ -13,7 +13,6 @@ from iris_mlops.job_graph import load_job_graph
 from iris_mlops.logs import configure_logging
 from iris_mlops.params import parse_parameters
 from iris_mlops.runner import Isolation, run_job
-from iris_mlops.serving import champion_app, serve_forever
 
 SERVE_PARAMETERS = ("env", "catalog", "schema", "model_name", "endpoint_name")
 
@@ -52,6 +51,9 @@ def _run(job_names: Sequence[str], isolation: str, arguments: Sequence[str], log
 
 
 def _serve(host: str, port: int, arguments: Sequence[str]) -> int:
+    # The scoring server (FastAPI, uvicorn, pyfunc) costs seconds of imports a job run never needs.
+    from iris_mlops.serving import champion_app, serve_forever  # noqa: PLC0415
+
     params = parse_parameters(arguments, SERVE_PARAMETERS, program="iris-mlops serve")
     serve_forever(champion_app(params), host, port)
     return 0

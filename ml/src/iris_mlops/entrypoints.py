@@ -41,7 +41,8 @@ class TaskEntry:
 
 TASKS: dict[str, TaskEntry] = {
     "iris-ingest": TaskEntry("ingest:ingest", _TABLES),
-    "iris-train": TaskEntry("train:train", _TRACKED),
+    # `regularization` is a hyperparameter for ad hoc runs; the platform's job graph leaves it out.
+    "iris-train": TaskEntry("train:train", (*_TRACKED, "regularization")),
     "iris-evaluate": TaskEntry("evaluate:evaluate", (*_TRACKED, "primary_metric")),
     "iris-approve": TaskEntry(
         "approve:approve", (*_TRACKED, "primary_metric", "margin", "require_approval", "gate_mode")

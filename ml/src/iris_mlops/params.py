@@ -48,6 +48,7 @@ class TaskParameters:
     endpoint_name: str | None = None
     gate_mode: GateMode | None = None
     experiment_name: str | None = None
+    regularization: float | None = None
 
     @property
     def resolved_endpoint_name(self) -> str:
@@ -102,6 +103,13 @@ def _margin(raw: str) -> float:
     return value
 
 
+def _positive(raw: str) -> float:
+    value = float(raw)
+    if not value > 0.0 or value == float("inf"):
+        raise ValueError(raw)
+    return value
+
+
 def _boolean(raw: str) -> bool:
     lowered = raw.lower()
     if lowered in _TRUE:
@@ -130,6 +138,7 @@ PARAMETER_SPECS: dict[str, ParameterSpec] = {
     "experiment_name": ParameterSpec(
         _workspace_path, "an absolute workspace path such as /Shared/mlops-dev-iris"
     ),
+    "regularization": ParameterSpec(_positive, "a positive number (C: smaller regularizes more)"),
 }
 
 

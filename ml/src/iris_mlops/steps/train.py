@@ -24,13 +24,14 @@ from iris_mlops.data import FEATURES_TABLE, LABEL_COLUMN, features_of, split_hol
 FINGERPRINT_TAG = "training_fingerprint"
 MODEL_SEED = 0
 CV_FOLDS = 5
+DEFAULT_REGULARIZATION = 1.0  # LogisticRegression's C
 
 
-def build_pipeline() -> Pipeline:
+def build_pipeline(regularization: float = DEFAULT_REGULARIZATION) -> Pipeline:
     return Pipeline(
         [
             ("scale", StandardScaler()),
-            ("classify", LogisticRegression(C=1.0, max_iter=500, random_state=MODEL_SEED)),
+            ("classify", LogisticRegression(C=regularization, max_iter=500, random_state=MODEL_SEED)),
         ]
     )
 
@@ -52,7 +53,8 @@ def train(ctx: TaskContext, shuffle_labels_seed: int | None = None) -> str:
     if shuffle_labels_seed is not None:
         permuted = np.random.default_rng(shuffle_labels_seed).permutation(labels.to_numpy())
         labels = pd.Series(permuted, name=LABEL_COLUMN)
-    pipeline = build_pipeline()
+    regularization = ctx.params.regularization or DEFAULT_REGULARIZATION
+    pipeline = build_pipeline(regularization)  # part of the fingerprint: a new C trains anew
     training_fingerprint = fingerprint(features, labels, pipeline)
 
     for alias in (CHALLENGER, CHAMPION):
@@ -63,7 +65,9 @@ def train(ctx: TaskContext, shuffle_labels_seed: int | None = None) -> str:
             return f"{kept} was trained on the same data by the same code: kept as challenger"
 
     with ctx.run() as run:
-        cv_scores = cross_val_score(build_pipeline(), features, labels, cv=CV_FOLDS, scoring="f1_macro")
+        cv_scores = cross_val_score(
+            build_pipeline(regularization), features, labels, cv=CV_FOLDS, scoring="f1_macro"
+        )
         pipeline.fit(features, labels)
         mlflow.log_params(
             {

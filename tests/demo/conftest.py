@@ -1,0 +1,49 @@
+"""The demo end to end runs as a user runs it (`python -m demo`, twice) in the background from the
+start of the session, on the second core, while the other tests run; its test waits at the end."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from demo_support import DemoRuns
+
+from demo.serving import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The demo's e2e test only waits for the background runs: let everything else go first."""
+    waiting = [item for item in items if item.get_closest_marker("e2e") and "tests/demo" in item.nodeid]
+    items[:] = [item for item in items if item not in waiting] + waiting
+
+
+@pytest.fixture(scope="session", autouse=True)
+def demo_runs(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DemoRuns | None]:
+    if not any(
+        item.get_closest_marker("e2e") and "tests/demo" in item.nodeid for item in request.session.items
+    ):
+        yield None
+        return
+    venvs: Path = request.getfixturevalue("job_venvs")
+    home = tmp_path_factory.mktemp("demo") / "home"
+    demo = [sys.executable, "-m", "demo", f"--home={home}", f"--venvs={venvs}"]
+    whole, again = [*demo, f"--port={free_port()}"], [*demo, "--stages=train"]
+    # Then the user's "run it again", the stage where it matters: the next challenger meets the gate.
+    script = f"import subprocess, sys; sys.exit(subprocess.call({whole!r}) or subprocess.call({again!r}))"
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    runs = DemoRuns(home, venvs, process)
+    try:
+        yield runs
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()

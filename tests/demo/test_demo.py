@@ -1,0 +1,118 @@
+"""`make demo`: each stage on its own, and the whole demo end to end on a free local port."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from demo_support import DemoRuns
+from rich.console import Console
+
+from demo import stages
+from demo.ml_state import MODEL, champion_version, gate_table, predictions_written, registered_versions
+from demo.plan_summary import PROVIDERS, compact_plan
+from demo.runner import Stage, StageError, StageResult, run_stages, timing_table
+from stacks.environment import Environment
+from stacks.offline import OfflineRun
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_run_stages_stops_at_the_first_failure_and_names_it() -> None:
+    ran: list[str] = []
+
+    def ok(key: str) -> StageResult:
+        ran.append(key)
+        return StageResult(f"{key} done")
+
+    def broken() -> StageResult:
+        raise StageError("the wheel is missing: run `make wheel`")
+
+    demo = [
+        Stage("a", "first", lambda: ok("a")),
+        Stage("b", "second", broken),
+        Stage("c", "third", lambda: ok("c")),
+    ]
+    outcomes = run_stages(demo, Console(record=True, width=120))
+    assert ran == ["a"]
+    assert [o.stage.key for o in outcomes] == ["a", "b"]
+    assert outcomes[1].error == "the wheel is missing: run `make wheel`"
+    console = Console(record=True, width=120)
+    console.print(timing_table(outcomes))
+    assert "FAILED: the wheel is missing" in console.export_text()
+
+
+def test_compact_plan_counts_every_resource_of_every_stack(plans: dict[Environment, OfflineRun]) -> None:
+    table, total = compact_plan(plans, ROOT)
+    assert total == sum(sum(r.custom for r in run.resources) for run in plans.values())
+    console = Console(record=True, width=200)
+    console.print(table)
+    text = console.export_text()
+    for label in PROVIDERS.values():
+        assert label in text
+    assert "workspace.noPublicIp" in text  # a setting that differs between environments
+
+
+def _stack_files(tmp_path: Path) -> Path:
+    for stack_file in ROOT.glob("Pulumi.*.yaml"):
+        shutil.copy(stack_file, tmp_path / stack_file.name)
+    (tmp_path / "ml").mkdir()
+    shutil.copy(ROOT / "ml" / "pyproject.toml", tmp_path / "ml" / "pyproject.toml")
+    return tmp_path
+
+
+def test_promotion_dry_run_shows_the_pin_and_writes_nothing(tmp_path: Path) -> None:
+    root = _stack_files(tmp_path)
+    before = (root / "Pulumi.prod.yaml").read_bytes()
+    result = stages.promote_dry_run(stages.DemoPaths(root))
+    assert "artifact.wheelVersion" in result.summary
+    assert (root / "Pulumi.prod.yaml").read_bytes() == before
+
+
+def test_promotion_refusal_is_a_failed_stage_with_the_reason(tmp_path: Path) -> None:
+    root = _stack_files(tmp_path)
+    uat = root / "Pulumi.uat.yaml"
+    uat.write_text(uat.read_text().split("  # The release under test")[0])  # drop the wheel pin
+    with pytest.raises(StageError, match="pins no wheel"):
+        stages.promote_dry_run(stages.DemoPaths(root))
+
+
+@pytest.mark.e2e
+def test_the_demo_runs_end_to_end_then_the_gate_guards_the_champion(demo_runs: DemoRuns) -> None:
+    """The one end-to-end run of both jobs from the built wheel in an isolated venv, as a user
+    runs `make demo` (then retrains once more)."""
+    code, output = demo_runs.wait()
+    assert code == 0, output[-3000:]
+    flowing = " ".join(output.split())  # rich wraps lines at the terminal's width
+    first, second = flowing.split("summary: where things are", 1)
+    assert "the challenger passed the gate and is champion" in first
+    assert "served the champion on http://127.0.0.1:" in first
+    assert "'setosa'" in first  # the scored sample's first flower
+    assert "promotion uat -> prod would change artifact.wheelVersion" in first
+    # Run again: the next challenger (C=0.1) scores below the champion; the gate keeps v1.
+    assert "the gate rejected the challenger; the champion is unchanged" in second
+    assert registered_versions(demo_runs.home) == 2
+    _, status = gate_table(demo_runs.home)
+    assert status == "failed"
+    written = predictions_written(demo_runs.home)
+    assert (written.rows, written.total_rows, written.model_version) == (150, 150, "1"), MODEL
+
+
+@pytest.mark.e2e
+def test_the_jobs_ran_from_the_wheel_installed_in_the_job_venv(demo_runs: DemoRuns) -> None:
+    code, output = demo_runs.wait()
+    assert code == 0, output[-3000:]
+    environment, built = stages.DemoPaths(ROOT, home=demo_runs.home, venvs=demo_runs.venvs).job_environment()
+    assert not built, "the demo's job venv is the one for this wheel"
+    located = environment.run(["python", "-c", "import iris_mlops; print(iris_mlops.__file__)"], cwd=ROOT)
+    assert located.stdout.startswith(str(environment.venv))
+    bad = environment.run(["iris-ingest", "--colour=blue"], cwd=ROOT)
+    assert bad.returncode == 2
+    assert "--colour" in bad.stdout + bad.stderr
+    champion = champion_version(demo_runs.home)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False)
+    if head.returncode == 0:  # provenance: the run records the commit it ran from
+        assert champion.tags["iris_mlops.git_commit"] == head.stdout.strip()
+    assert champion.tags["iris_mlops.env"] == "dev"
