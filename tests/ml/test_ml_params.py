@@ -40,6 +40,7 @@ def test_well_formed_values_are_parsed_to_their_types() -> None:
             "--endpoint_name=iris-uat",
             "--gate_mode=dry_run",
             "--experiment_name=/Shared/mlops-uat-iris_classifier",
+            "--regularization=0.1",
         ],
         ALL,
         "iris-test",
@@ -51,6 +52,7 @@ def test_well_formed_values_are_parsed_to_their_types() -> None:
     assert params.gate_mode is GateMode.DRY_RUN
     assert params.resolved_endpoint_name == "iris-uat"
     assert params.resolved_experiment_name == "/Shared/mlops-uat-iris_classifier"
+    assert params.regularization == pytest.approx(0.1)
 
 
 def test_without_the_platforms_experiment_runs_go_to_one_per_environment() -> None:
@@ -80,6 +82,10 @@ def test_unknown_parameter_is_named_with_the_allowed_ones() -> None:
         ("--experiment_name=/Shared//x", "absolute workspace path"),
         ("--experiment_name=/", "absolute workspace path"),
         ("--experiment_name=", "absolute workspace path"),
+        ("--regularization=0", "a positive number"),
+        ("--regularization=-1", "a positive number"),
+        ("--regularization=inf", "a positive number"),
+        ("--regularization=strong", "a positive number"),
     ],
 )
 def test_malformed_value_names_parameter_and_allowed_values(argument: str, needle: str) -> None:

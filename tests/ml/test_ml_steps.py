@@ -181,3 +181,17 @@ def test_entry_point_exits_non_zero_on_a_bad_parameter(ml_home: Path) -> None:
     with pytest.raises(SystemExit) as exited:
         ingest_main(["--model_name=x"])
     assert exited.value.code == 2
+
+
+def test_a_new_regularization_trains_a_new_challenger_and_the_same_one_does_not() -> None:
+    """The training fingerprint covers the hyperparameters: a rerun with the same C is skipped,
+    another C trains anew (how `make demo` shows the gate on every rerun)."""
+    from iris_mlops.data import LABEL_COLUMN, features_of, load_iris_frame  # noqa: PLC0415
+    from iris_mlops.steps.train import build_pipeline, fingerprint  # noqa: PLC0415
+
+    frame = load_iris_frame()
+    features, labels = features_of(frame), frame[LABEL_COLUMN]
+    default = fingerprint(features, labels, build_pipeline())
+    assert fingerprint(features, labels, build_pipeline(1.0)) == default
+    assert fingerprint(features, labels, build_pipeline(0.1)) != default
+    assert build_pipeline(0.1).get_params()["classify__C"] == 0.1
