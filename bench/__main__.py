@@ -14,8 +14,9 @@ from rich.table import Table
 
 from bench.measurement import Measurement
 from bench.ml import ml_measurements
+from bench.platform import plan_measurements, test_suite_measurements
 
-SOURCES: list[Callable[[], list[Measurement]]] = [ml_measurements]
+SOURCES: list[Callable[[], list[Measurement]]] = [plan_measurements, ml_measurements, test_suite_measurements]
 
 
 def render(rows: list[Measurement], seconds: float) -> Table:

@@ -1,0 +1,53 @@
+"""Rows for the platform side: the offline plan and the whole test suite, each against a baseline."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.measurement import Measurement
+from stacks.environment import Environment
+from stacks.plan import plan_stack
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _seconds(action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def _best_of(runs: int, action: Callable[[], object]) -> float:
+    return min(_seconds(action) for _ in range(runs))
+
+
+def plan_measurements() -> list[Measurement]:
+    """All four stacks against one (sandbox, the smallest): how planning scales with stacks."""
+    plan_stack(Environment.SANDBOX)  # imports and first-run setup are not what is measured
+    one = _best_of(3, lambda: plan_stack(Environment.SANDBOX))
+    four = _best_of(3, lambda: [plan_stack(env) for env in Environment])
+    return [Measurement("offline plan, all 4 stacks (warm)", four, "offline plan, sandbox only", one)]
+
+
+def _pytest(*arguments: str) -> float:
+    command = [sys.executable, "-m", "pytest", "-q", *arguments]
+    environ = {**os.environ, "COLUMNS": "200"}
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, env=environ, capture_output=True, text=True, check=False)  # noqa: S603
+    elapsed = time.perf_counter() - started
+    if done.returncode not in (0, 5):
+        tail = "\n".join(done.stdout.splitlines()[-5:])
+        raise RuntimeError(f"pytest {' '.join(arguments)} failed:\n{tail}")
+    return elapsed
+
+
+def test_suite_measurements() -> list[Measurement]:
+    """The whole suite against its fixed cost (interpreter, imports, collection)."""
+    collect = _pytest("--collect-only")
+    suite = _pytest()
+    return [Measurement("full test suite (pytest, wall)", suite, "pytest --collect-only", collect)]
