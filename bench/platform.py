@@ -38,7 +38,7 @@ def _pytest(*arguments: str) -> float:
     command = [sys.executable, "-m", "pytest", "-q", *arguments]
     environ = {**os.environ, "COLUMNS": "200"}
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, env=environ, capture_output=True, text=True, check=False)  # noqa: S603
+    done = subprocess.run(command, cwd=ROOT, env=environ, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
     if done.returncode not in (0, 5):
         tail = "\n".join(done.stdout.splitlines()[-5:])
