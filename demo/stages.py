@@ -120,7 +120,7 @@ def batch_inference(paths: DemoPaths) -> StageResult:
 
 
 def serve(paths: DemoPaths, port: int | None = None) -> StageResult:
-    exchange = score_once(paths.job_environment()[0], paths.root, DEMO_ENV, port)
+    exchange = score_once(paths.job_environment()[0], DEMO_ENV, port)
     shown = Table.grid(padding=(0, 1))
     shown.add_row("[bold]POST", exchange.path, "(Authorization: Bearer …)")
     shown.add_row("[bold]request", "", Syntax(json.dumps(exchange.request), "json", word_wrap=True))

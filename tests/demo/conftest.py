@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 from demo_support import DemoRuns
-
-from demo.serving import free_port
+from iris_mlops.serving import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,9 +14,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import IO, Any
 
 import mlflow
 import uvicorn
@@ -108,12 +108,23 @@ def serve_in_thread(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> Ite
 
 @contextmanager
 def serve_in_subprocess(
-    arguments: Sequence[str] = (), host: str = "127.0.0.1", port: int | None = None
+    arguments: Sequence[str] = (),
+    *,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    python: str = sys.executable,
+    env: Mapping[str, str] | None = None,
+    output: IO[bytes] | None = None,
 ) -> Iterator[str]:
-    """Run `iris-mlops serve` as a child process on a free port; yields the base URL once ready."""
+    """Run `iris-mlops serve` as a child process on a free port; yields the base URL once ready.
+
+    ``python`` picks the interpreter (and so the installed wheel), e.g. an isolated job venv's.
+    """
     port = port or free_port(host)
-    command = [sys.executable, "-m", "iris_mlops", "serve", f"--host={host}", f"--port={port}", *arguments]
-    process = subprocess.Popen(command)  # noqa: S603 - our own CLI, fixed argv
+    command = [python, "-m", "iris_mlops", "serve", f"--host={host}", f"--port={port}", *arguments]
+    process = subprocess.Popen(  # noqa: S603 - our own CLI, fixed argv
+        command, env=None if env is None else dict(env), stdout=output, stderr=output
+    )
     url = f"http://{host}:{port}"
     try:
         _wait_until_ready(host, port, process)
