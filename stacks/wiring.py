@@ -13,7 +13,7 @@ from pathlib import Path
 import pulumi
 
 from infra.databricks import DatabricksWorkloadsArgs
-from infra.databricks_provider import DatabricksAuthType, auth_type_for
+from infra.databricks_provider import DatabricksAuthType, StrInput, auth_type_for
 from infra.github import GitHubEnvironmentArgs
 from infra.job_graph import read_wheel
 from infra.jobs import JobCluster
@@ -49,14 +49,18 @@ def databricks_args(
     db, model, env = settings.databricks, settings.model, settings.environment
     auth_type = auth_type_for(environ)
     oidc = auth_type is DatabricksAuthType.GITHUB_OIDC_AZURE
+    # In CI the job's own identity exchanges the token: the deployer in deploy jobs, the read-only
+    # preview identity in PR previews (ARM_CLIENT_ID names whichever the job logged in as).
+    client_id: StrInput = environ.get("ARM_CLIENT_ID") or platform.deployer_client_id
+    tenant_id: StrInput = environ.get("ARM_TENANT_ID") or platform.tenant_id
     return DatabricksWorkloadsArgs(
         environment=env,
         name_prefix=settings.platform.name_prefix,
         workspace_host=platform.workspace_url,
         workspace_resource_id=platform.workspace_id,
         auth_type=auth_type,
-        deployer_client_id=platform.deployer_client_id if oidc else None,
-        tenant_id=platform.tenant_id if oidc else None,
+        deployer_client_id=client_id if oidc else None,
+        tenant_id=tenant_id if oidc else None,
         access_connector_id=platform.access_connector_id,
         uc_storage_root=platform.storage_root,
         catalog=db.catalog,

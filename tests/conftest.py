@@ -23,7 +23,7 @@ from stacks.plan import plan_stack
 
 # Inside GitHub Actions the program picks OIDC auth for Databricks (stacks/wiring.py); the shared
 # plans describe what a person's `pulumi preview` registers, wherever the suite runs.
-CI_AUTH_VARIABLES = ("GITHUB_ACTIONS", "ACTIONS_ID_TOKEN_REQUEST_URL")
+CI_AUTH_VARIABLES = ("GITHUB_ACTIONS", "ACTIONS_ID_TOKEN_REQUEST_URL", "ARM_CLIENT_ID", "ARM_TENANT_ID")
 
 
 @pytest.fixture(scope="session")

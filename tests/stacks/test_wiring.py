@@ -100,11 +100,25 @@ def test_ci_uses_github_oidc_with_the_deployer_identity(monkeypatch: pytest.Monk
     actions = {"GITHUB_ACTIONS": "true", "ACTIONS_ID_TOKEN_REQUEST_URL": "https://token.invalid"}
     for key, value in actions.items():
         monkeypatch.setenv(key, value)
+    monkeypatch.delenv("ARM_CLIENT_ID", raising=False)
     run = run_offline(program, project=PROJECT, stack="dev", config=_config())
     [provider] = run.of_type("pulumi:providers:databricks")
     [deployer] = run.of_type("azure-native:managedidentity:UserAssignedIdentity")
     assert provider.plain_inputs()["authType"] == "github-oidc-azure"
     assert deployer.urn in provider.dependencies
+
+
+def test_a_pr_preview_exchanges_the_token_as_the_identity_the_job_logged_in_as(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PR previews run as the read-only preview identity, not the environment's deployer."""
+    preview_client = "11111111-2222-4333-8444-555555555555"
+    ci = {"GITHUB_ACTIONS": "true", "ACTIONS_ID_TOKEN_REQUEST_URL": "https://token.invalid"}
+    for key, value in {**ci, "ARM_CLIENT_ID": preview_client}.items():
+        monkeypatch.setenv(key, value)
+    run = run_offline(program, project=PROJECT, stack="dev", config=_config())
+    [provider] = run.of_type("pulumi:providers:databricks")
+    assert provider.plain_inputs()["azureClientId"] == preview_client
 
 
 def test_a_person_previews_with_the_azure_cli(plans: dict[Environment, OfflineRun]) -> None:
