@@ -39,7 +39,8 @@ def demo_runs(
     process = subprocess.Popen(
         [sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    runs = DemoRuns(home, venvs, process)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False)
+    runs = DemoRuns(home, venvs, head.stdout.strip() if head.returncode == 0 else None, process)
     try:
         yield runs
     finally:
