@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,17 +20,27 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
 
+from stacks.offline_fakes import (
+    CALL_RESULTS,
+    FAKE_CLIENT_ID,
+    FAKE_GITHUB_TEAM_ID,
+    FAKE_GITHUB_USER_ID,
+    FAKE_OBJECT_ID,
+    FAKE_OUTPUTS,
+    FAKE_SUBSCRIPTION_ID,
+    FAKE_TENANT_ID,
+    fake_id,
+)
+
+__all__ = [  # the fakes are re-exported: tests compare recorded inputs with them
+    "CALL_RESULTS", "FAKE_CLIENT_ID", "FAKE_GITHUB_TEAM_ID", "FAKE_GITHUB_USER_ID", "FAKE_OBJECT_ID",
+    "FAKE_OUTPUTS", "FAKE_SUBSCRIPTION_ID", "FAKE_TENANT_ID", "OfflineRun", "RecordedResource",
+    "run_offline", "stack_config_from_file",
+]  # fmt: skip
+
 SECRET_MASK = "[secret]"  # noqa: S105 - a mask, not a credential
 UNKNOWN_MASK = "[computed]"
 SECRET_PLACEHOLDER = "offline-secret-placeholder"  # noqa: S105 - stands in for `secure:` values
-
-# Fake identities that look like the real thing (GUIDs), so validators and string formats hold.
-FAKE_SUBSCRIPTION_ID = "00000000-0000-4000-8000-000000000001"
-FAKE_TENANT_ID = "00000000-0000-4000-8000-000000000002"
-FAKE_CLIENT_ID = "00000000-0000-4000-8000-000000000003"
-FAKE_OBJECT_ID = "00000000-0000-4000-8000-000000000004"
-FAKE_GITHUB_USER_ID = "10000001"
-FAKE_GITHUB_TEAM_ID = "20000001"
 
 
 @dataclass(frozen=True)
@@ -109,71 +118,6 @@ def unwrap_secrets(value: Any) -> Any:
     return value
 
 
-def _fake_id(type_: str, name: str) -> str:
-    package, module, kind = [*type_.split(":"), "", "", ""][:3]
-    if package == "azure-native":
-        return (
-            f"/subscriptions/{FAKE_SUBSCRIPTION_ID}/resourceGroups/rg-{name}"
-            f"/providers/Microsoft.{module.capitalize()}/{kind}/{name}"
-        )
-    return f"{name}-id"
-
-
-# Outputs a real provider computes and later components read. One entry per type that needs it.
-FakeOutputs = Callable[[str, dict[str, Any]], dict[str, Any]]
-FAKE_OUTPUTS: dict[str, FakeOutputs] = {
-    "azure-native:databricks:Workspace": lambda name, inputs: {
-        # crc32, not hash(): str hashes are salted per process and the plan must be reproducible.
-        "workspaceUrl": f"adb-1234567890123456.{zlib.crc32(name.encode()) % 100}.azuredatabricks.net",
-        "workspaceId": "1234567890123456",
-    },
-    "azure-native:managedidentity:UserAssignedIdentity": lambda name, inputs: {
-        "name": inputs.get("resourceName", name),
-        "clientId": FAKE_CLIENT_ID,
-        "principalId": FAKE_OBJECT_ID,
-        "tenantId": FAKE_TENANT_ID,
-    },
-    "azure-native:databricks:AccessConnector": lambda name, inputs: {
-        "identity": {**inputs.get("identity", {}), "principalId": FAKE_OBJECT_ID},
-    },
-    "azure-native:keyvault:Vault": lambda name, inputs: {
-        "name": inputs.get("vaultName", name),
-        "properties": {
-            **inputs.get("properties", {}),
-            "vaultUri": f"https://{inputs.get('vaultName', name)}.vault.azure.net/",
-        },
-    },
-    # A provider's `name` output is the physical name it was given, which later inputs reference.
-    "azure-native:resources:ResourceGroup": lambda name, inputs: {
-        "name": inputs.get("resourceGroupName", name),
-    },
-    "azure-native:storage:StorageAccount": lambda name, inputs: {"name": inputs.get("accountName", name)},
-    "azure-native:storage:BlobContainer": lambda name, inputs: {"name": inputs.get("containerName", name)},
-    "azure-native:operationalinsights:Workspace": lambda name, inputs: {
-        "customerId": "00000000-0000-4000-8000-0000000000aa",
-    },
-    # A Databricks-managed service principal gets its application id from Databricks.
-    "databricks:index/servicePrincipal:ServicePrincipal": lambda name, inputs: {
-        "applicationId": "00000000-0000-4000-8000-0000000000db",
-    },
-    "databricks:index/modelServing:ModelServing": lambda name, inputs: {
-        "servingEndpointId": f"{inputs.get('name', name)}-endpoint-id",
-    },
-}
-
-CALL_RESULTS: dict[str, dict[str, Any]] = {
-    "azure-native:authorization:getClientConfig": {
-        "clientId": FAKE_CLIENT_ID,
-        "objectId": FAKE_OBJECT_ID,
-        "subscriptionId": FAKE_SUBSCRIPTION_ID,
-        "tenantId": FAKE_TENANT_ID,
-    },
-    # GitHub reviewers named by login or team slug resolve to numeric ids, as the API answers.
-    "github:index/getUser:getUser": {"id": FAKE_GITHUB_USER_ID, "login": "offline-user"},
-    "github:index/getTeam:getTeam": {"id": FAKE_GITHUB_TEAM_ID, "slug": "offline-team"},
-}
-
-
 class _Mocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
         # Auto-named resources get their logical name, as a provider's `name` output would be.
@@ -181,7 +125,7 @@ class _Mocks(pulumi.runtime.Mocks):
         fake = FAKE_OUTPUTS.get(args.typ)
         if fake is not None:
             state.update(fake(args.name, dict(args.inputs)))
-        return _fake_id(args.typ, args.name), state
+        return fake_id(args.typ, args.name), state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
         # No failures is an empty list: MockMonitor.Invoke iterates it (None crashes every invoke).
