@@ -1,1 +1,1 @@
-"""Pulumi ComponentResources, one module per concern. Nothing here reads pulumi.Config."""
+"""Pulumi ComponentResources, one module per concern. Nothing here reads stack config: stacks/ hands settings down."""
