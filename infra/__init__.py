@@ -1,1 +1,4 @@
-"""Pulumi ComponentResources, one module per concern. Nothing here reads stack config: stacks/ hands settings down."""
+"""Pulumi ComponentResources, one module per concern.
+
+Nothing here reads stack config: stacks/ validates it and hands settings down.
+"""
