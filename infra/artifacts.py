@@ -8,6 +8,8 @@ accepts it: same bytes -> same path -> no diff; other bytes -> new path -> every
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pulumi
 import pulumi_databricks as databricks
 from pydantic import Field
@@ -28,7 +30,18 @@ class WheelArtifactArgs(ComponentArgs):
     wheel: WheelContents = Field(description="The built wheel, already read and validated.")
     volume_path: str = Field(pattern=r"^/Volumes/[^/]+/[^/]+/[^/]+$", description="/Volumes/<c>/<s>/<v>")
     volume: databricks.Volume = Field(description="The volume, so the upload waits for it.")
+    source_root: Path | None = Field(
+        default=None, description="Record the local wheel's path relative to this (the project root)."
+    )
     provider: databricks.Provider
+
+    @property
+    def source(self) -> str:
+        """The upload's local path, the same in every checkout so no machine plans a diff."""
+        path = self.wheel.path
+        if self.source_root is not None and path.is_relative_to(self.source_root):
+            path = path.relative_to(self.source_root)
+        return path.as_posix()
 
 
 class WheelArtifact(PlatformComponent):
@@ -45,8 +58,7 @@ class WheelArtifact(PlatformComponent):
         self.file = databricks.File(
             f"{name}-wheel",
             path=self.path,
-            # As given (relative to the project root in real stacks), so every machine plans alike.
-            source=args.wheel.path.as_posix(),
+            source=args.source,
             opts=self.child_opts(pulumi.ResourceOptions(provider=args.provider, depends_on=[args.volume])),
         )
         self.register(path=self.path)

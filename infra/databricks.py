@@ -52,6 +52,9 @@ class DatabricksWorkloadsArgs(ComponentArgs):
     developers_group: str = Field(min_length=1, description="Group of the data scientists.")
     # Jobs
     wheel_path: Path = Field(description="The wheel in dist/, or dist/ itself (exactly one wheel).")
+    project_root: Path | None = Field(
+        default=None, description="Local paths are recorded relative to it, so every checkout plans alike."
+    )
     compute_mode: ComputeMode = Field(default=ComputeMode.SERVERLESS, description="Job compute.")
     cluster: JobCluster = Field(default_factory=JobCluster, description="Job clusters only: runtime, size.")
     failure_notification_emails: tuple[str, ...] = Field(default=(), description="Mailed on failed runs.")
@@ -204,7 +207,11 @@ class DatabricksWorkloads(PlatformComponent):
         artifact = WheelArtifact(
             f"{name}-artifact",
             WheelArtifactArgs(
-                wheel=wheel, volume_path=catalog.volume_path, volume=catalog.volume, provider=provider
+                wheel=wheel,
+                volume_path=catalog.volume_path,
+                volume=catalog.volume,
+                source_root=args.project_root,
+                provider=provider,
             ),
             self.child_opts(),
         )

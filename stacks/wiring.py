@@ -23,7 +23,8 @@ from stacks.loading import ConfigError, Problem
 from stacks.settings import StackSettings
 from stacks.types import ReviewerType
 
-DIST = Path(__file__).resolve().parent.parent / "dist"
+ROOT = Path(__file__).resolve().parent.parent
+DIST = ROOT / "dist"
 
 
 def checked_wheel(settings: StackSettings, dist: Path | None = None) -> Path:
@@ -68,6 +69,7 @@ def databricks_args(
         readers_group=db.readers_group,
         developers_group=db.developers_group,
         wheel_path=wheel_path,
+        project_root=ROOT,
         compute_mode=db.compute_mode,
         cluster=JobCluster(spark_version=db.spark_version, node_type=db.node_type),
         failure_notification_emails=tuple(db.failure_notification_emails),

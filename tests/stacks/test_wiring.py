@@ -140,3 +140,14 @@ def test_github_environment_points_ci_at_this_stacks_workspace(
     }
     assert variables["PULUMI_STACK"].plain_inputs()["value"] == environment.value
     assert workspace.urn in variables["DATABRICKS_HOST"].dependencies
+
+
+@pytest.mark.parametrize("environment", list(Environment))
+def test_the_wheel_upload_names_its_source_relative_to_the_project(
+    plans: dict[Environment, OfflineRun], environment: Environment
+) -> None:
+    """An absolute path would differ between a laptop and CI, and every preview would show a diff."""
+    [upload] = plans[environment].of_type("databricks:index/file:File")
+    source = upload.plain_inputs()["source"]
+    assert source.startswith("dist/iris_mlops-")
+    assert (ROOT / source).is_file()
