@@ -47,11 +47,16 @@ def gate_table(home: Path) -> tuple[Table, str]:
     tags = challenger.tags
     status = tags.get(GATE_STATUS_TAG, "not evaluated")
     table = Table("", "version", METRIC, title=f"gate on {MODEL}: {status}")
-    table.add_row("challenger", f"v{challenger.version}", tags.get(challenger_tag(METRIC), "-"))
+    table.add_row("challenger", f"v{challenger.version}", _score(tags.get(challenger_tag(METRIC))))
     judged_against = tags.get(CHAMPION_VERSION_TAG, "none")
-    table.add_row("champion it was judged against", judged_against, tags.get(champion_tag(METRIC), "-"))
+    shown_against = judged_against if judged_against == "none" else f"v{judged_against}"
+    table.add_row("champion it was judged against", shown_against, _score(tags.get(champion_tag(METRIC))))
     table.add_row("champion now", f"v{champion.version}" if champion else "none", "")
     return table, status
+
+
+def _score(tag: str | None) -> str:
+    return "-" if tag is None else f"{float(tag):.4f}"
 
 
 def _has_champion(client: MlflowClient) -> bool:
