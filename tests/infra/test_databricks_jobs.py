@@ -51,16 +51,6 @@ def _api_name(key: str) -> str:
     return PULUMI_PLURALS.get(key) or re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
 
 
-@pytest.fixture(scope="module")
-def wheel_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_wheel(tmp_path_factory.mktemp("dist"))
-
-
-@pytest.fixture(scope="module")
-def runs(wheel_path: Path) -> dict[Environment, OfflineRun]:
-    return {env: plan(env, wheel_path) for env in Environment}
-
-
 def jobs_of(run: OfflineRun) -> dict[str, dict[str, Any]]:
     return {job.plain_inputs()["tags"]["job"]: job.plain_inputs() for job in run.of_type(JOB)}
 

@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from databricks_fixtures.program import plan, workloads_args
-from databricks_fixtures.wheels import build_wheel
+from databricks_fixtures.program import workloads_args
 from pydantic import ValidationError
 
 from infra.databricks_provider import DatabricksAuthType, auth_type_for
@@ -31,16 +30,6 @@ STATEFUL = (
     "databricks:index/registeredModel:RegisteredModel",
     SERVING,
 )
-
-
-@pytest.fixture(scope="module")
-def wheel_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_wheel(tmp_path_factory.mktemp("dist"))
-
-
-@pytest.fixture(scope="module")
-def runs(wheel_path: Path) -> dict[Environment, OfflineRun]:
-    return {env: plan(env, wheel_path) for env in Environment}
 
 
 def one(run: OfflineRun, type_: str) -> RecordedResource:
