@@ -4,6 +4,7 @@ SHELL := bash
 .DEFAULT_GOAL := help
 
 PYTHON_VERSION ?= 3.11
+UV_VERSION ?= 0.13.9
 VENV := .venv
 PY := $(VENV)/bin/python
 STACK ?=
@@ -17,7 +18,7 @@ export SOURCE_DATE_EPOCH ?= 315532800
 
 UV := $(shell command -v uv 2>/dev/null || echo .tools/uv/bin/uv)
 
-.PHONY: help setup test lint unit wheel plan demo bench promote fmt clean
+.PHONY: help setup lock test lint unit wheel plan demo bench promote fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -25,7 +26,7 @@ help: ## list the targets
 .tools/uv/bin/uv:
 	@echo "uv not on PATH: installing it into .tools/uv with pip"
 	python3 -m venv .tools/uv
-	.tools/uv/bin/pip install --quiet --disable-pip-version-check uv
+	.tools/uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(VENV)/.synced: requirements.lock ml/pyproject.toml | $(UV)
 	@test -x $(PY) || $(UV) venv --quiet --python $(PYTHON_VERSION) $(VENV)
