@@ -7,6 +7,10 @@ from typing import Any, ClassVar
 import pulumi
 from pydantic import BaseModel, ConfigDict
 
+# What an args model accepts for a value that may come from another resource. ``pulumi.Input``
+# itself cannot be a pydantic field (it names ``Awaitable`` and a forward reference).
+StrInput = str | pulumi.Output[str]
+
 
 class ComponentArgs(BaseModel):
     """Base for component args: frozen, typed, and unknown fields are an error, not a silent no-op."""

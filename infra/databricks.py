@@ -15,8 +15,8 @@ import pulumi
 from pydantic import Field, model_validator
 
 from infra.artifacts import WheelArtifact, WheelArtifactArgs
-from infra.base import ComponentArgs, PlatformComponent
-from infra.databricks_provider import DatabricksAuthType, StrInput, create_provider, workspace_url
+from infra.base import ComponentArgs, PlatformComponent, StrInput
+from infra.databricks_provider import DatabricksAuthType, create_provider, workspace_url
 from infra.job_graph import read_wheel
 from infra.jobs import ComputeMode, JobCluster, JobsArgs, WheelJobs, check_parameters
 from infra.secret_scope import JobSecretScope, SecretScopeArgs, SecretScopeBackend

@@ -13,10 +13,6 @@ from enum import StrEnum
 import pulumi
 import pulumi_databricks as databricks
 
-# What an args model accepts for a value that may come from another resource. ``pulumi.Input``
-# itself cannot be a pydantic field (it names ``Awaitable`` and a forward reference).
-StrInput = str | pulumi.Output[str]
-
 
 class DatabricksAuthType(StrEnum):
     """How the provider obtains a Microsoft Entra ID token for the workspace."""

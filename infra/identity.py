@@ -14,10 +14,8 @@ import pulumi
 from pulumi_azure_native import authorization, managedidentity
 from pydantic import Field
 
-from infra.base import ComponentArgs, PlatformComponent
+from infra.base import ComponentArgs, PlatformComponent, StrInput
 from infra.github_oidc import oidc_subject
-
-StrInput = str | pulumi.Output[str]  # a plain value or another resource's output
 
 GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
 GITHUB_OIDC_AUDIENCE = "api://AzureADTokenExchange"

@@ -14,8 +14,7 @@ import pulumi
 import pulumi_databricks as databricks
 from pydantic import BaseModel, ConfigDict, Field
 
-from infra.base import ComponentArgs, PlatformComponent
-from infra.databricks_provider import StrInput
+from infra.base import ComponentArgs, PlatformComponent, StrInput
 from infra.job_graph import JobGraph, JobSpec, TaskSpec
 from infra.workload_identity import WorkspaceObject, access_controls
 from stacks.environment import Environment

@@ -12,10 +12,8 @@ import pulumi
 from pulumi_azure_native import keyvault
 from pydantic import Field
 
-from infra.base import ComponentArgs, PlatformComponent
+from infra.base import ComponentArgs, PlatformComponent, StrInput
 from infra.monitoring import send_diagnostics
-
-StrInput = str | pulumi.Output[str]  # a plain value or another resource's output
 
 
 class KeyVaultArgs(ComponentArgs):

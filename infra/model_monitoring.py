@@ -12,8 +12,7 @@ import pulumi
 import pulumi_databricks as databricks
 from pydantic import Field
 
-from infra.base import ComponentArgs, PlatformComponent
-from infra.databricks_provider import StrInput
+from infra.base import ComponentArgs, PlatformComponent, StrInput
 
 # Columns of the AI gateway payload table.
 PAYLOAD_COLUMNS = {"timestamp": "request_time", "model_id": "served_entity_id", "prediction": "response"}

@@ -6,9 +6,7 @@ import pulumi
 from pulumi_azure_native import monitor, operationalinsights
 from pydantic import Field
 
-from infra.base import ComponentArgs, PlatformComponent
-
-StrInput = str | pulumi.Output[str]  # a plain value or another resource's output
+from infra.base import ComponentArgs, PlatformComponent, StrInput
 
 # Rows the workspace's "jobs" diagnostic category writes for each failed run (DatabricksJobs table).
 FAILED_JOBS_QUERY = """DatabricksJobs

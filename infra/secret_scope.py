@@ -15,8 +15,7 @@ import pulumi
 import pulumi_databricks as databricks
 from pydantic import Field, model_validator
 
-from infra.base import ComponentArgs, PlatformComponent
-from infra.databricks_provider import StrInput
+from infra.base import ComponentArgs, PlatformComponent, StrInput
 from infra.unity_catalog import Role
 from stacks.environment import Environment
 

@@ -17,8 +17,7 @@ import pulumi
 import pulumi_databricks as databricks
 from pydantic import Field
 
-from infra.base import ComponentArgs, PlatformComponent
-from infra.databricks_provider import StrInput
+from infra.base import ComponentArgs, PlatformComponent, StrInput
 from infra.model_monitoring import ModelMonitor, ModelMonitorArgs
 from infra.unity_catalog import Role, Securable, grants_for
 from infra.workload_identity import WorkspaceObject, access_controls

@@ -15,8 +15,7 @@ import pulumi
 import pulumi_databricks as databricks
 from pydantic import Field
 
-from infra.base import ComponentArgs, PlatformComponent
-from infra.databricks_provider import StrInput
+from infra.base import ComponentArgs, PlatformComponent, StrInput
 from stacks.environment import Environment
 
 ARTIFACTS_VOLUME = "artifacts"

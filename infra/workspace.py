@@ -11,11 +11,9 @@ import pulumi
 from pulumi_azure_native import authorization, databricks, storage
 from pydantic import Field
 
-from infra.base import ComponentArgs, PlatformComponent
+from infra.base import ComponentArgs, PlatformComponent, StrInput
 from infra.identity import role_assignment_name, role_definition_id
 from infra.monitoring import send_diagnostics
-
-StrInput = str | pulumi.Output[str]  # a plain value or another resource's output
 
 # Workspace log categories sent to Log Analytics; "jobs" feeds the failed-job alert.
 WORKSPACE_LOG_CATEGORIES: tuple[str, ...] = (

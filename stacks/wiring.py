@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pulumi
 
+from infra.base import StrInput
 from infra.databricks import DatabricksWorkloadsArgs
-from infra.databricks_provider import DatabricksAuthType, StrInput, auth_type_for
+from infra.databricks_provider import DatabricksAuthType, auth_type_for
 from infra.github import GitHubEnvironmentArgs
 from infra.job_graph import read_wheel
 from infra.jobs import JobCluster
