@@ -49,10 +49,14 @@ fmt: setup ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Built aside, then renamed into dist/: a reader of dist/ (the demo's background run rebuilds it
+# while the tests read it) sees the old wheel or the new one, never an empty dist/.
 wheel: setup ## build the ml wheel into dist/ (reproducible)
-	@rm -f dist/iris_mlops-*.whl
-	$(UV) build --quiet --wheel --no-build-isolation --python $(PY) --out-dir dist ml
-	@ls dist/iris_mlops-*.whl
+	@rm -rf dist/.build
+	$(UV) build --quiet --wheel --no-build-isolation --python $(PY) --out-dir dist/.build ml
+	@built=$$(ls dist/.build/iris_mlops-*.whl) && mv -f "$$built" dist/ && \
+		find dist -maxdepth 1 -name 'iris_mlops-*.whl' ! -name "$$(basename "$$built")" -delete && \
+		rm -rf dist/.build && ls dist/iris_mlops-*.whl
 
 unit: setup wheel ## pytest only
 	$(PY) -m pytest -q
