@@ -118,7 +118,7 @@ class Platform(PlatformComponent):
                 resource_group_name=group.group_name,
                 resource_group_id=group.id,
                 key_vault_id=vault.id,
-                subscription_id=client.subscription_id,
+                subscription_id=settings.platform.subscription_id,
                 location=location,
                 tags=tags,
                 identity_name=names.deployer_identity,
@@ -133,7 +133,7 @@ class Platform(PlatformComponent):
             f"{name}-databricks",
             WorkspaceArgs(
                 resource_group_name=group.group_name,
-                subscription_id=client.subscription_id,
+                subscription_id=settings.platform.subscription_id,
                 location=location,
                 tags=tags,
                 workspace_name=names.databricks_workspace,
@@ -162,7 +162,7 @@ class Platform(PlatformComponent):
         self.resource_group_id = group.id
         self.location = location
         self.tenant_id = client.tenant_id
-        self.subscription_id = client.subscription_id
+        self.subscription_id = pulumi.Output.from_input(settings.platform.subscription_id)
         self.log_analytics_workspace_id = monitoring.log_analytics_workspace_id
         self.action_group_id = monitoring.action_group_id
         self.key_vault_id = vault.id

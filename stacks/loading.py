@@ -110,7 +110,8 @@ def build_settings(
     ]
 
     sections = {k: v for k, v in values.items() if k not in set(referenced.values()) and k != "environment"}
-    merged = deep_merge(ENVIRONMENT_DEFAULTS[environment], sections)
+    # An absent `platform` section is reported as its required key (platform.subscriptionId).
+    merged = deep_merge({"platform": {}, **ENVIRONMENT_DEFAULTS[environment]}, sections)
     problems += [
         Problem(stack, key, value, message) for key, value, message in rule_violations(environment, merged)
     ]

@@ -38,6 +38,7 @@ __all__ = [  # the fakes are re-exported: tests compare recorded inputs with the
     "run_offline", "stack_config_from_file",
 ]  # fmt: skip
 
+CLIENT_CONFIG = "azure-native:authorization:getClientConfig"
 SECRET_MASK = "[secret]"  # noqa: S105 - a mask, not a credential
 UNKNOWN_MASK = "[computed]"
 SECRET_PLACEHOLDER = "offline-secret-placeholder"  # noqa: S105 - stands in for `secure:` values
@@ -119,6 +120,9 @@ def unwrap_secrets(value: Any) -> Any:
 
 
 class _Mocks(pulumi.runtime.Mocks):
+    def __init__(self, subscription_id: str) -> None:
+        self.subscription_id = subscription_id
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
         # Auto-named resources get their logical name, as a provider's `name` output would be.
         state = {"name": args.name, **args.inputs}
@@ -129,7 +133,10 @@ class _Mocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
         # No failures is an empty list: MockMonitor.Invoke iterates it (None crashes every invoke).
-        return dict(CALL_RESULTS.get(args.token, {})), []
+        result = dict(CALL_RESULTS.get(args.token, {}))
+        if args.token == CLIENT_CONFIG:
+            result["subscriptionId"] = self.subscription_id
+        return result, []
 
 
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -183,18 +190,21 @@ def run_offline(
     stack: str,
     config: Mapping[str, str],
     secret_keys: frozenset[str] = frozenset(),
+    subscription_id: str = FAKE_SUBSCRIPTION_ID,
 ) -> OfflineRun:
     """Run ``program`` as ``pulumi preview`` would, against mocks, and return what it registered.
 
     ``config`` maps fully qualified keys (``project:key``) to the strings the CLI would pass
-    (structured values JSON-encoded). Each run gets a fresh event loop and a fresh root stack.
+    (structured values JSON-encoded). ``subscription_id`` is the Azure subscription the run is
+    logged in to, as ``getClientConfig`` reports it. Each run gets a fresh event loop and a fresh
+    root stack.
     """
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
         _reset_engine_state()
         pulumi.runtime.set_all_config(dict(config), sorted(secret_keys))
-        monitor = _RecordingMonitor(_Mocks())
+        monitor = _RecordingMonitor(_Mocks(subscription_id))
         pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=True, monitor=monitor)
         program()
         loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())

@@ -23,7 +23,13 @@ from rich.tree import Tree
 from infra.job_graph import WheelError
 from stacks.environment import Environment
 from stacks.loading import PROJECT, ConfigError, build_settings, namespace_values
-from stacks.offline import OfflineRun, RecordedResource, run_offline, stack_config_from_file
+from stacks.offline import (
+    FAKE_SUBSCRIPTION_ID,
+    OfflineRun,
+    RecordedResource,
+    run_offline,
+    stack_config_from_file,
+)
 from stacks.program import program
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,10 +40,30 @@ def stack_file(stack: str, root: Path = ROOT) -> Path:
     return root / f"Pulumi.{stack}.yaml"
 
 
-def plan_stack(stack: str, root: Path = ROOT) -> OfflineRun:
-    """Run the real program for ``stack`` under mocks, with ``Pulumi.<stack>.yaml`` as its config."""
+def plan_stack(stack: str, root: Path = ROOT, subscription_id: str | None = None) -> OfflineRun:
+    """Run the real program for ``stack`` under mocks, with ``Pulumi.<stack>.yaml`` as its config.
+
+    The run is logged in to ``subscription_id``; by default to the one the stack file names, as
+    `az account set --subscription` would have done before a real `pulumi preview`.
+    """
     config, secret_keys = stack_config_from_file(stack_file(stack, root), PROJECT)
-    return run_offline(program, project=PROJECT, stack=stack, config=config, secret_keys=secret_keys)
+    logged_in = subscription_id or configured_subscription(config) or FAKE_SUBSCRIPTION_ID
+    return run_offline(
+        program,
+        project=PROJECT,
+        stack=stack,
+        config=config,
+        secret_keys=secret_keys,
+        subscription_id=logged_in,
+    )
+
+
+def configured_subscription(config: dict[str, str]) -> str | None:
+    """``platform.subscriptionId`` as the stack file spells it, unvalidated (the program checks it)."""
+    platform, _ = namespace_values({k: v for k, v in config.items() if k == f"{PROJECT}:platform"})
+    section = platform.get("platform")
+    value = section.get("subscriptionId") if isinstance(section, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def plan_json(run: OfflineRun) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from infra.databricks import DatabricksWorkloads
 from infra.github import GitHubEnvironment
 from infra.platform import Platform, PlatformArgs
 from stacks.loading import LoadedStack, load_settings
-from stacks.wiring import checked_wheel, databricks_args, github_args
+from stacks.wiring import checked_subscription, checked_wheel, databricks_args, github_args
 
 __all__ = ["DeployedEnvironment", "build_platform", "export_outputs", "load_settings", "program"]
 
@@ -28,10 +28,12 @@ def build_platform(loaded: LoadedStack) -> DeployedEnvironment:
     """Compose the environment the stack's settings describe.
 
     The workloads are children of the platform component, so the resource tree reads top-down.
-    Everything that can fail on config or a missing wheel fails before the first registration.
+    Everything that can fail on config, a missing wheel or the wrong Azure login fails before the
+    first registration.
     """
     settings = loaded.settings
     wheel = checked_wheel(settings)
+    checked_subscription(settings)
     platform = Platform("platform", PlatformArgs(settings=settings, secrets=loaded.secrets))
     children = pulumi.ResourceOptions(parent=platform)
     databricks = DatabricksWorkloads("databricks", databricks_args(settings, platform, wheel), children)

@@ -21,7 +21,10 @@ from stacks.settings import StackSettings
 
 # Keys without a default, filled with a recognisable placeholder so the defaults can be shown.
 _REQUIRED = "required"
-_PLACEHOLDERS: dict[str, Any] = {"github": {"owner": _REQUIRED, "repository": _REQUIRED}}
+_PLACEHOLDERS: dict[str, Any] = {
+    "platform": {"subscriptionId": "00000000-0000-0000-0000-000000000000"},  # shown as "required"
+    "github": {"owner": _REQUIRED, "repository": _REQUIRED},
+}
 _PROD_PLACEHOLDERS: dict[str, Any] = {"github": {"reviewers": [{"type": "team", "name": _REQUIRED}]}}
 
 
@@ -64,6 +67,7 @@ def _defaults_per_environment() -> dict[Environment, dict[str, Any]]:
             raw = deep_merge(raw, _PROD_PLACEHOLDERS)
         settings = StackSettings.model_validate({**raw, "environment": env})
         defaults[env] = settings.model_dump(mode="json", by_alias=True)
+        defaults[env]["platform"]["subscriptionId"] = _REQUIRED
     return defaults
 
 

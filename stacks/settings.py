@@ -30,6 +30,7 @@ from stacks.types import (
     PrimaryMetric,
     ReviewerType,
     StorageSku,
+    SubscriptionId,
     UcIdentifier,
     WheelVersion,
 )
@@ -49,6 +50,12 @@ class Section(BaseModel):
 
 
 class PlatformSettings(Section):
+    # Required in every stack file: a stack lives in one subscription, and the program refuses to
+    # run when the logged-in one differs (stacks/program.py), instead of planning replacements.
+    subscription_id: SubscriptionId = Field(
+        alias="subscriptionId",
+        description="Azure subscription (GUID) this stack deploys into; the login must be to it",
+    )
     location: AzureLocation = Field("westeurope", description="Azure region of every resource")
     name_prefix: NamePrefix = Field(
         "mlops",
@@ -186,7 +193,7 @@ class StackSettings(Section):
     """Everything one environment needs; built by ``stacks.loading``, never by hand in infra/."""
 
     environment: Environment = Field(alias="environment", description="the stack name (not a config key)")
-    platform: PlatformSettings = Field(default_factory=PlatformSettings)
+    platform: PlatformSettings = Field(alias="platform")
     protection: ProtectionSettings = Field(default_factory=ProtectionSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     key_vault: KeyVaultSettings = Field(default_factory=KeyVaultSettings)

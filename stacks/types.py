@@ -130,5 +130,13 @@ GithubName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
 # GitHub Actions secret names: uppercase by convention here, never the reserved GITHUB_ prefix.
 GithubSecretName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$"), AfterValidator(_check_not_reserved)]
 ConfigKey = Annotated[str, Field(pattern=r"^[a-z][A-Za-z0-9]*$")]
+# An Azure subscription id: a GUID, as `az account show --query id` prints it.
+SubscriptionId = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+        description="a GUID such as 00000000-0000-0000-0000-000000000000",
+    ),
+]
 # A PEP 440 release such as 1.4.0, 1.4.0rc1 or 1.4.0.post1 (local versions are not promotable).
 WheelVersion = Annotated[str, Field(pattern=r"^\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?$")]

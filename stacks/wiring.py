@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pulumi
+from pulumi_azure_native import authorization
 
 from infra.base import StrInput
 from infra.databricks import DatabricksWorkloadsArgs
@@ -40,6 +41,28 @@ def checked_wheel(settings: StackSettings, dist: Path | None = None) -> Path:
         )
         raise ConfigError(stack, [Problem(stack, "artifact.wheelVersion", pin, message)])
     return wheel.path
+
+
+def checked_subscription(settings: StackSettings) -> str:
+    """The stack's subscription, once the Azure login is known to be to that subscription.
+
+    azure-native deploys into the subscription its provider is configured with (ARM_SUBSCRIPTION_ID
+    or the Azure CLI's current account); ``getClientConfig`` reports that configuration
+    ("the current configuration of the native Azure provider", pulumi_azure_native/authorization/
+    get_client_config.py). A stack run while logged in elsewhere would plan its workspace and every
+    role assignment as replacements; this stops it first, naming both subscriptions.
+    """
+    configured = settings.platform.subscription_id
+    logged_in = str(authorization.get_client_config().subscription_id)
+    if logged_in.lower() != configured.lower():
+        stack = settings.environment.value
+        message = (
+            f"the Azure login is to subscription {logged_in}, not this stack's; log in to it "
+            f"(`az account set --subscription {configured}`; CI: ARM_SUBSCRIPTION_ID) "
+            f"or correct Pulumi.{stack}.yaml"
+        )
+        raise ConfigError(stack, [Problem(stack, "platform.subscriptionId", configured, message)])
+    return configured
 
 
 def databricks_args(

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from stacks.loading import PROJECT
-from stacks.offline import SECRET_PLACEHOLDER, OfflineRun, run_offline
+from stacks.offline import FAKE_SUBSCRIPTION_ID, SECRET_PLACEHOLDER, OfflineRun, run_offline
 from stacks.plan import plan_json
 from stacks.program import program
 
@@ -50,6 +50,7 @@ def run_with_secret() -> OfflineRun:
     github = {"owner": "acme", "repository": "mlops", "extraSecrets": {"SLACK_WEBHOOK": "slackWebhook"}}
     databricks = {"failureNotificationEmails": ["oncall@example.com"]}
     config = {
+        f"{PROJECT}:platform": json.dumps({"subscriptionId": FAKE_SUBSCRIPTION_ID}),
         f"{PROJECT}:github": json.dumps(github),
         f"{PROJECT}:databricks": json.dumps(databricks),
         f"{PROJECT}:slackWebhook": SECRET_PLACEHOLDER,

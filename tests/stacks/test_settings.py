@@ -11,7 +11,7 @@ import pytest
 from stacks import offline
 from stacks.environment import Environment
 from stacks.loading import PROJECT, ConfigError, build_settings
-from stacks.offline import run_offline, stack_config_from_file
+from stacks.offline import FAKE_SUBSCRIPTION_ID, run_offline, stack_config_from_file
 from stacks.plan import stack_file
 from stacks.program import program
 from stacks.reference import render_reference
@@ -20,6 +20,7 @@ from stacks.settings import StackSettings, promotable_keys
 GITHUB = {"owner": "acme", "repository": "mlops"}
 PROD_GITHUB = {**GITHUB, "reviewers": [{"type": "team", "name": "release"}]}
 ALERTS = {"failureNotificationEmails": ["oncall@example.com"]}  # required in every environment
+PLATFORM = {"subscriptionId": FAKE_SUBSCRIPTION_ID}  # required in every environment
 
 
 @pytest.mark.parametrize("environment", list(Environment))
@@ -38,7 +39,12 @@ def _json(value: str) -> Any:
 
 def bad(stack: str, values: dict[str, Any], key: str, shown: str, allowed: str) -> Any:
     """One bad config: the stack, its values, and what the error line must name."""
-    config = {"github": GITHUB, **values, "databricks": {**ALERTS, **values.get("databricks", {})}}
+    config = {
+        "github": GITHUB,
+        **values,
+        "platform": {**PLATFORM, **values.get("platform", {})},
+        "databricks": {**ALERTS, **values.get("databricks", {})},
+    }
     return pytest.param(stack, config, key, shown, allowed, id=f"{stack}:{key}:{shown}")
 
 
@@ -144,7 +150,22 @@ BAD_CONFIGS = [
     ),
     bad("dev", {"artifact": {"wheelVersion": "latest"}}, "artifact.wheelVersion", '"latest"', "pattern"),
     bad("staging", {}, "(stack name)", '"staging"', "sandbox, dev, uat, prod"),
+    bad(
+        "dev",
+        {"platform": {"subscriptionId": "my-subscription"}},
+        "platform.subscriptionId",
+        '"my-subscription"',
+        "GUID",
+    ),
 ]
+
+
+def test_a_stack_file_without_a_subscription_names_the_key_it_needs() -> None:
+    with pytest.raises(ConfigError) as error:
+        build_settings("dev", {"github": GITHUB, "databricks": ALERTS})
+    [problem] = error.value.problems
+    assert problem.key == "platform.subscriptionId"
+    assert "required; Azure subscription (GUID) this stack deploys into" in problem.message
 
 
 @pytest.mark.parametrize(("stack", "values", "key", "shown", "allowed"), BAD_CONFIGS)
@@ -163,9 +184,9 @@ def test_bad_config_names_stack_key_value_and_what_is_allowed(
 @pytest.mark.parametrize(
     ("stack", "values"),
     [
-        ("dev", {"github": GITHUB, "databricks": ALERTS, "platform": {"location": "westeurop"}}),
-        ("prod", {"github": GITHUB, "databricks": ALERTS}),
-        ("dev", {"github": GITHUB, "databricks": ALERTS, "monitorng": {}}),
+        ("dev", {"github": GITHUB, "databricks": ALERTS, "platform": {**PLATFORM, "location": "westeurop"}}),
+        ("prod", {"github": GITHUB, "databricks": ALERTS, "platform": PLATFORM}),
+        ("dev", {"github": GITHUB, "databricks": ALERTS, "platform": PLATFORM, "monitorng": {}}),
     ],
 )
 def test_bad_config_registers_no_resource(
@@ -192,7 +213,7 @@ def test_every_problem_is_reported_at_once_one_line_each() -> None:
     values = {
         "github": GITHUB,
         "databricks": ALERTS,
-        "platform": {"location": "mars"},
+        "platform": {**PLATFORM, "location": "mars"},
         "monitoring": {"retentionDays": 1},
         "keyVault": {"sku": "gold", "softDeleteRetentionDays": 1},
     }
@@ -206,7 +227,7 @@ def test_every_problem_is_reported_at_once_one_line_each() -> None:
 
 
 def test_settings_are_frozen() -> None:
-    settings = build_settings("dev", {"github": GITHUB, "databricks": ALERTS})
+    settings = build_settings("dev", {"github": GITHUB, "databricks": ALERTS, "platform": PLATFORM})
     with pytest.raises(ValueError, match="frozen"):
         settings.platform.location = "eastus"  # type: ignore[misc]
 
@@ -214,7 +235,9 @@ def test_settings_are_frozen() -> None:
 def test_promotable_keys_are_the_release_settings_and_exist_in_the_schema() -> None:
     keys = promotable_keys()
     assert set(keys) == {"artifact.wheelVersion", "model.primaryMetric", "model.margin"}
-    dumped = build_settings("dev", {"github": GITHUB, "databricks": ALERTS}).model_dump(by_alias=True)
+    dumped = build_settings("dev", {"github": GITHUB, "databricks": ALERTS, "platform": PLATFORM}).model_dump(
+        by_alias=True
+    )
     for key in keys:
         section, field = key.split(".")
         assert field in dumped[section]
@@ -253,6 +276,7 @@ def test_gate_defaults_agree_with_the_wheels_gate_table(environment: Environment
     stack_values = {
         "github": PROD_GITHUB if environment is Environment.PROD else GITHUB,
         "databricks": ALERTS,
+        "platform": PLATFORM,
     }
     settings = build_settings(environment, stack_values)
     policy = GATE_POLICIES[WheelEnvironment(environment.value)]

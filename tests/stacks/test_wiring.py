@@ -18,6 +18,7 @@ from stacks.program import program
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = {
+    "platform": {"subscriptionId": offline.FAKE_SUBSCRIPTION_ID},
     "github": {"owner": "acme", "repository": "mlops"},
     "databricks": {"failureNotificationEmails": ["oncall@example.com"]},
 }
@@ -57,6 +58,39 @@ def test_no_built_wheel_fails_with_the_make_wheel_hint_before_any_registration(
     with pytest.raises(WheelError, match="make wheel"):
         run_offline(program, project=PROJECT, stack="dev", config=_config())
     assert registrations == []
+
+
+OTHER_SUBSCRIPTION = "99999999-9999-4999-8999-999999999999"
+
+
+def test_a_login_to_another_subscription_fails_naming_both_before_any_registration(
+    registrations: list[str],
+) -> None:
+    """A stack planned from the wrong subscription would show its workspace and role assignments
+    as replacements; the program stops first and says which subscription to log in to."""
+    with pytest.raises(ConfigError) as error:
+        run_offline(
+            program, project=PROJECT, stack="dev", config=_config(), subscription_id=OTHER_SUBSCRIPTION
+        )
+    [problem] = error.value.problems
+    assert problem.key == "platform.subscriptionId"
+    assert problem.value == offline.FAKE_SUBSCRIPTION_ID
+    assert OTHER_SUBSCRIPTION in problem.message
+    assert f"az account set --subscription {offline.FAKE_SUBSCRIPTION_ID}" in problem.message
+    assert registrations == []
+
+
+@pytest.mark.parametrize("environment", list(Environment))
+def test_each_stack_deploys_into_the_subscription_its_stack_file_names(
+    plans: dict[Environment, OfflineRun], environment: Environment
+) -> None:
+    config, _ = offline.stack_config_from_file(ROOT / f"Pulumi.{environment}.yaml", PROJECT)
+    subscription = json.loads(config[f"{PROJECT}:platform"])["subscriptionId"]
+    assert plans[environment].exports["subscriptionId"] == subscription
+    assignments = plans[environment].of_type("azure-native:authorization:RoleAssignment")
+    assert assignments
+    for assignment in assignments:
+        assert assignment.plain_inputs()["roleDefinitionId"].startswith(f"/subscriptions/{subscription}/")
 
 
 def test_plan_cli_reports_a_missing_wheel_as_a_clean_error(
