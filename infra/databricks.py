@@ -1,8 +1,9 @@
 """All Databricks workloads of one environment, on an explicit provider built from the workspace.
 
-Order of creation follows the data: provider -> job principal -> Unity Catalog (grants name the
-principal) -> wheel upload (into the volume) -> experiment + registered model -> secret scope ->
-jobs (run as the principal, installing the uploaded wheel) -> serving endpoint -> monitor.
+Order of creation follows the data: provider -> identities (job principal, its rule set, the
+deployer) -> Unity Catalog (grants name the principal) -> wheel upload (into the volume) ->
+experiment + registered model -> secret scope -> jobs (run as the principal, after its rule set,
+installing the uploaded wheel) -> serving endpoint and monitor, once what they need exists.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Self
 
 import pulumi
+import pulumi_databricks as databricks
 from pydantic import Field, model_validator
 
 from infra.artifacts import WheelArtifact, WheelArtifactArgs
@@ -19,8 +21,16 @@ from infra.base import ComponentArgs, PlatformComponent, StrInput
 from infra.databricks_provider import DatabricksAuthType, create_provider, workspace_url
 from infra.job_graph import read_wheel
 from infra.jobs import ComputeMode, JobCluster, JobsArgs, WheelJobs, check_parameters
-from infra.secret_scope import JobSecretScope, SecretScopeArgs, SecretScopeBackend
-from infra.serving import ModelRegistry, ModelRegistryArgs, ServingEndpoint, ServingEndpointArgs, WorkloadSize
+from infra.model_monitoring import PREDICTIONS_TABLE, ModelMonitor, ModelMonitorArgs, table_exists
+from infra.secret_scope import JobSecretScope, SecretScopeArgs
+from infra.serving import (
+    ModelRegistry,
+    ModelRegistryArgs,
+    ServingEndpoint,
+    ServingEndpointArgs,
+    WorkloadSize,
+    champion_version,
+)
 from infra.unity_catalog import Role, UnityCatalog, UnityCatalogArgs
 from infra.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 from stacks.environment import Environment
@@ -43,8 +53,19 @@ class DatabricksWorkloadsArgs(ComponentArgs):
         default=None, description="github-oidc-azure: deployer client id."
     )
     tenant_id: StrInput | None = Field(default=None, description="Entra tenant id (required for OIDC).")
+    # Identities (who deploys, and whom the deployers may run jobs as)
+    account_id: str = Field(description="Databricks account id (rule set names carry it).")
+    deployers_group: str = Field(
+        min_length=1, description="Account group of the deployer and the bootstrappers; owns UC objects."
+    )
+    deployer_application_id: StrInput = Field(
+        description="Client id of the deployer managed identity, registered in the workspace."
+    )
     # Unity Catalog
     access_connector_id: StrInput = Field(description="Azure resource id of the access connector.")
+    uc_storage_access: pulumi.Resource = Field(
+        description="The access connector's role on the UC storage: credential and location wait for it."
+    )
     uc_storage_root: StrInput = Field(description="abfss://<container>@<account>.dfs.core.windows.net/")
     catalog: str = Field(pattern=_UC_NAME, description="The environment's catalog.")
     schema_name: str = Field(default="iris", pattern=_UC_NAME, description="Schema for tables and the model.")
@@ -65,15 +86,12 @@ class DatabricksWorkloadsArgs(ComponentArgs):
     margin: float = Field(default=0.0, ge=0.0, description="Challenger must beat champion by this.")
     require_approval: bool | None = Field(default=None, description="None: required in uat/prod.")
     # Serving and monitoring
-    create_serving_endpoint: bool = Field(default=False, description="Trap 1: only once a version exists.")
-    serving_initial_model_version: str = Field(default="1", pattern=r"^[1-9][0-9]*$")
+    create_serving_endpoint: bool = Field(
+        default=False, description="Serve the champion; created by the first up after the alias exists."
+    )
     serving_workload_size: WorkloadSize = Field(default=WorkloadSize.SMALL)
     serving_scale_to_zero: bool = Field(default=True, description="Must be false in prod.")
-    model_monitoring: bool = Field(default=False, description="Monitor the inference table (uat/prod).")
-    # Secrets
-    secret_scope_backend: SecretScopeBackend = Field(default=SecretScopeBackend.DATABRICKS)
-    key_vault_id: StrInput | None = Field(default=None, description="azure_keyvault backend only.")
-    key_vault_uri: StrInput | None = Field(default=None, description="azure_keyvault backend only.")
+    model_monitoring: bool = Field(default=False, description="Monitor the predictions table (uat/prod).")
     # Lifecycle
     protect: bool | None = Field(default=None, description="None: protect stateful objects in prod.")
     tags: Mapping[str, str] = Field(default_factory=dict, description="Tags on jobs and the endpoint.")
@@ -81,16 +99,11 @@ class DatabricksWorkloadsArgs(ComponentArgs):
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         oidc = self.auth_type is DatabricksAuthType.GITHUB_OIDC_AZURE
-        vault = self.secret_scope_backend is SecretScopeBackend.AZURE_KEYVAULT
         checks = {
             "serving_scale_to_zero must be false in prod": self.environment is Environment.PROD
             and self.serving_scale_to_zero,
-            "model_monitoring watches the endpoint: it needs create_serving_endpoint": self.model_monitoring
-            and not self.create_serving_endpoint,
             "auth_type github-oidc-azure needs deployer_client_id and tenant_id": oidc
             and (self.deployer_client_id is None or self.tenant_id is None),
-            "secret_scope_backend azure_keyvault needs key_vault_id and key_vault_uri": vault
-            and (self.key_vault_id is None or self.key_vault_uri is None),
             "failure_notification_emails must be e-mail addresses": any(
                 "@" not in e for e in self.failure_notification_emails
             ),
@@ -158,7 +171,7 @@ class DatabricksWorkloads(PlatformComponent):
     registered_model_name: pulumi.Output[str]
     experiment_name: str
     secret_scope_name: pulumi.Output[str]
-    serving_endpoint_name: str | None
+    serving_endpoint_name: pulumi.Output[str | None] | None
 
     def __init__(
         self, name: str, args: DatabricksWorkloadsArgs, opts: pulumi.ResourceOptions | None = None
@@ -181,13 +194,22 @@ class DatabricksWorkloads(PlatformComponent):
         )
         identity = WorkloadIdentity(
             f"{name}-identity",
-            WorkloadIdentityArgs(environment=env, display_name=args.physical("jobs"), provider=provider),
+            WorkloadIdentityArgs(
+                environment=env,
+                display_name=args.physical("jobs"),
+                account_id=args.account_id,
+                deployers_group=args.deployers_group,
+                deployer_application_id=args.deployer_application_id,
+                deployer_display_name=args.physical("deployer"),
+                provider=provider,
+            ),
             self.child_opts(),
         )
         principals: dict[Role, StrInput] = {
             Role.JOB_PRINCIPAL: identity.application_id,
             Role.DEVELOPERS: args.developers_group,
             Role.READERS: args.readers_group,
+            Role.DEPLOYERS: args.deployers_group,
         }
         catalog = UnityCatalog(
             f"{name}-uc",
@@ -199,6 +221,8 @@ class DatabricksWorkloads(PlatformComponent):
                 catalog=args.catalog,
                 schema_name=args.schema_name,
                 principals=principals,
+                owner=args.deployers_group,
+                storage_access=args.uc_storage_access,
                 protect=protect,
                 provider=provider,
             ),
@@ -235,9 +259,6 @@ class DatabricksWorkloads(PlatformComponent):
             SecretScopeArgs(
                 environment=env,
                 scope_name=args.physical("jobs"),
-                backend=args.secret_scope_backend,
-                key_vault_id=args.key_vault_id,
-                key_vault_uri=args.key_vault_uri,
                 principals=principals,
                 provider=provider,
             ),
@@ -253,6 +274,7 @@ class DatabricksWorkloads(PlatformComponent):
                 wheel_upload=artifact.file,
                 parameter_values=parameter_values,
                 run_as=identity.application_id,
+                run_as_role=identity.run_as_role,
                 compute_mode=args.compute_mode,
                 cluster=args.cluster,
                 failure_emails=args.failure_notification_emails,
@@ -267,30 +289,43 @@ class DatabricksWorkloads(PlatformComponent):
         )
         self.serving_endpoint_name = None
         if args.create_serving_endpoint:
-            serving = ServingEndpoint(
-                f"{name}-serving",
-                ServingEndpointArgs(
-                    environment=env,
-                    endpoint_name=args.endpoint_name,
-                    model_full_name=registry.model_full_name,
-                    model=registry.model,
-                    initial_model_version=args.serving_initial_model_version,
-                    workload_size=args.serving_workload_size,
-                    scale_to_zero=args.serving_scale_to_zero,
-                    catalog_name=catalog.catalog_name,
-                    schema_name=catalog.schema_name,
-                    job_principal=identity.application_id,
-                    developers_group=args.developers_group,
-                    tags={**args.tags, "environment": env.value},
-                    monitoring=args.model_monitoring,
-                    monitoring_assets_dir=f"/Workspace/Shared/{args.physical('monitoring')}",
-                    failure_emails=args.failure_notification_emails,
-                    protect=protect,
-                    provider=provider,
-                ),
-                self.child_opts(),
+            champion = champion_version(
+                registry.model_full_name,
+                after=[registry.model, registry.model_grants],
+                provider=provider,
+                parent=self,
             )
-            self.serving_endpoint_name = serving.endpoint_name
+
+            def serve(version: str | None) -> str | None:
+                # Registered once the champion is known: nothing to serve before training set it.
+                if version is None:
+                    return None
+                ServingEndpoint(
+                    f"{name}-serving",
+                    ServingEndpointArgs(
+                        environment=env,
+                        endpoint_name=args.endpoint_name,
+                        model_full_name=registry.model_full_name,
+                        model=registry.model,
+                        model_grants=registry.model_grants,
+                        initial_model_version=version,
+                        workload_size=args.serving_workload_size,
+                        scale_to_zero=args.serving_scale_to_zero,
+                        catalog_name=catalog.catalog_name,
+                        schema_name=catalog.schema_name,
+                        job_principal=identity.application_id,
+                        developers_group=args.developers_group,
+                        tags={**args.tags, "environment": env.value},
+                        protect=protect,
+                        provider=provider,
+                    ),
+                    self.child_opts(),
+                )
+                return args.endpoint_name
+
+            self.serving_endpoint_name = champion.apply(serve)
+        if args.model_monitoring:
+            self._monitor(name, args, catalog, provider)
         self.workspace_url = workspace_url(args.workspace_host)
         self.service_principal_application_id = identity.application_id
         self.catalog_name, self.schema_name = catalog.catalog_name, catalog.schema_name
@@ -300,3 +335,35 @@ class DatabricksWorkloads(PlatformComponent):
         self.experiment_name = args.experiment_name
         self.secret_scope_name = scope.scope_name
         self.register(**{key: getattr(self, key) for key in OUTPUTS})
+
+    def _monitor(
+        self, name: str, args: DatabricksWorkloadsArgs, catalog: UnityCatalog, provider: databricks.Provider
+    ) -> None:
+        """The quality monitor, registered once the predictions table it watches exists."""
+        exists = table_exists(
+            catalog.catalog_name,
+            catalog.schema_name,
+            PREDICTIONS_TABLE,
+            after=[catalog.schema],
+            provider=provider,
+            parent=self,
+        )
+
+        def monitor(found: bool) -> bool:
+            if found:
+                ModelMonitor(
+                    f"{name}-monitoring",
+                    ModelMonitorArgs(
+                        table_name=pulumi.Output.concat(
+                            catalog.catalog_name, ".", catalog.schema_name, ".", PREDICTIONS_TABLE
+                        ),
+                        output_schema=pulumi.Output.concat(catalog.catalog_name, ".", catalog.schema_name),
+                        assets_dir=f"/Workspace/Shared/{args.physical('monitoring')}",
+                        failure_emails=args.failure_notification_emails,
+                        provider=provider,
+                    ),
+                    self.child_opts(),
+                )
+            return found
+
+        exists.apply(monitor)

@@ -81,6 +81,9 @@ class JobsArgs(ComponentArgs):
     wheel_upload: databricks.File = Field(description="Jobs change only after the new wheel is there.")
     parameter_values: Mapping[str, str] = Field(description="Value per named parameter of the graph.")
     run_as: StrInput = Field(description="Application id of the job service principal.")
+    run_as_role: pulumi.Resource = Field(
+        description="The rule set giving the deployers Service Principal User on run_as: jobs wait for it."
+    )
     compute_mode: ComputeMode
     cluster: JobCluster
     failure_emails: tuple[str, ...]
@@ -177,7 +180,9 @@ class WheelJobs(PlatformComponent):
                 f"{name}-{job_key}",
                 args=job_args(job_key, args.graph.jobs[job_key], args),
                 opts=self.child_opts(
-                    pulumi.ResourceOptions(provider=args.provider, depends_on=[args.wheel_upload])
+                    pulumi.ResourceOptions(
+                        provider=args.provider, depends_on=[args.wheel_upload, args.run_as_role]
+                    )
                 ),
             )
             databricks.Permissions(

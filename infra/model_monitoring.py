@@ -1,9 +1,15 @@
-"""Lakehouse (quality) monitoring of the serving endpoint's inference table.
+"""Quality monitoring of the predictions themselves, not of the serving endpoint's raw payload.
 
-The AI gateway creates ``<prefix>_payload`` when the endpoint is created, so the monitor depends
-on the endpoint and exists only where the endpoint does. The payload keeps request and response
-as JSON text: the monitor profiles prediction drift and volume per served version; feature-level
-drift needs an unpacked table (see docs/databricks.md, "not expressed").
+The AI gateway's ``<prefix>_payload`` table keeps request and response as JSON text: a monitor
+on it profiles strings, not predictions. The monitor therefore watches the predictions table the
+wheel writes, one row per scored sample with the predicted label, the model version and when it
+was scored (``iris_mlops.scoring``; a test holds ``PREDICTIONS_TABLE`` and ``PREDICTION_COLUMNS`` to
+the wheel's names). The batch inference job feeds it; served requests reach it once unpacked from
+the payload into the same columns.
+
+A monitor needs its table to exist. Nothing exists before the first job run, so the monitor is
+created by the first ``pulumi up`` after the table appears, decided from what exists
+(pulumi-databricks ``get_tables``), as the serving endpoint is from the champion alias.
 """
 
 from __future__ import annotations
@@ -14,17 +20,36 @@ from pydantic import Field
 
 from infra.base import ComponentArgs, PlatformComponent, StrInput
 
-# Columns of the AI gateway payload table.
-PAYLOAD_COLUMNS = {"timestamp": "request_time", "model_id": "served_entity_id", "prediction": "response"}
+# The wheel's predictions table and its columns (iris_mlops.data / iris_mlops.scoring).
+PREDICTIONS_TABLE = "iris_predictions"
+PREDICTION_COLUMNS = {"timestamp": "scored_at", "model_id": "model_version", "prediction": "prediction"}
 REFRESH_CRON = "0 0 6 * * ?"  # daily, after the nightly batch inference
 
 
+def table_exists(
+    catalog_name: pulumi.Input[str],
+    schema_name: pulumi.Input[str],
+    table: str,
+    *,
+    after: list[pulumi.Resource],
+    provider: databricks.Provider,
+    parent: pulumi.Resource,
+) -> pulumi.Output[bool]:
+    """Whether ``catalog.schema.table`` exists (unknown during a preview before the schema does)."""
+    listed = databricks.get_tables_output(
+        catalog_name=catalog_name,
+        schema_name=schema_name,
+        opts=pulumi.InvokeOutputOptions(provider=provider, parent=parent, depends_on=after),
+    )
+    full_name = pulumi.Output.concat(catalog_name, ".", schema_name, ".", table)
+    return pulumi.Output.all(listed.ids, full_name).apply(lambda pair: pair[1] in (pair[0] or []))
+
+
 class ModelMonitorArgs(ComponentArgs):
-    table_name: StrInput = Field(description="catalog.schema.<prefix>_payload")
+    table_name: StrInput = Field(description="catalog.schema.iris_predictions")
     output_schema: StrInput = Field(description="catalog.schema receiving the metric tables.")
     assets_dir: str = Field(pattern=r"^/Workspace/", description="Where the monitor's dashboard lives.")
     failure_emails: tuple[str, ...]
-    endpoint: databricks.ModelServing = Field(description="The payload table exists once it does.")
     provider: databricks.Provider
 
 
@@ -41,9 +66,9 @@ class ModelMonitor(PlatformComponent):
             assets_dir=args.assets_dir,
             inference_log=databricks.QualityMonitorInferenceLogArgs(
                 problem_type="PROBLEM_TYPE_CLASSIFICATION",
-                timestamp_col=PAYLOAD_COLUMNS["timestamp"],
-                model_id_col=PAYLOAD_COLUMNS["model_id"],
-                prediction_col=PAYLOAD_COLUMNS["prediction"],
+                timestamp_col=PREDICTION_COLUMNS["timestamp"],
+                model_id_col=PREDICTION_COLUMNS["model_id"],
+                prediction_col=PREDICTION_COLUMNS["prediction"],
                 granularities=["1 day"],
             ),
             schedule=databricks.QualityMonitorScheduleArgs(
@@ -54,6 +79,6 @@ class ModelMonitor(PlatformComponent):
             )
             if emails
             else None,
-            opts=self.child_opts(pulumi.ResourceOptions(provider=args.provider, depends_on=[args.endpoint])),
+            opts=self.child_opts(pulumi.ResourceOptions(provider=args.provider)),
         )
         self.register()

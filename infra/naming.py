@@ -2,9 +2,10 @@
 
 Logical names (the state's identity) are ``f"{component}-<role>"`` and never change; the physical
 names below are what Azure sees. Globally unique names (Key Vault, storage account) end with a
-short hash of ``prefix|environment|rotation``: deterministic, known at plan time, independent of
-the subscription, and rotated by bumping ``platform.nameSuffixRotation`` (a destroyed Key Vault
-stays soft-deleted and blocks its name; trap 7).
+short hash of ``prefix|environment|rotation|subscription``: deterministic and known at plan time
+(the subscription is stack config, ``platform.subscriptionId``), different for two organisations
+that both keep the default prefix, and rotated by bumping ``platform.nameSuffixRotation`` (a
+destroyed Key Vault stays soft-deleted and blocks its name; trap 7).
 """
 
 from __future__ import annotations
@@ -140,15 +141,19 @@ class AzureNames:
     network_security_group: str
 
 
-def name_suffix(prefix: str, environment: str, rotation: int = 0) -> str:
-    """A short deterministic hash: the same inputs always give the same globally unique names."""
-    digest = hashlib.sha256(f"{prefix}|{environment}|{rotation}".encode()).hexdigest()
-    return digest[:SUFFIX_LENGTH]
+def name_suffix(prefix: str, environment: str, rotation: int = 0, *, subscription_id: str) -> str:
+    """A short deterministic hash: the same inputs always give the same globally unique names.
+
+    The subscription is in it because the prefix alone is not unique between organisations: two
+    that keep the default ``mlops`` would otherwise race for the same vault and storage names.
+    """
+    key = f"{prefix}|{environment}|{rotation}|{subscription_id.lower()}"
+    return hashlib.sha256(key.encode()).hexdigest()[:SUFFIX_LENGTH]
 
 
-def azure_names(prefix: str, environment: str, rotation: int = 0) -> AzureNames:
+def azure_names(prefix: str, environment: str, rotation: int = 0, *, subscription_id: str) -> AzureNames:
     """Build and check every physical name; raise NamingError naming each budget that broke."""
-    suffix = name_suffix(prefix, environment, rotation)
+    suffix = name_suffix(prefix, environment, rotation, subscription_id=subscription_id)
     parts = {
         "prefix": prefix,
         "compact_prefix": prefix.replace("-", ""),

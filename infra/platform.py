@@ -50,12 +50,18 @@ class Platform(PlatformComponent):
     storage_account_name: pulumi.Output[str]
     storage_container_name: pulumi.Output[str]
     storage_root: pulumi.Output[str]
+    uc_storage_access: pulumi.Resource
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(name, opts)
         settings = args.settings
         env = settings.environment
-        names = azure_names(settings.platform.name_prefix, env, settings.platform.name_suffix_rotation)
+        names = azure_names(
+            settings.platform.name_prefix,
+            env,
+            settings.platform.name_suffix_rotation,
+            subscription_id=settings.platform.subscription_id,
+        )
         tags = common_tags(
             environment=env, owner=settings.platform.owner, cost_center=settings.platform.cost_center
         )
@@ -177,6 +183,7 @@ class Platform(PlatformComponent):
         self.storage_account_name = workspace.storage_account_name
         self.storage_container_name = workspace.container_name
         self.storage_root = workspace.storage_root
+        self.uc_storage_access = workspace.storage_access
         self.register(**self.outputs())
 
     def outputs(self) -> dict[str, pulumi.Input[str]]:

@@ -6,6 +6,18 @@ Who owns which field of the endpoint (docs/databricks.md):
 - The deploy task (running as the job principal, CAN_MANAGE) owns which model *version* is
   served: ``config.servedEntities[0].entityVersion`` is in ``ignore_changes``, so a ``pulumi up``
   after a deployment never moves the endpoint back to the version it was created with.
+  ``ignore_changes`` compares with the inputs in the state, so only a refresh brings in the
+  version the deploy task moved to; ``Pulumi.yaml`` sets ``options: refresh: always``.
+
+Whether the endpoint exists at all is decided from what exists: an endpoint must name a model
+version, and none exists before the first training run. ``champion_version`` reads the model's
+``champion`` alias (pulumi-databricks ``get_registered_model`` with ``include_aliases``); the
+endpoint is created, on that version, by the first ``pulumi up`` after an alias exists. During a
+preview before the workspace or the model exists, the invoke's inputs are unknown and it answers
+unknown (pulumi sdk/python/lib/pulumi/runtime/invoke.py: unknown inputs, or dependencies pending
+creation, give a wholly unknown result): the preview then shows no endpoint.
+
+Timeouts fit the CI credential: see ``ENDPOINT_TIMEOUTS``.
 """
 
 from __future__ import annotations
@@ -18,16 +30,25 @@ import pulumi_databricks as databricks
 from pydantic import Field
 
 from infra.base import ComponentArgs, PlatformComponent, StrInput
-from infra.model_monitoring import ModelMonitor, ModelMonitorArgs
 from infra.unity_catalog import Role, Securable, grants_for
 from infra.workload_identity import WorkspaceObject, access_controls
 from stacks.environment import Environment
 
 SERVED_ENTITY_NAME = "champion"  # the deploy task keeps this name when it moves the version
+CHAMPION_ALIAS = "champion"  # the alias the training job's approve task moves
 # The engine's property path of the served version (nested paths are not translated from snake_case).
 SERVED_VERSION_PATH = "config.servedEntities[0].entityVersion"
-# Trap 10: creating or updating an endpoint routinely takes tens of minutes.
-ENDPOINT_TIMEOUTS = pulumi.CustomTimeouts(create="90m", update="90m", delete="30m")
+# Creating or updating an endpoint routinely takes tens of minutes, but not longer than CI's
+# credential lives. In CI the Databricks provider exchanges the GitHub OIDC token once, when it is
+# configured (databricks-sdk-go config/auth_azure_github_oidc.go requests the ID token in
+# Configure and reuses it as the client assertion), GitHub's ID token expires minutes after it is
+# issued, and Entra refuses an expired assertion (AADSTS700024, Azure/login#180, #372). The Entra
+# access token it got lives 60-90 minutes by default, not refreshable
+# (https://learn.microsoft.com/entra/identity-platform/access-tokens#token-lifetime). So every
+# Databricks step of one `pulumi up` must end within 60 minutes of its start; CI_TOKEN_MINUTES is
+# that budget and a plan-level test keeps every custom timeout inside it.
+CI_TOKEN_MINUTES = 60
+ENDPOINT_TIMEOUTS = pulumi.CustomTimeouts(create="40m", update="40m", delete="15m")
 
 
 class WorkloadSize(StrEnum):
@@ -60,6 +81,7 @@ class ModelRegistry(PlatformComponent):
 
     model_full_name: pulumi.Output[str]
     model: databricks.RegisteredModel
+    model_grants: databricks.Grants
     experiment_id: pulumi.Output[str]
 
     def __init__(
@@ -94,7 +116,7 @@ class ModelRegistry(PlatformComponent):
         self.model_full_name = pulumi.Output.concat(
             args.catalog_name, ".", args.schema_name, ".", args.model_name
         )
-        databricks.Grants(
+        self.model_grants = databricks.Grants(
             f"{name}-model-grants",
             model=self.model_full_name,
             grants=grants_for(Securable.MODEL, args.environment, args.principals),
@@ -104,12 +126,43 @@ class ModelRegistry(PlatformComponent):
         self.register(model_full_name=self.model_full_name, experiment_id=self.experiment_id)
 
 
+def champion_version(
+    model_full_name: pulumi.Input[str],
+    *,
+    after: list[pulumi.Resource],
+    provider: databricks.Provider,
+    parent: pulumi.Resource,
+) -> pulumi.Output[str | None]:
+    """The version the ``champion`` alias points at, or None while training has not set it.
+
+    Read after ``after`` (the model and its grants: reading a model needs ownership or EXECUTE,
+    https://docs.databricks.com/api/uc-registered-models/v1/get-registered-model).
+    """
+    info = databricks.get_registered_model_output(
+        full_name=model_full_name,
+        include_aliases=True,
+        opts=pulumi.InvokeOutputOptions(provider=provider, parent=parent, depends_on=after),
+    )
+
+    def champion(result: databricks.GetRegisteredModelResult) -> str | None:
+        for model in result.model_infos or []:
+            for alias in model.aliases or []:
+                if alias.alias_name == CHAMPION_ALIAS and alias.version_num is not None:
+                    return str(alias.version_num)
+        return None
+
+    return info.apply(champion)
+
+
 class ServingEndpointArgs(ComponentArgs):
     environment: Environment
     endpoint_name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
     model_full_name: StrInput
     model: databricks.RegisteredModel
-    initial_model_version: str = Field(pattern=r"^[1-9][0-9]*$", description="Version served at creation.")
+    model_grants: databricks.Grants = Field(description="EXECUTE for the creator: it reads the model.")
+    initial_model_version: str = Field(
+        pattern=r"^[1-9][0-9]*$", description="Version served at creation: the champion's."
+    )
     workload_size: WorkloadSize
     scale_to_zero: bool
     catalog_name: StrInput
@@ -117,9 +170,6 @@ class ServingEndpointArgs(ComponentArgs):
     job_principal: StrInput
     developers_group: str
     tags: Mapping[str, str]
-    monitoring: bool = Field(description="Quality-monitor the inference table.")
-    monitoring_assets_dir: str = Field(pattern=r"^/Workspace/", description="The monitor's dashboard.")
-    failure_emails: tuple[str, ...] = Field(description="Told when a monitor refresh fails.")
     protect: bool
     provider: databricks.Provider
 
@@ -165,7 +215,7 @@ class ServingEndpoint(PlatformComponent):
                     pulumi.ResourceOptions(
                         custom_timeouts=ENDPOINT_TIMEOUTS,
                         ignore_changes=[SERVED_VERSION_PATH],
-                        depends_on=[args.model],
+                        depends_on=[args.model, args.model_grants],
                     ),
                 )
             ),
@@ -183,17 +233,4 @@ class ServingEndpoint(PlatformComponent):
         self.payload_table = pulumi.Output.concat(
             args.catalog_name, ".", args.schema_name, ".", args.inference_table_prefix, "_payload"
         )
-        if args.monitoring:
-            ModelMonitor(
-                f"{name}-monitoring",
-                ModelMonitorArgs(
-                    table_name=self.payload_table,
-                    output_schema=pulumi.Output.concat(args.catalog_name, ".", args.schema_name),
-                    assets_dir=args.monitoring_assets_dir,
-                    failure_emails=args.failure_emails,
-                    endpoint=self.endpoint,
-                    provider=args.provider,
-                ),
-                self.child_opts(),
-            )
         self.register(endpoint_name=self.endpoint_name, payload_table=self.payload_table)

@@ -3,6 +3,15 @@
 Storage credential on the workspace's access connector -> external location on the UC container
 -> catalog whose managed storage lives there -> schema -> ``artifacts`` volume for wheels. Grants
 are authoritative per securable (``databricks.Grants``) and come from one table.
+
+Ownership: every securable here is owned by the deployers group (an account group holding the
+deployer identity and the people who bootstrap). The principal that creates a UC object becomes
+its owner, and CREATE privileges on the metastore give nothing on objects someone else owns
+(https://docs.databricks.com/data/manage-ownership.html), so without an explicit ``owner`` the
+person who ran the first ``pulumi up`` would own everything and CI could neither upload a wheel
+(WRITE VOLUME) nor change a grant. The storage credential and the external location validate
+their access when they are created: both wait for the access connector's role on the storage
+account (``storage_access``), or a first deploy races it.
 """
 
 from __future__ import annotations
@@ -34,6 +43,8 @@ class Role(StrEnum):
     JOB_PRINCIPAL = "job_principal"
     DEVELOPERS = "developers"
     READERS = "readers"
+    # The account group that owns the securables: the deployer identity and the bootstrappers.
+    DEPLOYERS = "deployers"
 
 
 class Privileges(NamedTuple):
@@ -49,28 +60,38 @@ _NONE = Privileges((), ())
 _JOB_SCHEMA = ("CREATE_FUNCTION", "CREATE_TABLE", "EXECUTE", "MODIFY", "READ_VOLUME", "SELECT", "USE_SCHEMA")
 _DEV_SCHEMA = ("CREATE_MODEL", "CREATE_TABLE", "EXECUTE", "MODIFY", "READ_VOLUME", "SELECT", "USE_SCHEMA")
 
-# The least each principal needs (trap 6). The job principal owns the registered model, which
-# covers creating versions and setting aliases; developers only read in uat/prod.
+# The least each principal needs (trap 6). The job principal owns the registered model: setting an
+# alias needs its owner (or a metastore admin), no privilege suffices
+# (https://docs.databricks.com/api/uc-registered-models/v1/set-registered-model-alias). The
+# deployers own every other securable; owning the schema lets them manage the model's grants
+# (https://docs.databricks.com/data/manage-permissions.html) but gives no privilege on it, and a
+# serving endpoint's creator needs EXECUTE on the model it serves
+# (https://docs.databricks.com/en/security/auth-authz/access-control/serving-endpoint-acl.html):
+# so the deployers get EXECUTE on the model explicitly. Developers only read in uat/prod.
 UC_GRANTS: dict[Securable, dict[Role, Privileges]] = {
     Securable.CATALOG: {
         Role.JOB_PRINCIPAL: _same("USE_CATALOG"),
         Role.DEVELOPERS: _same("USE_CATALOG"),
         Role.READERS: _same("USE_CATALOG"),
+        Role.DEPLOYERS: _NONE,  # owner
     },
     Securable.SCHEMA: {
         Role.JOB_PRINCIPAL: _same(*_JOB_SCHEMA),
         Role.DEVELOPERS: Privileges(_DEV_SCHEMA, ("EXECUTE", "READ_VOLUME", "SELECT", "USE_SCHEMA")),
         Role.READERS: _same("SELECT", "USE_SCHEMA"),
+        Role.DEPLOYERS: _NONE,  # owner
     },
     Securable.VOLUME: {
         Role.JOB_PRINCIPAL: _same("READ_VOLUME"),
         Role.DEVELOPERS: _same("READ_VOLUME"),
         Role.READERS: _NONE,
+        Role.DEPLOYERS: _NONE,  # owner
     },
     Securable.MODEL: {
         Role.JOB_PRINCIPAL: _NONE,  # owner
         Role.DEVELOPERS: _same("EXECUTE"),
         Role.READERS: _same("EXECUTE"),
+        Role.DEPLOYERS: _same("EXECUTE"),  # creates the serving endpoint, which reads the model
     },
 }
 
@@ -95,6 +116,10 @@ class UnityCatalogArgs(ComponentArgs):
     catalog: str = Field(min_length=1)
     schema_name: str = Field(min_length=1)
     principals: Mapping[Role, StrInput] = Field(description="Grantee per role.")
+    owner: str = Field(min_length=1, description="Account group owning every securable (the deployers).")
+    storage_access: pulumi.Resource = Field(
+        description="The access connector's role on the storage account: the credential waits for it."
+    )
     protect: bool = Field(description="prod: protect the stateful objects from deletion.")
     provider: databricks.Provider
 
@@ -106,6 +131,7 @@ class UnityCatalog(PlatformComponent):
     schema_name: pulumi.Output[str]
     volume_path: str
     volume: databricks.Volume
+    schema: databricks.Schema
 
     def __init__(self, name: str, args: UnityCatalogArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(name, opts)
@@ -113,6 +139,10 @@ class UnityCatalog(PlatformComponent):
         # Sandbox is disposable: dropping it may drop its tables too. Elsewhere data blocks deletion.
         force_destroy = env is Environment.SANDBOX
         stateful = pulumi.ResourceOptions(provider=args.provider, protect=args.protect)
+        # Creating the credential or the location validates that the connector can reach the data.
+        after_storage_role = pulumi.ResourceOptions.merge(
+            stateful, pulumi.ResourceOptions(depends_on=[args.storage_access])
+        )
         metastore_name = f"{args.name_prefix}-{env.value}-uc"
 
         credential = databricks.StorageCredential(
@@ -122,7 +152,8 @@ class UnityCatalog(PlatformComponent):
                 access_connector_id=args.access_connector_id
             ),
             comment=f"Access connector of the {env.value} workspace",
-            opts=self.child_opts(stateful),
+            owner=args.owner,
+            opts=self.child_opts(after_storage_role),
         )
         location = databricks.ExternalLocation(
             f"{name}-external-location",
@@ -130,7 +161,8 @@ class UnityCatalog(PlatformComponent):
             url=args.storage_root,
             credential_name=credential.name,
             comment=f"Managed storage of the {env.value} catalog",
-            opts=self.child_opts(stateful),
+            owner=args.owner,
+            opts=self.child_opts(after_storage_role),
         )
         catalog = databricks.Catalog(
             f"{name}-catalog",
@@ -140,13 +172,15 @@ class UnityCatalog(PlatformComponent):
             isolation_mode="ISOLATED",
             force_destroy=force_destroy,
             comment=f"MLOps platform, {env.value}",
+            owner=args.owner,
             opts=self.child_opts(stateful),
         )
-        schema = databricks.Schema(
+        self.schema = schema = databricks.Schema(
             f"{name}-schema",
             catalog_name=catalog.name,
             name=args.schema_name,
             force_destroy=force_destroy,
+            owner=args.owner,
             opts=self.child_opts(stateful),
         )
         self.volume = databricks.Volume(
@@ -156,6 +190,7 @@ class UnityCatalog(PlatformComponent):
             name=ARTIFACTS_VOLUME,
             volume_type="MANAGED",
             comment="Content-addressed wheels the jobs install",
+            owner=args.owner,
             opts=self.child_opts(stateful),
         )
         grant_opts = self.child_opts(pulumi.ResourceOptions(provider=args.provider))

@@ -65,6 +65,9 @@ class Workspace(PlatformComponent):
     storage_account_name: pulumi.Output[str]
     container_name: pulumi.Output[str]
     storage_root: pulumi.Output[str]
+    # The access connector's Storage Blob Data Contributor role: Unity Catalog objects that validate
+    # the connector's access (storage credential, external location) are created after it.
+    storage_access: authorization.RoleAssignment
 
     def __init__(self, name: str, args: WorkspaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(name, opts)
@@ -107,7 +110,7 @@ class Workspace(PlatformComponent):
             opts=self.child_opts(),
         )
         principal_id = connector.identity.apply(lambda identity: identity.principal_id if identity else "")
-        authorization.RoleAssignment(
+        self.storage_access = authorization.RoleAssignment(
             f"{name}-connector-blob-contributor",
             role_assignment_name=role_assignment_name(args.access_connector_name, args.storage_account_name),
             principal_id=principal_id,

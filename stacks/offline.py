@@ -29,13 +29,14 @@ from stacks.offline_fakes import (
     FAKE_OUTPUTS,
     FAKE_SUBSCRIPTION_ID,
     FAKE_TENANT_ID,
+    WorkspaceState,
     fake_id,
 )
 
 __all__ = [  # the fakes are re-exported: tests compare recorded inputs with them
     "CALL_RESULTS", "FAKE_CLIENT_ID", "FAKE_GITHUB_TEAM_ID", "FAKE_GITHUB_USER_ID", "FAKE_OBJECT_ID",
     "FAKE_OUTPUTS", "FAKE_SUBSCRIPTION_ID", "FAKE_TENANT_ID", "OfflineRun", "RecordedResource",
-    "run_offline", "stack_config_from_file",
+    "WorkspaceState", "run_offline", "stack_config_from_file",
 ]  # fmt: skip
 
 CLIENT_CONFIG = "azure-native:authorization:getClientConfig"
@@ -120,8 +121,9 @@ def unwrap_secrets(value: Any) -> Any:
 
 
 class _Mocks(pulumi.runtime.Mocks):
-    def __init__(self, subscription_id: str) -> None:
+    def __init__(self, subscription_id: str, workspace: WorkspaceState) -> None:
         self.subscription_id = subscription_id
+        self.workspace = workspace
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
         # Auto-named resources get their logical name, as a provider's `name` output would be.
@@ -133,7 +135,8 @@ class _Mocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
         # No failures is an empty list: MockMonitor.Invoke iterates it (None crashes every invoke).
-        result = dict(CALL_RESULTS.get(args.token, {}))
+        answer = self.workspace.invoke_result(args.token, dict(args.args))
+        result = answer if answer is not None else dict(CALL_RESULTS.get(args.token, {}))
         if args.token == CLIENT_CONFIG:
             result["subscriptionId"] = self.subscription_id
         return result, []
@@ -191,6 +194,7 @@ def run_offline(
     config: Mapping[str, str],
     secret_keys: frozenset[str] = frozenset(),
     subscription_id: str = FAKE_SUBSCRIPTION_ID,
+    workspace: WorkspaceState | None = None,
 ) -> OfflineRun:
     """Run ``program`` as ``pulumi preview`` would, against mocks, and return what it registered.
 
@@ -198,13 +202,14 @@ def run_offline(
     (structured values JSON-encoded). ``subscription_id`` is the Azure subscription the run is
     logged in to, as ``getClientConfig`` reports it. Each run gets a fresh event loop and a fresh
     root stack.
+    ``workspace`` is what the Databricks invokes find (default: a brand-new environment).
     """
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
         _reset_engine_state()
         pulumi.runtime.set_all_config(dict(config), sorted(secret_keys))
-        monitor = _RecordingMonitor(_Mocks(subscription_id))
+        monitor = _RecordingMonitor(_Mocks(subscription_id, workspace or WorkspaceState()))
         pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=True, monitor=monitor)
         program()
         loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())

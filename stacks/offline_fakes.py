@@ -7,7 +7,8 @@ its inputs. Fake identities are GUID-shaped so validators and string formats hol
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 # Fake identities that look like the real thing (GUIDs), so validators and string formats hold.
@@ -64,8 +65,10 @@ FAKE_OUTPUTS: dict[str, FakeOutputs] = {
         "customerId": "00000000-0000-4000-8000-0000000000aa",
     },
     # A Databricks-managed service principal gets its application id from Databricks.
+    # A Databricks-managed service principal gets its application id from Databricks; an
+    # Azure-managed one (the deployer) keeps the one it was registered with.
     "databricks:index/servicePrincipal:ServicePrincipal": lambda name, inputs: {
-        "applicationId": "00000000-0000-4000-8000-0000000000db",
+        "applicationId": inputs.get("applicationId") or "00000000-0000-4000-8000-0000000000db",
     },
     "databricks:index/modelServing:ModelServing": lambda name, inputs: {
         "servingEndpointId": f"{inputs.get('name', name)}-endpoint-id",
@@ -82,4 +85,37 @@ CALL_RESULTS: dict[str, dict[str, Any]] = {
     # GitHub reviewers named by login or team slug resolve to numeric ids, as the API answers.
     "github:index/getUser:getUser": {"id": FAKE_GITHUB_USER_ID, "login": "offline-user"},
     "github:index/getTeam:getTeam": {"id": FAKE_GITHUB_TEAM_ID, "slug": "offline-team"},
+    "databricks:index/getGroup:getGroup": {"id": "offline-admins-group-id", "displayName": "admins"},
 }
+
+GET_REGISTERED_MODEL = "databricks:index/getRegisteredModel:getRegisteredModel"
+GET_TABLES = "databricks:index/getTables:getTables"
+
+
+@dataclass(frozen=True)
+class WorkspaceState:
+    """What already exists in the workspace, as the Databricks invokes will answer it.
+
+    The default is a brand-new environment: the model has no version and no alias yet, and no job
+    has written a table. ``champion_version`` plans the state after a training run.
+    """
+
+    champion_version: int | None = None
+    tables: tuple[str, ...] = ()
+
+    def invoke_result(self, token: str, args: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The answer to one of the invokes that read the workspace, or None for any other."""
+        if token == GET_REGISTERED_MODEL:
+            aliases = (
+                []
+                if self.champion_version is None
+                else [{"aliasName": "champion", "versionNum": self.champion_version}]
+            )
+            return {"fullName": args.get("fullName"), "modelInfos": [{"aliases": aliases}]}
+        if token == GET_TABLES:
+            prefix = f"{args.get('catalogName')}.{args.get('schemaName')}"
+            return {"ids": [f"{prefix}.{table}" for table in self.tables]}
+        return None
+
+
+BRAND_NEW = WorkspaceState()

@@ -3,6 +3,11 @@
     python -m stacks.plan --stack dev          resource tree, counts, critical path
     python -m stacks.plan --stack dev --json   docs/contracts.md section 2, secrets masked
     python -m stacks.plan                      all four stacks and what differs between them
+    python -m stacks.plan --stack uat --champion 3
+                                               as after a training run: the champion alias is
+                                               version 3 and the predictions table exists
+
+By default a stack is planned as a brand-new environment: no model version, no table yet.
 
 Bad config prints the one error listing every problem and exits with code 2.
 """
@@ -23,10 +28,12 @@ from rich.tree import Tree
 from infra.job_graph import WheelError
 from stacks.environment import Environment
 from stacks.loading import PROJECT, ConfigError, build_settings, namespace_values
+from infra.model_monitoring import PREDICTIONS_TABLE
 from stacks.offline import (
     FAKE_SUBSCRIPTION_ID,
     OfflineRun,
     RecordedResource,
+    WorkspaceState,
     run_offline,
     stack_config_from_file,
 )
@@ -40,11 +47,22 @@ def stack_file(stack: str, root: Path = ROOT) -> Path:
     return root / f"Pulumi.{stack}.yaml"
 
 
-def plan_stack(stack: str, root: Path = ROOT, subscription_id: str | None = None) -> OfflineRun:
+def trained(champion_version: int) -> WorkspaceState:
+    """The workspace after a training and a batch run: a champion alias, the predictions table."""
+    return WorkspaceState(champion_version=champion_version, tables=(PREDICTIONS_TABLE,))
+
+
+def plan_stack(
+    stack: str,
+    root: Path = ROOT,
+    subscription_id: str | None = None,
+    workspace: WorkspaceState | None = None,
+) -> OfflineRun:
     """Run the real program for ``stack`` under mocks, with ``Pulumi.<stack>.yaml`` as its config.
 
     The run is logged in to ``subscription_id``; by default to the one the stack file names, as
-    `az account set --subscription` would have done before a real `pulumi preview`.
+    `az account set --subscription` would have done before a real `pulumi preview`. ``workspace``
+    is what already exists in the Databricks workspace (default: nothing yet).
     """
     config, secret_keys = stack_config_from_file(stack_file(stack, root), PROJECT)
     logged_in = subscription_id or configured_subscription(config) or FAKE_SUBSCRIPTION_ID
@@ -55,6 +73,7 @@ def plan_stack(stack: str, root: Path = ROOT, subscription_id: str | None = None
         config=config,
         secret_keys=secret_keys,
         subscription_id=logged_in,
+        workspace=workspace,
     )
 
 
@@ -181,17 +200,24 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
         "--stack", choices=[e.value for e in Environment], help="plan one stack (default: all)"
     )
     parser.add_argument("--json", action="store_true", help="print the plan JSON (needs --stack)")
+    parser.add_argument(
+        "--champion",
+        type=int,
+        metavar="VERSION",
+        help="plan as after training: the champion alias is VERSION (default: a brand-new environment)",
+    )
     args = parser.parse_args(argv)
     console = Console()
+    workspace = None if args.champion is None else trained(args.champion)
     try:
         if args.stack and args.json:
-            sys.stdout.write(
-                json.dumps(plan_json(plan_stack(args.stack, root)), indent=2, sort_keys=True) + "\n"
-            )
+            run = plan_stack(args.stack, root, workspace=workspace)
+            sys.stdout.write(json.dumps(plan_json(run), indent=2, sort_keys=True) + "\n")
         elif args.stack:
-            print_stack(console, plan_stack(args.stack, root))
+            print_stack(console, plan_stack(args.stack, root, workspace=workspace))
         else:
-            print_comparison(console, {env: plan_stack(env, root) for env in Environment}, root)
+            runs = {env: plan_stack(env, root, workspace=workspace) for env in Environment}
+            print_comparison(console, runs, root)
     except (ConfigError, WheelError) as error:
         Console(stderr=True).print(str(error), markup=False, highlight=False)
         return EXIT_BAD_CONFIG

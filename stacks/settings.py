@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from infra.jobs import DEFAULT_NODE_TYPE, DEFAULT_SPARK_VERSION, ComputeMode
-from infra.secret_scope import SecretScopeBackend
 from infra.serving import WorkloadSize as ServingWorkloadSize
 from stacks.environment import Environment
 from stacks.types import (
@@ -151,6 +150,16 @@ class GithubSettings(Section):
 class DatabricksSettings(Section):
     catalog: UcIdentifier = Field(description="Unity Catalog catalog of this environment", alias="catalog")
     schema_: UcIdentifier = Field("iris", alias="schema", description="schema inside the catalog")
+    account_id: str = Field(
+        alias="accountId",
+        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+        description="Databricks account id (a GUID, account console); names the job principal's rule set",
+    )
+    deployers_group: str = Field(
+        "mlops-deployers",
+        min_length=1,
+        description="account group of the deployer identity and whoever bootstraps; owns the UC objects",
+    )
     readers_group: str = Field("mlops-readers", min_length=1, description="account group granted read")
     developers_group: str = Field("mlops-developers", min_length=1, description="account group for devs")
     compute_mode: ComputeMode = Field(ComputeMode.SERVERLESS, description="how jobs get compute")
@@ -166,10 +175,12 @@ class DatabricksSettings(Section):
     serving_workload_size: ServingWorkloadSize = Field(ServingWorkloadSize.SMALL, description="endpoint size")
     serving_scale_to_zero: bool = Field(True, description="endpoint scales to zero when idle (never prod)")
     create_serving_endpoint: bool = Field(
-        False, description="create the endpoint with `pulumi up` (needs a model version; trap 1)"
+        False,
+        description="serve the champion: the first `pulumi up` after training set the alias creates the endpoint",
     )
-    model_monitoring: bool = Field(False, description="inference tables / monitoring on the endpoint")
-    secret_scope_backend: SecretScopeBackend = Field(SecretScopeBackend.DATABRICKS, description="scope kind")
+    model_monitoring: bool = Field(
+        False, description="quality monitor on the predictions table, once a job has written it"
+    )
 
 
 class ModelSettings(Section):

@@ -99,11 +99,15 @@ def _check_not_reserved(value: str) -> str:
     return value
 
 
+BUDGET_CHECK_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+
+
 def _check_prefix_budgets(value: str) -> str:
     """Every name derived from the prefix, in every environment, must fit its Azure budget."""
     for environment in ENVIRONMENT_CODES:
         try:
-            azure_names(value, environment)
+            # Lengths do not depend on the subscription: any GUID checks the budgets.
+            azure_names(value, environment, subscription_id=BUDGET_CHECK_SUBSCRIPTION)
         except NamingError as error:
             raise ValueError(str(error)) from None
     return value

@@ -86,7 +86,11 @@ def databricks_args(
         auth_type=auth_type,
         deployer_client_id=client_id if oidc else None,
         tenant_id=tenant_id if oidc else None,
+        account_id=db.account_id,
+        deployers_group=db.deployers_group,
+        deployer_application_id=platform.deployer_client_id,
         access_connector_id=platform.access_connector_id,
+        uc_storage_access=platform.uc_storage_access,
         uc_storage_root=platform.storage_root,
         catalog=db.catalog,
         schema_name=db.schema_,
@@ -105,11 +109,7 @@ def databricks_args(
         create_serving_endpoint=db.create_serving_endpoint,
         serving_workload_size=db.serving_workload_size,
         serving_scale_to_zero=db.serving_scale_to_zero,
-        # The monitor watches the endpoint's inference table: it follows the endpoint into existence.
-        model_monitoring=db.model_monitoring and db.create_serving_endpoint,
-        secret_scope_backend=db.secret_scope_backend,
-        key_vault_id=platform.key_vault_id,
-        key_vault_uri=platform.key_vault_uri,
+        model_monitoring=db.model_monitoring,
         protect=settings.protection.protect_stateful,
         tags=common_tags(
             environment=env.value, owner=settings.platform.owner, cost_center=settings.platform.cost_center

@@ -11,6 +11,9 @@ from hypothesis import strategies as st
 from infra.naming import NAME_RULES, AzureNames, NamingError, ResourceKind, azure_names, max_prefix_length
 from stacks.environment import Environment
 
+SUBSCRIPTION = "11111111-1111-4111-8111-111111111111"
+OTHER_SUBSCRIPTION = "22222222-2222-4222-8222-222222222222"
+
 # Valid prefixes as NamePrefix defines them: lowercase alnum words joined by single hyphens.
 valid_prefixes = st.from_regex(r"[a-z][a-z0-9]{1,5}(-[a-z0-9]{1,2})?", fullmatch=True).filter(
     lambda p: len(p) <= max_prefix_length()
@@ -24,7 +27,7 @@ def _names_by_kind(names: AzureNames) -> dict[ResourceKind, str]:
 @given(prefix=valid_prefixes, rotation=st.integers(min_value=0, max_value=999))
 def test_every_derived_name_fits_its_azure_budget_for_every_stack(prefix: str, rotation: int) -> None:
     for environment in Environment:
-        for kind, name in _names_by_kind(azure_names(prefix, environment, rotation)).items():
+        for kind, name in _names_by_kind(azure_names(prefix, environment, rotation, subscription_id=SUBSCRIPTION)).items():
             rule = NAME_RULES[kind]
             assert rule.min_length <= len(name) <= rule.max_length, (kind, name)
             assert re.fullmatch(rule.pattern, name), (kind, name)
@@ -32,8 +35,8 @@ def test_every_derived_name_fits_its_azure_budget_for_every_stack(prefix: str, r
 
 @given(prefix=valid_prefixes)
 def test_globally_unique_names_are_deterministic_and_distinct_per_stack(prefix: str) -> None:
-    first = {env: azure_names(prefix, env) for env in Environment}
-    again = {env: azure_names(prefix, env) for env in Environment}
+    first = {env: azure_names(prefix, env, subscription_id=SUBSCRIPTION) for env in Environment}
+    again = {env: azure_names(prefix, env, subscription_id=SUBSCRIPTION) for env in Environment}
     assert first == again
     assert len({names.key_vault for names in first.values()}) == len(Environment)
     assert len({names.storage_account for names in first.values()}) == len(Environment)
@@ -41,16 +44,33 @@ def test_globally_unique_names_are_deterministic_and_distinct_per_stack(prefix: 
 
 @given(prefix=valid_prefixes)
 def test_rotating_the_suffix_escapes_a_soft_deleted_vault_name(prefix: str) -> None:
-    before = azure_names(prefix, Environment.SANDBOX, rotation=0)
-    after = azure_names(prefix, Environment.SANDBOX, rotation=1)
+    before = azure_names(prefix, Environment.SANDBOX, rotation=0, subscription_id=SUBSCRIPTION)
+    after = azure_names(prefix, Environment.SANDBOX, rotation=1, subscription_id=SUBSCRIPTION)
     assert before.key_vault != after.key_vault
     assert before.storage_account != after.storage_account
     assert before.resource_group == after.resource_group  # only globally unique names rotate
 
 
+# Fixed examples, not generated ones: a 4-hex-digit suffix collides for 1 pair in 65536.
+@pytest.mark.parametrize("prefix", ["mlops", "ml", "acme-ml"])
+def test_two_organisations_with_the_same_prefix_get_different_global_names(prefix: str) -> None:
+    # Defect: the hash covered only prefix|env|rotation, so everyone keeping the default prefix
+    # raced for the same vault and storage names.
+    ours = azure_names(prefix, Environment.PROD, subscription_id=SUBSCRIPTION)
+    theirs = azure_names(prefix, Environment.PROD, subscription_id=OTHER_SUBSCRIPTION)
+    assert ours.key_vault != theirs.key_vault
+    assert ours.storage_account != theirs.storage_account
+    assert ours.resource_group == theirs.resource_group  # only the globally unique names differ
+
+
+def test_the_subscription_hashes_case_insensitively() -> None:
+    upper = azure_names("mlops", Environment.DEV, subscription_id=SUBSCRIPTION.upper())
+    assert upper == azure_names("mlops", Environment.DEV, subscription_id=SUBSCRIPTION)
+
+
 def test_key_vault_budget_sets_the_prefix_limit() -> None:
     assert max_prefix_length() == 12
-    azure_names("a" * 12, Environment.SANDBOX)
+    azure_names("a" * 12, Environment.SANDBOX, subscription_id=SUBSCRIPTION)
 
 
 @pytest.mark.parametrize(
@@ -62,6 +82,6 @@ def test_key_vault_budget_sets_the_prefix_limit() -> None:
 )
 def test_too_long_prefix_names_the_budget_it_broke(prefix: str, budget: str) -> None:
     with pytest.raises(NamingError) as error:
-        azure_names(prefix, Environment.PROD)
+        azure_names(prefix, Environment.PROD, subscription_id=SUBSCRIPTION)
     assert budget in str(error.value)
     assert "namePrefix may be at most" in str(error.value)
