@@ -71,7 +71,33 @@ class JobSpec(_Strict):
                     f"task {task.key!r} depends on unknown tasks {unknown}; known: {sorted(keys)}"
                 )
         _raise_on_cycle({task.key: task.depends_on for task in self.tasks})
+        seconds, chain = longest_chain(self.tasks)
+        if self.timeout_seconds and self.timeout_seconds < seconds:
+            raise ValueError(
+                f"timeout_seconds {self.timeout_seconds} is shorter than the longest task chain "
+                f"{' -> '.join(chain)} ({seconds} s, every attempt counted): Databricks would cancel "
+                f"the run while its tasks are still within their own timeouts; allowed: >= {seconds}"
+            )
         return self
+
+
+def longest_chain(tasks: tuple[TaskSpec, ...]) -> tuple[int, tuple[str, ...]]:
+    """The most seconds a dependency chain of ``tasks`` may run, and its task keys.
+
+    A job's ``timeout_seconds`` covers one run with all its task attempts (Jobs API ``JobSettings``);
+    each task may take ``1 + max_retries`` attempts of up to its own ``timeout_seconds``.
+    """
+    by_key = {task.key: task for task in tasks}
+    memo: dict[str, tuple[int, tuple[str, ...]]] = {}
+
+    def chain(key: str) -> tuple[int, tuple[str, ...]]:
+        if key not in memo:
+            task = by_key[key]
+            before = max((chain(upstream) for upstream in task.depends_on), default=(0, ()))
+            memo[key] = (before[0] + task.timeout_seconds * (1 + task.max_retries), (*before[1], key))
+        return memo[key]
+
+    return max((chain(key) for key in sorted(by_key)), default=(0, ()))
 
 
 class JobGraph(_Strict):

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .context import PolicyContext
-from .props import get_path, non_empty, number
+from .props import get_path, mappings, non_empty, number
 
 JOB = "databricks:index/job:Job"
 CLUSTER = "databricks:index/cluster:Cluster"
@@ -47,3 +47,35 @@ def advise_cluster_autotermination(
     if minutes is not None and minutes > 0:
         return []
     return ["autoterminationMinutes is not set: an idle all-purpose cluster runs until stopped by hand"]
+
+
+def check_job_timeout_covers_tasks(
+    resource_type: str, props: Mapping[str, Any], context: PolicyContext
+) -> list[str]:
+    """A job's timeout bounds one run with every task attempt: it must cover the longest chain."""
+    timeout = number(props.get("timeoutSeconds"))
+    if not timeout:
+        return []
+    tasks = {str(t.get("taskKey")): t for t in mappings(props.get("tasks"))}
+    memo: dict[str, tuple[float, tuple[str, ...]]] = {}
+
+    def chain(key: str, seen: frozenset[str]) -> tuple[float, tuple[str, ...]]:
+        if key not in memo:
+            task = tasks[key]
+            upstream = [
+                str(d.get("taskKey")) for d in mappings(task.get("dependsOns")) if d.get("taskKey") in tasks
+            ]
+            before = max(
+                (chain(u, seen | {key}) for u in upstream if u not in seen), default=(0.0, ())
+            )
+            attempts = 1 + (number(task.get("maxRetries")) or 0)
+            memo[key] = (before[0] + (number(task.get("timeoutSeconds")) or 0) * attempts, (*before[1], key))
+        return memo[key]
+
+    seconds, keys = max((chain(key, frozenset()) for key in sorted(tasks)), default=(0.0, ()))
+    if timeout >= seconds:
+        return []
+    return [
+        f"timeoutSeconds {timeout:g} is shorter than the task chain {' -> '.join(keys)} ({seconds:g} s with "
+        "retries): the run is cancelled while its tasks are still inside their own timeouts"
+    ]

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .context import PolicyContext, environment_from
-from .registry import RULES
+from .registry import RULES, STACK_RULES
 from .rule import Enforcement, Rule
+from .stack_rule import StackResource, StackRule
 
 
 class RecordedLike(Protocol):
@@ -30,6 +31,8 @@ class RecordedLike(Protocol):
     def urn(self) -> str: ...
     @property
     def type(self) -> str: ...
+    @property
+    def dependencies(self) -> tuple[str, ...]: ...
     def masked_inputs(self) -> dict[str, Any]: ...
 
 
@@ -53,21 +56,38 @@ def _urn_type_inputs(resource: PlanResource) -> tuple[str, str, Mapping[str, Any
     return resource.urn, resource.type, resource.masked_inputs()
 
 
+def stack_resource(resource: PlanResource) -> StackResource:
+    urn, resource_type, inputs = _urn_type_inputs(resource)
+    if isinstance(resource, Mapping):
+        dependencies = tuple(str(d) for d in resource.get("dependencies") or ())
+    else:
+        dependencies = tuple(resource.dependencies)
+    return StackResource(urn, resource_type, inputs, dependencies)
+
+
 def evaluate(
     resources: Iterable[PlanResource],
     *,
     stack: str | None,
     github_repository: str | None,
     rules: Sequence[Rule] = RULES,
+    stack_rules: Sequence[StackRule] = STACK_RULES,
 ) -> list[Violation]:
-    """Every violation of every rule over ``resources``, in resource order then rule order."""
+    """Every violation of every rule over ``resources``: resource rules in resource order then
+    rule order, then the stack rules over all resources at once."""
     violations: list[Violation] = []
-    for resource in resources:
+    listed = list(resources)
+    for resource in listed:
         urn, resource_type, inputs = _urn_type_inputs(resource)
         context = PolicyContext(environment_from(stack, inputs), github_repository)
         for rule in rules:
             for message in rule.evaluate(resource_type, inputs, context):
                 violations.append(Violation(rule.name, rule.enforcement, urn, message))
+    whole = [stack_resource(resource) for resource in listed]
+    stack_context = PolicyContext(environment_from(stack, {}), github_repository)
+    for stack_rule in stack_rules:
+        for urn, message in stack_rule.evaluate(whole, stack_context):
+            violations.append(Violation(stack_rule.name, stack_rule.enforcement, urn, message))
     return violations
 
 

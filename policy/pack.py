@@ -21,12 +21,15 @@ from pulumi_policy import (
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
 )
 from pulumi_policy.proxy import UnknownValueError
 
 from .context import PolicyContext, environment_from
-from .registry import RULES
+from .registry import RULES, STACK_RULES
 from .rule import Rule
+from .stack_rule import StackResource, StackRule
 
 PACK_NAME = "mlops-platform-policies"
 REPOSITORY_CONFIG_KEY = "githubRepository"
@@ -76,6 +79,40 @@ def policy_for(rule: Rule) -> ResourceValidationPolicy:
     )
 
 
+# A stack rule reads values across resources; during a preview some are unknown until applied.
+UNKNOWN_REASON = "values this rule reads are known only after apply; the offline plan checks them"
+
+
+def stack_policy_for(rule: StackRule) -> StackValidationPolicy:
+    """A CrossGuard stack policy reporting exactly what ``rule.evaluate`` returns, per resource."""
+
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        resources = [
+            StackResource(
+                urn=r.urn,
+                type=r.resource_type,
+                props=r.props,
+                dependencies=tuple(d.urn for d in r.dependencies),
+            )
+            for r in args.resources
+        ]
+        context = PolicyContext(environment=environment_from(pulumi.get_stack(), {}))
+        try:
+            violations = rule.evaluate(resources, context)
+        except UnknownValueError:
+            args.not_applicable(UNKNOWN_REASON)
+            return
+        for urn, message in violations:
+            report_violation(message, urn)
+
+    return StackValidationPolicy(
+        name=rule.name,
+        description=rule.description,
+        validate=validate,
+        enforcement_level=EnforcementLevel(rule.enforcement.value),
+    )
+
+
 def build_policies() -> list[Policy]:
-    """One CrossGuard policy per rule, in table order."""
-    return [policy_for(rule) for rule in RULES]
+    """One CrossGuard policy per rule, in table order, then one stack policy per stack rule."""
+    return [*(policy_for(rule) for rule in RULES), *(stack_policy_for(rule) for rule in STACK_RULES)]

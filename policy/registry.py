@@ -8,6 +8,13 @@ from .identity import (
     check_federated_credential,
     check_no_forbidden_role,
 )
+from .access import (
+    check_credential_after_storage_role,
+    check_deployer_in_workspace,
+    check_endpoint_creator_executes,
+    check_run_as_user_role,
+    check_uc_owners,
+)
 from .jobs import (
     CLUSTER,
     JOB,
@@ -15,14 +22,22 @@ from .jobs import (
     advise_job_timeout,
     check_job_notifies_on_failure,
     check_job_runs_as_service_principal,
+    check_job_timeout_covers_tasks,
 )
 from .keyvault import KEY_VAULT, check_key_vault
 from .monitoring import LOG_ANALYTICS_WORKSPACE, advise_log_retention
 from .rule import Enforcement, Rule
 from .secret_inputs import check_secret_inputs
+from .stack_rule import StackRule
 from .serving import MODEL_SERVING, advise_serving_cost, check_prod_serving_always_on
 from .storage import STORAGE_ACCOUNT, advise_storage_redundancy, check_storage_account
 from .tags import check_required_tags
+from .workloads import (
+    QUALITY_MONITOR,
+    SECRET_SCOPE,
+    check_monitor_profiles_predictions,
+    check_secret_scope_databricks_backed,
+)
 from .workspace import DATABRICKS_WORKSPACE, check_databricks_workspace
 
 MANDATORY = Enforcement.MANDATORY
@@ -92,6 +107,27 @@ RULES: tuple[Rule, ...] = (
         frozenset({JOB}),
     ),
     Rule(
+        "job-timeout-covers-tasks",
+        "A job's timeout is at least its longest task chain, every attempt counted.",
+        MANDATORY,
+        check_job_timeout_covers_tasks,
+        frozenset({JOB}),
+    ),
+    Rule(
+        "secret-scope-databricks-backed",
+        "Secret scopes are Databricks-backed: nothing grants Databricks access to a vault.",
+        MANDATORY,
+        check_secret_scope_databricks_backed,
+        frozenset({SECRET_SCOPE}),
+    ),
+    Rule(
+        "monitor-profiles-predictions",
+        "Quality monitors watch unpacked predictions, not the raw JSON inference payload.",
+        MANDATORY,
+        check_monitor_profiles_predictions,
+        frozenset({QUALITY_MONITOR}),
+    ),
+    Rule(
         "secret-inputs-are-secrets",
         "Inputs that look like credentials reach the engine as Pulumi secrets.",
         MANDATORY,
@@ -132,5 +168,39 @@ RULES: tuple[Rule, ...] = (
         ADVISORY,
         advise_cluster_autotermination,
         frozenset({CLUSTER}),
+    ),
+)
+
+# Rules over several resources at once (CrossGuard stack policies; offline over the whole plan).
+STACK_RULES: tuple[StackRule, ...] = (
+    StackRule(
+        "run-as-needs-user-role",
+        "A job running as a service principal depends on a rule set granting Service Principal User on it.",
+        MANDATORY,
+        check_run_as_user_role,
+    ),
+    StackRule(
+        "deployer-in-workspace",
+        "The identity CI deploys as is registered in the workspace and made admin.",
+        MANDATORY,
+        check_deployer_in_workspace,
+    ),
+    StackRule(
+        "uc-owned-by-deployers",
+        "Every Unity Catalog securable names one owner, the deployers group.",
+        MANDATORY,
+        check_uc_owners,
+    ),
+    StackRule(
+        "endpoint-creator-executes-model",
+        "The deployers hold EXECUTE on every model an endpoint serves, granted before the endpoint.",
+        MANDATORY,
+        check_endpoint_creator_executes,
+    ),
+    StackRule(
+        "uc-storage-after-role",
+        "Storage credential and external location are created after the connector's storage role.",
+        MANDATORY,
+        check_credential_after_storage_role,
     ),
 )

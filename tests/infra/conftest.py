@@ -9,8 +9,9 @@ import pytest
 from databricks_fixtures.program import plan
 from databricks_fixtures.wheels import build_wheel
 
+from infra.model_monitoring import PREDICTIONS_TABLE
 from stacks.environment import Environment
-from stacks.offline import OfflineRun
+from stacks.offline import OfflineRun, WorkspaceState
 
 
 @pytest.fixture(scope="session")
@@ -21,3 +22,13 @@ def wheel_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def runs(wheel_path: Path) -> dict[Environment, OfflineRun]:
     return {env: plan(env, wheel_path) for env in Environment}
+
+
+CHAMPION_VERSION = 3
+
+
+@pytest.fixture(scope="session")
+def trained_runs(wheel_path: Path) -> dict[Environment, OfflineRun]:
+    """The same environments after a training and a batch run: a champion, a predictions table."""
+    workspace = WorkspaceState(champion_version=CHAMPION_VERSION, tables=(PREDICTIONS_TABLE,))
+    return {env: plan(env, wheel_path, workspace=workspace) for env in Environment}

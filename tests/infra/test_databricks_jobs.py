@@ -149,7 +149,9 @@ def test_job_clusters_when_asked_install_the_wheel_as_a_task_library(
 def test_jobs_run_as_the_workload_service_principal(runs: dict[Environment, OfflineRun]) -> None:
     application_id = FAKE_OUTPUTS[SP_TYPE]("sp", {})["applicationId"]
     for run in runs.values():
-        assert len(run.of_type(SP_TYPE)) == 1
+        # Two principals: the job principal (Databricks-managed) and the registered deployer.
+        managed = [sp for sp in run.of_type(SP_TYPE) if "applicationId" not in sp.inputs]
+        assert len(managed) == 1
         for job in jobs_of(run).values():
             assert job["runAs"] == {"servicePrincipalName": application_id}
 
@@ -166,7 +168,7 @@ def test_concurrency_timeouts_and_tags_come_from_the_graph_and_args(
     runs: dict[Environment, OfflineRun],
 ) -> None:
     job = jobs_of(runs[Environment.DEV])["training"]
-    assert (job["maxConcurrentRuns"], job["timeoutSeconds"]) == (1, 3600)
+    assert (job["maxConcurrentRuns"], job["timeoutSeconds"]) == (1, 9900)
     assert job["queue"] == {"enabled": True}
     assert job["tags"] == {
         "environment": "dev",

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import CHAMPION_VERSION
 from databricks_fixtures.program import workloads_args
 from pydantic import ValidationError
 
@@ -138,6 +139,7 @@ def test_grants_follow_the_table_per_environment(
         Role.JOB_PRINCIPAL: SP_ID,
         Role.DEVELOPERS: "mlops-developers",
         Role.READERS: "mlops-readers",
+        Role.DEPLOYERS: "mlops-deployers",
     }
     for env, run in runs.items():
         expected = {
@@ -174,11 +176,13 @@ def test_registered_model_is_owned_by_the_job_principal(runs: dict[Environment, 
 
 
 def test_job_principal_cannot_create_clusters(runs: dict[Environment, OfflineRun]) -> None:
-    principal = one(
-        runs[Environment.DEV], "databricks:index/servicePrincipal:ServicePrincipal"
-    ).plain_inputs()
-    assert principal["allowClusterCreate"] is False
-    assert principal["displayName"] == "mlops-dev-jobs"
+    principals = {
+        p.plain_inputs()["displayName"]: p.plain_inputs()
+        for p in runs[Environment.DEV].of_type("databricks:index/servicePrincipal:ServicePrincipal")
+    }
+    assert set(principals) == {"mlops-dev-jobs", "mlops-dev-deployer"}
+    assert all(p["allowClusterCreate"] is False for p in principals.values())
+    assert "applicationId" not in principals["mlops-dev-jobs"]  # Databricks-managed
 
 
 @pytest.mark.parametrize(
@@ -190,10 +194,10 @@ def test_job_principal_cannot_create_clusters(runs: dict[Environment, OfflineRun
     ],
 )
 def test_workspace_permissions_follow_the_table(
-    runs: dict[Environment, OfflineRun], kind: WorkspaceObject, id_key: str
+    trained_runs: dict[Environment, OfflineRun], kind: WorkspaceObject, id_key: str
 ) -> None:
     row = WORKSPACE_ACCESS[kind]
-    for env, run in runs.items():
+    for env, run in trained_runs.items():
         resources = [p for p in run.of_type(PERMISSIONS) if id_key in p.inputs]
         if kind is WorkspaceObject.SERVING_ENDPOINT and not env.is_production_like:
             assert resources == []  # no endpoint outside uat/prod in these configurations
@@ -218,21 +222,21 @@ def test_developers_can_run_jobs_in_dev_but_only_view_them_in_prod(
     assert levels[Environment.UAT] == levels[Environment.PROD] == {"CAN_VIEW"}
 
 
-# --- serving (traps 1, 10, 11) ---------------------------------------------------------------------
+# --- serving (traps 1, 10, 11): planned after a training run set the champion ------------------------
 
 
 def test_no_endpoint_unless_asked_so_an_empty_environment_deploys(
-    runs: dict[Environment, OfflineRun],
+    trained_runs: dict[Environment, OfflineRun],
 ) -> None:
     for env in (Environment.SANDBOX, Environment.DEV):
-        assert runs[env].of_type(SERVING) == []
-        assert runs[env].of_type(MONITOR) == []
+        assert trained_runs[env].of_type(SERVING) == []
+        assert trained_runs[env].of_type(MONITOR) == []
 
 
-def test_endpoint_serves_the_uc_model_sized_per_environment(runs: dict[Environment, OfflineRun]) -> None:
+def test_endpoint_serves_the_uc_model_sized_per_environment(trained_runs: dict[Environment, OfflineRun]) -> None:
     expected = {Environment.UAT: ("Small", True), Environment.PROD: ("Medium", False)}
     for env, (size, scale_to_zero) in expected.items():
-        endpoint = one(runs[env], SERVING).plain_inputs()
+        endpoint = one(trained_runs[env], SERVING).plain_inputs()
         (served,) = endpoint["config"]["servedEntities"]
         assert served["entityName"] == f"mlops_{env.value}.iris.iris_classifier"
         assert (served["workloadSize"], served["scaleToZeroEnabled"]) == (size, scale_to_zero)
@@ -244,21 +248,21 @@ def test_prod_endpoint_never_scales_to_zero(wheel_path: Path) -> None:
         workloads_args(Environment.PROD, wheel_path, serving_scale_to_zero=True)
 
 
-def test_pulumi_leaves_the_served_version_to_the_deploy_task(runs: dict[Environment, OfflineRun]) -> None:
+def test_pulumi_leaves_the_served_version_to_the_deploy_task(trained_runs: dict[Environment, OfflineRun]) -> None:
     for env in (Environment.UAT, Environment.PROD):
-        endpoint = one(runs[env], SERVING)
+        endpoint = one(trained_runs[env], SERVING)
         assert endpoint.options["ignoreChanges"] == [SERVED_VERSION_PATH]
         # The ignored path must name a real engine input, or Pulumi would silently ignore nothing.
         value: Any = endpoint.plain_inputs()
         for step in re.findall(r"[A-Za-z]+|\[\d+\]", SERVED_VERSION_PATH):
             value = value[int(step[1:-1])] if step.startswith("[") else value[step]
-        assert value == "1"
+        assert value == str(CHAMPION_VERSION)  # the champion, not a hard-coded 1
         # Only the version is left alone: the size stays Pulumi's.
         assert not any("workloadSize" in path for path in endpoint.options["ignoreChanges"])
 
 
-def test_endpoint_updates_get_custom_timeouts(runs: dict[Environment, OfflineRun]) -> None:
-    endpoint = one(runs[Environment.PROD], SERVING)
+def test_endpoint_updates_get_custom_timeouts(trained_runs: dict[Environment, OfflineRun]) -> None:
+    endpoint = one(trained_runs[Environment.PROD], SERVING)
     assert endpoint.options["customTimeouts"] == {
         "create": ENDPOINT_TIMEOUTS.create,
         "update": ENDPOINT_TIMEOUTS.update,
@@ -266,16 +270,16 @@ def test_endpoint_updates_get_custom_timeouts(runs: dict[Environment, OfflineRun
     }
 
 
-def test_inference_table_lands_in_the_environments_schema(runs: dict[Environment, OfflineRun]) -> None:
+def test_inference_table_lands_in_the_environments_schema(trained_runs: dict[Environment, OfflineRun]) -> None:
     for env in (Environment.UAT, Environment.PROD):
-        table = one(runs[env], SERVING).plain_inputs()["aiGateway"]["inferenceTableConfig"]
+        table = one(trained_runs[env], SERVING).plain_inputs()["aiGateway"]["inferenceTableConfig"]
         assert table["enabled"] is True
         assert (table["catalogName"], table["schemaName"]) == (f"mlops_{env.value}", "iris")
         assert table["tableNamePrefix"] == f"mlops_{env.value}_iris_classifier"
 
 
-def test_prod_protects_and_retains_model_and_endpoint(runs: dict[Environment, OfflineRun]) -> None:
-    prod = runs[Environment.PROD]
+def test_prod_protects_and_retains_model_and_endpoint(trained_runs: dict[Environment, OfflineRun]) -> None:
+    prod = trained_runs[Environment.PROD]
     for type_ in STATEFUL:
         assert one(prod, type_).protect, type_
     for type_ in ("databricks:index/registeredModel:RegisteredModel", SERVING):
@@ -290,14 +294,13 @@ def test_other_environments_stay_disposable(runs: dict[Environment, OfflineRun])
 # --- secrets and monitoring ------------------------------------------------------------------------
 
 
-def test_secret_scope_backend_and_acls_per_environment(runs: dict[Environment, OfflineRun]) -> None:
-    dev_scope = one(runs[Environment.DEV], "databricks:index/secretScope:SecretScope").plain_inputs()
-    prod_scope = one(runs[Environment.PROD], "databricks:index/secretScope:SecretScope").plain_inputs()
-    assert dev_scope["backendType"] == "DATABRICKS"
-    assert "keyvaultMetadata" not in dev_scope
-    assert prod_scope["backendType"] == "AZURE_KEYVAULT"
-    assert prod_scope["keyvaultMetadata"]["dnsName"] == "https://kv-mlops-prod.vault.azure.net/"
+def test_secret_scope_is_databricks_backed_and_acls_per_environment(
+    runs: dict[Environment, OfflineRun],
+) -> None:
     for env, run in runs.items():
+        scope = one(run, "databricks:index/secretScope:SecretScope").plain_inputs()
+        assert scope["backendType"] == "DATABRICKS", env
+        assert "keyvaultMetadata" not in scope
         acls = {
             a.plain_inputs()["principal"]: a.plain_inputs()["permission"]
             for a in run.of_type("databricks:index/secretAcl:SecretAcl")
@@ -308,24 +311,6 @@ def test_secret_scope_backend_and_acls_per_environment(runs: dict[Environment, O
         assert acls == expected, env
 
 
-def test_monitor_watches_the_payload_table_after_the_endpoint_exists(
-    runs: dict[Environment, OfflineRun],
-) -> None:
-    for env in (Environment.UAT, Environment.PROD):
-        run = runs[env]
-        monitor, endpoint = one(run, MONITOR), one(run, SERVING)
-        inputs = monitor.plain_inputs()
-        assert inputs["tableName"] == f"mlops_{env.value}.iris.mlops_{env.value}_iris_classifier_payload"
-        assert inputs["outputSchemaName"] == f"mlops_{env.value}.iris"
-        assert inputs["inferenceLog"]["timestampCol"] == "request_time"
-        assert endpoint.urn in monitor.dependencies
-
-
-def test_monitoring_without_an_endpoint_is_refused(wheel_path: Path) -> None:
-    with pytest.raises(ValidationError, match="needs create_serving_endpoint"):
-        workloads_args(Environment.UAT, wheel_path, create_serving_endpoint=False)
-
-
 def test_every_inconsistency_is_reported_at_once(wheel_path: Path) -> None:
     with pytest.raises(ValidationError) as caught:
         workloads_args(
@@ -333,9 +318,8 @@ def test_every_inconsistency_is_reported_at_once(wheel_path: Path) -> None:
             wheel_path,
             serving_scale_to_zero=True,
             deployer_client_id=None,
-            key_vault_id=None,
             failure_notification_emails=("not-an-address",),
         )
     message = str(caught.value)
-    for fragment in ("scale_to_zero", "deployer_client_id", "key_vault_id", "e-mail"):
+    for fragment in ("scale_to_zero", "deployer_client_id", "e-mail"):
         assert fragment in message

@@ -70,6 +70,17 @@ COMPLIANT: dict[str, dict[str, Any]] = {
         "timeoutSeconds": 3600,
     },
     "databricks:index/cluster:Cluster": {"clusterName": "adhoc", "autoterminationMinutes": 30},
+    "databricks:index/secretScope:SecretScope": {"name": "mlops-prod-jobs", "backendType": "DATABRICKS"},
+    "databricks:index/qualityMonitor:QualityMonitor": {
+        "tableName": "mlops_prod.iris.iris_predictions",
+        "outputSchemaName": "mlops_prod.iris",
+        "inferenceLog": {
+            "problemType": "PROBLEM_TYPE_CLASSIFICATION",
+            "predictionCol": "prediction",
+            "modelIdCol": "model_version",
+            "timestampCol": "scored_at",
+        },
+    },
     "azure-native:operationalinsights:Workspace": {"tags": TAGS, "retentionInDays": 30},
 }
 

@@ -16,11 +16,11 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 from policy_examples import REPOSITORY, changed, compliant
 from pulumi.runtime import proto
 from pulumi.runtime.proto import analyzer_pb2_grpc
-from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
+from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
 from pulumi_policy.deserialize import SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY
 
 from policy.pack import PACK_NAME, build_policies
-from policy.registry import RULES
+from policy.registry import RULES, STACK_RULES
 
 PACK_DIR = Path(__file__).resolve().parents[2] / "policy"
 FEDERATED = "azure-native:managedidentity:FederatedIdentityCredential"
@@ -30,12 +30,17 @@ VAULT = "azure-native:keyvault:Vault"
 def test_pack_registers_every_rule_once_with_a_description() -> None:
     policies = build_policies()
     names = [policy.name for policy in policies]
-    assert names == [rule.name for rule in RULES]
+    assert names == [rule.name for rule in RULES] + [rule.name for rule in STACK_RULES]
     assert len(set(names)) == len(names)
-    for policy, rule in zip(policies, RULES, strict=True):
+    resource_policies, stack_policies = policies[: len(RULES)], policies[len(RULES) :]
+    for policy, rule in zip(resource_policies, RULES, strict=True):
         assert isinstance(policy, ResourceValidationPolicy)
         assert policy.description.strip()
         assert policy.enforcement_level == EnforcementLevel(rule.enforcement.value)
+    for policy, stack_rule in zip(stack_policies, STACK_RULES, strict=True):
+        assert isinstance(policy, StackValidationPolicy)
+        assert policy.description.strip()
+        assert policy.enforcement_level == EnforcementLevel(stack_rule.enforcement.value)
 
 
 def test_entry_point_only_instantiates_the_pack() -> None:
@@ -104,7 +109,8 @@ def test_real_pack_lists_every_policy_with_its_enforcement(analyzer: analyzer_pb
     assert info.name == PACK_NAME
     levels = {policy.name: policy.enforcementLevel for policy in info.policies}
     expected = {
-        rule.name: proto.MANDATORY if rule.enforcement == "mandatory" else proto.ADVISORY for rule in RULES
+        rule.name: proto.MANDATORY if rule.enforcement == "mandatory" else proto.ADVISORY
+        for rule in (*RULES, *STACK_RULES)
     }
     assert levels == expected
 

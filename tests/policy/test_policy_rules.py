@@ -25,6 +25,16 @@ SERVING = "databricks:index/modelServing:ModelServing"
 JOB = "databricks:index/job:Job"
 CLUSTER = "databricks:index/cluster:Cluster"
 LOGS = "azure-native:operationalinsights:Workspace"
+SCOPE = "databricks:index/secretScope:SecretScope"
+MONITOR = "databricks:index/qualityMonitor:QualityMonitor"
+
+# The training job as the wheel's graph had it: 3600 s for five tasks in series, one of them 3600 s.
+CHAINED_TASKS = [
+    {"taskKey": "ingest", "timeoutSeconds": 900.0, "maxRetries": 1.0},
+    {"taskKey": "train", "timeoutSeconds": 1800.0, "maxRetries": 1.0, "dependsOns": [{"taskKey": "ingest"}]},
+    {"taskKey": "deploy", "timeoutSeconds": 3600.0, "dependsOns": [{"taskKey": "train"}]},
+]
+CHAINED_JOB = {**compliant(JOB), "tasks": CHAINED_TASKS}
 OWNER_ROLE = "/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 
 RULES_BY_NAME = {rule.name: rule for rule in RULES}
@@ -285,6 +295,48 @@ CASES: list[Row] = [
         "dev",
         changed(LOGS, "retentionInDays", 180.0, "dev"),
         "retentionInDays is 180 in dev",
+    ),
+    # job-timeout-covers-tasks (defect 9): 900x2 + 1800x2 + 3600 = 9000 s along the chain
+    ("job-timeout-covers-tasks", JOB, "dev", {**CHAINED_JOB, "timeoutSeconds": 9000.0}, None),
+    (
+        "job-timeout-covers-tasks",
+        JOB,
+        "dev",
+        {**CHAINED_JOB, "timeoutSeconds": 3600.0},
+        "ingest -> train -> deploy (9000 s",
+    ),
+    ("job-timeout-covers-tasks", JOB, "dev", {**CHAINED_JOB, "timeoutSeconds": 0.0}, None),  # no limit
+    # secret-scope-databricks-backed (defect 6)
+    ("secret-scope-databricks-backed", SCOPE, "prod", compliant(SCOPE), None),
+    (
+        "secret-scope-databricks-backed",
+        SCOPE,
+        "prod",
+        {
+            "name": "mlops-prod-jobs",
+            "backendType": "AZURE_KEYVAULT",
+            "keyvaultMetadata": {
+                "resourceId": "/subscriptions/x/vaults/kv",
+                "dnsName": "https://kv.vault.azure.net/",
+            },
+        },
+        "Key Vault-backed",
+    ),
+    # monitor-profiles-predictions (defect 11): the monitor as it was, on the raw payload
+    ("monitor-profiles-predictions", MONITOR, "prod", compliant(MONITOR), None),
+    (
+        "monitor-profiles-predictions",
+        MONITOR,
+        "prod",
+        changed(MONITOR, "tableName", "mlops_prod.iris.mlops_prod_iris_classifier_payload"),
+        "raw inference payload",
+    ),
+    (
+        "monitor-profiles-predictions",
+        MONITOR,
+        "prod",
+        changed(MONITOR, "inferenceLog.predictionCol", "response"),
+        "JSON text",
     ),
     # cluster-autotermination (advisory)
     ("cluster-autotermination", CLUSTER, "dev", compliant(CLUSTER), None),

@@ -59,6 +59,19 @@ class Job:
                 return task
         raise JobGraphError(f"job {self.key!r} has no task {key!r}")
 
+    def longest_chain(self) -> tuple[int, tuple[str, ...]]:
+        """The most seconds any dependency chain may take, and that chain's task keys.
+
+        Each task may run ``1 + max_retries`` times, each attempt up to its own timeout; all of it
+        happens inside one run of the job, which the job's timeout cuts.
+        """
+        best: dict[str, tuple[int, tuple[str, ...]]] = {}
+        for task in self.execution_order():
+            before = max((best[key] for key in task.depends_on), default=(0, ()))
+            own = task.timeout_seconds * (1 + task.max_retries)
+            best[task.key] = (before[0] + own, (*before[1], task.key))
+        return max(best.values(), default=(0, ()))
+
     def execution_order(self) -> tuple[Task, ...]:
         """Tasks in dependency order (ties broken by file order, so runs are repeatable)."""
         sorter = TopologicalSorter({task.key: task.depends_on for task in self.tasks})
@@ -119,6 +132,13 @@ def _job(key: str, raw: dict[str, Any]) -> Job:
         tasks=tasks,
     )
     job.execution_order()  # rejects cycles at load time
+    seconds, chain = job.longest_chain()
+    if job.timeout_seconds < seconds:
+        raise JobGraphError(
+            f"job {key!r} times out after {job.timeout_seconds} s, before its longest task chain "
+            f"{' -> '.join(chain)} may finish ({seconds} s, counting retries); "
+            f"allowed: timeout_seconds >= {seconds}"
+        )
     return job
 
 

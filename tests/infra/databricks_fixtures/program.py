@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
+from pulumi.resource import DependencyResource
+
 from infra.databricks import DatabricksWorkloads, DatabricksWorkloadsArgs
 from stacks.environment import Environment
-from stacks.offline import OfflineRun, run_offline
+from stacks.offline import OfflineRun, WorkspaceState, run_offline
 
 PROJECT = "mlops-platform"
+ACCOUNT_ID = "00000000-0000-4000-8000-00000000acc0"
+DEPLOYER_CLIENT_ID = "00000000-0000-4000-8000-000000000003"
+# The access connector's role assignment, as the platform would pass it (not registered here).
+STORAGE_ROLE_URN = (
+    "urn:pulumi:{env}::mlops-platform::mlops:platform:Platform$mlops:azure:Workspace"
+    "$azure-native:authorization:RoleAssignment::platform-databricks-connector-blob-contributor"
+)
 WORKSPACE_ID = (
     "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg-mlops-{env}"
     "/providers/Microsoft.Databricks/workspaces/dbw-mlops-{env}"
@@ -35,10 +45,6 @@ ENVIRONMENT_ARGS: dict[Environment, dict[str, Any]] = {
         "serving_workload_size": "Medium",
         "compute_mode": "job_cluster",
         "failure_notification_emails": ("ml-oncall@example.com",),
-        "secret_scope_backend": "azure_keyvault",
-        "key_vault_id": "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg-mlops-prod"
-        "/providers/Microsoft.KeyVault/vaults/kv-mlops-prod",
-        "key_vault_uri": "https://kv-mlops-prod.vault.azure.net/",
         "auth_type": "github-oidc-azure",
         "deployer_client_id": "00000000-0000-4000-8000-000000000003",
         "tenant_id": "00000000-0000-4000-8000-000000000002",
@@ -57,19 +63,38 @@ def workloads_args(environment: Environment, wheel_path: Path, **overrides: Any)
         "catalog": f"mlops_{env}",
         "readers_group": "mlops-readers",
         "developers_group": "mlops-developers",
+        "account_id": ACCOUNT_ID,
+        "deployers_group": "mlops-deployers",
+        "deployer_application_id": DEPLOYER_CLIENT_ID,
         "wheel_path": wheel_path,
         "tags": {"project": "mlops-platform", "owner": "platform-team"},
         **ENVIRONMENT_ARGS[environment],
         **overrides,
     }
+    if "uc_storage_access" not in fields:
+        fields["uc_storage_access"] = storage_role(environment)
     return DatabricksWorkloadsArgs.model_validate(fields)
 
 
-def plan(environment: Environment, wheel_path: Path, **overrides: Any) -> OfflineRun:
-    """One offline run of a program holding only this environment's DatabricksWorkloads."""
-    args = workloads_args(environment, wheel_path, **overrides)
+def storage_role(environment: Environment) -> DependencyResource:
+    """The connector's role assignment as a reference only; its outputs bind to the current loop."""
+    try:
+        asyncio.get_event_loop()
+    except RuntimeError:  # outside a program (args-only tests): any loop will do
+        asyncio.set_event_loop(asyncio.new_event_loop())
+    return DependencyResource(STORAGE_ROLE_URN.format(env=environment.value))
+
+
+def plan(
+    environment: Environment, wheel_path: Path, workspace: WorkspaceState | None = None, **overrides: Any
+) -> OfflineRun:
+    """One offline run of a program holding only this environment's DatabricksWorkloads.
+
+    ``workspace``: what the Databricks invokes find (default: a brand-new environment).
+    """
+
 
     def program() -> None:
-        DatabricksWorkloads("databricks", args)
+        DatabricksWorkloads("databricks", workloads_args(environment, wheel_path, **overrides))
 
-    return run_offline(program, project=PROJECT, stack=environment.value, config={})
+    return run_offline(program, project=PROJECT, stack=environment.value, config={}, workspace=workspace)

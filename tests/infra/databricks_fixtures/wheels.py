@@ -14,7 +14,7 @@ package_name = "iris_mlops"
 description = "Ingest, train, evaluate, approve and deploy the Iris classifier."
 schedule = { quartz_cron = "0 0 3 ? * MON", timezone = "UTC" }
 max_concurrent_runs = 1
-timeout_seconds = 3600
+timeout_seconds = 9900
 
 [[jobs.training.tasks]]
 key = "train"
@@ -55,7 +55,7 @@ depends_on = ["evaluate"]
 description = "Score the latest features with the champion."
 schedule = { quartz_cron = "0 0 5 * * ?", timezone = "UTC" }
 max_concurrent_runs = 1
-timeout_seconds = 3600
+timeout_seconds = 5400
 
 [[jobs.batch_inference.tasks]]
 key = "batch-inference"

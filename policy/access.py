@@ -1,0 +1,191 @@
+"""Who may do what across resources: run_as roles, the deployer in the workspace, UC ownership,
+the endpoint creator's EXECUTE, and the storage role the Unity Catalog credential validates.
+
+Each rule here is one that a real ``pulumi up`` enforces and the offline mocks do not: every
+failing case in tests/policy shows the form that a real deploy refused. Values the engine does not
+know yet (``[computed]`` offline, unknown in a preview) never count as a violation on their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .context import PolicyContext
+from .props import UNKNOWN_MASK, get_path, mappings
+from .stack_rule import StackResource, depends_on, of_type, urn_type
+
+JOB = "databricks:index/job:Job"
+RULE_SET = "databricks:index/accessControlRuleSet:AccessControlRuleSet"
+SERVICE_PRINCIPAL = "databricks:index/servicePrincipal:ServicePrincipal"
+GROUP_MEMBER = "databricks:index/groupMember:GroupMember"
+STORAGE_CREDENTIAL = "databricks:index/storageCredential:StorageCredential"
+EXTERNAL_LOCATION = "databricks:index/externalLocation:ExternalLocation"
+CATALOG = "databricks:index/catalog:Catalog"
+SCHEMA = "databricks:index/schema:Schema"
+VOLUME = "databricks:index/volume:Volume"
+GRANTS = "databricks:index/grants:Grants"
+MODEL_SERVING = "databricks:index/modelServing:ModelServing"
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+USER_ASSIGNED_IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
+FEDERATED_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
+
+SERVICE_PRINCIPAL_USER = "roles/servicePrincipal.user"
+# Storage Blob Data Contributor (kept equal to infra.identity.ROLE_DEFINITION_IDS by a test).
+STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+# Securables whose owner must be the deployers group (the registered model is owned by the job
+# principal: setting an alias needs the owner).
+OWNED_SECURABLES: tuple[str, ...] = (STORAGE_CREDENTIAL, EXTERNAL_LOCATION, CATALOG, SCHEMA, VOLUME)
+
+
+def _known(value: Any) -> bool:
+    return isinstance(value, str) and bool(value) and value != UNKNOWN_MASK
+
+
+def check_run_as_user_role(resources: Sequence[StackResource], context: PolicyContext) -> list[tuple[str, str]]:
+    """A job's run_as service principal needs Service Principal User for whoever deploys the job."""
+    rule_sets = of_type(resources, RULE_SET)
+    violations: list[tuple[str, str]] = []
+    for job in of_type(resources, JOB):
+        principal = get_path(job.props, "runAs.servicePrincipalName")
+        if principal is None:
+            continue  # no service principal run_as: job-runs-as-service-principal says so
+        granting = [
+            rule_set
+            for rule_set in depends_on(job, rule_sets)
+            if any(g.get("role") == SERVICE_PRINCIPAL_USER for g in mappings(rule_set.props.get("grantRules")))
+        ]
+        if not granting:
+            violations.append(
+                (
+                    job.urn,
+                    f"runAs names service principal {principal}, but the job depends on no rule set granting "
+                    f"{SERVICE_PRINCIPAL_USER}: the Jobs API refuses run_as to a caller without that role",
+                )
+            )
+            continue
+        if _known(principal):
+            names = [str(r.props.get("name")) for r in granting if _known(r.props.get("name"))]
+            suffix = f"/servicePrincipals/{principal}/ruleSets/default"
+            if names and not any(name.endswith(suffix) for name in names):
+                violations.append((job.urn, f"the rule sets it depends on are not {principal}'s: {names}"))
+    return violations
+
+
+def check_deployer_in_workspace(
+    resources: Sequence[StackResource], context: PolicyContext
+) -> list[tuple[str, str]]:
+    """The identity CI logs in as (trusted by a federated credential) is a workspace admin."""
+    if not any(r.type.startswith("databricks:index/") for r in resources):
+        return []
+    identities = {r.urn: r for r in of_type(resources, USER_ASSIGNED_IDENTITY)}
+    trusted = {
+        dependency
+        for credential in of_type(resources, FEDERATED_CREDENTIAL)
+        for dependency in credential.dependencies
+        if dependency in identities
+    }
+    registered = [
+        sp for sp in of_type(resources, SERVICE_PRINCIPAL) if sp.props.get("applicationId") and sp.dependencies
+    ]
+    members = of_type(resources, GROUP_MEMBER)
+    violations: list[tuple[str, str]] = []
+    for urn in sorted(trusted):
+        principals = [sp for sp in registered if urn in sp.dependencies]
+        if not principals:
+            violations.append(
+                (
+                    urn,
+                    "CI logs in as this identity, but no databricks ServicePrincipal registers its client id "
+                    "in the workspace: with github-oidc-azure the workspace refuses an identity it has not seen",
+                )
+            )
+        elif not any(sp.urn in member.dependencies for sp in principals for member in members):
+            violations.append((urn, "its workspace service principal is in no group: add it to the admins"))
+    return violations
+
+
+def check_uc_owners(resources: Sequence[StackResource], context: PolicyContext) -> list[tuple[str, str]]:
+    """Every UC securable names its owner, and they all name the same one (the deployers group)."""
+    securables = [r for r in resources if r.type in OWNED_SECURABLES]
+    violations = [
+        (
+            r.urn,
+            "no owner: whoever runs the first `pulumi up` would own it, and CI could neither write to it "
+            "nor change its grants; set owner to the deployers group",
+        )
+        for r in securables
+        if not r.props.get("owner")
+    ]
+    owners = sorted({str(r.props["owner"]) for r in securables if _known(r.props.get("owner"))})
+    if len(owners) > 1:
+        violations += [
+            (r.urn, f"owners differ between the Unity Catalog securables: {owners}; one deployers group owns all")
+            for r in securables
+            if r.props.get("owner") != owners[0]
+        ]
+    return violations
+
+
+def _catalog_owner(resources: Sequence[StackResource]) -> str | None:
+    owners = {str(c.props["owner"]) for c in of_type(resources, CATALOG) if _known(c.props.get("owner"))}
+    return next(iter(owners)) if len(owners) == 1 else None
+
+
+def _executes(grants: StackResource, principal: str) -> bool:
+    return any(
+        g.get("principal") == principal and "EXECUTE" in (g.get("privileges") or [])
+        for g in mappings(grants.props.get("grants"))
+    )
+
+
+def check_endpoint_creator_executes(
+    resources: Sequence[StackResource], context: PolicyContext
+) -> list[tuple[str, str]]:
+    """The endpoint's creator (a deployer) needs EXECUTE on each model it serves, granted first."""
+    deployers = _catalog_owner(resources)
+    model_grants = [g for g in of_type(resources, GRANTS) if g.props.get("model")]
+    violations: list[tuple[str, str]] = []
+    for endpoint in of_type(resources, MODEL_SERVING):
+        for entity in mappings(get_path(endpoint.props, "config.servedEntities")):
+            model = entity.get("entityName")
+            if not _known(model):
+                continue
+            grants = [g for g in model_grants if g.props.get("model") == model]
+            if deployers is None or not any(_executes(g, deployers) for g in grants):
+                violations.append(
+                    (
+                        endpoint.urn,
+                        f"serves {model}, but no Grants gives EXECUTE on it to the deployers "
+                        f"({deployers or 'the catalog owner'}): the creator of an endpoint must hold EXECUTE",
+                    )
+                )
+            elif not depends_on(endpoint, grants):
+                violations.append((endpoint.urn, f"is not created after the Grants on {model}"))
+    return violations
+
+
+def _grants_blob_access(role: StackResource | None) -> bool:
+    if role is None:  # referenced, not in this plan: its type is all we know
+        return True
+    definition = str(role.props.get("roleDefinitionId") or "")
+    return definition == UNKNOWN_MASK or definition.lower().endswith(STORAGE_BLOB_DATA_CONTRIBUTOR)
+
+
+def check_credential_after_storage_role(
+    resources: Sequence[StackResource], context: PolicyContext
+) -> list[tuple[str, str]]:
+    """Storage credential and external location validate access on creation: the role comes first."""
+    by_urn: Mapping[str, StackResource] = {r.urn: r for r in resources}
+    violations: list[tuple[str, str]] = []
+    for resource in [*of_type(resources, STORAGE_CREDENTIAL), *of_type(resources, EXTERNAL_LOCATION)]:
+        roles = [d for d in resource.dependencies if urn_type(d) == ROLE_ASSIGNMENT]
+        if not any(_grants_blob_access(by_urn.get(role)) for role in roles):
+            violations.append(
+                (
+                    resource.urn,
+                    "does not depend on the access connector's Storage Blob Data Contributor assignment: "
+                    "on a first deploy its validation races the role and fails",
+                )
+            )
+    return violations

@@ -1,0 +1,184 @@
+"""The stack rules over the real program's plans, and the old form of each defect they catch.
+
+Each failing case takes a plan of the committed stacks (after a training run, so the endpoint and
+the monitor exist) and puts back one thing a real `pulumi up` refused: a job without the rule set
+its run_as needs, the deployer missing from the workspace, a securable without an owner, an
+endpoint whose creator cannot read its model, a storage credential racing its role.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+import pytest
+
+from infra.identity import ROLE_DEFINITION_IDS
+from policy.access import (
+    CATALOG,
+    GRANTS,
+    GROUP_MEMBER,
+    JOB,
+    MODEL_SERVING,
+    RULE_SET,
+    SERVICE_PRINCIPAL,
+    STORAGE_BLOB_DATA_CONTRIBUTOR,
+    STORAGE_CREDENTIAL,
+    VOLUME,
+)
+from policy.context import PolicyContext
+from policy.offline import evaluate, mandatory, stack_resource
+from policy.registry import STACK_RULES
+from policy.stack_rule import StackResource, urn_type
+from stacks.environment import Environment
+from stacks.offline import OfflineRun
+from stacks.plan import plan_stack, trained
+
+RULES = {rule.name: rule for rule in STACK_RULES}
+Mutation = Callable[[list[StackResource]], list[StackResource]]
+
+
+@pytest.fixture(scope="module")
+def uat() -> OfflineRun:
+    return plan_stack(Environment.UAT, workspace=trained(3))
+
+
+def _resources(run: OfflineRun) -> list[StackResource]:
+    return [stack_resource(r) for r in run.resources]
+
+
+def _violations(rule: str, resources: Sequence[StackResource]) -> list[tuple[str, str]]:
+    return RULES[rule].evaluate(resources, PolicyContext("uat"))
+
+
+def _edit(type_: str, change: Callable[[StackResource], StackResource | None]) -> Mutation:
+    def mutate(resources: list[StackResource]) -> list[StackResource]:
+        edited = [change(r) if r.type == type_ else r for r in resources]
+        return [r for r in edited if r is not None]
+
+    return mutate
+
+
+def _without_dependency_on(type_: str, dependency_type: str) -> Mutation:
+    return _edit(
+        type_,
+        lambda r: dataclasses.replace(
+            r, dependencies=tuple(d for d in r.dependencies if urn_type(d) != dependency_type)
+        ),
+    )
+
+
+def _props(r: StackResource, **changes: object) -> StackResource:
+    props = {**r.props, **changes}
+    return dataclasses.replace(r, props={k: v for k, v in props.items() if v is not ...})
+
+
+def _model_grants_without_deployers(r: StackResource) -> StackResource:
+    if not r.props.get("model"):
+        return r
+    grants = [g for g in r.props["grants"] if g["principal"] != "mlops-deployers"]
+    return _props(r, grants=grants)
+
+
+OLD_FORMS: list[tuple[str, str, Mutation, str]] = [
+    # defect 1: jobs created without the Service Principal User role on their run_as
+    (
+        "run-as-needs-user-role",
+        "jobs before the rule set",
+        _without_dependency_on(JOB, RULE_SET),
+        "depends on no rule set",
+    ),
+    (
+        "run-as-needs-user-role",
+        "a rule set granting Manager only (what the creator gets)",
+        _edit(
+            RULE_SET,
+            lambda r: _props(
+                r, grantRules=[g for g in r.props["grantRules"] if g["role"].endswith("manager")]
+            ),
+        ),
+        "depends on no rule set",
+    ),
+    # defect 2: the deployer identity never added to the workspace
+    (
+        "deployer-in-workspace",
+        "no deployer principal",
+        _edit(SERVICE_PRINCIPAL, lambda r: None if r.props.get("applicationId") else r),
+        "no databricks ServicePrincipal",
+    ),
+    ("deployer-in-workspace", "not an admin", _edit(GROUP_MEMBER, lambda r: None), "in no group"),
+    # defect 3: securables owned by whoever ran the first `pulumi up`
+    (
+        "uc-owned-by-deployers",
+        "catalog without owner",
+        _edit(CATALOG, lambda r: _props(r, owner=...)),
+        "no owner",
+    ),
+    (
+        "uc-owned-by-deployers",
+        "volume owned by someone else",
+        _edit(VOLUME, lambda r: _props(r, owner="alice@example.com")),
+        "owners differ",
+    ),
+    # defect 4: the endpoint's creator cannot read the model it serves
+    (
+        "endpoint-creator-executes-model",
+        "no EXECUTE for the deployers",
+        _edit(GRANTS, _model_grants_without_deployers),
+        "no Grants gives EXECUTE",
+    ),
+    (
+        "endpoint-creator-executes-model",
+        "endpoint before the grants",
+        _without_dependency_on(MODEL_SERVING, GRANTS),
+        "not created after the Grants",
+    ),
+    # defect 5: the credential validated before the connector's role exists
+    (
+        "uc-storage-after-role",
+        "credential racing the role",
+        _without_dependency_on(STORAGE_CREDENTIAL, "azure-native:authorization:RoleAssignment"),
+        "Storage Blob Data Contributor",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("rule", "case", "mutate", "expected"), OLD_FORMS, ids=[f"{r}: {c}" for r, c, _, _ in OLD_FORMS]
+)
+def test_each_stack_rule_catches_the_old_form(
+    uat: OfflineRun, rule: str, case: str, mutate: Mutation, expected: str
+) -> None:
+    resources = _resources(uat)
+    assert _violations(rule, resources) == []  # the committed program complies
+    messages = [message for _, message in _violations(rule, mutate(resources))]
+    assert messages, case
+    assert any(expected in message for message in messages), messages
+
+
+def test_every_stack_rule_has_a_failing_case() -> None:
+    assert {rule for rule, *_ in OLD_FORMS} == set(RULES)
+
+
+def test_the_storage_role_is_checked_by_its_definition(uat: OfflineRun) -> None:
+    """A credential after some other role assignment (say, the deployer's) still races."""
+    resources = _resources(uat)
+    wrong = [
+        _props(
+            r, roleDefinitionId=r.props["roleDefinitionId"].replace(STORAGE_BLOB_DATA_CONTRIBUTOR, "0" * 36)
+        )
+        if r.type == "azure-native:authorization:RoleAssignment"
+        else r
+        for r in resources
+    ]
+    assert _violations("uc-storage-after-role", wrong)
+    assert ROLE_DEFINITION_IDS["Storage Blob Data Contributor"] == STORAGE_BLOB_DATA_CONTRIBUTOR
+
+
+@pytest.mark.parametrize("environment", list(Environment))
+def test_plans_after_training_break_no_mandatory_rule(environment: Environment) -> None:
+    """tests/policy/test_policy_plans.py covers the brand-new plans; these add endpoint and monitor."""
+    run = plan_stack(environment, workspace=trained(3))
+    repository = "example-org/mlops-platform"  # the committed stack files' github.owner/repository
+    blocking = mandatory(evaluate(run.resources, stack=environment, github_repository=repository))
+    assert blocking == [], "\n".join(str(v) for v in blocking)
