@@ -20,7 +20,6 @@ from infra.base import ComponentArgs, PlatformComponent, StrInput
 from infra.unity_catalog import Role
 from stacks.environment import Environment
 
-
 # ACL per role: (sandbox/dev, uat/prod); None = no entry. Readers never see secrets.
 SECRET_ACLS: dict[Role, tuple[str | None, str | None]] = {
     Role.JOB_PRINCIPAL: ("READ", "READ"),

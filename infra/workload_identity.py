@@ -86,7 +86,9 @@ def access_controls(
 
 def rule_set_name(account_id: str, application_id: pulumi.Input[str]) -> pulumi.Output[str]:
     """The default rule set of one service principal (the only kind the API supports)."""
-    return pulumi.Output.concat("accounts/", account_id, "/servicePrincipals/", application_id, "/ruleSets/default")
+    return pulumi.Output.concat(
+        "accounts/", account_id, "/servicePrincipals/", application_id, "/ruleSets/default"
+    )
 
 
 class WorkloadIdentityArgs(ComponentArgs):

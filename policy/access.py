@@ -42,7 +42,9 @@ def _known(value: Any) -> bool:
     return isinstance(value, str) and bool(value) and value != UNKNOWN_MASK
 
 
-def check_run_as_user_role(resources: Sequence[StackResource], context: PolicyContext) -> list[tuple[str, str]]:
+def check_run_as_user_role(
+    resources: Sequence[StackResource], context: PolicyContext
+) -> list[tuple[str, str]]:
     """A job's run_as service principal needs Service Principal User for whoever deploys the job."""
     rule_sets = of_type(resources, RULE_SET)
     violations: list[tuple[str, str]] = []
@@ -53,7 +55,9 @@ def check_run_as_user_role(resources: Sequence[StackResource], context: PolicyCo
         granting = [
             rule_set
             for rule_set in depends_on(job, rule_sets)
-            if any(g.get("role") == SERVICE_PRINCIPAL_USER for g in mappings(rule_set.props.get("grantRules")))
+            if any(
+                g.get("role") == SERVICE_PRINCIPAL_USER for g in mappings(rule_set.props.get("grantRules"))
+            )
         ]
         if not granting:
             violations.append(
@@ -86,7 +90,9 @@ def check_deployer_in_workspace(
         if dependency in identities
     }
     registered = [
-        sp for sp in of_type(resources, SERVICE_PRINCIPAL) if sp.props.get("applicationId") and sp.dependencies
+        sp
+        for sp in of_type(resources, SERVICE_PRINCIPAL)
+        if sp.props.get("applicationId") and sp.dependencies
     ]
     members = of_type(resources, GROUP_MEMBER)
     violations: list[tuple[str, str]] = []
@@ -96,8 +102,9 @@ def check_deployer_in_workspace(
             violations.append(
                 (
                     urn,
-                    "CI logs in as this identity, but no databricks ServicePrincipal registers its client id "
-                    "in the workspace: with github-oidc-azure the workspace refuses an identity it has not seen",
+                    "CI logs in as this identity, but no databricks ServicePrincipal registers its client "
+                    "id in the workspace: with github-oidc-azure the workspace refuses an identity it has "
+                    "not seen",
                 )
             )
         elif not any(sp.urn in member.dependencies for sp in principals for member in members):
@@ -120,7 +127,10 @@ def check_uc_owners(resources: Sequence[StackResource], context: PolicyContext) 
     owners = sorted({str(r.props["owner"]) for r in securables if _known(r.props.get("owner"))})
     if len(owners) > 1:
         violations += [
-            (r.urn, f"owners differ between the Unity Catalog securables: {owners}; one deployers group owns all")
+            (
+                r.urn,
+                f"owners differ between the Unity Catalog securables: {owners}; one deployers group owns all",
+            )
             for r in securables
             if r.props.get("owner") != owners[0]
         ]

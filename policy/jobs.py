@@ -65,9 +65,7 @@ def check_job_timeout_covers_tasks(
             upstream = [
                 str(d.get("taskKey")) for d in mappings(task.get("dependsOns")) if d.get("taskKey") in tasks
             ]
-            before = max(
-                (chain(u, seen | {key}) for u in upstream if u not in seen), default=(0.0, ())
-            )
+            before = max((chain(u, seen | {key}) for u in upstream if u not in seen), default=(0.0, ()))
             attempts = 1 + (number(task.get("maxRetries")) or 0)
             memo[key] = (before[0] + (number(task.get("timeoutSeconds")) or 0) * attempts, (*before[1], key))
         return memo[key]

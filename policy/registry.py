@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from .identity import (
-    FEDERATED_CREDENTIAL,
-    ROLE_ASSIGNMENT,
-    check_federated_credential,
-    check_no_forbidden_role,
-)
 from .access import (
     check_credential_after_storage_role,
     check_deployer_in_workspace,
     check_endpoint_creator_executes,
     check_run_as_user_role,
     check_uc_owners,
+)
+from .identity import (
+    FEDERATED_CREDENTIAL,
+    ROLE_ASSIGNMENT,
+    check_federated_credential,
+    check_no_forbidden_role,
 )
 from .jobs import (
     CLUSTER,
@@ -28,8 +28,8 @@ from .keyvault import KEY_VAULT, check_key_vault
 from .monitoring import LOG_ANALYTICS_WORKSPACE, advise_log_retention
 from .rule import Enforcement, Rule
 from .secret_inputs import check_secret_inputs
-from .stack_rule import StackRule
 from .serving import MODEL_SERVING, advise_serving_cost, check_prod_serving_always_on
+from .stack_rule import StackRule
 from .storage import STORAGE_ACCOUNT, advise_storage_redundancy, check_storage_account
 from .tags import check_required_tags
 from .workloads import (

@@ -8,7 +8,7 @@ from typing import Any
 from .context import PolicyContext
 from .props import get_path
 
-SECRET_SCOPE = "databricks:index/secretScope:SecretScope"
+SECRET_SCOPE = "databricks:index/secretScope:SecretScope"  # noqa: S105 - a type token
 QUALITY_MONITOR = "databricks:index/qualityMonitor:QualityMonitor"
 # The AI gateway's payload table keeps request and response as JSON text.
 PAYLOAD_SUFFIX = "_payload"
@@ -32,7 +32,9 @@ def check_monitor_profiles_predictions(
     violations: list[str] = []
     table = str(props.get("tableName") or "")
     if table.endswith(PAYLOAD_SUFFIX):
-        violations.append(f"monitors {table}, the raw inference payload: monitor the unpacked predictions table")
+        violations.append(
+            f"monitors {table}, the raw inference payload: monitor the unpacked predictions table"
+        )
     prediction = get_path(props, "inferenceLog.predictionCol")
     if prediction in PAYLOAD_COLUMNS:
         violations.append(f"inferenceLog.predictionCol is {prediction!r}, JSON text, not a prediction")

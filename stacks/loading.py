@@ -10,9 +10,11 @@ import difflib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pulumi
+import yaml
 from pulumi.runtime import config as pulumi_config
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
@@ -48,6 +50,39 @@ class ConfigError(Exception):
         self.problems = tuple(problems)
         header = f"Pulumi.{stack}.yaml has {len(problems)} configuration problem(s); nothing was deployed:"
         super().__init__("\n".join([header, *(f"  - {p.line()}" for p in problems)]))
+
+
+class StackFileError(ConfigError):
+    """``Pulumi.<stack>.yaml`` is not a YAML mapping: where, and what the parser found."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        Exception.__init__(self, f"{path.name}: {message}; nothing was deployed")
+        self.stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+        self.path = path
+        self.problems = ()
+
+
+def read_stack_file(path: Path) -> dict[str, Any]:
+    """The stack file as a mapping; a syntax error names the file, line and column, not the parser."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "somewhere"
+        context = error.context or ""
+        if context and error.context_mark is not None and error.context_mark is not mark:
+            context += f" (from line {error.context_mark.line + 1})"
+        what = ", ".join(part for part in (context, error.problem) if part)
+        raise StackFileError(path, f"invalid YAML at {where}: {what}") from None
+    except yaml.YAMLError as error:
+        raise StackFileError(path, f"invalid YAML: {error}") from None
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise StackFileError(
+            path, f"expected a mapping with a `config:` key, found {type(document).__name__}"
+        )
+    return document
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
 
+from stacks.loading import read_stack_file
 from stacks.offline_fakes import (
     CALL_RESULTS,
     FAKE_CLIENT_ID,
@@ -254,8 +254,7 @@ def stack_config_from_file(path: Path, project: str) -> tuple[dict[str, str], fr
     ``secure:`` values cannot be decrypted offline: they become a placeholder and the key is
     marked secret, so the program sees a secret exactly where a real run would.
     """
-    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    raw: dict[str, Any] = document.get("config") or {}
+    raw: dict[str, Any] = read_stack_file(path).get("config") or {}
     config: dict[str, str] = {}
     secret_keys: set[str] = set()
     for key, value in raw.items():

@@ -26,9 +26,9 @@ from rich.table import Table
 from rich.tree import Tree
 
 from infra.job_graph import WheelError
+from infra.model_monitoring import PREDICTIONS_TABLE
 from stacks.environment import Environment
 from stacks.loading import PROJECT, ConfigError, build_settings, namespace_values
-from infra.model_monitoring import PREDICTIONS_TABLE
 from stacks.offline import (
     FAKE_SUBSCRIPTION_ID,
     OfflineRun,

@@ -24,6 +24,7 @@ _REQUIRED = "required"
 _PLACEHOLDERS: dict[str, Any] = {
     "platform": {"subscriptionId": "00000000-0000-0000-0000-000000000000"},  # shown as "required"
     "github": {"owner": _REQUIRED, "repository": _REQUIRED},
+    "databricks": {"accountId": "00000000-0000-0000-0000-000000000000"},  # shown as "required"
 }
 _PROD_PLACEHOLDERS: dict[str, Any] = {"github": {"reviewers": [{"type": "team", "name": _REQUIRED}]}}
 
@@ -68,6 +69,7 @@ def _defaults_per_environment() -> dict[Environment, dict[str, Any]]:
         settings = StackSettings.model_validate({**raw, "environment": env})
         defaults[env] = settings.model_dump(mode="json", by_alias=True)
         defaults[env]["platform"]["subscriptionId"] = _REQUIRED
+        defaults[env]["databricks"]["accountId"] = _REQUIRED
     return defaults
 
 

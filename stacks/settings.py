@@ -176,7 +176,7 @@ class DatabricksSettings(Section):
     serving_scale_to_zero: bool = Field(True, description="endpoint scales to zero when idle (never prod)")
     create_serving_endpoint: bool = Field(
         False,
-        description="serve the champion: the first `pulumi up` after training set the alias creates the endpoint",
+        description="serve the champion: the first `pulumi up` after training set its alias creates it",
     )
     model_monitoring: bool = Field(
         False, description="quality monitor on the predictions table, once a job has written it"

@@ -6,6 +6,9 @@ session for each of the four stacks with its committed ``Pulumi.<stack>.yaml`` (
 protect, dependencies, inputs, options) and ``run.exports``; never mutate it. Its name and shape
 are a contract other tests (policy, GitHub, Databricks) rely on.
 
+``trained_plans`` (session scope): the same, planned as after the first training run (a champion
+alias, the predictions table), which is when the serving endpoint and the monitor appear.
+
 ``job_venvs`` (session scope): the folder of isolated venvs holding the built wheel
 (``demo.job_env.wheel_venv``), in pytest's cache so later sessions reuse an unchanged wheel's venv;
 the ml and demo tests share it.
@@ -19,7 +22,10 @@ import pytest
 
 from stacks.environment import Environment
 from stacks.offline import OfflineRun
-from stacks.plan import plan_stack
+from stacks.plan import plan_stack, trained
+
+# The champion version the `trained_plans` fixture's workspace reports.
+TRAINED_CHAMPION = 3
 
 # Inside GitHub Actions the program picks OIDC auth for Databricks (stacks/wiring.py); the shared
 # plans describe what a person's `pulumi preview` registers, wherever the suite runs.
@@ -32,6 +38,17 @@ def plans() -> dict[Environment, OfflineRun]:
         for variable in CI_AUTH_VARIABLES:
             patch.delenv(variable, raising=False)
         return {environment: plan_stack(environment) for environment in Environment}
+
+
+@pytest.fixture(scope="session")
+def trained_plans() -> dict[Environment, OfflineRun]:
+    """The same stacks planned as after a training and a batch run: the champion alias is
+    ``TRAINED_CHAMPION`` and the predictions table exists, so endpoints and monitors appear."""
+    with pytest.MonkeyPatch.context() as patch:
+        for variable in CI_AUTH_VARIABLES:
+            patch.delenv(variable, raising=False)
+        workspace = trained(TRAINED_CHAMPION)
+        return {environment: plan_stack(environment, workspace=workspace) for environment in Environment}
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 from databricks_fixtures.wheels import CONSOLE_SCRIPTS, JOB_GRAPH, build_wheel
+from pydantic import ValidationError
 
-from infra.job_graph import GRAPH_MEMBER, WheelError, read_wheel, resolve_wheel_path
+from infra.job_graph import GRAPH_MEMBER, JobSpec, WheelError, read_wheel, resolve_wheel_path
 
 
 def test_graph_and_entry_points_are_read_from_the_wheel(tmp_path: Path) -> None:
@@ -82,3 +83,15 @@ def test_invalid_job_graph_is_rejected_with_the_reason(
     graph, message = graph_and_message
     with pytest.raises(WheelError, match=message):
         read_wheel(build_wheel(tmp_path, graph=graph))
+
+
+def test_infra_refuses_a_job_timeout_shorter_than_its_task_chain() -> None:
+    """The same rule as the wheel's loader, where infra reads the graph out of the wheel."""
+    tasks = [
+        {"key": "ingest", "entry_point": "iris-ingest", "timeout_seconds": 900, "max_retries": 1},
+        {"key": "deploy", "entry_point": "iris-deploy", "timeout_seconds": 3600, "depends_on": ["ingest"]},
+    ]
+    with pytest.raises(ValidationError, match=r"ingest -> deploy \(5400 s"):
+        JobSpec.model_validate({"timeout_seconds": 3600, "tasks": tasks})
+    assert JobSpec.model_validate({"timeout_seconds": 5400, "tasks": tasks}).timeout_seconds == 5400
+    assert JobSpec.model_validate({"timeout_seconds": 0, "tasks": tasks})  # 0: no job timeout at all

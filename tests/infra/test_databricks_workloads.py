@@ -233,7 +233,9 @@ def test_no_endpoint_unless_asked_so_an_empty_environment_deploys(
         assert trained_runs[env].of_type(MONITOR) == []
 
 
-def test_endpoint_serves_the_uc_model_sized_per_environment(trained_runs: dict[Environment, OfflineRun]) -> None:
+def test_endpoint_serves_the_uc_model_sized_per_environment(
+    trained_runs: dict[Environment, OfflineRun],
+) -> None:
     expected = {Environment.UAT: ("Small", True), Environment.PROD: ("Medium", False)}
     for env, (size, scale_to_zero) in expected.items():
         endpoint = one(trained_runs[env], SERVING).plain_inputs()
@@ -248,7 +250,9 @@ def test_prod_endpoint_never_scales_to_zero(wheel_path: Path) -> None:
         workloads_args(Environment.PROD, wheel_path, serving_scale_to_zero=True)
 
 
-def test_pulumi_leaves_the_served_version_to_the_deploy_task(trained_runs: dict[Environment, OfflineRun]) -> None:
+def test_pulumi_leaves_the_served_version_to_the_deploy_task(
+    trained_runs: dict[Environment, OfflineRun],
+) -> None:
     for env in (Environment.UAT, Environment.PROD):
         endpoint = one(trained_runs[env], SERVING)
         assert endpoint.options["ignoreChanges"] == [SERVED_VERSION_PATH]
@@ -270,7 +274,9 @@ def test_endpoint_updates_get_custom_timeouts(trained_runs: dict[Environment, Of
     }
 
 
-def test_inference_table_lands_in_the_environments_schema(trained_runs: dict[Environment, OfflineRun]) -> None:
+def test_inference_table_lands_in_the_environments_schema(
+    trained_runs: dict[Environment, OfflineRun],
+) -> None:
     for env in (Environment.UAT, Environment.PROD):
         table = one(trained_runs[env], SERVING).plain_inputs()["aiGateway"]["inferenceTableConfig"]
         assert table["enabled"] is True

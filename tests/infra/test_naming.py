@@ -27,7 +27,9 @@ def _names_by_kind(names: AzureNames) -> dict[ResourceKind, str]:
 @given(prefix=valid_prefixes, rotation=st.integers(min_value=0, max_value=999))
 def test_every_derived_name_fits_its_azure_budget_for_every_stack(prefix: str, rotation: int) -> None:
     for environment in Environment:
-        for kind, name in _names_by_kind(azure_names(prefix, environment, rotation, subscription_id=SUBSCRIPTION)).items():
+        for kind, name in _names_by_kind(
+            azure_names(prefix, environment, rotation, subscription_id=SUBSCRIPTION)
+        ).items():
             rule = NAME_RULES[kind]
             assert rule.min_length <= len(name) <= rule.max_length, (kind, name)
             assert re.fullmatch(rule.pattern, name), (kind, name)

@@ -31,6 +31,19 @@ def test_urns_match_the_committed_snapshot(
     assert actual == path.read_text(encoding="utf-8"), "URNs changed: a rename replaces real resources"
 
 
+@pytest.mark.parametrize("environment", list(Environment))
+def test_urns_after_training_match_the_committed_snapshot(
+    trained_plans: dict[Environment, OfflineRun], environment: Environment
+) -> None:
+    """The endpoint and the monitor exist only after training: their names are API too."""
+    actual = "\n".join(sorted(r.urn for r in trained_plans[environment].resources)) + "\n"
+    path = SNAPSHOTS / f"urns-{environment}-trained.txt"
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        path.write_text(actual, encoding="utf-8")
+    assert path.exists(), f"no snapshot yet: run with UPDATE_SNAPSHOTS=1 to create {path.name}"
+    assert actual == path.read_text(encoding="utf-8"), "URNs changed: a rename replaces real resources"
+
+
 def test_planning_twice_gives_identical_inputs(plans: dict[Environment, OfflineRun]) -> None:
     again = plan_stack(Environment.PROD)
     first = {

@@ -103,3 +103,31 @@ def test_broken_graphs_are_rejected_with_the_reason(tasks: str, message: str) ->
 def test_unsupported_schema_version_is_rejected() -> None:
     with pytest.raises(JobGraphError, match="schema_version 2"):
         parse_job_graph(BASE.replace("schema_version = 1", "schema_version = 2") + task("a"))
+
+
+def _graph_with_timeouts(job_timeout: int, retries: int = 1) -> str:
+    return (
+        'schema_version = 1\npackage_name = "iris_mlops"\n[jobs.training]\ndescription = "d"\n'
+        'schedule = { quartz_cron = "0 0 3 ? * MON", timezone = "UTC" }\nmax_concurrent_runs = 1\n'
+        f"timeout_seconds = {job_timeout}\n"
+        '[[jobs.training.tasks]]\nkey = "ingest"\nentry_point = "iris-ingest"\nparameters = ["env"]\n'
+        f"depends_on = []\nmax_retries = {retries}\ntimeout_seconds = 900\n"
+        '[[jobs.training.tasks]]\nkey = "deploy"\nentry_point = "iris-deploy"\nparameters = ["env"]\n'
+        'depends_on = ["ingest"]\nmax_retries = 0\ntimeout_seconds = 3600\n'
+    )
+
+
+def test_a_job_timeout_shorter_than_its_task_chain_is_refused() -> None:
+    """Defect: training timed out at 3600 s while its deploy task alone may take 3600 s."""
+    with pytest.raises(JobGraphError, match=r"ingest -> deploy may finish \(5400 s"):
+        parse_job_graph(_graph_with_timeouts(3600))
+    assert parse_job_graph(_graph_with_timeouts(5400)).jobs["training"].longest_chain() == (
+        5400,
+        ("ingest", "deploy"),
+    )
+
+
+def test_the_shipped_jobs_outlast_their_longest_chains() -> None:
+    for job in GRAPH.jobs.values():
+        seconds, _ = job.longest_chain()
+        assert job.timeout_seconds >= seconds, job.key

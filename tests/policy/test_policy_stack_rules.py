@@ -32,15 +32,14 @@ from policy.registry import STACK_RULES
 from policy.stack_rule import StackResource, urn_type
 from stacks.environment import Environment
 from stacks.offline import OfflineRun
-from stacks.plan import plan_stack, trained
 
 RULES = {rule.name: rule for rule in STACK_RULES}
 Mutation = Callable[[list[StackResource]], list[StackResource]]
 
 
 @pytest.fixture(scope="module")
-def uat() -> OfflineRun:
-    return plan_stack(Environment.UAT, workspace=trained(3))
+def uat(trained_plans: dict[Environment, OfflineRun]) -> OfflineRun:
+    return trained_plans[Environment.UAT]
 
 
 def _resources(run: OfflineRun) -> list[StackResource]:
@@ -176,9 +175,11 @@ def test_the_storage_role_is_checked_by_its_definition(uat: OfflineRun) -> None:
 
 
 @pytest.mark.parametrize("environment", list(Environment))
-def test_plans_after_training_break_no_mandatory_rule(environment: Environment) -> None:
+def test_plans_after_training_break_no_mandatory_rule(
+    trained_plans: dict[Environment, OfflineRun], environment: Environment
+) -> None:
     """tests/policy/test_policy_plans.py covers the brand-new plans; these add endpoint and monitor."""
-    run = plan_stack(environment, workspace=trained(3))
+    run = trained_plans[environment]
     repository = "example-org/mlops-platform"  # the committed stack files' github.owner/repository
     blocking = mandatory(evaluate(run.resources, stack=environment, github_repository=repository))
     assert blocking == [], "\n".join(str(v) for v in blocking)

@@ -53,3 +53,37 @@ def test_bad_config_exits_2_with_the_one_error_and_no_traceback(
     err = capsys.readouterr().err
     assert "dev: mlops-platform:monitoring.retentionDays = 3" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        # an unclosed flow sequence: the parser notices on the next line
+        ("config:\n  mlops-platform:github:\n    owner: [acme\n    repository: mlops\n", "line 4"),
+        ("config:\n  mlops-platform:github:\n\towner: acme\n", "line 3"),  # a tab indent
+    ],
+)
+def test_broken_stack_file_names_the_file_and_line_not_the_parser(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, where: str
+) -> None:
+    # Defect: a YAML syntax error crashed the plan with a parser traceback naming "<unicode string>".
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "Pulumi.dev.yaml").write_text(text, encoding="utf-8")
+    assert main(["--stack", "dev"], root=tmp_path) == EXIT_BAD_CONFIG
+    err = capsys.readouterr().err
+    assert f"Pulumi.dev.yaml: invalid YAML at {where}" in err
+    assert "<unicode string>" not in err
+    assert "Traceback" not in err
+
+
+def test_plan_shows_both_first_deploy_states(capsys: pytest.CaptureFixture[str]) -> None:
+    """Brand new: no endpoint, no monitor. After training (--champion 3): both, on version 3."""
+    assert main(["--stack", "uat", "--json"]) == 0
+    brand_new = json.loads(capsys.readouterr().out)
+    assert main(["--stack", "uat", "--json", "--champion", "3"]) == 0
+    trained = json.loads(capsys.readouterr().out)
+    kinds = ("databricks:index/modelServing:ModelServing", "databricks:index/qualityMonitor:QualityMonitor")
+    assert [r for r in brand_new["resources"] if r["type"] in kinds] == []
+    (endpoint,) = [r for r in trained["resources"] if r["type"] == kinds[0]]
+    assert endpoint["inputs"]["config"]["servedEntities"][0]["entityVersion"] == "3"
+    assert len([r for r in trained["resources"] if r["type"] == kinds[1]]) == 1

@@ -48,7 +48,10 @@ def test_stack_file_holds_no_plaintext_secret(path: Path) -> None:
 @pytest.fixture(scope="module")
 def run_with_secret() -> OfflineRun:
     github = {"owner": "acme", "repository": "mlops", "extraSecrets": {"SLACK_WEBHOOK": "slackWebhook"}}
-    databricks = {"failureNotificationEmails": ["oncall@example.com"]}
+    databricks = {
+        "failureNotificationEmails": ["oncall@example.com"],
+        "accountId": "00000000-0000-4000-8000-00000000acc0",
+    }
     config = {
         f"{PROJECT}:platform": json.dumps({"subscriptionId": FAKE_SUBSCRIPTION_ID}),
         f"{PROJECT}:github": json.dumps(github),

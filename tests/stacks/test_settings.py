@@ -19,7 +19,11 @@ from stacks.settings import StackSettings, promotable_keys
 
 GITHUB = {"owner": "acme", "repository": "mlops"}
 PROD_GITHUB = {**GITHUB, "reviewers": [{"type": "team", "name": "release"}]}
-ALERTS = {"failureNotificationEmails": ["oncall@example.com"]}  # required in every environment
+# failureNotificationEmails and accountId are required in every environment
+ALERTS = {
+    "failureNotificationEmails": ["oncall@example.com"],
+    "accountId": "00000000-0000-4000-8000-00000000acc0",
+}
 PLATFORM = {"subscriptionId": FAKE_SUBSCRIPTION_ID}  # required in every environment
 
 
@@ -158,6 +162,31 @@ BAD_CONFIGS = [
         "GUID",
     ),
 ]
+
+
+def test_a_stack_file_without_an_account_id_names_the_key_it_needs() -> None:
+    databricks = {k: v for k, v in ALERTS.items() if k != "accountId"}
+    with pytest.raises(ConfigError) as error:
+        build_settings("dev", {"github": GITHUB, "databricks": databricks, "platform": PLATFORM})
+    [problem] = error.value.problems
+    assert problem.key == "databricks.accountId"
+    assert "required; Databricks account id" in problem.message
+
+
+def test_the_key_vault_backed_secret_scope_is_gone() -> None:
+    """Defect 6: nothing granted Databricks access to the vault; the option is refused by name."""
+    with pytest.raises(ConfigError) as error:
+        build_settings(
+            "dev",
+            {
+                "github": GITHUB,
+                "databricks": {**ALERTS, "secretScopeBackend": "azure_keyvault"},
+                "platform": PLATFORM,
+            },
+        )
+    [problem] = error.value.problems
+    assert problem.key == "databricks.secretScopeBackend"
+    assert "unknown key" in problem.message
 
 
 def test_a_stack_file_without_a_subscription_names_the_key_it_needs() -> None:

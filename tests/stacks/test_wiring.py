@@ -20,7 +20,10 @@ ROOT = Path(__file__).resolve().parents[2]
 BASE = {
     "platform": {"subscriptionId": offline.FAKE_SUBSCRIPTION_ID},
     "github": {"owner": "acme", "repository": "mlops"},
-    "databricks": {"failureNotificationEmails": ["oncall@example.com"]},
+    "databricks": {
+        "failureNotificationEmails": ["oncall@example.com"],
+        "accountId": "00000000-0000-4000-8000-00000000acc0",
+    },
 }
 JOB = "databricks:index/job:Job"
 

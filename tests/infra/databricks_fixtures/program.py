@@ -93,7 +93,6 @@ def plan(
     ``workspace``: what the Databricks invokes find (default: a brand-new environment).
     """
 
-
     def program() -> None:
         DatabricksWorkloads("databricks", workloads_args(environment, wheel_path, **overrides))
 
