@@ -12,7 +12,7 @@ from iris_mlops.errors import IrisMlopsError
 from iris_mlops.job_graph import load_job_graph
 from iris_mlops.logs import configure_logging
 from iris_mlops.params import parse_parameters
-from iris_mlops.runner import Isolation, run_job
+from iris_mlops.runner import Isolation, check_job_arguments, job_arguments, run_job
 
 SERVE_PARAMETERS = ("env", "catalog", "schema", "model_name", "endpoint_name")
 
@@ -40,8 +40,9 @@ def _run(job_names: Sequence[str], isolation: str, arguments: Sequence[str], log
     console = Console()
     graph = load_job_graph()
     jobs = [graph.job(name) for name in job_names]  # every name is checked before anything runs
+    check_job_arguments(jobs, arguments)  # ...and every parameter (exit code 2, every problem at once)
     for job in jobs:
-        report = run_job(job, arguments, Isolation(isolation), console)
+        report = run_job(job, job_arguments(job, arguments), Isolation(isolation), console)
         console.print(report.table())
         failed = report.failed_task
         if failed is not None:

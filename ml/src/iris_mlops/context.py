@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import mlflow
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
+from mlflow.pyfunc import PyFuncModel
 
 from iris_mlops.backends import Backend
+from iris_mlops.backends.base import LocalState
+from iris_mlops.errors import StateError
+from iris_mlops.faults import RUN_STARTED, checkpoint
+from iris_mlops.locks import training_lock
 from iris_mlops.params import TaskParameters
 from iris_mlops.provenance import provenance_tags
+from iris_mlops.recovery import PROCESS_TAG, close_interrupted_runs, process_identity
 
 CHALLENGER = "challenger"
 CHAMPION = "champion"
+_logger = logging.getLogger("iris_mlops")
 
 
 def experiment_name(params: TaskParameters) -> str:
@@ -79,16 +90,58 @@ class TaskContext:
     def model_uri(self, version: RegisteredVersion) -> str:
         return f"models:/{self.model_name}/{version.version}"
 
-    @contextmanager
-    def run(self) -> Iterator[mlflow.ActiveRun]:
-        """An MLflow run for this task, tagged with its provenance."""
+    def model_files(self, version: RegisteredVersion) -> Path | None:
+        """The local folder holding the version's model files (None: not a local file store)."""
+        if version.model_id is None:
+            return None
+        location = urlparse(str(self.client.get_logged_model(version.model_id).artifact_location))
+        return Path(url2pathname(location.path)) if location.scheme == "file" else None
+
+    def model_files_missing(self, version: RegisteredVersion) -> Path | None:
+        files = self.model_files(version)
+        return files if files is not None and not (files / "MLmodel").is_file() else None
+
+    def load_model(self, version: RegisteredVersion, role: str) -> PyFuncModel:
+        """The version's pyfunc model; missing or unreadable files name the folder to restore."""
+        missing = self.model_files_missing(version)
+        if missing is not None:
+            raise missing_model_files(self.model_name, version.version, role, missing)
+        model: PyFuncModel = mlflow.pyfunc.load_model(self.model_uri(version))
+        return model
+
+    def training_lock(self) -> AbstractContextManager[None]:
+        """The model's training lock (locks.py); Databricks relies on max_concurrent_runs."""
+        if isinstance(self.backend, LocalState):
+            return training_lock(self.backend.home, self.model_name)
+        return nullcontext()
+
+    def experiment_id(self) -> str:
         name = experiment_name(self.params)
         experiment = self.client.get_experiment_by_name(name)
         if experiment is None:
-            experiment_id = self.client.create_experiment(
-                name, artifact_location=self.backend.experiment_artifact_location()
+            return str(
+                self.client.create_experiment(
+                    name, artifact_location=self.backend.experiment_artifact_location()
+                )
             )
-        else:
-            experiment_id = experiment.experiment_id
-        with mlflow.start_run(experiment_id=experiment_id, run_name=self.task, tags=self.provenance) as run:
+        return str(experiment.experiment_id)
+
+    @contextmanager
+    def run(self) -> Iterator[mlflow.ActiveRun]:
+        """An MLflow run for this task, tagged with its provenance and the process that runs it;
+        runs left RUNNING by killed processes are closed first (recovery.py)."""
+        experiment_id = self.experiment_id()
+        for run_id in close_interrupted_runs(self.client, experiment_id):
+            _logger.warning("closed run %s as KILLED: the process that ran it is gone", run_id)
+        tags = {**self.provenance, PROCESS_TAG: process_identity()}
+        with mlflow.start_run(experiment_id=experiment_id, run_name=self.task, tags=tags) as run:
+            checkpoint(RUN_STARTED)
             yield run
+
+
+def missing_model_files(model_name: str, version: str, role: str, folder: Path) -> StateError:
+    return StateError(
+        f"the files of {model_name} v{version} ({role}) are missing from {folder} (the artifacts "
+        f"folder was removed or moved): restore that folder from a backup; or start over in a new "
+        f"home (move the home away and run the training job)"
+    )

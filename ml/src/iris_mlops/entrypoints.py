@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
@@ -31,6 +32,8 @@ _TRACKED = (*_MODEL, "experiment_name")
 class TaskEntry:
     step_name: str  # "<module under iris_mlops.steps>:<function>"
     accepted: tuple[str, ...]  # parameters this task accepts; job_graph.toml passes a subset
+    # Moves the model's challenger/champion aliases: runs under the model's training lock (locks.py).
+    locks_model: bool = False
 
     @property
     def step(self) -> Callable[[TaskContext], str]:
@@ -42,12 +45,14 @@ class TaskEntry:
 TASKS: dict[str, TaskEntry] = {
     "iris-ingest": TaskEntry("ingest:ingest", _TABLES),
     # `regularization` is a hyperparameter for ad hoc runs; the platform's job graph leaves it out.
-    "iris-train": TaskEntry("train:train", (*_TRACKED, "regularization")),
-    "iris-evaluate": TaskEntry("evaluate:evaluate", (*_TRACKED, "primary_metric")),
+    "iris-train": TaskEntry("train:train", (*_TRACKED, "regularization"), locks_model=True),
+    "iris-evaluate": TaskEntry("evaluate:evaluate", (*_TRACKED, "primary_metric"), locks_model=True),
     "iris-approve": TaskEntry(
-        "approve:approve", (*_TRACKED, "primary_metric", "margin", "require_approval", "gate_mode")
+        "approve:approve",
+        (*_TRACKED, "primary_metric", "margin", "require_approval", "gate_mode"),
+        locks_model=True,
     ),
-    "iris-deploy": TaskEntry("deploy:deploy", (*_TRACKED, "endpoint_name")),
+    "iris-deploy": TaskEntry("deploy:deploy", (*_TRACKED, "endpoint_name"), locks_model=True),
     "iris-batch-inference": TaskEntry("batch_inference:batch_inference", _TRACKED),
 }
 
@@ -62,7 +67,8 @@ def run_task(entry_point: str, argv: Sequence[str] | None = None) -> None:
         from iris_mlops.context import TaskContext  # noqa: PLC0415
 
         context = TaskContext.create(entry_point.removeprefix("iris-"), params, select_backend())
-        logger.info("%s: %s", entry_point, entry.step(context))
+        with context.training_lock() if entry.locks_model else nullcontext():
+            logger.info("%s: %s", entry_point, entry.step(context))
     except IrisMlopsError as error:
         logger.error("%s failed: %s", entry_point, error)
         raise SystemExit(error.exit_code) from error

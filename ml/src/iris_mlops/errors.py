@@ -23,3 +23,12 @@ class GateFailedError(IrisMlopsError):
 
 class ServingError(IrisMlopsError):
     """The serving endpoint is not in a state deploy can update (its config belongs to Pulumi)."""
+
+
+class StateError(IrisMlopsError):
+    """Local state (home, MLflow store, artifacts, a Delta table) is damaged, unwritable or in use;
+    the message names the path and what to do. Nothing is reset or repaired behind the user's back."""
+
+
+class BusyError(IrisMlopsError):
+    """Another run holds what this one needs (the model's training lock)."""

@@ -6,14 +6,21 @@ paid once per job instead of once per task. `isolation="process"` runs each cons
 own process instead, as Databricks does; the console scripts are tested that way separately.
 Retries and timeouts from the graph are applied by Databricks, not here: locally a failure should
 surface at once.
+
+Before the first task, every parameter of the whole job is checked (names and values, every
+problem at once, exit code 2), so a bad value never leaves a half-run job behind. A job with a task
+that moves the model's aliases runs under the model's training lock (locks.py) from its first task
+to its last.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib.metadata import entry_points
@@ -24,9 +31,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from iris_mlops.entrypoints import TASKS
-from iris_mlops.errors import ParameterError
 from iris_mlops.job_graph import Job, Task
-from iris_mlops.params import split_argument
+from iris_mlops.params import TaskParameters, parse_parameters, split_argument
 
 
 class Isolation(StrEnum):
@@ -79,13 +85,43 @@ def task_arguments(task: Task, arguments: Sequence[str]) -> list[str]:
     return [argument for argument in arguments if split_argument(argument)[0] in accepted]
 
 
-def check_job_arguments(job: Job, arguments: Sequence[str]) -> None:
-    accepted = {name for task in job.tasks for name in TASKS[task.entry_point].accepted}
-    unknown = sorted({split_argument(a)[0] for a in arguments} - accepted)
-    if unknown:
-        raise ParameterError(
-            f"job {job.key} takes no parameter {', '.join(unknown)}; allowed: {', '.join(sorted(accepted))}"
-        )
+def accepted_by(jobs: Sequence[Job]) -> tuple[str, ...]:
+    return tuple(
+        dict.fromkeys(name for job in jobs for task in job.tasks for name in TASKS[task.entry_point].accepted)
+    )
+
+
+def check_job_arguments(jobs: Sequence[Job], arguments: Sequence[str]) -> TaskParameters:
+    """Every argument's name and value, checked against what the jobs' tasks accept, before any
+    task runs; one ParameterError (exit code 2) lists every problem."""
+    program = "job " + " + ".join(job.key for job in jobs)
+    return parse_parameters(arguments, accepted_by(jobs), program=program)
+
+
+def job_arguments(job: Job, arguments: Sequence[str]) -> list[str]:
+    """The arguments (already checked) that some task of `job` accepts."""
+    accepted = set(accepted_by([job]))
+    return [argument for argument in arguments if split_argument(argument)[0] in accepted]
+
+
+@contextmanager
+def job_lock(job: Job, params: TaskParameters) -> Iterator[Mapping[str, str]]:
+    """The model's training lock for a job that moves aliases; yields what child task processes
+    need in their environment to know the runner holds it for them."""
+    if not any(TASKS[task.entry_point].locks_model for task in job.tasks):
+        yield {}
+        return
+    from iris_mlops.backends import select_backend  # noqa: PLC0415 - mlflow: seconds of imports
+    from iris_mlops.backends.base import LocalState  # noqa: PLC0415
+    from iris_mlops.locks import child_environment, training_lock  # noqa: PLC0415
+
+    backend = select_backend()
+    if not isinstance(backend, LocalState):
+        yield {}
+        return
+    model_name = f"{params.catalog}.{params.schema}.{params.model_name}"
+    with training_lock(backend.home, model_name):
+        yield child_environment(backend.home, model_name)
 
 
 def _run_in_process(task: Task, arguments: list[str]) -> str:
@@ -98,16 +134,18 @@ def _run_in_process(task: Task, arguments: list[str]) -> str:
     return ""
 
 
-def _run_as_process(task: Task, arguments: list[str]) -> str:
+def _run_as_process(task: Task, arguments: list[str], env: Mapping[str, str]) -> str:
     script = Path(sys.executable).with_name(task.entry_point)
-    result = subprocess.run([str(script), *arguments], check=False)  # noqa: S603 - our own console script
+    result = subprocess.run(  # noqa: S603 - our own console script
+        [str(script), *arguments], check=False, env={**os.environ, **env}
+    )
     return f"exit code {result.returncode}" if result.returncode else ""
 
 
-def _run_task(task: Task, arguments: list[str], isolation: Isolation) -> str:
+def _run_task(task: Task, arguments: list[str], isolation: Isolation, env: Mapping[str, str]) -> str:
     """'' on success, else a one-line reason."""
     if isolation is Isolation.PROCESS:
-        return _run_as_process(task, arguments)
+        return _run_as_process(task, arguments, env)
     try:
         return _run_in_process(task, arguments)
     # A crashing task must be reported as that task's failure, as Databricks would, not end the run.
@@ -121,7 +159,14 @@ def run_job(
     isolation: Isolation = Isolation.IN_PROCESS,
     console: Console | None = None,
 ) -> JobReport:
-    check_job_arguments(job, arguments)
+    params = check_job_arguments([job], arguments)
+    with job_lock(job, params) as child_env:
+        return _run_tasks(job, arguments, isolation, console, child_env)
+
+
+def _run_tasks(
+    job: Job, arguments: Sequence[str], isolation: Isolation, console: Console | None, env: Mapping[str, str]
+) -> JobReport:
     outcomes: list[TaskOutcome] = []
     failed = False
     with Progress(
@@ -137,7 +182,7 @@ def run_job(
             progress.start_task(row)
             progress.update(row, description=f"{task.key}: running")
             started = time.perf_counter()
-            reason = _run_task(task, task_arguments(task, arguments), isolation)
+            reason = _run_task(task, task_arguments(task, arguments), isolation, env)
             seconds = time.perf_counter() - started
             progress.stop_task(row)
             status = TaskStatus.FAILED if reason else TaskStatus.SUCCEEDED

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import pandas as pd
 
@@ -32,3 +33,11 @@ class Backend(Protocol):
 
     def publish_endpoint(self, endpoint_name: str, model_name: str, model_version: str) -> str:
         """Make the serving endpoint serve this model version; return what changed."""
+
+
+@runtime_checkable
+class LocalState(Protocol):
+    """A backend whose state lives in a folder of this machine (the local one): only there can a
+    process lock a model's training or tell that a run's process is gone."""
+
+    home: Path

@@ -2,20 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import mlflow
 import pandas as pd
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake.exceptions import CommitFailedError, DeltaError
 
-from iris_mlops.data import features_of
-from iris_mlops.errors import MissingStateError
+from iris_mlops.data import DEPLOYMENTS_TABLE, FEATURES_TABLE, PREDICTIONS_TABLE, features_of
+from iris_mlops.errors import MissingStateError, StateError
+from iris_mlops.faults import TABLE_WRITTEN, checkpoint
 from iris_mlops.scoring import PREDICTION_KEYS, prediction_rows
+from iris_mlops.store import check_home, ensure_store
 
 HOME_ENV_VAR = "IRIS_MLOPS_HOME"
 DEFAULT_HOME = Path(".local")
+# Two writers of one table (two batch inferences, say) conflict when both rewrite the same files;
+# deltalake's own commit retries (CommitProperties.max_commit_retries) only retry what cannot
+# conflict, so a conflicting merge is redone whole on a fresh snapshot, with jittered back-off.
+COMMIT_ATTEMPTS = 6
+COMMIT_BACKOFF_SECONDS = 0.05
+# What rebuilds each table when its files are damaged: the advice in the error message.
+TABLE_REMEDY = {
+    FEATURES_TABLE: "delete that folder and run the training job (ingest rebuilds it from the data set)",
+    PREDICTIONS_TABLE: "delete that folder and run the batch-inference job (it rescores every row)",
+    DEPLOYMENTS_TABLE: "restore it from a backup (its history cannot be recomputed), or delete that "
+    "folder to start a new history",
+}
+_T = TypeVar("_T")
+_logger = logging.getLogger("iris_mlops")
 
 
 class LocalBackend:
@@ -33,7 +55,8 @@ class LocalBackend:
         return f"sqlite:///{self.home / 'mlflow.db'}"
 
     def configure_mlflow(self) -> None:
-        self.home.mkdir(parents=True, exist_ok=True)
+        check_home(self.home, HOME_ENV_VAR)
+        ensure_store(self.home, str(self.experiment_artifact_location()))
         mlflow.set_tracking_uri(self.tracking_uri)
         mlflow.set_registry_uri(self.tracking_uri)
 
@@ -44,14 +67,32 @@ class LocalBackend:
         """`catalog.schema.table` -> <home>/tables/catalog/schema/table."""
         return self.home.joinpath("tables", *table.split("."))
 
+    @contextmanager
+    def _readable(self, table: str) -> Iterator[None]:
+        """Damaged table files (a deleted parquet file, a truncated commit) as one clear message."""
+        path = self.table_path(table)
+        try:
+            yield
+        except CommitFailedError:
+            raise
+        except (DeltaError, OSError, pa.ArrowException) as error:
+            detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+            remedy = TABLE_REMEDY.get(table.rpartition(".")[2], "restore it from a backup")
+            raise StateError(f"table {table} at {path} is damaged ({detail}): {remedy}") from error
+
     def _existing(self, table: str) -> DeltaTable:
         path = self.table_path(table)
-        if not DeltaTable.is_deltatable(str(path)):
-            raise MissingStateError(f"table {table} does not exist yet (looked in {path}): run ingest first")
-        return DeltaTable(str(path))
+        with self._readable(table):
+            if not DeltaTable.is_deltatable(str(path)):
+                raise MissingStateError(
+                    f"table {table} does not exist yet (looked in {path}): run ingest first"
+                )
+            return DeltaTable(str(path))
 
     def read_table(self, table: str) -> pd.DataFrame:
-        return self._existing(table).to_pandas()
+        table_ = self._existing(table)
+        with self._readable(table):
+            return table_.to_pandas()
 
     def merge_rows(
         self, table: str, rows: pd.DataFrame, keys: Sequence[str], metadata: Mapping[str, str]
@@ -59,10 +100,17 @@ class LocalBackend:
         path = self.table_path(table)
         data = pa.Table.from_pandas(rows, preserve_index=False)
         commit = CommitProperties(custom_metadata=dict(metadata))
-        if not DeltaTable.is_deltatable(str(path)):
-            path.mkdir(parents=True, exist_ok=True)
-            write_deltalake(str(path), data, mode="error", commit_properties=commit)
-        else:
+
+        def upsert() -> int:
+            if not DeltaTable.is_deltatable(str(path)):
+                path.mkdir(parents=True, exist_ok=True)
+                try:
+                    write_deltalake(str(path), data, mode="error", commit_properties=commit)
+                    return DeltaTable(str(path)).count()
+                except DeltaError:
+                    if not DeltaTable.is_deltatable(str(path)):
+                        raise
+                    # another writer created it first: merge into theirs
             predicate = " AND ".join(f"target.{key} = source.{key}" for key in keys)
             (
                 DeltaTable(str(path))
@@ -71,7 +119,12 @@ class LocalBackend:
                 .when_not_matched_insert_all()
                 .execute()
             )
-        return DeltaTable(str(path)).count()
+            return DeltaTable(str(path)).count()
+
+        with self._readable(table):
+            count = retry_commit_conflicts(upsert, table)
+        checkpoint(TABLE_WRITTEN)
+        return count
 
     def score_table(
         self, model_uri: str, model_version: str, source: str, target: str, metadata: Mapping[str, str]
@@ -83,5 +136,25 @@ class LocalBackend:
         return len(rows)
 
     def publish_endpoint(self, endpoint_name: str, model_name: str, model_version: str) -> str:
-        # Nothing runs between deploys locally: `iris-mlops serve` loads the champion when started.
-        return f"local endpoint {endpoint_name} serves {model_name}@champion (v{model_version})"
+        # Nothing is pushed locally: a running `iris-mlops serve` follows the alias (serving.py).
+        return (
+            f"{model_name}@champion is v{model_version}; a running `iris-mlops serve` for {endpoint_name} "
+            f"switches to it at its next alias check (response header X-Model-Version says which answered)"
+        )
+
+
+def retry_commit_conflicts(action: Callable[[], _T], table: str) -> _T:
+    """Run `action` again on a Delta commit conflict, at most COMMIT_ATTEMPTS times in all."""
+    for attempt in range(1, COMMIT_ATTEMPTS + 1):
+        try:
+            return action()
+        except CommitFailedError as error:
+            if attempt == COMMIT_ATTEMPTS:
+                raise StateError(
+                    f"table {table}: {COMMIT_ATTEMPTS} commits in a row lost to concurrent writers "
+                    f"({str(error).splitlines()[0]}); run the task again once they are done"
+                ) from error
+            pause = COMMIT_BACKOFF_SECONDS * 2 ** (attempt - 1) * (0.5 + random.random())  # noqa: S311
+            _logger.info("table %s: commit conflict, retry %d in %.2f s", table, attempt, pause)
+            time.sleep(pause)
+    raise AssertionError("unreachable")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import mlflow
 
-from iris_mlops.context import CHAMPION, TaskContext
+from iris_mlops.context import CHAMPION, TaskContext, missing_model_files
 from iris_mlops.data import FEATURES_TABLE, PREDICTIONS_TABLE
 from iris_mlops.errors import MissingStateError
 
@@ -13,6 +13,8 @@ def batch_inference(ctx: TaskContext) -> str:
     champion = ctx.alias_version(CHAMPION)
     if champion is None:
         raise MissingStateError(f"{ctx.model_name} has no {CHAMPION!r} alias yet: run the training job first")
+    if (missing := ctx.model_files_missing(champion)) is not None:
+        raise missing_model_files(ctx.model_name, champion.version, CHAMPION, missing)
     target = ctx.table(PREDICTIONS_TABLE)
     with ctx.run():
         scored = ctx.backend.score_table(

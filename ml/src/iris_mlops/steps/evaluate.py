@@ -39,15 +39,15 @@ def evaluate(ctx: TaskContext) -> str:
     challenger = require_challenger(ctx)
     champion = ctx.alias_version(CHAMPION)
 
-    def scores(version: RegisteredVersion) -> dict[str, float]:
-        predicted = mlflow.pyfunc.load_model(ctx.model_uri(version)).predict(features_of(holdout))
+    def scores(version: RegisteredVersion, role: str) -> dict[str, float]:
+        predicted = ctx.load_model(version, role).predict(features_of(holdout))
         return score_all(truth, list(predicted))
 
-    challenger_scores = scores(challenger)
+    challenger_scores = scores(challenger, CHALLENGER)
     champion_scores = None
     if champion is not None:
         same = champion.version == challenger.version
-        champion_scores = challenger_scores if same else scores(champion)
+        champion_scores = challenger_scores if same else scores(champion, CHAMPION)
 
     with ctx.run():
         holdout_metrics = {f"holdout_{k}": v for k, v in challenger_scores.items()}

@@ -20,6 +20,8 @@ from sklearn.preprocessing import StandardScaler
 from iris_mlops import __version__
 from iris_mlops.context import CHALLENGER, CHAMPION, TaskContext
 from iris_mlops.data import FEATURES_TABLE, LABEL_COLUMN, features_of, split_holdout
+from iris_mlops.faults import VERSION_CREATED, checkpoint
+from iris_mlops.recovery import close_interrupted_runs, mark_incomplete_versions
 
 FINGERPRINT_TAG = "training_fingerprint"
 MODEL_SEED = 0
@@ -57,9 +59,14 @@ def train(ctx: TaskContext, shuffle_labels_seed: int | None = None) -> str:
     pipeline = build_pipeline(regularization)  # part of the fingerprint: a new C trains anew
     training_fingerprint = fingerprint(features, labels, pipeline)
 
+    # What a killed training left: its run closed, its half-made version marked (recovery.py).
+    close_interrupted_runs(ctx.client, ctx.experiment_id())
+    mark_incomplete_versions(ctx.client, ctx.model_name, FINGERPRINT_TAG)
     for alias in (CHALLENGER, CHAMPION):
         existing = ctx.alias_version(alias)
         if existing is not None and existing.tags.get(FINGERPRINT_TAG) == training_fingerprint:
+            if ctx.model_files_missing(existing) is not None:
+                continue  # its files are gone (artifacts removed): train a usable version anew
             ctx.client.set_registered_model_alias(ctx.model_name, CHALLENGER, existing.version)
             kept = f"{ctx.model_name} v{existing.version} ({alias})"
             return f"{kept} was trained on the same data by the same code: kept as challenger"
@@ -95,6 +102,7 @@ def train(ctx: TaskContext, shuffle_labels_seed: int | None = None) -> str:
             pip_requirements=mlflow.sklearn.get_default_pip_requirements(),
         )
         version = str(info.registered_model_version)
+        checkpoint(VERSION_CREATED)
         for key, value in {**ctx.provenance, FINGERPRINT_TAG: training_fingerprint}.items():
             ctx.client.set_model_version_tag(ctx.model_name, version, key, value)
         ctx.client.set_registered_model_alias(ctx.model_name, CHALLENGER, version)

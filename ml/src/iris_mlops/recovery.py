@@ -1,0 +1,82 @@
+"""What an interrupted task leaves behind, closed or marked by the next one.
+
+- An MLflow run whose process was killed stays RUNNING forever. Every run records the process
+  that opened it (host, pid and the pid's start time); the next tracked task in the experiment
+  ends each RUNNING run of this host whose process is gone as KILLED, with a tag saying why.
+- A kill between "Created version" and train's tags leaves a version without them, never
+  evaluated. The next training marks each such version of ours (created by a `train` run that has
+  ended) with INCOMPLETE_TAG; the aliases never point at one, so nothing else changes.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+from mlflow import MlflowClient
+from mlflow.entities import RunStatus
+
+PROCESS_TAG = "iris_mlops.process"  # "<host>:<pid>:<start time>" of the process that opened the run
+INTERRUPTED_TAG = "iris_mlops.interrupted"
+INCOMPLETE_TAG = "iris_mlops.incomplete"
+TASK_TAG = "iris_mlops.task"
+
+
+def _start_time(pid: int) -> str:
+    """The pid's start time (clock ticks since boot) on Linux, so a reused pid is not taken for
+    the original process; empty where /proc is absent."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rpartition(")")[2].split()[19]
+
+
+def process_identity(pid: int | None = None) -> str:
+    pid = os.getpid() if pid is None else pid
+    return f"{socket.gethostname()}:{pid}:{_start_time(pid)}"
+
+
+def _gone(identity: str) -> bool:
+    host, _, rest = identity.partition(":")
+    pid, _, started = rest.partition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's process: nothing here can tell
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return bool(started) and _start_time(int(pid)) != started
+
+
+def close_interrupted_runs(client: MlflowClient, experiment_id: str) -> list[str]:
+    """End the experiment's RUNNING runs whose process is gone; return their ids."""
+    closed = []
+    running = client.search_runs(
+        [experiment_id], filter_string="attributes.status = 'RUNNING'", max_results=1000
+    )
+    for run in running:
+        identity = run.data.tags.get(PROCESS_TAG, "")
+        if identity and _gone(identity):
+            client.set_tag(run.info.run_id, INTERRUPTED_TAG, f"process {identity} ended with the run open")
+            client.set_terminated(run.info.run_id, status=RunStatus.to_string(RunStatus.KILLED))
+            closed.append(run.info.run_id)
+    return closed
+
+
+def mark_incomplete_versions(client: MlflowClient, model_name: str, complete_tag: str) -> list[str]:
+    """Tag versions a killed training registered but never finished (no `complete_tag`)."""
+    marked = []
+    for version in client.search_model_versions(f"name='{model_name}'"):
+        if complete_tag in version.tags or INCOMPLETE_TAG in version.tags or not version.run_id:
+            continue
+        run = client.get_run(version.run_id)
+        if run.data.tags.get(TASK_TAG) != "train" or run.info.status == "RUNNING":
+            continue
+        reason = f"training run {version.run_id} ended ({run.info.status}) before finishing this version"
+        client.set_model_version_tag(model_name, str(version.version), INCOMPLETE_TAG, reason)
+        marked.append(str(version.version))
+    return marked
