@@ -82,10 +82,10 @@ def test_unknown_parameter_is_named_with_the_allowed_ones() -> None:
         ("--experiment_name=/Shared//x", "absolute workspace path"),
         ("--experiment_name=/", "absolute workspace path"),
         ("--experiment_name=", "absolute workspace path"),
-        ("--regularization=0", "a positive number"),
-        ("--regularization=-1", "a positive number"),
-        ("--regularization=inf", "a positive number"),
-        ("--regularization=strong", "a positive number"),
+        ("--regularization=0", "a decimal number from 1e-06 to 1e+06"),
+        ("--regularization=-1", "a decimal number from"),
+        ("--regularization=inf", "a decimal number from"),
+        ("--regularization=strong", "a decimal number from"),
     ],
 )
 def test_malformed_value_names_parameter_and_allowed_values(argument: str, needle: str) -> None:

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from iris_mlops.data import FEATURE_COLUMNS, load_iris_frame
 from iris_mlops.params import TaskParameters
-from iris_mlops.serving import ServingEndpointRoutes, champion_app, invocations_path, serve_in_thread
+from iris_mlops.serving import ServingEndpointApp, champion_app, invocations_path, serve_in_thread
 
 ENDPOINT = "iris-dev"
 PATH = invocations_path(ENDPOINT)
@@ -20,12 +20,12 @@ HEADERS = {"Authorization": "Bearer dapi-not-checked-locally"}
 
 
 @pytest.fixture(scope="module")
-def app(trained: Path) -> ServingEndpointRoutes:
+def app(trained: Path) -> ServingEndpointApp:
     return champion_app(TaskParameters())
 
 
 @pytest.fixture(scope="module")
-def client(app: ServingEndpointRoutes) -> TestClient:
+def client(app: ServingEndpointApp) -> TestClient:
     return TestClient(app)
 
 
@@ -87,7 +87,7 @@ def test_health_routes_stay_reachable(client: TestClient) -> None:
     assert client.get("/ping").status_code == 200
 
 
-def test_a_real_port_serves_a_databricks_client_unchanged(app: ServingEndpointRoutes) -> None:
+def test_a_real_port_serves_a_databricks_client_unchanged(app: ServingEndpointApp) -> None:
     with serve_in_thread(app) as url:
         response = httpx.post(f"{url}{PATH}", json=REQUEST_SHAPES["dataframe_split"], headers=HEADERS)
     assert response.status_code == 200

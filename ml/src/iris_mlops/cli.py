@@ -33,6 +33,12 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the champion at /serving-endpoints/<name>/invocations")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument(
+        "--poll-seconds",
+        type=float,
+        default=2.0,
+        help="how often the champion alias is checked; a moved alias is loaded and swapped in (0: never)",
+    )
     return parser
 
 
@@ -51,12 +57,12 @@ def _run(job_names: Sequence[str], isolation: str, arguments: Sequence[str], log
     return 0
 
 
-def _serve(host: str, port: int, arguments: Sequence[str]) -> int:
+def _serve(host: str, port: int, poll_seconds: float, arguments: Sequence[str]) -> int:
     # The scoring server (FastAPI, uvicorn, pyfunc) costs seconds of imports a job run never needs.
     from iris_mlops.serving import champion_app, serve_forever  # noqa: PLC0415
 
     params = parse_parameters(arguments, SERVE_PARAMETERS, program="iris-mlops serve")
-    serve_forever(champion_app(params), host, port)
+    serve_forever(champion_app(params, poll_seconds), host, port)
     return 0
 
 
@@ -67,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if args.command == "run":
             code = _run(args.jobs, args.isolation, extra, logger)
         else:
-            code = _serve(args.host, args.port, extra)
+            code = _serve(args.host, args.port, args.poll_seconds, extra)
     except IrisMlopsError as error:
         logger.error("iris-mlops %s: %s", args.command, error)
         code = error.exit_code

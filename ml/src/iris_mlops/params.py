@@ -67,6 +67,12 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
 _ENDPOINT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
 # MLflow experiments on Databricks are absolute workspace paths: `/` then non-empty segments.
 _WORKSPACE_PATH = re.compile(r"(?:/[^/\x00-\x1f]+)+")
+# Plain decimal numbers only: Python's float() also takes "1_000", "nan", "inf" and " 1 ", which no
+# job parameter form or API client means as a number.
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?")
+# LogisticRegression's C: outside this range it only changes the model by overflowing or by
+# regularizing every coefficient to zero, so such a value is a typo, not a setting.
+REGULARIZATION_RANGE = (1e-6, 1e6)
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 
@@ -96,16 +102,23 @@ def _workspace_path(raw: str) -> str:
     return raw
 
 
+def _number(raw: str) -> float:
+    if not _NUMBER.fullmatch(raw):
+        raise ValueError(raw)
+    return float(raw)
+
+
 def _margin(raw: str) -> float:
-    value = float(raw)
+    value = _number(raw)
     if not 0.0 <= value <= 1.0:
         raise ValueError(raw)
     return value
 
 
-def _positive(raw: str) -> float:
-    value = float(raw)
-    if not value > 0.0 or value == float("inf"):
+def _regularization(raw: str) -> float:
+    value = _number(raw)
+    low, high = REGULARIZATION_RANGE
+    if not low <= value <= high:
         raise ValueError(raw)
     return value
 
@@ -138,7 +151,11 @@ PARAMETER_SPECS: dict[str, ParameterSpec] = {
     "experiment_name": ParameterSpec(
         _workspace_path, "an absolute workspace path such as /Shared/mlops-dev-iris"
     ),
-    "regularization": ParameterSpec(_positive, "a positive number (C: smaller regularizes more)"),
+    "regularization": ParameterSpec(
+        _regularization,
+        f"a decimal number from {REGULARIZATION_RANGE[0]:g} to {REGULARIZATION_RANGE[1]:g} "
+        "(LogisticRegression's C: smaller regularizes more)",
+    ),
 }
 
 

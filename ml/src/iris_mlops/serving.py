@@ -1,83 +1,272 @@
-"""Local real-time serving: the champion behind MLflow's own scoring server (its FastAPI app),
-reachable at the path and with the request/response JSON of a Databricks serving endpoint.
+"""Local real-time serving: the champion, at the path and with the request/response JSON of a
+Databricks serving endpoint, following the `champion` alias as a Databricks endpoint follows deploys.
 
-Only the routing is ours: `/serving-endpoints/<name>/invocations` is forwarded to the scoring
-server's `/invocations`; every other path gets a Databricks-style 404 JSON. Bearer tokens are
-accepted and ignored (nothing checks auth locally).
+- `/serving-endpoints/<name>/invocations` is checked first (scoring_requests.py: size, time, type,
+  JSON, shape; 4xx with a message), then scored by MLflow's own scoring function
+  (`mlflow.pyfunc.scoring_server.invocations`: its input formats, schema enforcement and
+  `{"predictions": [...]}`), in a worker thread as MLflow's scoring server does. An error answer is
+  `{"error_code", "message"}` as Databricks sends it, never a stack trace (that goes to the log).
+- Every answer from the model carries `X-Model-Version`, the registry version that answered.
+- ChampionFollower looks the alias up every `poll_seconds` (one registry read) in a background
+  thread; a new champion is loaded there, then swapped in with one assignment, so a request is
+  answered wholly by the old model or wholly by the new one and never waits for a load. A version
+  that fails to load is logged and the current one keeps serving.
+- `/ping`, `/health` and `/version` answer as MLflow's server does; any other path gets a
+  Databricks-style 404 JSON. Bearer tokens are accepted and ignored (nothing checks auth locally).
 """
 
 from __future__ import annotations
 
+import asyncio
 import http.client
+import logging
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import IO, Any
+from dataclasses import dataclass
+from typing import IO, Any, Literal
 
-import mlflow
 import uvicorn
 from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PyFuncModel, scoring_server
-from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from mlflow.version import VERSION as MLFLOW_VERSION
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from iris_mlops.backends import select_backend
-from iris_mlops.context import CHAMPION
+from iris_mlops.context import CHAMPION, RegisteredVersion, TaskContext, logged_model_id
 from iris_mlops.errors import IrisMlopsError, MissingStateError
+from iris_mlops.http_protocol import DrainingH11Protocol
 from iris_mlops.params import TaskParameters
+from iris_mlops.scoring_requests import (
+    BODY_TIMEOUT_SECONDS,
+    PAYLOAD_LIMIT_BYTES,
+    RequestError,
+    check_content_type,
+    check_scoring_input,
+    parse_json,
+    read_body,
+)
 
-HEALTH_PATHS = frozenset({"/ping", "/health", "/version"})
+HEALTH_PATHS = frozenset({"/ping", "/health"})
 READY_TIMEOUT_SECONDS = 60.0
+POLL_SECONDS = 2.0
+VERSION_HEADER = "x-model-version"
+MAX_MESSAGE_CHARS = 1000
+_logger = logging.getLogger("iris_mlops")
 
 
 def invocations_path(endpoint_name: str) -> str:
     return f"/serving-endpoints/{endpoint_name}/invocations"
 
 
-class ServingEndpointRoutes:
-    """ASGI app mapping the Databricks serving path onto the MLflow scoring server app."""
+@dataclass(frozen=True)
+class Served:
+    """One loaded model version; replaced whole, never changed in place."""
 
-    def __init__(self, scoring_app: ASGIApp, endpoint_name: str) -> None:
-        self.scoring_app = scoring_app
+    version: str
+    model: PyFuncModel
+
+    @property
+    def input_schema(self) -> Any:
+        return self.model.metadata.get_input_schema()  # type: ignore[no-untyped-call]
+
+
+class ChampionFollower:
+    """The served model, following the alias: `refresh()` loads a new champion and swaps it in."""
+
+    def __init__(
+        self,
+        served: Served,
+        lookup: Callable[[], str | None] | None = None,
+        load: Callable[[str], PyFuncModel] | None = None,
+        poll_seconds: float = POLL_SECONDS,
+    ) -> None:
+        self.served = served
+        self._lookup = lookup
+        self._load = load
+        self.poll_seconds = poll_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def refresh(self) -> bool:
+        """Swap in the alias's version if it moved; True when it did."""
+        if self._lookup is None or self._load is None:
+            return False
+        try:
+            version = self._lookup()
+            if version is None or version == self.served.version:
+                return False
+            served = Served(version, self._load(version))
+        except (IrisMlopsError, MlflowException, OSError) as error:
+            _logger.error(
+                "still serving v%s: the champion could not be loaded: %s", self.served.version, error
+            )
+            return False
+        self.served = served  # one reference assignment: the swap is atomic for every request
+        _logger.info("now serving v%s (the %s alias moved)", served.version, CHAMPION)
+        return True
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self.poll_seconds):
+            self.refresh()
+
+    def start(self) -> None:
+        if self._lookup is not None and self.poll_seconds > 0 and self._thread is None:
+            self._thread = threading.Thread(target=self._poll, name="iris-mlops-champion", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+
+def _error(error: RequestError) -> Response:
+    return JSONResponse(error.body(), status_code=error.status)
+
+
+def _mlflow_error(error: MlflowException) -> RequestError:
+    """MLflow's message without its stack trace, plus the first line of the cause when it wrapped one."""
+    message = error.message
+    cause = error.__cause__ or error.__context__
+    if cause is not None and not isinstance(cause, MlflowException):
+        message += f" ({type(cause).__name__}: {str(cause).strip().splitlines()[0] if str(cause) else ''})"
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[:MAX_MESSAGE_CHARS] + "... (shortened)"
+    status: int = error.get_http_status_code()  # type: ignore[no-untyped-call]
+    return RequestError(status, str(error.error_code), message)
+
+
+class ServingEndpointApp:
+    """ASGI app: the Databricks invocations path for the follower's current model, health routes."""
+
+    def __init__(
+        self,
+        follower: ChampionFollower,
+        endpoint_name: str,
+        payload_limit: int = PAYLOAD_LIMIT_BYTES,
+        body_timeout: float = BODY_TIMEOUT_SECONDS,
+    ) -> None:
+        self.follower = follower
         self.endpoint_name = endpoint_name
         self.path = invocations_path(endpoint_name)
+        self.payload_limit = payload_limit
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            path = scope["path"]
-            if path == self.path:
-                scope = {**scope, "path": "/invocations", "raw_path": b"/invocations"}
-            elif path not in HEALTH_PATHS:
-                message = f"{path} not found; this server serves {self.path}"
-                body = {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": message}
-                await JSONResponse(body, status_code=404)(scope, receive, send)
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        path = scope["path"]
+        if path == self.path:
+            response = await self._invocations(scope, receive)
+        elif path in HEALTH_PATHS:
+            response = Response("\n", media_type="application/json")
+        elif path == "/version":
+            response = Response(MLFLOW_VERSION, media_type="application/json")
+        else:
+            message = f"{path[:200]} not found; this server serves {self.path}"
+            body = {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": message}
+            response = JSONResponse(body, status_code=404)
+        await response(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message: Message = await receive()
+            if message["type"] == "lifespan.startup":
+                self.follower.start()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.follower.stop()
+                await send({"type": "lifespan.shutdown.complete"})
                 return
-        await self.scoring_app(scope, receive, send)
+
+    async def _invocations(self, scope: Scope, receive: Receive) -> Response:
+        served = self.follower.served  # this request's model, whatever a swap does meanwhile
+        headers = {VERSION_HEADER: served.version}
+        if scope["method"] != "POST":
+            return JSONResponse(
+                {"error_code": "METHOD_NOT_ALLOWED", "message": f"use POST on {self.path}"},
+                status_code=405,
+                headers={"allow": "POST"},
+            )
+        raw_headers = {
+            key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]
+        }
+        try:
+            check_content_type(raw_headers)
+            body = await read_body(raw_headers, receive, self.payload_limit, self.body_timeout)
+            payload = parse_json(body)
+            check_scoring_input(payload)
+            result = await asyncio.to_thread(
+                scoring_server.invocations, payload, "application/json", served.model, served.input_schema
+            )
+        except ConnectionAbortedError:
+            return Response(status_code=499)  # the client left; nobody reads this
+        except RequestError as error:
+            return JSONResponse(error.body(), status_code=error.status, headers=headers)
+        except MlflowException as error:
+            refused = _mlflow_error(error)
+            return JSONResponse(refused.body(), status_code=refused.status, headers=headers)
+        except Exception:  # a client gets a message, the log gets the traceback
+            _logger.exception("scoring failed on %s v%s", self.endpoint_name, served.version)
+            internal = {
+                "error_code": "INTERNAL_ERROR",
+                "message": "the model failed on this request; see the server log",
+            }
+            return JSONResponse(internal, status_code=500, headers=headers)
+        return Response(
+            result.response, status_code=result.status, media_type=result.mimetype, headers=headers
+        )
 
 
-def build_app(model: PyFuncModel, endpoint_name: str) -> ServingEndpointRoutes:
-    return ServingEndpointRoutes(scoring_server.init(model), endpoint_name)
+def build_app(model: PyFuncModel, endpoint_name: str, version: str = "unknown") -> ServingEndpointApp:
+    """An app serving one fixed model (benchmarks, tests)."""
+    return ServingEndpointApp(ChampionFollower(Served(version, model)), endpoint_name)
 
 
-def champion_app(params: TaskParameters) -> ServingEndpointRoutes:
-    """The app for the champion of `catalog.schema.model_name` on the selected backend."""
-    select_backend().configure_mlflow()
-    model_name = f"{params.catalog}.{params.schema}.{params.model_name}"
-    try:
-        model = mlflow.pyfunc.load_model(f"models:/{model_name}@{CHAMPION}")
-    except MlflowException as error:
+def champion_app(params: TaskParameters, poll_seconds: float = POLL_SECONDS) -> ServingEndpointApp:
+    """The app for the champion of `catalog.schema.model_name` on the selected backend, following
+    the alias every `poll_seconds` once served (0: never)."""
+    context = TaskContext.create("serve", params, select_backend())
+    champion = context.alias_version(CHAMPION)
+    if champion is None:
         raise MissingStateError(
-            f"cannot load {model_name}@{CHAMPION}: {error.message}; run the training job first"
-        ) from error
-    return build_app(model, params.resolved_endpoint_name)
+            f"{context.model_name} has no {CHAMPION!r} alias yet: run the training job first"
+        )
+
+    def lookup() -> str | None:
+        found = context.alias_version(CHAMPION)
+        return None if found is None else found.version
+
+    def load(version: str) -> PyFuncModel:
+        found = context.client.get_model_version(context.model_name, version)
+        return context.load_model(RegisteredVersion(str(found.version), logged_model_id(found)), CHAMPION)
+
+    served = Served(champion.version, context.load_model(champion, CHAMPION))
+    follower = ChampionFollower(served, lookup, load, poll_seconds)
+    return ServingEndpointApp(follower, params.resolved_endpoint_name)
+
+
+def server_config(
+    app: ASGIApp, host: str, port: int, log_level: str, lifespan: Literal["on", "off"]
+) -> uvicorn.Config:
+    """uvicorn as `iris-mlops serve` runs it: h11 with the lingering 400 (http_protocol.py)."""
+    return uvicorn.Config(
+        app, host=host, port=port, log_level=log_level, lifespan=lifespan, http=DrainingH11Protocol
+    )
 
 
 def serve_forever(app: ASGIApp, host: str, port: int) -> None:
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.Server(server_config(app, host, port, "info", "on")).run()
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -90,7 +279,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 @contextmanager
 def serve_in_thread(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Serve `app` from a background thread; yields the base URL, stops cleanly on exit."""
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(server_config(app, host, port, "warning", "off"))
     thread = threading.Thread(target=server.run, name="iris-mlops-serving", daemon=True)
     thread.start()
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
