@@ -117,8 +117,8 @@ def _damaged(store: Path, detail: str) -> StateError:
 def _check(store: Path, artifact_root: str) -> None:
     if store.stat().st_size == 0:
         raise StateError(
-            f"{store} is empty (0 bytes): the runs, model versions and aliases it held are gone. "
-            f"Restore it from a backup; or, to start a new and empty registry, move it away "
+            f"{store} is empty (0 bytes): the runs, model versions and aliases it held are gone: "
+            f"restore it from a backup; or, to start a new and empty registry, move it away "
             f"(mv {store} {store}.empty) and run again"
         )
     # Read-write: SQLite rolls back a hot journal a killed writer left before anything is read.

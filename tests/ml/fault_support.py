@@ -1,0 +1,163 @@
+"""Run a task in a child process on a home of its own: killed at a named point
+(IRIS_MLOPS_KILL_AT), or several at once, without paying seconds of imports per process.
+
+Children come from a multiprocessing *forkserver* that imported mlflow, scikit-learn and the wheel
+once: a plain fork of the test process is not safe (deltalake's tokio runtime panics in a child
+forked after the parent used it, and SQLite connections must not cross a fork). So what a child
+runs is one of the module-level functions below, named with its arguments, and what a test checks
+in a child's store is read by a child too and comes back as plain values through a pipe.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any
+
+from iris_mlops.faults import KILL_AT_ENV_VAR
+from ml_support import TEST_COMMIT
+
+CHILD_TIMEOUT_SECONDS = 120
+PRELOAD = ["iris_mlops.runner", "iris_mlops.context", "iris_mlops.serving", "fault_support"]
+_SERVER = multiprocessing.get_context("forkserver")
+_SERVER.set_forkserver_preload(PRELOAD)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    exitcode: int | None  # -9: killed at the named point
+    value: Any = None
+    error: str | None = None  # "<ExceptionType>: <message>"
+
+
+class Child:
+    def __init__(
+        self, function: Callable[..., Any], arguments: Sequence[Any], home: Path, kill_at: str | None
+    ) -> None:
+        self._reader, writer = _SERVER.Pipe(duplex=False)
+        self._process: BaseProcess = _SERVER.Process(
+            target=_child_main, args=(function, tuple(arguments), str(home), kill_at, writer)
+        )
+        self._process.start()
+        writer.close()
+
+    def outcome(self) -> Outcome:
+        self._process.join(CHILD_TIMEOUT_SECONDS)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+            raise AssertionError(f"child still running after {CHILD_TIMEOUT_SECONDS} s")
+        try:
+            kind, payload = self._reader.recv()
+        except EOFError:  # killed before it could say anything
+            kind, payload = "none", None
+        code = self._process.exitcode
+        if kind == "ok":
+            return Outcome(code, value=payload)
+        return Outcome(code, error=payload) if kind == "error" else Outcome(code)
+
+
+def _child_main(
+    function: Callable[..., Any],
+    arguments: tuple[Any, ...],
+    home: str,
+    kill_at: str | None,
+    writer: Connection,
+) -> None:
+    os.environ.update(
+        {"IRIS_MLOPS_HOME": home, "IRIS_MLOPS_BACKEND": "local", "IRIS_MLOPS_GIT_COMMIT": TEST_COMMIT}
+    )
+    os.environ.pop("DATABRICKS_RUNTIME_VERSION", None)
+    os.environ.pop(KILL_AT_ENV_VAR, None)
+    if kill_at is not None:
+        os.environ[KILL_AT_ENV_VAR] = kill_at
+    try:
+        writer.send(("ok", function(*arguments)))
+    except BaseException as error:  # noqa: BLE001 - reported to the test, which asserts on it
+        writer.send(("error", f"{type(error).__name__}: {error}"))
+        raise SystemExit(1) from None
+
+
+def in_child(
+    function: Callable[..., Any], *arguments: Any, home: Path, kill_at: str | None = None
+) -> Outcome:
+    return Child(function, arguments, home, kill_at).outcome()
+
+
+def at_once(calls: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]], home: Path) -> list[Outcome]:
+    children = [Child(function, arguments, home, None) for function, arguments in calls]
+    return [child.outcome() for child in children]
+
+
+# -- what a child runs ------------------------------------------------------------------------------
+
+
+def training(*arguments: str) -> list[tuple[str, str, str]]:
+    from iris_mlops.job_graph import load_job_graph  # noqa: PLC0415 - preloaded in the server
+    from iris_mlops.runner import run_job  # noqa: PLC0415
+
+    report = run_job(load_job_graph().job("training"), list(arguments))
+    return [(outcome.key, str(outcome.status), outcome.detail) for outcome in report.outcomes]
+
+
+def batch() -> bool:
+    from iris_mlops.job_graph import load_job_graph  # noqa: PLC0415
+    from iris_mlops.runner import run_job  # noqa: PLC0415
+
+    return run_job(load_job_graph().job("batch_inference")).succeeded
+
+
+def context(task: str = "check") -> Any:
+    from iris_mlops.backends.local import LocalBackend  # noqa: PLC0415
+    from iris_mlops.context import TaskContext  # noqa: PLC0415
+    from iris_mlops.params import TaskParameters  # noqa: PLC0415
+
+    return TaskContext.create(task, TaskParameters(), LocalBackend.from_environ(os.environ))
+
+
+def model_name() -> str:
+    return str(context().model_name)
+
+
+def registry_state() -> dict[str, Any]:
+    """Run statuses (with the interrupted reason), versions with their tags, the two aliases."""
+    from iris_mlops.recovery import INTERRUPTED_TAG  # noqa: PLC0415
+
+    ctx = context()
+    experiment = ctx.client.get_experiment_by_name(ctx.params.resolved_experiment_name)
+    runs = ctx.client.search_runs([experiment.experiment_id]) if experiment else []
+    versions = ctx.client.search_model_versions(f"name='{ctx.model_name}'")
+    return {
+        "runs": [(run.info.status, run.data.tags.get(INTERRUPTED_TAG)) for run in runs],
+        "versions": {str(v.version): dict(v.tags) for v in versions},
+        "aliases": {
+            alias: getattr(ctx.alias_version(alias), "version", None) for alias in ("challenger", "champion")
+        },
+    }
+
+
+def batch_step() -> str:
+    from iris_mlops.steps.batch_inference import batch_inference  # noqa: PLC0415
+
+    return batch_inference(context("batch-inference"))
+
+
+def serve_champion() -> str:
+    from iris_mlops.params import TaskParameters  # noqa: PLC0415
+    from iris_mlops.serving import champion_app  # noqa: PLC0415
+
+    return champion_app(TaskParameters(), poll_seconds=0).follower.served.version
+
+
+def as_nobody(home: str) -> None:
+    """Configure the backend as a user who cannot write the home (root writes anywhere)."""
+    from iris_mlops.backends.local import LocalBackend  # noqa: PLC0415
+
+    if os.geteuid() == 0:
+        os.setuid(65534)
+    LocalBackend(Path(home)).configure_mlflow()
