@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from iris_mlops.cli import main
 from iris_mlops.errors import ParameterError
+from iris_mlops.job_graph import load_job_graph
 from iris_mlops.params import (
     PARAMETER_SPECS,
     Environment,
@@ -14,6 +18,7 @@ from iris_mlops.params import (
     TaskParameters,
     parse_parameters,
 )
+from iris_mlops.runner import check_job_arguments, job_arguments, run_job
 
 ALL = tuple(PARAMETER_SPECS)
 
@@ -122,3 +127,58 @@ def test_any_unity_catalog_identifier_is_accepted_unchanged(name: str) -> None:
 @given(st.floats(min_value=0.0, max_value=1.0, allow_nan=False))
 def test_any_margin_in_range_round_trips(margin: float) -> None:
     assert parse_parameters([f"--margin={margin!r}"], ALL, "iris-test").margin == margin
+
+
+@pytest.mark.parametrize(
+    "raw", ["1_000", "1e308", "1e-7", "nan", "NaN", "inf", " 1", "1 ", "0x10", "1e", "", "+-1", "1e4000"]
+)
+def test_regularization_takes_plain_decimal_numbers_in_a_sane_range_only(raw: str) -> None:
+    with pytest.raises(ParameterError, match=r"--regularization: .* a decimal number from 1e-06 to 1e\+06"):
+        parse_parameters([f"--regularization={raw}"], ALL, "iris-test")
+
+
+@pytest.mark.parametrize(("raw", "value"), [("0.5", 0.5), ("1e3", 1000.0), ("1000", 1000.0), ("1e-6", 1e-6)])
+def test_regularization_in_range_is_accepted(raw: str, value: float) -> None:
+    assert parse_parameters([f"--regularization={raw}"], ALL, "iris-test").regularization == value
+
+
+@pytest.mark.parametrize("raw", ["nan", "1_0", "-0.5", "1.5", "inf"])
+def test_margin_takes_a_plain_number_from_0_to_1(raw: str) -> None:
+    with pytest.raises(ParameterError, match="--margin"):
+        parse_parameters([f"--margin={raw}"], ALL, "iris-test")
+
+
+JOBS = load_job_graph()
+
+
+def test_a_job_checks_every_parameter_of_every_task_before_the_first_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    monkeypatch.setenv("IRIS_MLOPS_HOME", str(home))
+    bad = ["--regularization=abc", "--env=qa", "--margin=2", "--primary_metric=auc", "--bogus=1"]
+    with pytest.raises(ParameterError) as raised:
+        run_job(JOBS.job("training"), bad)
+    message = str(raised.value)
+    assert message.startswith("job training: ")
+    for name in ("--regularization", "--env", "--margin", "--primary_metric", "--bogus"):
+        assert name in message
+    assert raised.value.exit_code == 2
+    assert not home.exists()  # ingest never ran: no state was created
+
+
+def test_the_cli_exits_2_on_a_bad_value_before_any_job_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IRIS_MLOPS_HOME", str(tmp_path / "home"))
+    with pytest.raises(SystemExit) as exited:
+        main(["run", "training", "batch-inference", "--regularization=-1"])
+    assert exited.value.code == 2
+    assert not (tmp_path / "home").exists()
+
+
+def test_several_jobs_take_the_union_of_their_parameters() -> None:
+    jobs = [JOBS.job("training"), JOBS.job("batch-inference")]
+    arguments = ["--env=uat", "--require_approval=false"]
+    assert check_job_arguments(jobs, arguments).require_approval is False
+    assert job_arguments(JOBS.job("batch-inference"), arguments) == ["--env=uat"]
