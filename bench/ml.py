@@ -1,4 +1,4 @@
-"""ML wheel benchmarks: batch inference, local serving latency, the local training job.
+"""ML wheel benchmarks: batch inference, local serving (bench/serving.py), the local training job.
 
 Everything runs against a throwaway IRIS_MLOPS_HOME, so the real `.local/` is never touched.
 """
@@ -6,14 +6,12 @@ Everything runs against a throwaway IRIS_MLOPS_HOME, so the real `.local/` is ne
 from __future__ import annotations
 
 import os
-import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import mlflow
 import numpy as np
 import pandas as pd
@@ -21,10 +19,9 @@ from iris_mlops.backends.local import LocalBackend
 from iris_mlops.data import FEATURE_COLUMNS, KEY_COLUMN, load_iris_frame
 from iris_mlops.job_graph import load_job_graph
 from iris_mlops.runner import Isolation, run_job
-from iris_mlops.serving import build_app, invocations_path, serve_in_thread
-from mlflow.pyfunc import scoring_server
 
 from bench.measurement import Measurement
+from bench.serving import serving_measurements
 
 BATCH_ROWS = 100_000
 REQUESTS = 300
@@ -102,42 +99,13 @@ def batch_inference(home: Path) -> list[Measurement]:
     ]
 
 
-def _latencies(url: str, body: dict[str, object]) -> list[float]:
-    with httpx.Client(headers={"Authorization": "Bearer bench"}) as client:
-        for _ in range(WARMUP_REQUESTS):
-            client.post(url, json=body).raise_for_status()
-        samples = []
-        for _ in range(REQUESTS):
-            started = time.perf_counter()
-            client.post(url, json=body).raise_for_status()
-            samples.append(time.perf_counter() - started)
-    return samples
-
-
-def serving_latency(home: Path) -> list[Measurement]:
-    """One-row requests over loopback: our Databricks-path wrapper vs the plain scoring server app."""
-    model = mlflow.pyfunc.load_model(f"models:/{MODEL}@champion")
-    row = load_iris_frame().loc[[0], list(FEATURE_COLUMNS)]
-    body: dict[str, object] = {"dataframe_split": row.to_dict(orient="split", index=False)}
-    with serve_in_thread(build_app(model, "iris-dev")) as url:
-        ours = _latencies(url + invocations_path("iris-dev"), body)
-    with serve_in_thread(scoring_server.init(model)) as url:
-        plain = _latencies(url + "/invocations", body)
-    quantiles = {"p50": 49, "p99": 98}
-    return [
-        Measurement(
-            f"serving {name}, 1 row",
-            statistics.quantiles(ours, n=100)[index] * 1000,
-            "plain MLflow scoring server",
-            statistics.quantiles(plain, n=100)[index] * 1000,
-            unit="ms",
-        )
-        for name, index in quantiles.items()
-    ]
+def trained_home() -> None:
+    """The training job once, in-process, on the current IRIS_MLOPS_HOME."""
+    run_job(load_job_graph().job("training"))
 
 
 def ml_measurements() -> list[Measurement]:
     with local_home() as home:
         rows = [training_job(home), *batch_inference(home)]
-        rows += serving_latency(home)
+        rows += serving_measurements(home)
     return rows
