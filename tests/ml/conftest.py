@@ -38,6 +38,16 @@ def _import_skops_io() -> None:
 _import_skops_io()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fault_children(request: pytest.FixtureRequest) -> None:
+    """The fault tests' forkserver starts with the session when they are selected, so its imports
+    run on the second core while other tests run (fault_support.py)."""
+    if any("test_ml_faults" in item.nodeid for item in request.session.items):
+        from fault_support import start_server  # noqa: PLC0415
+
+        start_server()
+
+
 @pytest.fixture(scope="session")
 def ml_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     home = tmp_path_factory.mktemp("iris_mlops_home")

@@ -28,6 +28,13 @@ _SERVER = multiprocessing.get_context("forkserver")
 _SERVER.set_forkserver_preload(PRELOAD)
 
 
+def start_server() -> None:
+    """Start the forkserver now: it imports PRELOAD (seconds) while other tests run."""
+    from multiprocessing import forkserver  # noqa: PLC0415
+
+    forkserver.ensure_running()
+
+
 @dataclass(frozen=True)
 class Outcome:
     exitcode: int | None  # -9: killed at the named point
@@ -103,6 +110,14 @@ def training(*arguments: str) -> list[tuple[str, str, str]]:
 
     report = run_job(load_job_graph().job("training"), list(arguments))
     return [(outcome.key, str(outcome.status), outcome.detail) for outcome in report.outcomes]
+
+
+def task(entry_point: str, *arguments: str) -> str:
+    """One task through its console-script entry point, as Databricks runs it."""
+    from iris_mlops.entrypoints import run_task  # noqa: PLC0415
+
+    run_task(entry_point, list(arguments))
+    return "ok"
 
 
 def batch() -> bool:

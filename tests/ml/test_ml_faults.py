@@ -28,6 +28,7 @@ from fault_support import (
     model_name,
     registry_state,
     serve_champion,
+    task,
     training,
 )
 from iris_mlops import faults
@@ -41,8 +42,8 @@ from iris_mlops.store import STORE_FILE
 
 MODEL = "main.iris.iris_classifier"
 KILLED = -9
-# A new challenger (a new C) that the gate lets through whatever its score, so the job runs to the end.
-RETRAIN = ("--regularization=0.25", "--gate_mode=dry_run")
+# A new challenger: a C no other test trains with, so train never skips it as already trained.
+RETRAIN = ("--regularization=0.25",)
 
 
 def table_rows(home: Path, name: str) -> pd.DataFrame:
@@ -248,15 +249,16 @@ def test_commit_conflicts_are_retried_a_bounded_number_of_times(monkeypatch: pyt
 
 def test_killed_runs_are_closed_and_half_made_versions_marked_by_the_next_training(home: Path) -> None:
     deployments = len(table_rows(home, DEPLOYMENTS_TABLE))
+    before = in_child(registry_state, home=home).value
     for point in (faults.RUN_STARTED, faults.VERSION_CREATED):
-        killed = in_child(training, *RETRAIN, home=home, kill_at=point)
+        killed = in_child(task, "iris-train", *RETRAIN, home=home, kill_at=point)
         assert killed.exitcode == KILLED, (point, killed)
     state = in_child(registry_state, home=home).value
     assert ("RUNNING", None) in state["runs"]
     half_made = [v for v, tags in state["versions"].items() if "training_fingerprint" not in tags]
     assert len(half_made) == 1
 
-    assert succeeded(in_child(training, *RETRAIN, home=home))
+    assert in_child(task, "iris-train", *RETRAIN, home=home).value == "ok"
     state = in_child(registry_state, home=home).value
     assert all(status != "RUNNING" for status, _ in state["runs"])
     interrupted = [reason for status, reason in state["runs"] if status == "KILLED"]
@@ -264,7 +266,8 @@ def test_killed_runs_are_closed_and_half_made_versions_marked_by_the_next_traini
     assert all("ended with the run open" in str(reason) for reason in interrupted)
     assert INCOMPLETE_TAG in state["versions"][half_made[0]]
     assert half_made[0] not in state["aliases"].values()
-    assert len(table_rows(home, DEPLOYMENTS_TABLE)) >= deployments  # nothing lost
+    assert state["aliases"]["champion"] == before["aliases"]["champion"]  # nothing lost
+    assert len(table_rows(home, DEPLOYMENTS_TABLE)) == deployments
 
 
 def test_a_kill_after_a_table_commit_loses_and_duplicates_nothing(home: Path) -> None:
