@@ -27,6 +27,9 @@ ROLE_DEFINITION_IDS: dict[str, str] = {
     "Key Vault Secrets Officer": "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
     "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
     "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+    "Storage Blob Data Reader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
+    "Key Vault Crypto User": "12338af0-0e69-4776-bea7-57ae8d297424",
+    "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
 }
 # The only roles the deployer may hand out (the access connector's storage role, vault roles).
 DELEGABLE_ROLES: tuple[str, ...] = (

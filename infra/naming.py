@@ -48,7 +48,7 @@ class NameRule:
     pattern: str
     allowed: str
 
-    def problem(self, kind: ResourceKind, name: str) -> str | None:
+    def problem(self, kind: str, name: str) -> str | None:
         """Why ``name`` breaks this rule, or None when it is valid."""
         if not self.min_length <= len(name) <= self.max_length:
             return (

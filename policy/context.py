@@ -12,6 +12,9 @@ ENVIRONMENTS: tuple[str, ...] = ("sandbox", "dev", "uat", "prod")
 PRODUCTION_LIKE: frozenset[str] = frozenset({"uat", "prod"})
 PRODUCTION = "prod"
 ENVIRONMENT_TAG = "environment"
+# The second Pulumi project (bootstrap/): shared resources of one organisation, in no environment.
+# Kept equal to infra.bootstrap_interface.BOOTSTRAP_PROJECT by a test.
+BOOTSTRAP_PROJECT = "mlops-bootstrap"
 
 
 @dataclass(frozen=True)
@@ -20,11 +23,17 @@ class PolicyContext:
 
     ``environment`` is None when neither the stack name nor the resource's ``environment`` tag
     names one of the four environments; rules then apply the strictest (prod) requirements.
-    ``github_repository`` is ``owner/repo``, or None when nobody configured it.
+    ``github_repository`` is ``owner/repo``, or None when nobody configured it. ``project`` is the
+    Pulumi project of the stack being checked (the environments' or the bootstrap's).
     """
 
     environment: str | None = None
     github_repository: str | None = None
+    project: str | None = None
+
+    @property
+    def is_bootstrap(self) -> bool:
+        return self.project == BOOTSTRAP_PROJECT
 
     @property
     def is_production(self) -> bool:
@@ -50,3 +59,9 @@ def environment_from(stack: str | None, props: Mapping[str, Any]) -> str | None:
         if tagged in ENVIRONMENTS:
             return str(tagged)
     return None
+
+
+def project_from_urn(urn: str) -> str | None:
+    """``urn:pulumi:<stack>::<project>::<type>::<name>`` -> ``<project>``."""
+    parts = urn.split("::")
+    return parts[1] if len(parts) > 2 and parts[0].startswith("urn:pulumi:") else None

@@ -1,4 +1,4 @@
-"""Identities: no Owner grants, and CI federation only from this repository's four environments."""
+"""Identities: no Owner grants, CI federation only from this repository, bootstrap grants data-plane only."""
 
 from __future__ import annotations
 
@@ -16,10 +16,20 @@ FORBIDDEN_ROLE_IDS: Mapping[str, str] = {
     "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
 }
 
+# What the bootstrap project may grant (kept equal to infra.identity.ROLE_DEFINITION_IDS by a test).
+BOOTSTRAP_ROLE_IDS: Mapping[str, str] = {
+    "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1": "Storage Blob Data Reader",
+    "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",
+    "12338af0-0e69-4776-bea7-57ae8d297424": "Key Vault Crypto User",
+}
+
 GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
 ENTRA_TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"  # noqa: S105 - an audience, not a token
-# Only GitHub *environment* subjects: branch, tag and pull_request subjects bypass reviewers.
+# Environment stacks federate only GitHub *environment* subjects: branch, tag and pull_request
+# subjects bypass reviewers. The bootstrap project federates only the pull_request subject, for the
+# read-only PR-preview identity, and no environment subject (it creates no deployer).
 ENVIRONMENT_SUBJECT = re.compile(r"^repo:(?P<repository>[^/:]+/[^/:]+):environment:(?P<environment>[^:]+)$")
+PULL_REQUEST_SUBJECT = re.compile(r"^repo:(?P<repository>[^/:]+/[^/:]+):pull_request$")
 
 
 def check_no_forbidden_role(
@@ -43,16 +53,15 @@ def check_federated_credential(
     if not isinstance(audiences, Sequence) or list(audiences) != [ENTRA_TOKEN_EXCHANGE_AUDIENCE]:
         violations.append(f"audiences must be exactly [{ENTRA_TOKEN_EXCHANGE_AUDIENCE!r}]")
     subject = str(props.get("subject") or "")
-    match = ENVIRONMENT_SUBJECT.match(subject)
-    if match is None:
-        return [*violations, f"subject {subject!r} is not repo:<owner>/<repo>:environment:<env>"]
-    environment = match["environment"]
-    if environment not in ENVIRONMENTS:
-        violations.append(f"subject environment {environment!r} is not one of {', '.join(ENVIRONMENTS)}")
-    elif context.environment is not None and environment != context.environment:
-        violations.append(
-            f"subject environment {environment!r} differs from this stack's {context.environment!r}"
-        )
+    if context.is_bootstrap:
+        match = PULL_REQUEST_SUBJECT.match(subject)
+        if match is None:
+            return [*violations, f"subject {subject!r} is not repo:<owner>/<repo>:pull_request (bootstrap)"]
+    else:
+        match = ENVIRONMENT_SUBJECT.match(subject)
+        if match is None:
+            return [*violations, f"subject {subject!r} is not repo:<owner>/<repo>:environment:<env>"]
+        violations += _environment_problems(match["environment"], context)
     if context.github_repository is None:
         violations.append("cannot verify the subject's repository: configure githubRepository (owner/repo)")
     elif match["repository"].lower() != context.github_repository.lower():
@@ -60,3 +69,22 @@ def check_federated_credential(
             f"subject repository {match['repository']!r} is not this repository {context.github_repository!r}"
         )
     return violations
+
+
+def _environment_problems(environment: str, context: PolicyContext) -> list[str]:
+    if environment not in ENVIRONMENTS:
+        return [f"subject environment {environment!r} is not one of {', '.join(ENVIRONMENTS)}"]
+    if context.environment is not None and environment != context.environment:
+        return [f"subject environment {environment!r} differs from this stack's {context.environment!r}"]
+    return []
+
+
+def check_bootstrap_role(resource_type: str, props: Mapping[str, Any], context: PolicyContext) -> list[str]:
+    """The bootstrap grants only data-plane access to the backend: state blobs and stack keys."""
+    if not context.is_bootstrap:
+        return []
+    role_definition = str(props.get("roleDefinitionId") or "").lower().rstrip("/")
+    if any(role_definition.endswith(role_id) for role_id in BOOTSTRAP_ROLE_IDS):
+        return []
+    allowed = ", ".join(sorted(BOOTSTRAP_ROLE_IDS.values()))
+    return [f"grants {role_definition.rsplit('/', 1)[-1] or 'no role'}: the bootstrap grants only {allowed}"]

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .context import PolicyContext, environment_from
+from .context import PolicyContext, environment_from, project_from_urn
 from .registry import RULES, STACK_RULES
 from .rule import Enforcement, Rule
 from .stack_rule import StackResource, StackRule
@@ -79,7 +79,7 @@ def evaluate(
     listed = list(resources)
     for resource in listed:
         urn, resource_type, inputs = _urn_type_inputs(resource)
-        context = PolicyContext(environment_from(stack, inputs), github_repository)
+        context = PolicyContext(environment_from(stack, inputs), github_repository, project_from_urn(urn))
         for rule in rules:
             for message in rule.evaluate(resource_type, inputs, context):
                 violations.append(Violation(rule.name, rule.enforcement, urn, message))

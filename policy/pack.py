@@ -56,7 +56,8 @@ def context_for(args: ResourceValidationArgs) -> PolicyContext:
         environment = environment_from(pulumi.get_stack(), {})
     config: Mapping[str, Any] = args.get_config() or {}
     repository = config.get(REPOSITORY_CONFIG_KEY) or os.environ.get(REPOSITORY_ENV_VAR) or None
-    return PolicyContext(environment=environment, github_repository=repository)
+    # pulumi-policy configures the project from the CLI's PULUMI_PROJECT (pulumi_policy/policy.py).
+    return PolicyContext(environment=environment, github_repository=repository, project=pulumi.get_project())
 
 
 def policy_for(rule: Rule) -> ResourceValidationPolicy:

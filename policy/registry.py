@@ -12,6 +12,7 @@ from .access import (
 from .identity import (
     FEDERATED_CREDENTIAL,
     ROLE_ASSIGNMENT,
+    check_bootstrap_role,
     check_federated_credential,
     check_no_forbidden_role,
 )
@@ -30,7 +31,13 @@ from .rule import Enforcement, Rule
 from .secret_inputs import check_secret_inputs
 from .serving import MODEL_SERVING, advise_serving_cost, check_prod_serving_always_on
 from .stack_rule import StackRule
-from .storage import STORAGE_ACCOUNT, advise_storage_redundancy, check_storage_account
+from .storage import (
+    BLOB_SERVICE,
+    STORAGE_ACCOUNT,
+    advise_storage_redundancy,
+    check_blob_service_recoverable,
+    check_storage_account,
+)
 from .tags import check_required_tags
 from .workloads import (
     QUALITY_MONITOR,
@@ -80,10 +87,25 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "federated-credential-scoped",
-        "Federated credentials trust GitHub OIDC only for this repository's environment of this stack.",
+        "Federated credentials trust GitHub OIDC only for this repository: an environment stack's own "
+        "environment, or (bootstrap project only) its pull requests.",
         MANDATORY,
         check_federated_credential,
         frozenset({FEDERATED_CREDENTIAL}),
+    ),
+    Rule(
+        "bootstrap-grants-data-plane-only",
+        "The bootstrap project grants only state-blob and stack-key roles (no control-plane role).",
+        MANDATORY,
+        check_bootstrap_role,
+        frozenset({ROLE_ASSIGNMENT}),
+    ),
+    Rule(
+        "state-backend-recoverable",
+        "Blob services keep versions and soft-deleted blobs and containers for at least 7 days.",
+        MANDATORY,
+        check_blob_service_recoverable,
+        frozenset({BLOB_SERVICE}),
     ),
     Rule(
         "prod-serving-always-on",

@@ -6,9 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from .context import PolicyContext
-from .props import get_path
+from .props import get_path, number
 
 STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
+BLOB_SERVICE = "azure-native:storage:BlobServiceProperties"
+MIN_SOFT_DELETE_DAYS = 7
 
 ACCEPTED_TLS_VERSIONS: frozenset[str] = frozenset({"TLS1_2", "TLS1_3"})
 # Geo-redundant SKUs double the storage bill; outside prod the data can be rebuilt.
@@ -40,3 +42,17 @@ def advise_storage_redundancy(
     if context.is_known_non_production and sku in GEO_REDUNDANT_SKUS:
         return [f"sku {sku} is geo-redundant in {context.environment}: Standard_LRS costs about half"]
     return []
+
+
+def check_blob_service_recoverable(
+    resource_type: str, props: Mapping[str, Any], context: PolicyContext
+) -> list[str]:
+    """A blob service the platform configures (the state backend) keeps versions and deleted data."""
+    violations: list[str] = []
+    if props.get("isVersioningEnabled") is not True:
+        violations.append("isVersioningEnabled must be true: every state write keeps the previous version")
+    for policy in ("deleteRetentionPolicy", "containerDeleteRetentionPolicy"):
+        days = number(get_path(props, f"{policy}.days"))
+        if get_path(props, f"{policy}.enabled") is not True or days is None or days < MIN_SOFT_DELETE_DAYS:
+            violations.append(f"{policy} must be enabled for at least {MIN_SOFT_DELETE_DAYS} days")
+    return violations

@@ -36,10 +36,11 @@ class Problem:
     key: str
     value: Any
     message: str
+    namespace: str = NAMESPACE  # the bootstrap project has its own
 
     def line(self) -> str:
         shown = "(missing)" if self.value is None else json.dumps(self.value, default=str)
-        return f"{self.stack}: {NAMESPACE}{self.key} = {shown}: {self.message}"
+        return f"{self.stack}: {self.namespace}{self.key} = {shown}: {self.message}"
 
 
 class ConfigError(Exception):
@@ -153,7 +154,7 @@ def build_settings(
     try:
         settings = StackSettings.model_validate({**merged, "environment": environment})
     except ValidationError as error:
-        problems[:0] = [_problem_from(stack, detail) for detail in error.errors()]
+        problems[:0] = [problem_from(stack, detail) for detail in error.errors()]
     if problems:
         raise ConfigError(stack, problems)
     return settings
@@ -187,25 +188,28 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def _problem_from(stack: str, detail: ErrorDetails) -> Problem:
+def problem_from(
+    stack: str, detail: ErrorDetails, root: type[BaseModel] = StackSettings, namespace: str = NAMESPACE
+) -> Problem:
+    """One pydantic error as a Problem: the dotted key, what was given, and what is allowed."""
     loc = [str(part) for part in detail["loc"] if part != "[key]"]
     key = ".".join(loc)
     message = detail["msg"].removeprefix("Value error, ")
     value: Any = None if detail["type"] == "missing" else detail["input"]
     if detail["type"] == "extra_forbidden":
-        known = _known_keys(loc[:-1])
+        known = _known_keys(loc[:-1], root)
         close = difflib.get_close_matches(loc[-1], known, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         message = f"unknown key{hint}; allowed: {', '.join(known)}"
     elif detail["type"] == "missing":
-        message = f"required; {_description(loc) or 'set it in the stack file'}"
-    elif "allowed" not in message and (description := _description(loc)):
+        message = f"required; {_description(loc, root) or 'set it in the stack file'}"
+    elif "allowed" not in message and (description := _description(loc, root)):
         message = f"{message} ({description})"
-    return Problem(stack, key, value, message)
+    return Problem(stack, key, value, message, namespace)
 
 
-def _model_at(path: list[str]) -> type[BaseModel] | None:
-    model: type[BaseModel] = StackSettings
+def _model_at(path: list[str], root: type[BaseModel]) -> type[BaseModel] | None:
+    model: type[BaseModel] = root
     for part in path:
         field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
         annotation = field.annotation if field else None
@@ -215,16 +219,16 @@ def _model_at(path: list[str]) -> type[BaseModel] | None:
     return model
 
 
-def _known_keys(path: list[str]) -> list[str]:
-    model = _model_at(path)
+def _known_keys(path: list[str], root: type[BaseModel]) -> list[str]:
+    model = _model_at(path, root)
     if model is None:
         return []
     return [f.alias or n for n, f in model.model_fields.items() if (f.alias or n) != "environment"]
 
 
-def _description(loc: list[str]) -> str | None:
+def _description(loc: list[str], root: type[BaseModel]) -> str | None:
     loc = [part for part in loc if not part.isdigit()]  # list items share their field's description
-    model = _model_at(loc[:-1])
+    model = _model_at(loc[:-1], root)
     if model is None:
         return None
     field = next((f for n, f in model.model_fields.items() if (f.alias or n) == loc[-1]), None)

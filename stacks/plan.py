@@ -119,12 +119,12 @@ def critical_path(resources: list[RecordedResource]) -> list[RecordedResource]:
     return max((chain(r.urn) for r in resources if r.custom), key=len, default=[])
 
 
-def render_tree(run: OfflineRun) -> Tree:
+def render_tree(run: OfflineRun, project: str = PROJECT) -> Tree:
     children: dict[str, list[RecordedResource]] = {}
     for r in run.resources:
         children.setdefault(r.parent, []).append(r)
     known = {r.urn for r in run.resources}
-    tree = Tree(f"[bold]{PROJECT}-{run.stack}[/] ({sum(r.custom for r in run.resources)} resources)")
+    tree = Tree(f"[bold]{project}-{run.stack}[/] ({sum(r.custom for r in run.resources)} resources)")
 
     def add(node: Tree, resource: RecordedResource) -> None:
         flags = " [red]protect[/]" if resource.protect else ""
@@ -141,8 +141,8 @@ def type_counts(run: OfflineRun) -> Counter[str]:
     return Counter(r.type for r in run.resources if r.custom)
 
 
-def print_stack(console: Console, run: OfflineRun) -> None:
-    console.print(render_tree(run))
+def print_stack(console: Console, run: OfflineRun, project: str = PROJECT) -> None:
+    console.print(render_tree(run, project))
     table = Table("type", "count", title=f"{run.stack}: resources by type")
     for type_, count in sorted(type_counts(run).items()):
         table.add_row(type_, str(count))

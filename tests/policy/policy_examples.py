@@ -82,6 +82,11 @@ COMPLIANT: dict[str, dict[str, Any]] = {
         },
     },
     "azure-native:operationalinsights:Workspace": {"tags": TAGS, "retentionInDays": 30},
+    "azure-native:storage:BlobServiceProperties": {
+        "isVersioningEnabled": True,
+        "deleteRetentionPolicy": {"enabled": True, "days": 30},
+        "containerDeleteRetentionPolicy": {"enabled": True, "days": 30},
+    },
 }
 
 

@@ -11,7 +11,7 @@ import pytest
 from policy_examples import REPOSITORY, TAGS, changed, compliant
 
 from infra.tags import TAG_KEYS
-from policy.context import PolicyContext
+from policy.context import BOOTSTRAP_PROJECT, PolicyContext
 from policy.registry import RULES
 from policy.rule import Enforcement
 from policy.tags import REQUIRED_TAGS
@@ -35,7 +35,14 @@ CHAINED_TASKS = [
     {"taskKey": "deploy", "timeoutSeconds": 3600.0, "dependsOns": [{"taskKey": "train"}]},
 ]
 CHAINED_JOB = {**compliant(JOB), "tasks": CHAINED_TASKS}
+BLOB_SERVICE = "azure-native:storage:BlobServiceProperties"
 OWNER_ROLE = "/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+ROLE_PREFIX = "/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/"
+BLOB_READER = ROLE_PREFIX + "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+READER = ROLE_PREFIX + "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+# The environment column's value for the bootstrap project's stack (no environment, own project).
+BOOTSTRAP = "bootstrap"
+PULL_REQUEST_SUBJECT = f"repo:{REPOSITORY}:pull_request"
 
 RULES_BY_NAME = {rule.name: rule for rule in RULES}
 
@@ -338,6 +345,75 @@ CASES: list[Row] = [
         changed(MONITOR, "inferenceLog.predictionCol", "response"),
         "JSON text",
     ),
+    # federated-credential-scoped in the bootstrap project: the PR-preview subject and nothing else
+    (
+        "federated-credential-scoped",
+        FEDERATED,
+        BOOTSTRAP,
+        changed(FEDERATED, "subject", PULL_REQUEST_SUBJECT),
+        None,
+    ),
+    (
+        "federated-credential-scoped",
+        FEDERATED,
+        BOOTSTRAP,
+        compliant(FEDERATED),
+        "is not repo:<owner>/<repo>:pull_request",
+    ),
+    (
+        "federated-credential-scoped",
+        FEDERATED,
+        "dev",
+        changed(FEDERATED, "subject", PULL_REQUEST_SUBJECT, "dev"),
+        "is not repo:<owner>/<repo>:environment",
+    ),
+    (
+        "federated-credential-scoped",
+        FEDERATED,
+        BOOTSTRAP,
+        changed(FEDERATED, "subject", "repo:someone/else:pull_request"),
+        "is not this repository",
+    ),
+    # bootstrap-grants-data-plane-only
+    (
+        "bootstrap-grants-data-plane-only",
+        ROLE,
+        BOOTSTRAP,
+        changed(ROLE, "roleDefinitionId", BLOB_READER),
+        None,
+    ),
+    ("bootstrap-grants-data-plane-only", ROLE, "dev", changed(ROLE, "roleDefinitionId", READER, "dev"), None),
+    (
+        "bootstrap-grants-data-plane-only",
+        ROLE,
+        BOOTSTRAP,
+        changed(ROLE, "roleDefinitionId", READER),
+        "grants acdd72a7",
+    ),
+    ("bootstrap-grants-data-plane-only", ROLE, BOOTSTRAP, compliant(ROLE), "the bootstrap grants only"),
+    # state-backend-recoverable
+    ("state-backend-recoverable", BLOB_SERVICE, BOOTSTRAP, compliant(BLOB_SERVICE), None),
+    (
+        "state-backend-recoverable",
+        BLOB_SERVICE,
+        BOOTSTRAP,
+        changed(BLOB_SERVICE, "isVersioningEnabled", ...),
+        "isVersioningEnabled",
+    ),
+    (
+        "state-backend-recoverable",
+        BLOB_SERVICE,
+        BOOTSTRAP,
+        changed(BLOB_SERVICE, "deleteRetentionPolicy.days", 1),
+        "deleteRetentionPolicy must be enabled for at least 7 days",
+    ),
+    (
+        "state-backend-recoverable",
+        BLOB_SERVICE,
+        BOOTSTRAP,
+        changed(BLOB_SERVICE, "containerDeleteRetentionPolicy.enabled", False),
+        "containerDeleteRetentionPolicy",
+    ),
     # cluster-autotermination (advisory)
     ("cluster-autotermination", CLUSTER, "dev", compliant(CLUSTER), None),
     (
@@ -363,7 +439,11 @@ def test_rule_passes_compliant_inputs_and_names_the_broken_property(
     rule_name: str, resource_type: str, environment: str, props: dict[str, Any], expected: str | None
 ) -> None:
     rule = RULES_BY_NAME[rule_name]
-    context = PolicyContext(environment=environment, github_repository=REPOSITORY)
+    context = (
+        PolicyContext(environment=None, github_repository=REPOSITORY, project=BOOTSTRAP_PROJECT)
+        if environment == BOOTSTRAP
+        else PolicyContext(environment=environment, github_repository=REPOSITORY)
+    )
     violations = rule.evaluate(resource_type, props, context)
     if expected is None:
         assert violations == []

@@ -1,0 +1,128 @@
+"""Hand the bootstrap stack's outputs to the environment stacks, through the declared interface.
+
+    pulumi stack output --json -C bootstrap -s <org> | python -m bootstrap.handoff [--dry-run]
+
+Writes the ``mlops-platform:bootstrap`` section (``infra.bootstrap_interface.BootstrapOutputs``)
+into every ``Pulumi.<environment>.yaml``, keeping comments and order, and prints the diff and the
+``pulumi stack init`` line of each environment (its secrets-provider key). An output the interface
+needs but the bootstrap stack did not export is an error naming the key; nothing is written then.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from rich.console import Console
+from ruamel.yaml.comments import CommentedMap
+
+from infra.bootstrap_interface import BootstrapOutputs, interface_keys
+from stacks.environment import Environment
+from stacks.loading import NAMESPACE
+from stacks.promote import round_trip_yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTION = f"{NAMESPACE}bootstrap"
+EXIT_MISSING_OUTPUT = 2
+
+
+class HandoffError(Exception):
+    """The bootstrap outputs do not satisfy the interface; the message names every missing key."""
+
+
+@dataclass(frozen=True)
+class Handoff:
+    path: Path
+    before: str
+    after: str
+
+    def diff(self) -> str:
+        lines = difflib.unified_diff(
+            self.before.splitlines(keepends=True),
+            self.after.splitlines(keepends=True),
+            f"a/{self.path.name}",
+            f"b/{self.path.name}",
+        )
+        return "".join(lines)
+
+
+def interface_values(outputs: Mapping[str, Any]) -> BootstrapOutputs:
+    """The interface's keys from ``pulumi stack output --json``; raise HandoffError naming what is missing."""
+    missing = [key for key in interface_keys() if outputs.get(key) in (None, "")]
+    if missing:
+        raise HandoffError(
+            f"the bootstrap stack has no output {', '.join(repr(k) for k in missing)}: run `make bootstrap` "
+            "(pulumi up in bootstrap/) first, or pass the outputs of the right stack"
+        )
+    try:
+        return BootstrapOutputs.model_validate({key: outputs[key] for key in interface_keys()})
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise HandoffError(f"bootstrap outputs do not fit the interface: {problems}") from None
+
+
+def plan_handoff(outputs: Mapping[str, Any], root: Path = ROOT) -> list[Handoff]:
+    """The rewrite of every environment's stack file; nothing is written here."""
+    values = interface_values(outputs).model_dump(by_alias=True)
+    handoffs = []
+    for environment in Environment:
+        path = root / f"Pulumi.{environment}.yaml"
+        before = path.read_text(encoding="utf-8")
+        yaml = round_trip_yaml(before)
+        document = yaml.load(before) or CommentedMap()
+        config = document.setdefault("config", CommentedMap())
+        section = config.get(SECTION)
+        if not isinstance(section, dict):
+            section = CommentedMap()
+            config[SECTION] = section
+        for key, value in values.items():
+            section[key] = value
+        buffer = StringIO()
+        yaml.dump(document, buffer)
+        handoffs.append(Handoff(path, before, buffer.getvalue()))
+    return handoffs
+
+
+def stack_init_lines(outputs: Mapping[str, Any]) -> list[str]:
+    """``pulumi stack init`` per environment, with the key the bootstrap created for it."""
+    providers = outputs.get("secretsProviders") or {}
+    return [
+        f"pulumi stack init {env} --secrets-provider '{providers[env]}'"
+        for env in Environment
+        if isinstance(providers, Mapping) and env in providers
+    ]
+
+
+def main(argv: list[str] | None = None, root: Path = ROOT, stdin: Any = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bootstrap.handoff", description=__doc__.splitlines()[0])
+    parser.add_argument("--dry-run", action="store_true", help="print the diff, write nothing")
+    args = parser.parse_args(argv)
+    console, errors = Console(), Console(stderr=True)
+    try:
+        outputs = json.load(stdin or sys.stdin)
+        if not isinstance(outputs, dict):
+            raise HandoffError("expected the JSON object `pulumi stack output --json` prints")
+        handoffs = plan_handoff(outputs, root)
+    except (HandoffError, json.JSONDecodeError) as error:
+        errors.print(f"bootstrap handoff: {error}", markup=False, highlight=False)
+        return EXIT_MISSING_OUTPUT
+    for handoff in handoffs:
+        if handoff.after != handoff.before:
+            console.print(handoff.diff(), markup=False, highlight=False)
+            if not args.dry_run:
+                handoff.path.write_text(handoff.after, encoding="utf-8")
+    for line in stack_init_lines(outputs):
+        console.print(line, markup=False, highlight=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

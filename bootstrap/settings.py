@@ -1,0 +1,116 @@
+"""The typed settings of one bootstrap stack (one organisation or subscription): ``Pulumi.<stack>.yaml``.
+
+Every key lives under the ``mlops-bootstrap:`` namespace; ``build_bootstrap_settings`` is pure
+(stack name + raw values in, settings or ConfigError out), like ``stacks.loading.build_settings``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import Field, ValidationError, model_validator
+
+from infra.bootstrap_interface import BOOTSTRAP_PROJECT, Guid
+from infra.bootstrap_naming import bootstrap_names
+from infra.naming import NamingError
+from stacks.environment import Environment
+from stacks.loading import ConfigError, Problem, problem_from
+from stacks.settings import Section
+from stacks.types import AzureLocation, GithubName, NamePrefix, ReviewerType, StorageSku
+
+NAMESPACE = f"{BOOTSTRAP_PROJECT}:"
+PREVIEW_TOKEN_KEY = "previewGithubToken"  # noqa: S105 - a config key name; optional secret: the PR previews' read-only GitHub token
+
+
+class BootstrapPlatform(Section):
+    location: AzureLocation = Field("westeurope", description="Azure region of the bootstrap's resources")
+    name_prefix: NamePrefix = Field("mlops", description="start of every Azure name (as in the environments)")
+    name_suffix_rotation: int = Field(
+        0, ge=0, le=999, description="bump to get new globally unique names (escape a soft-deleted vault)"
+    )
+    owner: str = Field("platform-team", min_length=1, description="`owner` tag: who to call")
+    cost_center: str = Field("mlops", min_length=1, description="`cost-center` tag")
+
+
+class TagPusherSetting(Section):
+    type: ReviewerType = Field(alias="type", description="user or team")
+    name: GithubName = Field(alias="name", description="GitHub login, or team slug in the owner organisation")
+
+
+class BootstrapGithub(Section):
+    owner: GithubName = Field(alias="owner", description="GitHub organisation or user owning the repo")
+    repository: GithubName = Field(alias="repository", description="repository name (without owner)")
+    tag_pushers: tuple[TagPusherSetting, ...] = Field(
+        alias="tagPushers", min_length=1, description="who may create, move or delete v* tags (deploy prod)"
+    )
+    required_approvals: int = Field(
+        1, ge=0, le=10, description="approving reviews a PR to main or release/** needs"
+    )
+
+
+class StateSettings(Section):
+    storage_sku: StorageSku = Field(StorageSku.STANDARD_ZRS, description="redundancy of the state account")
+    soft_delete_days: int = Field(
+        30, ge=7, le=365, description="days deleted state blobs and containers are kept"
+    )
+    vault_soft_delete_days: int = Field(90, ge=7, le=90, description="days a deleted secrets vault is kept")
+    protect: bool = Field(
+        True, description="protect=True and retain-on-delete on account, container, vault, keys"
+    )
+
+
+class BootstrapSettings(Section):
+    """Everything one bootstrap stack needs; the stack name is the organisation's, not an environment."""
+
+    stack: str = Field(alias="stack", description="the bootstrap stack's name (not a config key)")
+    platform: BootstrapPlatform = Field(default_factory=BootstrapPlatform)
+    github: BootstrapGithub = Field(alias="github")
+    state: StateSettings = Field(default_factory=StateSettings)
+    environments: tuple[Environment, ...] = Field(
+        tuple(Environment), min_length=1, description="environments that get a secrets-provider key"
+    )
+    deployers: dict[Environment, Guid] = Field(
+        default_factory=dict,
+        description="environment -> principal id of its deployer identity (`pulumi stack output "
+        "deployerPrincipalId -s <env>`); empty until the environments exist",
+    )
+
+    @model_validator(mode="after")
+    def _deployers_have_keys(self) -> BootstrapSettings:
+        if len(set(self.environments)) != len(self.environments):
+            raise ValueError("environments lists an environment twice")
+        unknown = sorted(set(self.deployers) - set(self.environments))
+        if unknown:
+            allowed = ", ".join(self.environments)
+            raise ValueError(f"deployers names {', '.join(unknown)}, not in environments; allowed: {allowed}")
+        return self
+
+
+def build_bootstrap_settings(stack: str, values: Mapping[str, Any]) -> BootstrapSettings:
+    """Validate one bootstrap stack's config; raise ConfigError with one line per problem."""
+    problems: list[Problem] = []
+    if "stack" in values:
+        problems.append(
+            Problem(stack, "stack", values["stack"], "remove it: the stack name is it", NAMESPACE)
+        )
+    try:
+        settings = BootstrapSettings.model_validate({**values, "stack": stack})
+    except ValidationError as error:
+        problems[:0] = [problem_from(stack, d, BootstrapSettings, NAMESPACE) for d in error.errors()]
+        raise ConfigError(stack, problems) from None
+    try:
+        bootstrap_names(
+            settings.platform.name_prefix,
+            settings.github.owner,
+            settings.github.repository,
+            settings.platform.name_suffix_rotation,
+        )
+    except NamingError as error:
+        problems += [
+            Problem(stack, "platform.namePrefix", settings.platform.name_prefix, p, NAMESPACE)
+            for p in error.problems
+        ]
+    if problems:
+        raise ConfigError(stack, problems)
+    return settings

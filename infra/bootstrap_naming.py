@@ -1,0 +1,80 @@
+"""Physical names of the bootstrap project: the same rules as ``naming.py``, one organisation per stack.
+
+Globally unique names (the state storage account, the secrets-provider vault) end with a short
+hash of ``prefix|bootstrap:<owner>/<repository>|rotation``: two organisations with the default
+prefix still get different names, and the names are known at plan time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from infra.naming import NameRule, NamingError, name_suffix
+
+
+class BootstrapKind(StrEnum):
+    RESOURCE_GROUP = "bootstrap resource group"
+    STATE_STORAGE_ACCOUNT = "state storage account"
+    STATE_CONTAINER = "state container"
+    SECRETS_VAULT = "secrets-provider Key Vault"
+    PREVIEW_IDENTITY = "preview managed identity"
+
+
+BOOTSTRAP_NAME_RULES: dict[BootstrapKind, NameRule] = {
+    BootstrapKind.RESOURCE_GROUP: NameRule(
+        "rg-{prefix}-bootstrap", 1, 90, r"[\w\-.()]*[\w\-()]", "letters, digits, _-.() not ending in '.'"
+    ),
+    BootstrapKind.STATE_STORAGE_ACCOUNT: NameRule(
+        "st{compact_prefix}state{suffix}",
+        3,
+        24,
+        r"[a-z0-9]+",
+        "lowercase letters and digits, globally unique",
+    ),
+    BootstrapKind.STATE_CONTAINER: NameRule(
+        "pulumi-state", 3, 63, r"[a-z0-9](-?[a-z0-9])*", "lowercase letters, digits and single hyphens"
+    ),
+    BootstrapKind.SECRETS_VAULT: NameRule(
+        "kv-{prefix}-sp-{suffix}",
+        3,
+        24,
+        r"[a-zA-Z][a-zA-Z0-9-]*[a-zA-Z0-9]",
+        "letters, digits and single hyphens, starting with a letter, globally unique",
+    ),
+    BootstrapKind.PREVIEW_IDENTITY: NameRule(
+        "id-{prefix}-preview", 3, 128, r"[a-zA-Z0-9][\w-]*", "letters, digits, _ and -"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class BootstrapNames:
+    suffix: str
+    resource_group: str
+    state_storage_account: str
+    state_container: str
+    secrets_vault: str
+    preview_identity: str
+
+
+def secrets_key_name(environment: str) -> str:
+    """The secrets-provider key of one environment's stack: ``stack-<environment>``."""
+    return f"stack-{environment}"
+
+
+def bootstrap_names(prefix: str, owner: str, repository: str, rotation: int = 0) -> BootstrapNames:
+    """Build and check every physical name of one bootstrap stack; raise NamingError per broken budget."""
+    suffix = name_suffix(prefix, f"bootstrap:{owner}/{repository}".lower(), rotation)
+    parts = {"prefix": prefix, "compact_prefix": prefix.replace("-", ""), "suffix": suffix}
+    names: dict[str, str] = {}
+    problems: list[str] = []
+    for kind, rule in BOOTSTRAP_NAME_RULES.items():
+        name = rule.template.format(**parts)
+        problem = rule.problem(kind, name)
+        if problem is not None:
+            problems.append(problem)
+        names[kind.name.lower()] = name
+    if problems:
+        raise NamingError(problems)
+    return BootstrapNames(suffix=suffix, **names)
