@@ -18,7 +18,7 @@ export SOURCE_DATE_EPOCH ?= 315532800
 
 UV := $(shell command -v uv 2>/dev/null || echo .tools/uv/bin/uv)
 
-.PHONY: help setup lock test lint unit wheel plan demo bench promote fmt clean
+.PHONY: help setup lock test lint unit wheel plan demo bench promote bootstrap fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,7 +40,7 @@ lock: | $(UV) ## recompile requirements.lock after changing a pyproject.toml
 	$(UV) pip compile pyproject.toml ml/pyproject.toml --extra dev --generate-hashes \
 		--python-version $(PYTHON_VERSION) --quiet -o requirements.lock
 
-lint: setup ## ruff + mypy (strict for stacks/ and infra/)
+lint: setup ## ruff + mypy (strict for stacks/, infra/ and bootstrap/)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -63,8 +63,13 @@ unit: setup wheel ## pytest only
 
 test: lint unit ## lint, then the whole test suite (what CI runs)
 
-plan: setup wheel ## offline plan: make plan [STACK=dev]
+plan: setup wheel ## offline plan: make plan [STACK=dev|bootstrap]; no STACK: all four and the bootstrap
+ifeq ($(STACK),bootstrap)
+	$(PY) -m bootstrap.plan
+else
 	$(PY) -m stacks.plan $(if $(STACK),--stack $(STACK),)
+	$(if $(STACK),,$(PY) -m bootstrap.plan)
+endif
 
 demo: setup ## the whole platform on this laptop, offline: plan, train, gate, serve, promote
 	$(PY) -m demo
@@ -74,6 +79,9 @@ bench: setup wheel ## performance figures as ratios measured in one run
 
 promote: setup ## pin what FROM runs into TO's stack file: make promote FROM=uat TO=prod [DRY_RUN=1]
 	$(PY) -m stacks.promote --from $(FROM) --to $(TO) $(if $(DRY_RUN),--dry-run,)
+
+bootstrap: setup ## once per organisation: state backend, keys, preview identity, repo settings (asks; GITHUB_TOKEN)
+	$(PY) -m bootstrap.cli
 
 clean: ## remove build outputs and local ML state (keeps .venv)
 	rm -rf dist .local .pytest_cache .mypy_cache .ruff_cache

@@ -92,16 +92,18 @@ def pulumi_commands(answers: Answers) -> list[list[str]]:
     ]
 
 
-def run_bootstrap(environ: Mapping[str, str], answers: Answers, run: Run, console: Console) -> int:
+def run_bootstrap(
+    environ: Mapping[str, str], answers: Answers, run: Run, console: Console, root: Path = ROOT
+) -> int:
     """Run the commands against ``answers.backend``, then hand the outputs to the environments."""
     env = {**environ, "PULUMI_BACKEND_URL": answers.backend}
     if answers.backend.startswith("file://"):
         Path(answers.backend.removeprefix("file://")).expanduser().mkdir(parents=True, exist_ok=True)
     for command in pulumi_commands(answers):
-        console.print(f"$ {' '.join(command)}", markup=False, highlight=False)
+        console.print(f"$ {' '.join(command)}", markup=False, highlight=False, soft_wrap=True)
         run(command, env, False)
     outputs = run(["pulumi", "stack", "output", "--json", "--stack", answers.stack], env, True)
-    code = handoff.main([], stdin=StringIO(outputs))
+    code = handoff.main([], root=root, stdin=StringIO(outputs))
     if code == 0:
         backend_url = json.loads(outputs).get("backendUrl", "<backendUrl>")
         console.print(
@@ -111,6 +113,7 @@ def run_bootstrap(environ: Mapping[str, str], answers: Answers, run: Run, consol
             "`make bootstrap` again.",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
     return code
 
@@ -129,7 +132,7 @@ def _prompt(question: str, default: str | None) -> str:
 def main(environ: Mapping[str, str] = os.environ, run: Run = subprocess_run) -> int:
     console, errors = Console(), Console(stderr=True)
     if not environ.get("GITHUB_TOKEN"):
-        errors.print(GITHUB_ACCESS_HELP, markup=False, highlight=False)
+        errors.print(GITHUB_ACCESS_HELP, markup=False, highlight=False, soft_wrap=True)
         return EXIT_NOT_READY
     missing = [tool for tool in ("pulumi", "az") if run is subprocess_run and shutil.which(tool) is None]
     if missing:

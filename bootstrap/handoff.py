@@ -112,15 +112,15 @@ def main(argv: list[str] | None = None, root: Path = ROOT, stdin: Any = None) ->
             raise HandoffError("expected the JSON object `pulumi stack output --json` prints")
         handoffs = plan_handoff(outputs, root)
     except (HandoffError, json.JSONDecodeError) as error:
-        errors.print(f"bootstrap handoff: {error}", markup=False, highlight=False)
+        errors.print(f"bootstrap handoff: {error}", markup=False, highlight=False, soft_wrap=True)
         return EXIT_MISSING_OUTPUT
     for handoff in handoffs:
         if handoff.after != handoff.before:
-            console.print(handoff.diff(), markup=False, highlight=False)
+            console.print(handoff.diff(), markup=False, highlight=False, soft_wrap=True)
             if not args.dry_run:
                 handoff.path.write_text(handoff.after, encoding="utf-8")
     for line in stack_init_lines(outputs):
-        console.print(line, markup=False, highlight=False)
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     return 0
 
 

@@ -1,0 +1,96 @@
+"""Bad bootstrap config fails before anything is registered, one line per problem naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bootstrap.plan import main as plan_main
+from bootstrap.program import config_values, program
+from bootstrap.settings import build_bootstrap_settings
+from infra.bootstrap_interface import BOOTSTRAP_PROJECT
+from stacks.loading import ConfigError
+from stacks.offline import run_offline, stack_config_from_file
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "bootstrap" / "Pulumi.example-org.yaml"
+PREVIEW_TOKEN = f"{BOOTSTRAP_PROJECT}:previewGithubToken"
+
+
+def _values() -> dict[str, Any]:
+    config, _ = stack_config_from_file(EXAMPLE, BOOTSTRAP_PROJECT)
+    return config_values(config)
+
+
+def _problems(values: dict[str, Any]) -> str:
+    with pytest.raises(ConfigError) as error:
+        build_bootstrap_settings("example-org", values)
+    return str(error.value)
+
+
+def test_the_example_stack_is_valid() -> None:
+    settings = build_bootstrap_settings("example-org", _values())
+    assert settings.github.owner == "example-org"
+
+
+def test_missing_tag_pushers_names_the_key() -> None:
+    values = _values()
+    del values["github"]["tagPushers"]
+    assert "mlops-bootstrap:github.tagPushers = (missing): required" in _problems(values)
+
+
+def test_deployer_of_an_environment_without_a_key_is_refused() -> None:
+    values = {**_values(), "environments": ["dev"]}
+    message = _problems(values)
+    assert "deployers names prod, uat, not in environments; allowed: dev" in message
+
+
+def test_deployer_id_must_be_a_guid() -> None:
+    values = {**_values(), "deployers": {"dev": "not-a-guid"}}
+    assert 'mlops-bootstrap:deployers.dev = "not-a-guid"' in _problems(values)
+
+
+def test_unknown_key_suggests_the_close_one() -> None:
+    values = {**_values(), "stat": {"protect": False}}
+    assert "unknown key (did you mean 'state'?)" in _problems(values)
+
+
+def test_unknown_environment_in_environments_lists_the_allowed_ones() -> None:
+    values = {**_values(), "environments": ["qa"]}
+    assert "'sandbox', 'dev', 'uat' or 'prod'" in _problems(values)
+
+
+def test_a_plaintext_preview_token_is_refused_and_a_secret_one_becomes_a_repository_secret() -> None:
+    config, _ = stack_config_from_file(EXAMPLE, BOOTSTRAP_PROJECT)
+    config = {**config, PREVIEW_TOKEN: "ghp-offline"}
+    with pytest.raises(ConfigError, match="previewGithubToken"):
+        run_offline(program, project=BOOTSTRAP_PROJECT, stack="example-org", config=config)
+    run = run_offline(
+        program,
+        project=BOOTSTRAP_PROJECT,
+        stack="example-org",
+        config=config,
+        secret_keys=frozenset({PREVIEW_TOKEN}),
+    )
+    secret = run.named("repository-secret-platform-github-read-token")
+    assert secret.is_secret("value")
+    assert "PLATFORM_GITHUB_READ_TOKEN" in run.exports["repositorySecrets"]
+
+
+def test_plan_cli_exits_2_with_the_problem_on_bad_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "bootstrap").mkdir()
+    text = EXAMPLE.read_text(encoding="utf-8").replace("type: team", "type: robot")
+    (tmp_path / "bootstrap" / "Pulumi.example-org.yaml").write_text(text, encoding="utf-8")
+    assert plan_main(["--stack", "example-org"], root=tmp_path) == 2
+    assert "mlops-bootstrap:github.tagPushers.0.type" in capsys.readouterr().err
+
+
+def test_plan_cli_prints_the_json_shape_of_stacks_plan(capsys: pytest.CaptureFixture[str]) -> None:
+    assert plan_main(["--stack", "example-org", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert '"stack": "example-org"' in out
+    assert '"type": "azure-native:storage:StorageAccount"' in out

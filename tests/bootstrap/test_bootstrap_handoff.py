@@ -1,0 +1,148 @@
+"""The declared interface: bootstrap outputs reach the environment stack files, or an error names the key."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bootstrap import cli, handoff
+from infra.bootstrap_interface import interface_keys
+from stacks.environment import Environment
+from stacks.offline import OfflineRun
+
+ROOT = Path(__file__).resolve().parents[2]
+PREVIEW_PRINCIPAL = "00000000-0000-4000-8000-0000000000e1"
+PREVIEW_CLIENT = "00000000-0000-4000-8000-0000000000e2"
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    for env in Environment:
+        shutil.copy(ROOT / f"Pulumi.{env}.yaml", tmp_path)
+    return tmp_path
+
+
+def _outputs(**overrides: Any) -> dict[str, Any]:
+    outputs = {
+        "previewPrincipalId": PREVIEW_PRINCIPAL,
+        "previewClientId": PREVIEW_CLIENT,
+        "backendUrl": "azblob://pulumi-state?storage_account=st",
+        "secretsProviders": {"dev": "azurekeyvault://kv.vault.azure.net/keys/stack-dev"},
+    }
+    return {k: v for k, v in {**outputs, **overrides}.items() if v is not None}
+
+
+def _section(root: Path, env: Environment) -> Any:
+    return yaml.safe_load((root / f"Pulumi.{env}.yaml").read_text(encoding="utf-8"))["config"].get(
+        handoff.SECTION
+    )
+
+
+def test_the_bootstrap_plan_exports_what_the_handoff_needs(bootstrap_run: OfflineRun, root: Path) -> None:
+    """Fed the offline bootstrap plan's own exports, the handoff finds every interface key."""
+    values = handoff.interface_values(bootstrap_run.exports)
+    assert values.model_dump(by_alias=True) == {key: bootstrap_run.exports[key] for key in interface_keys()}
+
+
+def test_handoff_writes_the_interface_into_every_environment_keeping_comments(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = (root / "Pulumi.prod.yaml").read_text(encoding="utf-8")
+    assert handoff.main([], root=root, stdin=StringIO(json.dumps(_outputs()))) == 0
+    for env in Environment:
+        assert _section(root, env) == {
+            "previewPrincipalId": PREVIEW_PRINCIPAL,
+            "previewClientId": PREVIEW_CLIENT,
+        }
+    after = (root / "Pulumi.prod.yaml").read_text(encoding="utf-8")
+    comments = [line for line in before.splitlines() if line.lstrip().startswith("#")]
+    assert comments
+    assert all(line in after.splitlines() for line in comments)
+    out = capsys.readouterr().out
+    assert "+  mlops-platform:bootstrap:" in out
+    assert (
+        "pulumi stack init dev --secrets-provider 'azurekeyvault://kv.vault.azure.net/keys/stack-dev'" in out
+    )
+    # Running it again changes nothing.
+    assert handoff.main([], root=root, stdin=StringIO(json.dumps(_outputs()))) == 0
+    assert (root / "Pulumi.prod.yaml").read_text(encoding="utf-8") == after
+
+
+@pytest.mark.parametrize("missing", interface_keys())
+def test_a_missing_bootstrap_output_is_a_clean_error_naming_the_key(
+    root: Path, missing: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = {env: (root / f"Pulumi.{env}.yaml").read_text(encoding="utf-8") for env in Environment}
+    code = handoff.main([], root=root, stdin=StringIO(json.dumps(_outputs(**{missing: None}))))
+    assert code == handoff.EXIT_MISSING_OUTPUT
+    err = capsys.readouterr().err
+    assert f"the bootstrap stack has no output {missing!r}" in err
+    assert "Traceback" not in err
+    assert before == {env: (root / f"Pulumi.{env}.yaml").read_text(encoding="utf-8") for env in Environment}
+
+
+def test_an_output_that_is_not_a_guid_is_refused(root: Path) -> None:
+    with pytest.raises(handoff.HandoffError, match="previewClientId"):
+        handoff.plan_handoff(_outputs(previewClientId="nope"), root)
+
+
+def test_make_bootstrap_refuses_to_start_without_a_github_token(capsys: pytest.CaptureFixture[str]) -> None:
+    def never(command: list[str], env: Any, capture: bool) -> str:
+        raise AssertionError(f"ran {command}")
+
+    assert cli.main(environ={}, run=never) == cli.EXIT_NOT_READY
+    assert "GITHUB_TOKEN is not set" in capsys.readouterr().err
+
+
+def test_make_bootstrap_runs_pulumi_up_in_bootstrap_and_hands_the_outputs_on(
+    root: Path, tmp_path: Path
+) -> None:
+    environ = {
+        "GITHUB_TOKEN": "offline",
+        "AZURE_SUBSCRIPTION_ID": "00000000-0000-4000-8000-000000000001",
+        "GITHUB_OWNER": "contoso",
+        "GITHUB_REPOSITORY": "mlops-platform",
+        "RELEASE_MANAGERS": "user:octocat",
+        "BOOTSTRAP_BACKEND": f"file://{tmp_path / 'state'}",
+    }
+    answers = cli.ask(environ, lambda question, default: default or pytest.fail(f"asked {question}"))
+    assert answers.stack == "contoso"  # defaults to the owner when BOOTSTRAP_STACK is unset
+    ran: list[tuple[list[str], str]] = []
+
+    def fake(command: list[str], env: Any, capture: bool) -> str:
+        ran.append((command, env["PULUMI_BACKEND_URL"]))
+        return json.dumps(_outputs()) if command[:3] == ["pulumi", "stack", "output"] else ""
+
+    assert cli.run_bootstrap(environ, answers, fake, cli.Console(), root=root) == 0
+    commands = [" ".join(command) for command, _ in ran]
+    assert commands[0] == "pulumi stack select --create contoso --secrets-provider passphrase"
+    assert "pulumi config set --path mlops-bootstrap:github.tagPushers[0].type user" in commands
+    assert "pulumi config set --path mlops-bootstrap:github.tagPushers[0].name octocat" in commands
+    assert commands[-2:] == ["pulumi up --stack contoso", "pulumi stack output --json --stack contoso"]
+    assert {backend for _, backend in ran} == {environ["BOOTSTRAP_BACKEND"]}
+    assert (tmp_path / "state").is_dir()  # a file:// backend must exist before Pulumi opens it
+    assert _section(root, Environment.DEV)["previewClientId"] == PREVIEW_CLIENT
+
+
+def test_prompts_ask_for_what_the_environment_does_not_give() -> None:
+    asked: list[str] = []
+
+    def prompt(question: str, default: str | None) -> str:
+        asked.append(question)
+        return default or "answer"
+
+    answers = cli.ask({"GITHUB_OWNER": "contoso"}, prompt)
+    assert [q.rsplit("[", 1)[-1].rstrip("]") for q in asked] == [
+        "AZURE_SUBSCRIPTION_ID",
+        "GITHUB_REPOSITORY",
+        "RELEASE_MANAGERS",
+        "BOOTSTRAP_STACK",
+        "BOOTSTRAP_BACKEND",
+    ]
+    assert (answers.stack, answers.backend) == ("contoso", cli.DEFAULT_BACKEND)
