@@ -83,6 +83,15 @@ def pulumi_commands(answers: Answers) -> list[list[str]]:
     github = "mlops-bootstrap:github"
     return [
         ["pulumi", "stack", "select", "--create", answers.stack, "--secrets-provider", "passphrase"],
+        [
+            "pulumi",
+            "config",
+            "set",
+            "--path",
+            "mlops-bootstrap:platform.subscriptionId",
+            answers.subscription,
+        ],
+        # The provider deploys into this subscription whatever `az account` currently points at.
         ["pulumi", "config", "set", "azure-native:subscriptionId", answers.subscription],
         ["pulumi", "config", "set", "--path", f"{github}.owner", answers.owner],
         ["pulumi", "config", "set", "--path", f"{github}.repository", answers.repository],

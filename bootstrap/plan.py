@@ -16,10 +16,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bootstrap.program import program
+from bootstrap.program import config_values, program
 from infra.bootstrap_interface import BOOTSTRAP_PROJECT
 from stacks.loading import ConfigError
-from stacks.offline import OfflineRun, run_offline, stack_config_from_file
+from stacks.offline import FAKE_SUBSCRIPTION_ID, OfflineRun, run_offline, stack_config_from_file
 from stacks.plan import EXIT_BAD_CONFIG, plan_json, print_stack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,12 +37,21 @@ def bootstrap_stacks(root: Path = ROOT) -> list[str]:
     return sorted(s for s in stacks if s)
 
 
-def plan_bootstrap(stack: str, root: Path = ROOT) -> OfflineRun:
+def plan_bootstrap(stack: str, root: Path = ROOT, subscription_id: str | None = None) -> OfflineRun:
     """Run the bootstrap program for ``stack`` under mocks, with ``bootstrap/Pulumi.<stack>.yaml``."""
     path = bootstrap_dir(root) / f"{STACK_FILE_PREFIX}{stack}.yaml"
     config, secret_keys = stack_config_from_file(path, BOOTSTRAP_PROJECT)
+    platform = config_values(config).get("platform")
+    configured = platform.get("subscriptionId") if isinstance(platform, dict) else None
+    # Logged in to the subscription the stack file names, as `make bootstrap` arranges.
+    logged_in = subscription_id or (configured if isinstance(configured, str) else FAKE_SUBSCRIPTION_ID)
     return run_offline(
-        program, project=BOOTSTRAP_PROJECT, stack=stack, config=config, secret_keys=secret_keys
+        program,
+        project=BOOTSTRAP_PROJECT,
+        stack=stack,
+        config=config,
+        secret_keys=secret_keys,
+        subscription_id=logged_in,
     )
 
 

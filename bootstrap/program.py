@@ -67,9 +67,28 @@ def load_bootstrap() -> LoadedBootstrap:
     return LoadedBootstrap(settings, token)
 
 
+def checked_subscription(settings: BootstrapSettings) -> str:
+    """The configured subscription, once the Azure login is known to be to it (as stacks.wiring does)."""
+    configured = settings.platform.subscription_id
+    logged_in = str(authorization.get_client_config().subscription_id)
+    if logged_in.lower() != configured.lower():
+        message = (
+            f"the Azure login is to subscription {logged_in}, not this stack's; log in to it "
+            f"(`az account set --subscription {configured}`) "
+            f"or correct bootstrap/Pulumi.{settings.stack}.yaml"
+        )
+        raise ConfigError(
+            settings.stack,
+            [Problem(settings.stack, "platform.subscriptionId", configured, message, NAMESPACE)],
+        )
+    return configured
+
+
 def build_bootstrap(loaded: LoadedBootstrap) -> Bootstrap:
+    """Compose the bootstrap; bad config or the wrong Azure login fail before the first registration."""
     settings = loaded.settings
     platform, gh = settings.platform, settings.github
+    subscription_id = checked_subscription(settings)
     names = bootstrap_names(platform.name_prefix, gh.owner, gh.repository, platform.name_suffix_rotation)
     tags = common_tags(environment=BOOTSTRAP_TAG, owner=platform.owner, cost_center=platform.cost_center)
     protect = settings.state.protect
@@ -116,7 +135,7 @@ def build_bootstrap(loaded: LoadedBootstrap) -> Bootstrap:
     BackendAccess(
         "backend-access",
         BackendAccessArgs(
-            subscription_id=client.subscription_id,
+            subscription_id=subscription_id,
             container_id=backend.container_id,
             key_ids=backend.key_ids,
             preview_principal_id=preview.principal_id,
@@ -127,7 +146,7 @@ def build_bootstrap(loaded: LoadedBootstrap) -> Bootstrap:
     secrets: dict[str, StrInput] = {
         "AZURE_PREVIEW_CLIENT_ID": preview.client_id,
         "AZURE_TENANT_ID": client.tenant_id,
-        "AZURE_SUBSCRIPTION_ID": client.subscription_id,
+        "AZURE_SUBSCRIPTION_ID": subscription_id,
     }
     if loaded.preview_github_token is not None:
         secrets["PLATFORM_GITHUB_READ_TOKEN"] = loaded.preview_github_token
@@ -143,7 +162,9 @@ def build_bootstrap(loaded: LoadedBootstrap) -> Bootstrap:
             tag_pushers=tuple(TagPusher(kind=p.type.value, name=p.name) for p in gh.tag_pushers),
         ),
     )
-    return Bootstrap(backend, preview, repository, client.tenant_id, client.subscription_id)
+    return Bootstrap(
+        backend, preview, repository, client.tenant_id, pulumi.Output.from_input(subscription_id)
+    )
 
 
 def bootstrap_outputs(bootstrap: Bootstrap) -> dict[str, pulumi.Input[Any]]:

@@ -17,13 +17,17 @@ from infra.naming import NamingError
 from stacks.environment import Environment
 from stacks.loading import ConfigError, Problem, problem_from
 from stacks.settings import Section
-from stacks.types import AzureLocation, GithubName, NamePrefix, ReviewerType, StorageSku
+from stacks.types import AzureLocation, GithubName, NamePrefix, ReviewerType, StorageSku, SubscriptionId
 
 NAMESPACE = f"{BOOTSTRAP_PROJECT}:"
 PREVIEW_TOKEN_KEY = "previewGithubToken"  # noqa: S105 - a config key name; optional secret: the PR previews' read-only GitHub token
 
 
 class BootstrapPlatform(Section):
+    subscription_id: SubscriptionId = Field(
+        alias="subscriptionId",
+        description="Azure subscription (GUID) of the bootstrap's resources; the login must be to it",
+    )
     location: AzureLocation = Field("westeurope", description="Azure region of the bootstrap's resources")
     name_prefix: NamePrefix = Field("mlops", description="start of every Azure name (as in the environments)")
     name_suffix_rotation: int = Field(
@@ -64,7 +68,7 @@ class BootstrapSettings(Section):
     """Everything one bootstrap stack needs; the stack name is the organisation's, not an environment."""
 
     stack: str = Field(alias="stack", description="the bootstrap stack's name (not a config key)")
-    platform: BootstrapPlatform = Field(default_factory=BootstrapPlatform)
+    platform: BootstrapPlatform = Field(alias="platform")
     github: BootstrapGithub = Field(alias="github")
     state: StateSettings = Field(default_factory=StateSettings)
     environments: tuple[Environment, ...] = Field(

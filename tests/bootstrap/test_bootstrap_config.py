@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from bootstrap.plan import main as plan_main
+from bootstrap.plan import plan_bootstrap
 from bootstrap.program import config_values, program
 from bootstrap.settings import build_bootstrap_settings
 from infra.bootstrap_interface import BOOTSTRAP_PROJECT
@@ -17,6 +18,7 @@ from stacks.offline import run_offline, stack_config_from_file
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "bootstrap" / "Pulumi.example-org.yaml"
 PREVIEW_TOKEN = f"{BOOTSTRAP_PROJECT}:previewGithubToken"
+SUBSCRIPTION = "00000000-0000-4000-8000-0000000000b0"  # the example stack's
 
 
 def _values() -> dict[str, Any]:
@@ -66,13 +68,20 @@ def test_a_plaintext_preview_token_is_refused_and_a_secret_one_becomes_a_reposit
     config, _ = stack_config_from_file(EXAMPLE, BOOTSTRAP_PROJECT)
     config = {**config, PREVIEW_TOKEN: "ghp-offline"}
     with pytest.raises(ConfigError, match="previewGithubToken"):
-        run_offline(program, project=BOOTSTRAP_PROJECT, stack="example-org", config=config)
+        run_offline(
+            program,
+            project=BOOTSTRAP_PROJECT,
+            stack="example-org",
+            config=config,
+            subscription_id=SUBSCRIPTION,
+        )
     run = run_offline(
         program,
         project=BOOTSTRAP_PROJECT,
         stack="example-org",
         config=config,
         secret_keys=frozenset({PREVIEW_TOKEN}),
+        subscription_id=SUBSCRIPTION,
     )
     secret = run.named("repository-secret-platform-github-read-token")
     assert secret.is_secret("value")
@@ -94,3 +103,12 @@ def test_plan_cli_prints_the_json_shape_of_stacks_plan(capsys: pytest.CaptureFix
     out = capsys.readouterr().out
     assert '"stack": "example-org"' in out
     assert '"type": "azure-native:storage:StorageAccount"' in out
+
+
+def test_a_login_to_another_subscription_stops_before_anything_is_registered() -> None:
+    other = "00000000-0000-4000-8000-0000000000ff"
+    with pytest.raises(ConfigError) as error:
+        plan_bootstrap("example-org", subscription_id=other)
+    message = str(error.value)
+    assert f'mlops-bootstrap:platform.subscriptionId = "{SUBSCRIPTION}"' in message
+    assert f"the Azure login is to subscription {other}" in message
