@@ -32,6 +32,7 @@ from stacks.promote import round_trip_yaml
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = f"{NAMESPACE}bootstrap"
 EXIT_MISSING_OUTPUT = 2
+SECTION_COMMENT = "The PR-preview identity, from the bootstrap stack's outputs: written by `make bootstrap`."
 
 
 class HandoffError(Exception):
@@ -83,6 +84,7 @@ def plan_handoff(outputs: Mapping[str, Any], root: Path = ROOT) -> list[Handoff]
         if not isinstance(section, dict):
             section = CommentedMap()
             config[SECTION] = section
+            config.yaml_set_comment_before_after_key(SECTION, before=SECTION_COMMENT, indent=2)
         for key, value in values.items():
             section[key] = value
         buffer = StringIO()

@@ -31,11 +31,13 @@ ROLE_DEFINITION_IDS: dict[str, str] = {
     "Key Vault Crypto User": "12338af0-0e69-4776-bea7-57ae8d297424",
     "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
 }
-# The only roles the deployer may hand out (the access connector's storage role, vault roles).
+# The only roles the deployer may hand out (the access connector's storage role, vault roles, and
+# Reader on its own group for the PR-preview identity: infra/preview_access.py).
 DELEGABLE_ROLES: tuple[str, ...] = (
     "Storage Blob Data Contributor",
     "Key Vault Secrets Officer",
     "Key Vault Secrets User",
+    "Reader",
 )
 # Deterministic role assignment names: known at plan time, stable across runs.
 _ASSIGNMENT_NAMESPACE = uuid.UUID("6f1c2b1e-9a4d-4c1e-8f3a-2d5b7e9c0a11")

@@ -9,6 +9,7 @@ import pulumi
 from infra.databricks import DatabricksWorkloads
 from infra.github import GitHubEnvironment
 from infra.platform import Platform, PlatformArgs
+from infra.preview_access import PreviewAccess, PreviewAccessArgs
 from stacks.loading import LoadedStack, load_settings
 from stacks.wiring import checked_subscription, checked_wheel, databricks_args, github_args
 
@@ -39,6 +40,16 @@ def build_platform(loaded: LoadedStack) -> DeployedEnvironment:
     databricks = DatabricksWorkloads("databricks", databricks_args(settings, platform, wheel), children)
     github = GitHubEnvironment(
         "github", github_args(settings, platform, databricks.workspace_url, loaded.secrets), children
+    )
+    PreviewAccess(
+        "preview-access",
+        PreviewAccessArgs(
+            environment=settings.environment,
+            subscription_id=settings.platform.subscription_id,
+            resource_group_id=platform.resource_group_id,
+            preview_principal_id=settings.bootstrap.preview_principal_id,
+        ),
+        children,
     )
     return DeployedEnvironment(platform, databricks, github)
 

@@ -21,10 +21,12 @@ from stacks.settings import StackSettings
 
 # Keys without a default, filled with a recognisable placeholder so the defaults can be shown.
 _REQUIRED = "required"
+_GUID = "00000000-0000-0000-0000-000000000000"
 _PLACEHOLDERS: dict[str, Any] = {
-    "platform": {"subscriptionId": "00000000-0000-0000-0000-000000000000"},  # shown as "required"
+    "platform": {"subscriptionId": _GUID},  # shown as "required"
     "github": {"owner": _REQUIRED, "repository": _REQUIRED},
-    "databricks": {"accountId": "00000000-0000-0000-0000-000000000000"},  # shown as "required"
+    "databricks": {"accountId": _GUID},  # shown as "required"
+    "bootstrap": {"previewPrincipalId": _GUID, "previewClientId": _GUID},  # shown as "required"
 }
 _PROD_PLACEHOLDERS: dict[str, Any] = {"github": {"reviewers": [{"type": "team", "name": _REQUIRED}]}}
 
@@ -70,6 +72,7 @@ def _defaults_per_environment() -> dict[Environment, dict[str, Any]]:
         defaults[env] = settings.model_dump(mode="json", by_alias=True)
         defaults[env]["platform"]["subscriptionId"] = _REQUIRED
         defaults[env]["databricks"]["accountId"] = _REQUIRED
+        defaults[env]["bootstrap"] = dict.fromkeys(defaults[env]["bootstrap"], _REQUIRED)
     return defaults
 
 

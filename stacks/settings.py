@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from infra.bootstrap_interface import BootstrapOutputs
 from infra.jobs import DEFAULT_NODE_TYPE, DEFAULT_SPARK_VERSION, ComputeMode
 from infra.serving import WorkloadSize as ServingWorkloadSize
 from stacks.environment import Environment
@@ -213,6 +214,12 @@ class StackSettings(Section):
     databricks: DatabricksSettings = Field(alias="databricks")
     model: ModelSettings = Field(default_factory=ModelSettings)
     artifact: ArtifactSettings = Field(default_factory=ArtifactSettings)
+    # The declared interface with the bootstrap project (infra/bootstrap_interface.py).
+    bootstrap: BootstrapOutputs = Field(
+        alias="bootstrap",
+        description="the bootstrap stack's outputs previewPrincipalId and previewClientId; "
+        "`make bootstrap` writes them",
+    )
 
 
 def promotable_keys(model: type[BaseModel] = StackSettings, prefix: str = "") -> tuple[str, ...]:

@@ -17,8 +17,9 @@ from stacks.environment import Environment
 from stacks.offline import OfflineRun
 
 ROOT = Path(__file__).resolve().parents[2]
-PREVIEW_PRINCIPAL = "00000000-0000-4000-8000-0000000000e1"
-PREVIEW_CLIENT = "00000000-0000-4000-8000-0000000000e2"
+# Not the committed stack files' values, so the handoff has something to change.
+PREVIEW_PRINCIPAL = "00000000-0000-4000-8000-0000000000e3"
+PREVIEW_CLIENT = "00000000-0000-4000-8000-0000000000e4"
 
 
 @pytest.fixture
@@ -65,13 +66,27 @@ def test_handoff_writes_the_interface_into_every_environment_keeping_comments(
     assert comments
     assert all(line in after.splitlines() for line in comments)
     out = capsys.readouterr().out
-    assert "+  mlops-platform:bootstrap:" in out
+    assert f"+    previewPrincipalId: {PREVIEW_PRINCIPAL}" in out
     assert (
         "pulumi stack init dev --secrets-provider 'azurekeyvault://kv.vault.azure.net/keys/stack-dev'" in out
     )
     # Running it again changes nothing.
     assert handoff.main([], root=root, stdin=StringIO(json.dumps(_outputs()))) == 0
     assert (root / "Pulumi.prod.yaml").read_text(encoding="utf-8") == after
+
+
+def test_handoff_creates_the_section_with_its_comment_where_it_is_missing(tmp_path: Path) -> None:
+    for env in Environment:
+        (tmp_path / f"Pulumi.{env}.yaml").write_text("config:\n  azure-native:location: westeurope\n")
+    [sandbox, *_] = handoff.plan_handoff(_outputs(), tmp_path)
+    assert sandbox.after == (
+        "config:\n"
+        "  azure-native:location: westeurope\n"
+        f"  # {handoff.SECTION_COMMENT}\n"
+        "  mlops-platform:bootstrap:\n"
+        f"    previewPrincipalId: {PREVIEW_PRINCIPAL}\n"
+        f"    previewClientId: {PREVIEW_CLIENT}\n"
+    )
 
 
 @pytest.mark.parametrize("missing", interface_keys())

@@ -36,9 +36,10 @@ def custom_counts(run: OfflineRun) -> int:
 
 
 def test_inventory_prod_adds_lock_and_vnet_injection(plans: dict[Environment, OfflineRun]) -> None:
+    # 17 foundation resources + the PR-preview identity's Reader assignment (infra/preview_access.py).
     for env in (SANDBOX, DEV, UAT):
-        assert custom_counts(plans[env]) == 17, env
-    assert custom_counts(plans[PROD]) == 20
+        assert custom_counts(plans[env]) == 18, env
+    assert custom_counts(plans[PROD]) == 21
     assert len(plans[PROD].of_type("azure-native:network:VirtualNetwork")) == 1
     assert len(plans[PROD].of_type("azure-native:authorization:ManagementLockAtResourceGroupLevel")) == 1
 

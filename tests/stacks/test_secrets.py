@@ -54,6 +54,12 @@ def run_with_secret() -> OfflineRun:
     }
     config = {
         f"{PROJECT}:platform": json.dumps({"subscriptionId": FAKE_SUBSCRIPTION_ID}),
+        f"{PROJECT}:bootstrap": json.dumps(
+            {
+                "previewPrincipalId": "00000000-0000-4000-8000-0000000000e1",
+                "previewClientId": "00000000-0000-4000-8000-0000000000e2",
+            }
+        ),
         f"{PROJECT}:github": json.dumps(github),
         f"{PROJECT}:databricks": json.dumps(databricks),
         f"{PROJECT}:slackWebhook": SECRET_PLACEHOLDER,

@@ -25,6 +25,11 @@ ALERTS = {
     "accountId": "00000000-0000-4000-8000-00000000acc0",
 }
 PLATFORM = {"subscriptionId": FAKE_SUBSCRIPTION_ID}  # required in every environment
+# The bootstrap stack's outputs (make bootstrap writes them); required in every environment.
+BOOTSTRAP = {
+    "previewPrincipalId": "00000000-0000-4000-8000-0000000000e1",
+    "previewClientId": "00000000-0000-4000-8000-0000000000e2",
+}
 
 
 @pytest.mark.parametrize("environment", list(Environment))
@@ -47,6 +52,7 @@ def bad(stack: str, values: dict[str, Any], key: str, shown: str, allowed: str) 
         "github": GITHUB,
         **values,
         "platform": {**PLATFORM, **values.get("platform", {})},
+        "bootstrap": BOOTSTRAP,
         "databricks": {**ALERTS, **values.get("databricks", {})},
     }
     return pytest.param(stack, config, key, shown, allowed, id=f"{stack}:{key}:{shown}")
@@ -191,7 +197,7 @@ def test_the_key_vault_backed_secret_scope_is_gone() -> None:
 
 def test_a_stack_file_without_a_subscription_names_the_key_it_needs() -> None:
     with pytest.raises(ConfigError) as error:
-        build_settings("dev", {"github": GITHUB, "databricks": ALERTS})
+        build_settings("dev", {"github": GITHUB, "databricks": ALERTS, "bootstrap": BOOTSTRAP})
     [problem] = error.value.problems
     assert problem.key == "platform.subscriptionId"
     assert "required; Azure subscription (GUID) this stack deploys into" in problem.message
@@ -213,9 +219,26 @@ def test_bad_config_names_stack_key_value_and_what_is_allowed(
 @pytest.mark.parametrize(
     ("stack", "values"),
     [
-        ("dev", {"github": GITHUB, "databricks": ALERTS, "platform": {**PLATFORM, "location": "westeurop"}}),
-        ("prod", {"github": GITHUB, "databricks": ALERTS, "platform": PLATFORM}),
-        ("dev", {"github": GITHUB, "databricks": ALERTS, "platform": PLATFORM, "monitorng": {}}),
+        (
+            "dev",
+            {
+                "github": GITHUB,
+                "databricks": ALERTS,
+                "platform": {**PLATFORM, "location": "westeurop"},
+                "bootstrap": BOOTSTRAP,
+            },
+        ),
+        ("prod", {"github": GITHUB, "databricks": ALERTS, "platform": PLATFORM, "bootstrap": BOOTSTRAP}),
+        (
+            "dev",
+            {
+                "github": GITHUB,
+                "databricks": ALERTS,
+                "platform": PLATFORM,
+                "bootstrap": BOOTSTRAP,
+                "monitorng": {},
+            },
+        ),
     ],
 )
 def test_bad_config_registers_no_resource(
@@ -243,6 +266,7 @@ def test_every_problem_is_reported_at_once_one_line_each() -> None:
         "github": GITHUB,
         "databricks": ALERTS,
         "platform": {**PLATFORM, "location": "mars"},
+        "bootstrap": BOOTSTRAP,
         "monitoring": {"retentionDays": 1},
         "keyVault": {"sku": "gold", "softDeleteRetentionDays": 1},
     }
@@ -256,7 +280,9 @@ def test_every_problem_is_reported_at_once_one_line_each() -> None:
 
 
 def test_settings_are_frozen() -> None:
-    settings = build_settings("dev", {"github": GITHUB, "databricks": ALERTS, "platform": PLATFORM})
+    settings = build_settings(
+        "dev", {"github": GITHUB, "databricks": ALERTS, "platform": PLATFORM, "bootstrap": BOOTSTRAP}
+    )
     with pytest.raises(ValueError, match="frozen"):
         settings.platform.location = "eastus"  # type: ignore[misc]
 
@@ -264,9 +290,9 @@ def test_settings_are_frozen() -> None:
 def test_promotable_keys_are_the_release_settings_and_exist_in_the_schema() -> None:
     keys = promotable_keys()
     assert set(keys) == {"artifact.wheelVersion", "model.primaryMetric", "model.margin"}
-    dumped = build_settings("dev", {"github": GITHUB, "databricks": ALERTS, "platform": PLATFORM}).model_dump(
-        by_alias=True
-    )
+    dumped = build_settings(
+        "dev", {"github": GITHUB, "databricks": ALERTS, "platform": PLATFORM, "bootstrap": BOOTSTRAP}
+    ).model_dump(by_alias=True)
     for key in keys:
         section, field = key.split(".")
         assert field in dumped[section]
@@ -306,6 +332,7 @@ def test_gate_defaults_agree_with_the_wheels_gate_table(environment: Environment
         "github": PROD_GITHUB if environment is Environment.PROD else GITHUB,
         "databricks": ALERTS,
         "platform": PLATFORM,
+        "bootstrap": BOOTSTRAP,
     }
     settings = build_settings(environment, stack_values)
     policy = GATE_POLICIES[WheelEnvironment(environment.value)]

@@ -24,6 +24,10 @@ BASE = {
         "failureNotificationEmails": ["oncall@example.com"],
         "accountId": "00000000-0000-4000-8000-00000000acc0",
     },
+    "bootstrap": {
+        "previewPrincipalId": "00000000-0000-4000-8000-0000000000e1",
+        "previewClientId": "00000000-0000-4000-8000-0000000000e2",
+    },
 }
 JOB = "databricks:index/job:Job"
 
