@@ -2,10 +2,11 @@
 
 Asks (or reads from the environment variable in brackets) for the Azure subscription
 [AZURE_SUBSCRIPTION_ID], the GitHub owner [GITHUB_OWNER] and repository [GITHUB_REPOSITORY], who
-may push release tags [RELEASE_MANAGERS], the bootstrap stack's name [BOOTSTRAP_STACK] and where
-its state lives [BOOTSTRAP_BACKEND]; the GitHub token comes only from GITHUB_TOKEN. Then, in
-``bootstrap/``: select or create the stack, set those values, ``pulumi up`` (Pulumi shows the
-preview and asks before changing anything), and ``python -m bootstrap.handoff`` on its outputs.
+may push release tags [RELEASE_MANAGERS], who deploys by hand [BOOTSTRAP_OPERATORS], the bootstrap
+stack's name [BOOTSTRAP_STACK] and where its state lives [BOOTSTRAP_BACKEND]; the GitHub token
+comes only from GITHUB_TOKEN. Then, in ``bootstrap/``: select or create the stack, set those
+values, ``pulumi up`` (Pulumi shows the preview and asks before changing anything), and
+``python -m bootstrap.handoff`` on its outputs.
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ QUESTIONS: tuple[tuple[str, str], ...] = (
     ("GITHUB_OWNER", "GitHub organisation or user that owns the repository"),
     ("GITHUB_REPOSITORY", "GitHub repository name (without the owner)"),
     ("RELEASE_MANAGERS", "Who may push v* tags: a team slug, or user:<login> for a personal repository"),
+    (
+        "BOOTSTRAP_OPERATORS",
+        "Entra object ids of who deploys by hand, comma-separated (a group is best; yours: "
+        "`az ad signed-in-user show --query id -o tsv`)",
+    ),
     ("BOOTSTRAP_STACK", "Bootstrap stack name (one per organisation or subscription)"),
     ("BOOTSTRAP_BACKEND", "Where the bootstrap's own state lives (a local directory, or azblob://...)"),
 )
@@ -54,6 +60,7 @@ class Answers:
     owner: str
     repository: str
     release_managers: str
+    operators: str
     stack: str
     backend: str
 
@@ -97,6 +104,11 @@ def pulumi_commands(answers: Answers) -> list[list[str]]:
         ["pulumi", "config", "set", "--path", f"{github}.repository", answers.repository],
         ["pulumi", "config", "set", "--path", f"{github}.tagPushers[0].type", kind],
         ["pulumi", "config", "set", "--path", f"{github}.tagPushers[0].name", name],
+        *(
+            ["pulumi", "config", "set", "--path", f"mlops-bootstrap:operators[{index}]", operator.strip()]
+            for index, operator in enumerate(answers.operators.split(","))
+            if operator.strip()
+        ),
         ["pulumi", "up", "--stack", answers.stack],
     ]
 

@@ -140,6 +140,7 @@ def build_bootstrap(loaded: LoadedBootstrap) -> Bootstrap:
             key_ids=backend.key_ids,
             preview_principal_id=preview.principal_id,
             deployer_principal_ids={env.value: pid for env, pid in settings.deployers.items()},
+            operator_principal_ids=settings.operators,
         ),
     )
     # What the workflows read outside any environment (pr.yml, pulumi-up.yml).

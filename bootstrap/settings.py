@@ -74,6 +74,11 @@ class BootstrapSettings(Section):
     environments: tuple[Environment, ...] = Field(
         tuple(Environment), min_length=1, description="environments that get a secrets-provider key"
     )
+    operators: tuple[Guid, ...] = Field(
+        (),
+        description="Entra object ids (a group is best) of the people who run pulumi by hand (sandbox, "
+        "first ups): the state and every key; an Owner has no data-plane access without it",
+    )
     deployers: dict[Environment, Guid] = Field(
         default_factory=dict,
         description="environment -> principal id of its deployer identity (`pulumi stack output "
@@ -84,6 +89,8 @@ class BootstrapSettings(Section):
     def _deployers_have_keys(self) -> BootstrapSettings:
         if len(set(self.environments)) != len(self.environments):
             raise ValueError("environments lists an environment twice")
+        if len(set(self.operators)) != len(self.operators):
+            raise ValueError("operators lists an object id twice")
         unknown = sorted(set(self.deployers) - set(self.environments))
         if unknown:
             allowed = ", ".join(self.environments)

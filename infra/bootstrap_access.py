@@ -39,9 +39,12 @@ class BackendRoles:
     key: str
 
 
-# The one table of who gets what on the backend. Reader roles only for previews.
+# The one table of who gets what on the backend. Reader roles only for previews. Operators (people
+# deploying by hand) are deployers of every environment: with shared keys off, even an Owner of the
+# subscription reads no blob and decrypts nothing without a data-plane role.
 PREVIEW_ROLES = BackendRoles(state="Storage Blob Data Reader", key="Key Vault Crypto User")
 DEPLOYER_ROLES = BackendRoles(state="Storage Blob Data Contributor", key="Key Vault Crypto User")
+OPERATOR_ROLES = DEPLOYER_ROLES
 
 
 class PreviewIdentityArgs(ComponentArgs):
@@ -96,6 +99,7 @@ class BackendAccessArgs(ComponentArgs):
     deployer_principal_ids: Mapping[str, str] = Field(
         description="environment -> object id of its deployer identity (may be empty on the first run)"
     )
+    operator_principal_ids: tuple[str, ...] = Field(description="object ids of people or groups")
 
 
 class BackendAccess(PlatformComponent):
@@ -120,12 +124,20 @@ class BackendAccess(PlatformComponent):
         for env, deployer in sorted(args.deployer_principal_ids.items()):
             grants.append((f"deployer-{env}-state", deployer, DEPLOYER_ROLES.state, args.container_id))
             grants.append((f"deployer-{env}-key", deployer, DEPLOYER_ROLES.key, args.key_ids[env]))
+        for operator in args.operator_principal_ids:
+            grants.append((f"operator-{operator}-state", operator, OPERATOR_ROLES.state, args.container_id))
+            grants += [
+                (f"operator-{operator}-key-{env}", operator, OPERATOR_ROLES.key, key_id)
+                for env, key_id in sorted(args.key_ids.items())
+            ]
         for grant, principal_id, role, scope in grants:
+            is_person = grant.startswith("operator-")
             authorization.RoleAssignment(
                 f"{name}-{grant}",
                 role_assignment_name=role_assignment_name("bootstrap", name, grant),
                 principal_id=principal_id,
-                principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+                # A user or a group: Azure resolves the type itself.
+                principal_type=None if is_person else authorization.PrincipalType.SERVICE_PRINCIPAL,
                 role_definition_id=role_definition_id(args.subscription_id, role),
                 scope=scope,
                 description=f"{grant}: {role}",

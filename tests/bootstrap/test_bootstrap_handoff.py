@@ -124,6 +124,7 @@ def test_make_bootstrap_runs_pulumi_up_in_bootstrap_and_hands_the_outputs_on(
         "GITHUB_OWNER": "contoso",
         "GITHUB_REPOSITORY": "mlops-platform",
         "RELEASE_MANAGERS": "user:octocat",
+        "BOOTSTRAP_OPERATORS": "00000000-0000-4000-8000-0000000000c1, 00000000-0000-4000-8000-0000000000c2",
         "BOOTSTRAP_BACKEND": f"file://{tmp_path / 'state'}",
     }
     answers = cli.ask(environ, lambda question, default: default or pytest.fail(f"asked {question}"))
@@ -139,6 +140,10 @@ def test_make_bootstrap_runs_pulumi_up_in_bootstrap_and_hands_the_outputs_on(
     assert commands[0] == "pulumi stack select --create contoso --secrets-provider passphrase"
     assert "pulumi config set --path mlops-bootstrap:github.tagPushers[0].type user" in commands
     assert "pulumi config set --path mlops-bootstrap:github.tagPushers[0].name octocat" in commands
+    assert (
+        "pulumi config set --path mlops-bootstrap:operators[1] 00000000-0000-4000-8000-0000000000c2"
+        in commands
+    )
     assert commands[-2:] == ["pulumi up --stack contoso", "pulumi stack output --json --stack contoso"]
     assert {backend for _, backend in ran} == {environ["BOOTSTRAP_BACKEND"]}
     assert (tmp_path / "state").is_dir()  # a file:// backend must exist before Pulumi opens it
@@ -157,6 +162,7 @@ def test_prompts_ask_for_what_the_environment_does_not_give() -> None:
         "AZURE_SUBSCRIPTION_ID",
         "GITHUB_REPOSITORY",
         "RELEASE_MANAGERS",
+        "BOOTSTRAP_OPERATORS",
         "BOOTSTRAP_STACK",
         "BOOTSTRAP_BACKEND",
     ]

@@ -127,6 +127,17 @@ def test_each_deployer_gets_the_state_and_its_own_environments_key_only(bootstra
         )
 
 
+def test_operators_get_the_state_and_every_key_so_people_can_deploy_by_hand(
+    bootstrap_run: OfflineRun,
+) -> None:
+    operators = _settings().operators
+    assert operators, "the example stack names an operator group"
+    container = _id_of(bootstrap_run, CONTAINER, "state-container")
+    keys = [(DEPLOYER_ROLES.key, _id_of(bootstrap_run, KEY, f"state-key-{env}")) for env in Environment]
+    for operator in operators:
+        assert grants_of(bootstrap_run, operator) == sorted([(DEPLOYER_ROLES.state, container), *keys])
+
+
 def test_every_grant_is_a_data_plane_backend_role(bootstrap_run: OfflineRun) -> None:
     roles = {role_name(r) for r in bootstrap_run.of_type("azure-native:authorization:RoleAssignment")}
     assert roles == {PREVIEW_ROLES.state, DEPLOYER_ROLES.state, PREVIEW_ROLES.key}
