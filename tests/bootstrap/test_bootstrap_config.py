@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -112,3 +113,35 @@ def test_a_login_to_another_subscription_stops_before_anything_is_registered() -
     message = str(error.value)
     assert f'mlops-bootstrap:platform.subscriptionId = "{SUBSCRIPTION}"' in message
     assert f"the Azure login is to subscription {other}" in message
+
+
+def _workflow_references(kind: str) -> dict[str, set[str]]:
+    """Workflow file -> names it reads as ``${{ <kind>.NAME }}``."""
+    pattern = re.compile(r"\$\{\{\s*" + kind + r"\.([A-Z][A-Z0-9_]*)\s*\}\}")
+    return {
+        path.name: set(pattern.findall(path.read_text(encoding="utf-8")))
+        for path in sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+    }
+
+
+def test_repository_settings_are_what_the_pull_request_workflow_reads() -> None:
+    """Every repository-level name pr.yml reads is written by the bootstrap, and nothing more is written."""
+    config, _ = stack_config_from_file(EXAMPLE, BOOTSTRAP_PROJECT)
+    run = run_offline(
+        program,
+        project=BOOTSTRAP_PROJECT,
+        stack="example-org",
+        config={**config, PREVIEW_TOKEN: "ghp-offline"},
+        secret_keys=frozenset({PREVIEW_TOKEN}),
+        subscription_id=SUBSCRIPTION,
+    )
+    written = {
+        "secrets": set(run.exports["repositorySecrets"]),
+        "vars": set(run.exports["repositoryVariables"]),
+    }
+    for kind, names in written.items():
+        read = _workflow_references(kind)
+        # The passphrase secret serves only the passphrase secrets provider, which the bootstrap's
+        # keys replace; GITHUB_TOKEN is GitHub's own.
+        assert read["pr.yml"] - {"PULUMI_CONFIG_PASSPHRASE", "GITHUB_TOKEN"} == names, kind
+        assert names <= set().union(*read.values()), f"{kind} written that no workflow reads"
