@@ -89,7 +89,13 @@ def build_bootstrap(loaded: LoadedBootstrap) -> Bootstrap:
     settings = loaded.settings
     platform, gh = settings.platform, settings.github
     subscription_id = checked_subscription(settings)
-    names = bootstrap_names(platform.name_prefix, gh.owner, gh.repository, platform.name_suffix_rotation)
+    names = bootstrap_names(
+        platform.name_prefix,
+        gh.owner,
+        gh.repository,
+        platform.name_suffix_rotation,
+        subscription_id=platform.subscription_id,
+    )
     tags = common_tags(environment=BOOTSTRAP_TAG, owner=platform.owner, cost_center=platform.cost_center)
     protect = settings.state.protect
     client = authorization.get_client_config_output()

@@ -116,6 +116,7 @@ def build_bootstrap_settings(stack: str, values: Mapping[str, Any]) -> Bootstrap
             settings.github.owner,
             settings.github.repository,
             settings.platform.name_suffix_rotation,
+            subscription_id=settings.platform.subscription_id,
         )
     except NamingError as error:
         problems += [

@@ -1,8 +1,8 @@
 """Physical names of the bootstrap project: the same rules as ``naming.py``, one organisation per stack.
 
 Globally unique names (the state storage account, the secrets-provider vault) end with a short
-hash of ``prefix|bootstrap:<owner>/<repository>|rotation``: two organisations with the default
-prefix still get different names, and the names are known at plan time.
+hash of ``prefix|bootstrap:<owner>/<repository>|rotation|subscription`` (``naming.name_suffix``):
+two organisations with the default prefix still get different names, known at plan time.
 """
 
 from __future__ import annotations
@@ -63,9 +63,12 @@ def secrets_key_name(environment: str) -> str:
     return f"stack-{environment}"
 
 
-def bootstrap_names(prefix: str, owner: str, repository: str, rotation: int = 0) -> BootstrapNames:
+def bootstrap_names(
+    prefix: str, owner: str, repository: str, rotation: int = 0, *, subscription_id: str
+) -> BootstrapNames:
     """Build and check every physical name of one bootstrap stack; raise NamingError per broken budget."""
-    suffix = name_suffix(prefix, f"bootstrap:{owner}/{repository}".lower(), rotation)
+    scope = f"bootstrap:{owner}/{repository}".lower()
+    suffix = name_suffix(prefix, scope, rotation, subscription_id=subscription_id)
     parts = {"prefix": prefix, "compact_prefix": prefix.replace("-", ""), "suffix": suffix}
     names: dict[str, str] = {}
     problems: list[str] = []

@@ -21,7 +21,10 @@ READ_ONLY_ROLES = frozenset({"Reader", "Storage Blob Data Reader", "Key Vault Cr
 VALUES = {
     "platform": {"subscriptionId": FAKE_SUBSCRIPTION_ID},
     "github": {"owner": "acme", "repository": "mlops"},
-    "databricks": {"failureNotificationEmails": ["oncall@example.com"]},
+    "databricks": {
+        "failureNotificationEmails": ["oncall@example.com"],
+        "accountId": "00000000-0000-4000-8000-00000000acc0",
+    },
     "bootstrap": {
         "previewPrincipalId": "00000000-0000-4000-8000-0000000000e1",
         "previewClientId": "00000000-0000-4000-8000-0000000000e2",

@@ -173,7 +173,9 @@ BAD_CONFIGS = [
 def test_a_stack_file_without_an_account_id_names_the_key_it_needs() -> None:
     databricks = {k: v for k, v in ALERTS.items() if k != "accountId"}
     with pytest.raises(ConfigError) as error:
-        build_settings("dev", {"github": GITHUB, "databricks": databricks, "platform": PLATFORM})
+        build_settings(
+            "dev", {"github": GITHUB, "databricks": databricks, "platform": PLATFORM, "bootstrap": BOOTSTRAP}
+        )
     [problem] = error.value.problems
     assert problem.key == "databricks.accountId"
     assert "required; Databricks account id" in problem.message
@@ -188,6 +190,7 @@ def test_the_key_vault_backed_secret_scope_is_gone() -> None:
                 "github": GITHUB,
                 "databricks": {**ALERTS, "secretScopeBackend": "azure_keyvault"},
                 "platform": PLATFORM,
+                "bootstrap": BOOTSTRAP,
             },
         )
     [problem] = error.value.problems
