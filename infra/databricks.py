@@ -61,6 +61,9 @@ class DatabricksWorkloadsArgs(ComponentArgs):
     deployer_application_id: StrInput = Field(
         description="Client id of the deployer managed identity, registered in the workspace."
     )
+    preview_application_id: StrInput = Field(
+        description="Client id of the bootstrap's PR-preview identity, registered read-only in the workspace."
+    )
     # Unity Catalog
     access_connector_id: StrInput = Field(description="Azure resource id of the access connector.")
     uc_storage_access: pulumi.Resource = Field(
@@ -201,6 +204,8 @@ class DatabricksWorkloads(PlatformComponent):
                 deployers_group=args.deployers_group,
                 deployer_application_id=args.deployer_application_id,
                 deployer_display_name=args.physical("deployer"),
+                preview_application_id=args.preview_application_id,
+                preview_display_name=args.physical("preview"),
                 provider=provider,
             ),
             self.child_opts(),
@@ -210,6 +215,7 @@ class DatabricksWorkloads(PlatformComponent):
             Role.DEVELOPERS: args.developers_group,
             Role.READERS: args.readers_group,
             Role.DEPLOYERS: args.deployers_group,
+            Role.PREVIEW: identity.preview_application_id,
         }
         catalog = UnityCatalog(
             f"{name}-uc",
@@ -282,6 +288,7 @@ class DatabricksWorkloads(PlatformComponent):
                 if args.schedules_paused is None
                 else args.schedules_paused,
                 developers_group=args.developers_group,
+                preview_principal=identity.preview_application_id,
                 tags=args.tags,
                 provider=provider,
             ),
@@ -315,6 +322,7 @@ class DatabricksWorkloads(PlatformComponent):
                         schema_name=catalog.schema_name,
                         job_principal=identity.application_id,
                         developers_group=args.developers_group,
+                        preview_principal=identity.preview_application_id,
                         tags={**args.tags, "environment": env.value},
                         protect=protect,
                         provider=provider,

@@ -89,6 +89,7 @@ class JobsArgs(ComponentArgs):
     failure_emails: tuple[str, ...]
     schedules_paused: bool
     developers_group: str
+    preview_principal: StrInput = Field(description="Application id of the PR-preview identity (CAN_VIEW).")
     tags: Mapping[str, str]
     provider: databricks.Provider
 
@@ -189,7 +190,11 @@ class WheelJobs(PlatformComponent):
                 f"{name}-{job_key}-permissions",
                 job_id=job.id,
                 access_controls=access_controls(
-                    WorkspaceObject.JOB, args.environment, args.run_as, args.developers_group
+                    WorkspaceObject.JOB,
+                    args.environment,
+                    args.run_as,
+                    args.developers_group,
+                    args.preview_principal,
                 ),
                 opts=self.child_opts(pulumi.ResourceOptions(provider=args.provider)),
             )

@@ -99,7 +99,11 @@ class ModelRegistry(PlatformComponent):
             f"{name}-experiment-permissions",
             experiment_id=experiment.id,
             access_controls=access_controls(
-                WorkspaceObject.EXPERIMENT, args.environment, job_principal, args.developers_group
+                WorkspaceObject.EXPERIMENT,
+                args.environment,
+                job_principal,
+                args.developers_group,
+                args.principals[Role.PREVIEW],
             ),
             opts=plain,
         )
@@ -169,6 +173,7 @@ class ServingEndpointArgs(ComponentArgs):
     schema_name: StrInput
     job_principal: StrInput
     developers_group: str
+    preview_principal: StrInput = Field(description="Application id of the PR-preview identity (CAN_VIEW).")
     tags: Mapping[str, str]
     protect: bool
     provider: databricks.Provider
@@ -224,7 +229,11 @@ class ServingEndpoint(PlatformComponent):
             f"{name}-endpoint-permissions",
             serving_endpoint_id=self.endpoint.serving_endpoint_id,
             access_controls=access_controls(
-                WorkspaceObject.SERVING_ENDPOINT, args.environment, args.job_principal, args.developers_group
+                WorkspaceObject.SERVING_ENDPOINT,
+                args.environment,
+                args.job_principal,
+                args.developers_group,
+                args.preview_principal,
             ),
             opts=self.child_opts(pulumi.ResourceOptions(provider=args.provider)),
         )

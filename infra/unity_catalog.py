@@ -45,6 +45,9 @@ class Role(StrEnum):
     READERS = "readers"
     # The account group that owns the securables: the deployer identity and the bootstrappers.
     DEPLOYERS = "deployers"
+    # The bootstrap's PR-preview identity: BROWSE on the catalog reads the metadata of everything
+    # in it (schema, volume, model) without reading data.
+    PREVIEW = "preview"
 
 
 class Privileges(NamedTuple):
@@ -74,24 +77,28 @@ UC_GRANTS: dict[Securable, dict[Role, Privileges]] = {
         Role.DEVELOPERS: _same("USE_CATALOG"),
         Role.READERS: _same("USE_CATALOG"),
         Role.DEPLOYERS: _NONE,  # owner
+        Role.PREVIEW: _same("BROWSE"),
     },
     Securable.SCHEMA: {
         Role.JOB_PRINCIPAL: _same(*_JOB_SCHEMA),
         Role.DEVELOPERS: Privileges(_DEV_SCHEMA, ("EXECUTE", "READ_VOLUME", "SELECT", "USE_SCHEMA")),
         Role.READERS: _same("SELECT", "USE_SCHEMA"),
         Role.DEPLOYERS: _NONE,  # owner
+        Role.PREVIEW: _NONE,  # BROWSE on the catalog
     },
     Securable.VOLUME: {
         Role.JOB_PRINCIPAL: _same("READ_VOLUME"),
         Role.DEVELOPERS: _same("READ_VOLUME"),
         Role.READERS: _NONE,
         Role.DEPLOYERS: _NONE,  # owner
+        Role.PREVIEW: _NONE,  # BROWSE on the catalog
     },
     Securable.MODEL: {
         Role.JOB_PRINCIPAL: _NONE,  # owner
         Role.DEVELOPERS: _same("EXECUTE"),
         Role.READERS: _same("EXECUTE"),
         Role.DEPLOYERS: _same("EXECUTE"),  # creates the serving endpoint, which reads the model
+        Role.PREVIEW: _NONE,  # BROWSE on the catalog
     },
 }
 

@@ -12,6 +12,7 @@
   ``accounts/<account>/servicePrincipals/<application id>/ruleSets/default``: pulumi-databricks
   ``AccessControlRuleSet``; terraform-provider-databricks docs/resources/access_control_rule_set.md).
   The rule set is authoritative, so Manager stays with the deployers, who must keep editing it.
+- The bootstrap's PR-preview identity is added the same way, with read-only ACLs (see below).
 - The deployer managed identity is added to the workspace as an Azure-managed service principal
   (application id = the identity's client id). With ``github-oidc-azure`` the Databricks SDK sends
   only the Entra token, no Azure management token (databricks-sdk-go
@@ -49,15 +50,16 @@ class Access(NamedTuple):
     job_principal: str | None
     developers_dev: str | None  # sandbox and dev: view and run
     developers_prod: str | None  # uat and prod: view only
+    preview: str | None  # the PR-preview identity: what a refresh reads, in every environment
 
 
 # The table docs/databricks.md shows. The deploying identity is the creator, hence owner/manager.
 WORKSPACE_ACCESS: dict[WorkspaceObject, Access] = {
     # run_as needs no job ACL for the principal; developers trigger runs only outside uat/prod.
-    WorkspaceObject.JOB: Access(None, "CAN_MANAGE_RUN", "CAN_VIEW"),
-    WorkspaceObject.EXPERIMENT: Access("CAN_MANAGE", "CAN_EDIT", "CAN_READ"),
+    WorkspaceObject.JOB: Access(None, "CAN_MANAGE_RUN", "CAN_VIEW", "CAN_VIEW"),
+    WorkspaceObject.EXPERIMENT: Access("CAN_MANAGE", "CAN_EDIT", "CAN_READ", "CAN_READ"),
     # The deploy task (as the principal) updates the endpoint config; developers may query in dev.
-    WorkspaceObject.SERVING_ENDPOINT: Access("CAN_MANAGE", "CAN_QUERY", "CAN_VIEW"),
+    WorkspaceObject.SERVING_ENDPOINT: Access("CAN_MANAGE", "CAN_QUERY", "CAN_VIEW", "CAN_VIEW"),
 }
 
 
@@ -66,6 +68,7 @@ def access_controls(
     environment: Environment,
     job_principal: pulumi.Input[str],
     developers_group: str,
+    preview_principal: pulumi.Input[str],
 ) -> list[databricks.PermissionsAccessControlArgs]:
     """The ACL entries of one object, from the table; sorted by principal kind for a stable diff."""
     row = WORKSPACE_ACCESS[kind]
@@ -79,6 +82,12 @@ def access_controls(
         entries.append(
             databricks.PermissionsAccessControlArgs(
                 service_principal_name=job_principal, permission_level=row.job_principal
+            )
+        )
+    if row.preview is not None:
+        entries.append(
+            databricks.PermissionsAccessControlArgs(
+                service_principal_name=preview_principal, permission_level=row.preview
             )
         )
     return entries
@@ -101,6 +110,10 @@ class WorkloadIdentityArgs(ComponentArgs):
     deployers_group: str = Field(min_length=1, description="Account group of the deploying identities.")
     deployer_application_id: StrInput = Field(description="Client id of the deployer managed identity.")
     deployer_display_name: str = Field(min_length=1, description="How the deployer shows in the workspace.")
+    preview_application_id: StrInput = Field(
+        description="Client id of the bootstrap's PR-preview identity (config section bootstrap)."
+    )
+    preview_display_name: str = Field(min_length=1, description="How the preview identity shows.")
     provider: databricks.Provider = Field(description="The environment's explicit Databricks provider.")
 
 
@@ -110,6 +123,7 @@ class WorkloadIdentity(PlatformComponent):
     AREA = "databricks"
 
     application_id: pulumi.Output[str]
+    preview_application_id: pulumi.Output[str]
     run_as_role: databricks.AccessControlRuleSet
 
     def __init__(
@@ -168,5 +182,20 @@ class WorkloadIdentity(PlatformComponent):
             # The deployer must be known to the workspace before a rule can name it.
             opts=self.child_opts(pulumi.ResourceOptions(provider=args.provider, depends_on=[deployer])),
         )
+        # The PR-preview identity reads the workspace: the one access entitlement a principal needs
+        # to call the workspace's APIs, nothing that creates compute or uses SQL warehouses; the
+        # ACLs (WORKSPACE_ACCESS) and Unity Catalog's BROWSE (UC_GRANTS) make it read-only.
+        preview = databricks.ServicePrincipal(
+            f"{name}-preview-sp",
+            application_id=args.preview_application_id,
+            display_name=args.preview_display_name,
+            active=True,
+            workspace_access=True,
+            databricks_sql_access=False,
+            allow_cluster_create=False,
+            allow_instance_pool_create=False,
+            opts=self.child_opts(provider),
+        )
         self.application_id = principal.application_id
-        self.register(application_id=self.application_id)
+        self.preview_application_id = preview.application_id
+        self.register(application_id=self.application_id, preview_application_id=self.preview_application_id)

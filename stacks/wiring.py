@@ -89,6 +89,8 @@ def databricks_args(
         account_id=db.account_id,
         deployers_group=db.deployers_group,
         deployer_application_id=platform.deployer_client_id,
+        # The bootstrap's PR-preview identity, through the declared interface (settings.bootstrap).
+        preview_application_id=settings.bootstrap.preview_client_id,
         access_connector_id=platform.access_connector_id,
         uc_storage_access=platform.uc_storage_access,
         uc_storage_root=platform.storage_root,

@@ -9,6 +9,9 @@ are a contract other tests (policy, GitHub, Databricks) rely on.
 ``trained_plans`` (session scope): the same, planned as after the first training run (a champion
 alias, the predictions table), which is when the serving endpoint and the monitor appear.
 
+``bootstrap_run`` (session scope): the bootstrap project's offline plan of its committed example
+stack, ``bootstrap/Pulumi.example-org.yaml`` (``bootstrap/plan.py``).
+
 ``job_venvs`` (session scope): the folder of isolated venvs holding the built wheel
 (``demo.job_env.wheel_venv``), in pytest's cache so later sessions reuse an unchanged wheel's venv;
 the ml and demo tests share it.
@@ -20,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from bootstrap.plan import plan_bootstrap
 from stacks.environment import Environment
 from stacks.offline import OfflineRun
 from stacks.plan import plan_stack, trained
@@ -49,6 +53,11 @@ def trained_plans() -> dict[Environment, OfflineRun]:
             patch.delenv(variable, raising=False)
         workspace = trained(TRAINED_CHAMPION)
         return {environment: plan_stack(environment, workspace=workspace) for environment in Environment}
+
+
+@pytest.fixture(scope="session")
+def bootstrap_run() -> OfflineRun:
+    return plan_bootstrap("example-org")
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from conftest import CHAMPION_VERSION
-from databricks_fixtures.program import workloads_args
+from databricks_fixtures.program import PREVIEW_CLIENT_ID, workloads_args
 from pydantic import ValidationError
 
 from infra.databricks_provider import DatabricksAuthType, auth_type_for
@@ -140,6 +140,7 @@ def test_grants_follow_the_table_per_environment(
         Role.DEVELOPERS: "mlops-developers",
         Role.READERS: "mlops-readers",
         Role.DEPLOYERS: "mlops-deployers",
+        Role.PREVIEW: PREVIEW_CLIENT_ID,
     }
     for env, run in runs.items():
         expected = {
@@ -180,7 +181,7 @@ def test_job_principal_cannot_create_clusters(runs: dict[Environment, OfflineRun
         p.plain_inputs()["displayName"]: p.plain_inputs()
         for p in runs[Environment.DEV].of_type("databricks:index/servicePrincipal:ServicePrincipal")
     }
-    assert set(principals) == {"mlops-dev-jobs", "mlops-dev-deployer"}
+    assert set(principals) == {"mlops-dev-jobs", "mlops-dev-deployer", "mlops-dev-preview"}
     assert all(p["allowClusterCreate"] is False for p in principals.values())
     assert "applicationId" not in principals["mlops-dev-jobs"]  # Databricks-managed
 
@@ -204,11 +205,36 @@ def test_workspace_permissions_follow_the_table(
             continue
         assert resources, (env, kind)
         developers = row.developers_prod if env.is_production_like else row.developers_dev
-        expected = {"mlops-developers": developers} | (
-            {SP_ID: row.job_principal} if row.job_principal else {}
+        expected = (
+            {"mlops-developers": developers}
+            | ({SP_ID: row.job_principal} if row.job_principal else {})
+            | ({PREVIEW_CLIENT_ID: row.preview} if row.preview else {})
         )
         for resource in resources:
             assert acl_of(resource) == expected, (env, kind)
+
+
+def test_the_preview_identity_reads_the_workspace_and_can_do_nothing_else(
+    trained_runs: dict[Environment, OfflineRun],
+) -> None:
+    """Read-only: view/read ACLs, BROWSE on the catalog, no compute, no SQL, in every environment."""
+    read_levels = {"CAN_VIEW", "CAN_READ"}
+    for env, run in trained_runs.items():
+        [preview] = [
+            p.plain_inputs()
+            for p in run.of_type("databricks:index/servicePrincipal:ServicePrincipal")
+            if p.plain_inputs().get("applicationId") == PREVIEW_CLIENT_ID
+        ]
+        assert (preview["allowClusterCreate"], preview["allowInstancePoolCreate"]) == (False, False)
+        assert preview["databricksSqlAccess"] is False
+        levels = {acl_of(p).get(PREVIEW_CLIENT_ID) for p in run.of_type(PERMISSIONS)}
+        assert levels - {None} <= read_levels, env
+        privileges = {
+            privilege
+            for securable in ("catalog", "schema", "volume", "model")
+            for privilege in grants_on(run, securable).get(PREVIEW_CLIENT_ID, [])
+        }
+        assert privileges == {"BROWSE"}, env
 
 
 def test_developers_can_run_jobs_in_dev_but_only_view_them_in_prod(

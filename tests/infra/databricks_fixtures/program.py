@@ -15,6 +15,7 @@ from stacks.offline import OfflineRun, WorkspaceState, run_offline
 PROJECT = "mlops-platform"
 ACCOUNT_ID = "00000000-0000-4000-8000-00000000acc0"
 DEPLOYER_CLIENT_ID = "00000000-0000-4000-8000-000000000003"
+PREVIEW_CLIENT_ID = "00000000-0000-4000-8000-0000000000e2"  # the bootstrap's PR-preview identity
 # The access connector's role assignment, as the platform would pass it (not registered here).
 STORAGE_ROLE_URN = (
     "urn:pulumi:{env}::mlops-platform::mlops:platform:Platform$mlops:azure:Workspace"
@@ -66,6 +67,7 @@ def workloads_args(environment: Environment, wheel_path: Path, **overrides: Any)
         "account_id": ACCOUNT_ID,
         "deployers_group": "mlops-deployers",
         "deployer_application_id": DEPLOYER_CLIENT_ID,
+        "preview_application_id": PREVIEW_CLIENT_ID,
         "wheel_path": wheel_path,
         "tags": {"project": "mlops-platform", "owner": "platform-team"},
         **ENVIRONMENT_ARGS[environment],
