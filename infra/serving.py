@@ -140,11 +140,16 @@ def champion_version(
     """The version the ``champion`` alias points at, or None while training has not set it.
 
     Read after ``after`` (the model and its grants: reading a model needs ownership or EXECUTE,
+    or, with ``include_browse``, BROWSE for its metadata;
     https://docs.databricks.com/api/uc-registered-models/v1/get-registered-model).
     """
     info = databricks.get_registered_model_output(
         full_name=model_full_name,
         include_aliases=True,
+        # A PR preview reads as the preview identity, which holds only BROWSE on the catalog; a
+        # model the caller may only browse is returned only with include_browse
+        # (pulumi-databricks get_registered_model).
+        include_browse=True,
         opts=pulumi.InvokeOutputOptions(provider=provider, parent=parent, depends_on=after),
     )
 
