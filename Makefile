@@ -7,6 +7,9 @@ PYTHON_VERSION ?= 3.11
 UV_VERSION ?= 0.13.9
 VENV := .venv
 PY := $(VENV)/bin/python
+# The policy pack's own virtualenv: policy/PulumiPolicy.yaml names it (`virtualenv: venv`), and
+# the Pulumi CLI runs the pack with its python. The CLI never creates it: this target does.
+POLICY_VENV := policy/venv
 STACK ?=
 FROM ?= uat
 TO ?= prod
@@ -18,7 +21,7 @@ export SOURCE_DATE_EPOCH ?= 315532800
 
 UV := $(shell command -v uv 2>/dev/null || echo .tools/uv/bin/uv)
 
-.PHONY: help setup lock test lint unit wheel plan demo bench promote bootstrap fmt clean
+.PHONY: help setup policy-venv lock test lint unit wheel plan demo bench promote bootstrap fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,6 +38,13 @@ $(VENV)/.synced: requirements.lock ml/pyproject.toml | $(UV)
 	@touch $@
 
 setup: $(VENV)/.synced ## create .venv from the hashed lockfile
+
+$(POLICY_VENV)/.synced: policy/requirements.txt | $(UV)
+	@test -x $(POLICY_VENV)/bin/python || $(UV) venv --quiet --python $(PYTHON_VERSION)
+	$(UV) pip sync --quiet --python $(POLICY_VENV)/bin/python --require-hashes policy/requirements.txt
+	@touch $@
+
+policy-venv: $(POLICY_VENV)/.synced ## the policy pack's virtualenv, from the hashed policy/requirements.txt
 
 lock: | $(UV) ## recompile requirements.lock after changing a pyproject.toml
 	$(UV) pip compile pyproject.toml ml/pyproject.toml --extra dev --generate-hashes \
