@@ -40,7 +40,7 @@ $(VENV)/.synced: requirements.lock ml/pyproject.toml | $(UV)
 setup: $(VENV)/.synced ## create .venv from the hashed lockfile
 
 $(POLICY_VENV)/.synced: policy/requirements.txt | $(UV)
-	@test -x $(POLICY_VENV)/bin/python || $(UV) venv --quiet --python $(PYTHON_VERSION)
+	@test -x $(POLICY_VENV)/bin/python || $(UV) venv --quiet --python $(PYTHON_VERSION) $(POLICY_VENV)
 	$(UV) pip sync --quiet --python $(POLICY_VENV)/bin/python --require-hashes policy/requirements.txt
 	@touch $@
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import pytest
+from rehearsal import matches
 from workflow_files import ROOT, Job
 
+from infra.github import PROTECTIONS
 from stacks.environment import Environment
 
 PULUMI_ACTION = "pulumi/actions"
@@ -41,13 +45,48 @@ def test_the_stacks_named_by_the_workflows_are_exactly_the_stacks_of_the_reposit
     assert deployed == _stack_files() - {Environment.SANDBOX.value}, "CI deploys all stacks but sandbox"
 
 
-def test_main_deploys_dev_and_release_branches_deploy_uat(
-    workflows: dict[str, dict[str, Any]], jobs: list[Job]
+def _branch_rule(stack: Environment) -> tuple[str, ...]:
+    rule = PROTECTIONS[stack].deployments
+    assert rule is not None
+    return rule.branch_patterns
+
+
+def test_branch_filters_are_the_environments_deployment_rules(workflows: dict[str, dict[str, Any]]) -> None:
+    """One pattern from one place: the workflows trigger on exactly the branches that
+    infra.github.PROTECTIONS lets deploy to dev and uat (release/**, say, would start uat runs for
+    release/a/b that the environment then refuses)."""
+    deployable = [*_branch_rule(Environment.DEV), *_branch_rule(Environment.UAT)]
+    assert _triggers(workflows, "deploy.yml")["push"]["branches"] == deployable
+    assert _triggers(workflows, "pr.yml")["pull_request"]["branches"] == deployable
+
+
+@pytest.mark.parametrize(
+    ("branch", "stack"),
+    [("main", "dev"), ("release/1.4", "uat"), ("release/a/b", None), ("feature/x", None), ("mainline", None)],
+)
+def test_a_pushed_branch_deploys_exactly_where_its_environment_accepts_it(
+    workflows: dict[str, dict[str, Any]], jobs: list[Job], branch: str, stack: str | None
 ) -> None:
-    assert _triggers(workflows, "deploy.yml")["push"]["branches"] == ["main", "release/**"]
-    deploys = _deploying(jobs, "deploy.yml")
-    assert deploys["dev"].body["if"] == "github.ref == 'refs/heads/main'"
-    assert deploys["uat"].body["if"] == "startsWith(github.ref, 'refs/heads/release/')"
+    """Workflow filters and deployment rules both treat `*` as "anything but /" (GitHub's filter
+    cheat sheet; the REST API's deployment-branch-policy `name`: "Wildcard characters will not
+    match /"), so the same pattern means the same branches in both places."""
+    triggered = matches(_triggers(workflows, "deploy.yml")["push"]["branches"], branch)
+    runs = {
+        name: job for name, job in _deploying(jobs, "deploy.yml").items()
+        if triggered and _job_runs_for(job, f"refs/heads/{branch}")
+    }  # fmt: skip
+    assert set(runs) == ({stack} if stack else set())
+    for name in runs:
+        assert matches(_branch_rule(Environment(name)), branch)
+
+
+def _job_runs_for(job: Job, ref: str) -> bool:
+    condition = str(job.body["if"])
+    if condition == "github.ref == 'refs/heads/main'":
+        return ref == "refs/heads/main"
+    prefix = re.fullmatch(r"startsWith\(github\.ref, '([^']+)'\)", condition)
+    assert prefix, f"{job.name}: condition {condition!r} is not one this test models"
+    return ref.startswith(prefix[1])
 
 
 def test_prod_deploys_when_a_promotion_changes_its_stack_file_on_main_or_by_hand(
@@ -72,7 +111,7 @@ def test_pulumi_up_runs_in_the_environment_of_its_stack_and_is_never_cancelled(
     assert up["with"]["stack-name"] == "${{ inputs.stack }}"
 
 
-def test_azure_login_uses_the_environment_secrets_the_github_component_writes(
+def test_azure_login_uses_the_environment_secrets_and_the_stacks_own_subscription(
     workflows: dict[str, dict[str, Any]],
 ) -> None:
     (job,) = workflows[REUSABLE_UP]["jobs"].values()
@@ -80,18 +119,51 @@ def test_azure_login_uses_the_environment_secrets_the_github_component_writes(
     assert login["with"] == {
         "client-id": "${{ secrets.AZURE_CLIENT_ID }}",
         "tenant-id": "${{ secrets.AZURE_TENANT_ID }}",
-        "subscription-id": "${{ secrets.AZURE_SUBSCRIPTION_ID }}",
+        "subscription-id": SUBSCRIPTION_OUTPUT,
     }
     assert "client-secret" not in str(job), "OIDC only: no client secret anywhere"
 
 
-def test_previews_comment_once_per_stack_and_edit_that_comment(jobs: list[Job]) -> None:
+SUBSCRIPTION_OUTPUT = "${{ steps.stack.outputs.subscription-id }}"
+
+
+@pytest.mark.parametrize(
+    ("workflow", "stack_expression"),
+    [("pr.yml", "${{ matrix.stack }}"), (REUSABLE_UP, "${{ inputs.stack }}")],
+)
+def test_every_pulumi_job_logs_in_to_the_subscription_its_stack_file_names(
+    workflows: dict[str, dict[str, Any]], workflow: str, stack_expression: str
+) -> None:
+    """One subscription per stack, read from Pulumi.<stack>.yaml: never one repository secret for all."""
+    (job,) = [
+        j for j in workflows[workflow]["jobs"].values()
+        if any(str(s.get("uses", "")).startswith(PULUMI_ACTION) for s in j.get("steps", []))
+    ]  # fmt: skip
+    (reader,) = [s for s in job["steps"] if s.get("id") == "stack"]
+    assert reader["run"] == '.venv/bin/python -m stacks.subscription "$STACK" >> "$GITHUB_OUTPUT"'
+    assert reader["env"] == {"STACK": stack_expression}
+    (login,) = [s for s in job["steps"] if str(s.get("uses", "")).startswith("azure/login@")]
+    (up,) = [s for s in job["steps"] if str(s.get("uses", "")).startswith(PULUMI_ACTION)]
+    assert login["with"]["subscription-id"] == up["env"]["ARM_SUBSCRIPTION_ID"] == SUBSCRIPTION_OUTPUT
+    assert "AZURE_SUBSCRIPTION_ID" not in str(job)
+
+
+def test_previews_comment_once_per_stack_and_read_no_live_state(jobs: list[Job]) -> None:
     (preview,) = [s for s in _preview_job(jobs).steps if s.runs(PULUMI_ACTION)]
     assert preview.body["with"]["command"] == "preview"
     assert preview.body["with"]["stack-name"] == "${{ matrix.stack }}"
     assert preview.body["with"]["comment-on-pr"] is True
     assert preview.body["with"]["edit-pr-comment"] is True
-    assert preview.body["with"]["policyPacks"] == "${{ steps.policy.outputs.packs }}"
+    assert preview.body["with"]["policyPacks"] == "policy"
+    # A refresh reads every resource's live state; the read-only preview identity may not (docs/ci.md).
+    assert "refresh" not in preview.body["with"]
+
+
+def test_deploys_refresh_and_apply_the_policy_pack(workflows: dict[str, dict[str, Any]]) -> None:
+    (job,) = workflows[REUSABLE_UP]["jobs"].values()
+    (up,) = [s for s in job["steps"] if str(s.get("uses", "")).startswith(PULUMI_ACTION)]
+    assert up["with"]["refresh"] is True
+    assert up["with"]["policyPacks"] == "policy"
 
 
 def test_pull_requests_from_forks_get_no_preview_and_no_identity(jobs: list[Job]) -> None:

@@ -48,7 +48,7 @@ class Job:
 
     @property
     def calls(self) -> str | None:
-        """The reusable workflow's file name when the job calls one (`uses: $/.github/workflows/x.yml`)."""
+        """The reusable workflow's file name when the job calls one (`uses: ./.github/workflows/x.yml`)."""
         uses = self.body.get("uses")
         return str(uses).rsplit("/", 1)[-1] if uses else None
 

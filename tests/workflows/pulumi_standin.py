@@ -1,0 +1,230 @@
+"""A stand-in ``pulumi`` for the pipeline rehearsal: it checks what the real CLI needs, then plans offline.
+
+The rehearsal puts it on ``PATH`` in place of the CLI that ``pulumi/actions`` drives. It checks,
+before any program runs, what the real CLI would need and fails with the CLI's own complaint:
+
+- ``login <url>``: a backend URL (pulumi/actions src/login.ts runs ``pulumi login <cloud-url>``).
+- The program's virtualenv and its toolchain's package listing. With ``toolchain: pip`` the Python
+  language host runs the program with ``<virtualenv>/bin/python`` and discovers its plugins with
+  ``<virtualenv>/bin/python -m pip list --format json`` (pulumi/pulumi sdk/python/toolchain/pip.go,
+  ``ListPackages``; the engine reports a failure as "failed to discover package requirements",
+  pkg/engine/plugins.go), then reads each package's ``pulumi-plugin.json``
+  (sdk/python/cmd/pulumi-language-python/main.go, ``readAllPulumiPluginJSONPaths``).
+- Each ``--policy-pack`` folder: its ``PulumiPolicy.yaml``, the virtualenv that file names, and the
+  pack started inside it as the language host starts it, ``<venv>/bin/python -u -m pulumi.policy
+  <engine> <pack>`` in the pack's folder (main.go, ``RunPlugin``). The pack prints the port it
+  serves on (pulumi_policy/policy.py) and must list its policies over gRPC.
+- The wheel in ``dist/`` the program reads, and the credentials the providers read from the
+  environment (ARM_*, GITHUB_TOKEN, and PULUMI_CONFIG_PASSPHRASE for the passphrase provider).
+
+Then it runs the program with the program's own interpreter through the offline engine
+(``stacks.plan``), logged in to ``ARM_SUBSCRIPTION_ID``, and applies the policy pack to the plan:
+a mandatory violation fails ``preview`` and ``up`` as the CLI would. Read against pulumi/pulumi at
+1b59498 (2026-08-21).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import grpc
+import yaml
+from google.protobuf import empty_pb2
+from pulumi.runtime.proto import analyzer_pb2_grpc
+
+PACK_START_SECONDS = 60
+CREDENTIALS = ("ARM_CLIENT_ID", "ARM_TENANT_ID", "ARM_SUBSCRIPTION_ID", "GITHUB_TOKEN")
+PROVIDERS = ("pulumi", "pulumi-azure-native", "pulumi-databricks", "pulumi-github")
+# Where each provider package's pulumi-plugin.json is, found as the language host finds it
+# (main.go, pulumiPluginJSONPathsScript): by the package's module and its search locations.
+PLUGIN_JSON = """
+import importlib.util, json, os, sys
+found = {}
+for name in sys.argv[1:]:
+    spec = importlib.util.find_spec(name.replace("-", "_"))
+    places = (spec.submodule_search_locations or []) if spec else []
+    found[name] = any(os.path.isfile(os.path.join(p, "pulumi-plugin.json")) for p in places)
+print(json.dumps(found))
+"""
+# Runs inside the program's virtualenv, from the project folder, as the language host would.
+PROGRAM = """
+import os, sys
+from infra.job_graph import WheelError
+from policy.offline import evaluate, mandatory
+from stacks.loading import ConfigError
+from stacks.plan import plan_stack
+stack = sys.argv[1]
+try:
+    run = plan_stack(stack, subscription_id=os.environ["ARM_SUBSCRIPTION_ID"])
+except (ConfigError, WheelError) as error:
+    print(error)
+    sys.exit(2)
+blocking = mandatory(evaluate(run.resources, stack=stack, github_repository=os.environ["GITHUB_REPOSITORY"]))
+print(f"program: {sum(r.custom for r in run.resources)} resources planned for {stack}; "
+      f"policy pack: {len(blocking)} mandatory violation(s)")
+for violation in blocking:
+    print(f"  {violation}")
+sys.exit(1 if blocking else 0)
+"""
+
+
+class CliError(Exception):
+    """What the real CLI would have stopped with."""
+
+
+def say(message: str) -> None:
+    sys.stdout.write(f"pulumi (stand-in): {message}\n")
+    sys.stdout.flush()
+
+
+def program_virtualenv(project: Path) -> Path:
+    runtime = yaml.safe_load((project / "Pulumi.yaml").read_text(encoding="utf-8"))["runtime"]
+    options = runtime.get("options") or {}
+    if runtime.get("name") != "python" or options.get("toolchain", "pip") != "pip":
+        raise CliError(f"only the python runtime with the pip toolchain is modelled, not {runtime!r}")
+    python = project / options["virtualenv"] / "bin" / "python"
+    if not python.is_file():
+        virtualenv = options["virtualenv"]
+        raise CliError(
+            f"The 'virtualenv' option in Pulumi.yaml is set to {virtualenv!r}, but {python} doesn't exist"
+        )
+    return python
+
+
+def list_packages(python: Path) -> None:
+    command = [str(python), "-m", "pip", "list", "--format", "json"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        called = " ".join(command)
+        raise CliError(
+            f"failed to discover package requirements: calling `{called}`: {result.stderr.strip()}"
+        )
+    # Compared by normalised name, as the toolchain does (normalizePythonPackageName).
+    packages = {re.sub(r"[-_.]+", "-", p["name"]).lower() for p in json.loads(result.stdout)}
+    missing = [name for name in PROVIDERS if name not in packages]
+    if missing:
+        raise CliError(f"{python} -m pip list does not list {missing}: the program's plugins cannot be found")
+    result = subprocess.run(
+        [str(python), "-c", PLUGIN_JSON, *PROVIDERS[1:]], capture_output=True, text=True, check=False
+    )
+    plugins = json.loads(result.stdout or "{}")
+    venv_name = python.parent.parent.name
+    with_json = ", ".join(name for name, found in plugins.items() if found)
+    listing = f"`{venv_name}/bin/python -m pip list` lists {len(packages)} packages"
+    say(f"toolchain pip: {listing}; plugins: {with_json}")
+    if not all(plugins.get(name) for name in PROVIDERS[1:]):
+        raise CliError(f"no pulumi-plugin.json for some of {PROVIDERS[1:]}: {plugins}")
+
+
+def policy_pack_python(pack: Path) -> Path:
+    """The interpreter the CLI starts ``pack`` with: ``<pack>/<virtualenv>/bin/python``."""
+    project_file = pack / "PulumiPolicy.yaml"
+    if not project_file.is_file():
+        raise CliError(f"failed to load Pulumi policy project located at {str(pack)!r}: no PulumiPolicy.yaml")
+    runtime = yaml.safe_load(project_file.read_text(encoding="utf-8"))["runtime"]
+    virtualenv = (runtime.get("options") or {}).get("virtualenv")
+    if runtime.get("name") != "python" or not virtualenv:
+        raise CliError(f"{project_file}: only a python pack with its own virtualenv is modelled")
+    python = pack / virtualenv / "bin" / "python"
+    if not python.is_file():
+        raise CliError(
+            f"policy pack {pack.name!r} failed to start: {python.relative_to(pack.parent)} does not exist "
+            f"(PulumiPolicy.yaml names virtualenv {virtualenv!r}; the CLI does not create it)"
+        )
+    return python
+
+
+def start_policy_pack(pack: Path, python: Path) -> None:
+    """Start the pack as the language host does and ask it, over gRPC, which policies it holds."""
+    command = [str(python), "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(pack.resolve())]
+    with subprocess.Popen(
+        command, cwd=pack, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        try:
+            port = (process.stdout.readline() if process.stdout else "").strip()
+            if not port.isdigit():
+                process.kill()
+                error = process.communicate()[1].strip()[-2000:]
+                raise CliError(f"policy pack {pack.name!r} failed to start: {error}")
+            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+                stub = analyzer_pb2_grpc.AnalyzerStub(channel)
+                info = stub.GetAnalyzerInfo(empty_pb2.Empty(), timeout=PACK_START_SECONDS)
+        finally:
+            process.kill()
+    if not info.policies:
+        raise CliError(f"policy pack {pack.name!r} has no policies")
+    virtualenv = python.parent.parent.relative_to(pack.parent)
+    say(f"policy pack {info.name!r} loads in {virtualenv} with {len(info.policies)} policies")
+
+
+def check_environment(project: Path, stack: str) -> None:
+    needed = list(CREDENTIALS)
+    stack_file = yaml.safe_load((project / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8")) or {}
+    if str(stack_file.get("secretsprovider", "passphrase")).startswith("passphrase"):
+        needed.append("PULUMI_CONFIG_PASSPHRASE")
+    empty = [name for name in needed if not os.environ.get(name)]
+    if empty:
+        raise CliError(f"empty in the environment of `pulumi`: {', '.join(empty)}")
+    say(f"credentials present: {', '.join(needed)}")
+
+
+def run(args: argparse.Namespace, rest: list[str]) -> None:
+    project = Path(args.cwd or ".").resolve()
+    if args.command == "login":
+        if not rest or not rest[0]:
+            raise CliError("login: no backend URL (cloud-url) reached the step")
+        say(f"logged in to {rest[0]}")
+        return
+    if args.command not in ("preview", "up"):
+        raise CliError(f"`pulumi {args.command}` is not modelled")
+    # Cheap checks first, then the ones that start interpreters.
+    python = program_virtualenv(project)
+    packs = {project / pack: policy_pack_python(project / pack) for pack in args.policy_pack}
+    wheels = sorted((project / "dist").glob("iris_mlops-*.whl"))
+    if not wheels:
+        raise CliError(
+            "the program stops before registering anything: no wheel in dist/ (run `make wheel` in this job)"
+        )
+    check_environment(project, args.stack)
+    list_packages(python)
+    for pack, pack_python in packs.items():
+        start_policy_pack(pack, pack_python)
+    say(f"wheel: dist/{wheels[-1].name}")
+    result = subprocess.run(
+        [str(python), "-c", PROGRAM, args.stack], cwd=project, capture_output=True, text=True, check=False
+    )
+    for line in (result.stdout + result.stderr).strip().splitlines():
+        say(line)
+    if result.returncode != 0:
+        raise CliError(
+            f"`pulumi {args.command} --stack {args.stack}` failed (program exit code {result.returncode})"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pulumi")
+    parser.add_argument("--non-interactive", action="store_true")
+    parser.add_argument("--cwd")
+    parser.add_argument("command")
+    parser.add_argument("--stack")
+    parser.add_argument("--policy-pack", action="append", default=[])
+    for flag in ("--diff", "--refresh", "--yes", "--skip-preview"):
+        parser.add_argument(flag, action="store_true")
+    args, rest = parser.parse_known_args(argv)
+    say(" ".join(["pulumi", *(argv if argv is not None else sys.argv[1:])]))
+    try:
+        run(args, rest)
+    except CliError as error:
+        sys.stdout.write(f"error: {error}\n")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,400 @@
+"""A rehearsal of one workflow job, run in a fresh clone the way a GitHub runner runs it.
+
+- The job's ``run:`` steps run in order with bash, as the runner runs them (``bash -e``, or
+  ``bash --noprofile --norc -eo pipefail`` for ``shell: bash``); the repository's composite actions
+  (``uses: ./.github/actions/...``) are inlined; a job calling a reusable workflow
+  (``uses: ./.github/workflows/...``) runs the called job with what the call passes.
+- Third-party actions count as done: checkout (the clone is the workspace), setup-python (this
+  interpreter), setup-uv (uv on ``PATH``), azure/login (its three ids must be non-empty).
+- ``pulumi/actions`` becomes the CLI calls it makes, ``pulumi login <cloud-url>`` (src/login.ts)
+  and ``pulumi preview|up --stack ... [--diff] [--refresh] --policy-pack ...`` (its Automation API
+  call), against the stand-in ``pulumi`` of pulumi_standin.py.
+- Secrets and variables resolve as GitHub resolves them: repository values for a job without an
+  environment; in a called workflow only the secrets the caller passes by name, the environment's
+  value winning for a passed name (https://docs.github.com/en/actions/how-tos/reuse-automations/
+  reuse-workflows; unpassed, a secret is an empty string and nothing fails). Any ``secrets.X`` or
+  ``vars.X`` a job reads that resolves empty fails the rehearsal.
+- Fast: the clone's ``.venv`` links the suite's installed packages, exactly those the clone's
+  ``requirements.lock`` names (what ``make setup`` would sync), so ``make setup`` has nothing to do.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import venv
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workflow_files import load_yaml
+
+HERE = Path(__file__).resolve().parent
+EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+PIN = re.compile(r"^([A-Za-z0-9_.-]+)==(\S+)", re.MULTILINE)
+EDITABLE = "iris-mlops"  # `make setup` installs ml/ into .venv besides the lock
+UNPASSED = ""  # what GitHub resolves an unknown or unpassed secret to
+RUNNER_OWNED = ("ARM_", "AZURE_", "GITHUB_", "PULUMI_", "ACTIONS_", "RUNNER_", "VIRTUAL_ENV", "DATABRICKS_")
+
+
+class RehearsalError(Exception):
+    def __init__(self, transcript: list[str], reason: str) -> None:
+        self.transcript, self.reason = transcript, reason
+        super().__init__("\n".join([*transcript, f"FAILED: {reason}"]))
+
+
+@dataclass(frozen=True)
+class Environment:
+    """A GitHub environment: its deployment rule and what the stack's GitHub component writes."""
+
+    branch_patterns: tuple[str, ...] | None  # None: any branch may deploy
+    secrets: Mapping[str, str]
+    variables: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Repository:
+    full_name: str
+    secrets: Mapping[str, str]
+    variables: Mapping[str, str]
+    environments: Mapping[str, Environment]
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str  # pull_request | push
+    branch: str  # the pushed branch, or the pull request's base branch
+
+
+@dataclass
+class Context:
+    github: dict[str, Any]
+    secrets: Mapping[str, str]
+    variables: Mapping[str, str]
+    matrix: Mapping[str, str] = field(default_factory=dict)
+    inputs: Mapping[str, str] = field(default_factory=dict)
+    steps: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    # A caller may pass a secret by name that only the callee's environment holds: empty is fine there.
+    strict: bool = True
+
+    def value(self, path: str) -> Any:
+        head, _, rest = path.partition(".")
+        roots = {"github": self.github, "secrets": self.secrets, "vars": self.variables,
+                 "matrix": self.matrix, "inputs": self.inputs, "steps": self.steps}  # fmt: skip
+        if head not in roots:
+            raise ValueError(f"context {head!r} is not modelled")
+        value: Any = roots[head]
+        for part in rest.split("."):
+            value = value.get(part, UNPASSED) if isinstance(value, Mapping) else UNPASSED
+        return value
+
+
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """A workflow filter or deployment-rule pattern: `*` never matches `/`, `**` matches anything."""
+    if re.search(r"[?\[\]!+]", pattern):
+        raise ValueError(f"pattern {pattern!r} uses syntax the rehearsal does not model")
+    parts = (re.escape(p).replace(r"\*", "[^/]*") for p in pattern.split("**"))
+    return re.compile(".*".join(parts) + r"\Z")
+
+
+def matches(patterns: Iterable[str], name: str) -> bool:
+    return any(glob_regex(p).match(name) for p in patterns)
+
+
+class Runner:
+    """Runs one job of the clone's workflows; ``transcript`` says what ran and what was checked."""
+
+    def __init__(self, clone: Path, repository: Repository, tools: Path, stand_in: Path) -> None:
+        self.clone, self.repository, self.tools, self.stand_in = clone, repository, tools, stand_in
+        self.transcript: list[str] = []
+        self.where = ""  # workflow:job running now, for messages
+        self.env: dict[str, str] = {}  # the job's process environment, as steps change it
+        self.login_subscription: str | None = None
+
+    def fail(self, reason: str) -> RehearsalError:
+        return RehearsalError(self.transcript, reason)
+
+    def evaluate(self, expression: str, context: Context) -> Any:
+        """The expressions this repository's workflows use: paths, literals, ==, !=, &&, startsWith."""
+        terms = [t.strip() for t in expression.split("&&")]
+        if len(terms) > 1:
+            return all(self.evaluate(t, context) for t in terms)
+        if call := re.fullmatch(r"startsWith\((.+?),\s*(.+)\)", expression):
+            first, second = (str(self.evaluate(a, context)) for a in call.groups())
+            return first.startswith(second)
+        if compare := re.fullmatch(r"(.+?)\s*(==|!=)\s*(.+)", expression):
+            left, right = (self.evaluate(compare[i], context) for i in (1, 3))
+            return (left == right) is (compare[2] == "==")
+        if literal := re.fullmatch(r"'([^']*)'", expression):
+            return literal[1]
+        if expression in ("true", "false"):
+            return expression == "true"
+        value = context.value(expression)
+        if context.strict and expression.startswith(("secrets.", "vars.")) and value in (UNPASSED, None):
+            raise self.fail(f"{self.where}: `{expression}` is empty there; it never reaches the job")
+        return value
+
+    def render(self, value: Any, context: Context) -> Any:
+        if isinstance(value, str):
+            whole = EXPRESSION.fullmatch(value.strip())
+            if whole:
+                return self.evaluate(whole[1], context)
+            return EXPRESSION.sub(lambda m: str(self.evaluate(m[1], context)), value)
+        if isinstance(value, dict):
+            return {k: self.render(v, context) for k, v in value.items()}
+        return value
+
+    def run_job(
+        self, workflow: str, job_id: str, event: Event, matrix: Mapping[str, str] | None = None
+    ) -> None:
+        document = self._workflow(workflow)
+        triggers = document["on"].get(event.name)
+        if triggers is None or not matches(triggers.get("branches", ["**"]), event.branch):
+            raise self.fail(f"{workflow} does not run on {event.name} for branch {event.branch!r}")
+        job = document["jobs"][job_id]
+        github = self._github_context(event)
+        context = Context(github, self.repository.secrets, self.repository.variables, dict(matrix or {}))
+        self.where = f"{workflow}:{job_id}"
+        if "if" in job and not self.evaluate(str(job["if"]), context):
+            raise self.fail(f"{self.where} is skipped for {event.name} on {event.branch!r}")
+        shown = "".join(f", {k}={v}" for k, v in (matrix or {}).items())
+        self.transcript.append(f"job {self.where} ({event.name} on {event.branch}{shown})")
+        if "uses" in job:
+            self._call(job, context, event)
+        else:
+            self._run_steps(job, context, event)
+
+    def _call(self, job: dict[str, Any], caller: Context, event: Event) -> None:
+        """A reusable workflow's job, with the inputs and the secrets the calling job passes."""
+        name = str(job["uses"]).removeprefix("./.github/workflows/")
+        called = self._workflow(name)
+        declared = (called["on"]["workflow_call"] or {}).get("secrets") or {}
+        lenient = Context(caller.github, caller.secrets, caller.variables, caller.matrix, strict=False)
+        passed = self.render(job.get("secrets") or {}, lenient)
+        if passed == "inherit":
+            raise self.fail(f"{self.where}: `secrets: inherit` hands every secret over; pass them by name")
+        if undeclared := sorted(set(passed) - set(declared)):
+            raise self.fail(f"{self.where} passes {undeclared}, which {name} does not declare")
+        for secret, spec in declared.items():
+            if (spec or {}).get("required") and secret not in passed:
+                raise self.fail(f"{name} requires secret {secret}; {self.where} does not pass it")
+        inputs = self.render(job.get("with") or {}, caller)
+        (inner_id, inner), *_ = called["jobs"].items()
+        self.where = f"{name}:{inner_id}"
+        environment = str(
+            self.render(inner.get("environment", ""), Context(caller.github, {}, {}, {}, inputs))
+        )
+        env = self._environment(environment, event)
+        secrets = {secret: env.secrets.get(secret) or str(value) for secret, value in passed.items()}
+        self.transcript.append(
+            f"  calls {self.where} in environment {environment!r}; passes {sorted(passed)}"
+        )
+        variables = {**self.repository.variables, **env.variables}
+        self._run_steps(inner, Context(caller.github, secrets, variables, {}, inputs), event)
+
+    def _workflow(self, name: str) -> dict[str, Any]:
+        return load_yaml(self.clone / ".github" / "workflows" / name)
+
+    def _environment(self, name: str, event: Event) -> Environment:
+        if name not in self.repository.environments:
+            raise self.fail(f"{self.where}: no GitHub environment {name!r}")
+        env = self.repository.environments[name]
+        if env.branch_patterns is not None and not matches(env.branch_patterns, event.branch):
+            rule = list(env.branch_patterns)
+            raise self.fail(
+                f"{self.where}: environment {name!r} refuses branch {event.branch!r} (rule {rule})"
+            )
+        return env
+
+    def _github_context(self, event: Event) -> dict[str, Any]:
+        ref = f"refs/heads/{event.branch}" if event.name == "push" else "refs/pull/1/merge"
+        same_repo = {"head": {"repo": {"full_name": self.repository.full_name}}}
+        return {"ref": ref, "repository": self.repository.full_name, "event_name": event.name,
+                "event": {"pull_request": same_repo} if event.name == "pull_request" else {}}  # fmt: skip
+
+    def _run_steps(self, job: dict[str, Any], context: Context, event: Event) -> None:
+        # The machine's own settings (PATH, certificates, package index) stay; nothing that would
+        # stand in for what the job itself must provide (credentials, Pulumi or GitHub settings).
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(RUNNER_OWNED) and k != "CI"}
+        self.env |= {
+            "CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": self.repository.full_name,
+            "GITHUB_REF": context.github["ref"], "GITHUB_EVENT_NAME": event.name,
+            "GITHUB_WORKSPACE": str(self.clone), "RUNNER_OS": "Linux",
+        }  # fmt: skip
+        if (job.get("permissions") or {}).get("id-token") == "write":  # the runner offers an OIDC token
+            self.env |= {
+                "ACTIONS_ID_TOKEN_REQUEST_URL": "https://token.invalid",
+                "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "t",
+            }
+        self.env |= {k: str(v) for k, v in self.render(job.get("env") or {}, context).items()}
+        for index, step in enumerate(self._expand(job["steps"])):
+            self._run_step(index, step, context)
+
+    def _expand(self, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Steps with the repository's composite actions inlined."""
+        expanded: list[dict[str, Any]] = []
+        for step in steps:
+            uses = str(step.get("uses", ""))
+            if not uses.startswith("./"):
+                expanded.append(step)
+                continue
+            action = self.clone / uses / "action.yml"
+            if not action.is_file():
+                raise self.fail(f"{self.where}: {uses} has no action.yml")
+            expanded += self._expand(load_yaml(action)["runs"]["steps"])
+        return expanded
+
+    def _run_step(self, index: int, step: dict[str, Any], context: Context) -> None:
+        name = step.get("name") or step.get("run") or step.get("uses")
+        env = {**self.env, **{k: str(v) for k, v in self.render(step.get("env") or {}, context).items()}}
+        if "run" in step:
+            self._run_script(index, step, context, env)
+            return
+        action = str(step["uses"]).split("@")[0]
+        inputs = self.render(step.get("with") or {}, context)
+        if action == "astral-sh/setup-uv":
+            self.env["PATH"] = f"{self.tools}{os.pathsep}{self.env['PATH']}"
+        elif action == "azure/login":
+            if missing := [
+                key for key in ("client-id", "tenant-id", "subscription-id") if not inputs.get(key)
+            ]:
+                raise self.fail(f"{self.where}: azure/login got no {missing}")
+            self.login_subscription = str(inputs["subscription-id"])
+        elif action == "pulumi/actions":
+            self._pulumi(inputs, env)
+            return
+        elif action not in ("actions/checkout", "actions/setup-python"):
+            raise self.fail(f"{self.where}: action {action} is not modelled")
+        self.transcript.append(f"  - {name}: {action} (done)")
+
+    def _run_script(self, index: int, step: dict[str, Any], context: Context, env: dict[str, str]) -> None:
+        command = str(self.render(step["run"], context)).strip()
+        script, output = self.clone.parent / f"step-{index}.sh", self.clone.parent / f"output-{index}"
+        script.write_text(command + "\n", encoding="utf-8")
+        output.write_text("", encoding="utf-8")
+        # GitHub's defaults on Linux: `bash -e {0}`, or this for an explicit `shell: bash`.
+        shell = (
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail"]
+            if step.get("shell") == "bash"
+            else ["bash", "-e"]
+        )
+        started = time.perf_counter()
+        result = subprocess.run(
+            [*shell, str(script)], cwd=self.clone, env={**env, "GITHUB_OUTPUT": str(output)},
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        took = time.perf_counter() - started
+        self.transcript.append(
+            f"  - {step.get('name', command)}: $ {command} (exit {result.returncode}, {took:.1f} s)"
+        )
+        if result.returncode != 0:
+            raise self.fail(f"{self.where}: `{command}` failed:\n{(result.stdout + result.stderr)[-3000:]}")
+        if "id" in step:
+            lines = output.read_text(encoding="utf-8").splitlines()
+            context.steps[str(step["id"])] = {
+                "outputs": dict(line.split("=", 1) for line in lines if "=" in line)
+            }
+
+    def _pulumi(self, inputs: dict[str, Any], env: dict[str, str]) -> None:
+        """What pulumi/actions runs: `pulumi login <cloud-url>`, then the command, on the stand-in."""
+        work_dir = self.clone / str(inputs.get("work-dir", "./"))
+        packs = [p.strip() for p in re.split(r"[;\n]", str(inputs.get("policyPacks", ""))) if p.strip()]
+        command = [
+            "pulumi",
+            str(inputs["command"]),
+            "--stack",
+            str(inputs["stack-name"]),
+            "--non-interactive",
+        ]
+        command += [
+            f"--{flag}" for flag in ("diff", "refresh") if str(inputs.get(flag, "")).lower() == "true"
+        ]
+        command += ["--yes", "--skip-preview"] if inputs["command"] == "up" else []
+        command += [arg for pack in packs for arg in ("--policy-pack", pack)]
+        if self.login_subscription != env.get("ARM_SUBSCRIPTION_ID"):
+            raise self.fail(f"{self.where}: azure/login and ARM_SUBSCRIPTION_ID name different subscriptions")
+        env = {**env, "PATH": f"{self.stand_in}{os.pathsep}{env['PATH']}"}
+        login = [
+            "pulumi",
+            "--non-interactive",
+            "--cwd",
+            str(work_dir),
+            "login",
+            str(inputs.get("cloud-url", "")),
+        ]
+        for argv in (login, command):
+            result = subprocess.run(argv, cwd=work_dir, env=env, capture_output=True, text=True, check=False)
+            self.transcript += [f"    {line}" for line in result.stdout.strip().splitlines()]
+            if result.returncode != 0:
+                output = (result.stdout + result.stderr).strip()[-3000:]
+                raise self.fail(f"{self.where}: `{' '.join(argv[:2])} ...` failed: {output}")
+
+
+def fresh_clone(source: Path, destination: Path) -> Path:
+    """The repository's files as a clone has them: tracked and new ones, nothing ignored or built."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=source, capture_output=True, text=True, check=True).stdout  # fmt: skip
+    for relative in filter(None, listed.split("\0")):
+        if (source / relative).is_file():
+            (destination / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source / relative, destination / relative)
+    return destination
+
+
+def link_venv(clone: Path, suite_venv: Path) -> None:
+    """``clone/.venv`` as ``make setup`` would build it, its packages linked from the suite's venv."""
+    pins = {
+        _canonical(name): version
+        for name, version in PIN.findall((clone / "requirements.lock").read_text(encoding="utf-8"))
+    }
+    venv.EnvBuilder(with_pip=False, symlinks=True).create(clone / ".venv")
+    site = next((clone / ".venv" / "lib").glob("python3*/site-packages"))
+    suite_site = next((suite_venv / "lib").glob("python3*/site-packages"))
+    installed = {}
+    for dist in importlib.metadata.distributions(path=[str(suite_site)]):
+        installed[_canonical(dist.metadata["Name"])] = dist
+    missing = sorted(
+        name for name, version in pins.items() if name not in installed or installed[name].version != version
+    )
+    if missing:
+        raise RuntimeError(
+            f"the suite's .venv is not in sync with requirements.lock ({missing[:5]}...): run make setup"
+        )
+    for name, dist in installed.items():
+        if name in pins or name == EDITABLE:
+            for top in {Path(str(f)).parts[0] for f in dist.files or () if not str(f).startswith("..")}:
+                if not (site / top).exists():
+                    (site / top).symlink_to(suite_site / top)
+    # `make setup`'s stamp, newer than what it depends on: the venv is in sync with this lock.
+    for source in ("requirements.lock", "ml/pyproject.toml"):
+        os.utime(clone / source, (0, 0))
+    (clone / ".venv" / ".synced").touch()
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def tool_dir(root: Path, destination: Path) -> Path:
+    """What setup-uv leaves on PATH: uv (the one `make` found for the suite)."""
+    uv = shutil.which("uv") or str(root / ".tools" / "uv" / "bin" / "uv")
+    destination.mkdir(parents=True, exist_ok=True)
+    (destination / "uv").symlink_to(uv)
+    return destination
+
+
+def stand_in_dir(destination: Path) -> Path:
+    """A directory whose `pulumi` is pulumi_standin.py, run by this interpreter."""
+    destination.mkdir(parents=True, exist_ok=True)
+    wrapper = destination / "pulumi"
+    wrapper.write_text(
+        f'#!/bin/sh\nexec "{sys.executable}" "{HERE / "pulumi_standin.py"}" "$@"\n', encoding="utf-8"
+    )
+    wrapper.chmod(0o755)
+    return destination

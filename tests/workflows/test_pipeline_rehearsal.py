@@ -1,0 +1,194 @@
+"""The PR preview and the deploy job, rehearsed in a fresh clone as a runner would run them.
+
+See rehearsal.py (how a job runs) and pulumi_standin.py (what the stand-in CLI checks). The
+preview is rehearsed for dev by default; ``REHEARSAL_STACKS=sandbox,dev,uat,prod`` rehearses
+every stack's preview (``pytest -s`` prints each transcript). Each defect the rehearsal exists for
+is reintroduced below, in a clone, and must make it fail with the complaint the real run would give.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rehearsal import (
+    Environment,
+    Event,
+    RehearsalError,
+    Repository,
+    Runner,
+    fresh_clone,
+    link_venv,
+    stand_in_dir,
+    tool_dir,
+)
+from ruamel.yaml import YAML
+from workflow_files import ROOT, load_yaml
+
+from infra.github import PROTECTIONS
+from stacks.environment import Environment as Stack
+from stacks.offline import OfflineRun
+
+ENVIRONMENT_SECRET = "github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret"  # noqa: S105
+ENVIRONMENT_VARIABLE = "github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable"
+# What a repository owner sets by hand (docs/ci.md, "What a repository owner still clicks by hand");
+# test_docs_ci keeps this list and that page in step. Environment values come from the plan.
+REPOSITORY_SECRETS = ("AZURE_PREVIEW_CLIENT_ID", "AZURE_TENANT_ID", "PLATFORM_GITHUB_READ_TOKEN",
+                      "PLATFORM_GITHUB_TOKEN", "PULUMI_CONFIG_PASSPHRASE")  # fmt: skip
+REPOSITORY_VARIABLES = ("PULUMI_BACKEND_URL",)
+PREVIEW_STACKS = os.environ.get("REHEARSAL_STACKS", Stack.DEV.value).split(",")
+PULL_REQUEST = Event("pull_request", "main")
+PUSH_TO_MAIN = Event("push", "main")
+
+
+@dataclass(frozen=True)
+class Job:
+    workflow: str
+    job: str
+    event: Event
+    matrix: tuple[tuple[str, str], ...] = ()
+
+
+PREVIEW_DEV = Job("pr.yml", "preview", PULL_REQUEST, (("stack", "dev"),))
+UP_DEV = Job("deploy.yml", "dev", PUSH_TO_MAIN)
+
+
+@pytest.fixture(scope="module")
+def repository(plans: dict[Stack, OfflineRun]) -> Repository:
+    """The repository as CI sees it: hand-set repository values, and per stack the environment its
+    GitHub component writes (secrets and variables as planned, deployment rule from PROTECTIONS)."""
+    environments = {}
+    for stack, run in plans.items():
+        rule = PROTECTIONS[stack].deployments
+        secrets = [r.plain_inputs() for r in run.of_type(ENVIRONMENT_SECRET)]
+        variables = [r.plain_inputs() for r in run.of_type(ENVIRONMENT_VARIABLE)]
+        environments[stack.value] = Environment(
+            branch_patterns=rule.branch_patterns if rule else None,
+            secrets={s["secretName"]: s["value"] for s in secrets},
+            variables={v["variableName"]: v["value"] for v in variables},
+        )
+    github = load_yaml(ROOT / "Pulumi.dev.yaml")["config"]["mlops-platform:github"]
+    return Repository(
+        full_name=f"{github['owner']}/{github['repository']}",
+        secrets={name: f"<repository secret {name}>" for name in REPOSITORY_SECRETS},
+        variables={name: "azblob://pulumi-state" for name in REPOSITORY_VARIABLES},
+        environments=environments,
+    )
+
+
+def rehearse(
+    tmp_path: Path, repository: Repository, job: Job, mutate: Callable[[Path], None] | None = None
+) -> list[str]:
+    """Clone, reintroduce a defect if asked, then run ``job`` as a runner would."""
+    clone = fresh_clone(ROOT, tmp_path / "clone")
+    if mutate is not None:
+        mutate(clone)
+    link_venv(clone, ROOT / ".venv")
+    runner = Runner(clone, repository, tool_dir(ROOT, tmp_path / "tools"), stand_in_dir(tmp_path / "bin"))
+    runner.run_job(job.workflow, job.job, job.event, dict(job.matrix))
+    return runner.transcript
+
+
+def _assert_pulumi_ran(transcript: list[str], stack: str, command: str) -> None:
+    text = "\n".join(transcript)
+    print(text)  # noqa: T201 - the transcript is the rehearsal's report (pytest -s)
+    for expected in (
+        f"pulumi {command} --stack {stack}",
+        "toolchain pip: `.venv/bin/python -m pip list` lists",
+        "plugins: pulumi-azure-native, pulumi-databricks, pulumi-github",
+        "policy pack 'mlops-platform-policies' loads in policy/venv with",
+        "wheel: dist/iris_mlops-",
+        "credentials present: ARM_CLIENT_ID, ARM_TENANT_ID, ARM_SUBSCRIPTION_ID, GITHUB_TOKEN, "
+        "PULUMI_CONFIG_PASSPHRASE",
+        f"resources planned for {stack}; policy pack: 0 mandatory violation(s)",
+    ):
+        assert expected in text
+
+
+@pytest.mark.parametrize("stack", PREVIEW_STACKS)
+def test_the_pr_preview_runs_on_a_runner(tmp_path: Path, repository: Repository, stack: str) -> None:
+    transcript = rehearse(tmp_path, repository, Job("pr.yml", "preview", PULL_REQUEST, (("stack", stack),)))
+    _assert_pulumi_ran(transcript, stack, "preview")
+    assert "--refresh" not in "\n".join(transcript), "previews read no live state (docs/ci.md)"
+
+
+def test_pulumi_up_of_dev_runs_on_a_runner(tmp_path: Path, repository: Repository) -> None:
+    transcript = rehearse(tmp_path, repository, UP_DEV)
+    _assert_pulumi_ran(transcript, "dev", "up")
+    assert "calls pulumi-up.yml:up in environment 'dev'" in "\n".join(transcript)
+
+
+# ---- each defect, reintroduced in a clone, fails the rehearsal ----------------------------------
+
+
+def _edit_yaml(path: Path, edit: Callable[[Any], object]) -> None:
+    yaml = YAML()
+    document = yaml.load(path)
+    edit(document)
+    yaml.dump(document, path)
+
+
+def _drop_preview_step(name: str) -> Callable[[Path], None]:
+    def mutate(clone: Path) -> None:
+        def edit(document: Any) -> None:
+            steps = document["jobs"]["preview"]["steps"]
+            steps[:] = [step for step in steps if step.get("name") != name]
+
+        _edit_yaml(clone / ".github" / "workflows" / "pr.yml", edit)
+
+    return mutate
+
+
+def _no_pip_in_the_lock(clone: Path) -> None:
+    lock = clone / "requirements.lock"
+    text, count = re.subn(r"^pip==.*?(?=^\S)", "", lock.read_text(encoding="utf-8"), flags=re.M | re.S)
+    assert count == 1
+    lock.write_text(text, encoding="utf-8")
+
+
+def _no_secrets_passed(clone: Path) -> None:
+    workflows = clone / ".github" / "workflows"
+    _edit_yaml(workflows / "deploy.yml", lambda document: document["jobs"]["dev"].pop("secrets"))
+    _edit_yaml(workflows / "pulumi-up.yml", lambda document: document["on"]["workflow_call"].pop("secrets"))
+
+
+@dataclass(frozen=True)
+class Defect:
+    job: Job
+    mutate: Callable[[Path], None]
+    complaint: str
+
+
+DEFECTS = {
+    "1 the preview job builds no wheel": Defect(
+        PREVIEW_DEV, _drop_preview_step("Wheel"), "no wheel in dist/ (run `make wheel` in this job)"
+    ),
+    "2 nothing creates the policy pack's venv": Defect(
+        PREVIEW_DEV,
+        _drop_preview_step("Policy pack virtualenv"),
+        "policy/venv/bin/python does not exist (PulumiPolicy.yaml names virtualenv 'venv'; "
+        "the CLI does not create it)",
+    ),
+    "3 the program's venv has no pip": Defect(
+        PREVIEW_DEV,
+        _no_pip_in_the_lock,
+        "failed to discover package requirements: calling `",
+    ),
+    "4 repository secrets never reach the reusable workflow": Defect(
+        UP_DEV, _no_secrets_passed, "`secrets.AZURE_CLIENT_ID` is empty there; it never reaches the job"
+    ),
+}
+
+
+@pytest.mark.parametrize("defect", DEFECTS.values(), ids=DEFECTS.keys())
+def test_each_defect_reintroduced_fails_the_rehearsal(
+    tmp_path: Path, repository: Repository, defect: Defect
+) -> None:
+    with pytest.raises(RehearsalError) as failure:
+        rehearse(tmp_path, repository, defect.job, defect.mutate)
+    assert defect.complaint in failure.value.reason, failure.value.reason
