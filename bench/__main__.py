@@ -9,12 +9,12 @@ import logging
 import time
 from collections.abc import Callable
 
-from rich.console import Console
 from rich.table import Table
 
 from bench.measurement import Measurement
 from bench.ml import ml_measurements
 from bench.platform import plan_measurements, test_suite_measurements
+from stacks.console import cli_console
 
 SOURCES: list[Callable[[], list[Measurement]]] = [plan_measurements, ml_measurements, test_suite_measurements]
 
@@ -42,7 +42,7 @@ def render(rows: list[Measurement], seconds: float) -> Table:
 
 def main() -> None:
     logging.getLogger("iris_mlops").setLevel(logging.WARNING)  # the table is the output
-    console = Console()
+    console = cli_console()
     started = time.perf_counter()
     rows = [row for source in SOURCES for row in source()]
     console.print(render(rows, time.perf_counter() - started))

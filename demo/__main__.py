@@ -7,11 +7,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from rich.console import Console
 from rich.panel import Panel
 
 from demo import stages
 from demo.runner import Stage, StageOutcome, run_stages, timing_table
+from stacks.console import cli_console
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None, paths: stages.DemoPaths | None = Non
     parser.add_argument("--venvs", type=Path, default=None, help="job venvs (default: <home>/job-venvs)")
     parser.add_argument("--stages", default=None, help="comma-separated stage keys to run (default: all)")
     args = parser.parse_args(argv)
-    console = Console()
+    console = cli_console()
     paths = paths or stages.DemoPaths(ROOT, home=args.home, venvs=args.venvs)
     chosen = demo_stages(paths, args.port)
     if args.stages:

@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.console import Group
 from rich.table import Table
 
+from stacks.console import FOLD
 from stacks.environment import Environment
 from stacks.offline import OfflineRun
 from stacks.plan import critical_path, settings_differences
@@ -32,16 +33,16 @@ def compact_plan(runs: dict[Environment, OfflineRun], root: Path) -> tuple[Group
     totals = [sum(r.custom for r in runs[env].resources) for env in envs]
     table.add_row("[bold]total", *(f"[bold]{t}" for t in totals))
     differs = Table(title="what differs between environments")
-    differs.add_column("setting", no_wrap=True, min_width=34)
+    differs.add_column("setting", no_wrap=True, min_width=34, overflow=FOLD)
     for env in envs:
-        differs.add_column(env)
+        differs.add_column(env, overflow=FOLD)
     for key, per_env in sorted(settings_differences(root).items()):
         if key == "environment":
             continue
-        differs.add_row(key, *(_short(per_env.get(env)) for env in envs))
+        differs.add_row(key, *(_shown(per_env.get(env)) for env in envs))
     return Group(table, differs), sum(totals)
 
 
-def _short(value: object, width: int = 12) -> str:
-    text = value if isinstance(value, str) else json.dumps(value)
-    return text if len(text) <= width else text[: width - 1] + "…"
+def _shown(value: object) -> str:
+    """The whole value: a narrow column folds it onto more lines, never cuts it."""
+    return value if isinstance(value, str) else json.dumps(value)

@@ -27,6 +27,7 @@ from rich.tree import Tree
 
 from infra.job_graph import WheelError
 from infra.model_monitoring import PREDICTIONS_TABLE
+from stacks.console import FOLD, cli_console
 from stacks.environment import Environment
 from stacks.loading import PROJECT, ConfigError, build_settings, namespace_values
 from stacks.offline import (
@@ -178,7 +179,9 @@ def _flatten(value: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def print_comparison(console: Console, runs: dict[Environment, OfflineRun], root: Path = ROOT) -> None:
     envs = list(runs)
     counts = {env: type_counts(run) for env, run in runs.items()}
-    table = Table("type", *envs, title="resources per type (* differs)")
+    table = Table(title="resources per type (* differs)")
+    for column in ("type", *envs):
+        table.add_column(column, overflow=FOLD)
     for type_ in sorted(set().union(*counts.values())):
         row = [str(counts[env][type_]) for env in envs]
         table.add_row(type_ + (" *" if len(set(row)) > 1 else ""), *row)
@@ -186,9 +189,9 @@ def print_comparison(console: Console, runs: dict[Environment, OfflineRun], root
     table.add_row("[bold]critical path", *(str(len(critical_path(runs[env].resources))) for env in envs))
     console.print(table)
     settings = Table(title="settings that differ between environments")
-    settings.add_column("setting", no_wrap=True)
+    settings.add_column("setting", no_wrap=True, overflow=FOLD)
     for env in envs:
-        settings.add_column(env)
+        settings.add_column(env, overflow=FOLD)
     for key, per_env in sorted(settings_differences(root).items()):
         settings.add_row(key, *(json.dumps(per_env.get(env)) for env in envs))
     console.print(settings)
@@ -207,7 +210,7 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
         help="plan as after training: the champion alias is VERSION (default: a brand-new environment)",
     )
     args = parser.parse_args(argv)
-    console = Console()
+    console = cli_console()
     workspace = None if args.champion is None else trained(args.champion)
     try:
         if args.stack and args.json:
@@ -219,7 +222,7 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
             runs = {env: plan_stack(env, root, workspace=workspace) for env in Environment}
             print_comparison(console, runs, root)
     except (ConfigError, WheelError) as error:
-        Console(stderr=True).print(str(error), markup=False, highlight=False)
+        cli_console(stderr=True).print(str(error), markup=False, highlight=False)
         return EXIT_BAD_CONFIG
     return 0
 

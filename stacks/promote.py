@@ -25,12 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.syntax import Syntax
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 
+from stacks.console import cli_console
 from stacks.environment import PROMOTION_ORDER, Environment
 
 NAMESPACE = "mlops-platform"
@@ -223,7 +223,7 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None, keys: Sequence[str] | None = None) -> int:
     arguments = _arguments(argv)
-    out, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
+    out, err = cli_console(soft_wrap=True), cli_console(stderr=True, soft_wrap=True)
     try:
         promotable = tuple(keys) if keys is not None else _settings_promotable_keys()
         promotion = plan_promotion(arguments.root, arguments.source, arguments.target, promotable)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import shutil
 from pathlib import Path
 
@@ -13,8 +15,10 @@ from demo import stages
 from demo.ml_state import MODEL, champion_version, gate_table, predictions_written, registered_versions
 from demo.plan_summary import PROVIDERS, compact_plan
 from demo.runner import Stage, StageError, StageResult, run_stages, timing_table
+from stacks.console import cli_console
 from stacks.environment import Environment
 from stacks.offline import OfflineRun
+from stacks.plan import settings_differences
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -114,3 +118,19 @@ def test_the_jobs_ran_from_the_wheel_installed_in_the_job_venv(demo_runs: DemoRu
     if demo_runs.commit is not None:  # provenance: the run records the commit it ran from
         assert champion.tags["iris_mlops.git_commit"] == demo_runs.commit
     assert champion.tags["iris_mlops.env"] == "dev"
+
+
+def test_the_demos_what_differs_table_shows_whole_values_in_a_log(
+    plans: dict[Environment, OfflineRun], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo's output lands in CI logs too: no `sandb…`, `mlops…` or `["mlo…` there."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    buffer = io.StringIO()
+    console = cli_console(file=buffer)
+    console.print(compact_plan(plans, ROOT)[0])
+    text = buffer.getvalue()
+    assert "…" not in text
+    for key, per_env in settings_differences(ROOT).items():
+        for value in per_env.values():
+            shown = value if isinstance(value, str) else json.dumps(value)
+            assert shown in text, f"{key}: {shown} is not shown whole"

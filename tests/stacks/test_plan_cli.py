@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import shutil
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
+from stacks.console import cli_console
 from stacks.environment import Environment
 from stacks.offline import OfflineRun
-from stacks.plan import EXIT_BAD_CONFIG, critical_path, main, plan_json
+from stacks.plan import (
+    EXIT_BAD_CONFIG,
+    critical_path,
+    main,
+    plan_json,
+    print_comparison,
+    settings_differences,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,3 +97,30 @@ def test_plan_shows_both_first_deploy_states(capsys: pytest.CaptureFixture[str])
     (endpoint,) = [r for r in trained["resources"] if r["type"] == kinds[0]]
     assert endpoint["inputs"]["config"]["servedEntities"][0]["entityVersion"] == "3"
     assert len([r for r in trained["resources"] if r["type"] == kinds[1]]) == 1
+
+
+def test_without_a_terminal_the_comparison_shows_every_value_whole(
+    plans: dict[Environment, OfflineRun], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CI log is no terminal: rich used to draw 80 columns and print `sandb…` for values."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    buffer = io.StringIO()
+    console = cli_console(file=buffer)
+    assert not console.is_terminal
+    print_comparison(console, plans)
+    text = buffer.getvalue()
+    assert "…" not in text
+    differences = settings_differences()
+    assert "platform.subscriptionId" in differences
+    for key, per_env in differences.items():
+        assert key in text
+        for value in per_env.values():
+            assert json.dumps(value) in text, f"{key}: {value!r} is not shown whole"
+
+
+def test_a_narrow_console_folds_long_cells_instead_of_cutting_them(
+    plans: dict[Environment, OfflineRun],
+) -> None:
+    buffer = io.StringIO()
+    print_comparison(Console(file=buffer, width=80), plans)
+    assert "…" not in buffer.getvalue()
