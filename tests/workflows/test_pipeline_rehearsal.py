@@ -28,7 +28,7 @@ from rehearsal import (
     tool_dir,
 )
 from ruamel.yaml import YAML
-from workflow_files import ROOT, load_yaml
+from workflow_files import REPOSITORY_SECRETS, REPOSITORY_VARIABLES, ROOT, load_yaml
 
 from infra.github import PROTECTIONS
 from stacks.environment import Environment as Stack
@@ -36,11 +36,6 @@ from stacks.offline import OfflineRun
 
 ENVIRONMENT_SECRET = "github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret"  # noqa: S105
 ENVIRONMENT_VARIABLE = "github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable"
-# What a repository owner sets by hand (docs/ci.md, "What a repository owner still clicks by hand");
-# test_docs_ci keeps this list and that page in step. Environment values come from the plan.
-REPOSITORY_SECRETS = ("AZURE_PREVIEW_CLIENT_ID", "AZURE_TENANT_ID", "PLATFORM_GITHUB_READ_TOKEN",
-                      "PLATFORM_GITHUB_TOKEN", "PULUMI_CONFIG_PASSPHRASE")  # fmt: skip
-REPOSITORY_VARIABLES = ("PULUMI_BACKEND_URL",)
 PREVIEW_STACKS = os.environ.get("REHEARSAL_STACKS", Stack.DEV.value).split(",")
 PULL_REQUEST = Event("pull_request", "main")
 PUSH_TO_MAIN = Event("push", "main")

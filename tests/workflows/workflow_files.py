@@ -16,6 +16,11 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
 ACTIONS = ROOT / ".github" / "actions"
 VENV_BIN = ROOT / ".venv" / "bin"
+# What a repository owner sets by hand (docs/ci.md, "What a repository owner still clicks by hand"):
+# the values jobs read that no GitHub environment holds (infra/github.py writes those).
+REPOSITORY_SECRETS = ("AZURE_PREVIEW_CLIENT_ID", "AZURE_TENANT_ID", "PLATFORM_GITHUB_READ_TOKEN",
+                      "PLATFORM_GITHUB_TOKEN", "PULUMI_CONFIG_PASSPHRASE")  # fmt: skip
+REPOSITORY_VARIABLES = ("PULUMI_BACKEND_URL",)
 
 
 @dataclass(frozen=True)
