@@ -163,6 +163,18 @@ def start_policy_pack(pack: Path, python: Path) -> None:
     say(f"policy pack {info.name!r} loads in {virtualenv} with {len(info.policies)} policies")
 
 
+def refresh_text(project: Path, flag: str | None) -> str:
+    """Whether the run refreshes, decided as pulumi/pulumi decides it: an explicit --refresh[=value]
+    (or its environment form PULUMI_OPTION_REFRESH, pkg/cmd/pulumi/pulumi.go,
+    declareFlagsAsEnvironmentVariables) wins, else Pulumi.yaml's `options.refresh: always`
+    (pkg/cmd/pulumi/operations/io.go, getRefreshOption)."""
+    explicit = flag if flag is not None else os.environ.get("PULUMI_OPTION_REFRESH")
+    if explicit is not None:
+        return f"{'on' if explicit.lower() in ('true', '1') else 'off'} (--refresh={explicit})"
+    options = yaml.safe_load((project / "Pulumi.yaml").read_text(encoding="utf-8")).get("options") or {}
+    return "on (Pulumi.yaml refresh: always)" if options.get("refresh") == "always" else "off"
+
+
 def check_environment(project: Path, stack: str) -> None:
     needed = list(CREDENTIALS)
     stack_file = yaml.safe_load((project / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8")) or {}
@@ -192,6 +204,7 @@ def run(args: argparse.Namespace, rest: list[str]) -> None:
             "the program stops before registering anything: no wheel in dist/ (run `make wheel` in this job)"
         )
     check_environment(project, args.stack)
+    say(f"refresh: {refresh_text(project, args.refresh)}")
     list_packages(python)
     for pack, pack_python in packs.items():
         start_policy_pack(pack, pack_python)
@@ -214,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command")
     parser.add_argument("--stack")
     parser.add_argument("--policy-pack", action="append", default=[])
-    for flag in ("--diff", "--refresh", "--yes", "--skip-preview"):
+    parser.add_argument("--refresh", nargs="?", const="true")
+    for flag in ("--diff", "--yes", "--skip-preview"):
         parser.add_argument(flag, action="store_true")
     args, rest = parser.parse_known_args(argv)
     say(" ".join(["pulumi", *(argv if argv is not None else sys.argv[1:])]))

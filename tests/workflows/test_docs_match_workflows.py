@@ -26,9 +26,15 @@ HUMAN_ONLY = ("az account", "pulumi stack")  # a person picks the subscription a
 def signature(line: str) -> str | None:
     """What a shell line does, or None for a comment or a variable assignment."""
     words = shlex.split(line, comments=True)
-    if not words or re.fullmatch(r"[A-Z_]+=\S*", words[0]):
+    assignments = []
+    while words and re.fullmatch(r"[A-Z_]+=\S*", words[0]):
+        assignments.append(words.pop(0))
+    if not words:
         return None
     command, *args = words
+    # The CLI reads PULUMI_OPTION_<FLAG> as --<flag> (pkg/cmd/pulumi/pulumi.go).
+    args += [f"--{a.removeprefix('PULUMI_OPTION_').split('=')[0].lower()}={a.split('=', 1)[1]}"
+             for a in assignments if a.startswith("PULUMI_OPTION_")]  # fmt: skip
     if command == "make":
         return " ".join(["make", *(a for a in args if "=" not in a and not a.startswith("-"))])
     if command.endswith("python") and args[:1] == ["-m"]:
@@ -52,7 +58,7 @@ def _pulumi_signature(args: list[str]) -> str:
             if arg == "--policy-pack":
                 packs.append(args[index + 1])
         elif arg.startswith("-"):
-            flags += [arg] if arg in RUN_FLAGS else []
+            flags += [arg] if arg.split("=")[0] in RUN_FLAGS else []
         else:
             words.append(arg)
     subcommand = words[:2] if words[:1] == ["stack"] else words[:1]
@@ -69,8 +75,10 @@ def job_signatures(workflow: str, job: str) -> list[str]:
         elif uses == "azure/login":
             found.append("az login")
         elif uses == "pulumi/actions":
-            inputs = step["with"]
-            flags = sorted(f for f in RUN_FLAGS if inputs.get(f.removeprefix("--")) is True)
+            inputs, env = step["with"], step.get("env") or {}
+            flags = [f for f in RUN_FLAGS if inputs.get(f.removeprefix("--")) is True]
+            flags += [f"--refresh={env['PULUMI_OPTION_REFRESH']}"] if "PULUMI_OPTION_REFRESH" in env else []
+            flags.sort()
             packs = [f"--policy-pack {p}" for p in str(inputs.get("policyPacks", "")).split(";") if p]
             found += ["pulumi login", " ".join(["pulumi", inputs["command"], *flags, *packs])]
     return found
@@ -126,6 +134,8 @@ def test_readme_deploys_by_hand_with_the_commands_ci_runs() -> None:
         ),
         ("pulumi up --stack dev --refresh --policy-pack policy", "pulumi up --refresh --policy-pack policy"),
         ("pulumi up -s dev", "pulumi up"),
+        ("PULUMI_OPTION_REFRESH=false pulumi preview -s dev", "pulumi preview --refresh=false"),
+        ("pulumi preview --refresh=false --diff", "pulumi preview --diff --refresh=false"),
         ("pulumi --non-interactive --cwd . login azblob://x", "pulumi login"),
         ("pulumi stack init dev --secrets-provider=passphrase", "pulumi stack init"),
         ("STACK=dev", None),

@@ -109,12 +109,14 @@ def _assert_pulumi_ran(transcript: list[str], stack: str, command: str) -> None:
 def test_the_pr_preview_runs_on_a_runner(tmp_path: Path, repository: Repository, stack: str) -> None:
     transcript = rehearse(tmp_path, repository, Job("pr.yml", "preview", PULL_REQUEST, (("stack", stack),)))
     _assert_pulumi_ran(transcript, stack, "preview")
-    assert "--refresh" not in "\n".join(transcript), "previews read no live state (docs/ci.md)"
+    # Previews read no live state (docs/ci.md), although Pulumi.yaml says `refresh: always`.
+    assert "refresh: off (--refresh=false)" in "\n".join(transcript)
 
 
 def test_pulumi_up_of_dev_runs_on_a_runner(tmp_path: Path, repository: Repository) -> None:
     transcript = rehearse(tmp_path, repository, UP_DEV)
     _assert_pulumi_ran(transcript, "dev", "up")
+    assert "refresh: on (--refresh=true)" in "\n".join(transcript)
     assert "calls pulumi-up.yml:up in environment 'dev'" in "\n".join(transcript)
 
 

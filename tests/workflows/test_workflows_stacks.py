@@ -157,6 +157,8 @@ def test_previews_comment_once_per_stack_and_read_no_live_state(jobs: list[Job])
     assert preview.body["with"]["policyPacks"] == "policy"
     # A refresh reads every resource's live state; the read-only preview identity may not (docs/ci.md).
     assert "refresh" not in preview.body["with"]
+    # ... and Pulumi.yaml's `refresh: always` is turned off the only way pulumi/actions allows.
+    assert preview.body["env"]["PULUMI_OPTION_REFRESH"] == "false"
 
 
 def test_deploys_refresh_and_apply_the_policy_pack(workflows: dict[str, dict[str, Any]]) -> None:
