@@ -15,19 +15,16 @@
   reuse-workflows; unpassed, a secret is an empty string and nothing fails). Any ``secrets.X`` or
   ``vars.X`` a job reads that resolves empty fails the rehearsal.
 - Fast: the clone's ``.venv`` links the suite's installed packages, exactly those the clone's
-  ``requirements.lock`` names (what ``make setup`` would sync), so ``make setup`` has nothing to do.
+  ``requirements.lock`` names (what ``make setup`` would sync), so ``make setup`` has nothing to do
+  (clone_setup.py).
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import re
-import shutil
 import subprocess
-import sys
 import time
-import venv
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,10 +32,7 @@ from typing import Any
 
 from workflow_files import load_yaml
 
-HERE = Path(__file__).resolve().parent
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
-PIN = re.compile(r"^([A-Za-z0-9_.-]+)==(\S+)", re.MULTILINE)
-EDITABLE = "iris-mlops"  # `make setup` installs ml/ into .venv besides the lock
 UNPASSED = ""  # what GitHub resolves an unknown or unpassed secret to
 RUNNER_OWNED = ("ARM_", "AZURE_", "GITHUB_", "PULUMI_", "ACTIONS_", "RUNNER_", "VIRTUAL_ENV", "DATABRICKS_")
 
@@ -334,67 +328,3 @@ class Runner:
             if result.returncode != 0:
                 output = (result.stdout + result.stderr).strip()[-3000:]
                 raise self.fail(f"{self.where}: `{' '.join(argv[:2])} ...` failed: {output}")
-
-
-def fresh_clone(source: Path, destination: Path) -> Path:
-    """The repository's files as a clone has them: tracked and new ones, nothing ignored or built."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                            cwd=source, capture_output=True, text=True, check=True).stdout  # fmt: skip
-    for relative in filter(None, listed.split("\0")):
-        if (source / relative).is_file():
-            (destination / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(source / relative, destination / relative)
-    return destination
-
-
-def link_venv(clone: Path, suite_venv: Path) -> None:
-    """``clone/.venv`` as ``make setup`` would build it, its packages linked from the suite's venv."""
-    pins = {
-        _canonical(name): version
-        for name, version in PIN.findall((clone / "requirements.lock").read_text(encoding="utf-8"))
-    }
-    venv.EnvBuilder(with_pip=False, symlinks=True).create(clone / ".venv")
-    site = next((clone / ".venv" / "lib").glob("python3*/site-packages"))
-    suite_site = next((suite_venv / "lib").glob("python3*/site-packages"))
-    installed = {}
-    for dist in importlib.metadata.distributions(path=[str(suite_site)]):
-        installed[_canonical(dist.metadata["Name"])] = dist
-    missing = sorted(
-        name for name, version in pins.items() if name not in installed or installed[name].version != version
-    )
-    if missing:
-        raise RuntimeError(
-            f"the suite's .venv is not in sync with requirements.lock ({missing[:5]}...): run make setup"
-        )
-    for name, dist in installed.items():
-        if name in pins or name == EDITABLE:
-            for top in {Path(str(f)).parts[0] for f in dist.files or () if not str(f).startswith("..")}:
-                if not (site / top).exists():
-                    (site / top).symlink_to(suite_site / top)
-    # `make setup`'s stamp, newer than what it depends on: the venv is in sync with this lock.
-    for source in ("requirements.lock", "ml/pyproject.toml"):
-        os.utime(clone / source, (0, 0))
-    (clone / ".venv" / ".synced").touch()
-
-
-def _canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def tool_dir(root: Path, destination: Path) -> Path:
-    """What setup-uv leaves on PATH: uv (the one `make` found for the suite)."""
-    uv = shutil.which("uv") or str(root / ".tools" / "uv" / "bin" / "uv")
-    destination.mkdir(parents=True, exist_ok=True)
-    (destination / "uv").symlink_to(uv)
-    return destination
-
-
-def stand_in_dir(destination: Path) -> Path:
-    """A directory whose `pulumi` is pulumi_standin.py, run by this interpreter."""
-    destination.mkdir(parents=True, exist_ok=True)
-    wrapper = destination / "pulumi"
-    wrapper.write_text(
-        f'#!/bin/sh\nexec "{sys.executable}" "{HERE / "pulumi_standin.py"}" "$@"\n', encoding="utf-8"
-    )
-    wrapper.chmod(0o755)
-    return destination

@@ -16,17 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rehearsal import (
-    Environment,
-    Event,
-    RehearsalError,
-    Repository,
-    Runner,
-    fresh_clone,
-    link_venv,
-    stand_in_dir,
-    tool_dir,
-)
+from clone_setup import fresh_clone, link_venv, stand_in_dir, tool_dir
+from rehearsal import Environment, Event, RehearsalError, Repository, Runner
 from ruamel.yaml import YAML
 from workflow_files import REPOSITORY_SECRETS, REPOSITORY_VARIABLES, ROOT, load_yaml
 
