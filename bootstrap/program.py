@@ -149,11 +149,11 @@ def build_bootstrap(loaded: LoadedBootstrap) -> Bootstrap:
             operator_principal_ids=settings.operators,
         ),
     )
-    # What the workflows read outside any environment (pr.yml, pulumi-up.yml).
+    # What the workflows read outside any environment (pr.yml, pulumi-up.yml). Not the subscription:
+    # each job logs in to the one its stack file names (platform.subscriptionId, docs/ci.md).
     secrets: dict[str, StrInput] = {
         "AZURE_PREVIEW_CLIENT_ID": preview.client_id,
         "AZURE_TENANT_ID": client.tenant_id,
-        "AZURE_SUBSCRIPTION_ID": subscription_id,
     }
     if loaded.preview_github_token is not None:
         secrets["PLATFORM_GITHUB_READ_TOKEN"] = loaded.preview_github_token
