@@ -39,7 +39,10 @@ def demo_runs(
     process = subprocess.Popen(
         [sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False)
+    # The wheel records the last commit that changed ml/ (ml/hatch_build.py), not HEAD.
+    head = subprocess.run(
+        ["git", "log", "-1", "--format=%H", "--", "ml"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
     runs = DemoRuns(home, venvs, head.stdout.strip() if head.returncode == 0 else None, process)
     try:
         yield runs

@@ -11,7 +11,7 @@ from pathlib import Path
 class DemoRuns:
     home: Path
     venvs: Path
-    commit: str | None  # HEAD when the runs started: what their provenance must record
+    commit: str | None  # the last commit of ml/ when the runs started: what provenance must record
     process: subprocess.Popen[str]
 
     def wait(self, timeout: float = 900) -> tuple[int, str]:

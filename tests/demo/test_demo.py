@@ -115,9 +115,14 @@ def test_the_jobs_ran_from_the_wheel_installed_in_the_job_venv(demo_runs: DemoRu
     assert bad.returncode == 2
     assert "--colour" in bad.stdout + bad.stderr
     champion = champion_version(demo_runs.home)
-    if demo_runs.commit is not None:  # provenance: the run records the commit it ran from
-        assert champion.tags["iris_mlops.git_commit"] == demo_runs.commit
-    assert champion.tags["iris_mlops.env"] == "dev"
+    if demo_runs.commit is not None:  # provenance: the run records the commit its wheel came from
+        packaged = environment.run(
+            ["python", "-c", "from iris_mlops.provenance import packaged_commit; print(packaged_commit())"],
+            cwd=ROOT,
+        )
+        assert packaged.stdout.strip().removesuffix("-dirty") == demo_runs.commit
+        assert champion.tags["iris_mlops_git_commit"] == packaged.stdout.strip()
+    assert champion.tags["iris_mlops_env"] == "dev"
 
 
 def test_the_demos_what_differs_table_shows_whole_values_in_a_log(

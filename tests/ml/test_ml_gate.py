@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from iris_mlops.gate import GATE_POLICIES, GateInputs, GatePolicy, decide, effective_policy
+from iris_mlops.gate import AWAITING_APPROVAL, GATE_POLICIES, GateInputs, GatePolicy, decide, effective_policy
 from iris_mlops.params import Environment, GateMode, TaskParameters
 
 
@@ -55,10 +55,19 @@ def test_disabled_gate_runs_no_checks() -> None:
     assert [check.name for check in decision.checks] == ["disabled"]
 
 
-def test_required_approval_needs_the_approved_tag() -> None:
-    assert decide(policy(approval=True), inputs(0.95, approval=None)).blocks
-    assert decide(policy(approval=True), inputs(0.95, approval="pending")).blocks
-    assert not decide(policy(approval=True), inputs(0.95, approval="approved")).blocks
+def test_required_approval_needs_the_approved_tag_and_waits_for_it() -> None:
+    """A missing approval is a waiting state: it neither blocks (fails the job) nor passes."""
+    for approval in (None, "pending"):
+        waiting = decide(policy(approval=True), inputs(0.95, approval=approval))
+        assert (waiting.blocks, waiting.checks_passed, waiting.status) == (False, False, AWAITING_APPROVAL)
+    approved = decide(policy(approval=True), inputs(0.95, approval="approved"))
+    assert (approved.blocks, approved.status) == (False, "passed")
+
+
+def test_a_failed_score_check_blocks_even_while_approval_is_awaited() -> None:
+    decision = decide(policy(approval=True), inputs(0.3, approval=None))
+    assert decision.blocks
+    assert decision.status == "failed"
 
 
 @pytest.mark.parametrize("env", list(Environment))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from iris_mlops.entrypoints import TASKS
+from iris_mlops.entrypoints import JOB_PARAMETERS, TASKS
 from iris_mlops.job_graph import JobGraphError, load_job_graph, parse_job_graph
+from iris_mlops.steps.deploy import SERVING_WAIT
 
 PLATFORM_PARAMETERS = {
     "env",
@@ -20,9 +21,20 @@ PLATFORM_PARAMETERS = {
 GRAPH = load_job_graph()
 
 
-def test_graph_declares_the_package_and_both_jobs() -> None:
+def test_graph_declares_the_package_and_its_jobs() -> None:
     assert GRAPH.package_name == "iris_mlops"
-    assert set(GRAPH.jobs) == {"training", "batch_inference"}
+    assert set(GRAPH.jobs) == {"training", "release", "batch_inference"}
+
+
+def test_release_gates_again_and_deploys_and_is_started_by_hand() -> None:
+    """The approval path: an approver tags the challenger, then starts this job (docs/ml.md)."""
+    release = GRAPH.job("release")
+    assert [task.key for task in release.execution_order()] == ["approve", "deploy"]
+    assert release.schedule is None
+    training = GRAPH.job("training")
+    for key in ("approve", "deploy"):
+        same = ("entry_point", "parameters", "max_retries", "timeout_seconds")
+        assert [getattr(release.task(key), f) for f in same] == [getattr(training.task(key), f) for f in same]
 
 
 def test_training_runs_ingest_train_evaluate_approve_deploy_in_order() -> None:
@@ -32,17 +44,39 @@ def test_training_runs_ingest_train_evaluate_approve_deploy_in_order() -> None:
 
 def test_cli_spelling_of_a_job_finds_the_snake_case_key() -> None:
     assert GRAPH.job("batch-inference") is GRAPH.jobs["batch_inference"]
-    with pytest.raises(JobGraphError, match="allowed: batch-inference, batch_inference, training"):
+    with pytest.raises(JobGraphError, match="allowed: batch-inference, batch_inference, release, training"):
         GRAPH.job("nightly")
 
 
 @pytest.mark.parametrize("job", list(GRAPH.jobs.values()), ids=list(GRAPH.jobs))
-def test_every_job_has_a_schedule_and_bounded_runtime(job) -> None:  # type: ignore[no-untyped-def]
-    assert job.schedule.quartz_cron.count(" ") >= 5
-    assert job.schedule.timezone == "UTC"
+def test_every_job_is_scheduled_in_utc_or_by_hand_and_bounded(job) -> None:  # type: ignore[no-untyped-def]
+    if job.schedule is not None:
+        assert job.schedule.quartz_cron.count(" ") >= 5
+        assert job.schedule.timezone == "UTC"
     assert job.timeout_seconds > 0
     assert job.max_concurrent_runs == 1
     assert all(0 < task.timeout_seconds <= job.timeout_seconds for task in job.tasks)
+
+
+@pytest.mark.parametrize("job", list(GRAPH.jobs.values()), ids=list(GRAPH.jobs))
+def test_every_task_of_a_job_accepts_the_jobs_parameters(job) -> None:  # type: ignore[no-untyped-def]
+    """Databricks pushes job parameters down to every task of the job (job_graph.toml, top): a task
+    that rejected one would fail every run started with an override."""
+    assert set(job.parameters) <= set(JOB_PARAMETERS)
+    for task in job.tasks:
+        assert set(job.parameters) <= set(TASKS[task.entry_point].accepted), task.key
+        assert not set(job.parameters) & set(task.parameters), task.key  # the job's value would win
+
+
+def test_deploy_waits_within_its_task_timeout_and_the_hour_a_token_lives() -> None:
+    for job in GRAPH.jobs.values():
+        for task in job.tasks:
+            if task.entry_point == "iris-deploy":
+                assert SERVING_WAIT.total_seconds() + 600 <= task.timeout_seconds <= 3600, job.key
+
+
+def test_the_person_overridable_parameters_cannot_switch_the_gate_off() -> None:
+    assert not {"require_approval", "gate_mode", "env", "catalog", "schema"} & set(JOB_PARAMETERS)
 
 
 def test_every_task_names_a_known_entry_point_that_accepts_its_parameters() -> None:
@@ -64,7 +98,8 @@ def test_every_task_that_logs_an_mlflow_run_takes_the_platforms_experiment() -> 
 
 
 def test_the_gate_is_never_retried() -> None:
-    assert GRAPH.job("training").task("approve").max_retries == 0
+    for job in ("training", "release"):
+        assert GRAPH.job(job).task("approve").max_retries == 0
 
 
 BASE = """

@@ -13,7 +13,7 @@ from iris_mlops.context import CHALLENGER, CHAMPION, TaskContext, experiment_nam
 from iris_mlops.data import FEATURES_TABLE, KEY_COLUMN, PREDICTIONS_TABLE, load_iris_frame
 from iris_mlops.entrypoints import ingest_main
 from iris_mlops.errors import GateFailedError, MissingStateError
-from iris_mlops.gate import APPROVAL_TAG, APPROVED
+from iris_mlops.gate import APPROVAL_TAG, APPROVED, AWAITING_APPROVAL
 from iris_mlops.job_graph import load_job_graph
 from iris_mlops.params import Environment, TaskParameters
 from iris_mlops.runner import TaskStatus, run_job
@@ -61,8 +61,8 @@ def test_first_training_run_makes_an_evaluated_approved_champion(trained: Path) 
     assert champion is not None
     assert champion == ctx.alias_version(CHALLENGER)
     assert champion.tags[GATE_STATUS_TAG] == "passed"
-    assert float(champion.tags["eval.f1_macro"]) > 0.8
-    assert champion.tags["iris_mlops.wheel_version"] == __version__
+    assert float(champion.tags["eval_f1_macro"]) > 0.8
+    assert champion.tags["iris_mlops_wheel_version"] == __version__
 
 
 def test_ingest_rerun_merges_and_never_duplicates_rows(trained: Path) -> None:
@@ -99,7 +99,7 @@ def test_runs_go_to_the_experiment_the_platform_names(trained: Path) -> None:
     client = MlflowClient()
     experiment = client.get_experiment_by_name(name)
     assert experiment is not None
-    tasks = {run.data.tags["iris_mlops.task"] for run in client.search_runs([experiment.experiment_id])}
+    tasks = {run.data.tags["iris_mlops_task"] for run in client.search_runs([experiment.experiment_id])}
     # train is skipped on a rerun (same data, same code), every other tracked task logs a run.
     assert tasks == {"evaluate", "approve", "deploy", "batch-inference"}
 
@@ -108,13 +108,13 @@ def test_every_run_records_its_provenance(trained: Path) -> None:
     client = MlflowClient()
     experiment = client.get_experiment_by_name(experiment_name(TaskParameters()))
     runs = client.search_runs([experiment.experiment_id])
-    assert {run.data.tags["iris_mlops.task"] for run in runs} >= {"train", "evaluate", "approve", "deploy"}
+    assert {run.data.tags["iris_mlops_task"] for run in runs} >= {"train", "evaluate", "approve", "deploy"}
     for run in runs:
         tags = run.data.tags
-        assert tags["iris_mlops.git_commit"] == TEST_COMMIT
-        assert tags["iris_mlops.wheel_version"] == __version__
-        assert tags["iris_mlops.backend"] == "local"
-        assert tags["iris_mlops.env"] in set(Environment)
+        assert tags["iris_mlops_git_commit"] == TEST_COMMIT
+        assert tags["iris_mlops_wheel_version"] == __version__
+        assert tags["iris_mlops_backend"] == "local"
+        assert tags["iris_mlops_env"] in set(Environment)
 
 
 def test_evaluation_metrics_are_logged_on_the_challengers_model(trained: Path) -> None:
@@ -146,13 +146,15 @@ def test_worse_challenger_never_becomes_champion(trained: Path) -> None:
 
 
 def test_uat_gate_waits_for_the_human_approval_tag(trained: Path) -> None:
+    """No approval yet is a waiting state: approve and deploy succeed and change nothing."""
     params = {"schema": "uat_gate", "env": Environment.UAT}
     train_until_evaluated(params)
-    with pytest.raises(GateFailedError, match="human_approval"):
-        approve(context("approve", **params))
+    assert "awaits approval" in approve(context("approve", **params))
+    assert "awaits approval" in deploy(context("deploy", **params))
     ctx = context(**params)
     challenger = ctx.alias_version(CHALLENGER)
     assert challenger is not None
+    assert challenger.tags[GATE_STATUS_TAG] == AWAITING_APPROVAL
     assert ctx.alias_version(CHAMPION) is None
     ctx.client.set_model_version_tag(ctx.model_name, challenger.version, APPROVAL_TAG, APPROVED)
     approve(context("approve", **params))
@@ -160,15 +162,29 @@ def test_uat_gate_waits_for_the_human_approval_tag(trained: Path) -> None:
     assert ctx.alias_version(CHAMPION) == ctx.alias_version(CHALLENGER)
 
 
+def test_training_job_waiting_for_approval_succeeds_without_deploying(trained: Path) -> None:
+    report = run_job(GRAPH.job("training"), ["--schema=needs_approval", "--env=uat"])
+    assert report.succeeded, report.outcomes
+    ctx = context(schema="needs_approval", env=Environment.UAT)
+    assert ctx.alias_version(CHAMPION) is None
+    challenger = ctx.alias_version(CHALLENGER)
+    assert challenger is not None
+    assert challenger.tags[GATE_STATUS_TAG] == AWAITING_APPROVAL
+    ctx.client.set_model_version_tag(ctx.model_name, challenger.version, APPROVAL_TAG, APPROVED)
+    assert run_job(GRAPH.job("release"), ["--schema=needs_approval", "--env=uat"]).succeeded
+    assert ctx.alias_version(CHAMPION) == ctx.alias_version(CHALLENGER)
+
+
 def test_runner_names_the_failed_task_and_skips_its_dependants(trained: Path) -> None:
-    report = run_job(GRAPH.job("training"), ["--schema=needs_approval", "--require_approval=true"])
+    # C=1e-9 regularizes the classifier into one constant answer: below every minimum score.
+    report = run_job(GRAPH.job("training"), ["--schema=underfit", "--regularization=1e-9"])
     statuses = {outcome.key: outcome.status for outcome in report.outcomes}
     assert not report.succeeded
     assert report.failed_task is not None
     assert report.failed_task.key == "approve"
     assert statuses["evaluate"] is TaskStatus.SUCCEEDED
     assert statuses["deploy"] is TaskStatus.SKIPPED
-    assert context(schema="needs_approval").alias_version(CHAMPION) is None
+    assert context(schema="underfit").alias_version(CHAMPION) is None
 
 
 def test_batch_inference_without_a_champion_says_to_train_first(ml_home: Path) -> None:

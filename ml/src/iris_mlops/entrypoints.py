@@ -9,23 +9,30 @@ one clear message and exits non-zero (SystemExit, so Databricks marks the task f
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
-from iris_mlops.errors import IrisMlopsError
+from iris_mlops.errors import IrisMlopsError, ParameterError
 from iris_mlops.logs import configure_logging
-from iris_mlops.params import parse_parameters
+from iris_mlops.params import parse_parameters, split_argument
 
 if TYPE_CHECKING:
     from iris_mlops.context import TaskContext
 
-_TABLES = ("env", "catalog", "schema")
+# What a person may override when starting a job: Databricks pushes job parameters down to every
+# task of the job (job_graph.toml, top), so every task accepts them, used or not.
+JOB_PARAMETERS = ("margin",)
+_TABLES = ("env", "catalog", "schema", *JOB_PARAMETERS)
 _MODEL = (*_TABLES, "model_name")
 # Tasks that log an MLflow run accept the experiment the platform created for them.
 _TRACKED = (*_MODEL, "experiment_name")
+# On Databricks these name real Unity Catalog objects: a default could write into another
+# environment's catalog, so they must be passed.
+REQUIRED_ON_DATABRICKS = ("env", "catalog", "schema")
 
 
 @dataclass(frozen=True)
@@ -49,12 +56,22 @@ TASKS: dict[str, TaskEntry] = {
     "iris-evaluate": TaskEntry("evaluate:evaluate", (*_TRACKED, "primary_metric"), locks_model=True),
     "iris-approve": TaskEntry(
         "approve:approve",
-        (*_TRACKED, "primary_metric", "margin", "require_approval", "gate_mode"),
+        (*_TRACKED, "primary_metric", "require_approval", "gate_mode"),
         locks_model=True,
     ),
     "iris-deploy": TaskEntry("deploy:deploy", (*_TRACKED, "endpoint_name"), locks_model=True),
     "iris-batch-inference": TaskEntry("batch_inference:batch_inference", _TRACKED),
 }
+
+
+def require_parameters(arguments: Sequence[str], required: Sequence[str], program: str) -> None:
+    given = {split_argument(argument)[0] for argument in arguments}
+    missing = [name for name in required if name not in given]
+    if missing:
+        raise ParameterError(
+            f"{program}: on Databricks --{', --'.join(missing)} must be given (no defaults there: "
+            "they name Unity Catalog objects); the platform's jobs pass them"
+        )
 
 
 def run_task(entry_point: str, argv: Sequence[str] | None = None) -> None:
@@ -63,7 +80,10 @@ def run_task(entry_point: str, argv: Sequence[str] | None = None) -> None:
     arguments = sys.argv[1:] if argv is None else list(argv)
     try:
         params = parse_parameters(arguments, entry.accepted, program=entry_point)
-        from iris_mlops.backends import select_backend  # noqa: PLC0415 - after parsing, see above
+        from iris_mlops.backends import detect_backend_name, select_backend  # noqa: PLC0415 - after parsing
+
+        if detect_backend_name(os.environ) == "databricks":
+            require_parameters(arguments, REQUIRED_ON_DATABRICKS, entry_point)
         from iris_mlops.context import TaskContext  # noqa: PLC0415
 
         context = TaskContext.create(entry_point.removeprefix("iris-"), params, select_backend())

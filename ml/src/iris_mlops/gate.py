@@ -8,6 +8,9 @@ from iris_mlops.params import Environment, GateMode, TaskParameters
 
 APPROVAL_TAG = "approval"
 APPROVED = "approved"
+# The gate's status when everything but the human approval passed: a waiting state, not a failure.
+AWAITING_APPROVAL = "awaiting_approval"
+HUMAN_APPROVAL_CHECK = "human_approval"
 # Scores are compared with this slack so that 0.95 >= 0.9 + 0.05 holds despite float rounding.
 SCORE_TOLERANCE = 1e-9
 
@@ -68,15 +71,23 @@ class GateDecision:
         return all(check.passed for check in self.checks)
 
     @property
+    def awaiting_approval(self) -> bool:
+        """Enforced, and the human approval is the only check still open."""
+        failed = [check.name for check in self.checks if not check.passed]
+        return self.mode is GateMode.ENFORCED and failed == [HUMAN_APPROVAL_CHECK]
+
+    @property
     def blocks(self) -> bool:
-        """Only an enforced gate stops the job."""
-        return self.mode is GateMode.ENFORCED and not self.checks_passed
+        """Only an enforced gate stops the job, and a missing approval only waits."""
+        return self.mode is GateMode.ENFORCED and not self.checks_passed and not self.awaiting_approval
 
     @property
     def status(self) -> str:
         """Recorded on the model version; deploy accepts `passed` and `bypassed`."""
         if self.checks_passed:
             return "passed"
+        if self.awaiting_approval:
+            return AWAITING_APPROVAL
         return "failed" if self.blocks else "bypassed"
 
     def summary(self) -> str:
@@ -105,10 +116,10 @@ def _beats_champion(policy: GatePolicy, gate: GateInputs) -> Check:
 
 def _human_approval(policy: GatePolicy, gate: GateInputs) -> Check:
     if not policy.require_approval:
-        return Check("human_approval", True, "not required in this environment")
+        return Check(HUMAN_APPROVAL_CHECK, True, "not required in this environment")
     ok = gate.approval == APPROVED
     detail = f"tag {APPROVAL_TAG}={gate.approval!r} on v{gate.challenger_version}; needs {APPROVED!r}"
-    return Check("human_approval", ok, detail)
+    return Check(HUMAN_APPROVAL_CHECK, ok, detail)
 
 
 CHECKS = (_floor, _beats_champion, _human_approval)

@@ -48,10 +48,11 @@ class Task:
 class Job:
     key: str
     description: str
-    schedule: Schedule
+    schedule: Schedule | None  # None: started by hand (the release job)
     max_concurrent_runs: int
     timeout_seconds: int
     tasks: tuple[Task, ...]
+    parameters: tuple[str, ...] = ()  # job-level: pushed down to every task, a person may override
 
     def task(self, key: str) -> Task:
         for task in self.tasks:
@@ -126,11 +127,15 @@ def _job(key: str, raw: dict[str, Any]) -> Job:
     job = Job(
         key=key,
         description=str(raw["description"]),
-        schedule=Schedule(**raw["schedule"]),
+        schedule=Schedule(**raw["schedule"]) if "schedule" in raw else None,
         max_concurrent_runs=int(raw["max_concurrent_runs"]),
         timeout_seconds=int(raw["timeout_seconds"]),
         tasks=tasks,
+        parameters=tuple(raw.get("parameters", ())),
     )
+    unknown = [name for name in job.parameters if name not in PARAMETER_SPECS]
+    if unknown:
+        raise JobGraphError(f"job {key!r}: unknown job parameters {unknown}")
     job.execution_order()  # rejects cycles at load time
     seconds, chain = job.longest_chain()
     if job.timeout_seconds < seconds:

@@ -1,21 +1,34 @@
-"""Provenance recorded on every run: git commit, wheel version, environment, backend, task."""
+"""Provenance recorded on every run: git commit, wheel version, environment, backend, task.
+
+Tag keys are snake_case without dots: Unity Catalog does not allow `.` in tag keys (docs: "Apply
+tags to Unity Catalog securable objects", constraints), and model versions carry these tags too.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+from importlib.resources import files
 
 from iris_mlops import __version__
 
-TAG_PREFIX = "iris_mlops."
-COMMIT_ENV_VAR = "IRIS_MLOPS_GIT_COMMIT"  # CI can set it where no checkout exists (Databricks)
+TAG_PREFIX = "iris_mlops_"
+COMMIT_ENV_VAR = "IRIS_MLOPS_GIT_COMMIT"  # an explicit override, e.g. from CI
+# Written by ml/hatch_build.py at build time: a Databricks job has no checkout to ask.
+PACKAGED_COMMIT_RESOURCE = "_source_commit.txt"
 
 
-def git_commit() -> str | None:
-    """The commit from IRIS_MLOPS_GIT_COMMIT, else from the working directory's checkout."""
-    if commit := os.environ.get(COMMIT_ENV_VAR):
-        return commit
+def packaged_commit() -> str | None:
+    """The commit the installed wheel was built from (None in an editable install)."""
+    resource = files("iris_mlops").joinpath(PACKAGED_COMMIT_RESOURCE)
+    if not resource.is_file():
+        return None
+    return resource.read_text(encoding="utf-8").strip() or None
+
+
+def checkout_commit() -> str | None:
+    """HEAD of the working directory's checkout, if there is one."""
     git = shutil.which("git")
     if git is None:
         return None
@@ -28,6 +41,11 @@ def git_commit() -> str | None:
     if result.returncode != 0:
         return None
     return result.stdout.strip() or None
+
+
+def git_commit() -> str | None:
+    """IRIS_MLOPS_GIT_COMMIT, else the commit inside the wheel, else the checkout's HEAD."""
+    return os.environ.get(COMMIT_ENV_VAR) or packaged_commit() or checkout_commit()
 
 
 def provenance_tags(task: str, env: str, backend: str) -> dict[str, str]:

@@ -17,10 +17,11 @@ from pathlib import Path
 from mlflow import MlflowClient
 from mlflow.entities import RunStatus
 
-PROCESS_TAG = "iris_mlops.process"  # "<host>:<pid>:<start time>" of the process that opened the run
-INTERRUPTED_TAG = "iris_mlops.interrupted"
-INCOMPLETE_TAG = "iris_mlops.incomplete"
-TASK_TAG = "iris_mlops.task"
+# Snake_case like every tag key (provenance.py): Unity Catalog refuses dots in tag keys.
+PROCESS_TAG = "iris_mlops_process"  # "<host>:<pid>:<start time>" of the process that opened the run
+INTERRUPTED_TAG = "iris_mlops_interrupted"
+INCOMPLETE_TAG = "iris_mlops_incomplete"
+TASK_TAG = "iris_mlops_task"
 
 
 def _start_time(pid: int) -> str:

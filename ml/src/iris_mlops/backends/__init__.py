@@ -6,7 +6,6 @@ import os
 from collections.abc import Mapping
 
 from iris_mlops.backends.base import Backend
-from iris_mlops.backends.local import LocalBackend
 from iris_mlops.errors import ParameterError
 
 BACKEND_ENV_VAR = "IRIS_MLOPS_BACKEND"  # explicit override: local or databricks
@@ -31,6 +30,9 @@ def select_backend(environ: Mapping[str, str] | None = None) -> Backend:
         from iris_mlops.backends.databricks import DatabricksBackend  # noqa: PLC0415
 
         return DatabricksBackend()
+    # deltalake is the `local` extra, never installed on Databricks: imported only here.
+    from iris_mlops.backends.local import LocalBackend  # noqa: PLC0415
+
     return LocalBackend.from_environ(environ)
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import pandas as pd
+from mlflow import MlflowClient
 
 
 class Backend(Protocol):
@@ -17,6 +19,9 @@ class Backend(Protocol):
 
     def experiment_artifact_location(self) -> str | None:
         """Where a new experiment keeps artifacts (None: the tracking server decides)."""
+
+    def ensure_registered_model(self, client: MlflowClient, name: str) -> None:
+        """Make sure the registered model exists before a version is created in it."""
 
     def read_table(self, table: str) -> pd.DataFrame:
         """Read a whole `catalog.schema.table` (small tables only)."""
@@ -31,8 +36,11 @@ class Backend(Protocol):
     ) -> int:
         """Score `source` with the model into `target`; return how many rows were scored."""
 
-    def publish_endpoint(self, endpoint_name: str, model_name: str, model_version: str) -> str:
-        """Make the serving endpoint serve this model version; return what changed."""
+    def publish_endpoint(
+        self, endpoint_name: str, model_name: str, model_version: str, timeout: timedelta
+    ) -> str:
+        """Make the serving endpoint serve this model version, waiting at most `timeout` for it;
+        return what changed. Raises ServingError unless it serves the version afterwards."""
 
 
 @runtime_checkable

@@ -1,48 +1,52 @@
 """Databricks backend: Unity Catalog tables through Spark, the UC registry, Model Serving.
 
-pyspark exists only on a Databricks runtime, so it is imported inside the methods that need it.
+Written for serverless compute, where the jobs run by default (Databricks, "Serverless compute
+limitations" and "Configure Spark properties for serverless notebooks and jobs"):
 
-The serving endpoint belongs to Pulumi (`infra/serving.py`): it creates it and owns its name, the
-served entity's name and model, workload size, scale-to-zero and the AI gateway. Deploy owns one
-field only, the served entity's `entity_version`; it never creates the endpoint.
+- only a short list of Spark properties may be set; any other `spark.conf.set` raises
+  `[CONFIG_NOT_AVAILABLE]`. So commit provenance goes through the Delta writer's per-write
+  `userMetadata` option (docs.delta.io, "Set user-defined commit metadata") when a table is
+  created, and into table properties after a MERGE, which has no such option in SQL;
+- the caching APIs (`cache`, `persist`) are not supported. The scored row count comes from the
+  MERGE result (`num_affected_rows`, Databricks SQL "MERGE INTO", output), not from a second pass.
+
+pyspark exists only on a Databricks runtime, so it is imported inside the functions that need it.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import logging
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import mlflow
 import pandas as pd
-from databricks.sdk import WorkspaceClient
-from databricks.sdk.errors import NotFound
-from databricks.sdk.service.serving import ServedEntityInput, ServedEntityOutput, ServingEndpointDetailed
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 
-from iris_mlops.data import FEATURE_COLUMNS, KEY_COLUMN
-from iris_mlops.errors import ServingError
-from iris_mlops.logs import LOGGER_NAME
-from iris_mlops.scoring import PREDICTION_COLUMN, PREDICTION_KEYS, SCORED_AT_COLUMN, VERSION_COLUMN
+from iris_mlops.backends.databricks_serving import SERVED_ENTITY_NAME, publish
+from iris_mlops.data import FEATURE_COLUMNS, KEY_COLUMN, features_of
+from iris_mlops.errors import MissingStateError
+from iris_mlops.scoring import (
+    PREDICTION_COLUMN,
+    PREDICTION_KEYS,
+    SCORED_AT_COLUMN,
+    VERSION_COLUMN,
+    prediction_rows,
+)
 
 if TYPE_CHECKING:
+    from databricks.sdk import WorkspaceClient
     from pyspark.sql import DataFrame, SparkSession
+
+__all__ = ["SERVED_ENTITY_NAME", "DatabricksBackend", "merge_statement", "score_spark_frame"]
 
 TRACKING_URI = "databricks"
 REGISTRY_URI = "databricks-uc"
-# The same literal as SERVED_ENTITY_NAME in infra/serving.py, which creates the endpoint; the wheel
-# does not import infra. tests/ml/test_ml_backends.py fails when the two differ.
-SERVED_ENTITY_NAME = "champion"
-# Every field a served entity accepts on input that the endpoint also reports back: an update
-# sends them all back unchanged except the version (the PUT replaces the whole served entity).
-_CARRIED_FIELDS = tuple(
-    sorted(
-        {field.name for field in dataclasses.fields(ServedEntityInput)}
-        & {field.name for field in dataclasses.fields(ServedEntityOutput)} - {"entity_version"}
-    )
-)
-
-logger = logging.getLogger(f"{LOGGER_NAME}.databricks")
+# Up to this many rows are scored on the driver with pandas: no model shipped to executors through
+# `spark_udf`, no UDF. Iris has 150; larger tables scale out instead.
+DRIVER_SCORING_MAX_ROWS = 100_000
+MERGE_AFFECTED_ROWS = "num_affected_rows"
 
 
 def merge_statement(table: str, source_view: str, keys: Sequence[str]) -> str:
@@ -54,41 +58,18 @@ def merge_statement(table: str, source_view: str, keys: Sequence[str]) -> str:
     )
 
 
-def served_entity_with_version(current: ServedEntityOutput, model_version: str) -> ServedEntityInput:
-    """The served entity exactly as the endpoint reports it, serving `model_version` instead."""
-    carried = {name: getattr(current, name) for name in _CARRIED_FIELDS}
-    return ServedEntityInput(**carried, entity_version=str(model_version))
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def served_entities_with_version(
-    endpoint: ServingEndpointDetailed, model_name: str, model_version: str
-) -> list[ServedEntityInput] | None:
-    """Every served entity of the endpoint as it is, the champion entity at `model_version`;
-    None when the champion entity already serves that version (nothing to update)."""
-    name = endpoint.name
-    entities = list(endpoint.config.served_entities or []) if endpoint.config else []
-    by_name = {entity.name: entity for entity in entities}
-    champion = by_name.get(SERVED_ENTITY_NAME)
-    if champion is None:
-        pending = " (its configuration is still being applied; rerun deploy when it is ready)"
-        raise ServingError(
-            f"serving endpoint {name} has no served entity {SERVED_ENTITY_NAME!r} (found: "
-            f"{sorted(str(n) for n in by_name) or 'none'}){pending if endpoint.pending_config else ''}; "
-            "the endpoint is Pulumi's (infra/serving.py): fix it with `pulumi up`, not by hand"
-        )
-    if champion.entity_name != model_name:
-        raise ServingError(
-            f"serving endpoint {name} serves model {champion.entity_name}, not {model_name}: "
-            "check the job's catalog/schema/model_name against the stack's settings"
-        )
-    if str(champion.entity_version) == str(model_version):
-        return None
-    return [
-        served_entity_with_version(entity, model_version)
-        if entity.name == SERVED_ENTITY_NAME
-        else served_entity_with_version(entity, str(entity.entity_version))
-        for entity in entities
-    ]
+def table_properties_statement(table: str, metadata: Mapping[str, str]) -> str:
+    """Provenance of the last write as table properties (keys are snake_case identifiers)."""
+    pairs = ", ".join(f"{_sql_string(key)} = {_sql_string(value)}" for key, value in sorted(metadata.items()))
+    return f"ALTER TABLE {table} SET TBLPROPERTIES ({pairs})"
+
+
+def user_metadata(metadata: Mapping[str, str]) -> str:
+    return ",".join(f"{key}={value}" for key, value in sorted(metadata.items()))
 
 
 def score_spark_frame(
@@ -110,14 +91,23 @@ def score_spark_frame(
 class DatabricksBackend:
     name = "databricks"
 
-    def __init__(self, workspace: WorkspaceClient | None = None) -> None:
+    def __init__(self, workspace: WorkspaceClient | None = None, spark: SparkSession | None = None) -> None:
         self._workspace = workspace
+        self._spark_session = spark
 
-    @staticmethod
-    def _spark() -> SparkSession:
-        from pyspark.sql import SparkSession  # noqa: PLC0415 - only a Databricks runtime has pyspark
+    def _spark(self) -> SparkSession:
+        if self._spark_session is None:
+            from pyspark.sql import SparkSession  # noqa: PLC0415 - only a Databricks runtime has pyspark
 
-        return SparkSession.builder.getOrCreate()
+            self._spark_session = SparkSession.builder.getOrCreate()
+        return self._spark_session
+
+    def _client(self) -> WorkspaceClient:
+        if self._workspace is None:
+            from databricks.sdk import WorkspaceClient  # noqa: PLC0415 - seconds of imports
+
+            self._workspace = WorkspaceClient()
+        return self._workspace
 
     def configure_mlflow(self) -> None:
         mlflow.set_tracking_uri(TRACKING_URI)
@@ -126,20 +116,33 @@ class DatabricksBackend:
     def experiment_artifact_location(self) -> str | None:
         return None
 
+    def ensure_registered_model(self, client: MlflowClient, name: str) -> None:
+        """Pulumi creates the model (infra/serving.py) and makes the job principal its owner."""
+        try:
+            client.get_registered_model(name)
+        except MlflowException as error:
+            raise MissingStateError(
+                f"registered model {name} is not readable by this job ({error.error_code}): "
+                "`pulumi up` creates it, owned by the job principal; the job never creates it"
+            ) from error
+
     def read_table(self, table: str) -> pd.DataFrame:
         frame: pd.DataFrame = self._spark().table(table).toPandas()
         return frame
 
-    def _merge(self, table: str, rows: DataFrame, keys: Sequence[str], metadata: Mapping[str, str]) -> None:
-        spark = rows.sparkSession
-        user_metadata = ",".join(f"{key}={value}" for key, value in metadata.items())
-        spark.conf.set("spark.databricks.delta.commitInfo.userMetadata", user_metadata)
+    def _merge(self, table: str, rows: DataFrame, keys: Sequence[str], metadata: Mapping[str, str]) -> int:
+        """Upsert `rows` into `table`; the number of rows the MERGE inserted or updated."""
+        spark = self._spark()
         if not spark.catalog.tableExists(table):
-            rows.write.format("delta").saveAsTable(table)
-            return
+            # An empty table with the rows' schema, created with the provenance as commit metadata;
+            # the rows themselves always go through the MERGE, whose result counts them.
+            empty = rows.limit(0).write.format("delta").option("userMetadata", user_metadata(metadata))
+            empty.saveAsTable(table)
         view = f"source_{table.replace('.', '_')}"
         rows.createOrReplaceTempView(view)
-        spark.sql(merge_statement(table, view, keys))
+        result = spark.sql(merge_statement(table, view, keys)).collect()
+        spark.sql(table_properties_statement(table, metadata))
+        return int(result[0][MERGE_AFFECTED_ROWS]) if result else 0
 
     def merge_rows(
         self, table: str, rows: pd.DataFrame, keys: Sequence[str], metadata: Mapping[str, str]
@@ -153,37 +156,16 @@ class DatabricksBackend:
         self, model_uri: str, model_version: str, source: str, target: str, metadata: Mapping[str, str]
     ) -> int:
         spark = self._spark()
-        scored = score_spark_frame(spark, model_uri, model_version, spark.table(source)).cache()
-        self._merge(target, scored, PREDICTION_KEYS, metadata)
-        count: int = scored.count()
-        return count
+        samples = spark.table(source)
+        if samples.count() <= DRIVER_SCORING_MAX_ROWS:
+            local = samples.toPandas()
+            model = mlflow.pyfunc.load_model(model_uri)
+            rows = prediction_rows(local, model.predict(features_of(local)), model_version)
+            return self._merge(target, spark.createDataFrame(rows), PREDICTION_KEYS, metadata)
+        scored = score_spark_frame(spark, model_uri, model_version, samples)
+        return self._merge(target, scored, PREDICTION_KEYS, metadata)
 
-    def publish_endpoint(self, endpoint_name: str, model_name: str, model_version: str) -> str:
-        """Point the endpoint's champion entity at `model_version`, changing nothing else.
-
-        A missing endpoint is not an error: on a fresh environment `pulumi up` creates it once
-        `databricks.createServingEndpoint` is true (docs/databricks.md, first deploy). The update is
-        not waited for: it takes minutes and the endpoint keeps serving the old version meanwhile.
-        """
-        workspace = self._workspace or WorkspaceClient()
-        try:
-            endpoint = workspace.serving_endpoints.get(endpoint_name)
-        except NotFound:
-            message = (
-                f"serving endpoint {endpoint_name} does not exist yet, so nothing serves "
-                f"{model_name} v{model_version} in real time; deploy never creates it: `pulumi up` "
-                "does once the stack sets databricks.createServingEndpoint: true (docs/databricks.md, "
-                "first deploy of an environment)"
-            )
-            logger.warning(message)
-            return message
-        entities = served_entities_with_version(endpoint, model_name, model_version)
-        if entities is None:
-            return f"serving endpoint {endpoint_name} already serves {model_name} v{model_version}"
-        workspace.serving_endpoints.update_config(
-            name=endpoint_name,
-            served_entities=entities,
-            traffic_config=endpoint.config.traffic_config if endpoint.config else None,
-        )
-        serves = f"{SERVED_ENTITY_NAME} -> {model_name} v{model_version}"
-        return f"updating serving endpoint {endpoint_name}: {serves}"
+    def publish_endpoint(
+        self, endpoint_name: str, model_name: str, model_version: str, timeout: timedelta
+    ) -> str:
+        return publish(self._client(), endpoint_name, model_name, model_version, timeout)

@@ -7,6 +7,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -15,6 +16,8 @@ import pandas as pd
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 
 from iris_mlops.data import DEPLOYMENTS_TABLE, FEATURES_TABLE, PREDICTIONS_TABLE, features_of
 from iris_mlops.errors import MissingStateError, StateError
@@ -62,6 +65,15 @@ class LocalBackend:
 
     def experiment_artifact_location(self) -> str | None:
         return (self.home / "artifacts").as_uri()
+
+    def ensure_registered_model(self, client: MlflowClient, name: str) -> None:
+        """Locally nothing else creates the model (on Databricks, Pulumi does)."""
+        try:
+            client.get_registered_model(name)
+        except MlflowException as error:
+            if error.error_code != "RESOURCE_DOES_NOT_EXIST":
+                raise
+            client.create_registered_model(name)
 
     def table_path(self, table: str) -> Path:
         """`catalog.schema.table` -> <home>/tables/catalog/schema/table."""
@@ -135,7 +147,9 @@ class LocalBackend:
         self.merge_rows(target, rows, PREDICTION_KEYS, metadata)
         return len(rows)
 
-    def publish_endpoint(self, endpoint_name: str, model_name: str, model_version: str) -> str:
+    def publish_endpoint(
+        self, endpoint_name: str, model_name: str, model_version: str, timeout: timedelta
+    ) -> str:
         # Nothing is pushed locally: a running `iris-mlops serve` follows the alias (serving.py).
         return (
             f"{model_name}@champion is v{model_version}; a running `iris-mlops serve` for {endpoint_name} "

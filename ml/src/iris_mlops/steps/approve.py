@@ -6,7 +6,7 @@ import mlflow
 
 from iris_mlops.context import CHAMPION, TaskContext
 from iris_mlops.errors import GateFailedError, MissingStateError
-from iris_mlops.gate import APPROVAL_TAG, GateDecision, GateInputs, decide, effective_policy
+from iris_mlops.gate import APPROVAL_TAG, APPROVED, GateDecision, GateInputs, decide, effective_policy
 from iris_mlops.steps.evaluate import (
     CHAMPION_VERSION_TAG,
     NO_CHAMPION,
@@ -15,8 +15,8 @@ from iris_mlops.steps.evaluate import (
     require_challenger,
 )
 
-GATE_STATUS_TAG = "gate.status"
-GATE_MODE_TAG = "gate.mode"
+GATE_STATUS_TAG = "gate_status"
+GATE_MODE_TAG = "gate_mode"
 
 
 def approve(ctx: TaskContext) -> str:
@@ -49,4 +49,10 @@ def approve(ctx: TaskContext) -> str:
     if decision.blocks:
         rejected = f"challenger v{challenger.version} rejected; champion unchanged"
         raise GateFailedError(f"{rejected}\n{decision.summary()}")
+    if decision.awaiting_approval:
+        waiting = (
+            f"challenger v{challenger.version} awaits approval: an approver sets the tag "
+            f"{APPROVAL_TAG}={APPROVED} on it, then runs the release job (docs/ml.md, approval)"
+        )
+        return f"{decision.summary()}\n{waiting}"
     return decision.summary()

@@ -13,8 +13,10 @@ from iris_mlops.data import FEATURES_TABLE, LABEL_COLUMN, features_of, split_hol
 from iris_mlops.errors import MissingStateError
 from iris_mlops.metrics import score_all
 
-EVAL_TAG_PREFIX = "eval."
-CHAMPION_VERSION_TAG = "eval.champion_version"
+# Unity Catalog refuses `.`, `,`, `-`, `=`, `/` and `:` in tag keys (docs: "Apply tags to Unity
+# Catalog securable objects", constraints), so every key the steps set is snake_case.
+EVAL_TAG_PREFIX = "eval_"
+CHAMPION_VERSION_TAG = "eval_champion_version"
 NO_CHAMPION = "none"
 
 
@@ -23,7 +25,7 @@ def challenger_tag(metric: str) -> str:
 
 
 def champion_tag(metric: str) -> str:
-    return f"{EVAL_TAG_PREFIX}champion.{metric}"
+    return f"{EVAL_TAG_PREFIX}champion_{metric}"
 
 
 def require_challenger(ctx: TaskContext) -> RegisteredVersion:

@@ -24,6 +24,8 @@ from iris_mlops.faults import VERSION_CREATED, checkpoint
 from iris_mlops.recovery import close_interrupted_runs, mark_incomplete_versions
 
 FINGERPRINT_TAG = "training_fingerprint"
+# skops loads without executing code from the file; it needs `skops` where the model is served.
+SERIALIZATION_FORMAT = mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS
 MODEL_SEED = 0
 CV_FOLDS = 5
 DEFAULT_REGULARIZATION = 1.0  # LogisticRegression's C
@@ -96,12 +98,24 @@ def train(ctx: TaskContext, shuffle_labels_seed: int | None = None) -> str:
             name="model",
             signature=infer_signature(example, pipeline.predict(example)),
             input_example=example,
-            registered_model_name=ctx.model_name,
-            # Explicit requirements: inferring them starts a Python process that imports
-            # mlflow and scikit-learn again, the slowest part of a training run.
-            pip_requirements=mlflow.sklearn.get_default_pip_requirements(),
+            # MLflow picks cloudpickle on Databricks and skops elsewhere
+            # (mlflow/sklearn/__init__.py, _get_default_serialization_format): set it, so what the
+            # tests load is what Databricks writes.
+            serialization_format=SERIALIZATION_FORMAT,
+            # Explicit requirements: inferring them starts a Python process that imports mlflow and
+            # scikit-learn again, the slowest part of a training run. skops is pinned with them:
+            # serving cannot load a skops model without it.
+            pip_requirements=mlflow.sklearn.get_default_pip_requirements(include_skops=True),
         )
-        version = str(info.registered_model_version)
+        # Not `registered_model_name=`: mlflow.register_model calls create_registered_model first
+        # and ignores only "already exists" (mlflow/tracking/_model_registry/fluent.py,
+        # _register_model), which Unity Catalog refuses without CREATE MODEL on the schema. The
+        # model is Pulumi's, owned by the job principal, and an owner may add versions.
+        ctx.backend.ensure_registered_model(ctx.client, ctx.model_name)
+        created = ctx.client.create_model_version(
+            ctx.model_name, source=info.model_uri, run_id=run.info.run_id, model_id=info.model_id
+        )
+        version = str(created.version)
         checkpoint(VERSION_CREATED)
         for key, value in {**ctx.provenance, FINGERPRINT_TAG: training_fingerprint}.items():
             ctx.client.set_model_version_tag(ctx.model_name, version, key, value)
