@@ -1,0 +1,384 @@
+"""A fake Databricks workspace strict where the real one is: what the wheel's Databricks backend
+meets on serverless compute, in Unity Catalog and in Model Serving.
+
+Each rule names where Databricks states it:
+
+- Spark properties: serverless accepts only six (Databricks, "Configure Spark properties for
+  serverless notebooks and jobs",
+  https://docs.databricks.com/aws/en/spark/conf#configure-spark-properties-for-serverless-notebooks-and-jobs);
+  any other `spark.conf.set` raises `[CONFIG_NOT_AVAILABLE]`.
+- Caching: `cache`, `persist` and friends are unsupported on serverless (Databricks, "Serverless
+  compute limitations", https://docs.databricks.com/aws/en/compute/serverless/limitations).
+- Unity Catalog tags: keys must not contain `. , - = / :`, keys up to 255 characters, values up to
+  1000, at most 50 tags per object; setting one needs ownership, or APPLY TAG on the object with
+  USE SCHEMA and USE CATALOG on its parents (Databricks, "Apply tags to Unity Catalog securable
+  objects", https://learn.microsoft.com/azure/databricks/database-objects/tags).
+- Registered models: creating one needs CREATE MODEL on the schema, even when it exists
+  (`mlflow.register_model` asks first and ignores only "already exists"); new versions and aliases
+  are the owner's.
+- Serving: the real databricks-sdk `ServingEndpointsAPI` runs against a fake REST layer; a PUT of
+  the config while an update is in progress is a conflict (databricks/sdk/service/serving.py,
+  `update_config`: "An endpoint that already has an update in progress can not be updated").
+- Jobs: job parameters are pushed down to every task that takes keyword arguments and win over
+  task parameters of the same name (Databricks, "Configure job parameters", job parameter
+  pushdown).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import pandas as pd
+from databricks.sdk.errors import NotFound, ResourceConflict
+from databricks.sdk.service.serving import ServingEndpointsAPI
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import PERMISSION_DENIED
+from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore
+
+SERVERLESS_SPARK_PROPERTIES = frozenset(
+    {
+        "spark.sql.shuffle.partitions",
+        "spark.sql.session.timeZone",
+        "spark.sql.ansi.enabled",
+        "spark.sql.files.maxPartitionBytes",
+        "spark.sql.legacy.timeParserPolicy",
+        "spark.databricks.execution.timeout",
+    }
+)
+TAG_KEY_FORBIDDEN = frozenset(".,-=/:")
+TAG_KEY_MAX, TAG_VALUE_MAX, TAGS_PER_OBJECT = 255, 1000, 50
+
+
+class SparkError(Exception):
+    """What pyspark raises (AnalysisException and friends), with Databricks' error class."""
+
+
+# --------------------------------------------------------------------------------------- Spark
+
+
+class FakeConf:
+    def __init__(self, serverless: bool) -> None:
+        self._serverless = serverless
+        self.values: dict[str, str] = {}
+
+    def set(self, key: str, value: str) -> None:
+        if self._serverless and key not in SERVERLESS_SPARK_PROPERTIES:
+            raise SparkError(f"[CONFIG_NOT_AVAILABLE] Configuration {key} is not available.")
+        self.values[key] = value
+
+
+class FakeWriter:
+    def __init__(self, frame: FakeFrame) -> None:
+        self._frame = frame
+        self._format = "delta"
+        self.options: dict[str, str] = {}
+
+    def format(self, name: str) -> FakeWriter:
+        self._format = name
+        return self
+
+    def option(self, key: str, value: str) -> FakeWriter:
+        self.options[key] = value
+        return self
+
+    def saveAsTable(self, table: str) -> None:  # noqa: N802 - pyspark's name
+        spark = self._frame.sparkSession
+        if table in spark.tables:
+            raise SparkError(f"[TABLE_OR_VIEW_ALREADY_EXISTS] {table}")
+        spark.tables[table] = self._frame.data.copy()
+        spark.commit(table, "CREATE TABLE AS SELECT", self.options.get("userMetadata"))
+
+
+class FakeFrame:
+    def __init__(self, spark: FakeSpark, data: pd.DataFrame) -> None:
+        self.sparkSession = spark  # noqa: N815 - pyspark's name
+        self.data = data.reset_index(drop=True)
+
+    def count(self) -> int:
+        return len(self.data)
+
+    def toPandas(self) -> pd.DataFrame:  # noqa: N802 - pyspark's name
+        return self.data.copy()
+
+    def limit(self, rows: int) -> FakeFrame:
+        return FakeFrame(self.sparkSession, self.data.head(rows))
+
+    def collect(self) -> list[dict[str, Any]]:
+        return self.data.to_dict("records")
+
+    @property
+    def write(self) -> FakeWriter:
+        return FakeWriter(self)
+
+    def createOrReplaceTempView(self, name: str) -> None:  # noqa: N802 - pyspark's name
+        self.sparkSession.views[name] = self.data.copy()
+
+    def _uncachable(self, *_: object) -> FakeFrame:
+        if self.sparkSession.serverless:
+            raise SparkError("[NOT_SUPPORTED_WITH_SERVERLESS] PERSIST TABLE is not supported on serverless compute.")
+        return self
+
+    cache = persist = checkpoint = _uncachable
+
+
+class FakeCatalog:
+    def __init__(self, spark: FakeSpark) -> None:
+        self._spark = spark
+
+    def tableExists(self, table: str) -> bool:  # noqa: N802 - pyspark's name
+        return table in self._spark.tables
+
+
+_MERGE = re.compile(
+    r"MERGE INTO (?P<table>\S+) AS target USING (?P<view>\S+) AS source ON (?P<on>.+?) "
+    r"WHEN MATCHED THEN UPDATE SET \* WHEN NOT MATCHED THEN INSERT \*$"
+)
+_ON = re.compile(r"target\.(\w+) = source\.\1")
+_PROPERTIES = re.compile(r"ALTER TABLE (?P<table>\S+) SET TBLPROPERTIES \((?P<pairs>.*)\)$")
+_PAIR = re.compile(r"'((?:[^'\\]|\\.)*)' = '((?:[^'\\]|\\.)*)'")
+
+
+@dataclass
+class FakeSpark:
+    """The Spark Connect session of a serverless job: Delta tables as pandas frames."""
+
+    serverless: bool = True
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    views: dict[str, pd.DataFrame] = field(default_factory=dict)
+    properties: dict[str, dict[str, str]] = field(default_factory=dict)
+    history: dict[str, list[dict[str, str | None]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.conf = FakeConf(self.serverless)
+        self.catalog = FakeCatalog(self)
+
+    def commit(self, table: str, operation: str, user_metadata: str | None) -> None:
+        self.history.setdefault(table, []).append({"operation": operation, "userMetadata": user_metadata})
+
+    def createDataFrame(self, data: pd.DataFrame) -> FakeFrame:  # noqa: N802 - pyspark's name
+        return FakeFrame(self, data.copy())
+
+    def table(self, name: str) -> FakeFrame:
+        if name not in self.tables:
+            raise SparkError(f"[TABLE_OR_VIEW_NOT_FOUND] The table or view {name} cannot be found.")
+        return FakeFrame(self, self.tables[name])
+
+    def sql(self, statement: str) -> FakeFrame:
+        if merge := _MERGE.match(statement):
+            return self._merge(merge["table"], merge["view"], _ON.findall(merge["on"]))
+        if properties := _PROPERTIES.match(statement):
+            table = properties["table"]
+            self.table(table)
+            self.properties.setdefault(table, {}).update(dict(_PAIR.findall(properties["pairs"])))
+            self.commit(table, "SET TBLPROPERTIES", None)
+            return FakeFrame(self, pd.DataFrame())
+        raise SparkError(f"the fake workspace does not run this statement: {statement}")
+
+    def _merge(self, table: str, view: str, keys: list[str]) -> FakeFrame:
+        target, source = self.table(table).data, self.views[view]
+        if list(target.columns) != list(source.columns):
+            raise SparkError(f"[DELTA_SCHEMA_MISMATCH] {list(source.columns)} vs {list(target.columns)} in {table}")
+        matched = target.merge(source[keys], on=keys, how="left", indicator=True)["_merge"] == "both"
+        updated = int(matched.sum())
+        self.tables[table] = pd.concat([target[~matched.to_numpy()], source], ignore_index=True)
+        self.commit(table, "MERGE", self.conf.values.get("spark.databricks.delta.commitInfo.userMetadata"))
+        inserted = len(source) - updated
+        metrics = {"num_affected_rows": len(source), "num_updated_rows": updated}
+        return FakeFrame(self, pd.DataFrame([{**metrics, "num_deleted_rows": 0, "num_inserted_rows": inserted}]))
+
+
+# ------------------------------------------------------------------------------ Unity Catalog
+
+
+@dataclass
+class FakeUnityCatalog:
+    """Owners and grants of the metastore, and who is calling."""
+
+    principal: str = "jobs"
+    owners: dict[str, str] = field(default_factory=dict)
+    grants: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+
+    def grant(self, securable: str, principal: str, *privileges: str) -> None:
+        self.grants.setdefault(securable, {}).setdefault(principal, set()).update(privileges)
+
+    def has(self, securable: str, privilege: str) -> bool:
+        return privilege in self.grants.get(securable, {}).get(self.principal, set())
+
+    @contextmanager
+    def acting_as(self, principal: str) -> Iterator[None]:
+        previous, self.principal = self.principal, principal
+        try:
+            yield
+        finally:
+            self.principal = previous
+
+    def refuse(self, what: str) -> MlflowException:
+        return MlflowException(f"PERMISSION_DENIED: {self.principal} may not {what}", error_code=PERMISSION_DENIED)
+
+    def check_tag(self, model: str, key: str, value: str, existing: int) -> None:
+        if set(key) & TAG_KEY_FORBIDDEN or not 0 < len(key) <= TAG_KEY_MAX:
+            raise MlflowException.invalid_parameter_value(
+                f"tag key {key!r}: 1-{TAG_KEY_MAX} characters, none of {''.join(sorted(TAG_KEY_FORBIDDEN))}"
+            )
+        if len(value) > TAG_VALUE_MAX or existing >= TAGS_PER_OBJECT:
+            raise MlflowException.invalid_parameter_value(f"tag {key!r}: value or tag count over the limit")
+        catalog, schema, _ = model.split(".")
+        may = self.owners.get(model) == self.principal or (
+            self.has(model, "APPLY_TAG")
+            and self.has(f"{catalog}.{schema}", "USE_SCHEMA")
+            and self.has(catalog, "USE_CATALOG")
+        )
+        if not may:
+            raise self.refuse(f"tag {model} (needs ownership, or APPLY TAG with USE SCHEMA and USE CATALOG)")
+
+
+CURRENT_CATALOG: list[FakeUnityCatalog] = []  # the fake registry store reads the active workspace
+
+
+class UnityCatalogRegistryStore(SqlAlchemyStore):
+    """The local SQLite registry with Unity Catalog's rules on top (registered as `fakeuc`)."""
+
+    @property
+    def uc(self) -> FakeUnityCatalog:
+        return CURRENT_CATALOG[-1]
+
+    def create_registered_model(self, name: str, tags: Any = None, description: Any = None, deployment_job_id: Any = None) -> Any:
+        catalog, schema, _ = name.split(".")
+        if not self.uc.has(f"{catalog}.{schema}", "CREATE_MODEL"):
+            raise self.uc.refuse(f"create a model in {catalog}.{schema} (needs CREATE MODEL)")
+        created = super().create_registered_model(name, tags, description, deployment_job_id)
+        self.uc.owners[name] = self.uc.principal
+        return created
+
+    def create_model_version(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        if self.uc.owners.get(name) != self.uc.principal:
+            raise self.uc.refuse(f"add a version to {name} (owner only)")
+        return super().create_model_version(name, *args, **kwargs)
+
+    def set_registered_model_alias(self, name: str, alias: str, version: Any) -> None:
+        if self.uc.owners.get(name) != self.uc.principal:
+            raise self.uc.refuse(f"move alias {alias} of {name} (owner only)")
+        super().set_registered_model_alias(name, alias, version)
+
+    def set_model_version_tag(self, name: str, version: Any, tag: Any) -> None:
+        existing = len(self.get_model_version(name, version).tags)
+        self.uc.check_tag(name, tag.key, tag.value, existing)
+        super().set_model_version_tag(name, version, tag)
+
+
+# ---------------------------------------------------------------------------------- Serving
+
+
+@dataclass
+class FakeServingRest:
+    """The serving-endpoints REST API as the real SDK calls it (`api.do(method, path, ...)`)."""
+
+    endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
+    polls_until_done: int = 0  # GETs an update stays IN_PROGRESS for
+    fail_next_update: bool = False
+    puts: list[dict[str, Any]] = field(default_factory=list)
+    _cfg: Any = field(default_factory=lambda: SimpleNamespace(workspace_id=None))
+
+    def create(self, name: str, entity_name: str, version: str, **entity: Any) -> None:
+        served = {"name": "champion", "entity_name": entity_name, "entity_version": version, **entity}
+        routes = [{"served_entity_name": "champion", "traffic_percentage": 100}]
+        self.endpoints[name] = {
+            "name": name,
+            "config": {"served_entities": [served], "traffic_config": {"routes": routes}},
+            "state": {"config_update": "NOT_UPDATING", "ready": "READY"},
+        }
+
+    def start_update(self, name: str, version: str, polls: int) -> None:
+        """An update someone else started (a previous deploy, `pulumi up`)."""
+        endpoint = self.endpoints[name]
+        entities = [{**e, "entity_version": version} for e in endpoint["config"]["served_entities"]]
+        endpoint["pending_config"] = {"served_entities": entities}
+        endpoint["state"]["config_update"] = "IN_PROGRESS"
+        self.polls_until_done = polls
+
+    def serves(self, name: str) -> str:
+        return str(self.endpoints[name]["config"]["served_entities"][0]["entity_version"])
+
+    def do(self, method: str, path: str, body: Mapping[str, Any] | None = None, **_: Any) -> dict[str, Any]:
+        match = re.fullmatch(r"/api/2\.0/serving-endpoints/([^/]+)(/config)?", path)
+        if match is None or match[1] not in self.endpoints:
+            raise NotFound(f"{method} {path}: no such endpoint")
+        endpoint = self.endpoints[match[1]]
+        if method == "GET" and not match[2]:
+            self._progress(endpoint)
+            return endpoint
+        if method == "PUT" and match[2] and body is not None:
+            if endpoint["state"]["config_update"] == "IN_PROGRESS":
+                raise ResourceConflict(f"endpoint {match[1]} has an update in progress")
+            self.puts.append(dict(body))
+            endpoint["pending_config"] = {"served_entities": body["served_entities"]}
+            endpoint["state"]["config_update"] = "IN_PROGRESS"
+            return endpoint
+        raise NotFound(f"{method} {path}: not in the fake")
+
+    def _progress(self, endpoint: dict[str, Any]) -> None:
+        if endpoint["state"]["config_update"] != "IN_PROGRESS":
+            return
+        if self.polls_until_done > 0:
+            self.polls_until_done -= 1
+            return
+        pending = endpoint.pop("pending_config")
+        if self.fail_next_update:
+            self.fail_next_update = False
+            endpoint["state"]["config_update"] = "UPDATE_FAILED"
+            return
+        endpoint["config"]["served_entities"] = pending["served_entities"]
+        endpoint["state"]["config_update"] = "NOT_UPDATING"
+
+
+@dataclass
+class FakeWorkspaceClient:
+    rest: FakeServingRest
+
+    @property
+    def serving_endpoints(self) -> ServingEndpointsAPI:
+        return ServingEndpointsAPI(self.rest)  # type: ignore[arg-type]
+
+
+# -------------------------------------------------------------------------------------- Jobs
+
+
+@dataclass(frozen=True)
+class JobRun:
+    outcomes: dict[str, str]  # task key -> "succeeded", "failed: <exit code>" or "skipped"
+
+    @property
+    def succeeded(self) -> bool:
+        return all(outcome == "succeeded" for outcome in self.outcomes.values())
+
+
+def run_job(
+    graph: Any,
+    job_key: str,
+    task_parameters: Mapping[str, str],
+    job_parameters: Mapping[str, str],
+    run_task: Callable[[str, list[str]], None],
+) -> JobRun:
+    """A job run as Databricks makes it: each task gets its named parameters, then every job
+    parameter (pushed down, winning over a task parameter of the same name)."""
+    job = graph.job(job_key)
+    outcomes: dict[str, str] = {}
+    for task in job.execution_order():
+        if any(outcomes[upstream] != "succeeded" for upstream in task.depends_on):
+            outcomes[task.key] = "skipped"
+            continue
+        named = {name: task_parameters[name] for name in task.parameters}
+        named.update({name: job_parameters[name] for name in job.parameters})
+        try:
+            run_task(task.entry_point, [f"--{key}={value}" for key, value in named.items()])
+        except SystemExit as exit_:
+            if exit_.code not in (None, 0):
+                outcomes[task.key] = f"failed: {exit_.code}"
+                continue
+        outcomes[task.key] = "succeeded"
+    return JobRun(outcomes)

@@ -1,0 +1,241 @@
+"""The jobs on the fake Databricks workspace (fake_databricks.py): serverless Spark, Unity Catalog
+privileges and tag rules, Model Serving through the real SDK, job parameter pushdown."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import databricks.sdk.service.serving
+import iris_mlops.backends
+import mlflow
+import mlflow.sklearn
+import pytest
+import yaml
+from databricks.sdk.errors import ResourceConflict
+from databricks_workspace import APPROVERS, DEVELOPERS, Environment
+from fake_databricks import FakeSpark, SparkError
+from iris_mlops.data import DEPLOYMENTS_TABLE, FEATURES_TABLE, PREDICTIONS_TABLE
+from iris_mlops.entrypoints import run_task
+from iris_mlops.gate import APPROVAL_TAG, APPROVED, AWAITING_APPROVAL
+from iris_mlops.steps.approve import GATE_STATUS_TAG
+from mlflow.exceptions import MlflowException
+
+MakeEnvironment = Callable[..., Environment]
+
+
+@pytest.fixture(scope="session")
+def databricks_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("databricks")
+
+
+@pytest.fixture
+def workspace(
+    databricks_home: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[MakeEnvironment]:
+    """Environments on the fake workspace; every task selects the Databricks backend on it."""
+    tracking, registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    made: list[Environment] = []
+    monkeypatch.setenv("IRIS_MLOPS_BACKEND", "databricks")
+    monkeypatch.delenv("IRIS_MLOPS_GIT_COMMIT", raising=False)
+    # What MLflow does on a Databricks runtime: its default sklearn format there is cloudpickle.
+    monkeypatch.setattr(mlflow.sklearn, "is_in_databricks_runtime", lambda: True)
+    # The SDK's waiter sleeps between polls of the endpoint; the fake needs no wall-clock time.
+    no_sleep = SimpleNamespace(time=time.time, sleep=lambda _: None)
+    monkeypatch.setattr(databricks.sdk.service.serving, "time", no_sleep)
+
+    def make(env: str = "dev", suffix: str = "") -> Environment:
+        schema = f"{request.node.name.removeprefix('test_')[:40]}{suffix}".replace("-", "_")
+        environment = Environment(databricks_home, env, schema)
+        monkeypatch.setattr(iris_mlops.backends, "select_backend", lambda: environment.backend)
+        made.append(environment)
+        return environment
+
+    yield make
+    for environment in made:
+        environment.close()
+    mlflow.set_tracking_uri(tracking)
+    mlflow.set_registry_uri(registry)
+
+
+def champion(environment: Environment) -> str | None:
+    try:
+        return str(environment.client().get_model_version_by_alias(environment.model, "champion").version)
+    except MlflowException:
+        return None
+
+
+def challenger_tags(environment: Environment) -> dict[str, str]:
+    client = environment.client()
+    return dict(client.get_model_version_by_alias(environment.model, "challenger").tags)
+
+
+def deployments(environment: Environment) -> list[dict[str, object]]:
+    table = environment.spark.tables.get(f"{environment.catalog}.{environment.schema}.{DEPLOYMENTS_TABLE}")
+    return [] if table is None else table.to_dict("records")
+
+
+# ------------------------------------------------------------------------- the fake is strict
+
+
+def test_the_fake_refuses_spark_properties_outside_the_serverless_allowlist() -> None:
+    spark = FakeSpark()
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    with pytest.raises(SparkError, match="CONFIG_NOT_AVAILABLE"):
+        spark.conf.set("spark.databricks.delta.commitInfo.userMetadata", "task=ingest")
+    FakeSpark(serverless=False).conf.set("spark.databricks.delta.commitInfo.userMetadata", "x")
+
+
+def test_the_fake_refuses_cache_under_serverless() -> None:
+    frame = FakeSpark().createDataFrame(__import__("pandas").DataFrame({"a": [1]}))
+    for uncachable in (frame.cache, frame.persist):
+        with pytest.raises(SparkError, match="serverless"):
+            uncachable()
+
+
+def test_the_fake_checks_tag_keys_and_apply_tag(workspace: MakeEnvironment) -> None:
+    environment = workspace()
+    client = environment.client()
+    for key in ("gate.status", "eval-x", "a=b", "a/b", "a:b", "a,b", "k" * 256):
+        with pytest.raises(MlflowException, match="tag key"):
+            client.set_registered_model_tag(environment.model, "ok", "x")  # registered tags: not checked
+            environment.uc.check_tag(environment.model, key, "x", 0)
+    with environment.uc.acting_as(DEVELOPERS), pytest.raises(MlflowException, match="APPLY TAG"):
+        environment.uc.check_tag(environment.model, "approval", APPROVED, 0)
+    with environment.uc.acting_as(APPROVERS):
+        environment.uc.check_tag(environment.model, "approval", APPROVED, 0)
+
+
+def test_the_fake_refuses_a_config_update_while_one_is_in_progress(workspace: MakeEnvironment) -> None:
+    environment = workspace()
+    environment.rest.create(environment.endpoint, environment.model, "1")
+    environment.rest.start_update(environment.endpoint, "1", polls=5)
+    with pytest.raises(ResourceConflict):
+        environment.backend._client().serving_endpoints.update_config(name=environment.endpoint, served_entities=[])
+
+
+# ------------------------------------------------------------------------------ the jobs on it
+
+
+def test_training_and_batch_inference_run_on_serverless(workspace: MakeEnvironment) -> None:
+    """Catches conf.set of commit metadata, cache() on the scored frame, dotted tag keys and
+    mlflow.register_model's CREATE MODEL: each raises on this workspace."""
+    environment = workspace("dev")
+    training = environment.run("training")
+    assert training.succeeded, training.outcomes
+    assert champion(environment) == "1"
+    environment.rest.create(environment.endpoint, environment.model, "1")  # the next `pulumi up`
+    batch = environment.run("batch_inference")
+    assert batch.succeeded, batch.outcomes
+    tables = environment.spark.tables
+    prefix = f"{environment.catalog}.{environment.schema}"
+    assert len(tables[f"{prefix}.{PREDICTIONS_TABLE}"]) == 150
+    assert set(tables[f"{prefix}.{PREDICTIONS_TABLE}"]["model_version"]) == {"1"}
+    for table in (FEATURES_TABLE, PREDICTIONS_TABLE, DEPLOYMENTS_TABLE):
+        (created, *_) = environment.spark.history[f"{prefix}.{table}"]
+        assert "iris_mlops_task=" in str(created["userMetadata"]), table
+        assert environment.spark.properties[f"{prefix}.{table}"]["iris_mlops_env"] == "dev"
+    assert not environment.spark.conf.values
+
+
+def test_the_model_is_written_with_skops_and_pins_it_for_serving(workspace: MakeEnvironment) -> None:
+    environment = workspace("dev")
+    assert environment.run("training").succeeded
+    uri = f"models:/{environment.model}/1"
+    local = Path(mlflow.artifacts.download_artifacts(uri))
+    flavor = yaml.safe_load((local / "MLmodel").read_text())["flavors"]["sklearn"]
+    assert flavor["serialization_format"] == "skops"
+    requirements = (local / "requirements.txt").read_text().splitlines()
+    assert any(line.startswith("skops==") for line in requirements), requirements
+
+
+def test_a_job_parameter_override_reaches_every_task(workspace: MakeEnvironment) -> None:
+    environment = workspace("dev")
+    run = environment.run("training", margin="0.02")
+    assert run.succeeded, run.outcomes
+    assert set(run.outcomes) == {"ingest", "train", "evaluate", "approve", "deploy"}
+
+
+def test_on_databricks_env_catalog_and_schema_are_required(workspace: MakeEnvironment) -> None:
+    workspace("dev")
+    with pytest.raises(SystemExit) as exited:
+        run_task("iris-ingest", ["--env=dev"])
+    assert exited.value.code == 2
+
+
+# ---------------------------------------------------------------------------- the approval path
+
+
+def test_uat_waits_for_an_approver_who_can_tag_and_release(workspace: MakeEnvironment) -> None:
+    environment = workspace("uat")
+    training = environment.run("training")
+    assert training.succeeded, training.outcomes  # waiting is not a failure
+    assert challenger_tags(environment)[GATE_STATUS_TAG] == AWAITING_APPROVAL
+    assert champion(environment) is None
+    assert deployments(environment) == []
+    client = environment.client()
+    with environment.uc.acting_as(DEVELOPERS), pytest.raises(MlflowException, match="PERMISSION_DENIED"):
+        client.set_model_version_tag(environment.model, "1", APPROVAL_TAG, APPROVED)
+    with environment.uc.acting_as(APPROVERS):
+        client.set_model_version_tag(environment.model, "1", APPROVAL_TAG, APPROVED)
+    release = environment.run("release")
+    assert release.succeeded, release.outcomes
+    assert champion(environment) == "1"
+    assert challenger_tags(environment)[GATE_STATUS_TAG] == "passed"
+
+
+# ---------------------------------------------------------------------------------- deploying
+
+
+def task(environment: Environment, entry_point: str, *extra: str) -> None:
+    """One task as the job principal, with the platform's parameters that the task takes."""
+    from iris_mlops.entrypoints import TASKS  # noqa: PLC0415
+
+    accepted = TASKS[entry_point].accepted
+    parameters = [f"--{k}={v}" for k, v in environment.task_parameters().items() if k in accepted]
+    run_task(entry_point, [*parameters, *extra])
+
+
+def second_version_approved(workspace: MakeEnvironment) -> Environment:
+    """v1 champion behind a live endpoint; v2 trained with another C, evaluated and let through."""
+    environment = workspace("dev")
+    assert environment.run("training").succeeded
+    environment.rest.create(environment.endpoint, environment.model, "1", workload_size="Small")
+    task(environment, "iris-train", "--regularization=0.5")
+    task(environment, "iris-evaluate")
+    task(environment, "iris-approve", "--gate_mode=disabled")
+    assert challenger_tags(environment)[GATE_STATUS_TAG] == "passed"
+    return environment
+
+
+def test_a_failed_endpoint_update_records_nothing_and_keeps_the_champion(workspace: MakeEnvironment) -> None:
+    environment = second_version_approved(workspace)
+    before = deployments(environment)
+    environment.rest.fail_next_update = True
+    with pytest.raises(SystemExit):
+        task(environment, "iris-deploy")
+    assert environment.rest.serves(environment.endpoint) == "1"
+    assert champion(environment) == "1"
+    assert deployments(environment) == before
+
+
+def test_deploy_waits_for_an_update_in_progress_then_its_own(workspace: MakeEnvironment) -> None:
+    environment = second_version_approved(workspace)
+    environment.rest.start_update(environment.endpoint, "1", polls=2)  # e.g. a `pulumi up`
+    task(environment, "iris-deploy")
+    assert environment.rest.serves(environment.endpoint) == "2"
+    assert environment.rest.endpoints[environment.endpoint]["state"]["config_update"] == "NOT_UPDATING"
+    assert champion(environment) == "2"
+    (sent,) = environment.rest.puts
+    assert sent["served_entities"][0]["workload_size"] == "Small"  # Pulumi's fields go back as they were
+
+
+def test_a_deploy_retried_after_success_keeps_the_previous_version(workspace: MakeEnvironment) -> None:
+    environment = second_version_approved(workspace)
+    task(environment, "iris-deploy")
+    task(environment, "iris-deploy")
+    records = {str(r["model_version"]): str(r["previous_version"]) for r in deployments(environment)}
+    assert records["2"] == "1"
+    assert len(environment.rest.puts) == 1
