@@ -96,7 +96,7 @@ class FakeWriter:
 
 class FakeFrame:
     def __init__(self, spark: FakeSpark, data: pd.DataFrame) -> None:
-        self.sparkSession = spark  # noqa: N815 - pyspark's name
+        self.sparkSession = spark
         self.data = data.reset_index(drop=True)
 
     def count(self) -> int:
@@ -120,7 +120,9 @@ class FakeFrame:
 
     def _uncachable(self, *_: object) -> FakeFrame:
         if self.sparkSession.serverless:
-            raise SparkError("[NOT_SUPPORTED_WITH_SERVERLESS] PERSIST TABLE is not supported on serverless compute.")
+            raise SparkError(
+                "[NOT_SUPPORTED_WITH_SERVERLESS] PERSIST TABLE is not supported on serverless compute."
+            )
         return self
 
     cache = persist = checkpoint = _uncachable
@@ -182,14 +184,18 @@ class FakeSpark:
     def _merge(self, table: str, view: str, keys: list[str]) -> FakeFrame:
         target, source = self.table(table).data, self.views[view]
         if list(target.columns) != list(source.columns):
-            raise SparkError(f"[DELTA_SCHEMA_MISMATCH] {list(source.columns)} vs {list(target.columns)} in {table}")
+            raise SparkError(
+                f"[DELTA_SCHEMA_MISMATCH] {list(source.columns)} vs {list(target.columns)} in {table}"
+            )
         matched = target.merge(source[keys], on=keys, how="left", indicator=True)["_merge"] == "both"
         updated = int(matched.sum())
         self.tables[table] = pd.concat([target[~matched.to_numpy()], source], ignore_index=True)
         self.commit(table, "MERGE", self.conf.values.get("spark.databricks.delta.commitInfo.userMetadata"))
         inserted = len(source) - updated
         metrics = {"num_affected_rows": len(source), "num_updated_rows": updated}
-        return FakeFrame(self, pd.DataFrame([{**metrics, "num_deleted_rows": 0, "num_inserted_rows": inserted}]))
+        return FakeFrame(
+            self, pd.DataFrame([{**metrics, "num_deleted_rows": 0, "num_inserted_rows": inserted}])
+        )
 
 
 # ------------------------------------------------------------------------------ Unity Catalog
@@ -218,7 +224,9 @@ class FakeUnityCatalog:
             self.principal = previous
 
     def refuse(self, what: str) -> MlflowException:
-        return MlflowException(f"PERMISSION_DENIED: {self.principal} may not {what}", error_code=PERMISSION_DENIED)
+        return MlflowException(
+            f"PERMISSION_DENIED: {self.principal} may not {what}", error_code=PERMISSION_DENIED
+        )
 
     def check_tag(self, model: str, key: str, value: str, existing: int) -> None:
         if set(key) & TAG_KEY_FORBIDDEN or not 0 < len(key) <= TAG_KEY_MAX:
@@ -247,7 +255,9 @@ class UnityCatalogRegistryStore(SqlAlchemyStore):
     def uc(self) -> FakeUnityCatalog:
         return CURRENT_CATALOG[-1]
 
-    def create_registered_model(self, name: str, tags: Any = None, description: Any = None, deployment_job_id: Any = None) -> Any:
+    def create_registered_model(
+        self, name: str, tags: Any = None, description: Any = None, deployment_job_id: Any = None
+    ) -> Any:
         catalog, schema, _ = name.split(".")
         if not self.uc.has(f"{catalog}.{schema}", "CREATE_MODEL"):
             raise self.uc.refuse(f"create a model in {catalog}.{schema} (needs CREATE MODEL)")

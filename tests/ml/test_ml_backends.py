@@ -5,12 +5,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import mlflow
 import pytest
-from databricks.sdk.errors import NotFound
 from databricks.sdk.service.serving import (
     EndpointCoreConfigOutput,
     EndpointPendingConfig,
@@ -20,6 +20,7 @@ from databricks.sdk.service.serving import (
     ServingEndpointDetailed,
     TrafficConfig,
 )
+from fake_databricks import FakeServingRest, FakeWorkspaceClient
 from iris_mlops.backends import detect_backend_name, select_backend
 from iris_mlops.backends.databricks import (
     REGISTRY_URI,
@@ -141,57 +142,39 @@ def live_endpoint(*entities: ServedEntityOutput, pending: bool = False) -> Servi
     )
 
 
-class RecordingEndpoints:
-    """Stands in for WorkspaceClient.serving_endpoints and records what deploy asks of it."""
-
-    def __init__(self, endpoint: ServingEndpointDetailed | None) -> None:
-        self.endpoint = endpoint
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-
-    def get(self, name: str) -> ServingEndpointDetailed:
-        self.calls.append(("get", {"name": name}))
-        if self.endpoint is None:
-            raise NotFound(f"endpoint {name} does not exist")
-        return self.endpoint
-
-    def create(self, **kwargs: Any) -> None:
-        self.calls.append(("create", kwargs))
-
-    def update_config(self, **kwargs: Any) -> None:
-        self.calls.append(("update_config", kwargs))
-
-    def writes(self) -> list[tuple[str, dict[str, Any]]]:
-        return [call for call in self.calls if call[0] != "get"]
+def recording(endpoint: ServingEndpointDetailed | None) -> FakeServingRest:
+    """The serving REST API holding `endpoint` (settled); it records every PUT deploy sends."""
+    rest = FakeServingRest()
+    if endpoint is not None:
+        rest.endpoints[str(endpoint.name)] = {
+            **endpoint.as_dict(),
+            "state": {"config_update": "NOT_UPDATING", "ready": "READY"},
+        }
+    return rest
 
 
-class RecordingWorkspace:
-    def __init__(self, endpoint: ServingEndpointDetailed | None) -> None:
-        self.serving_endpoints = RecordingEndpoints(endpoint)
-
-
-def publish(workspace: RecordingWorkspace, version: str) -> str:
-    return DatabricksBackend(workspace).publish_endpoint("iris-prod", MODEL, version)  # type: ignore[arg-type]
+def publish(rest: FakeServingRest, version: str) -> str:
+    backend = DatabricksBackend(FakeWorkspaceClient(rest))  # type: ignore[arg-type]
+    return backend.publish_endpoint("iris-prod", MODEL, version, timedelta(minutes=1))
 
 
 def test_deploy_never_creates_the_endpoint_pulumi_owns(caplog: pytest.LogCaptureFixture) -> None:
-    workspace = RecordingWorkspace(endpoint=None)
+    rest = recording(None)
     with caplog.at_level(logging.WARNING, logger="iris_mlops"):
-        outcome = publish(workspace, "1")
-    assert workspace.serving_endpoints.writes() == []
+        outcome = publish(rest, "1")
+    assert rest.puts == []
     assert "does not exist yet" in outcome
     assert "databricks.createServingEndpoint" in caplog.text
     assert "pulumi up" in caplog.text
 
 
 def test_deploy_changes_only_the_served_version_of_an_existing_endpoint() -> None:
-    workspace = RecordingWorkspace(live_endpoint(live_entity("3")))
-    publish(workspace, "4")
-    ((call, kwargs),) = workspace.serving_endpoints.writes()
-    assert call == "update_config"
-    assert kwargs["name"] == "iris-prod"
-    (sent,) = kwargs["served_entities"]
-    assert isinstance(sent, ServedEntityInput)
+    rest = recording(live_endpoint(live_entity("3")))
+    publish(rest, "4")
+    (body,) = rest.puts
+    (sent,) = [ServedEntityInput.from_dict(entity) for entity in body["served_entities"]]
     assert sent.entity_version == "4"
+    assert rest.serves("iris-prod") == "4"
     # Everything Pulumi owns goes back exactly as the endpoint reported it.
     assert (sent.name, sent.entity_name, sent.workload_size, sent.scale_to_zero_enabled) == (
         SERVED_ENTITY_NAME,
@@ -206,22 +189,22 @@ def test_deploy_changes_only_the_served_version_of_an_existing_endpoint() -> Non
     carried = {name: getattr(live, name) for name in accepted if hasattr(live, name)}
     expected = ServedEntityInput(**{**carried, "entity_version": "4"})
     assert sent == expected
-    assert kwargs["traffic_config"] == live_endpoint().config.traffic_config  # type: ignore[union-attr]
+    assert TrafficConfig.from_dict(body["traffic_config"]) == live_endpoint().config.traffic_config  # type: ignore[union-attr]
 
 
 def test_deploy_keeps_other_served_entities_as_they_are() -> None:
     shadow = live_entity("2", name="shadow", workload_size="Small", scale_to_zero_enabled=True)
-    workspace = RecordingWorkspace(live_endpoint(live_entity("3"), shadow))
-    publish(workspace, "5")
-    ((_, kwargs),) = workspace.serving_endpoints.writes()
-    versions = {entity.name: entity.entity_version for entity in kwargs["served_entities"]}
+    rest = recording(live_endpoint(live_entity("3"), shadow))
+    publish(rest, "5")
+    (body,) = rest.puts
+    versions = {entity["name"]: entity["entity_version"] for entity in body["served_entities"]}
     assert versions == {SERVED_ENTITY_NAME: "5", "shadow": "2"}
 
 
 def test_deploy_of_the_version_already_served_sends_no_update() -> None:
-    workspace = RecordingWorkspace(live_endpoint(live_entity("4")))
-    assert "already serves" in publish(workspace, "4")
-    assert workspace.serving_endpoints.writes() == []
+    rest = recording(live_endpoint(live_entity("4")))
+    assert "already serves" in publish(rest, "4")
+    assert rest.puts == []
 
 
 @pytest.mark.parametrize(
@@ -236,7 +219,7 @@ def test_deploy_of_the_version_already_served_sends_no_update() -> None:
 def test_deploy_refuses_an_endpoint_it_cannot_update_safely(
     endpoint: ServingEndpointDetailed, message: str
 ) -> None:
-    workspace = RecordingWorkspace(endpoint)
+    rest = recording(endpoint)
     with pytest.raises(ServingError, match=message):
-        publish(workspace, "4")
-    assert workspace.serving_endpoints.writes() == []
+        publish(rest, "4")
+    assert rest.puts == []

@@ -5,11 +5,20 @@ from __future__ import annotations
 
 import configparser
 import hashlib
+import re
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+from iris_mlops import provenance
 from iris_mlops.job_graph import WHEEL_MEMBER, load_job_graph, load_job_graph_from_wheel
-from ml_support import COMPLETE, LOCK, build_wheel, venv_key
+from ml_support import COMPLETE, LOCK, REPO, build_wheel, venv_key
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+PACKAGED_MEMBER = f"iris_mlops/{provenance.PACKAGED_COMMIT_RESOURCE}"
 
 
 def sha256(path: Path) -> str:
@@ -66,3 +75,75 @@ def test_the_e2e_venv_holds_the_locked_dependencies_and_this_wheel(
         for name in archive.namelist():
             if name.startswith("iris_mlops/") and name.endswith(".py"):
                 assert (site_packages / name).read_bytes() == archive.read(name), name
+
+
+SERVERLESS_PACKAGES = REPO / "ml" / "serverless-environment-4.txt"
+
+
+def requires_dist(wheel: Path) -> list[Requirement]:
+    with zipfile.ZipFile(wheel) as archive:
+        (member,) = [name for name in archive.namelist() if name.endswith(".dist-info/METADATA")]
+        metadata = archive.read(member).decode()
+    return [
+        Requirement(line.split(":", 1)[1])
+        for line in metadata.splitlines()
+        if line.startswith("Requires-Dist:")
+    ]
+
+
+def serverless_pins() -> dict[str, str]:
+    lines = [line.strip() for line in SERVERLESS_PACKAGES.read_text().splitlines()]
+    return dict(line.split("==") for line in lines if line and not line.startswith("#"))
+
+
+def test_the_wheels_dependencies_accept_what_the_serverless_environment_ships(built_wheel: Path) -> None:
+    """pip keeps the environment's packages only if every cap accepts them; an open or wrong cap
+    would resolve anew on Databricks (pandas 3 beside a client built for pandas<3)."""
+    pins = serverless_pins()
+    required = {canonicalize_name(r.name): r for r in requires_dist(built_wheel) if r.marker is None}
+    assert set(pins) <= set(required)
+    for name, version in pins.items():
+        assert required[name].specifier.contains(version), (name, version, str(required[name].specifier))
+    uncapped = [
+        str(r) for r in required.values() if not any(s.operator in {"<", "<=", "=="} for s in r.specifier)
+    ]
+    assert uncapped == []
+
+
+def test_the_job_venv_lock_runs_the_serverless_versions() -> None:
+    locked = dict(re.findall(r"^([a-z0-9-]+)==(\S+)", LOCK.read_text(), flags=re.MULTILINE))
+    assert {name: locked[name] for name in serverless_pins()} == serverless_pins()
+
+
+def test_deltalake_is_a_local_extra_and_never_imported_on_databricks(built_wheel: Path) -> None:
+    (delta,) = [r for r in requires_dist(built_wheel) if canonicalize_name(r.name) == "deltalake"]
+    assert delta.marker is not None
+    assert "local" in str(delta.marker)
+    blocked = (
+        "import sys; sys.modules['deltalake'] = None; "
+        "import iris_mlops.entrypoints, iris_mlops.backends.databricks, iris_mlops.context; "
+        "from iris_mlops.backends import select_backend; "
+        "assert type(select_backend({'IRIS_MLOPS_BACKEND': 'databricks'})).__name__ == 'DatabricksBackend'"
+    )
+    subprocess.run([sys.executable, "-c", blocked], check=True)
+
+
+def test_the_wheel_carries_the_commit_its_source_comes_from(built_wheel: Path) -> None:
+    with zipfile.ZipFile(built_wheel) as archive:
+        packaged = archive.read(PACKAGED_MEMBER).decode().strip()
+    assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?", packaged)
+    last_ml_commit = subprocess.run(
+        ["git", "log", "-1", "--format=%H", "--", "ml"], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert packaged.removesuffix("-dirty") == last_ml_commit.stdout.strip()
+
+
+def test_provenance_prefers_the_override_then_the_wheels_commit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(provenance, "packaged_commit", lambda: "a" * 40)
+    monkeypatch.setattr(provenance, "checkout_commit", lambda: "b" * 40)
+    monkeypatch.delenv(provenance.COMMIT_ENV_VAR, raising=False)
+    assert provenance.git_commit() == "a" * 40
+    monkeypatch.setenv(provenance.COMMIT_ENV_VAR, "c" * 40)
+    assert provenance.git_commit() == "c" * 40
+    tags = provenance.provenance_tags("train", "dev", "databricks")
+    assert all("." not in key for key in tags)

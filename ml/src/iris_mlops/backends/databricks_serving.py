@@ -115,7 +115,8 @@ def publish(
         message = (
             f"serving endpoint {endpoint_name} does not exist yet, so nothing serves "
             f"{model_name} v{model_version} in real time; deploy never creates it: `pulumi up` "
-            "does once a model version exists (docs/databricks.md, first deploy of an environment)"
+            "does once the stack sets databricks.createServingEndpoint: true (docs/databricks.md, "
+            "first deploy of an environment)"
         )
         logger.warning(message)
         return message
