@@ -1,4 +1,4 @@
-"""``make demo``: build, plan, train behind the gate, score in batch, serve, promote; offline."""
+"""``make demo``: build, plan, train behind the gate, approve, score in batch, serve, promote; offline."""
 
 from __future__ import annotations
 
@@ -22,6 +22,11 @@ def demo_stages(paths: stages.DemoPaths, port: int | None = None) -> list[Stage]
         Stage("plan", "plan sandbox, dev, uat and prod offline", lambda: stages.plan_all_stacks(paths)),
         Stage(
             "train", "install the wheel like a job does; run the training job", lambda: stages.train(paths)
+        ),
+        Stage(
+            "approve",
+            "uat-like: training waits for an approver, who approves and releases",
+            lambda: stages.approve(paths),
         ),
         Stage("batch", "run the batch inference job", lambda: stages.batch_inference(paths)),
         Stage("serve", "serve the champion and score a request", lambda: stages.serve(paths, port)),

@@ -16,6 +16,7 @@ from rich.console import Group
 from rich.syntax import Syntax
 from rich.table import Table
 
+from demo.approval import approval
 from demo.job_env import JobEnvironment, wheel_venv
 from demo.ml_state import gate_table, predictions_written, registered_versions
 from demo.plan_summary import compact_plan
@@ -104,6 +105,10 @@ def train(paths: DemoPaths) -> StageResult:
     }.get(decision, f"gate status: {decision}")
     verdict = f"trained with C={regularization}: {verdict}"
     return StageResult(f"{installed}; {verdict}", Group(_task_table(done), gate), {"gate": decision})
+
+
+def approve(paths: DemoPaths) -> StageResult:
+    return approval(paths.job_environment()[0], paths.root, paths.local)
 
 
 def batch_inference(paths: DemoPaths) -> StageResult:

@@ -56,7 +56,18 @@ class JobSpec(_Strict):
     schedule: Schedule | None = None
     max_concurrent_runs: int = Field(default=1, ge=1, le=1000)
     timeout_seconds: int = Field(default=0, ge=0)
+    parameters: tuple[SnakeKey, ...] = Field(
+        default=(), description="Job-level parameters: pushed down to every task, a person may override them."
+    )
     tasks: tuple[TaskSpec, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _job_parameters_are_not_task_parameters(self) -> Self:
+        """Databricks lets a job parameter win over a task parameter of the same name."""
+        clashes = sorted({p for task in self.tasks for p in task.parameters} & set(self.parameters))
+        if clashes:
+            raise ValueError(f"job parameters {clashes} are also task parameters; name each in one place")
+        return self
 
     @model_validator(mode="after")
     def _tasks_form_a_dag(self) -> Self:

@@ -49,11 +49,19 @@ class JobCluster(BaseModel):
 def check_parameters(graph: JobGraph, values: Mapping[str, str]) -> None:
     """All unknown parameter names at once, before anything is registered."""
     unknown = sorted(
-        f"{job_key}.{task.key}: {parameter}"
-        for job_key, job in graph.jobs.items()
-        for task in job.tasks
-        for parameter in task.parameters
-        if parameter not in values
+        {
+            f"{job_key}.{task.key}: {parameter}"
+            for job_key, job in graph.jobs.items()
+            for task in job.tasks
+            for parameter in task.parameters
+            if parameter not in values
+        }
+        | {
+            f"{job_key}: {parameter}"
+            for job_key, job in graph.jobs.items()
+            for parameter in job.parameters
+            if parameter not in values
+        }
     )
     if unknown:
         raise UnknownJobParameterError(
@@ -67,6 +75,18 @@ def named_parameters(task: TaskSpec, values: Mapping[str, str]) -> dict[str, str
     if missing:
         raise UnknownJobParameterError(f"task {task.key!r}: no value for parameters {missing}")
     return {parameter: values[parameter] for parameter in sorted(task.parameters)}
+
+
+def job_parameters(job: JobSpec, values: Mapping[str, str]) -> list[databricks.JobParameterArgs] | None:
+    """What a person may override when starting a run, defaulting to the platform's value.
+
+    Databricks pushes job parameters down to every python_wheel_task with named parameters, and
+    a job parameter wins over a task parameter of the same name (docs: "Configure job
+    parameters", job parameter pushdown); the wheel's tasks all accept them.
+    """
+    return [
+        databricks.JobParameterArgs(name=name, default=values[name]) for name in sorted(job.parameters)
+    ] or None
 
 
 def job_name(name_prefix: str, environment: Environment, job_key: str) -> str:
@@ -153,6 +173,7 @@ def job_args(job_key: str, job: JobSpec, args: JobsArgs) -> databricks.JobArgs:
         ),
         max_concurrent_runs=job.max_concurrent_runs,
         timeout_seconds=job.timeout_seconds,
+        parameters=job_parameters(job, args.parameter_values),
         # A run triggered while one is active waits instead of being skipped.
         queue=databricks.JobQueueArgs(enabled=True),
         email_notifications=databricks.JobEmailNotificationsArgs(

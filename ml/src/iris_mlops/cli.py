@@ -8,13 +8,14 @@ from collections.abc import Sequence
 
 from rich.console import Console
 
-from iris_mlops.errors import IrisMlopsError
+from iris_mlops.errors import IrisMlopsError, ParameterError
 from iris_mlops.job_graph import load_job_graph
 from iris_mlops.logs import configure_logging
 from iris_mlops.params import parse_parameters
 from iris_mlops.runner import Isolation, check_job_arguments, job_arguments, run_job
 
 SERVE_PARAMETERS = ("env", "catalog", "schema", "model_name", "endpoint_name")
+APPROVE_PARAMETERS = ("env", "catalog", "schema", "model_name")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,6 +31,10 @@ def _parser() -> argparse.ArgumentParser:
         default=str(Isolation.IN_PROCESS),
         help="in-process (default, fast) or process (one process per task, as on Databricks)",
     )
+    approve = commands.add_parser(
+        "approve", help="an approver's step: tag the awaiting challenger approval=approved (docs/ml.md)"
+    )
+    approve.add_argument("--version", required=True, help="the challenger's version number")
     serve = commands.add_parser("serve", help="serve the champion at /serving-endpoints/<name>/invocations")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--host", default="127.0.0.1")
@@ -66,12 +71,36 @@ def _serve(host: str, port: int, poll_seconds: float, arguments: Sequence[str]) 
     return 0
 
 
+def _approve(version: str, arguments: Sequence[str], logger: logging.Logger) -> int:
+    """Tag the challenger as approved, as the person calling (on Databricks an approver, who holds
+    APPLY TAG on the model); the release job then gates it again and deploys it."""
+    # mlflow costs seconds of imports that `run` pays inside its tasks, not here.
+    from iris_mlops.backends import select_backend  # noqa: PLC0415
+    from iris_mlops.context import CHALLENGER, TaskContext  # noqa: PLC0415
+    from iris_mlops.gate import APPROVAL_TAG, APPROVED  # noqa: PLC0415
+
+    params = parse_parameters(arguments, APPROVE_PARAMETERS, program="iris-mlops approve")
+    context = TaskContext.create("approve-version", params, select_backend())
+    challenger = context.alias_version(CHALLENGER)
+    if challenger is None or challenger.version != version:
+        found = f"v{challenger.version}" if challenger is not None else "none"
+        raise ParameterError(
+            f"--version={version} is not the challenger of {context.model_name} (challenger: {found}); "
+            "the release job deploys the challenger only"
+        )
+    context.client.set_model_version_tag(context.model_name, version, APPROVAL_TAG, APPROVED)
+    logger.info("%s v%s approved: now start the release job", context.model_name, version)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     logger = configure_logging()
     args, extra = _parser().parse_known_args(argv)
     try:
         if args.command == "run":
             code = _run(args.jobs, args.isolation, extra, logger)
+        elif args.command == "approve":
+            code = _approve(args.version, extra, logger)
         else:
             code = _serve(args.host, args.port, args.poll_seconds, extra)
     except IrisMlopsError as error:

@@ -1,0 +1,75 @@
+"""The approval path of uat and prod, as `make demo` shows it on uat-like settings.
+
+The training job runs with `--env=uat` into a schema of its own (the dev champion stays as it is):
+the gate passes every check but the human approval, so the job succeeds and the challenger waits
+(`gate_status=awaiting_approval`). An approver then types what docs/ml.md lists; here the same
+commands run locally, against the demo's MLflow store instead of Unity Catalog.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from iris_mlops.backends.local import LocalBackend
+from iris_mlops.context import CHALLENGER, CHAMPION
+from iris_mlops.steps.approve import GATE_STATUS_TAG
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+from rich.table import Table
+
+from demo.job_env import JobEnvironment
+from demo.runner import StageError, StageResult
+
+APPROVAL_ENV = "uat"
+APPROVAL_SCHEMA = "iris_uat"
+MODEL = f"main.{APPROVAL_SCHEMA}.iris_classifier"
+SCOPE = (f"--env={APPROVAL_ENV}", f"--schema={APPROVAL_SCHEMA}")
+
+
+@dataclass(frozen=True)
+class Versions:
+    challenger: str | None
+    champion: str | None
+    status: str | None
+
+
+def versions(home: Path) -> Versions:
+    client = MlflowClient(
+        tracking_uri=LocalBackend(home).tracking_uri, registry_uri=LocalBackend(home).tracking_uri
+    )
+
+    def alias(name: str) -> tuple[str | None, dict[str, str]]:
+        try:
+            found = client.get_model_version_by_alias(MODEL, name)
+        except MlflowException:
+            return None, {}
+        return str(found.version), dict(found.tags)
+
+    (challenger, tags), (champion, _) = alias(CHALLENGER), alias(CHAMPION)
+    return Versions(challenger, champion, tags.get(GATE_STATUS_TAG))
+
+
+def approval(environment: JobEnvironment, root: Path, home: Path) -> StageResult:
+    steps = Table("who", "types", "then", title=f"approval on {MODEL} ({APPROVAL_ENV}-like)")
+
+    def run(who: str, arguments: list[str]) -> None:
+        done = environment.run(arguments, cwd=root)
+        state = versions(home)
+        then = f"challenger v{state.challenger} {state.status}, champion v{state.champion}"
+        steps.add_row(
+            who, " ".join(arguments), then if done.returncode == 0 else f"[red]exit {done.returncode}"
+        )
+        if done.returncode != 0:
+            raise StageError(f"`{' '.join(arguments)}` failed:\n{(done.stdout + done.stderr)[-1500:]}")
+
+    run("scheduler", ["iris-mlops", "run", "training", *SCOPE])
+    waiting = versions(home)
+    if waiting.status == "awaiting_approval" and waiting.challenger is not None:
+        run("approver", ["iris-mlops", "approve", *SCOPE, f"--version={waiting.challenger}"])
+        run("approver", ["iris-mlops", "run", "release", *SCOPE])
+        verdict = f"v{waiting.challenger} waited for approval, was approved and released"
+    else:
+        verdict = f"nothing awaits approval (challenger v{waiting.challenger} is {waiting.status})"
+    final = versions(home)
+    return StageResult(f"{verdict}; champion v{final.champion}", steps, {"champion": final.champion})
