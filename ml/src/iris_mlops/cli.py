@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from collections.abc import Sequence
 
 from rich.console import Console
@@ -75,11 +76,14 @@ def _approve(version: str, arguments: Sequence[str], logger: logging.Logger) -> 
     """Tag the challenger as approved, as the person calling (on Databricks an approver, who holds
     APPLY TAG on the model); the release job then gates it again and deploys it."""
     # mlflow costs seconds of imports that `run` pays inside its tasks, not here.
-    from iris_mlops.backends import select_backend  # noqa: PLC0415
+    from iris_mlops.backends import detect_backend_name, select_backend  # noqa: PLC0415
     from iris_mlops.context import CHALLENGER, TaskContext  # noqa: PLC0415
+    from iris_mlops.entrypoints import REQUIRED_ON_DATABRICKS, require_parameters  # noqa: PLC0415
     from iris_mlops.gate import APPROVAL_TAG, APPROVED  # noqa: PLC0415
 
     params = parse_parameters(arguments, APPROVE_PARAMETERS, program="iris-mlops approve")
+    if detect_backend_name(os.environ) == "databricks":
+        require_parameters(arguments, REQUIRED_ON_DATABRICKS, "iris-mlops approve")
     context = TaskContext.create("approve-version", params, select_backend())
     challenger = context.alias_version(CHALLENGER)
     if challenger is None or challenger.version != version:
