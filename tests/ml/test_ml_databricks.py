@@ -18,6 +18,7 @@ import yaml
 from databricks.sdk.errors import ResourceConflict
 from databricks_workspace import APPROVERS, DEVELOPERS, Environment
 from fake_databricks import FakeSpark, SparkError
+from iris_mlops import cli
 from iris_mlops.data import DEPLOYMENTS_TABLE, FEATURES_TABLE, PREDICTIONS_TABLE
 from iris_mlops.entrypoints import run_task
 from iris_mlops.gate import APPROVAL_TAG, APPROVED, AWAITING_APPROVAL
@@ -176,11 +177,16 @@ def test_uat_waits_for_an_approver_who_can_tag_and_release(workspace: MakeEnviro
     assert challenger_tags(environment)[GATE_STATUS_TAG] == AWAITING_APPROVAL
     assert champion(environment) is None
     assert deployments(environment) == []
-    client = environment.client()
-    with environment.uc.acting_as(DEVELOPERS), pytest.raises(MlflowException, match="PERMISSION_DENIED"):
-        client.set_model_version_tag(environment.model, "1", APPROVAL_TAG, APPROVED)
+    scope = [f"--env={environment.env}", f"--catalog={environment.catalog}", f"--schema={environment.schema}"]
+    with environment.uc.acting_as(DEVELOPERS), pytest.raises(SystemExit) as refused:
+        cli.main(["approve", *scope, "--version=1"])  # developers hold EXECUTE only
+    assert refused.value.code == 1
+    assert APPROVAL_TAG not in challenger_tags(environment)
+    with environment.uc.acting_as(APPROVERS), pytest.raises(SystemExit):
+        cli.main(["approve", *scope, "--version=7"])  # not the challenger
     with environment.uc.acting_as(APPROVERS):
-        client.set_model_version_tag(environment.model, "1", APPROVAL_TAG, APPROVED)
+        cli.main(["approve", *scope, "--version=1"])
+    assert challenger_tags(environment)[APPROVAL_TAG] == APPROVED
     release = environment.run("release")
     assert release.succeeded, release.outcomes
     assert champion(environment) == "1"

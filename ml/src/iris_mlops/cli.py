@@ -76,6 +76,8 @@ def _approve(version: str, arguments: Sequence[str], logger: logging.Logger) -> 
     """Tag the challenger as approved, as the person calling (on Databricks an approver, who holds
     APPLY TAG on the model); the release job then gates it again and deploys it."""
     # mlflow costs seconds of imports that `run` pays inside its tasks, not here.
+    from mlflow.exceptions import MlflowException  # noqa: PLC0415
+
     from iris_mlops.backends import detect_backend_name, select_backend  # noqa: PLC0415
     from iris_mlops.context import CHALLENGER, TaskContext  # noqa: PLC0415
     from iris_mlops.entrypoints import REQUIRED_ON_DATABRICKS, require_parameters  # noqa: PLC0415
@@ -92,7 +94,14 @@ def _approve(version: str, arguments: Sequence[str], logger: logging.Logger) -> 
             f"--version={version} is not the challenger of {context.model_name} (challenger: {found}); "
             "the release job deploys the challenger only"
         )
-    context.client.set_model_version_tag(context.model_name, version, APPROVAL_TAG, APPROVED)
+    try:
+        context.client.set_model_version_tag(context.model_name, version, APPROVAL_TAG, APPROVED)
+    except MlflowException as error:
+        raise IrisMlopsError(
+            f"could not tag {context.model_name} v{version} ({error.error_code}): an approver needs "
+            "APPLY TAG on the model and USE SCHEMA/USE CATALOG on its parents, which the stack's "
+            "approvers group holds (docs/ml.md, approval)"
+        ) from error
     logger.info("%s v%s approved: now start the release job", context.model_name, version)
     return 0
 
