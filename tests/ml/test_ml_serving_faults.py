@@ -6,6 +6,7 @@ import json
 import re
 import socket
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import mlflow
@@ -210,7 +211,7 @@ def test_a_champion_that_cannot_be_loaded_leaves_the_current_one_serving(
 
 
 def test_deploy_says_how_a_running_server_picks_the_new_champion(tmp_path: Path) -> None:
-    message = LocalBackend(tmp_path).publish_endpoint("iris-dev", "c.s.m", "7")
+    message = LocalBackend(tmp_path).publish_endpoint("iris-dev", "c.s.m", "7", timedelta(minutes=1))
     assert "c.s.m@champion is v7" in message
     assert "switches to it at its next alias check" in message
     assert "serves" not in message.split(";")[0]  # no claim that something already serves it
