@@ -28,6 +28,7 @@ from bootstrap import handoff
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOTSTRAP_DIR = ROOT / "bootstrap"
+POLICY_PACK = ROOT / "policy"
 DEFAULT_BACKEND = "file://" + str(Path.home() / ".pulumi-mlops-bootstrap")
 GITHUB_ACCESS_HELP = (
     "GITHUB_TOKEN is not set. Export a fine-grained token (or GitHub App token) for the repository "
@@ -109,7 +110,8 @@ def pulumi_commands(answers: Answers) -> list[list[str]]:
             for index, operator in enumerate(answers.operators.split(","))
             if operator.strip()
         ),
-        ["pulumi", "up", "--stack", answers.stack],
+        # The same policy pack as the environments' previews and deploys (docs/security.md).
+        ["pulumi", "up", "--stack", answers.stack, "--policy-pack", str(POLICY_PACK)],
     ]
 
 
@@ -117,7 +119,9 @@ def run_bootstrap(
     environ: Mapping[str, str], answers: Answers, run: Run, console: Console, root: Path = ROOT
 ) -> int:
     """Run the commands against ``answers.backend``, then hand the outputs to the environments."""
-    env = {**environ, "PULUMI_BACKEND_URL": answers.backend}
+    # The pack's federated-credential rule checks subjects against GITHUB_REPOSITORY (policy/pack.py).
+    repository = f"{answers.owner}/{answers.repository}"
+    env = {**environ, "PULUMI_BACKEND_URL": answers.backend, "GITHUB_REPOSITORY": repository}
     if answers.backend.startswith("file://"):
         Path(answers.backend.removeprefix("file://")).expanduser().mkdir(parents=True, exist_ok=True)
     for command in pulumi_commands(answers):

@@ -16,7 +16,13 @@ import pulumi
 from pulumi.runtime import config as pulumi_config
 from pulumi_azure_native import authorization
 
-from bootstrap.settings import NAMESPACE, PREVIEW_TOKEN_KEY, BootstrapSettings, build_bootstrap_settings
+from bootstrap.settings import (
+    NAMESPACE,
+    PREVIEW_TOKEN_KEY,
+    STACK_DIRECTORY,
+    BootstrapSettings,
+    build_bootstrap_settings,
+)
 from infra.base import StrInput
 from infra.bootstrap_access import BackendAccess, BackendAccessArgs, PreviewIdentity, PreviewIdentityArgs
 from infra.bootstrap_interface import BOOTSTRAP_PROJECT
@@ -61,7 +67,8 @@ def load_bootstrap() -> LoadedBootstrap:
     }
     if token_key in raw and not pulumi_config.is_config_secret(token_key):
         message = f"plaintext; set it with `pulumi config set --secret {PREVIEW_TOKEN_KEY}`"
-        raise ConfigError(stack, [Problem(stack, PREVIEW_TOKEN_KEY, "(plaintext)", message, NAMESPACE)])
+        problem = Problem(stack, PREVIEW_TOKEN_KEY, "(plaintext)", message, NAMESPACE)
+        raise ConfigError(stack, [problem], STACK_DIRECTORY)
     settings = build_bootstrap_settings(stack, values)
     token = pulumi.Config(BOOTSTRAP_PROJECT).get_secret(PREVIEW_TOKEN_KEY)
     return LoadedBootstrap(settings, token)
@@ -75,11 +82,12 @@ def checked_subscription(settings: BootstrapSettings) -> str:
         message = (
             f"the Azure login is to subscription {logged_in}, not this stack's; log in to it "
             f"(`az account set --subscription {configured}`) "
-            f"or correct bootstrap/Pulumi.{settings.stack}.yaml"
+            f"or correct {STACK_DIRECTORY}Pulumi.{settings.stack}.yaml"
         )
         raise ConfigError(
             settings.stack,
             [Problem(settings.stack, "platform.subscriptionId", configured, message, NAMESPACE)],
+            STACK_DIRECTORY,
         )
     return configured
 

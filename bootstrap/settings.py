@@ -20,6 +20,7 @@ from stacks.settings import Section
 from stacks.types import AzureLocation, GithubName, NamePrefix, ReviewerType, StorageSku, SubscriptionId
 
 NAMESPACE = f"{BOOTSTRAP_PROJECT}:"
+STACK_DIRECTORY = "bootstrap/"  # where this project's stack files live, for error messages
 PREVIEW_TOKEN_KEY = "previewGithubToken"  # noqa: S105 - a config key name; optional secret: the PR previews' read-only GitHub token
 
 
@@ -109,7 +110,7 @@ def build_bootstrap_settings(stack: str, values: Mapping[str, Any]) -> Bootstrap
         settings = BootstrapSettings.model_validate({**values, "stack": stack})
     except ValidationError as error:
         problems[:0] = [problem_from(stack, d, BootstrapSettings, NAMESPACE) for d in error.errors()]
-        raise ConfigError(stack, problems) from None
+        raise ConfigError(stack, problems, STACK_DIRECTORY) from None
     try:
         bootstrap_names(
             settings.platform.name_prefix,
@@ -124,5 +125,5 @@ def build_bootstrap_settings(stack: str, values: Mapping[str, Any]) -> Bootstrap
             for p in error.problems
         ]
     if problems:
-        raise ConfigError(stack, problems)
+        raise ConfigError(stack, problems, STACK_DIRECTORY)
     return settings

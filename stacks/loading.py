@@ -46,10 +46,11 @@ class Problem:
 class ConfigError(Exception):
     """Every problem of a stack's config at once, one line each."""
 
-    def __init__(self, stack: str, problems: list[Problem]) -> None:
+    def __init__(self, stack: str, problems: list[Problem], directory: str = "") -> None:
         self.stack = stack
         self.problems = tuple(problems)
-        header = f"Pulumi.{stack}.yaml has {len(problems)} configuration problem(s); nothing was deployed:"
+        file = f"{directory}Pulumi.{stack}.yaml"  # the bootstrap's stack files are in bootstrap/
+        header = f"{file} has {len(problems)} configuration problem(s); nothing was deployed:"
         super().__init__("\n".join([header, *(f"  - {p.line()}" for p in problems)]))
 
 

@@ -38,10 +38,12 @@ def test_the_example_stack_is_valid() -> None:
     assert settings.github.owner == "example-org"
 
 
-def test_missing_tag_pushers_names_the_key() -> None:
+def test_missing_tag_pushers_names_the_key_and_the_file() -> None:
     values = _values()
     del values["github"]["tagPushers"]
-    assert "mlops-bootstrap:github.tagPushers = (missing): required" in _problems(values)
+    message = _problems(values)
+    assert message.startswith("bootstrap/Pulumi.example-org.yaml has 1 configuration problem(s)")
+    assert "mlops-bootstrap:github.tagPushers = (missing): required" in message
 
 
 def test_deployer_of_an_environment_without_a_key_is_refused() -> None:

@@ -132,6 +132,7 @@ def test_make_bootstrap_runs_pulumi_up_in_bootstrap_and_hands_the_outputs_on(
     ran: list[tuple[list[str], str]] = []
 
     def fake(command: list[str], env: Any, capture: bool) -> str:
+        assert env["GITHUB_REPOSITORY"] == "contoso/mlops-platform"  # what the policy pack checks against
         ran.append((command, env["PULUMI_BACKEND_URL"]))
         return json.dumps(_outputs()) if command[:3] == ["pulumi", "stack", "output"] else ""
 
@@ -144,7 +145,11 @@ def test_make_bootstrap_runs_pulumi_up_in_bootstrap_and_hands_the_outputs_on(
         "pulumi config set --path mlops-bootstrap:operators[1] 00000000-0000-4000-8000-0000000000c2"
         in commands
     )
-    assert commands[-2:] == ["pulumi up --stack contoso", "pulumi stack output --json --stack contoso"]
+    assert commands[-2:] == [
+        f"pulumi up --stack contoso --policy-pack {cli.ROOT / 'policy'}",
+        "pulumi stack output --json --stack contoso",
+    ]
+    assert (cli.ROOT / "policy" / "PulumiPolicy.yaml").is_file()
     assert {backend for _, backend in ran} == {environ["BOOTSTRAP_BACKEND"]}
     assert (tmp_path / "state").is_dir()  # a file:// backend must exist before Pulumi opens it
     assert _section(root, Environment.DEV)["previewClientId"] == PREVIEW_CLIENT
