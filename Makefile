@@ -90,7 +90,7 @@ bench: setup wheel ## performance figures as ratios measured in one run
 promote: setup ## pin what FROM runs into TO's stack file: make promote FROM=uat TO=prod [DRY_RUN=1]
 	$(PY) -m stacks.promote --from $(FROM) --to $(TO) $(if $(DRY_RUN),--dry-run,)
 
-bootstrap: setup ## once per organisation: state backend, keys, preview identity, repo settings (asks; GITHUB_TOKEN)
+bootstrap: setup policy-venv ## once per organisation: state backend, keys, preview identity, repo settings (asks; GITHUB_TOKEN)
 	$(PY) -m bootstrap.cli
 
 clean: ## remove build outputs and local ML state (keeps .venv)
