@@ -74,6 +74,9 @@ class DatabricksWorkloadsArgs(ComponentArgs):
     schema_name: str = Field(default="iris", pattern=_UC_NAME, description="Schema for tables and the model.")
     readers_group: str = Field(min_length=1, description="Group that may read the schema and use the model.")
     developers_group: str = Field(min_length=1, description="Group of the data scientists.")
+    approvers_group: str = Field(
+        min_length=1, description="Group whose members approve a new champion where approval is required."
+    )
     # Jobs
     wheel_path: Path = Field(description="The wheel in dist/, or dist/ itself (exactly one wheel).")
     project_root: Path | None = Field(
@@ -131,9 +134,13 @@ class DatabricksWorkloadsArgs(ComponentArgs):
     def experiment_name(self) -> str:
         return f"/Shared/{self.physical(self.model_name)}"
 
+    @property
+    def approval_required(self) -> bool:
+        return self.production_like if self.require_approval is None else self.require_approval
+
     def parameter_values(self) -> dict[str, str]:
         """The value of every named parameter a task of the job graph may ask for."""
-        approval = self.production_like if self.require_approval is None else self.require_approval
+        approval = self.approval_required
         return {
             "env": self.environment.value,
             "catalog": self.catalog,
@@ -217,6 +224,9 @@ class DatabricksWorkloads(PlatformComponent):
             Role.DEPLOYERS: args.deployers_group,
             Role.PREVIEW: identity.preview_application_id,
         }
+        if args.approval_required:
+            # Tags the challenger approved, then starts the release job (docs/ml.md, approval).
+            principals[Role.APPROVERS] = args.approvers_group
         catalog = UnityCatalog(
             f"{name}-uc",
             UnityCatalogArgs(
@@ -288,6 +298,7 @@ class DatabricksWorkloads(PlatformComponent):
                 if args.schedules_paused is None
                 else args.schedules_paused,
                 developers_group=args.developers_group,
+                approvers_group=args.approvers_group if args.approval_required else None,
                 preview_principal=identity.preview_application_id,
                 tags=args.tags,
                 provider=provider,

@@ -59,6 +59,9 @@ class JobSpec(_Strict):
     parameters: tuple[SnakeKey, ...] = Field(
         default=(), description="Job-level parameters: pushed down to every task, a person may override them."
     )
+    run_by_approvers: bool = Field(
+        default=False, description="Where approval is required, the approvers group may start it."
+    )
     tasks: tuple[TaskSpec, ...] = Field(min_length=1)
 
     @model_validator(mode="after")

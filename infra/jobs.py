@@ -25,6 +25,7 @@ SERVERLESS_ENVIRONMENT_VERSION = "4"
 DEFAULT_SPARK_VERSION = "16.4.x-scala2.12"
 DEFAULT_NODE_TYPE = "Standard_D4ds_v5"
 
+APPROVERS_JOB_PERMISSION = "CAN_MANAGE_RUN"
 ENVIRONMENT_KEY = "wheel"  # serverless: the job environment that installs the wheel
 JOB_CLUSTER_KEY = "main"  # job clusters: the one cluster every task shares
 
@@ -109,6 +110,9 @@ class JobsArgs(ComponentArgs):
     failure_emails: tuple[str, ...]
     schedules_paused: bool
     developers_group: str
+    approvers_group: str | None = Field(
+        description="Where approval is required: may run the jobs the graph marks run_by_approvers."
+    )
     preview_principal: StrInput = Field(description="Application id of the PR-preview identity (CAN_VIEW).")
     tags: Mapping[str, str]
     provider: databricks.Provider
@@ -188,6 +192,22 @@ def job_args(job_key: str, job: JobSpec, args: JobsArgs) -> databricks.JobArgs:
     )
 
 
+def job_access_controls(job: JobSpec, args: JobsArgs) -> list[databricks.PermissionsAccessControlArgs]:
+    """The table's entries, plus CAN_MANAGE_RUN for the approvers on the release job: after
+    tagging the challenger they start it (docs/ml.md, approval). CAN_MANAGE_RUN is the level that
+    may trigger a run (Databricks, "Job ACLs")."""
+    entries = access_controls(
+        WorkspaceObject.JOB, args.environment, args.run_as, args.developers_group, args.preview_principal
+    )
+    if job.run_by_approvers and args.approvers_group is not None:
+        entries.append(
+            databricks.PermissionsAccessControlArgs(
+                group_name=args.approvers_group, permission_level=APPROVERS_JOB_PERMISSION
+            )
+        )
+    return entries
+
+
 class WheelJobs(PlatformComponent):
     AREA = "databricks"
 
@@ -210,13 +230,7 @@ class WheelJobs(PlatformComponent):
             databricks.Permissions(
                 f"{name}-{job_key}-permissions",
                 job_id=job.id,
-                access_controls=access_controls(
-                    WorkspaceObject.JOB,
-                    args.environment,
-                    args.run_as,
-                    args.developers_group,
-                    args.preview_principal,
-                ),
+                access_controls=job_access_controls(args.graph.jobs[job_key], args),
                 opts=self.child_opts(pulumi.ResourceOptions(provider=args.provider)),
             )
             self.job_ids[job_key] = job.id

@@ -48,6 +48,11 @@ class Role(StrEnum):
     # The bootstrap's PR-preview identity: BROWSE on the catalog reads the metadata of everything
     # in it (schema, volume, model) without reading data.
     PREVIEW = "preview"
+    # Where a human approves a new champion: they tag the challenger `approval=approved`, which
+    # needs APPLY TAG on the model with USE SCHEMA and USE CATALOG on its parents ("Apply tags to
+    # Unity Catalog securable objects", requirements), and EXECUTE to read the version they approve.
+    # Granted only where approval is required: elsewhere the role has no principal.
+    APPROVERS = "approvers"
 
 
 class Privileges(NamedTuple):
@@ -78,6 +83,7 @@ UC_GRANTS: dict[Securable, dict[Role, Privileges]] = {
         Role.READERS: _same("USE_CATALOG"),
         Role.DEPLOYERS: _NONE,  # owner
         Role.PREVIEW: _same("BROWSE"),
+        Role.APPROVERS: _same("USE_CATALOG"),
     },
     Securable.SCHEMA: {
         Role.JOB_PRINCIPAL: _same(*_JOB_SCHEMA),
@@ -85,6 +91,7 @@ UC_GRANTS: dict[Securable, dict[Role, Privileges]] = {
         Role.READERS: _same("SELECT", "USE_SCHEMA"),
         Role.DEPLOYERS: _NONE,  # owner
         Role.PREVIEW: _NONE,  # BROWSE on the catalog
+        Role.APPROVERS: _same("USE_SCHEMA"),
     },
     Securable.VOLUME: {
         Role.JOB_PRINCIPAL: _same("READ_VOLUME"),
@@ -92,6 +99,7 @@ UC_GRANTS: dict[Securable, dict[Role, Privileges]] = {
         Role.READERS: _NONE,
         Role.DEPLOYERS: _NONE,  # owner
         Role.PREVIEW: _NONE,  # BROWSE on the catalog
+        Role.APPROVERS: _NONE,
     },
     Securable.MODEL: {
         Role.JOB_PRINCIPAL: _NONE,  # owner
@@ -99,6 +107,7 @@ UC_GRANTS: dict[Securable, dict[Role, Privileges]] = {
         Role.READERS: _same("EXECUTE"),
         Role.DEPLOYERS: _same("EXECUTE"),  # creates the serving endpoint, which reads the model
         Role.PREVIEW: _NONE,  # BROWSE on the catalog
+        Role.APPROVERS: _same("APPLY_TAG", "EXECUTE"),
     },
 }
 
@@ -106,11 +115,12 @@ UC_GRANTS: dict[Securable, dict[Role, Privileges]] = {
 def grants_for(
     securable: Securable, environment: Environment, principals: Mapping[Role, pulumi.Input[str]]
 ) -> list[databricks.GrantsGrantArgs]:
-    """One entry per role with privileges, privileges sorted, roles in table order."""
+    """One entry per role with privileges, privileges sorted, roles in table order; a role without
+    a principal here (the approvers where no approval is required) gets nothing."""
     entries = []
     for role, privileges in UC_GRANTS[securable].items():
         chosen = privileges.prod if environment.is_production_like else privileges.dev
-        if chosen:
+        if chosen and role in principals:
             entries.append(databricks.GrantsGrantArgs(principal=principals[role], privileges=sorted(chosen)))
     return entries
 

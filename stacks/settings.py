@@ -163,6 +163,12 @@ class DatabricksSettings(Section):
     )
     readers_group: str = Field("mlops-readers", min_length=1, description="account group granted read")
     developers_group: str = Field("mlops-developers", min_length=1, description="account group for devs")
+    approvers_group: str = Field(
+        "mlops-approvers",
+        min_length=1,
+        description="account group that approves a new champion where approval is required "
+        "(APPLY TAG on the model, runs the release job; docs/ml.md, approval)",
+    )
     compute_mode: ComputeMode = Field(ComputeMode.SERVERLESS, description="how jobs get compute")
     # The runtime pins live in infra/jobs.py, next to the serverless environment version (trap 9).
     spark_version: str = Field(

@@ -98,6 +98,7 @@ def databricks_args(
         schema_name=db.schema_,
         readers_group=db.readers_group,
         developers_group=db.developers_group,
+        approvers_group=db.approvers_group,
         wheel_path=wheel_path,
         project_root=ROOT,
         compute_mode=db.compute_mode,

@@ -53,6 +53,7 @@ class Job:
     timeout_seconds: int
     tasks: tuple[Task, ...]
     parameters: tuple[str, ...] = ()  # job-level: pushed down to every task, a person may override
+    run_by_approvers: bool = False  # where approval is required, the approvers group may start it
 
     def task(self, key: str) -> Task:
         for task in self.tasks:
@@ -132,6 +133,7 @@ def _job(key: str, raw: dict[str, Any]) -> Job:
         timeout_seconds=int(raw["timeout_seconds"]),
         tasks=tasks,
         parameters=tuple(raw.get("parameters", ())),
+        run_by_approvers=bool(raw.get("run_by_approvers", False)),
     )
     unknown = [name for name in job.parameters if name not in PARAMETER_SPECS]
     if unknown:

@@ -64,6 +64,7 @@ def workloads_args(environment: Environment, wheel_path: Path, **overrides: Any)
         "catalog": f"mlops_{env}",
         "readers_group": "mlops-readers",
         "developers_group": "mlops-developers",
+        "approvers_group": "mlops-approvers",
         "account_id": ACCOUNT_ID,
         "deployers_group": "mlops-deployers",
         "deployer_application_id": DEPLOYER_CLIENT_ID,

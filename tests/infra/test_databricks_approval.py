@@ -1,0 +1,92 @@
+"""The approval path and the run-time overrides, as the four real stacks plan them with the real
+wheel: who may tag the challenger approved, who may start the release job, and which parameters a
+person may override when starting a run (docs/ml.md, approval; docs/databricks.md, jobs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.jobs import APPROVERS_JOB_PERMISSION
+from stacks.environment import Environment
+from stacks.offline import OfflineRun, RecordedResource
+
+JOB = "databricks:index/job:Job"
+PERMISSIONS = "databricks:index/permissions:Permissions"
+GRANTS = "databricks:index/grants:Grants"
+APPROVERS = "mlops-approvers"
+READ_AND_TAG = {"APPLY_TAG", "EXECUTE", "USE_SCHEMA", "USE_CATALOG"}
+
+
+def jobs(run: OfflineRun) -> dict[str, dict[str, Any]]:
+    return {job.plain_inputs()["tags"]["job"]: job.plain_inputs() for job in run.of_type(JOB)}
+
+
+def job_acl(run: OfflineRun, job_key: str) -> dict[str, str]:
+    (permissions,) = [p for p in run.of_type(PERMISSIONS) if p.name.endswith(f"-jobs-{job_key}-permissions")]
+    return acl(permissions)
+
+
+def acl(resource: RecordedResource) -> dict[str, str]:
+    controls = resource.plain_inputs()["accessControls"]
+    return {c.get("groupName") or c["servicePrincipalName"]: c["permissionLevel"] for c in controls}
+
+
+def grants(run: OfflineRun, securable: str) -> dict[str, list[str]]:
+    (resource,) = [g for g in run.of_type(GRANTS) if securable in g.inputs]
+    return {g["principal"]: g["privileges"] for g in resource.plain_inputs()["grants"]}
+
+
+def test_approvers_can_tag_the_model_and_start_the_release_job_where_approval_is_required(
+    plans: dict[Environment, OfflineRun],
+) -> None:
+    for env, run in plans.items():
+        if env.is_production_like:
+            # APPLY TAG with USE SCHEMA and USE CATALOG on the parents; EXECUTE to read the version.
+            assert grants(run, "model")[APPROVERS] == ["APPLY_TAG", "EXECUTE"], env
+            assert grants(run, "schema")[APPROVERS] == ["USE_SCHEMA"], env
+            assert grants(run, "catalog")[APPROVERS] == ["USE_CATALOG"], env
+            assert job_acl(run, "release")[APPROVERS] == APPROVERS_JOB_PERMISSION, env
+        else:
+            for securable in ("model", "schema", "catalog"):
+                assert APPROVERS not in grants(run, securable), (env, securable)
+            assert APPROVERS not in job_acl(run, "release"), env
+        # Only the step that follows the approval: never the training or the batch job.
+        for job_key in ("training", "batch_inference"):
+            assert APPROVERS not in job_acl(run, job_key), (env, job_key)
+
+
+def test_no_approver_may_write_data_or_run_compute_beyond_the_release_job(
+    plans: dict[Environment, OfflineRun],
+) -> None:
+    for env, run in plans.items():
+        for resource in run.of_type(GRANTS):
+            for grant in resource.plain_inputs()["grants"]:
+                if grant["principal"] == APPROVERS:
+                    assert set(grant["privileges"]) <= READ_AND_TAG, env
+
+
+def test_what_a_person_may_override_is_a_job_parameter_every_task_receives(
+    plans: dict[Environment, OfflineRun],
+) -> None:
+    """Databricks pushes job parameters down to every python_wheel_task and lets them win over a
+    task parameter of the same name: a job parameter is never also a task's named parameter."""
+    margins = {env: "0.01" if env is Environment.PROD else "0.0" for env in Environment}
+    for env, run in plans.items():
+        planned = jobs(run)
+        for job_key in ("training", "release"):
+            parameters = {p["name"]: p["default"] for p in planned[job_key]["parameters"]}
+            assert parameters == {"margin": margins[env]}, (env, job_key)
+            for task in planned[job_key]["tasks"]:
+                assert "margin" not in task["pythonWheelTask"]["namedParameters"], (env, task["taskKey"])
+        assert "parameters" not in planned["batch_inference"] or not planned["batch_inference"]["parameters"]
+
+
+def test_the_release_job_has_no_schedule_and_runs_approve_then_deploy(
+    plans: dict[Environment, OfflineRun],
+) -> None:
+    for env, run in plans.items():
+        release = jobs(run)["release"]
+        assert release.get("schedule") is None, env
+        tasks = {task["taskKey"]: task for task in release["tasks"]}
+        assert set(tasks) == {"approve", "deploy"}, env
+        assert [d["taskKey"] for d in tasks["deploy"]["dependsOns"]] == ["approve"], env
