@@ -9,6 +9,7 @@ from .access import (
     check_run_as_user_role,
     check_uc_owners,
 )
+from .approval import check_approval_path
 from .identity import (
     FEDERATED_CREDENTIAL,
     ROLE_ASSIGNMENT,
@@ -218,6 +219,12 @@ STACK_RULES: tuple[StackRule, ...] = (
         "The deployers hold EXECUTE on every model an endpoint serves, granted before the endpoint.",
         MANDATORY,
         check_endpoint_creator_executes,
+    ),
+    StackRule(
+        "approval-has-an-approver",
+        "Where a job waits for a human approval, some principal may tag the model and start the release job.",
+        MANDATORY,
+        check_approval_path,
     ),
     StackRule(
         "uc-storage-after-role",

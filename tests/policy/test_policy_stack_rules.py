@@ -26,6 +26,7 @@ from policy.access import (
     STORAGE_CREDENTIAL,
     VOLUME,
 )
+from policy.approval import PERMISSIONS
 from policy.context import PolicyContext
 from policy.offline import evaluate, mandatory, stack_resource
 from policy.registry import STACK_RULES
@@ -77,6 +78,23 @@ def _model_grants_without_deployers(r: StackResource) -> StackResource:
         return r
     grants = [g for g in r.props["grants"] if g["principal"] != "mlops-deployers"]
     return _props(r, grants=grants)
+
+
+def _model_grants_without(privilege: str) -> Callable[[StackResource], StackResource]:
+    def change(r: StackResource) -> StackResource:
+        if not r.props.get("model"):
+            return r
+        kept = [
+            {**g, "privileges": [x for x in g["privileges"] if x != privilege]} for g in r.props["grants"]
+        ]
+        return _props(r, grants=kept)
+
+    return change
+
+
+def _without_start_rights(r: StackResource) -> StackResource:
+    controls = [c for c in r.props["accessControls"] if c.get("permissionLevel") != "CAN_MANAGE_RUN"]
+    return _props(r, accessControls=controls)
 
 
 OLD_FORMS: list[tuple[str, str, Mutation, str]] = [
@@ -131,6 +149,25 @@ OLD_FORMS: list[tuple[str, str, Mutation, str]] = [
         "endpoint before the grants",
         _without_dependency_on(MODEL_SERVING, GRANTS),
         "not created after the Grants",
+    ),
+    # issue 18, defect 3: nobody could approve (developers hold EXECUTE only, can only view jobs)
+    (
+        "approval-has-an-approver",
+        "no APPLY TAG for anyone",
+        _edit(GRANTS, _model_grants_without("APPLY_TAG")),
+        "nobody can approve",
+    ),
+    (
+        "approval-has-an-approver",
+        "approvers who may not start the release job",
+        _edit(PERMISSIONS, _without_start_rights),
+        "nobody can approve",
+    ),
+    (
+        "approval-has-an-approver",
+        "no release job",
+        _edit(JOB, lambda r: None if not r.props.get("schedule") else r),
+        "no job without a schedule runs the gate",
     ),
     # defect 5: the credential validated before the connector's role exists
     (
