@@ -277,3 +277,9 @@ def test_a_kill_after_a_table_commit_loses_and_duplicates_nothing(home: Path) ->
     rows = table_rows(home, PREDICTIONS_TABLE)
     assert not rows.duplicated(["sample_id", "model_version"]).any()
     assert len(table_rows(home, FEATURES_TABLE)) == len(load_iris_frame())
+
+
+def test_an_unknown_kill_point_is_an_error_not_a_silent_no_op(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(faults.KILL_AT_ENV_VAR, "verison-created")
+    with pytest.raises(ValueError, match="allowed: run-started, store-built-aside, table-written"):
+        faults.checkpoint(faults.VERSION_CREATED)
