@@ -27,14 +27,16 @@ CHECK = """
 import json
 from mlflow import MlflowClient
 from iris_mlops.backends.local import LocalBackend
+from iris_mlops.recovery import PROCESS_TAG
+from iris_mlops.steps.approve import GATE_STATUS_TAG
 LocalBackend.from_environ(__import__("os").environ).configure_mlflow()
 client = MlflowClient()
 runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
 champion = client.get_model_version_by_alias("main.iris.iris_classifier", "champion")
 running = [
-    (r.info.run_name, r.data.tags.get("iris_mlops.process")) for r in runs if r.info.status == "RUNNING"
+    (r.info.run_name, r.data.tags.get(PROCESS_TAG)) for r in runs if r.info.status == "RUNNING"
 ]
-print(json.dumps({"running": len(running), "gate": champion.tags.get("gate.status"), "left": running}))
+print(json.dumps({"running": len(running), "gate": champion.tags.get(GATE_STATUS_TAG), "left": running}))
 """
 
 
