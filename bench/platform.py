@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.measurement import Measurement
-from stacks.environment import Environment
+from core.environment import Environment
 from stacks.plan import plan_stack
 
 ROOT = Path(__file__).resolve().parent.parent

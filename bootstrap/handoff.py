@@ -24,8 +24,8 @@ from pydantic import ValidationError
 from rich.console import Console
 from ruamel.yaml.comments import CommentedMap
 
+from core.environment import Environment
 from infra.bootstrap_interface import BootstrapOutputs, interface_keys
-from stacks.environment import Environment
 from stacks.loading import NAMESPACE
 from stacks.promote import round_trip_yaml
 

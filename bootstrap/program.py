@@ -23,6 +23,7 @@ from bootstrap.settings import (
     BootstrapSettings,
     build_bootstrap_settings,
 )
+from core.environment import Environment
 from infra.base import StrInput
 from infra.bootstrap_access import BackendAccess, BackendAccessArgs, PreviewIdentity, PreviewIdentityArgs
 from infra.bootstrap_interface import BOOTSTRAP_PROJECT
@@ -31,7 +32,6 @@ from infra.repository_settings import RepositorySettings, RepositorySettingsArgs
 from infra.resource_group import ResourceGroup, ResourceGroupArgs
 from infra.state_backend import StateBackend, StateBackendArgs
 from infra.tags import common_tags
-from stacks.environment import Environment
 from stacks.loading import ConfigError, Problem
 
 # The checks a pull request must pass: the job names of .github/workflows/pr.yml (a test keeps

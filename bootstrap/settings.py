@@ -11,10 +11,10 @@ from typing import Any
 
 from pydantic import Field, ValidationError, model_validator
 
+from core.environment import Environment
 from infra.bootstrap_interface import BOOTSTRAP_PROJECT, Guid
 from infra.bootstrap_naming import bootstrap_names
 from infra.naming import NamingError
-from stacks.environment import Environment
 from stacks.loading import ConfigError, Problem, problem_from
 from stacks.settings import Section
 from stacks.types import AzureLocation, GithubName, NamePrefix, ReviewerType, StorageSku, SubscriptionId

@@ -8,8 +8,8 @@ from pathlib import Path
 from rich.console import Group
 from rich.table import Table
 
+from core.environment import Environment
 from stacks.console import FOLD
-from stacks.environment import Environment
 from stacks.offline import OfflineRun
 from stacks.plan import critical_path, settings_differences
 

@@ -16,13 +16,13 @@ from rich.console import Group
 from rich.syntax import Syntax
 from rich.table import Table
 
+from core.environment import Environment
 from demo.approval import approval
 from demo.job_env import JobEnvironment, wheel_venv
 from demo.ml_state import gate_table, predictions_written, registered_versions
 from demo.plan_summary import compact_plan
 from demo.runner import StageError, StageResult
 from demo.serving import score_once
-from stacks.environment import Environment
 from stacks.plan import plan_stack
 from stacks.promote import PromotionRefusedError, plan_promotion
 from stacks.settings import promotable_keys

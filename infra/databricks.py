@@ -16,6 +16,7 @@ import pulumi
 import pulumi_databricks as databricks
 from pydantic import Field, model_validator
 
+from core.environment import Environment
 from infra.artifacts import WheelArtifact, WheelArtifactArgs
 from infra.base import ComponentArgs, PlatformComponent, StrInput
 from infra.databricks_provider import DatabricksAuthType, create_provider, workspace_url
@@ -33,7 +34,6 @@ from infra.serving import (
 )
 from infra.unity_catalog import Role, UnityCatalog, UnityCatalogArgs
 from infra.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
-from stacks.environment import Environment
 
 _UC_NAME = r"^[a-z][a-z0-9_]{0,254}$"
 

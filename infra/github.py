@@ -19,8 +19,8 @@ import pulumi
 import pulumi_github as github
 from pydantic import Field, PositiveInt, StringConstraints, field_validator, model_validator
 
+from core.environment import Environment
 from infra.base import ComponentArgs, PlatformComponent, StrInput
-from stacks.environment import Environment
 
 GitHubLogin = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}$")]
 TeamSlug = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]

@@ -1,7 +1,8 @@
-"""Read the job graph and the entry points out of the built wheel, and validate them together.
+"""Open the built wheel once: its name, hash, entry points and job graph, validated together.
 
 The wheel in ``dist/`` is the artifact being deployed, so the jobs are described by the graph
-*inside* it (``iris_mlops/job_graph.toml``, docs/contracts.md section 1), never by a copy.
+*inside* it, parsed by the wheel's own contract module (``iris_mlops.job_graph``, stdlib-only;
+docs/contracts.md section 1), never by a copy of its rules.
 """
 
 from __future__ import annotations
@@ -9,14 +10,13 @@ from __future__ import annotations
 import configparser
 import hashlib
 import re
-import tomllib
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from iris_mlops.job_graph import WHEEL_MEMBER, JobGraph, JobGraphError, parse_job_graph
 
-GRAPH_MEMBER = "iris_mlops/job_graph.toml"
+GRAPH_MEMBER = WHEEL_MEMBER
 WHEEL_GLOB = "iris_mlops-*.whl"
 MAKE_WHEEL_HINT = "run `make wheel` to build it into dist/"
 
@@ -25,103 +25,14 @@ _WHEEL_NAME = re.compile(
     r"^(?P<distribution>[A-Za-z0-9_.]+)-(?P<version>[^-]+)(-[^-]+)?-[^-]+-[^-]+-[^-]+\.whl$"
 )
 
-SnakeKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
-TaskKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*$", max_length=100)]
-
 
 class WheelError(ValueError):
     """The wheel is missing, unreadable, or its job graph does not match its entry points."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Schedule(_Strict):
-    quartz_cron: str = Field(min_length=1, description="Quartz cron expression, as the Jobs API takes it.")
-    timezone: str = Field(default="UTC", description="Java time zone id.")
-
-
-class TaskSpec(_Strict):
-    key: TaskKey = Field(description="task_key, unique within the job.")
-    entry_point: str = Field(min_length=1, description="A console script of the wheel.")
-    parameters: tuple[SnakeKey, ...] = Field(default=(), description="Named parameters the platform fills.")
-    depends_on: tuple[TaskKey, ...] = Field(default=(), description="Keys of tasks in the same job.")
-    max_retries: int = Field(default=0, ge=0, le=10)
-    timeout_seconds: int = Field(default=0, ge=0, description="0 means no timeout.")
-
-
-class JobSpec(_Strict):
-    description: str = ""
-    schedule: Schedule | None = None
-    max_concurrent_runs: int = Field(default=1, ge=1, le=1000)
-    timeout_seconds: int = Field(default=0, ge=0)
-    parameters: tuple[SnakeKey, ...] = Field(
-        default=(), description="Job-level parameters: pushed down to every task, a person may override them."
-    )
-    run_by_approvers: bool = Field(
-        default=False, description="Where approval is required, the approvers group may start it."
-    )
-    tasks: tuple[TaskSpec, ...] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _job_parameters_are_not_task_parameters(self) -> Self:
-        """Databricks lets a job parameter win over a task parameter of the same name."""
-        clashes = sorted({p for task in self.tasks for p in task.parameters} & set(self.parameters))
-        if clashes:
-            raise ValueError(f"job parameters {clashes} are also task parameters; name each in one place")
-        return self
-
-    @model_validator(mode="after")
-    def _tasks_form_a_dag(self) -> Self:
-        keys = [task.key for task in self.tasks]
-        duplicates = sorted({key for key in keys if keys.count(key) > 1})
-        if duplicates:
-            raise ValueError(f"duplicate task keys {duplicates}")
-        for task in self.tasks:
-            unknown = sorted(set(task.depends_on) - set(keys))
-            if unknown:
-                raise ValueError(
-                    f"task {task.key!r} depends on unknown tasks {unknown}; known: {sorted(keys)}"
-                )
-        _raise_on_cycle({task.key: task.depends_on for task in self.tasks})
-        seconds, chain = longest_chain(self.tasks)
-        if self.timeout_seconds and self.timeout_seconds < seconds:
-            raise ValueError(
-                f"timeout_seconds {self.timeout_seconds} is shorter than the longest task chain "
-                f"{' -> '.join(chain)} ({seconds} s, every attempt counted): Databricks would cancel "
-                f"the run while its tasks are still within their own timeouts; allowed: >= {seconds}"
-            )
-        return self
-
-
-def longest_chain(tasks: tuple[TaskSpec, ...]) -> tuple[int, tuple[str, ...]]:
-    """The most seconds a dependency chain of ``tasks`` may run, and its task keys.
-
-    A job's ``timeout_seconds`` covers one run with all its task attempts (Jobs API ``JobSettings``);
-    each task may take ``1 + max_retries`` attempts of up to its own ``timeout_seconds``.
-    """
-    by_key = {task.key: task for task in tasks}
-    memo: dict[str, tuple[int, tuple[str, ...]]] = {}
-
-    def chain(key: str) -> tuple[int, tuple[str, ...]]:
-        if key not in memo:
-            task = by_key[key]
-            before = max((chain(upstream) for upstream in task.depends_on), default=(0, ()))
-            memo[key] = (before[0] + task.timeout_seconds * (1 + task.max_retries), (*before[1], key))
-        return memo[key]
-
-    return max((chain(key) for key in sorted(by_key)), default=(0, ()))
-
-
-class JobGraph(_Strict):
-    schema_version: int = Field(ge=1, le=1, description="Only version 1 is understood.")
-    package_name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="python_wheel_task.package_name")
-    jobs: dict[SnakeKey, JobSpec] = Field(min_length=1)
-
-
-class WheelContents(_Strict):
-    """What the platform needs from one built wheel."""
+@dataclass(frozen=True)
+class WheelContents:
+    """What the platform needs from one built wheel, read once."""
 
     path: Path
     distribution: str
@@ -133,25 +44,6 @@ class WheelContents(_Strict):
     @property
     def file_name(self) -> str:
         return self.path.name
-
-
-def _raise_on_cycle(edges: dict[str, tuple[str, ...]]) -> None:
-    visiting: set[str] = set()
-    done: set[str] = set()
-
-    def visit(key: str, trail: tuple[str, ...]) -> None:
-        if key in done:
-            return
-        if key in visiting:
-            raise ValueError(f"task dependencies form a cycle: {' -> '.join((*trail, key))}")
-        visiting.add(key)
-        for upstream in edges[key]:
-            visit(upstream, (*trail, key))
-        visiting.discard(key)
-        done.add(key)
-
-    for key in sorted(edges):
-        visit(key, ())
 
 
 def resolve_wheel_path(path: Path) -> Path:
@@ -183,8 +75,8 @@ def read_wheel(path: Path) -> WheelContents:
     except zipfile.BadZipFile as error:
         raise WheelError(f"{wheel_path} is not a readable wheel ({error}): {MAKE_WHEEL_HINT}") from error
     try:
-        graph = JobGraph.model_validate(tomllib.loads(graph_text))
-    except (tomllib.TOMLDecodeError, ValidationError) as error:
+        graph = parse_job_graph(graph_text)
+    except JobGraphError as error:
         raise WheelError(f"{GRAPH_MEMBER} in {wheel_path.name} is invalid:\n{error}") from error
     contents = WheelContents(
         path=wheel_path,

@@ -12,12 +12,12 @@ from enum import StrEnum
 
 import pulumi
 import pulumi_databricks as databricks
+from iris_mlops.job_graph import Job, JobGraph, Task
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.environment import Environment
 from infra.base import ComponentArgs, PlatformComponent, StrInput
-from infra.job_graph import JobGraph, JobSpec, TaskSpec
 from infra.workload_identity import WorkspaceObject, access_controls
-from stacks.environment import Environment
 
 # Trap 9: the only place the runtimes are pinned. Serverless environment 4 = Python 3.12 (supported
 # to 2028-08); job clusters use the 16.4 LTS runtime unless the settings name another.
@@ -50,19 +50,11 @@ class JobCluster(BaseModel):
 def check_parameters(graph: JobGraph, values: Mapping[str, str]) -> None:
     """All unknown parameter names at once, before anything is registered."""
     unknown = sorted(
-        {
-            f"{job_key}.{task.key}: {parameter}"
-            for job_key, job in graph.jobs.items()
-            for task in job.tasks
-            for parameter in task.parameters
-            if parameter not in values
-        }
-        | {
-            f"{job_key}: {parameter}"
-            for job_key, job in graph.jobs.items()
-            for parameter in job.parameters
-            if parameter not in values
-        }
+        f"{job_key}{'.' + task.key if task else ''}: {parameter}"
+        for job_key, job in graph.jobs.items()
+        for task, names in ((None, job.parameters), *((t, t.parameters) for t in job.tasks))
+        for parameter in names
+        if parameter not in values
     )
     if unknown:
         raise UnknownJobParameterError(
@@ -71,14 +63,12 @@ def check_parameters(graph: JobGraph, values: Mapping[str, str]) -> None:
         )
 
 
-def named_parameters(task: TaskSpec, values: Mapping[str, str]) -> dict[str, str]:
-    missing = sorted(set(task.parameters) - set(values))
-    if missing:
-        raise UnknownJobParameterError(f"task {task.key!r}: no value for parameters {missing}")
+def named_parameters(task: Task, values: Mapping[str, str]) -> dict[str, str]:
+    """The task's values; check_parameters has already refused a graph naming an unfilled one."""
     return {parameter: values[parameter] for parameter in sorted(task.parameters)}
 
 
-def job_parameters(job: JobSpec, values: Mapping[str, str]) -> list[databricks.JobParameterArgs] | None:
+def job_parameters(job: Job, values: Mapping[str, str]) -> list[databricks.JobParameterArgs] | None:
     """What a person may override when starting a run, defaulting to the platform's value.
 
     Databricks pushes job parameters down to every python_wheel_task with named parameters, and
@@ -118,7 +108,7 @@ class JobsArgs(ComponentArgs):
     provider: databricks.Provider
 
 
-def _task(task: TaskSpec, args: JobsArgs) -> databricks.JobTaskArgs:
+def _task(task: Task, args: JobsArgs) -> databricks.JobTaskArgs:
     serverless = args.compute_mode is ComputeMode.SERVERLESS
     return databricks.JobTaskArgs(
         task_key=task.key,
@@ -160,7 +150,7 @@ def _job_clusters(args: JobsArgs) -> list[databricks.JobJobClusterArgs] | None:
     return [databricks.JobJobClusterArgs(job_cluster_key=JOB_CLUSTER_KEY, new_cluster=cluster)]
 
 
-def job_args(job_key: str, job: JobSpec, args: JobsArgs) -> databricks.JobArgs:
+def job_args(job_key: str, job: Job, args: JobsArgs) -> databricks.JobArgs:
     """The job as the provider receives it; tasks sorted by task_key."""
     emails = sorted(set(args.failure_emails))
     schedule = job.schedule

@@ -15,10 +15,9 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-SUFFIX_LENGTH = 4
+from core.environment import ENVIRONMENT_CODES, Environment
 
-# Short environment codes keep names inside the tightest budgets (Key Vault: 24 characters).
-ENVIRONMENT_CODES: dict[str, str] = {"sandbox": "sbx", "dev": "dev", "uat": "uat", "prod": "prd"}
+SUFFIX_LENGTH = 4
 
 
 class ResourceKind(StrEnum):
@@ -157,7 +156,7 @@ def azure_names(prefix: str, environment: str, rotation: int = 0, *, subscriptio
     parts = {
         "prefix": prefix,
         "compact_prefix": prefix.replace("-", ""),
-        "env": ENVIRONMENT_CODES[environment],
+        "env": Environment(environment).code,
         "suffix": suffix,
     }
     names: dict[str, str] = {}

@@ -1,7 +1,8 @@
 """One environment's foundation: resource group, monitoring, Key Vault, deployer identity, workspace.
 
-It turns validated settings into component args (names from naming.py, tags from tags.py) and
-exposes every output later components (Databricks provider, Unity Catalog, GitHub) and CI need.
+It takes explicit args (the composition root, stacks/wiring.py, resolves them from settings),
+creates its children in dependency order and exposes every output later components (Databricks
+provider, Unity Catalog, GitHub) and CI need.
 """
 
 from __future__ import annotations
@@ -12,19 +13,38 @@ import pulumi
 from pulumi_azure_native import authorization
 from pydantic import Field
 
+from core.environment import Environment
 from infra.base import ComponentArgs, PlatformComponent
 from infra.identity import DeployerIdentity, IdentityArgs
 from infra.keyvault import KeyVault, KeyVaultArgs
 from infra.monitoring import Monitoring, MonitoringArgs
-from infra.naming import azure_names
+from infra.naming import AzureNames
 from infra.resource_group import ResourceGroup, ResourceGroupArgs
-from infra.tags import common_tags
 from infra.workspace import VnetArgs, Workspace, WorkspaceArgs
-from stacks.settings import StackSettings
 
 
 class PlatformArgs(ComponentArgs):
-    settings: StackSettings = Field(description="validated settings of this environment")
+    environment: Environment = Field(description="the stack; names the deployer's federated subject")
+    names: AzureNames = Field(description="every physical Azure name, from naming.py")
+    tags: dict[str, str] = Field(description="common tags")
+    location: str = Field(description="Azure region")
+    subscription_id: str = Field(description="the stack's subscription")
+    protect_stateful: bool = Field(description="protect stateful resources")
+    retain_on_delete: bool = Field(description="keep stateful resources in Azure when removed from code")
+    delete_lock: bool = Field(description="a CanNotDelete lock on the resource group")
+    log_retention_days: int = Field(description="Log Analytics retention (30-730)")
+    alert_emails: tuple[str, ...] = Field(description="who is e-mailed when a job fails")
+    failed_job_alert: bool = Field(description="create the failed-job alert rule")
+    key_vault_sku: str = Field(description="standard or premium")
+    key_vault_soft_delete_retention_days: int = Field(description="7-90 days")
+    key_vault_purge_protection: bool = Field(description="turn purge protection on")
+    key_vault_network_default_action: str = Field(description="Allow or Deny")
+    key_vault_allowed_ip_ranges: tuple[str, ...] = Field(description="IPv4 ranges let through the firewall")
+    github_owner: str = Field(description="GitHub owner whose environment the deployer trusts")
+    github_repository: str = Field(description="GitHub repository whose environment the deployer trusts")
+    storage_sku: str = Field(description="Unity Catalog storage redundancy SKU")
+    no_public_ip: bool = Field(description="secure cluster connectivity")
+    vnet: VnetArgs | None = Field(description="VNet injection, or None for the managed VNet")
     secrets: Mapping[str, pulumi.Output[str]] = Field(description="secret name -> value, stored in the vault")
 
 
@@ -54,20 +74,8 @@ class Platform(PlatformComponent):
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(name, opts)
-        settings = args.settings
-        env = settings.environment
-        names = azure_names(
-            settings.platform.name_prefix,
-            env,
-            settings.platform.name_suffix_rotation,
-            subscription_id=settings.platform.subscription_id,
-        )
-        tags = common_tags(
-            environment=env, owner=settings.platform.owner, cost_center=settings.platform.cost_center
-        )
-        location = settings.platform.location
-        protection = settings.protection
-        stateful = {"protect": protection.protect_stateful, "retain_on_delete": protection.retain_on_delete}
+        names, tags, location = args.names, args.tags, args.location
+        stateful = {"protect": args.protect_stateful, "retain_on_delete": args.retain_on_delete}
         client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
 
         group = ResourceGroup(
@@ -76,7 +84,7 @@ class Platform(PlatformComponent):
                 name=names.resource_group,
                 location=location,
                 tags=tags,
-                delete_lock=protection.delete_lock,
+                delete_lock=args.delete_lock,
                 **stateful,
             ),
             opts=self.child_opts(),
@@ -91,14 +99,13 @@ class Platform(PlatformComponent):
                 action_group_name=names.action_group,
                 action_group_short_name=names.action_group_short,
                 alert_rule_name=names.alert_rule,
-                retention_days=settings.monitoring.retention_days,
-                alert_emails=settings.monitoring.alert_emails,
-                failed_job_alert=settings.monitoring.failed_job_alert,
+                retention_days=args.log_retention_days,
+                alert_emails=args.alert_emails,
+                failed_job_alert=args.failed_job_alert,
                 **stateful,
             ),
             opts=self.child_opts(),
         )
-        vault_settings = settings.key_vault
         vault = KeyVault(
             f"{name}-keyvault",
             KeyVaultArgs(
@@ -107,11 +114,11 @@ class Platform(PlatformComponent):
                 tags=tags,
                 vault_name=names.key_vault,
                 tenant_id=client.tenant_id,
-                sku=vault_settings.sku,
-                soft_delete_retention_days=vault_settings.soft_delete_retention_days,
-                purge_protection=vault_settings.purge_protection,
-                network_default_action=vault_settings.network_default_action,
-                allowed_ip_ranges=vault_settings.allowed_ip_ranges,
+                sku=args.key_vault_sku,
+                soft_delete_retention_days=args.key_vault_soft_delete_retention_days,
+                purge_protection=args.key_vault_purge_protection,
+                network_default_action=args.key_vault_network_default_action,
+                allowed_ip_ranges=args.key_vault_allowed_ip_ranges,
                 log_analytics_workspace_id=monitoring.log_analytics_workspace_id,
                 secrets=args.secrets,
                 **stateful,
@@ -124,40 +131,31 @@ class Platform(PlatformComponent):
                 resource_group_name=group.group_name,
                 resource_group_id=group.id,
                 key_vault_id=vault.id,
-                subscription_id=settings.platform.subscription_id,
+                subscription_id=args.subscription_id,
                 location=location,
                 tags=tags,
                 identity_name=names.deployer_identity,
-                github_owner=settings.github.owner,
-                github_repository=settings.github.repository,
-                environment=env,
+                github_owner=args.github_owner,
+                github_repository=args.github_repository,
+                environment=args.environment,
             ),
             opts=self.child_opts(),
         )
-        injection = settings.workspace.vnet_injection
         workspace = Workspace(
             f"{name}-databricks",
             WorkspaceArgs(
                 resource_group_name=group.group_name,
-                subscription_id=settings.platform.subscription_id,
+                subscription_id=args.subscription_id,
                 location=location,
                 tags=tags,
                 workspace_name=names.databricks_workspace,
                 managed_resource_group_name=names.managed_resource_group,
                 access_connector_name=names.access_connector,
                 storage_account_name=names.storage_account,
-                storage_sku=settings.workspace.storage_sku,
+                storage_sku=args.storage_sku,
                 container_name=names.uc_container,
-                no_public_ip=settings.workspace.no_public_ip,
-                vnet=VnetArgs(
-                    vnet_name=names.virtual_network,
-                    nsg_name=names.network_security_group,
-                    address_space=injection.address_space,
-                    public_subnet_cidr=injection.public_subnet_cidr,
-                    private_subnet_cidr=injection.private_subnet_cidr,
-                )
-                if injection.enabled
-                else None,
+                no_public_ip=args.no_public_ip,
+                vnet=args.vnet,
                 log_analytics_workspace_id=monitoring.log_analytics_workspace_id,
                 **stateful,
             ),
@@ -168,7 +166,7 @@ class Platform(PlatformComponent):
         self.resource_group_id = group.id
         self.location = location
         self.tenant_id = client.tenant_id
-        self.subscription_id = pulumi.Output.from_input(settings.platform.subscription_id)
+        self.subscription_id = pulumi.Output.from_input(args.subscription_id)
         self.log_analytics_workspace_id = monitoring.log_analytics_workspace_id
         self.action_group_id = monitoring.action_group_id
         self.key_vault_id = vault.id

@@ -16,9 +16,9 @@ import pulumi
 import pulumi_databricks as databricks
 from pydantic import Field
 
+from core.environment import Environment
 from infra.base import ComponentArgs, PlatformComponent, StrInput
 from infra.unity_catalog import Role
-from stacks.environment import Environment
 
 # ACL per role: (sandbox/dev, uat/prod); None = no entry. Readers never see secrets.
 SECRET_ACLS: dict[Role, tuple[str | None, str | None]] = {

@@ -29,10 +29,10 @@ import pulumi
 import pulumi_databricks as databricks
 from pydantic import Field
 
+from core.environment import Environment
 from infra.base import ComponentArgs, PlatformComponent, StrInput
 from infra.unity_catalog import Role, Securable, grants_for
 from infra.workload_identity import WorkspaceObject, access_controls
-from stacks.environment import Environment
 
 SERVED_ENTITY_NAME = "champion"  # the deploy task keeps this name when it moves the version
 CHAMPION_ALIAS = "champion"  # the alias the training job's approve task moves

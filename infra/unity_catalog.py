@@ -24,8 +24,8 @@ import pulumi
 import pulumi_databricks as databricks
 from pydantic import Field
 
+from core.environment import Environment
 from infra.base import ComponentArgs, PlatformComponent, StrInput
-from stacks.environment import Environment
 
 ARTIFACTS_VOLUME = "artifacts"
 

@@ -29,8 +29,8 @@ import pulumi
 import pulumi_databricks as databricks
 from pydantic import Field
 
+from core.environment import Environment
 from infra.base import ComponentArgs, PlatformComponent, StrInput
-from stacks.environment import Environment
 
 SERVICE_PRINCIPAL_USER = "roles/servicePrincipal.user"
 SERVICE_PRINCIPAL_MANAGER = "roles/servicePrincipal.manager"

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-# The four stacks; the stack name is the environment (kept equal to stacks.environment by a test,
+# The four stacks; the stack name is the environment (kept equal to core.environment by a test,
 # because the pack's own virtualenv cannot import the program's packages).
 ENVIRONMENTS: tuple[str, ...] = ("sandbox", "dev", "uat", "prod")
 PRODUCTION_LIKE: frozenset[str] = frozenset({"uat", "prod"})

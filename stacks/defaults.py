@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stacks.environment import Environment
+from core.environment import Environment
 
 ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
     Environment.SANDBOX: {

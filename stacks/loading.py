@@ -19,8 +19,8 @@ from pulumi.runtime import config as pulumi_config
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from core.environment import Environment
 from stacks.defaults import ENVIRONMENT_DEFAULTS, deep_merge
-from stacks.environment import Environment
 from stacks.rules import rule_violations
 from stacks.settings import StackSettings
 

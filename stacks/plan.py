@@ -25,10 +25,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
+from core.environment import Environment
 from infra.job_graph import WheelError
 from infra.model_monitoring import PREDICTIONS_TABLE
 from stacks.console import FOLD, cli_console
-from stacks.environment import Environment
 from stacks.loading import PROJECT, ConfigError, build_settings, namespace_values
 from stacks.offline import (
     FAKE_SUBSCRIPTION_ID,

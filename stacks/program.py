@@ -8,10 +8,10 @@ import pulumi
 
 from infra.databricks import DatabricksWorkloads
 from infra.github import GitHubEnvironment
-from infra.platform import Platform, PlatformArgs
+from infra.platform import Platform
 from infra.preview_access import PreviewAccess, PreviewAccessArgs
 from stacks.loading import LoadedStack, load_settings
-from stacks.wiring import checked_subscription, checked_wheel, databricks_args, github_args
+from stacks.wiring import checked_subscription, checked_wheel, databricks_args, github_args, platform_args
 
 __all__ = ["DeployedEnvironment", "build_platform", "export_outputs", "load_settings", "program"]
 
@@ -35,7 +35,7 @@ def build_platform(loaded: LoadedStack) -> DeployedEnvironment:
     settings = loaded.settings
     wheel = checked_wheel(settings)
     checked_subscription(settings)
-    platform = Platform("platform", PlatformArgs(settings=settings, secrets=loaded.secrets))
+    platform = Platform("platform", platform_args(settings, loaded.secrets))
     children = pulumi.ResourceOptions(parent=platform)
     databricks = DatabricksWorkloads("databricks", databricks_args(settings, platform, wheel), children)
     github = GitHubEnvironment(

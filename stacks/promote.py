@@ -30,8 +30,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 
+from core.environment import PROMOTION_ORDER, Environment
 from stacks.console import cli_console
-from stacks.environment import PROMOTION_ORDER, Environment
 
 NAMESPACE = "mlops-platform"
 WHEEL_VERSION_KEY = "artifact.wheelVersion"

@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from core.environment import Environment
 from stacks.defaults import ENVIRONMENT_DEFAULTS, deep_merge
-from stacks.environment import Environment
 from stacks.rules import value_at
 from stacks.settings import StackSettings
 

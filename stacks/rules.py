@@ -9,10 +9,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from stacks.environment import Environment
+from core.environment import PRODUCTION_LIKE, Environment
 
 _MISSING = object()
-PRODUCTION_LIKE = frozenset({Environment.UAT, Environment.PROD})
 PROD_ONLY = frozenset({Environment.PROD})
 EVERYWHERE = frozenset(Environment)
 

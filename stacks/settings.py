@@ -13,10 +13,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from core.environment import Environment
 from infra.bootstrap_interface import BootstrapOutputs
 from infra.jobs import DEFAULT_NODE_TYPE, DEFAULT_SPARK_VERSION, ComputeMode
 from infra.serving import WorkloadSize as ServingWorkloadSize
-from stacks.environment import Environment
 from stacks.types import (
     AzureLocation,
     Cidr,

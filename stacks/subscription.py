@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from stacks.environment import Environment
+from core.environment import Environment
 from stacks.types import SubscriptionId
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,7 +12,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from infra.naming import ENVIRONMENT_CODES, NamingError, azure_names
+from core.environment import ENVIRONMENT_CODES
+from infra.naming import NamingError, azure_names
 
 # Regions where Azure Databricks (premium, Unity Catalog) is offered. A closed list: a typo such
 # as "westeurop" is caught here instead of by a failed deployment twenty minutes in.

@@ -1,7 +1,8 @@
-"""Map one environment's validated settings and foundation outputs onto the workload components.
+"""Map one environment's validated settings (and foundation outputs) onto every component's args.
 
 The components take typed args and know nothing of settings; this module is the one place that
-says which setting feeds which arg, so a renamed setting breaks here and nowhere else.
+says which setting feeds which arg (the foundation, the Databricks workloads, the GitHub side), so
+a renamed setting breaks here and nowhere else.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from infra.databricks_provider import DatabricksAuthType, auth_type_for
 from infra.github import GitHubEnvironmentArgs
 from infra.job_graph import read_wheel
 from infra.jobs import JobCluster
-from infra.platform import Platform
+from infra.naming import azure_names
+from infra.platform import Platform, PlatformArgs
 from infra.tags import common_tags
+from infra.workspace import VnetArgs
 from stacks.loading import ConfigError, Problem
 from stacks.settings import StackSettings
 from stacks.types import ReviewerType
@@ -63,6 +66,46 @@ def checked_subscription(settings: StackSettings) -> str:
         )
         raise ConfigError(stack, [Problem(stack, "platform.subscriptionId", configured, message)])
     return configured
+
+
+def platform_args(settings: StackSettings, secrets: Mapping[str, pulumi.Output[str]]) -> PlatformArgs:
+    env, platform, injection = settings.environment, settings.platform, settings.workspace.vnet_injection
+    names = azure_names(
+        platform.name_prefix, env, platform.name_suffix_rotation, subscription_id=platform.subscription_id
+    )
+    vault = settings.key_vault
+    return PlatformArgs(
+        environment=env,
+        names=names,
+        tags=common_tags(environment=env, owner=platform.owner, cost_center=platform.cost_center),
+        location=platform.location,
+        subscription_id=platform.subscription_id,
+        protect_stateful=settings.protection.protect_stateful,
+        retain_on_delete=settings.protection.retain_on_delete,
+        delete_lock=settings.protection.delete_lock,
+        log_retention_days=settings.monitoring.retention_days,
+        alert_emails=tuple(settings.monitoring.alert_emails),
+        failed_job_alert=settings.monitoring.failed_job_alert,
+        key_vault_sku=vault.sku,
+        key_vault_soft_delete_retention_days=vault.soft_delete_retention_days,
+        key_vault_purge_protection=vault.purge_protection,
+        key_vault_network_default_action=vault.network_default_action,
+        key_vault_allowed_ip_ranges=tuple(vault.allowed_ip_ranges),
+        github_owner=settings.github.owner,
+        github_repository=settings.github.repository,
+        storage_sku=settings.workspace.storage_sku,
+        no_public_ip=settings.workspace.no_public_ip,
+        vnet=VnetArgs(
+            vnet_name=names.virtual_network,
+            nsg_name=names.network_security_group,
+            address_space=injection.address_space,
+            public_subnet_cidr=injection.public_subnet_cidr,
+            private_subnet_cidr=injection.private_subnet_cidr,
+        )
+        if injection.enabled
+        else None,
+        secrets=secrets,
+    )
 
 
 def databricks_args(

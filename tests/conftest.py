@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from bootstrap.plan import plan_bootstrap
-from stacks.environment import Environment
+from core.environment import Environment
 from stacks.offline import OfflineRun
 from stacks.plan import plan_stack, trained
 

@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from bootstrap import cli, handoff
+from core.environment import Environment
 from infra.bootstrap_interface import interface_keys
-from stacks.environment import Environment
 from stacks.offline import OfflineRun
 
 ROOT = Path(__file__).resolve().parents[2]

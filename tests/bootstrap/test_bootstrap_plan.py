@@ -13,13 +13,13 @@ from bootstrap_support import grants_of, only, role_name
 
 from bootstrap.program import PR_CHECKS
 from bootstrap.settings import BootstrapSettings
+from core.environment import Environment
 from infra.bootstrap_access import DEPLOYER_ROLES, PREVIEW_ROLES
 from infra.bootstrap_interface import BOOTSTRAP_PROJECT, interface_keys
 from infra.identity import ROLE_DEFINITION_IDS
 from policy import context as policy_context
 from policy.identity import BOOTSTRAP_ROLE_IDS
 from policy.offline import evaluate, mandatory
-from stacks.environment import Environment
 from stacks.offline import FAKE_OBJECT_ID, OfflineRun
 from stacks.offline_fakes import fake_id
 

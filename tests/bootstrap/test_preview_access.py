@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 from bootstrap_support import ROLE_ASSIGNMENT, grants_of, role_name
 
+from core.environment import Environment
 from infra.bootstrap_interface import interface_keys
 from infra.identity import DELEGABLE_ROLES, ROLE_DEFINITION_IDS, delegation_condition
 from infra.preview_access import PREVIEW_AZURE_ROLE
-from stacks.environment import Environment
 from stacks.loading import ConfigError, build_settings
 from stacks.offline import FAKE_SUBSCRIPTION_ID, OfflineRun
 from stacks.offline_fakes import fake_id

@@ -11,12 +11,12 @@ import pytest
 from demo_support import DemoRuns
 from rich.console import Console
 
+from core.environment import Environment
 from demo import stages
 from demo.ml_state import MODEL, champion_version, gate_table, predictions_written, registered_versions
 from demo.plan_summary import PROVIDERS, compact_plan
 from demo.runner import Stage, StageError, StageResult, run_stages, timing_table
 from stacks.console import cli_console
-from stacks.environment import Environment
 from stacks.offline import OfflineRun
 from stacks.plan import settings_differences
 

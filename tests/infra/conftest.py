@@ -9,8 +9,8 @@ import pytest
 from databricks_fixtures.program import plan
 from databricks_fixtures.wheels import build_wheel
 
+from core.environment import Environment
 from infra.model_monitoring import PREDICTIONS_TABLE
-from stacks.environment import Environment
 from stacks.offline import OfflineRun, WorkspaceState
 
 

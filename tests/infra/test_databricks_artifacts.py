@@ -9,10 +9,10 @@ import pytest
 from databricks_fixtures.program import plan, workloads_args
 from databricks_fixtures.wheels import build_wheel
 
+from core.environment import Environment
 from infra.artifacts import content_addressed_path
 from infra.databricks import DatabricksWorkloads
 from infra.job_graph import WheelError, read_wheel
-from stacks.environment import Environment
 from stacks.offline import OfflineRun, run_offline
 
 VOLUME = "/Volumes/mlops_dev/iris/artifacts"

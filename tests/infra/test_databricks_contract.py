@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from databricks_fixtures.program import plan
 
+from core.environment import Environment
 from infra.job_graph import GRAPH_MEMBER, WheelContents, WheelError, read_wheel
-from stacks.environment import Environment
 
 DIST = Path(__file__).resolve().parents[2] / "dist"
 

@@ -12,10 +12,10 @@ import iris_mlops.scoring
 import pytest
 from databricks_fixtures.program import ACCOUNT_ID, DEPLOYER_CLIENT_ID, STORAGE_ROLE_URN, plan
 
+from core.environment import Environment
 from infra.model_monitoring import PREDICTION_COLUMNS, PREDICTIONS_TABLE
 from infra.serving import CI_TOKEN_MINUTES
 from infra.workload_identity import SERVICE_PRINCIPAL_MANAGER, SERVICE_PRINCIPAL_USER
-from stacks.environment import Environment
 from stacks.offline import FAKE_OUTPUTS, OfflineRun, RecordedResource, WorkspaceState
 
 SP_ID = FAKE_OUTPUTS["databricks:index/servicePrincipal:ServicePrincipal"]("sp", {})["applicationId"]

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 from databricks_fixtures.wheels import CONSOLE_SCRIPTS, JOB_GRAPH, build_wheel
-from pydantic import ValidationError
 
-from infra.job_graph import GRAPH_MEMBER, JobSpec, WheelError, read_wheel, resolve_wheel_path
+from infra.job_graph import GRAPH_MEMBER, WheelError, read_wheel, resolve_wheel_path
 
 
 def test_graph_and_entry_points_are_read_from_the_wheel(tmp_path: Path) -> None:
@@ -85,13 +84,15 @@ def test_invalid_job_graph_is_rejected_with_the_reason(
         read_wheel(build_wheel(tmp_path, graph=graph))
 
 
-def test_infra_refuses_a_job_timeout_shorter_than_its_task_chain() -> None:
-    """The same rule as the wheel's loader, where infra reads the graph out of the wheel."""
-    tasks = [
-        {"key": "ingest", "entry_point": "iris-ingest", "timeout_seconds": 900, "max_retries": 1},
-        {"key": "deploy", "entry_point": "iris-deploy", "timeout_seconds": 3600, "depends_on": ["ingest"]},
-    ]
-    with pytest.raises(ValidationError, match=r"ingest -> deploy \(5400 s"):
-        JobSpec.model_validate({"timeout_seconds": 3600, "tasks": tasks})
-    assert JobSpec.model_validate({"timeout_seconds": 5400, "tasks": tasks}).timeout_seconds == 5400
-    assert JobSpec.model_validate({"timeout_seconds": 0, "tasks": tasks})  # 0: no job timeout at all
+def test_infra_refuses_a_job_timeout_shorter_than_its_task_chain(tmp_path: Path) -> None:
+    """The wheel's own contract decides: the platform parses the graph with iris_mlops.job_graph."""
+    short = JOB_GRAPH.replace("timeout_seconds = 10500", "timeout_seconds = 3600", 1)
+    with pytest.raises(WheelError, match=r"before its longest task chain ingest -> "):
+        read_wheel(build_wheel(tmp_path, graph=short))
+
+
+@pytest.mark.parametrize("field", ["timeout_seconds = 1800\n", "max_concurrent_runs = 1\n"])
+def test_infra_requires_what_the_runner_requires(tmp_path: Path, field: str) -> None:
+    """Defect: infra once treated task and job timeouts as optional while the wheel required them."""
+    with pytest.raises(WheelError, match="missing fields"):
+        read_wheel(build_wheel(tmp_path, graph=JOB_GRAPH.replace(field, "", 1)))

@@ -11,10 +11,10 @@ from databricks.sdk.service.jobs import JobSettings
 from databricks_fixtures.program import plan, workloads_args
 from databricks_fixtures.wheels import JOB_GRAPH, build_wheel
 
+from core.environment import Environment
 from infra.databricks import DatabricksWorkloads
 from infra.job_graph import read_wheel
 from infra.jobs import DEFAULT_SPARK_VERSION, SERVERLESS_ENVIRONMENT_VERSION, UnknownJobParameterError
-from stacks.environment import Environment
 from stacks.offline import FAKE_OUTPUTS, OfflineRun, run_offline
 
 JOB = "databricks:index/job:Job"
@@ -168,7 +168,7 @@ def test_concurrency_timeouts_and_tags_come_from_the_graph_and_args(
     runs: dict[Environment, OfflineRun],
 ) -> None:
     job = jobs_of(runs[Environment.DEV])["training"]
-    assert (job["maxConcurrentRuns"], job["timeoutSeconds"]) == (1, 9900)
+    assert (job["maxConcurrentRuns"], job["timeoutSeconds"]) == (1, 10500)
     assert job["queue"] == {"enabled": True}
     assert job["tags"] == {
         "environment": "dev",

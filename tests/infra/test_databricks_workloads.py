@@ -11,11 +11,11 @@ from conftest import CHAMPION_VERSION
 from databricks_fixtures.program import PREVIEW_CLIENT_ID, workloads_args
 from pydantic import ValidationError
 
+from core.environment import Environment
 from infra.databricks_provider import DatabricksAuthType, auth_type_for
 from infra.serving import ENDPOINT_TIMEOUTS, SERVED_VERSION_PATH
 from infra.unity_catalog import UC_GRANTS, Role, Securable
 from infra.workload_identity import WORKSPACE_ACCESS, WorkspaceObject
-from stacks.environment import Environment
 from stacks.offline import FAKE_OUTPUTS, OfflineRun, RecordedResource
 
 SP_ID = FAKE_OUTPUTS["databricks:index/servicePrincipal:ServicePrincipal"]("sp", {})["applicationId"]

@@ -8,9 +8,9 @@ import pulumi
 import pulumi_github as github
 import pytest
 
+from core.environment import Environment
 from infra.github import PROTECTIONS, GitHubEnvironment, GitHubEnvironmentArgs
 from infra.github_oidc import oidc_subject
-from stacks.environment import Environment
 from stacks.offline import (
     FAKE_CLIENT_ID,
     FAKE_GITHUB_TEAM_ID,

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from core.environment import Environment
 from infra.github import MAX_REVIEWERS, DeploymentRule, GitHubEnvironmentArgs
 from infra.github_oidc import oidc_subject, pull_request_subject
-from stacks.environment import Environment
 
 
 def _args(environment: Environment, **overrides: Any) -> dict[str, Any]:

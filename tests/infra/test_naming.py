@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.environment import Environment
 from infra.naming import NAME_RULES, AzureNames, NamingError, ResourceKind, azure_names, max_prefix_length
-from stacks.environment import Environment
 
 SUBSCRIPTION = "11111111-1111-4111-8111-111111111111"
 OTHER_SUBSCRIPTION = "22222222-2222-4222-8222-222222222222"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from core.environment import Environment
 from infra.identity import GITHUB_OIDC_AUDIENCE, GITHUB_OIDC_ISSUER, ROLE_DEFINITION_IDS
-from stacks.environment import Environment
 from stacks.offline import OfflineRun, RecordedResource
 
 SANDBOX, DEV, UAT, PROD = Environment.SANDBOX, Environment.DEV, Environment.UAT, Environment.PROD

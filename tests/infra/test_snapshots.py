@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from stacks.environment import Environment
+from core.environment import Environment
 from stacks.offline import OfflineRun
 from stacks.plan import plan_stack
 

@@ -7,8 +7,8 @@ import inspect
 
 import pytest
 
+from core.environment import Environment
 from infra.tags import TAG_KEYS, common_tags, with_tags
-from stacks.environment import Environment
 from stacks.offline import OfflineRun
 
 

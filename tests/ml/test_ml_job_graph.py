@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from iris_mlops.entrypoints import JOB_PARAMETERS, TASKS
 from iris_mlops.job_graph import JobGraphError, load_job_graph, parse_job_graph
+from iris_mlops.params import PARAMETER_SPECS
 from iris_mlops.steps.deploy import SERVING_WAIT
 
 PLATFORM_PARAMETERS = {
@@ -132,7 +133,7 @@ def task(key: str, depends_on: str = "", parameters: str = '"env"') -> str:
 )
 def test_broken_graphs_are_rejected_with_the_reason(tasks: str, message: str) -> None:
     with pytest.raises(JobGraphError, match=message):
-        parse_job_graph(BASE + tasks)
+        parse_job_graph(BASE + tasks, known_parameters=PARAMETER_SPECS)
 
 
 def test_unsupported_schema_version_is_rejected() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from iris_mlops import provenance
-from iris_mlops.job_graph import WHEEL_MEMBER, load_job_graph, load_job_graph_from_wheel
+from iris_mlops.job_graph import WHEEL_MEMBER, JobGraph, load_job_graph, parse_job_graph
 from ml_support import COMPLETE, LOCK, REPO, build_wheel, venv_key
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -23,6 +23,11 @@ PACKAGED_MEMBER = f"iris_mlops/{provenance.PACKAGED_COMMIT_RESOURCE}"
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def graph_in(wheel: Path) -> JobGraph:
+    with zipfile.ZipFile(wheel) as archive:
+        return parse_job_graph(archive.read(WHEEL_MEMBER).decode("utf-8"))
 
 
 def console_scripts(wheel: Path) -> dict[str, str]:
@@ -39,7 +44,7 @@ def test_same_source_builds_the_same_bytes(built_wheel: Path, tmp_path: Path) ->
 
 def test_every_job_task_entry_point_is_a_console_script_of_the_wheel(built_wheel: Path) -> None:
     scripts = console_scripts(built_wheel)
-    graph = load_job_graph_from_wheel(built_wheel)
+    graph = graph_in(built_wheel)
     for job in graph.jobs.values():
         for task in job.tasks:
             assert task.entry_point in scripts, (job.key, task.key)
@@ -50,7 +55,7 @@ def test_every_job_task_entry_point_is_a_console_script_of_the_wheel(built_wheel
 def test_wheel_ships_the_same_job_graph_as_the_source(built_wheel: Path) -> None:
     with zipfile.ZipFile(built_wheel) as archive:
         assert WHEEL_MEMBER in archive.namelist()
-    assert load_job_graph_from_wheel(built_wheel) == load_job_graph()
+    assert graph_in(built_wheel) == load_job_graph()
 
 
 def test_runtime_lock_is_hashed_and_points_at_no_url() -> None:

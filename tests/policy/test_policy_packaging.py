@@ -9,9 +9,9 @@ import pytest
 import yaml
 from policy_schema import has_tags_input
 
+from core.environment import Environment
 from policy.context import ENVIRONMENTS
 from policy.tags import TAGGABLE_TYPES
-from stacks.environment import Environment
 
 ROOT = Path(__file__).resolve().parents[2]
 PACK_DIR = ROOT / "policy"

@@ -17,10 +17,10 @@ import pytest
 import yaml
 from policy_schema import has_tags_input
 
+from core.environment import Environment
 from policy.offline import Violation, evaluate, evaluate_plan, mandatory
 from policy.rule import Enforcement
 from policy.tags import AZURE_NATIVE_PREFIX, TAGGABLE_TYPES
-from stacks.environment import Environment
 from stacks.offline import SECRET_PLACEHOLDER, OfflineRun
 
 ROOT = Path(__file__).resolve().parents[2]

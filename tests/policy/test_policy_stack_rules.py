@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
+from core.environment import Environment
 from infra.identity import ROLE_DEFINITION_IDS
 from policy.access import (
     CATALOG,
@@ -31,7 +32,6 @@ from policy.context import PolicyContext
 from policy.offline import evaluate, mandatory, stack_resource
 from policy.registry import STACK_RULES
 from policy.stack_rule import StackResource, urn_type
-from stacks.environment import Environment
 from stacks.offline import OfflineRun
 
 RULES = {rule.name: rule for rule in STACK_RULES}

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from core.environment import Environment
 from stacks.console import cli_console
-from stacks.environment import Environment
 from stacks.offline import OfflineRun
 from stacks.plan import (
     EXIT_BAD_CONFIG,

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from core.environment import Environment
 from stacks import offline
-from stacks.environment import Environment
 from stacks.loading import PROJECT, ConfigError, build_settings
 from stacks.offline import FAKE_SUBSCRIPTION_ID, run_offline, stack_config_from_file
 from stacks.plan import stack_file

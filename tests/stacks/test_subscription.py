@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stacks.environment import Environment
+from core.environment import Environment
 from stacks.loading import PROJECT, build_settings, namespace_values
 from stacks.offline import stack_config_from_file
 from stacks.subscription import EXIT_BAD_CONFIG, main, stack_subscription

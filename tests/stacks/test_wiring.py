@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from core.environment import Environment
 from infra.job_graph import WheelError
 from stacks import offline, wiring
-from stacks.environment import Environment
 from stacks.loading import PROJECT, ConfigError
 from stacks.offline import OfflineRun, RecordedResource, run_offline
 from stacks.plan import main as plan_main

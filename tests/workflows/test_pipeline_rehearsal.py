@@ -21,8 +21,8 @@ from rehearsal import Environment, Event, RehearsalError, Repository, Runner
 from ruamel.yaml import YAML
 from workflow_files import REPOSITORY_SECRETS, REPOSITORY_VARIABLES, ROOT, load_yaml
 
+from core.environment import Environment as Stack
 from infra.github import PROTECTIONS
-from stacks.environment import Environment as Stack
 from stacks.offline import OfflineRun
 
 ENVIRONMENT_SECRET = "github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret"  # noqa: S105

@@ -9,8 +9,8 @@ import pytest
 from rehearsal import matches
 from workflow_files import ROOT, Job
 
+from core.environment import Environment
 from infra.github import PROTECTIONS
-from stacks.environment import Environment
 
 PULUMI_ACTION = "pulumi/actions"
 REUSABLE_UP = "pulumi-up.yml"

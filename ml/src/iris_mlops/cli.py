@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from rich.console import Console
 
 from iris_mlops.errors import IrisMlopsError, ParameterError
-from iris_mlops.job_graph import load_job_graph
+from iris_mlops.job_graph import JobGraphError, load_job_graph
 from iris_mlops.logs import configure_logging
 from iris_mlops.params import parse_parameters
 from iris_mlops.runner import Isolation, check_job_arguments, job_arguments, run_job
@@ -116,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             code = _approve(args.version, extra, logger)
         else:
             code = _serve(args.host, args.port, args.poll_seconds, extra)
-    except IrisMlopsError as error:
+    except (IrisMlopsError, JobGraphError) as error:
         logger.error("iris-mlops %s: %s", args.command, error)
         code = error.exit_code
     if code:

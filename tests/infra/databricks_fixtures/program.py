@@ -8,8 +8,8 @@ from typing import Any
 
 from pulumi.resource import DependencyResource
 
+from core.environment import Environment
 from infra.databricks import DatabricksWorkloads, DatabricksWorkloadsArgs
-from stacks.environment import Environment
 from stacks.offline import OfflineRun, WorkspaceState, run_offline
 
 PROJECT = "mlops-platform"

@@ -14,7 +14,7 @@ package_name = "iris_mlops"
 description = "Ingest, train, evaluate, approve and deploy the Iris classifier."
 schedule = { quartz_cron = "0 0 3 ? * MON", timezone = "UTC" }
 max_concurrent_runs = 1
-timeout_seconds = 9900
+timeout_seconds = 10500
 
 [[jobs.training.tasks]]
 key = "train"
@@ -50,6 +50,7 @@ key = "approve"
 entry_point = "iris-approve"
 parameters = ["env", "model_name", "require_approval", "catalog", "schema"]
 depends_on = ["evaluate"]
+timeout_seconds = 600
 
 [jobs.batch_inference]
 description = "Score the latest features with the champion."

@@ -1,0 +1,134 @@
+"""Imports between our packages point one way: bottom -> components -> settings -> root -> tools.
+
+Each module of ours is given a layer; a module may import its own layer and the layers below it,
+never one above. The ml wheel (iris_mlops) imports nothing of the platform, and its job-graph
+contract imports the standard library only, because the platform reads it without the wheel's
+dependencies. The policy pack runs in its own virtualenv and imports nothing of ours either.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BOTTOM, COMPONENTS, SETTINGS, ROOT_LAYER, TOOLS = range(5)
+LAYER_NAMES = ("bottom", "components", "settings", "composition root", "tools")
+OURS = ("core", "infra", "stacks", "bootstrap", "policy", "demo", "bench", "iris_mlops", "__main__")
+CONTRACT = "iris_mlops.job_graph"
+
+# Most specific prefix wins.
+LAYERS: dict[str, int] = {
+    "core": BOTTOM,
+    CONTRACT: BOTTOM,
+    "infra": COMPONENTS,
+    "stacks": SETTINGS,  # the package's __init__; its modules are placed below
+    "bootstrap": SETTINGS,
+    "stacks.types": SETTINGS,
+    "stacks.settings": SETTINGS,
+    "stacks.defaults": SETTINGS,
+    "stacks.rules": SETTINGS,
+    "stacks.loading": SETTINGS,
+    "stacks.subscription": SETTINGS,
+    "bootstrap.settings": SETTINGS,
+    "stacks.wiring": ROOT_LAYER,
+    "stacks.program": ROOT_LAYER,
+    "__main__": ROOT_LAYER,
+    "bootstrap.program": ROOT_LAYER,
+    "bootstrap.__main__": ROOT_LAYER,
+    "stacks.console": TOOLS,
+    "stacks.offline": TOOLS,
+    "stacks.offline_fakes": TOOLS,
+    "stacks.plan": TOOLS,
+    "stacks.promote": TOOLS,
+    "stacks.reference": TOOLS,
+    "bootstrap.plan": TOOLS,
+    "bootstrap.handoff": TOOLS,
+    "bootstrap.cli": TOOLS,
+    "demo": TOOLS,
+    "bench": TOOLS,
+}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[:2] == ["ml", "src"]:
+        parts = parts[2:]
+    if parts[-1] == "__init__" and len(parts) > 1:
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def source_files() -> list[Path]:
+    roots = [ROOT / name for name in ("core", "infra", "stacks", "bootstrap", "policy", "demo", "bench")]
+    files = [path for root in roots for path in root.rglob("*.py") if "venv" not in path.parts]
+    return sorted([*files, ROOT / "__main__.py", *(ROOT / "ml" / "src").rglob("*.py")])
+
+
+def imports(path: Path) -> set[str]:
+    """Every absolute import in the module, at any depth (a function-level import counts too)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+    return found
+
+
+def layer_of(module: str) -> int | None:
+    matches = [prefix for prefix in LAYERS if module == prefix or module.startswith(prefix + ".")]
+    return LAYERS[max(matches, key=len)] if matches else None
+
+
+MODULES = {module_name(path): imports(path) for path in source_files()}
+
+
+def test_every_platform_module_has_a_layer() -> None:
+    unplaced = sorted(
+        m for m in MODULES if layer_of(m) is None and not m.startswith(("iris_mlops", "policy"))
+    )
+    assert not unplaced, f"give these modules a layer in LAYERS: {unplaced}"
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if layer_of(m) is not None))
+def test_imports_point_down(module: str) -> None:
+    own = layer_of(module)
+    assert own is not None
+    upward = sorted(
+        f"{name} ({LAYER_NAMES[theirs]})"
+        for name in MODULES[module]
+        if (theirs := layer_of(name)) is not None and theirs > own
+    )
+    assert not upward, f"{module} ({LAYER_NAMES[own]}) imports upward: {upward}"
+
+
+def test_components_read_the_wheel_only_through_its_contract() -> None:
+    reads = {
+        (module, name)
+        for module, names in MODULES.items()
+        if layer_of(module) in (COMPONENTS, SETTINGS, ROOT_LAYER)
+        for name in names
+        if name.split(".")[0] == "iris_mlops" and name != CONTRACT
+    }
+    assert not reads
+
+
+@pytest.mark.parametrize("package", ["iris_mlops", "policy"])
+def test_the_wheel_and_the_policy_pack_import_nothing_of_the_platform(package: str) -> None:
+    foreign = {
+        (module, name)
+        for module, names in MODULES.items()
+        if module.split(".")[0] == package
+        for name in names
+        if name.split(".")[0] in OURS and name.split(".")[0] != package
+    }
+    assert not foreign
+
+
+@pytest.mark.parametrize("module", ["core.environment", CONTRACT])
+def test_the_bottom_layer_imports_the_standard_library_only(module: str) -> None:
+    assert {name.split(".")[0] for name in MODULES[module]} <= {*sys.stdlib_module_names, "__future__"}
