@@ -182,7 +182,7 @@ def job_args(job_key: str, job: Job, args: JobsArgs) -> databricks.JobArgs:
     )
 
 
-def job_access_controls(job: JobSpec, args: JobsArgs) -> list[databricks.PermissionsAccessControlArgs]:
+def job_access_controls(job: Job, args: JobsArgs) -> list[databricks.PermissionsAccessControlArgs]:
     """The table's entries, plus CAN_MANAGE_RUN for the approvers on the release job: after
     tagging the challenger they start it (docs/ml.md, approval). CAN_MANAGE_RUN is the level that
     may trigger a run (Databricks, "Job ACLs")."""

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.environment import Environment
 from infra.jobs import APPROVERS_JOB_PERMISSION
-from stacks.environment import Environment
 from stacks.offline import OfflineRun, RecordedResource
 
 JOB = "databricks:index/job:Job"
