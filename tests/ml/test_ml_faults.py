@@ -36,7 +36,7 @@ from iris_mlops.backends.local import LocalBackend, retry_commit_conflicts
 from iris_mlops.context import CHAMPION
 from iris_mlops.data import DEPLOYMENTS_TABLE, FEATURES_TABLE, KEY_COLUMN, PREDICTIONS_TABLE, load_iris_frame
 from iris_mlops.errors import StateError
-from iris_mlops.locks import training_lock
+from iris_mlops.locks import table_write_lock, training_lock
 from iris_mlops.recovery import INCOMPLETE_TAG
 from iris_mlops.store import STORE_FILE
 
@@ -222,6 +222,22 @@ def test_two_batch_inferences_at_once_both_commit(home: Path) -> None:
     assert [outcome.value for outcome in outcomes] == [True, True], outcomes
     rows = table_rows(home, PREDICTIONS_TABLE)
     assert not rows.duplicated(["sample_id", "model_version"]).any()
+
+
+def test_writers_of_one_table_take_turns_and_a_stuck_one_is_named(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Two insert-only MERGEs can both commit under deltalake's conflict rules (every row twice), so
+    # each write waits for the table's lock; one held past the bound is reported, never waited on.
+    monkeypatch.setattr("iris_mlops.locks.TABLE_LOCK_WAIT_SECONDS", 0.2)
+    backend = LocalBackend(tmp_path)
+    rows = pd.DataFrame({"sample_id": [1], "model_version": ["1"], "prediction": [0]})
+    with table_write_lock(backend.home, PREDICTIONS_TABLE), pytest.raises(StateError) as refused:
+        backend.merge_rows(PREDICTIONS_TABLE, rows, ("sample_id", "model_version"), {})
+    assert f"table {PREDICTIONS_TABLE}: another writer has held " in str(refused.value)
+    assert str(backend.home / "locks") in str(refused.value)
+    assert not DeltaTable.is_deltatable(str(backend.table_path(PREDICTIONS_TABLE)))  # nothing written
+    assert backend.merge_rows(PREDICTIONS_TABLE, rows, ("sample_id", "model_version"), {}) == 1
 
 
 def test_commit_conflicts_are_retried_a_bounded_number_of_times(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,9 +23,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from iris_mlops.errors import BusyError
+from iris_mlops.errors import BusyError, StateError
 
 HELD_BY_PARENT_ENV_VAR = "IRIS_MLOPS_TRAINING_LOCK_HELD_BY"
+# A table write takes seconds; a writer that holds one longer than this is stuck, not busy.
+TABLE_LOCK_WAIT_SECONDS = 300.0
+TABLE_LOCK_POLL_SECONDS = 0.05
 _held: dict[Path, int] = {}  # lock path -> nesting depth in this process
 
 
@@ -79,3 +82,38 @@ def training_lock(home: Path, model_name: str) -> Iterator[None]:
 def child_environment(home: Path, model_name: str) -> dict[str, str]:
     """What a child task process needs to know that this process holds the lock for it."""
     return {HELD_BY_PARENT_ENV_VAR: f"{os.getpid()}:{lock_path(home, model_name)}"}
+
+
+@contextmanager
+def table_write_lock(home: Path, table: str) -> Iterator[None]:
+    """One writer of a local Delta table at a time; the next one waits its turn (bounded).
+
+    Two MERGEs that only insert (two batch inferences scoring the same rows with a new champion)
+    can both commit under deltalake's conflict rules, which leaves every row twice. Serialising the
+    writers of one home makes each MERGE see the other's rows. Same kernel lock as the training lock:
+    released when the holder dies, so a killed writer never blocks the next.
+    """
+    path = home / "locks" / f"table-{table}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wait_seconds = TABLE_LOCK_WAIT_SECONDS
+    deadline = time.monotonic() + wait_seconds
+    with path.open("a+", encoding="utf-8") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise StateError(
+                        f"table {table}: another writer has held {path} for over {wait_seconds:.0f} s "
+                        f"({_holder(handle)}); stop that process, or wait for it, and run the task again"
+                    ) from None
+                time.sleep(TABLE_LOCK_POLL_SECONDS)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps({"pid": os.getpid(), "since": time.time()}))
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

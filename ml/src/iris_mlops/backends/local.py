@@ -22,12 +22,14 @@ from mlflow.exceptions import MlflowException
 from iris_mlops.data import DEPLOYMENTS_TABLE, FEATURES_TABLE, PREDICTIONS_TABLE, features_of
 from iris_mlops.errors import MissingStateError, StateError
 from iris_mlops.faults import TABLE_WRITTEN, checkpoint
+from iris_mlops.locks import table_write_lock
 from iris_mlops.scoring import PREDICTION_KEYS, prediction_rows
 from iris_mlops.store import check_home, ensure_store
 
 HOME_ENV_VAR = "IRIS_MLOPS_HOME"
 DEFAULT_HOME = Path(".local")
-# Two writers of one table (two batch inferences, say) conflict when both rewrite the same files;
+# Writers of one home take turns per table (locks.table_write_lock). A writer outside that lock
+# (another home on the same folder, a notebook) can still conflict when both rewrite the same files;
 # deltalake's own commit retries (CommitProperties.max_commit_retries) only retry what cannot
 # conflict, so a conflicting merge is redone whole on a fresh snapshot, with jittered back-off.
 COMMIT_ATTEMPTS = 6
@@ -133,7 +135,7 @@ class LocalBackend:
             )
             return DeltaTable(str(path)).count()
 
-        with self._readable(table):
+        with self._readable(table), table_write_lock(self.home, table):
             count = retry_commit_conflicts(upsert, table)
         checkpoint(TABLE_WRITTEN)
         return count
