@@ -1,4 +1,4 @@
-"""The wheel, uploaded to the artifacts volume under a content-addressed path (trap 3).
+"""The wheel, uploaded to the artifacts volume under a content-addressed path (docs/traps.md: wheel-cache).
 
 Clusters and serverless environments cache a wheel by its path: re-uploading new code under the
 same name silently keeps running the old code. The directory therefore carries the version plus

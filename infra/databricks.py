@@ -45,7 +45,7 @@ class DatabricksWorkloadsArgs(ComponentArgs):
     name_prefix: str = Field(
         default="mlops", pattern=r"^[a-z][a-z0-9-]{1,20}$", description="Physical names."
     )
-    # Workspace and provider (trap 5)
+    # Workspace and provider (docs/traps.md: explicit-provider)
     workspace_host: StrInput = Field(description="Workspace URL (the workspace's workspaceUrl output).")
     workspace_resource_id: StrInput = Field(description="Azure resource id of the Databricks workspace.")
     auth_type: DatabricksAuthType = Field(default=DatabricksAuthType.AZURE_CLI, description="Provider auth.")

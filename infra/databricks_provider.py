@@ -1,4 +1,6 @@
-"""The Databricks provider of one environment, built from its workspace's outputs (trap 5).
+"""The Databricks provider of one environment, built from its workspace's outputs.
+
+Known trap (docs/traps.md: explicit-provider).
 
 Never the ambient default provider: host, Azure resource id and auth type are all explicit, so a
 stray ``DATABRICKS_HOST`` or ``~/.databrickscfg`` profile can never point a stack at the wrong

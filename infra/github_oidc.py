@@ -1,8 +1,10 @@
 """The GitHub Actions OIDC claims an Azure federated credential must match, in one place.
 
-Both sides use this module: ``infra/identity.py`` puts the subject on the deployer identity's
-federated credential and ``infra/github.py`` creates the repository environment with the same
-name. A job bound to that environment presents exactly this subject, so the two cannot drift.
+Its users: ``infra/identity.py`` puts the environment subject, issuer and audience on the deployer
+identity's federated credential, and ``infra/bootstrap_access.py`` the ``pull_request`` subject on
+the preview identity's. A job bound to the GitHub environment of the same name (``infra/github.py``
+creates it) presents exactly that subject. The policy pack checks the same issuer and audience with
+its own copy (policy/identity.py), because its virtualenv cannot import this module.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """The deployer: a user-assigned identity CI logs in as by GitHub OIDC, with least-privilege roles.
 
-No client secret exists (trap 4): GitHub's token for a job bound to the environment is exchanged
-for an Azure token through the federated credential. The deployer gets Contributor on its own
-resource group (never Owner), Key Vault Secrets Officer on the vault, and Role Based Access
-Control Administrator constrained by a condition to assign only the roles this program assigns.
+No client secret exists (docs/traps.md: no-client-secret): GitHub's token for a job bound to the
+environment is exchanged for an Azure token through the federated credential. The deployer gets
+Contributor on its own resource group (never Owner), Key Vault Secrets Officer on the vault, and
+Role Based Access Control Administrator constrained by a condition to assign only the roles this
+program assigns.
 """
 
 from __future__ import annotations
@@ -15,10 +16,7 @@ from pulumi_azure_native import authorization, managedidentity
 from pydantic import Field
 
 from infra.base import ComponentArgs, PlatformComponent, StrInput
-from infra.github_oidc import oidc_subject
-
-GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
-GITHUB_OIDC_AUDIENCE = "api://AzureADTokenExchange"
+from infra.github_oidc import AZURE_FEDERATION_AUDIENCE, GITHUB_OIDC_ISSUER, oidc_subject
 
 # Built-in Azure role definition ids: the one table every role assignment reads.
 ROLE_DEFINITION_IDS: dict[str, str] = {
@@ -103,7 +101,7 @@ class DeployerIdentity(PlatformComponent):
             resource_name_=identity.name,
             resource_group_name=args.resource_group_name,
             issuer=GITHUB_OIDC_ISSUER,
-            audiences=[GITHUB_OIDC_AUDIENCE],
+            audiences=[AZURE_FEDERATION_AUDIENCE],
             subject=oidc_subject(args.github_owner, args.github_repository, args.environment),
             opts=self.child_opts(),
         )

@@ -2,7 +2,7 @@
 
 Each task is a ``python_wheel_task`` calling the wheel's own entry point with named parameters
 filled per environment. Everything that a plan shows is sorted (jobs, tasks by ``task_key``,
-dependencies, e-mails) so that planning twice gives identical inputs (trap 2).
+dependencies, e-mails) so that planning twice gives identical inputs (docs/traps.md: perpetual-diff).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from core.environment import Environment
 from infra.base import ComponentArgs, PlatformComponent, StrInput
 from infra.workload_identity import WorkspaceObject, access_controls
 
-# Trap 9: the only place the runtimes are pinned. Serverless environment 4 = Python 3.12 (supported
-# to 2028-08); job clusters use the 16.4 LTS runtime unless the settings name another.
+# The only place the runtimes are pinned (docs/traps.md: runtime-pins). Serverless environment 4 =
+# Python 3.12 (supported to 2028-08); job clusters use the 16.4 LTS runtime unless the settings name another.
 SERVERLESS_ENVIRONMENT_VERSION = "4"
 DEFAULT_SPARK_VERSION = "16.4.x-scala2.12"
 DEFAULT_NODE_TYPE = "Standard_D4ds_v5"

@@ -102,7 +102,8 @@ class Monitoring(PlatformComponent):
                     ]
                 ),
                 # DatabricksJobs exists only once the first job log arrives: without this, the
-                # first deploy fails validating the query and the second succeeds (trap 8).
+                # first deploy fails validating the query and the second succeeds
+                # (docs/traps.md: query-validation).
                 skip_query_validation=True,
                 auto_mitigate=False,
                 actions=monitor.ActionsArgs(action_groups=[action_group.id]),

@@ -5,7 +5,7 @@ names below are what Azure sees. Globally unique names (Key Vault, storage accou
 short hash of ``prefix|environment|rotation|subscription``: deterministic and known at plan time
 (the subscription is stack config, ``platform.subscriptionId``), different for two organisations
 that both keep the default prefix, and rotated by bumping ``platform.nameSuffixRotation`` (a
-destroyed Key Vault stays soft-deleted and blocks its name; trap 7).
+destroyed Key Vault stays soft-deleted and blocks its name; docs/traps.md: soft-deleted-names).
 """
 
 from __future__ import annotations

@@ -58,7 +58,10 @@ class WorkloadSize(StrEnum):
 
 
 def _stateful(provider: databricks.Provider, protect: bool) -> pulumi.ResourceOptions:
-    """prod (trap 11): neither a config change nor a destroy may delete the model or endpoint."""
+    """prod: neither a config change nor a destroy may delete the model or endpoint.
+
+    Known trap (docs/traps.md: prod-serving-protection).
+    """
     return pulumi.ResourceOptions(provider=provider, protect=protect, retain_on_delete=protect)
 
 

@@ -8,10 +8,9 @@ accepts ``tags`` received all of these.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from core.project import PROJECT
 
 MANAGED_BY = "pulumi"
-PROJECT = "mlops-platform"
 TAG_KEYS: tuple[str, ...] = ("environment", "project", "owner", "cost-center", "managed-by")
 
 
@@ -24,11 +23,3 @@ def common_tags(*, environment: str, owner: str, cost_center: str) -> dict[str, 
         "cost-center": cost_center,
         "managed-by": MANAGED_BY,
     }
-
-
-def with_tags(common: Mapping[str, str], extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Resource-specific tags on top of the common ones; a resource can never drop or override them."""
-    clashes = sorted(set(extra or {}) & set(common))
-    if clashes:
-        raise ValueError(f"resource tags may not override the common tags: {', '.join(clashes)}")
-    return {**common, **(extra or {})}

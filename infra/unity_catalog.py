@@ -68,8 +68,8 @@ _NONE = Privileges((), ())
 _JOB_SCHEMA = ("CREATE_FUNCTION", "CREATE_TABLE", "EXECUTE", "MODIFY", "READ_VOLUME", "SELECT", "USE_SCHEMA")
 _DEV_SCHEMA = ("CREATE_MODEL", "CREATE_TABLE", "EXECUTE", "MODIFY", "READ_VOLUME", "SELECT", "USE_SCHEMA")
 
-# The least each principal needs (trap 6). The job principal owns the registered model: setting an
-# alias needs its owner (or a metastore admin), no privilege suffices
+# The least each principal needs (docs/traps.md: authoritative-grants). The job principal owns the
+# registered model: setting an alias needs its owner (or a metastore admin), no privilege suffices
 # (https://docs.databricks.com/api/uc-registered-models/v1/set-registered-model-alias). The
 # deployers own every other securable; owning the schema lets them manage the model's grants
 # (https://docs.databricks.com/data/manage-permissions.html) but gives no privilege on it, and a

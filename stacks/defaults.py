@@ -1,4 +1,4 @@
-"""What differs between environments, as one table (design.md section 2).
+"""What differs between environments, as one table.
 
 Values common to all environments are the field defaults in ``settings.py``; this table holds
 only what differs. ``Pulumi.<stack>.yaml`` overrides both, key by key (deep merge).
@@ -13,7 +13,8 @@ from core.environment import Environment
 ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
     Environment.SANDBOX: {
         "monitoring": {"retentionDays": 30},
-        # Short retention so a destroyed sandbox vault frees its name quickly (trap 7).
+        # Short retention so a destroyed sandbox vault frees its name quickly
+        # (docs/traps.md: soft-deleted-names).
         "keyVault": {"softDeleteRetentionDays": 7},
         # Cheapest: no NAT gateway for secure cluster connectivity, locally redundant storage.
         "workspace": {"noPublicIp": False, "storageSku": "Standard_LRS"},

@@ -20,11 +20,11 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from core.environment import Environment
+from core.project import PROJECT
 from stacks.defaults import ENVIRONMENT_DEFAULTS, deep_merge
 from stacks.rules import rule_violations
 from stacks.settings import StackSettings
 
-PROJECT = "mlops-platform"
 NAMESPACE = f"{PROJECT}:"
 
 

@@ -1,4 +1,4 @@
-"""The offline plan: this project's ``pulumi preview`` without a cloud (design.md section 8).
+"""The offline plan: this project's ``pulumi preview`` without a cloud.
 
     python -m stacks.plan --stack dev          resource tree, counts, critical path
     python -m stacks.plan --stack dev --json   docs/contracts.md section 2, secrets masked
@@ -26,10 +26,11 @@ from rich.table import Table
 from rich.tree import Tree
 
 from core.environment import Environment
+from core.project import PROJECT
 from infra.job_graph import WheelError
 from infra.model_monitoring import PREDICTIONS_TABLE
 from stacks.console import FOLD, cli_console
-from stacks.loading import PROJECT, ConfigError, build_settings, namespace_values
+from stacks.loading import ConfigError, build_settings, namespace_values
 from stacks.offline import (
     FAKE_SUBSCRIPTION_ID,
     OfflineRun,

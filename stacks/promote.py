@@ -31,9 +31,10 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 
 from core.environment import PROMOTION_ORDER, Environment
+from core.project import PROJECT
 from stacks.console import cli_console
 
-NAMESPACE = "mlops-platform"
+NAMESPACE = PROJECT  # config keys are "<project>:<section>"
 WHEEL_VERSION_KEY = "artifact.wheelVersion"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXIT_REFUSED = 2

@@ -1,4 +1,4 @@
-"""Rules an environment's settings must obey, beyond their types (design.md section 2).
+"""Rules an environment's settings must obey, beyond their types.
 
 They check the merged raw config, so they report alongside type errors: every problem at once.
 """

@@ -170,7 +170,8 @@ class DatabricksSettings(Section):
         "(APPLY TAG on the model, runs the release job; docs/ml.md, approval)",
     )
     compute_mode: ComputeMode = Field(ComputeMode.SERVERLESS, description="how jobs get compute")
-    # The runtime pins live in infra/jobs.py, next to the serverless environment version (trap 9).
+    # The runtime pins live in infra/jobs.py, next to the serverless environment version
+    # (docs/traps.md: runtime-pins).
     spark_version: str = Field(
         DEFAULT_SPARK_VERSION, pattern=r"^\d+\.\d+\.x-", description="Databricks runtime for job clusters"
     )

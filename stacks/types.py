@@ -6,7 +6,6 @@ Every validator says what is allowed, so a config error can be fixed from the me
 from __future__ import annotations
 
 import ipaddress
-import re
 from enum import StrEnum
 from typing import Annotated
 
@@ -71,19 +70,6 @@ def _check_location(value: str) -> str:
     return value
 
 
-_CRON_FIELD = re.compile(r"^[0-9A-Za-z*?/,#L\-]+$")
-
-
-def _check_quartz_cron(value: str) -> str:
-    fields = value.split()
-    if len(fields) not in (6, 7) or not all(_CRON_FIELD.match(f) for f in fields):
-        raise ValueError(
-            "not a Quartz cron expression (Databricks schedules); allowed: 6 or 7 space-separated "
-            "fields 'sec min hour day-of-month month day-of-week [year]', e.g. '0 0 3 ? * MON'"
-        )
-    return value
-
-
 def _check_cidr(value: str) -> str:
     try:
         network = ipaddress.ip_network(value, strict=True)
@@ -126,7 +112,6 @@ NamePrefix = Annotated[
     AfterValidator(_check_prefix_budgets),
 ]
 AzureLocation = Annotated[str, AfterValidator(_check_location)]
-Cron = Annotated[str, AfterValidator(_check_quartz_cron)]
 Cidr = Annotated[str, AfterValidator(_check_cidr)]
 Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="an e-mail address")]
 # Unity Catalog identifiers used unquoted: lowercase, digits, underscores.

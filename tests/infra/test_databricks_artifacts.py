@@ -1,4 +1,4 @@
-"""The wheel's path on the volume is content-addressed (trap 3); no wheel means no plan at all."""
+"""The wheel's path on the volume is content-addressed (docs/traps.md: wheel-cache); no wheel, no plan."""
 
 from __future__ import annotations
 

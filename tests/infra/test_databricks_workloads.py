@@ -48,7 +48,7 @@ def acl_of(resource: RecordedResource) -> dict[str, str]:
     return {c.get("groupName") or c["servicePrincipalName"]: c["permissionLevel"] for c in controls}
 
 
-# --- provider (trap 5) ----------------------------------------------------------------------------
+# --- provider (docs/traps.md: explicit-provider) ------------------------------------------------------------
 
 
 def test_every_databricks_resource_uses_the_explicit_provider(runs: dict[Environment, OfflineRun]) -> None:
@@ -96,7 +96,7 @@ def test_auth_type_is_oidc_only_inside_github_actions_with_an_id_token(
     assert auth_type_for(environ) is expected
 
 
-# --- Unity Catalog and grants (trap 6) --------------------------------------------------------------
+# --- Unity Catalog and grants (docs/traps.md: authoritative-grants) -----------------------------------------
 
 
 def test_catalog_lives_on_the_environments_external_location(runs: dict[Environment, OfflineRun]) -> None:
@@ -251,7 +251,8 @@ def test_developers_can_run_jobs_in_dev_but_only_view_them_in_prod(
     assert levels[Environment.UAT] == levels[Environment.PROD] == {"CAN_VIEW"}
 
 
-# --- serving (traps 1, 10, 11): planned after a training run set the champion ------------------------
+# --- serving, planned after a training run set the champion ------------------------------------------
+# (docs/traps.md: served-version, endpoint-round-trip, prod-serving-protection)
 
 
 def test_no_endpoint_unless_asked_so_an_empty_environment_deploys(

@@ -223,7 +223,10 @@ def test_non_secret_settings_are_variables_wired_from_outputs(
 
 
 def test_a_changed_secret_value_updates_the_same_resource_in_place() -> None:
-    """Trap 12: the value is a plain (non-replacing) input, and the logical names do not move."""
+    """The value is a plain (non-replacing) input, and the logical names do not move.
+
+    Known trap (docs/traps.md: variables-not-secrets).
+    """
     before = _plan(Environment.UAT)
     after = _plan(Environment.UAT, config_value="rotated")
     urns = {r.urn for r in before.of_type(SECRET_TYPE)}

@@ -1,11 +1,11 @@
-"""The foundation per stack: inventory, environment differences (design.md section 2), security."""
+"""The foundation per stack: inventory, environment differences, security."""
 
 from __future__ import annotations
 
 import pytest
 
 from core.environment import Environment
-from infra.identity import GITHUB_OIDC_AUDIENCE, GITHUB_OIDC_ISSUER, ROLE_DEFINITION_IDS
+from infra.identity import ROLE_DEFINITION_IDS
 from stacks.offline import OfflineRun, RecordedResource
 
 SANDBOX, DEV, UAT, PROD = Environment.SANDBOX, Environment.DEV, Environment.UAT, Environment.PROD
@@ -81,7 +81,7 @@ def test_prod_workspace_has_no_public_ip_and_vnet_injection(plans: dict[Environm
     assert parameters["customVirtualNetworkId"]["value"]
     vnet = one(plans[PROD], "azure-native:network:VirtualNetwork")
     workspace = one(plans[PROD], "azure-native:databricks:Workspace")
-    assert vnet.urn in workspace.dependencies  # explicit, not ordering luck (trap 8)
+    assert vnet.urn in workspace.dependencies  # explicit, not ordering luck (docs/traps.md: query-validation)
     for subnet in vnet.plain_inputs()["subnets"]:
         assert subnet["delegations"][0]["serviceName"] == "Microsoft.Databricks/workspaces"
 
@@ -124,8 +124,9 @@ def test_deployer_logs_in_by_github_oidc_for_its_own_environment(
         plans[environment], "azure-native:managedidentity:FederatedIdentityCredential"
     ).plain_inputs()
     assert credential["subject"] == f"repo:example-org/mlops-platform:environment:{environment}"
-    assert credential["issuer"] == GITHUB_OIDC_ISSUER
-    assert credential["audiences"] == [GITHUB_OIDC_AUDIENCE]
+    # What GitHub mints and Entra accepts, spelled out rather than read back from the code.
+    assert credential["issuer"] == "https://token.actions.githubusercontent.com"
+    assert credential["audiences"] == ["api://AzureADTokenExchange"]
 
 
 @pytest.mark.parametrize("environment", list(Environment))

@@ -8,7 +8,7 @@ import inspect
 import pytest
 
 from core.environment import Environment
-from infra.tags import TAG_KEYS, common_tags, with_tags
+from infra.tags import TAG_KEYS, common_tags
 from stacks.offline import OfflineRun
 
 
@@ -18,13 +18,6 @@ def test_common_tags_carry_every_required_key() -> None:
     assert tags["environment"] == "dev"
     assert tags["managed-by"] == "pulumi"
     assert tags["cost-center"] == "cc-1"
-
-
-def test_resource_tags_cannot_override_common_tags() -> None:
-    common = common_tags(environment="dev", owner="team-a", cost_center="cc-1")
-    assert with_tags(common, {"purpose": "uc"})["purpose"] == "uc"
-    with pytest.raises(ValueError, match="environment"):
-        with_tags(common, {"environment": "prod"})
 
 
 def _accepts_tags(type_token: str) -> bool:
