@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+from iris_mlops.vocabulary import PrimaryMetric
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
@@ -27,7 +28,6 @@ from stacks.types import (
     KeyVaultSku,
     NamePrefix,
     NetworkDefaultAction,
-    PrimaryMetric,
     ReviewerType,
     StorageSku,
     SubscriptionId,

@@ -29,15 +29,6 @@ AZURE_LOCATIONS: frozenset[str] = frozenset(
 )  # fmt: skip
 
 
-class PrimaryMetric(StrEnum):
-    """The gate's metrics; the same vocabulary as ``iris_mlops.params.PrimaryMetric`` (tested)."""
-
-    ACCURACY = "accuracy"
-    F1_MACRO = "f1_macro"
-    PRECISION_MACRO = "precision_macro"
-    RECALL_MACRO = "recall_macro"
-
-
 class KeyVaultSku(StrEnum):
     STANDARD = "standard"
     PREMIUM = "premium"

@@ -317,11 +317,13 @@ def test_no_stack_file_path_is_outside_the_repo() -> None:
 
 def test_gate_metrics_are_the_ones_the_wheel_computes() -> None:
     """A metric the settings accept but the wheel cannot compute would fail only at run time."""
-    from iris_mlops.params import PrimaryMetric as WheelMetric  # noqa: PLC0415 - the ml package
+    from iris_mlops.metrics import METRICS  # noqa: PLC0415 - the ml package, with scikit-learn
 
-    from stacks.types import PrimaryMetric  # noqa: PLC0415
+    from stacks.settings import ModelSettings  # noqa: PLC0415
 
-    assert {m.value for m in PrimaryMetric} == {m.value for m in WheelMetric}
+    accepted = ModelSettings.model_fields["primary_metric"].annotation
+    assert isinstance(accepted, type)
+    assert set(accepted) == set(METRICS)  # type: ignore[call-overload]
 
 
 @pytest.mark.parametrize("environment", list(Environment))

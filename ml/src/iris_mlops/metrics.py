@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 
-from iris_mlops.params import PrimaryMetric
+from iris_mlops.vocabulary import PrimaryMetric
 
 Metric = Callable[[Sequence[object], Sequence[object]], float]
 

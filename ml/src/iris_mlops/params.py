@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from iris_mlops.errors import ParameterError
+from iris_mlops.vocabulary import PrimaryMetric
 
 
 class Environment(StrEnum):
@@ -19,13 +20,6 @@ class Environment(StrEnum):
     DEV = "dev"
     UAT = "uat"
     PROD = "prod"
-
-
-class PrimaryMetric(StrEnum):
-    ACCURACY = "accuracy"
-    F1_MACRO = "f1_macro"
-    PRECISION_MACRO = "precision_macro"
-    RECALL_MACRO = "recall_macro"
 
 
 class GateMode(StrEnum):
