@@ -1,7 +1,6 @@
 """The pack over the real program's offline plan of all four stacks: no mandatory violation.
 
-Uses the session-scoped ``plans`` fixture (Environment -> OfflineRun) that tests/conftest.py
-provides; while that fixture does not exist yet these tests skip and say so.
+Uses the session-scoped ``plans`` fixture (Environment -> OfflineRun) of tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -10,7 +9,6 @@ import json
 import subprocess
 import sys
 import warnings
-from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
@@ -32,11 +30,7 @@ ACCEPTED_ADVISORIES: dict[tuple[str, str], str] = {}
 
 
 @pytest.fixture(scope="module")
-def all_plans(request: pytest.FixtureRequest) -> dict[Environment, OfflineRun]:
-    try:
-        plans: dict[Environment, OfflineRun] = request.getfixturevalue("plans")
-    except pytest.FixtureLookupError:
-        pytest.skip("tests/conftest.py provides no `plans` fixture yet (Environment -> OfflineRun)")
+def all_plans(plans: dict[Environment, OfflineRun]) -> dict[Environment, OfflineRun]:
     return plans
 
 
@@ -93,9 +87,6 @@ def test_masked_plan_shows_no_secret_config_value(
     assert SECRET_PLACEHOLDER not in masked
 
 
-@pytest.mark.skipif(
-    find_spec("stacks.plan") is None, reason="stacks/plan.py (the offline plan CLI) does not exist yet"
-)
 def test_plan_cli_json_shows_no_secret_and_passes_the_pack() -> None:
     """The contract JSON of `python -m stacks.plan --stack prod --json`, judged as a PR check would."""
     result = subprocess.run(
