@@ -21,7 +21,15 @@ from infra.artifacts import WheelArtifact, WheelArtifactArgs
 from infra.base import ComponentArgs, PlatformComponent, StrInput
 from infra.databricks_provider import DatabricksAuthType, create_provider, workspace_url
 from infra.job_graph import read_wheel
-from infra.jobs import ComputeMode, JobCluster, JobsArgs, WheelJobs, check_parameters
+from infra.jobs import (
+    ComputeMode,
+    DriftThresholds,
+    JobCluster,
+    JobsArgs,
+    WheelJobs,
+    check_parameters,
+    job_name,
+)
 from infra.model_monitoring import PREDICTIONS_TABLE, ModelMonitor, ModelMonitorArgs, table_exists
 from infra.secret_scope import JobSecretScope, SecretScopeArgs
 from infra.serving import (
@@ -91,6 +99,9 @@ class DatabricksWorkloadsArgs(ComponentArgs):
     primary_metric: str = Field(default="accuracy", min_length=1, description="Metric of the gate.")
     margin: float = Field(default=0.0, ge=0.0, description="Challenger must beat champion by this.")
     require_approval: bool | None = Field(default=None, description="None: required in uat/prod.")
+    drift: DriftThresholds = Field(
+        default_factory=DriftThresholds, description="When the monitoring job calls drift and retrains."
+    )
     # Serving and monitoring
     create_serving_endpoint: bool = Field(
         default=False, description="Serve the champion; created by the first up after the alias exists."
@@ -151,6 +162,13 @@ class DatabricksWorkloadsArgs(ComponentArgs):
             "require_approval": "true" if approval else "false",
             "endpoint_name": self.endpoint_name,
             "experiment_name": self.experiment_name,
+            "drift_psi_threshold": str(self.drift.psi),
+            "drift_p_value": str(self.drift.p_value),
+            "drift_min_rows": str(self.drift.min_rows),
+            # The job a drift alert starts (iris_mlops.retrain): this environment's training job.
+            "training_job_name": job_name(self.name_prefix, self.environment, "training"),
+            # The training job's job parameter default: not started by a drift alert.
+            "drift_summary": "{}",
         }
 
 

@@ -47,6 +47,18 @@ class JobCluster(BaseModel):
     num_workers: int = Field(default=1, ge=0)
 
 
+class DriftThresholds(BaseModel):
+    """The monitoring task's drift parameters (iris_mlops.drift): a feature drifts when its PSI
+    reaches `psi` and its two-sample test's p-value is below `p_value`; a window with fewer than
+    `min_rows` rows is "not enough data"."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    psi: float = Field(default=0.25, gt=0.0, le=10.0)
+    p_value: float = Field(default=0.01, gt=0.0, lt=1.0)
+    min_rows: int = Field(default=50, ge=1, le=10_000_000)
+
+
 def check_parameters(graph: JobGraph, values: Mapping[str, str]) -> None:
     """All unknown parameter names at once, before anything is registered."""
     unknown = sorted(

@@ -55,8 +55,10 @@ class Access(NamedTuple):
 
 # The table docs/databricks.md shows. The deploying identity is the creator, hence owner/manager.
 WORKSPACE_ACCESS: dict[WorkspaceObject, Access] = {
-    # run_as needs no job ACL for the principal; developers trigger runs only outside uat/prod.
-    WorkspaceObject.JOB: Access(None, "CAN_MANAGE_RUN", "CAN_VIEW", "CAN_VIEW"),
+    # run_as needs no job ACL to run a job; the principal's CAN_MANAGE_RUN lets the monitoring job
+    # start the training job on drift (iris_mlops.retrain, Jobs API run-now). Developers trigger runs
+    # only outside uat/prod.
+    WorkspaceObject.JOB: Access("CAN_MANAGE_RUN", "CAN_MANAGE_RUN", "CAN_VIEW", "CAN_VIEW"),
     WorkspaceObject.EXPERIMENT: Access("CAN_MANAGE", "CAN_EDIT", "CAN_READ", "CAN_READ"),
     # The deploy task (as the principal) updates the endpoint config; developers may query in dev.
     WorkspaceObject.SERVING_ENDPOINT: Access("CAN_MANAGE", "CAN_QUERY", "CAN_VIEW", "CAN_VIEW"),

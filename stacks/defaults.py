@@ -36,7 +36,7 @@ ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
             "servingScaleToZero": True,
             "modelMonitoring": True,
         },
-        "model": {"requireApproval": True},
+        "model": {"requireApproval": True, "drift": {"psiThreshold": 0.2, "minRows": 100}},
     },
     Environment.PROD: {
         "protection": {"protectStateful": True, "deleteLock": True, "retainOnDelete": True},
@@ -51,7 +51,12 @@ ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
             "modelMonitoring": True,
         },
         # The wheel's own gate table (iris_mlops.gate.GATE_POLICIES) agrees; a test checks it.
-        "model": {"requireApproval": True, "margin": 0.01},
+        # The wheel's drift table (iris_mlops.drift.DRIFT_THRESHOLDS) agrees too.
+        "model": {
+            "requireApproval": True,
+            "margin": 0.01,
+            "drift": {"psiThreshold": 0.2, "minRows": 200},
+        },
     },
 }
 

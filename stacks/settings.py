@@ -191,6 +191,16 @@ class DatabricksSettings(Section):
     )
 
 
+class DriftSettings(Section):
+    """The monitoring job's thresholds (iris_mlops.drift.DRIFT_THRESHOLDS agrees; a test checks it)."""
+
+    psi_threshold: float = Field(0.25, gt=0.0, le=10.0, description="a feature drifts from this PSI on")
+    p_value: float = Field(
+        0.01, gt=0.0, lt=1.0, description="... when its two-sample test's p-value is also below this"
+    )
+    min_rows: int = Field(50, ge=1, le=10_000_000, description="fewer scored rows: not enough data, no alert")
+
+
 class ModelSettings(Section):
     name: UcIdentifier = Field("iris_classifier", description="registered model name (inside catalog.schema)")
     primary_metric: PrimaryMetric = Field(
@@ -200,6 +210,7 @@ class ModelSettings(Section):
         0.0, ge=0.0, le=1.0, description="challenger must beat champion by this", json_schema_extra=PROMOTABLE
     )
     require_approval: bool = Field(False, description="a human approves before champion changes")
+    drift: DriftSettings = Field(default_factory=DriftSettings)
 
 
 class ArtifactSettings(Section):

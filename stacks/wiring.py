@@ -19,7 +19,7 @@ from infra.databricks import DatabricksWorkloadsArgs
 from infra.databricks_provider import DatabricksAuthType, auth_type_for
 from infra.github import GitHubEnvironmentArgs
 from infra.job_graph import read_wheel
-from infra.jobs import JobCluster
+from infra.jobs import DriftThresholds, JobCluster
 from infra.naming import azure_names
 from infra.platform import Platform, PlatformArgs
 from infra.tags import common_tags
@@ -152,6 +152,9 @@ def databricks_args(
         primary_metric=model.primary_metric,
         margin=model.margin,
         require_approval=model.require_approval,
+        drift=DriftThresholds(
+            psi=model.drift.psi_threshold, p_value=model.drift.p_value, min_rows=model.drift.min_rows
+        ),
         create_serving_endpoint=db.create_serving_endpoint,
         serving_workload_size=db.serving_workload_size,
         serving_scale_to_zero=db.serving_scale_to_zero,

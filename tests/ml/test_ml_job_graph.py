@@ -18,13 +18,18 @@ PLATFORM_PARAMETERS = {
     "require_approval",
     "endpoint_name",
     "experiment_name",
+    "drift_psi_threshold",
+    "drift_p_value",
+    "drift_min_rows",
+    "training_job_name",
+    "drift_summary",
 }
 GRAPH = load_job_graph()
 
 
 def test_graph_declares_the_package_and_its_jobs() -> None:
     assert GRAPH.package_name == "iris_mlops"
-    assert set(GRAPH.jobs) == {"training", "release", "batch_inference"}
+    assert set(GRAPH.jobs) == {"training", "release", "batch_inference", "monitoring"}
 
 
 def test_release_gates_again_and_deploys_and_is_started_by_hand() -> None:
@@ -45,7 +50,9 @@ def test_training_runs_ingest_train_evaluate_approve_deploy_in_order() -> None:
 
 def test_cli_spelling_of_a_job_finds_the_snake_case_key() -> None:
     assert GRAPH.job("batch-inference") is GRAPH.jobs["batch_inference"]
-    with pytest.raises(JobGraphError, match="allowed: batch-inference, batch_inference, release, training"):
+    with pytest.raises(
+        JobGraphError, match="allowed: batch-inference, batch_inference, monitoring, release, training"
+    ):
         GRAPH.job("nightly")
 
 
@@ -92,7 +99,7 @@ def test_every_task_names_a_known_entry_point_that_accepts_its_parameters() -> N
 def test_every_task_that_logs_an_mlflow_run_takes_the_platforms_experiment() -> None:
     """Pulumi creates the experiment for the job principal; a run anywhere else would fail or
     land in an experiment the principal does not own. Ingest logs no run."""
-    tracked = {"train", "evaluate", "approve", "deploy", "batch-inference"}
+    tracked = {"train", "evaluate", "approve", "deploy", "batch-inference", "monitor"}
     for job in GRAPH.jobs.values():
         for task in job.tasks:
             assert ("experiment_name" in task.parameters) is (task.key in tracked), task.key

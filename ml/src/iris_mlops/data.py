@@ -16,6 +16,8 @@ SPLIT_SEED = 42
 FEATURES_TABLE = "iris_features"
 PREDICTIONS_TABLE = "iris_predictions"
 DEPLOYMENTS_TABLE = "iris_deployments"
+DRIFT_TABLE = "iris_drift"  # one row per monitoring window and feature (steps/monitor.py)
+RETRAINS_TABLE = "iris_drift_retrains"  # one row per window whose drift started a retrain
 
 
 def load_iris_frame() -> pd.DataFrame:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 # What a person may override when starting a job: Databricks pushes job parameters down to every
 # task of the job (job_graph.toml, top), so every task accepts them, used or not.
-JOB_PARAMETERS = ("margin",)
+JOB_PARAMETERS = ("margin", "drift_summary")
 _TABLES = ("env", "catalog", "schema", *JOB_PARAMETERS)
 _MODEL = (*_TABLES, "model_name")
 # Tasks that log an MLflow run accept the experiment the platform created for them.
@@ -61,6 +61,11 @@ TASKS: dict[str, TaskEntry] = {
     ),
     "iris-deploy": TaskEntry("deploy:deploy", (*_TRACKED, "endpoint_name"), locks_model=True),
     "iris-batch-inference": TaskEntry("batch_inference:batch_inference", _TRACKED),
+    # Reads tables and the champion, starts the training job on drift: takes no lock itself.
+    "iris-monitor": TaskEntry(
+        "monitor:monitor",
+        (*_TRACKED, "drift_psi_threshold", "drift_p_value", "drift_min_rows", "training_job_name"),
+    ),
 }
 
 
@@ -116,3 +121,7 @@ def deploy_main(argv: Sequence[str] | None = None) -> None:
 
 def batch_inference_main(argv: Sequence[str] | None = None) -> None:
     run_task("iris-batch-inference", argv)
+
+
+def monitor_main(argv: Sequence[str] | None = None) -> None:
+    run_task("iris-monitor", argv)

@@ -6,6 +6,7 @@ accepts a subset of them. Problems are reported all at once, each naming the par
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
@@ -43,6 +44,12 @@ class TaskParameters:
     gate_mode: GateMode | None = None
     experiment_name: str | None = None
     regularization: float | None = None
+    # Monitoring (steps/monitor.py): None means the environment's row of drift.DRIFT_THRESHOLDS.
+    drift_psi_threshold: float | None = None
+    drift_p_value: float | None = None
+    drift_min_rows: int | None = None
+    training_job_name: str | None = None  # Databricks: the job a drift alert starts
+    drift_summary: str | None = None  # set by a drift alert on the retrain it starts (JSON)
 
     @property
     def resolved_endpoint_name(self) -> str:
@@ -67,6 +74,9 @@ _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?")
 # LogisticRegression's C: outside this range it only changes the model by overflowing or by
 # regularizing every coefficient to zero, so such a value is a typo, not a setting.
 REGULARIZATION_RANGE = (1e-6, 1e6)
+# Databricks job names as the platform makes them (`<prefix>-<env>-<job>`).
+_JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+DRIFT_SUMMARY_MAX_CHARS = 4000
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 
@@ -117,6 +127,47 @@ def _regularization(raw: str) -> float:
     return value
 
 
+def _psi_threshold(raw: str) -> float:
+    value = _number(raw)
+    if not 0.0 < value <= 10.0:
+        raise ValueError(raw)
+    return value
+
+
+def _probability(raw: str) -> float:
+    value = _number(raw)
+    if not 0.0 < value < 1.0:
+        raise ValueError(raw)
+    return value
+
+
+def _min_rows(raw: str) -> int:
+    if not raw.isdigit() or not 1 <= int(raw) <= 10_000_000:
+        raise ValueError(raw)
+    return int(raw)
+
+
+def _job_name(raw: str) -> str:
+    if not _JOB_NAME.fullmatch(raw):
+        raise ValueError(raw)
+    return raw
+
+
+def _drift_summary(raw: str) -> str | None:
+    """Empty or `{}` (the job parameter's default: not started by a drift alert), or one JSON object."""
+    if raw in ("", "{}"):
+        return None
+    if len(raw) > DRIFT_SUMMARY_MAX_CHARS:
+        raise ValueError(raw)
+    try:
+        parsed = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise ValueError(raw) from error
+    if not isinstance(parsed, dict):
+        raise ValueError(raw)
+    return raw
+
+
 def _boolean(raw: str) -> bool:
     lowered = raw.lower()
     if lowered in _TRUE:
@@ -149,6 +200,13 @@ PARAMETER_SPECS: dict[str, ParameterSpec] = {
         _regularization,
         f"a decimal number from {REGULARIZATION_RANGE[0]:g} to {REGULARIZATION_RANGE[1]:g} "
         "(LogisticRegression's C: smaller regularizes more)",
+    ),
+    "drift_psi_threshold": ParameterSpec(_psi_threshold, "a number above 0, at most 10 (PSI)"),
+    "drift_p_value": ParameterSpec(_probability, "a number between 0 and 1 (exclusive)"),
+    "drift_min_rows": ParameterSpec(_min_rows, "a whole number from 1 to 10000000"),
+    "training_job_name": ParameterSpec(_job_name, "a job name: letters, digits, '-', '_' or '.' (1-100)"),
+    "drift_summary": ParameterSpec(
+        _drift_summary, f"empty, or one JSON object of at most {DRIFT_SUMMARY_MAX_CHARS} characters"
     ),
 }
 

@@ -24,6 +24,8 @@ from iris_mlops.faults import VERSION_CREATED, checkpoint
 from iris_mlops.recovery import close_interrupted_runs, mark_incomplete_versions
 
 FINGERPRINT_TAG = "training_fingerprint"
+# On runs started by a drift alert (retrain.py): the drift summary that started them.
+DRIFT_SUMMARY_TAG = "drift_summary"
 # skops loads without executing code from the file; it needs `skops` where the model is served.
 SERIALIZATION_FORMAT = mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS
 MODEL_SEED = 0
@@ -74,6 +76,8 @@ def train(ctx: TaskContext, shuffle_labels_seed: int | None = None) -> str:
             return f"{kept} was trained on the same data by the same code: kept as challenger"
 
     with ctx.run() as run:
+        if ctx.params.drift_summary is not None:
+            mlflow.set_tag(DRIFT_SUMMARY_TAG, ctx.params.drift_summary)
         cv_scores = cross_val_score(
             build_pipeline(regularization), features, labels, cv=CV_FOLDS, scoring="f1_macro"
         )

@@ -1,0 +1,170 @@
+"""Drift statistics: recent scored data against the champion's training data, per feature.
+
+Pure functions over pandas/numpy, no MLflow and no table: the monitoring step (steps/monitor.py)
+feeds them and writes what they return. Per numeric feature:
+
+- the population stability index (PSI) over the reference's decile bins, computed as the symmetric
+  Kullback-Leibler divergence with `scipy.special.rel_entr` (PSI = KL(a||e) + KL(e||a));
+- the two-sample Kolmogorov-Smirnov test (`scipy.stats.ks_2samp`).
+
+The prediction distribution (a class label) gets the PSI over classes and a chi-square test of the
+window's class counts against the reference's class shares (`scipy.stats.chisquare`).
+
+A feature drifts when its PSI reaches the PSI threshold AND its test rejects "same distribution" at
+the p-value threshold: PSI alone is noisy on small windows, a test alone flags tiny shifts on big
+ones. A window or reference with fewer than `min_rows` rows is "not enough data": no statistic, no
+alert, never a crash.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import special, stats
+
+from iris_mlops.params import Environment
+
+PSI_BINS = 10  # deciles of the reference
+# Proportions are floored here before the logarithm: an empty bin would make PSI infinite.
+PSI_FLOOR = 1e-4
+
+
+Values = npt.NDArray[np.float64]
+
+
+class DriftStatus(StrEnum):
+    OK = "ok"
+    DRIFT = "drift"
+    NOT_ENOUGH_DATA = "not_enough_data"
+
+
+@dataclass(frozen=True)
+class DriftThresholds:
+    psi: float  # a feature drifts from this PSI on (0.1 "moderate", 0.25 "major" by convention)
+    p_value: float  # ... when its two-sample test also rejects at this level
+    min_rows: int  # fewer rows in the window or the reference: not enough data
+
+
+# Per environment, like the gate's table (gate.GATE_POLICIES). The platform passes its settings'
+# values as task parameters (stacks/defaults.py); a test checks that both tables agree.
+DRIFT_THRESHOLDS: dict[Environment, DriftThresholds] = {
+    Environment.SANDBOX: DriftThresholds(psi=0.25, p_value=0.01, min_rows=50),
+    Environment.DEV: DriftThresholds(psi=0.25, p_value=0.01, min_rows=50),
+    Environment.UAT: DriftThresholds(psi=0.2, p_value=0.01, min_rows=100),
+    Environment.PROD: DriftThresholds(psi=0.2, p_value=0.01, min_rows=200),
+}
+
+
+@dataclass(frozen=True)
+class FeatureDrift:
+    feature: str
+    kind: str  # "numeric" or "categorical"
+    status: DriftStatus
+    reference_rows: int
+    window_rows: int
+    psi: float | None = None
+    statistic: float | None = None  # KS D, or the chi-square statistic
+    p_value: float | None = None
+
+    @property
+    def drifted(self) -> bool:
+        return self.status is DriftStatus.DRIFT
+
+
+def _clean(values: pd.Series | Values | Sequence[float]) -> Values:
+    array: Values = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype="float64")
+    finite: Values = array[np.isfinite(array)]
+    return finite
+
+
+def _psi(expected: Values, actual: Values) -> float:
+    """PSI of two proportion vectors (each summing to 1), floored against empty bins."""
+    e = np.clip(expected, PSI_FLOOR, None)
+    a = np.clip(actual, PSI_FLOOR, None)
+    e, a = e / e.sum(), a / a.sum()
+    return float(np.sum(special.rel_entr(a, e) + special.rel_entr(e, a)))
+
+
+def psi_numeric(reference: Values, window: Values, bins: int = PSI_BINS) -> float:
+    """PSI over the reference's quantile bins (open-ended at both ends)."""
+    inner = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1]))
+    expected = np.bincount(np.searchsorted(inner, reference, side="right"), minlength=len(inner) + 1)
+    actual = np.bincount(np.searchsorted(inner, window, side="right"), minlength=len(inner) + 1)
+    return _psi(expected / expected.sum(), actual / actual.sum())
+
+
+def _not_enough(feature: str, kind: str, reference: int, window: int) -> FeatureDrift:
+    return FeatureDrift(feature, kind, DriftStatus.NOT_ENOUGH_DATA, reference, window)
+
+
+def _status(psi: float, p_value: float, thresholds: DriftThresholds) -> DriftStatus:
+    drifted = psi >= thresholds.psi and p_value < thresholds.p_value
+    return DriftStatus.DRIFT if drifted else DriftStatus.OK
+
+
+def numeric_drift(
+    feature: str,
+    reference: pd.Series | Values,
+    window: pd.Series | Values,
+    thresholds: DriftThresholds,
+) -> FeatureDrift:
+    ref, win = _clean(reference), _clean(window)
+    if min(len(ref), len(win)) < thresholds.min_rows:
+        return _not_enough(feature, "numeric", len(ref), len(win))
+    psi = psi_numeric(ref, win)
+    test = stats.ks_2samp(ref, win)
+    statistic, p_value = float(test.statistic), float(test.pvalue)
+    return FeatureDrift(
+        feature, "numeric", _status(psi, p_value, thresholds), len(ref), len(win), psi, statistic, p_value
+    )
+
+
+def categorical_drift(
+    feature: str, reference: pd.Series, window: pd.Series, thresholds: DriftThresholds
+) -> FeatureDrift:
+    ref, win = reference.dropna().astype(str), window.dropna().astype(str)
+    if min(len(ref), len(win)) < thresholds.min_rows:
+        return _not_enough(feature, "categorical", len(ref), len(win))
+    classes = sorted(set(ref) | set(win))
+    expected = ref.value_counts(normalize=True).reindex(classes, fill_value=0.0).to_numpy()
+    observed = win.value_counts().reindex(classes, fill_value=0).to_numpy()
+    psi = _psi(expected, observed / observed.sum())
+    # A class the reference never had gets the floor share, so the test stays defined (and rejects).
+    shares = np.clip(expected, PSI_FLOOR, None)
+    test = stats.chisquare(observed, f_exp=shares / shares.sum() * observed.sum())
+    statistic, p_value = float(test.statistic), float(test.pvalue)
+    return FeatureDrift(
+        feature, "categorical", _status(psi, p_value, thresholds), len(ref), len(win), psi, statistic, p_value
+    )
+
+
+def compare(
+    reference: pd.DataFrame,
+    window: pd.DataFrame,
+    numeric: Sequence[str],
+    categorical: Sequence[tuple[str, str]],
+    thresholds: DriftThresholds,
+) -> list[FeatureDrift]:
+    """Every numeric feature, then every (reference column, window column) categorical pair."""
+    results = [numeric_drift(name, reference[name], window[name], thresholds) for name in numeric]
+    results += [
+        categorical_drift(window_column, reference[ref_column], window[window_column], thresholds)
+        for ref_column, window_column in categorical
+    ]
+    return results
+
+
+def summary(results: Sequence[FeatureDrift], window_id: str, champion_version: str) -> dict[str, object]:
+    """What an alert carries (the retrain's `drift_summary` parameter): the drifted features."""
+    drifted = sorted((r for r in results if r.drifted), key=lambda r: -(r.psi or 0.0))
+    return {
+        "window": window_id,
+        "champion_version": champion_version,
+        "drifted": {r.feature: round(r.psi or math.nan, 4) for r in drifted},
+    }

@@ -1,0 +1,190 @@
+"""Monitor: the window's scored data against the champion's training data; drift starts a retrain.
+
+The window is the current UTC day ([00:00, 24:00), WINDOW_HOURS), the day the batch inference
+job scored (job_graph.toml schedules monitoring after it). The reference is the champion's
+training data: the train split of the feature table (data.split_holdout), what train.py fits on.
+Results: one row per window and feature in the drift table, with the champion's version; a rerun
+in the same window replaces its rows. Drift on any feature (drift.py) starts the training job once
+per window (retrain.py): the retrains table records it, and the trigger itself refuses a second run.
+Served requests are not read yet: locally `iris-mlops serve` records none, and the endpoint's
+inference table holds raw request JSON (docs/ml.md, monitoring).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+
+import mlflow
+import pandas as pd
+
+from iris_mlops.context import CHALLENGER, CHAMPION, TaskContext
+from iris_mlops.data import (
+    DRIFT_TABLE,
+    FEATURE_COLUMNS,
+    FEATURES_TABLE,
+    LABEL_COLUMN,
+    PREDICTIONS_TABLE,
+    RETRAINS_TABLE,
+    split_holdout,
+)
+from iris_mlops.drift import DRIFT_THRESHOLDS, DriftThresholds, FeatureDrift, compare, summary
+from iris_mlops.errors import MissingStateError
+from iris_mlops.retrain import RetrainRequest, RetrainStart, RetrainTrigger
+from iris_mlops.scoring import PREDICTION_COLUMN, SCORED_AT_COLUMN
+from iris_mlops.steps.approve import GATE_STATUS_TAG
+
+WINDOW_HOURS = 24
+DRIFT_KEYS = ("window_id", "feature")
+RETRAIN_KEYS = ("window_id",)
+
+
+def thresholds(ctx: TaskContext) -> DriftThresholds:
+    """The environment's row of DRIFT_THRESHOLDS with the task's explicit parameters on top."""
+    base, params = DRIFT_THRESHOLDS[ctx.params.env], ctx.params
+    return DriftThresholds(
+        psi=params.drift_psi_threshold if params.drift_psi_threshold is not None else base.psi,
+        p_value=params.drift_p_value if params.drift_p_value is not None else base.p_value,
+        min_rows=params.drift_min_rows if params.drift_min_rows is not None else base.min_rows,
+    )
+
+
+def current_window(now: datetime) -> tuple[datetime, datetime, str]:
+    """The window holding `now`: fixed WINDOW_HOURS buckets from the epoch, so every run in it
+    names it alike (what makes a retrain idempotent by window)."""
+    size = timedelta(hours=WINDOW_HOURS)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    start = epoch + ((now.astimezone(UTC) - epoch) // size) * size
+    return start, start + size, f"{start:%Y-%m-%dT%H:%MZ}/{WINDOW_HOURS}h"
+
+
+def scored_in(ctx: TaskContext, start: datetime, end: datetime) -> pd.DataFrame:
+    """Rows of the inference table scored in [start, end); no table yet is an empty window."""
+    columns = [*FEATURE_COLUMNS, PREDICTION_COLUMN, SCORED_AT_COLUMN]
+    try:
+        scored = ctx.backend.read_table(ctx.table(PREDICTIONS_TABLE))
+    except MissingStateError:
+        return pd.DataFrame(columns=columns)
+    when = pd.to_datetime(scored[SCORED_AT_COLUMN], utc=True)
+    return scored.loc[(when >= start) & (when < end), columns].reset_index(drop=True)
+
+
+def drift_rows(
+    results: list[FeatureDrift],
+    window: tuple[datetime, datetime, str],
+    champion_version: str,
+    limits: DriftThresholds,
+    computed_at: datetime,
+) -> pd.DataFrame:
+    start, end, window_id = window
+    rows = pd.DataFrame([asdict(result) for result in results])
+    rows = rows.astype({"psi": "float64", "statistic": "float64", "p_value": "float64"})
+    rows["status"] = rows["status"].astype(str)
+    rows.insert(0, "window_id", window_id)
+    rows.insert(1, "window_start", pd.Timestamp(start))
+    rows.insert(2, "window_end", pd.Timestamp(end))
+    rows["champion_version"] = champion_version
+    rows["psi_threshold"] = limits.psi
+    rows["p_value_threshold"] = limits.p_value
+    rows["computed_at"] = pd.Timestamp(computed_at)
+    return rows.astype({"reference_rows": "int64", "window_rows": "int64"})
+
+
+def earlier_retrain(ctx: TaskContext, window_id: str) -> str | None:
+    """What a retrain already started for this window says, if one did."""
+    try:
+        retrains = ctx.backend.read_table(ctx.table(RETRAINS_TABLE))
+    except MissingStateError:
+        return None
+    started = retrains[(retrains["window_id"] == window_id) & retrains["started"].astype(bool)]
+    return None if started.empty else str(started["detail"].iloc[0])
+
+
+def default_trigger(ctx: TaskContext) -> RetrainTrigger:
+    if ctx.backend.name == "databricks":
+        from databricks.sdk import WorkspaceClient  # noqa: PLC0415 - seconds of imports, Databricks only
+
+        from iris_mlops.retrain import DatabricksTrigger  # noqa: PLC0415
+
+        if ctx.params.training_job_name is None:
+            raise MissingStateError(
+                "on Databricks --training_job_name must be given: the job a drift alert starts"
+            )
+        return DatabricksTrigger(WorkspaceClient(), ctx.params.training_job_name)
+    from iris_mlops.backends.local import HOME_ENV_VAR, LocalBackend  # noqa: PLC0415
+    from iris_mlops.retrain import LocalTrigger  # noqa: PLC0415
+
+    assert isinstance(ctx.backend, LocalBackend)  # noqa: S101 - the two backends are all there is
+    return LocalTrigger(ctx.backend.home, HOME_ENV_VAR)
+
+
+def _scope(ctx: TaskContext) -> tuple[str, ...]:
+    params = ctx.params
+    scope = {"env": params.env, "catalog": params.catalog, "schema": params.schema}
+    scope |= {"model_name": params.model_name, "experiment_name": params.resolved_experiment_name}
+    return tuple(f"--{key}={value}" for key, value in scope.items())
+
+
+def _retrain(ctx: TaskContext, window_id: str, drift: str, trigger: RetrainTrigger | None) -> str:
+    if (before := earlier_retrain(ctx, window_id)) is not None:
+        return f"a retrain for window {window_id} was already started ({before}): no second run"
+    request = RetrainRequest(ctx.model_name, window_id, drift, _scope(ctx))
+    started: RetrainStart = (trigger or default_trigger(ctx)).start(request)
+    record = pd.DataFrame(
+        [
+            {
+                "window_id": window_id,
+                "model_name": ctx.model_name,
+                "started": started.started,
+                "run": started.run,
+                "detail": started.detail,
+                "drift_summary": drift,
+                "requested_at": pd.Timestamp(datetime.now(UTC)),
+            }
+        ]
+    )
+    ctx.backend.merge_rows(ctx.table(RETRAINS_TABLE), record, RETRAIN_KEYS, ctx.provenance)
+    if not started.started or ctx.backend.name == "databricks":
+        return started.detail
+    challenger, champion = ctx.alias_version(CHALLENGER), ctx.alias_version(CHAMPION)
+    verdict = challenger.tags.get(GATE_STATUS_TAG, "not gated") if challenger is not None else "no challenger"
+    kept = champion.version if champion is not None else "none"
+    return (
+        f"{started.detail}; the gate on challenger v{challenger.version if challenger else '?'}: "
+        f"{verdict}; champion v{kept}"
+    )
+
+
+def monitor(ctx: TaskContext, trigger: RetrainTrigger | None = None, now: datetime | None = None) -> str:
+    champion = ctx.alias_version(CHAMPION)
+    if champion is None:
+        raise MissingStateError(f"{ctx.model_name} has no {CHAMPION!r} alias yet: run the training job first")
+    limits = thresholds(ctx)
+    computed_at = now or datetime.now(UTC)
+    window = current_window(computed_at)
+    reference, _ = split_holdout(ctx.backend.read_table(ctx.table(FEATURES_TABLE)))
+    scored = scored_in(ctx, window[0], window[1])
+    results = compare(reference, scored, FEATURE_COLUMNS, [(LABEL_COLUMN, PREDICTION_COLUMN)], limits)
+    rows = drift_rows(results, window, champion.version, limits, computed_at)
+    ctx.backend.merge_rows(ctx.table(DRIFT_TABLE), rows, DRIFT_KEYS, ctx.provenance)
+    drifted = [result for result in results if result.drifted]
+    with ctx.run():
+        mlflow.log_params({"window_id": window[2], "champion_version": champion.version})
+        mlflow.log_metrics(
+            {
+                "window_rows": len(scored),
+                "features_drifted": len(drifted),
+                "max_psi": float(rows["psi"].max()),
+            }
+            if rows["psi"].notna().any()
+            else {"window_rows": len(scored), "features_drifted": 0}
+        )
+    seen = f"window {window[2]}: {len(scored)} scored rows vs {len(reference)} training rows"
+    if not drifted:
+        short = [r.feature for r in results if r.status == "not_enough_data"]
+        state = f"not enough data (fewer than {limits.min_rows} rows)" if short else "no drift"
+        return f"{seen}: {state}; nothing triggered"
+    text = json.dumps(summary(results, window[2], champion.version), sort_keys=True)
+    names = ", ".join(r.feature for r in drifted)
+    return f"{seen}: drift in {names}; {_retrain(ctx, window[2], text, trigger)}"
