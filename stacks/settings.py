@@ -194,9 +194,14 @@ class DatabricksSettings(Section):
 class DriftSettings(Section):
     """The monitoring job's thresholds (iris_mlops.drift.DRIFT_THRESHOLDS agrees; a test checks it)."""
 
-    psi_threshold: float = Field(0.25, gt=0.0, le=10.0, description="a feature drifts from this PSI on")
+    psi_threshold: float = Field(
+        0.25, gt=0.0, le=10.0, description="a feature drifts when its PSI reaches this"
+    )
     p_value: float = Field(
-        0.01, gt=0.0, lt=1.0, description="... when its two-sample test's p-value is also below this"
+        0.01,
+        gt=0.0,
+        lt=1.0,
+        description="and its two-sample test (KS; chi-square for the prediction) has a p-value below this",
     )
     min_rows: int = Field(50, ge=1, le=10_000_000, description="fewer scored rows: not enough data, no alert")
 

@@ -343,3 +343,21 @@ def test_gate_defaults_agree_with_the_wheels_gate_table(environment: Environment
     policy = GATE_POLICIES[WheelEnvironment(environment.value)]
     assert settings.model.margin == policy.margin
     assert settings.model.require_approval is policy.require_approval
+
+
+@pytest.mark.parametrize("environment", list(Environment))
+def test_drift_defaults_agree_with_the_wheels_drift_table(environment: Environment) -> None:
+    """The platform passes the drift thresholds to the monitoring task; its per-environment
+    defaults (stacks/defaults.py) and the wheel's own table (iris_mlops.drift) must say the same."""
+    from iris_mlops.drift import DRIFT_THRESHOLDS  # noqa: PLC0415 - the ml package
+    from iris_mlops.params import Environment as WheelEnvironment  # noqa: PLC0415
+
+    stack_values = {
+        "github": PROD_GITHUB if environment is Environment.PROD else GITHUB,
+        "databricks": ALERTS,
+        "platform": PLATFORM,
+        "bootstrap": BOOTSTRAP,
+    }
+    drift = build_settings(environment, stack_values).model.drift
+    wheel = DRIFT_THRESHOLDS[WheelEnvironment(environment.value)]
+    assert (drift.psi_threshold, drift.p_value, drift.min_rows) == (wheel.psi, wheel.p_value, wheel.min_rows)
