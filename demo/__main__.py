@@ -1,4 +1,5 @@
-"""``make demo``: build, plan, train behind the gate, approve, score in batch, serve, promote; offline."""
+"""``make demo``: build, plan, train behind the gate, approve, score in batch, retrain on drift, serve,
+promote; offline."""
 
 from __future__ import annotations
 
@@ -29,6 +30,11 @@ def demo_stages(paths: stages.DemoPaths, port: int | None = None) -> list[Stage]
             lambda: stages.approve(paths),
         ),
         Stage("batch", "run the batch inference job", lambda: stages.batch_inference(paths)),
+        Stage(
+            "drift",
+            "score an unshifted, then a shifted batch; monitoring retrains through the gate",
+            lambda: stages.drift(paths),
+        ),
         Stage("serve", "serve the champion and score a request", lambda: stages.serve(paths, port)),
         Stage("promote", "dry-run the promotion uat -> prod", lambda: stages.promote_dry_run(paths)),
     ]

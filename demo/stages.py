@@ -18,6 +18,7 @@ from rich.table import Table
 
 from core.environment import Environment
 from demo.approval import approval
+from demo.drift import drift_loop
 from demo.job_env import JobEnvironment, wheel_venv
 from demo.ml_state import gate_table, predictions_written, registered_versions
 from demo.plan_summary import compact_plan
@@ -122,6 +123,10 @@ def batch_inference(paths: DemoPaths) -> StageResult:
         f"{written.rows} rows scored by champion v{written.model_version} into {written.table}",
         facts={"rows": written.rows},
     )
+
+
+def drift(paths: DemoPaths) -> StageResult:
+    return drift_loop(paths.job_environment()[0], paths.root)
 
 
 def serve(paths: DemoPaths, port: int | None = None) -> StageResult:
