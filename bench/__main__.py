@@ -13,10 +13,16 @@ from rich.table import Table
 
 from bench.measurement import Measurement
 from bench.ml import ml_measurements
+from bench.monitoring import drift_measurements
 from bench.platform import plan_measurements, test_suite_measurements
 from stacks.console import cli_console
 
-SOURCES: list[Callable[[], list[Measurement]]] = [plan_measurements, ml_measurements, test_suite_measurements]
+SOURCES: list[Callable[[], list[Measurement]]] = [
+    plan_measurements,
+    ml_measurements,
+    drift_measurements,
+    test_suite_measurements,
+]
 
 
 def render(rows: list[Measurement], seconds: float) -> Table:

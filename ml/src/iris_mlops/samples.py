@@ -1,5 +1,6 @@
-"""New flowers for demos, tests and benchmarks: Iris resampled with a little noise, optionally
-shifted (measurements scaled, or one species over-represented). Seeded, so figures repeat."""
+"""New flowers for demos, tests and benchmarks: Iris resampled with a little noise and measured to
+the millimetre like the original, optionally shifted (measurements scaled, or one species
+over-represented). Seeded, so figures repeat."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pandas as pd
 from iris_mlops.data import FEATURE_COLUMNS, KEY_COLUMN, LABEL_COLUMN, load_iris_frame
 
 NOISE_CM = 0.05
+DECIMALS = 1  # measured to the millimetre, as the Iris data is
 
 
 def new_samples(
@@ -31,5 +33,6 @@ def new_samples(
     features = picked.loc[:, list(FEATURE_COLUMNS)] + rng.normal(0, NOISE_CM, (rows, len(FEATURE_COLUMNS)))
     for name, factor in (scale or {}).items():
         features[name] = features[name] * factor
+    features = features.round(DECIMALS)
     features.insert(0, KEY_COLUMN, np.arange(first_key, first_key + rows, dtype="int64"))
     return features

@@ -1,0 +1,56 @@
+"""The monitoring job's step on 1M scored rows, against reading those rows alone with deltalake.
+
+The step reads the inference table, the feature table and the champion, computes PSI and KS per
+feature and the prediction shares, and writes the drift table; the baseline is only
+`DeltaTable(path).to_pandas()` of the same inference table. Drift, if found, starts nothing here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from deltalake import DeltaTable
+from iris_mlops.backends import select_backend
+from iris_mlops.backends.local import LocalBackend
+from iris_mlops.context import CHAMPION, TaskContext
+from iris_mlops.data import PREDICTIONS_TABLE
+from iris_mlops.params import TaskParameters
+from iris_mlops.retrain import RetrainRequest, RetrainStart
+from iris_mlops.samples import new_samples
+from iris_mlops.steps.monitor import monitor
+
+from bench.measurement import Measurement
+from bench.ml import best_of, local_home, timed, trained_home
+
+SCORED_ROWS = 1_000_000
+
+
+class NoRetrain:
+    def start(self, request: RetrainRequest) -> RetrainStart:
+        return RetrainStart(False, "", "bench: no retrain")
+
+
+def monitoring_measurements(home: Path) -> list[Measurement]:
+    """Needs a trained home (a champion and the feature table)."""
+    backend = LocalBackend(home)
+    ctx = TaskContext.create("monitor", TaskParameters(), select_backend())
+    champion = ctx.alias_version(CHAMPION)
+    assert champion is not None  # noqa: S101 - the caller trained first
+    source = ctx.table("bench_incoming")
+    backend.merge_rows(source, new_samples(SCORED_ROWS, seed=3), ("sample_id",), {})
+    target = ctx.table(PREDICTIONS_TABLE)
+    backend.score_table(ctx.model_uri(champion), champion.version, source, target, {})
+    path = str(backend.table_path(target))
+    read_only = best_of(lambda: DeltaTable(path).to_pandas())
+    step = timed(lambda: monitor(ctx, NoRetrain()))
+    rows = DeltaTable(path).count()
+    return [
+        Measurement(f"monitoring step, {rows:,} scored rows", step, "deltalake read of those rows", read_only)
+    ]
+
+
+def drift_measurements() -> list[Measurement]:
+    """In a throwaway home of its own: train once, then measure."""
+    with local_home() as home:
+        trained_home()
+        return monitoring_measurements(home)
