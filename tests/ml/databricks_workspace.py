@@ -114,5 +114,5 @@ class Environment:
 
     def run(self, job: str, **overrides: str) -> JobRun:
         """A run as the job principal; job parameters default as infra/jobs.py sets them."""
-        defaults = {"margin": "0.0"}
+        defaults = {"margin": "0.0", "drift_summary": "{}"}
         return run_job(load_job_graph(), job, self.task_parameters(), {**defaults, **overrides}, run_task)
