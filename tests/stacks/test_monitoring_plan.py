@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from stacks.environment import Environment
+from core.environment import Environment
 from stacks.offline import OfflineRun
 
 JOB = "databricks:index/job:Job"
