@@ -1,0 +1,275 @@
+"""Rule cases for the Azure, tag and bootstrap rules, run by test_policy_rules.py.
+
+Rows are (rule, resource type, environment, inputs, expected violation substring or None); every
+rule needs a passing and a failing case.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from policy_examples import REPOSITORY, changed, compliant
+
+Row = tuple[str, str, str, dict[str, Any], str | None]
+
+VAULT = "azure-native:keyvault:Vault"
+STORAGE = "azure-native:storage:StorageAccount"
+WORKSPACE = "azure-native:databricks:Workspace"
+ROLE = "azure-native:authorization:RoleAssignment"
+FEDERATED = "azure-native:managedidentity:FederatedIdentityCredential"
+JOB = "databricks:index/job:Job"
+LOGS = "azure-native:operationalinsights:Workspace"
+BLOB_SERVICE = "azure-native:storage:BlobServiceProperties"
+OWNER_ROLE = "/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+ROLE_PREFIX = "/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/"
+BLOB_READER = ROLE_PREFIX + "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+READER = ROLE_PREFIX + "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+# The environment column's value for the bootstrap project's stack (no environment, own project).
+BOOTSTRAP = "bootstrap"
+PULL_REQUEST_SUBJECT = f"repo:{REPOSITORY}:pull_request"
+
+AZURE_CASES: list[Row] = [
+    # required-tags
+    ("required-tags", VAULT, "prod", compliant(VAULT), None),
+    (
+        "required-tags",
+        VAULT,
+        "prod",
+        changed(VAULT, "tags.cost-center", ...),
+        "missing required tags: cost-center",
+    ),
+    ("required-tags", STORAGE, "dev", changed(STORAGE, "tags", ...), "no tags"),
+    ("required-tags", VAULT, "dev", compliant(VAULT, "prod"), "does not match the stack's environment"),
+    ("required-tags", ROLE, "prod", compliant(ROLE), None),  # role assignments have no tags property
+    ("required-tags", FEDERATED, "prod", compliant(FEDERATED), None),  # neither do federated credentials
+    ("required-tags", JOB, "prod", compliant(JOB), None),  # Databricks resources are not Azure-tagged
+    ("required-tags", "azure-native:network:VirtualNetwork", "dev", {}, "no tags"),  # a taggable type
+    ("required-tags", "azure-native:monitor:DiagnosticSetting", "dev", {}, None),  # no tags property
+    # key-vault-hardened
+    ("key-vault-hardened", VAULT, "prod", compliant(VAULT), None),
+    (
+        "key-vault-hardened",
+        VAULT,
+        "dev",
+        changed(VAULT, "properties.enablePurgeProtection", ..., "dev"),
+        None,
+    ),
+    (
+        "key-vault-hardened",
+        VAULT,
+        "dev",
+        changed(VAULT, "properties.enableRbacAuthorization", ..., "dev"),
+        "enableRbacAuthorization must be true",
+    ),
+    (
+        "key-vault-hardened",
+        VAULT,
+        "dev",
+        changed(VAULT, "properties.enableSoftDelete", False, "dev"),
+        "enableSoftDelete must not be false",
+    ),
+    (
+        "key-vault-hardened",
+        VAULT,
+        "uat",
+        changed(VAULT, "properties.enablePurgeProtection", ..., "uat"),
+        "enablePurgeProtection must be true in uat",
+    ),
+    (
+        "key-vault-hardened",
+        VAULT,
+        "sandbox",
+        changed(VAULT, "properties.enablePurgeProtection", False, "sandbox"),
+        "must never be set to false",
+    ),
+    # storage-account-hardened
+    ("storage-account-hardened", STORAGE, "prod", compliant(STORAGE), None),
+    (
+        "storage-account-hardened",
+        STORAGE,
+        "prod",
+        changed(STORAGE, "enableHttpsTrafficOnly", False),
+        "enableHttpsTrafficOnly",
+    ),
+    ("storage-account-hardened", STORAGE, "prod", changed(STORAGE, "minimumTlsVersion", "TLS1_0"), "TLS1_2"),
+    ("storage-account-hardened", STORAGE, "prod", changed(STORAGE, "minimumTlsVersion", ...), "TLS1_2"),
+    (
+        "storage-account-hardened",
+        STORAGE,
+        "dev",
+        changed(STORAGE, "allowBlobPublicAccess", True, "dev"),
+        "allowBlobPublicAccess must be false",
+    ),
+    (
+        "storage-account-hardened",
+        STORAGE,
+        "dev",
+        changed(STORAGE, "allowSharedKeyAccess", ..., "dev"),
+        "allowSharedKeyAccess must be false",
+    ),
+    # databricks-workspace-hardened
+    ("databricks-workspace-hardened", WORKSPACE, "prod", compliant(WORKSPACE), None),
+    (
+        "databricks-workspace-hardened",
+        WORKSPACE,
+        "dev",
+        changed(WORKSPACE, "sku.name", "standard", "dev"),
+        "premium",
+    ),
+    (
+        "databricks-workspace-hardened",
+        WORKSPACE,
+        "prod",
+        changed(WORKSPACE, "parameters.enableNoPublicIp.value", False),
+        "enableNoPublicIp.value must be true in prod",
+    ),
+    (
+        "databricks-workspace-hardened",
+        WORKSPACE,
+        "dev",
+        changed(WORKSPACE, "parameters", ..., "dev"),
+        None,  # public IPs are allowed outside prod
+    ),
+    # no-owner-role-assignment
+    ("no-owner-role-assignment", ROLE, "prod", compliant(ROLE), None),
+    ("no-owner-role-assignment", ROLE, "dev", changed(ROLE, "roleDefinitionId", OWNER_ROLE), "Owner role"),
+    (
+        "no-owner-role-assignment",
+        ROLE,
+        "dev",
+        changed(ROLE, "roleDefinitionId", OWNER_ROLE.upper() + "/"),
+        "Owner role",
+    ),
+    # federated-credential-scoped
+    ("federated-credential-scoped", FEDERATED, "prod", compliant(FEDERATED), None),
+    (
+        "federated-credential-scoped",
+        FEDERATED,
+        "prod",
+        changed(FEDERATED, "subject", f"repo:{REPOSITORY}:ref:refs/heads/main"),
+        "is not repo:<owner>/<repo>:environment:<env>",
+    ),
+    (
+        "federated-credential-scoped",
+        FEDERATED,
+        "prod",
+        changed(FEDERATED, "subject", "repo:someone-else/fork:environment:prod"),
+        "is not this repository",
+    ),
+    (
+        "federated-credential-scoped",
+        FEDERATED,
+        "prod",
+        changed(FEDERATED, "subject", f"repo:{REPOSITORY}:environment:staging"),
+        "'staging' is not one of",
+    ),
+    (
+        "federated-credential-scoped",
+        FEDERATED,
+        "prod",
+        changed(FEDERATED, "subject", f"repo:{REPOSITORY}:environment:dev"),
+        "differs from this stack's 'prod'",
+    ),
+    (
+        "federated-credential-scoped",
+        FEDERATED,
+        "prod",
+        changed(FEDERATED, "issuer", "https://evil.example.com"),
+        "issuer",
+    ),
+    (
+        "federated-credential-scoped",
+        FEDERATED,
+        "prod",
+        changed(FEDERATED, "audiences", ["api://AzureADTokenExchange", "other"]),
+        "audiences",
+    ),
+    # nonprod-log-retention (advisory)
+    ("nonprod-log-retention", LOGS, "dev", compliant(LOGS, "dev"), None),
+    ("nonprod-log-retention", LOGS, "prod", changed(LOGS, "retentionInDays", 365), None),
+    (
+        "nonprod-log-retention",
+        LOGS,
+        "dev",
+        changed(LOGS, "retentionInDays", 180, "dev"),
+        "retentionInDays is 180",
+    ),
+    # nonprod-storage-redundancy (advisory)
+    ("nonprod-storage-redundancy", STORAGE, "prod", changed(STORAGE, "sku.name", "Standard_GRS"), None),
+    (
+        "nonprod-storage-redundancy",
+        STORAGE,
+        "dev",
+        changed(STORAGE, "sku.name", "Standard_RAGRS", "dev"),
+        "geo-redundant",
+    ),
+    # federated-credential-scoped in the bootstrap project: the PR-preview subject and nothing else
+    (
+        "federated-credential-scoped",
+        FEDERATED,
+        BOOTSTRAP,
+        changed(FEDERATED, "subject", PULL_REQUEST_SUBJECT),
+        None,
+    ),
+    (
+        "federated-credential-scoped",
+        FEDERATED,
+        BOOTSTRAP,
+        compliant(FEDERATED),
+        "is not repo:<owner>/<repo>:pull_request",
+    ),
+    (
+        "federated-credential-scoped",
+        FEDERATED,
+        "dev",
+        changed(FEDERATED, "subject", PULL_REQUEST_SUBJECT, "dev"),
+        "is not repo:<owner>/<repo>:environment",
+    ),
+    (
+        "federated-credential-scoped",
+        FEDERATED,
+        BOOTSTRAP,
+        changed(FEDERATED, "subject", "repo:someone/else:pull_request"),
+        "is not this repository",
+    ),
+    # bootstrap-grants-data-plane-only
+    (
+        "bootstrap-grants-data-plane-only",
+        ROLE,
+        BOOTSTRAP,
+        changed(ROLE, "roleDefinitionId", BLOB_READER),
+        None,
+    ),
+    ("bootstrap-grants-data-plane-only", ROLE, "dev", changed(ROLE, "roleDefinitionId", READER, "dev"), None),
+    (
+        "bootstrap-grants-data-plane-only",
+        ROLE,
+        BOOTSTRAP,
+        changed(ROLE, "roleDefinitionId", READER),
+        "grants acdd72a7",
+    ),
+    ("bootstrap-grants-data-plane-only", ROLE, BOOTSTRAP, compliant(ROLE), "the bootstrap grants only"),
+    # state-backend-recoverable
+    ("state-backend-recoverable", BLOB_SERVICE, BOOTSTRAP, compliant(BLOB_SERVICE), None),
+    (
+        "state-backend-recoverable",
+        BLOB_SERVICE,
+        BOOTSTRAP,
+        changed(BLOB_SERVICE, "isVersioningEnabled", ...),
+        "isVersioningEnabled",
+    ),
+    (
+        "state-backend-recoverable",
+        BLOB_SERVICE,
+        BOOTSTRAP,
+        changed(BLOB_SERVICE, "deleteRetentionPolicy.days", 1),
+        "deleteRetentionPolicy must be enabled for at least 7 days",
+    ),
+    (
+        "state-backend-recoverable",
+        BLOB_SERVICE,
+        BOOTSTRAP,
+        changed(BLOB_SERVICE, "containerDeleteRetentionPolicy.enabled", False),
+        "containerDeleteRetentionPolicy",
+    ),
+]
