@@ -8,28 +8,16 @@ installing the uploaded wheel) -> serving endpoint and monitor, once what they n
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Self
-
 import pulumi
 import pulumi_databricks as databricks
-from pydantic import Field, model_validator
 
 from core.environment import Environment
 from infra.artifacts import WheelArtifact, WheelArtifactArgs
-from infra.base import ComponentArgs, PlatformComponent, StrInput
-from infra.databricks_provider import DatabricksAuthType, create_provider, workspace_url
+from infra.base import PlatformComponent, StrInput
+from infra.databricks_args import DatabricksWorkloadsArgs
+from infra.databricks_provider import create_provider, workspace_url
 from infra.job_graph import read_wheel
-from infra.jobs import (
-    ComputeMode,
-    DriftThresholds,
-    JobCluster,
-    JobsArgs,
-    WheelJobs,
-    check_parameters,
-    job_name,
-)
+from infra.jobs import JobsArgs, WheelJobs, check_parameters
 from infra.model_monitoring import PREDICTIONS_TABLE, ModelMonitor, ModelMonitorArgs, table_exists
 from infra.secret_scope import JobSecretScope, SecretScopeArgs
 from infra.serving import (
@@ -37,140 +25,10 @@ from infra.serving import (
     ModelRegistryArgs,
     ServingEndpoint,
     ServingEndpointArgs,
-    WorkloadSize,
     champion_version,
 )
 from infra.unity_catalog import Role, UnityCatalog, UnityCatalogArgs
 from infra.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
-
-_UC_NAME = r"^[a-z][a-z0-9_]{0,254}$"
-
-
-class DatabricksWorkloadsArgs(ComponentArgs):
-    """Everything one environment's Databricks workloads need; the lead maps StackSettings here."""
-
-    environment: Environment = Field(description="The stack's environment.")
-    name_prefix: str = Field(
-        default="mlops", pattern=r"^[a-z][a-z0-9-]{1,20}$", description="Physical names."
-    )
-    # Workspace and provider (docs/traps.md: explicit-provider)
-    workspace_host: StrInput = Field(description="Workspace URL (the workspace's workspaceUrl output).")
-    workspace_resource_id: StrInput = Field(description="Azure resource id of the Databricks workspace.")
-    auth_type: DatabricksAuthType = Field(default=DatabricksAuthType.AZURE_CLI, description="Provider auth.")
-    deployer_client_id: StrInput | None = Field(
-        default=None, description="github-oidc-azure: deployer client id."
-    )
-    tenant_id: StrInput | None = Field(default=None, description="Entra tenant id (required for OIDC).")
-    # Identities (who deploys, and whom the deployers may run jobs as)
-    account_id: str = Field(description="Databricks account id (rule set names carry it).")
-    deployers_group: str = Field(
-        min_length=1, description="Account group of the deployer and the bootstrappers; owns UC objects."
-    )
-    deployer_application_id: StrInput = Field(
-        description="Client id of the deployer managed identity, registered in the workspace."
-    )
-    preview_application_id: StrInput = Field(
-        description="Client id of the bootstrap's PR-preview identity, registered read-only in the workspace."
-    )
-    # Unity Catalog
-    access_connector_id: StrInput = Field(description="Azure resource id of the access connector.")
-    uc_storage_access: pulumi.Resource = Field(
-        description="The access connector's role on the UC storage: credential and location wait for it."
-    )
-    uc_storage_root: StrInput = Field(description="abfss://<container>@<account>.dfs.core.windows.net/")
-    catalog: str = Field(pattern=_UC_NAME, description="The environment's catalog.")
-    schema_name: str = Field(default="iris", pattern=_UC_NAME, description="Schema for tables and the model.")
-    readers_group: str = Field(min_length=1, description="Group that may read the schema and use the model.")
-    developers_group: str = Field(min_length=1, description="Group of the data scientists.")
-    approvers_group: str = Field(
-        min_length=1, description="Group whose members approve a new champion where approval is required."
-    )
-    # Jobs
-    wheel_path: Path = Field(description="The wheel in dist/, or dist/ itself (exactly one wheel).")
-    project_root: Path | None = Field(
-        default=None, description="Local paths are recorded relative to it, so every checkout plans alike."
-    )
-    compute_mode: ComputeMode = Field(default=ComputeMode.SERVERLESS, description="Job compute.")
-    cluster: JobCluster = Field(default_factory=JobCluster, description="Job clusters only: runtime, size.")
-    failure_notification_emails: tuple[str, ...] = Field(default=(), description="Mailed on failed runs.")
-    schedules_paused: bool | None = Field(default=None, description="None: paused in sandbox/dev only.")
-    # ML parameters the job graph's tasks receive
-    model_name: str = Field(default="iris_classifier", pattern=_UC_NAME, description="UC model name.")
-    primary_metric: str = Field(default="accuracy", min_length=1, description="Metric of the gate.")
-    margin: float = Field(default=0.0, ge=0.0, description="Challenger must beat champion by this.")
-    require_approval: bool | None = Field(default=None, description="None: required in uat/prod.")
-    drift: DriftThresholds = Field(
-        default_factory=DriftThresholds, description="When the monitoring job calls drift and retrains."
-    )
-    # Serving and monitoring
-    create_serving_endpoint: bool = Field(
-        default=False, description="Serve the champion; created by the first up after the alias exists."
-    )
-    serving_workload_size: WorkloadSize = Field(default=WorkloadSize.SMALL)
-    serving_scale_to_zero: bool = Field(default=True, description="Must be false in prod.")
-    model_monitoring: bool = Field(default=False, description="Monitor the predictions table (uat/prod).")
-    # Lifecycle
-    protect: bool | None = Field(default=None, description="None: protect stateful objects in prod.")
-    tags: Mapping[str, str] = Field(default_factory=dict, description="Tags on jobs and the endpoint.")
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Self:
-        oidc = self.auth_type is DatabricksAuthType.GITHUB_OIDC_AZURE
-        checks = {
-            "serving_scale_to_zero must be false in prod": self.environment is Environment.PROD
-            and self.serving_scale_to_zero,
-            "auth_type github-oidc-azure needs deployer_client_id and tenant_id": oidc
-            and (self.deployer_client_id is None or self.tenant_id is None),
-            "failure_notification_emails must be e-mail addresses": any(
-                "@" not in e for e in self.failure_notification_emails
-            ),
-        }
-        problems = [message for message, failed in checks.items() if failed]
-        if problems:
-            raise ValueError(f"{self.environment.value}: " + "; ".join(problems))
-        return self
-
-    @property
-    def production_like(self) -> bool:
-        return self.environment.is_production_like
-
-    def physical(self, suffix: str) -> str:
-        return f"{self.name_prefix}-{self.environment.value}-{suffix}"
-
-    @property
-    def endpoint_name(self) -> str:
-        return self.physical(self.model_name.replace("_", "-"))
-
-    @property
-    def experiment_name(self) -> str:
-        return f"/Shared/{self.physical(self.model_name)}"
-
-    @property
-    def approval_required(self) -> bool:
-        return self.production_like if self.require_approval is None else self.require_approval
-
-    def parameter_values(self) -> dict[str, str]:
-        """The value of every named parameter a task of the job graph may ask for."""
-        approval = self.approval_required
-        return {
-            "env": self.environment.value,
-            "catalog": self.catalog,
-            "schema": self.schema_name,
-            "model_name": self.model_name,
-            "primary_metric": self.primary_metric,
-            "margin": str(self.margin),
-            "require_approval": "true" if approval else "false",
-            "endpoint_name": self.endpoint_name,
-            "experiment_name": self.experiment_name,
-            "drift_psi_threshold": str(self.drift.psi),
-            "drift_p_value": str(self.drift.p_value),
-            "drift_min_rows": str(self.drift.min_rows),
-            # The job a drift alert starts (iris_mlops.retrain): this environment's training job.
-            "training_job_name": job_name(self.name_prefix, self.environment, "training"),
-            # The training job's job parameter default: not started by a drift alert.
-            "drift_summary": "{}",
-        }
-
 
 # The component's outputs: typed attributes below, registered under the same keys.
 OUTPUTS = (

@@ -15,7 +15,7 @@ import pulumi
 from pulumi_azure_native import authorization
 
 from infra.base import StrInput
-from infra.databricks import DatabricksWorkloadsArgs
+from infra.databricks_args import DatabricksWorkloadsArgs
 from infra.databricks_provider import DatabricksAuthType, auth_type_for
 from infra.github import GitHubEnvironmentArgs
 from infra.job_graph import read_wheel

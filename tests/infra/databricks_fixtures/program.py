@@ -9,7 +9,8 @@ from typing import Any
 from pulumi.resource import DependencyResource
 
 from core.environment import Environment
-from infra.databricks import DatabricksWorkloads, DatabricksWorkloadsArgs
+from infra.databricks import DatabricksWorkloads
+from infra.databricks_args import DatabricksWorkloadsArgs
 from stacks.offline import OfflineRun, WorkspaceState, run_offline
 
 PROJECT = "mlops-platform"
