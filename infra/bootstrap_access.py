@@ -21,12 +21,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import authorization, managedidentity
+from pulumi_azure_native import authorization
 from pydantic import Field
 
 from infra.base import ComponentArgs, PlatformComponent, StrInput
-from infra.github_oidc import AZURE_FEDERATION_AUDIENCE, GITHUB_OIDC_ISSUER, pull_request_subject
-from infra.identity import role_assignment_name, role_definition_id
+from infra.github_oidc import pull_request_subject
+from infra.identity import github_federated_identity, role_assignment_name, role_definition_id
 
 PREVIEW_CREDENTIAL_NAME = "github-pull-request"
 
@@ -67,23 +67,16 @@ class PreviewIdentity(PlatformComponent):
         self, name: str, args: PreviewIdentityArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(name, opts)
-        identity = managedidentity.UserAssignedIdentity(
+        identity = github_federated_identity(
+            self,
             f"{name}-identity",
-            resource_name_=args.identity_name,
+            f"{name}-github-oidc",
+            identity_name=args.identity_name,
             resource_group_name=args.resource_group_name,
             location=args.location,
             tags=args.tags,
-            opts=self.child_opts(),
-        )
-        managedidentity.FederatedIdentityCredential(
-            f"{name}-github-oidc",
-            federated_identity_credential_resource_name=PREVIEW_CREDENTIAL_NAME,
-            resource_name_=identity.name,
-            resource_group_name=args.resource_group_name,
-            issuer=GITHUB_OIDC_ISSUER,
-            audiences=[AZURE_FEDERATION_AUDIENCE],
+            credential_name=PREVIEW_CREDENTIAL_NAME,
             subject=pull_request_subject(args.github_owner, args.github_repository),
-            opts=self.child_opts(),
         )
         self.client_id = identity.client_id
         self.principal_id = identity.principal_id

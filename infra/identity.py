@@ -65,6 +65,40 @@ def delegation_condition(roles: tuple[str, ...] = DELEGABLE_ROLES) -> str:
     )
 
 
+def github_federated_identity(
+    parent: PlatformComponent,
+    identity_logical_name: str,
+    credential_logical_name: str,
+    *,
+    identity_name: str,
+    resource_group_name: StrInput,
+    location: str,
+    tags: dict[str, str],
+    credential_name: str,
+    subject: str,
+) -> managedidentity.UserAssignedIdentity:
+    """A user-assigned identity that GitHub Actions logs in as, for one OIDC subject only."""
+    identity = managedidentity.UserAssignedIdentity(
+        identity_logical_name,
+        resource_name_=identity_name,
+        resource_group_name=resource_group_name,
+        location=location,
+        tags=tags,
+        opts=parent.child_opts(),
+    )
+    managedidentity.FederatedIdentityCredential(
+        credential_logical_name,
+        federated_identity_credential_resource_name=credential_name,
+        resource_name_=identity.name,
+        resource_group_name=resource_group_name,
+        issuer=GITHUB_OIDC_ISSUER,
+        audiences=[AZURE_FEDERATION_AUDIENCE],
+        subject=subject,
+        opts=parent.child_opts(),
+    )
+    return identity
+
+
 class IdentityArgs(ComponentArgs):
     resource_group_name: StrInput = Field(description="the environment's resource group")
     resource_group_id: StrInput = Field(description="scope of the deployer's group roles")
@@ -87,23 +121,16 @@ class DeployerIdentity(PlatformComponent):
 
     def __init__(self, name: str, args: IdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(name, opts)
-        identity = managedidentity.UserAssignedIdentity(
+        identity = github_federated_identity(
+            self,
             f"{name}-deployer",
-            resource_name_=args.identity_name,
+            f"{name}-github-oidc",
+            identity_name=args.identity_name,
             resource_group_name=args.resource_group_name,
             location=args.location,
             tags=args.tags,
-            opts=self.child_opts(),
-        )
-        managedidentity.FederatedIdentityCredential(
-            f"{name}-github-oidc",
-            federated_identity_credential_resource_name=f"github-{args.environment}",
-            resource_name_=identity.name,
-            resource_group_name=args.resource_group_name,
-            issuer=GITHUB_OIDC_ISSUER,
-            audiences=[AZURE_FEDERATION_AUDIENCE],
+            credential_name=f"github-{args.environment}",
             subject=oidc_subject(args.github_owner, args.github_repository, args.environment),
-            opts=self.child_opts(),
         )
         grants: tuple[tuple[str, str, pulumi.Input[str], str | None], ...] = (
             ("rg-contributor", "Contributor", args.resource_group_id, None),
