@@ -59,14 +59,22 @@ fmt: setup ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# Built aside, then renamed into dist/: a reader of dist/ (the demo's background run rebuilds it
-# while the tests read it) sees the old wheel or the new one, never an empty dist/.
-wheel: setup ## build the ml wheel into dist/ (reproducible)
-	@rm -rf dist/.build
-	$(UV) build --quiet --wheel --no-build-isolation --python $(PY) --out-dir dist/.build ml
-	@built=$$(ls dist/.build/iris_mlops-*.whl) && mv -f "$$built" dist/ && \
-		find dist -maxdepth 1 -name 'iris_mlops-*.whl' ! -name "$$(basename "$$built")" -delete && \
-		rm -rf dist/.build && ls dist/iris_mlops-*.whl
+# Every ML project is a folder: Iris in ml/ (its name is `iris`), each further project in
+# ml/projects/<name>/. `make wheel` builds each into dist/<name>/, exactly one wheel per folder
+# (docs/ml.md, projects). Built aside, then renamed into dist/<name>/: a reader (the demo's
+# background run rebuilds it while the tests read it) sees the old wheel or the new one, never none.
+PROJECT_DIRS := ml $(patsubst %/pyproject.toml,%,$(sort $(wildcard ml/projects/*/pyproject.toml)))
+
+wheel: setup ## build every ML project's wheel into dist/<name>/ (reproducible)
+	@find dist -maxdepth 1 -name '*.whl' -delete 2>/dev/null || true
+	@for dir in $(PROJECT_DIRS); do \
+		if [ "$$dir" = ml ]; then name=iris; else name=$${dir##*/}; fi; \
+		rm -rf "dist/.build-$$name" && mkdir -p "dist/$$name" && \
+		$(UV) build --quiet --wheel --no-build-isolation --python $(PY) --out-dir "dist/.build-$$name" "$$dir" && \
+		built=$$(ls "dist/.build-$$name"/*.whl) && mv -f "$$built" "dist/$$name/" && \
+		find "dist/$$name" -maxdepth 1 -name '*.whl' ! -name "$$(basename "$$built")" -delete && \
+		rm -rf "dist/.build-$$name" && ls "dist/$$name"/*.whl || exit 1; \
+	done
 
 unit: setup wheel ## pytest only
 	$(PY) -m pytest -q

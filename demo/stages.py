@@ -44,7 +44,7 @@ class DemoPaths:
 
     @property
     def dist(self) -> Path:
-        return self.root / "dist"
+        return self.root / "dist" / "iris"
 
     @property
     def local(self) -> Path:
@@ -55,7 +55,7 @@ class DemoPaths:
         return self.venvs or self.local / "job-venvs"
 
     def wheel(self) -> Path:
-        wheels = sorted(self.dist.glob("iris_mlops-*.whl"))
+        wheels = sorted(self.dist.glob("*.whl"))
         if len(wheels) != 1:
             raise StageError(f"expected one wheel in {self.dist}, found {len(wheels)}: run `make wheel`")
         return wheels[0]

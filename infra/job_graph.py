@@ -1,6 +1,6 @@
 """Open the built wheel once: its name, hash, entry points and job graph, validated together.
 
-The wheel in ``dist/`` is the artifact being deployed, so the jobs are described by the graph
+The wheel in ``dist/<project>/`` is the artifact being deployed, so the jobs are described by the graph
 *inside* it, parsed by the wheel's own contract module (``iris_mlops.job_graph``, stdlib-only;
 docs/contracts.md section 1), never by a copy of its rules.
 """
@@ -17,8 +17,9 @@ from pathlib import Path
 from iris_mlops.job_graph import WHEEL_MEMBER, JobGraph, JobGraphError, parse_job_graph
 
 GRAPH_MEMBER = WHEEL_MEMBER
-WHEEL_GLOB = "iris_mlops-*.whl"
-MAKE_WHEEL_HINT = "run `make wheel` to build it into dist/"
+# A project's dist folder (dist/<name>/) holds exactly its one wheel, whatever the distribution.
+WHEEL_GLOB = "*.whl"
+MAKE_WHEEL_HINT = "run `make wheel` to build it into dist/<project>/"
 
 # PEP 427: {distribution}-{version}(-{build})?-{python}-{abi}-{platform}.whl
 _WHEEL_NAME = re.compile(
@@ -47,7 +48,7 @@ class WheelContents:
 
 
 def resolve_wheel_path(path: Path) -> Path:
-    """``path`` is a wheel file or a directory holding exactly one ``iris_mlops-*.whl``."""
+    """``path`` is a wheel file or a project's dist folder holding exactly one wheel."""
     if path.is_dir():
         found = sorted(path.glob(WHEEL_GLOB))
         if not found:

@@ -29,7 +29,8 @@ from stacks.settings import StackSettings
 from stacks.types import ReviewerType
 
 ROOT = Path(__file__).resolve().parent.parent
-DIST = ROOT / "dist"
+# Iris's wheel: `make wheel` builds each ML project into dist/<name>/ (Makefile, PROJECT_DIRS).
+DIST = ROOT / "dist" / "iris"
 
 
 def checked_wheel(settings: StackSettings, dist: Path | None = None) -> Path:

@@ -1,4 +1,4 @@
-"""Contract with the ML wheel actually built into dist/ (``make unit`` builds it before pytest)."""
+"""Contract with the ML wheel actually built into dist/iris/ (``make unit`` builds it before pytest)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from databricks_fixtures.program import plan
 from core.environment import Environment
 from infra.job_graph import WheelContents, read_wheel
 
-DIST = Path(__file__).resolve().parents[2] / "dist"
+DIST = Path(__file__).resolve().parents[2] / "dist" / "iris"
 
 
 @pytest.fixture(scope="module")

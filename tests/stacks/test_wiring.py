@@ -190,5 +190,5 @@ def test_the_wheel_upload_names_its_source_relative_to_the_project(
     """An absolute path would differ between a laptop and CI, and every preview would show a diff."""
     [upload] = plans[environment].of_type("databricks:index/file:File")
     source = upload.plain_inputs()["source"]
-    assert source.startswith("dist/iris_mlops-")
+    assert source.startswith("dist/iris/iris_mlops-")
     assert (ROOT / source).is_file()

@@ -198,17 +198,17 @@ def run(args: argparse.Namespace, rest: list[str]) -> None:
     # Cheap checks first, then the ones that start interpreters.
     python = program_virtualenv(project)
     packs = {project / pack: policy_pack_python(project / pack) for pack in args.policy_pack}
-    wheels = sorted((project / "dist").glob("iris_mlops-*.whl"))
+    wheels = sorted((project / "dist" / "iris").glob("*.whl"))
     if not wheels:
         raise CliError(
-            "the program stops before registering anything: no wheel in dist/ (run `make wheel` in this job)"
+            "the program stops before registering anything: no wheel in dist/iris/ (run `make wheel` in this job)"
         )
     check_environment(project, args.stack)
     say(f"refresh: {refresh_text(project, args.refresh)}")
     list_packages(python)
     for pack, pack_python in packs.items():
         start_policy_pack(pack, pack_python)
-    say(f"wheel: dist/{wheels[-1].name}")
+    say(f"wheel: dist/iris/{wheels[-1].name}")
     result = subprocess.run(
         [str(python), "-c", PROGRAM, args.stack], cwd=project, capture_output=True, text=True, check=False
     )

@@ -88,7 +88,7 @@ def _assert_pulumi_ran(transcript: list[str], stack: str, command: str) -> None:
         "toolchain pip: `.venv/bin/python -m pip list` lists",
         "plugins: pulumi-azure-native, pulumi-databricks, pulumi-github",
         "policy pack 'mlops-platform-policies' loads in policy/venv with",
-        "wheel: dist/iris_mlops-",
+        "wheel: dist/iris/iris_mlops-",
         "credentials present: ARM_CLIENT_ID, ARM_TENANT_ID, ARM_SUBSCRIPTION_ID, GITHUB_TOKEN, "
         "PULUMI_CONFIG_PASSPHRASE",
         f"resources planned for {stack}; policy pack: 0 mandatory violation(s)",
@@ -154,7 +154,7 @@ class Defect:
 
 DEFECTS = {
     "1 the preview job builds no wheel": Defect(
-        PREVIEW_DEV, _drop_preview_step("Wheel"), "no wheel in dist/ (run `make wheel` in this job)"
+        PREVIEW_DEV, _drop_preview_step("Wheel"), "no wheel in dist/iris/ (run `make wheel` in this job)"
     ),
     "2 nothing creates the policy pack's venv": Defect(
         PREVIEW_DEV,
