@@ -201,7 +201,8 @@ def run(args: argparse.Namespace, rest: list[str]) -> None:
     wheels = sorted((project / "dist" / "iris").glob("*.whl"))
     if not wheels:
         raise CliError(
-            "the program stops before registering anything: no wheel in dist/iris/ (run `make wheel` in this job)"
+            "the program stops before registering anything: "
+            "no wheel in dist/iris/ (run `make wheel` in this job)"
         )
     check_environment(project, args.stack)
     say(f"refresh: {refresh_text(project, args.refresh)}")
