@@ -17,6 +17,9 @@ from infra.jobs import ComputeMode, DriftThresholds, JobCluster, job_name
 from infra.serving import WorkloadSize
 
 _UC_NAME = r"^[a-z][a-z0-9_]{0,254}$"
+# The job graph's job a drift alert starts (the wheel's iris_mlops.retrain.TRAINING_JOB; a test
+# holds the two equal): its name goes to the monitoring task, its id to the drift alert's query.
+TRAINING_JOB = "training"
 
 
 class DatabricksWorkloadsArgs(ComponentArgs):
@@ -139,7 +142,7 @@ class DatabricksWorkloadsArgs(ComponentArgs):
             "drift_p_value": str(self.drift.p_value),
             "drift_min_rows": str(self.drift.min_rows),
             # The job a drift alert starts (iris_mlops.retrain): this environment's training job.
-            "training_job_name": job_name(self.name_prefix, self.environment, "training"),
+            "training_job_name": job_name(self.name_prefix, self.environment, TRAINING_JOB),
             # The training job's job parameter default: not started by a drift alert.
             "drift_summary": "{}",
         }

@@ -1,6 +1,9 @@
-"""Log Analytics for the environment, and an alert with an action group for failed Databricks jobs."""
+"""Log Analytics for the environment, an action group, and its alerts: failed Databricks jobs, and
+training runs a drift alert started (``DriftAlert``, created once the training job exists)."""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import pulumi
 from pulumi_azure_native import monitor, operationalinsights
@@ -13,6 +16,53 @@ FAILED_JOBS_QUERY = """DatabricksJobs
 | where ActionName in ("runFailed", "runFailure")
 | extend Params = parse_json(RequestParams)
 | project TimeGenerated, JobId = tostring(Params.jobId), RunId = tostring(Params.runId)"""
+
+# A drift retrain, as the workspace's "jobs" diagnostic category records it (table DatabricksJobs).
+# What each part relies on:
+# - Columns ActionName, Identity, RequestParams and Response, each a string holding JSON (Azure
+#   Monitor table reference, learn.microsoft.com/azure/azure-monitor/reference/tables/databricksjobs;
+#   MicrosoftDocs/azure-reference-other azure-monitor-ref/tables/databricksjobs.md). parse_json
+#   also accepts a column that is already dynamic, as the newer Databricks tables are.
+# - ``runNow`` is the Jobs API run-now (iris_mlops.retrain calls JobsAPI.run_now); its request
+#   parameters carry ``job_id`` and its response's ``result`` is JSON text with ``run_id``: the
+#   audit-log reader databrickslabs/overwatch does exactly that (WorkflowsTransforms.scala,
+#   jobRunsDeriveRunsLaunched: ``'job_id`` and ``get_json_object($"response.result", "$.run_id")``).
+# - A scheduled run is not ``runNow``: the scheduler's launches are ``runTriggered`` (overwatch,
+#   jobRunsDeriveRunsTriggered, "runs launched by the jobScheduler (i.e. cron)"), performed by
+#   "System-User" (Azure Databricks diagnostic log reference, "launching a job due to scheduling").
+# - The caller is ``Identity.email`` ({"email": ..., "subjectName": ...}: the audit log schema,
+#   learn.microsoft.com/azure/databricks/admin/system-tables/audit-logs). A Databricks service
+#   principal's user name is its application id (databricks/cli libs/iamutil IsServicePrincipal:
+#   "If the user name is a UUID, then we assume it's an Azure service principal"). That the audit
+#   ``email`` of a service principal is that application id is the one link no reference read
+#   offline states in words; docs/infrastructure.md says how to check it on the first drift run.
+# So: run-now of the training job by the job principal. A human's "Run now" is another caller,
+# the schedule is another action, and only the monitoring job runs as the job principal and
+# calls run-now (no task of the job graph calls the Jobs API otherwise).
+DRIFT_RETRAIN_QUERY = """DatabricksJobs
+| where ActionName == "runNow"
+| extend Params = parse_json(RequestParams), Caller = parse_json(Identity)
+| where tostring(Params.job_id) == "{training_job_id}"
+| where tostring(Caller.email) == "{job_principal}"
+| extend Result = parse_json(tostring(parse_json(Response).result))
+| project TimeGenerated, JobId = tostring(Params.job_id), RunId = tostring(Result.run_id),
+    Caller = tostring(Caller.email)"""
+# Characters that would end the KQL string literal the ids are placed in.
+_KQL_UNSAFE = frozenset('"\\\n')
+
+
+def drift_retrain_query(training_job_id: str, job_principal_application_id: str) -> str:
+    """The drift alert's query for one training job and the principal the monitoring job runs as."""
+    for key, value in (
+        ("training_job_id", training_job_id),
+        ("job_principal_application_id", job_principal_application_id),
+    ):
+        if not value or _KQL_UNSAFE & set(value):
+            raise ValueError(f"{key} {value!r}: must be non-empty, without quotes, backslashes or newlines")
+    return DRIFT_RETRAIN_QUERY.format(
+        training_job_id=training_job_id, job_principal=job_principal_application_id
+    )
+
 
 # Diagnostic setting name shared by every resource that sends its logs here.
 DIAGNOSTICS_NAME = "to-log-analytics"
@@ -73,40 +123,18 @@ class Monitoring(PlatformComponent):
             opts=self.child_opts(),
         )
         if args.failed_job_alert:
-            monitor.ScheduledQueryRule(
+            log_alert(
                 f"{name}-failed-jobs-alert",
-                rule_name=args.alert_rule_name,
+                LogAlert(
+                    rule_name=args.alert_rule_name,
+                    description="A Databricks job run failed in this environment.",
+                    severity=2,
+                    query=FAILED_JOBS_QUERY,
+                ),
                 resource_group_name=args.resource_group_name,
                 location=args.location,
-                description="A Databricks job run failed in this environment.",
-                display_name=args.alert_rule_name,
-                enabled=True,
-                kind=monitor.Kind.LOG_ALERT,
-                severity=2,
-                scopes=[workspace.id],
-                evaluation_frequency="PT5M",
-                window_size="PT5M",
-                criteria=monitor.ScheduledQueryRuleCriteriaArgs(
-                    all_of=[
-                        monitor.ConditionArgs(
-                            query=FAILED_JOBS_QUERY,
-                            time_aggregation=monitor.TimeAggregation.COUNT,
-                            # Not monitor.ConditionOperator: in SDK v3 that enum holds another API's
-                            # "gt"; scheduled query rules expect "GreaterThan".
-                            operator="GreaterThan",
-                            threshold=0,
-                            failing_periods=monitor.ConditionFailingPeriodsArgs(
-                                min_failing_periods_to_alert=1, number_of_evaluation_periods=1
-                            ),
-                        )
-                    ]
-                ),
-                # DatabricksJobs exists only once the first job log arrives: without this, the
-                # first deploy fails validating the query and the second succeeds
-                # (docs/traps.md: query-validation).
-                skip_query_validation=True,
-                auto_mitigate=False,
-                actions=monitor.ActionsArgs(action_groups=[action_group.id]),
+                log_analytics_workspace_id=workspace.id,
+                action_group_id=action_group.id,
                 tags=args.tags,
                 opts=self.child_opts(),
             )
@@ -118,6 +146,109 @@ class Monitoring(PlatformComponent):
             log_analytics_customer_id=self.log_analytics_customer_id,
             action_group_id=self.action_group_id,
         )
+
+
+class DriftAlertArgs(ComponentArgs):
+    resource_group_name: StrInput = Field(description="the environment's resource group")
+    location: str = Field(description="Azure region")
+    tags: dict[str, str] = Field(description="common tags")
+    rule_name: str = Field(description="physical scheduled query rule name")
+    severity: int = Field(ge=0, le=4, description="0 critical ... 4 verbose, from settings")
+    log_analytics_workspace_id: StrInput = Field(description="where the jobs diagnostic logs go")
+    action_group_id: StrInput = Field(description="the environment's action group (the failed-job alert's)")
+    training_job_id: StrInput = Field(description="the job a drift alert starts")
+    job_principal_application_id: StrInput = Field(description="who the monitoring job runs as")
+
+
+class DriftAlert(PlatformComponent):
+    """Notify the environment's action group when the monitoring job starts a retrain on drift."""
+
+    AREA = "azure"
+
+    def __init__(self, name: str, args: DriftAlertArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(name, opts)
+        query = pulumi.Output.all(args.training_job_id, args.job_principal_application_id).apply(
+            lambda ids: drift_retrain_query(str(ids[0]), str(ids[1]))
+        )
+        rule = log_alert(
+            f"{name}-rule",
+            LogAlert(
+                rule_name=args.rule_name,
+                description="The monitoring job measured drift and started the training job; "
+                "its challenger meets the same gate and approval.",
+                severity=args.severity,
+                query=query,
+            ),
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            log_analytics_workspace_id=args.log_analytics_workspace_id,
+            action_group_id=args.action_group_id,
+            tags=args.tags,
+            opts=self.child_opts(),
+        )
+        self.rule_id: pulumi.Output[str] = rule.id
+        self.register(rule_id=self.rule_id)
+
+
+class LogAlert(NamedTuple):
+    """What differs between the environment's log alerts."""
+
+    rule_name: str
+    description: str
+    severity: int
+    query: pulumi.Input[str]
+
+
+def log_alert(
+    name: str,
+    alert: LogAlert,
+    *,
+    resource_group_name: pulumi.Input[str],
+    location: str,
+    log_analytics_workspace_id: pulumi.Input[str],
+    action_group_id: pulumi.Input[str],
+    tags: dict[str, str],
+    opts: pulumi.ResourceOptions,
+) -> monitor.ScheduledQueryRule:
+    """A scheduled query rule on the environment's Log Analytics: any row in 5 minutes notifies the
+    action group once (no auto-resolve: each row is an event, not a state)."""
+    return monitor.ScheduledQueryRule(
+        name,
+        rule_name=alert.rule_name,
+        resource_group_name=resource_group_name,
+        location=location,
+        description=alert.description,
+        display_name=alert.rule_name,
+        enabled=True,
+        kind=monitor.Kind.LOG_ALERT,
+        severity=alert.severity,
+        scopes=[log_analytics_workspace_id],
+        evaluation_frequency="PT5M",
+        window_size="PT5M",
+        criteria=monitor.ScheduledQueryRuleCriteriaArgs(
+            all_of=[
+                monitor.ConditionArgs(
+                    query=alert.query,
+                    time_aggregation=monitor.TimeAggregation.COUNT,
+                    # Not monitor.ConditionOperator: in SDK v3 that enum holds another API's
+                    # "gt"; scheduled query rules expect "GreaterThan".
+                    operator="GreaterThan",
+                    threshold=0,
+                    failing_periods=monitor.ConditionFailingPeriodsArgs(
+                        min_failing_periods_to_alert=1, number_of_evaluation_periods=1
+                    ),
+                )
+            ]
+        ),
+        # DatabricksJobs exists only once the first job log arrives: without this, the first
+        # deploy fails validating the query and the second succeeds
+        # (docs/traps.md: query-validation).
+        skip_query_validation=True,
+        auto_mitigate=False,
+        actions=monitor.ActionsArgs(action_groups=[action_group_id]),
+        tags=tags,
+        opts=opts,
+    )
 
 
 def send_diagnostics(

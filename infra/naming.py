@@ -27,6 +27,7 @@ class ResourceKind(StrEnum):
     ACTION_GROUP = "action group"
     ACTION_GROUP_SHORT = "action group short name"
     ALERT_RULE = "scheduled query rule"
+    DRIFT_ALERT_RULE = "drift alert rule"
     KEY_VAULT = "Key Vault"
     STORAGE_ACCOUNT = "storage account"
     UC_CONTAINER = "Unity Catalog container"
@@ -75,6 +76,9 @@ NAME_RULES: dict[ResourceKind, NameRule] = {
     ResourceKind.ACTION_GROUP_SHORT: NameRule("mlops-{env}", 1, 12, r"[\w\-]+", "letters, digits, _-"),
     ResourceKind.ALERT_RULE: NameRule(
         "alert-{prefix}-{env}-failed-jobs", 1, 260, r"[^<>*%{}&:\\?+/#|]+", "no <>*%{}&:\\?+/#|"
+    ),
+    ResourceKind.DRIFT_ALERT_RULE: NameRule(
+        "alert-{prefix}-{env}-drift-retrain", 1, 260, r"[^<>*%{}&:\\?+/#|]+", "no <>*%{}&:\\?+/#|"
     ),
     ResourceKind.KEY_VAULT: NameRule(
         "kv-{prefix}-{env}-{suffix}",
@@ -130,6 +134,7 @@ class AzureNames:
     action_group: str
     action_group_short: str
     alert_rule: str
+    drift_alert_rule: str
     key_vault: str
     storage_account: str
     uc_container: str

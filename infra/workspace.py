@@ -15,7 +15,7 @@ from infra.base import ComponentArgs, PlatformComponent, StrInput
 from infra.identity import role_assignment_name, role_definition_id
 from infra.monitoring import send_diagnostics
 
-# Workspace log categories sent to Log Analytics; "jobs" feeds the failed-job alert.
+# Workspace log categories sent to Log Analytics; "jobs" feeds the failed-job and drift alerts.
 WORKSPACE_LOG_CATEGORIES: tuple[str, ...] = (
     "accounts",
     "clusters",

@@ -12,7 +12,8 @@ from core.environment import Environment
 
 ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
     Environment.SANDBOX: {
-        "monitoring": {"retentionDays": 30},
+        # Outside uat/prod the monitoring schedule is paused: a drift retrain there is a developer's test.
+        "monitoring": {"retentionDays": 30, "driftAlertSeverity": 4},
         # Short retention so a destroyed sandbox vault frees its name quickly
         # (docs/traps.md: soft-deleted-names).
         "keyVault": {"softDeleteRetentionDays": 7},
@@ -21,7 +22,7 @@ ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
         "databricks": {"catalog": "mlops_sandbox", "servingScaleToZero": True},
     },
     Environment.DEV: {
-        "monitoring": {"retentionDays": 30},
+        "monitoring": {"retentionDays": 30, "driftAlertSeverity": 4},
         "keyVault": {"softDeleteRetentionDays": 7},
         "workspace": {"noPublicIp": False, "storageSku": "Standard_LRS"},
         "databricks": {"catalog": "mlops_dev", "servingScaleToZero": True},
@@ -40,7 +41,8 @@ ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
     },
     Environment.PROD: {
         "protection": {"protectStateful": True, "deleteLock": True, "retainOnDelete": True},
-        "monitoring": {"retentionDays": 365},
+        # Production data moved: a warning, though the retrain still waits for the gate and approval.
+        "monitoring": {"retentionDays": 365, "driftAlertSeverity": 2},
         "keyVault": {"purgeProtection": True, "networkDefaultAction": "Deny"},
         "workspace": {"noPublicIp": True, "storageSku": "Standard_ZRS"},
         "databricks": {

@@ -8,10 +8,18 @@ import pulumi
 
 from infra.databricks import DatabricksWorkloads
 from infra.github import GitHubEnvironment
+from infra.monitoring import DriftAlert
 from infra.platform import Platform
 from infra.preview_access import PreviewAccess, PreviewAccessArgs
 from stacks.loading import LoadedStack, load_settings
-from stacks.wiring import checked_subscription, checked_wheel, databricks_args, github_args, platform_args
+from stacks.wiring import (
+    checked_subscription,
+    checked_wheel,
+    databricks_args,
+    drift_alert_args,
+    github_args,
+    platform_args,
+)
 
 __all__ = ["DeployedEnvironment", "build_platform", "export_outputs", "load_settings", "program"]
 
@@ -41,6 +49,10 @@ def build_platform(loaded: LoadedStack) -> DeployedEnvironment:
     github = GitHubEnvironment(
         "github", github_args(settings, platform, databricks.workspace_url, loaded.secrets), children
     )
+    # Beside the platform's failed-job alert, once the training job and the job principal exist.
+    drift_alert = drift_alert_args(settings, platform, databricks)
+    if drift_alert is not None:
+        DriftAlert("drift-alert", drift_alert, children)
     PreviewAccess(
         "preview-access",
         PreviewAccessArgs(

@@ -78,6 +78,12 @@ class MonitoringSettings(Section):
     retention_days: int = Field(30, ge=30, le=730, description="Log Analytics retention in days")
     alert_emails: tuple[Email, ...] = Field((), description="who the failed-job alert e-mails")
     failed_job_alert: bool = Field(True, description="scheduled-query alert on failed Databricks jobs")
+    drift_alert: bool = Field(
+        True, description="scheduled-query alert when the monitoring job starts the training job on drift"
+    )
+    drift_alert_severity: int = Field(
+        3, ge=0, le=4, description="the drift alert's severity: 0 critical ... 2 warning, 3 info, 4 verbose"
+    )
 
 
 class KeyVaultSettings(Section):

@@ -15,12 +15,14 @@ import pulumi
 from pulumi_azure_native import authorization
 
 from infra.base import StrInput
-from infra.databricks_args import DatabricksWorkloadsArgs
+from infra.databricks import DatabricksWorkloads
+from infra.databricks_args import TRAINING_JOB, DatabricksWorkloadsArgs
 from infra.databricks_provider import DatabricksAuthType, auth_type_for
 from infra.github import GitHubEnvironmentArgs
 from infra.job_graph import read_wheel
 from infra.jobs import DriftThresholds, JobCluster
-from infra.naming import azure_names
+from infra.monitoring import DriftAlertArgs
+from infra.naming import AzureNames, azure_names
 from infra.platform import Platform, PlatformArgs
 from infra.tags import common_tags
 from infra.workspace import VnetArgs
@@ -69,16 +71,31 @@ def checked_subscription(settings: StackSettings) -> str:
     return configured
 
 
+def _azure_names(settings: StackSettings) -> AzureNames:
+    platform = settings.platform
+    return azure_names(
+        platform.name_prefix,
+        settings.environment,
+        platform.name_suffix_rotation,
+        subscription_id=platform.subscription_id,
+    )
+
+
+def _tags(settings: StackSettings) -> dict[str, str]:
+    platform = settings.platform
+    return common_tags(
+        environment=settings.environment, owner=platform.owner, cost_center=platform.cost_center
+    )
+
+
 def platform_args(settings: StackSettings, secrets: Mapping[str, pulumi.Output[str]]) -> PlatformArgs:
     env, platform, injection = settings.environment, settings.platform, settings.workspace.vnet_injection
-    names = azure_names(
-        platform.name_prefix, env, platform.name_suffix_rotation, subscription_id=platform.subscription_id
-    )
+    names = _azure_names(settings)
     vault = settings.key_vault
     return PlatformArgs(
         environment=env,
         names=names,
-        tags=common_tags(environment=env, owner=platform.owner, cost_center=platform.cost_center),
+        tags=_tags(settings),
         location=platform.location,
         subscription_id=platform.subscription_id,
         protect_stateful=settings.protection.protect_stateful,
@@ -164,6 +181,27 @@ def databricks_args(
         tags=common_tags(
             environment=env.value, owner=settings.platform.owner, cost_center=settings.platform.cost_center
         ),
+    )
+
+
+def drift_alert_args(
+    settings: StackSettings, platform: Platform, databricks: DatabricksWorkloads
+) -> DriftAlertArgs | None:
+    """The drift alert beside the failed-job one (same workspace, same action group), on the
+    training job the monitoring job starts and the principal it runs as; None when switched off."""
+    monitoring = settings.monitoring
+    if not monitoring.drift_alert:
+        return None
+    return DriftAlertArgs(
+        resource_group_name=platform.resource_group_name,
+        location=settings.platform.location,
+        tags=_tags(settings),
+        rule_name=_azure_names(settings).drift_alert_rule,
+        severity=monitoring.drift_alert_severity,
+        log_analytics_workspace_id=platform.log_analytics_workspace_id,
+        action_group_id=platform.action_group_id,
+        training_job_id=databricks.job_ids[TRAINING_JOB],
+        job_principal_application_id=databricks.service_principal_application_id,
     )
 
 

@@ -36,10 +36,11 @@ def custom_counts(run: OfflineRun) -> int:
 
 
 def test_inventory_prod_adds_lock_and_vnet_injection(plans: dict[Environment, OfflineRun]) -> None:
-    # 17 foundation resources + the PR-preview identity's Reader assignment (infra/preview_access.py).
+    # 17 foundation resources + the PR-preview identity's Reader assignment (infra/preview_access.py)
+    # + the drift alert's scheduled query rule (infra/monitoring.py, DriftAlert).
     for env in (SANDBOX, DEV, UAT):
-        assert custom_counts(plans[env]) == 18, env
-    assert custom_counts(plans[PROD]) == 21
+        assert custom_counts(plans[env]) == 19, env
+    assert custom_counts(plans[PROD]) == 22
     assert len(plans[PROD].of_type("azure-native:network:VirtualNetwork")) == 1
     assert len(plans[PROD].of_type("azure-native:authorization:ManagementLockAtResourceGroupLevel")) == 1
 
@@ -158,9 +159,12 @@ def test_workspace_and_vault_send_logs_to_log_analytics(
         assert setting["logAnalyticsDestinationType"] == "Dedicated"
     workspace_logs = settings["platform-databricks-diagnostics"]["logs"]
     assert {"category": "jobs", "enabled": True} in workspace_logs
-    alert = one(run, "azure-native:monitor:ScheduledQueryRule").plain_inputs()
-    assert alert["criteria"]["allOf"][0]["query"].startswith("DatabricksJobs")
-    assert alert["skipQueryValidation"] is True
+    # Both alerts (failed jobs, drift retrain) read the table the "jobs" category writes.
+    alerts = run.of_type("azure-native:monitor:ScheduledQueryRule")
+    assert len(alerts) == 2
+    for alert in (a.plain_inputs() for a in alerts):
+        assert alert["criteria"]["allOf"][0]["query"].startswith("DatabricksJobs")
+        assert alert["skipQueryValidation"] is True
 
 
 @pytest.mark.parametrize("environment", list(Environment))

@@ -1,17 +1,28 @@
 """The drift loop in every environment's plan: the monitoring job, its schedule's pause state, the
-thresholds it gets, and the right of the job principal to start the training job on drift."""
+thresholds it gets, the right of the job principal to start the training job on drift, and the
+drift alert that says it did."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from iris_mlops.retrain import TRAINING_JOB as WHEEL_TRAINING_JOB
 
 from core.environment import Environment
-from stacks.offline import OfflineRun
+from infra.databricks_args import TRAINING_JOB
+from infra.monitoring import drift_retrain_query
+from stacks.loading import PROJECT
+from stacks.offline import OfflineRun, fake_id, run_offline, stack_config_from_file
+from stacks.plan import configured_subscription, stack_file
+from stacks.program import program
 
 JOB = "databricks:index/job:Job"
 PERMISSIONS = "databricks:index/permissions:Permissions"
+RULE = "azure-native:monitor:ScheduledQueryRule"
+# Per environment, as stacks/defaults.py sets them: the drift alert's severity (2 warning ... 4 verbose).
+DRIFT_SEVERITY = {Environment.SANDBOX: 4, Environment.DEV: 4, Environment.UAT: 3, Environment.PROD: 2}
 # Per environment, as stacks/defaults.py sets them (psi, p-value, minimum rows).
 THRESHOLDS = {
     Environment.SANDBOX: ("0.25", "0.01", "50"),
@@ -65,3 +76,74 @@ def test_the_job_principal_may_start_the_training_job(
     run_as = _job(run, "monitoring")["runAs"]["servicePrincipalName"]
     acl = run.named("databricks-jobs-training-permissions").plain_inputs()["accessControls"]
     assert {"servicePrincipalName": run_as, "permissionLevel": "CAN_MANAGE_RUN"} in acl
+
+
+def _drift_rule(run: OfflineRun) -> dict[str, Any]:
+    return run.named("drift-alert-rule").plain_inputs()
+
+
+@pytest.mark.parametrize("environment", list(Environment))
+def test_every_environment_alerts_through_its_action_group_when_drift_starts_a_retrain(
+    plans: dict[Environment, OfflineRun], environment: Environment
+) -> None:
+    """Beside the failed-job rule: the same Log Analytics workspace, the same action group, the
+    environment's severity from settings, and a name of its own."""
+    run = plans[environment]
+    rule = _drift_rule(run)
+    failed = run.named("platform-monitoring-failed-jobs-alert").plain_inputs()
+    assert rule["scopes"] == failed["scopes"]
+    assert rule["actions"] == failed["actions"]
+    assert rule["severity"] == DRIFT_SEVERITY[environment]
+    assert rule["ruleName"].endswith("-drift-retrain")
+    assert rule["ruleName"] != failed["ruleName"]
+    assert rule["enabled"] is True
+
+
+@pytest.mark.parametrize("environment", list(Environment))
+def test_the_drift_alert_matches_run_now_of_the_training_job_by_the_monitoring_jobs_principal(
+    plans: dict[Environment, OfflineRun], environment: Environment
+) -> None:
+    """The query names this environment's training job (its id) and the principal the monitoring
+    job runs as: a person's run-now of the training job, or another job's, is not a drift alert."""
+    run = plans[environment]
+    (condition,) = _drift_rule(run)["criteria"]["allOf"]
+    query = condition["query"]
+    training_id = fake_id(JOB, "databricks-jobs-training")
+    run_as = _job(run, "monitoring")["runAs"]["servicePrincipalName"]
+    assert query == drift_retrain_query(training_id, run_as)
+    assert f'tostring(Params.job_id) == "{training_id}"' in query
+    assert f'tostring(Caller.email) == "{run_as}"' in query
+    assert 'ActionName == "runNow"' in query
+    # Any row notifies: a retrain is an event, not a state to resolve.
+    assert (condition["operator"], condition["threshold"]) == ("GreaterThan", 0)
+
+
+@pytest.mark.parametrize(
+    ("training_job_id", "principal"),
+    [('1" or true or "', "00000000-0000-4000-8000-0000000000db"), ("123", ""), ("123", "a\\b")],
+)
+def test_the_drift_query_refuses_ids_that_would_leave_their_string_literal(
+    training_job_id: str, principal: str
+) -> None:
+    with pytest.raises(ValueError, match="must be non-empty, without quotes"):
+        drift_retrain_query(training_job_id, principal)
+
+
+def test_the_drift_alert_can_be_switched_off_in_settings() -> None:
+    config, secret_keys = stack_config_from_file(stack_file("dev"), PROJECT)
+    key = f"{PROJECT}:monitoring"
+    config[key] = json.dumps({**json.loads(config.get(key, "{}")), "driftAlert": False})
+    run = run_offline(
+        program,
+        project=PROJECT,
+        stack="dev",
+        config=config,
+        secret_keys=secret_keys,
+        subscription_id=configured_subscription(config) or "",
+    )
+    names = {r.name for r in run.of_type(RULE)}
+    assert names == {"platform-monitoring-failed-jobs-alert"}
+
+
+def test_the_alerted_job_is_the_one_the_wheel_starts_on_drift() -> None:
+    assert TRAINING_JOB == WHEEL_TRAINING_JOB
