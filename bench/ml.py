@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from iris_mlops.backends.local import LocalBackend
 from iris_mlops.data import FEATURE_COLUMNS, KEY_COLUMN, load_iris_frame
+from iris_mlops.iris_project import IRIS
 from iris_mlops.job_graph import load_job_graph
 from iris_mlops.runner import Isolation, run_job
 
@@ -87,7 +88,9 @@ def batch_inference(home: Path) -> list[Measurement]:
     features = samples.loc[:, list(FEATURE_COLUMNS)]
     baseline = best_of(lambda: raw.predict(features))
     scoring = best_of(lambda: pyfunc.predict(features))
-    end_to_end = timed(lambda: backend.score_table(uri, "1", "main.bench.samples", "main.bench.scored", {}))
+    end_to_end = timed(
+        lambda: backend.score_table(uri, "1", "main.bench.samples", "main.bench.scored", {}, project=IRIS)
+    )
     return [
         Measurement(f"pyfunc predict only, {BATCH_ROWS:,} rows", scoring, "raw model.predict", baseline),
         Measurement(

@@ -39,7 +39,7 @@ def monitoring_measurements(home: Path) -> list[Measurement]:
     source = ctx.table("bench_incoming")
     backend.merge_rows(source, new_samples(SCORED_ROWS, seed=3), ("sample_id",), {})
     target = ctx.table(PREDICTIONS_TABLE)
-    backend.score_table(ctx.model_uri(champion), champion.version, source, target, {})
+    backend.score_table(ctx.model_uri(champion), champion.version, source, target, {}, project=ctx.project)
     path = str(backend.table_path(target))
     read_only = best_of(lambda: DeltaTable(path).to_pandas())
     step = timed(lambda: monitor(ctx, NoRetrain()))

@@ -18,6 +18,7 @@ from deltalake import DeltaTable
 from iris_mlops.backends.local import LocalBackend
 from iris_mlops.context import CHAMPION
 from iris_mlops.data import DRIFT_TABLE, KEY_COLUMN, PREDICTIONS_TABLE, RETRAINS_TABLE
+from iris_mlops.iris_project import IRIS
 from iris_mlops.params import TaskParameters
 from iris_mlops.samples import new_samples
 from iris_mlops.steps.approve import GATE_STATUS_TAG
@@ -57,7 +58,7 @@ def score_shifted_batch(home: Path) -> int:
     batch = new_samples(SHIFTED_ROWS, seed=SEED, scale=SHIFT, first_key=100_000)
     backend.merge_rows(INCOMING, batch, (KEY_COLUMN,), {"source": "make demo, shifted batch"})
     target = f"{DEFAULTS.catalog}.{DEFAULTS.schema}.{PREDICTIONS_TABLE}"
-    return backend.score_table(f"models:/{MODEL}/{champion}", champion, INCOMING, target, {})
+    return backend.score_table(f"models:/{MODEL}/{champion}", champion, INCOMING, target, {}, project=IRIS)
 
 
 def drift_table(home: Path, top: int = 5) -> Table:

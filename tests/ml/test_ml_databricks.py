@@ -198,9 +198,9 @@ def test_uat_waits_for_an_approver_who_can_tag_and_release(workspace: MakeEnviro
 
 def task(environment: Environment, entry_point: str, *extra: str) -> None:
     """One task as the job principal, with the platform's parameters that the task takes."""
-    from iris_mlops.entrypoints import TASKS  # noqa: PLC0415
+    from iris_mlops.entrypoints import task_entry  # noqa: PLC0415
 
-    accepted = TASKS[entry_point].accepted
+    accepted = task_entry(entry_point).accepted
     parameters = [f"--{k}={v}" for k, v in environment.task_parameters().items() if k in accepted]
     run_task(entry_point, [*parameters, *extra])
 

@@ -99,7 +99,7 @@ def test_compare_covers_every_feature_and_the_summary_names_the_drifted_ones() -
     window = pd.DataFrame(
         {"x": rng.normal(3.0, 1.0, size=500), "y": rng.normal(size=500), "pred": ["a", "b"] * 250}
     )
-    results = compare(reference, window, ["x", "y"], [("label", "pred")], LIMITS)
+    results = compare(reference, window, [("x", "x"), ("y", "y")], [("label", "pred")], LIMITS)
     assert [(r.feature, r.status) for r in results] == [
         ("x", DriftStatus.DRIFT),
         ("y", DriftStatus.OK),

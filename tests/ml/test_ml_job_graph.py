@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from iris_mlops.entrypoints import JOB_PARAMETERS, TASKS
+from iris_mlops.entrypoints import JOB_PARAMETERS, TASKS, task_entry
 from iris_mlops.job_graph import JobGraphError, load_job_graph, parse_job_graph
 from iris_mlops.params import PARAMETER_SPECS
 from iris_mlops.steps.deploy import SERVING_WAIT
@@ -72,7 +72,7 @@ def test_every_task_of_a_job_accepts_the_jobs_parameters(job) -> None:  # type: 
     that rejected one would fail every run started with an override."""
     assert set(job.parameters) <= set(JOB_PARAMETERS)
     for task in job.tasks:
-        assert set(job.parameters) <= set(TASKS[task.entry_point].accepted), task.key
+        assert set(job.parameters) <= set(task_entry(task.entry_point).accepted), task.key
         assert not set(job.parameters) & set(task.parameters), task.key  # the job's value would win
 
 
@@ -90,8 +90,8 @@ def test_the_person_overridable_parameters_cannot_switch_the_gate_off() -> None:
 def test_every_task_names_a_known_entry_point_that_accepts_its_parameters() -> None:
     for job in GRAPH.jobs.values():
         for task in job.tasks:
-            assert task.entry_point in TASKS, task
-            assert set(task.parameters) <= set(TASKS[task.entry_point].accepted), task
+            assert task.entry_point in {f"iris-{name}" for name in TASKS}, task
+            assert set(task.parameters) <= set(task_entry(task.entry_point).accepted), task
             assert set(task.parameters) <= PLATFORM_PARAMETERS, task
             assert "env" in task.parameters
 

@@ -66,7 +66,14 @@ def score_shifted(home: Path, schema: str, rows: int = 400) -> None:
     assert champion is not None
     source = f"main.{schema}.incoming"
     backend.merge_rows(source, new_samples(rows, seed=7, scale=SHIFT, first_key=10_000), ("sample_id",), {})
-    backend.score_table(ctx.model_uri(champion), champion.version, source, ctx.table(PREDICTIONS_TABLE), {})
+    backend.score_table(
+        ctx.model_uri(champion),
+        champion.version,
+        source,
+        ctx.table(PREDICTIONS_TABLE),
+        {},
+        project=ctx.project,
+    )
 
 
 def drift_rows(home: Path, schema: str) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from iris_mlops.backends.databricks import score_spark_frame
 from iris_mlops.data import FEATURE_COLUMNS, KEY_COLUMN, load_iris_frame
+from iris_mlops.iris_project import IRIS
 from iris_mlops.scoring import PREDICTION_COLUMN, VERSION_COLUMN
 
 pytestmark = pytest.mark.spark
@@ -18,7 +19,7 @@ def test_spark_udf_scores_every_row_with_the_champion_version(trained: Path) -> 
     spark = sql.SparkSession.builder.master("local[1]").appName("iris-mlops-test").getOrCreate()
     try:
         samples = spark.createDataFrame(load_iris_frame().loc[:, [KEY_COLUMN, *FEATURE_COLUMNS]])
-        scored = score_spark_frame(spark, "models:/main.iris.iris_classifier@champion", "1", samples)
+        scored = score_spark_frame(spark, IRIS, "models:/main.iris.iris_classifier@champion", "1", samples)
         rows = scored.toPandas()
     finally:
         spark.stop()

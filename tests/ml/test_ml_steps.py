@@ -11,7 +11,7 @@ from iris_mlops import __version__
 from iris_mlops.backends import select_backend
 from iris_mlops.context import CHALLENGER, CHAMPION, TaskContext, experiment_name
 from iris_mlops.data import FEATURES_TABLE, KEY_COLUMN, PREDICTIONS_TABLE, load_iris_frame
-from iris_mlops.entrypoints import ingest_main
+from iris_mlops.entrypoints import IRIS_SCRIPTS
 from iris_mlops.errors import GateFailedError, MissingStateError
 from iris_mlops.gate import APPROVAL_TAG, APPROVED, AWAITING_APPROVAL
 from iris_mlops.job_graph import load_job_graph
@@ -195,19 +195,20 @@ def test_batch_inference_without_a_champion_says_to_train_first(ml_home: Path) -
 
 def test_entry_point_exits_non_zero_on_a_bad_parameter(ml_home: Path) -> None:
     with pytest.raises(SystemExit) as exited:
-        ingest_main(["--model_name=x"])
+        IRIS_SCRIPTS.ingest(["--model_name=x"])
     assert exited.value.code == 2
 
 
 def test_a_new_regularization_trains_a_new_challenger_and_the_same_one_does_not() -> None:
     """The training fingerprint covers the hyperparameters: a rerun with the same C is skipped,
     another C trains anew (how `make demo` shows the gate on every rerun)."""
-    from iris_mlops.data import LABEL_COLUMN, features_of, load_iris_frame  # noqa: PLC0415
-    from iris_mlops.steps.train import build_pipeline, fingerprint  # noqa: PLC0415
+    from iris_mlops.iris_project import IRIS, build_pipeline  # noqa: PLC0415
+    from iris_mlops.steps.train import fingerprint  # noqa: PLC0415
 
-    frame = load_iris_frame()
-    features, labels = features_of(frame), frame[LABEL_COLUMN]
-    default = fingerprint(features, labels, build_pipeline())
-    assert fingerprint(features, labels, build_pipeline(1.0)) == default
-    assert fingerprint(features, labels, build_pipeline(0.1)) != default
+    frame = IRIS.load_frame()
+    features, labels = IRIS.features_of(frame), IRIS.labels_of(frame)
+    default = fingerprint(features, labels, build_pipeline(), "0.1.0")
+    assert fingerprint(features, labels, build_pipeline(1.0), "0.1.0") == default
+    assert fingerprint(features, labels, build_pipeline(0.1), "0.1.0") != default
+    assert fingerprint(features, labels, build_pipeline(), "0.2.0") != default  # a new wheel retrains
     assert build_pipeline(0.1).get_params()["classify__C"] == 0.1

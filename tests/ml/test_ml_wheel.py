@@ -48,7 +48,7 @@ def test_every_job_task_entry_point_is_a_console_script_of_the_wheel(built_wheel
     for job in graph.jobs.values():
         for task in job.tasks:
             assert task.entry_point in scripts, (job.key, task.key)
-            assert scripts[task.entry_point].startswith("iris_mlops.entrypoints:")
+            assert scripts[task.entry_point].startswith("iris_mlops.entrypoints:IRIS_SCRIPTS.")
     assert scripts["iris-mlops"] == "iris_mlops.cli:main"
 
 
@@ -150,5 +150,5 @@ def test_provenance_prefers_the_override_then_the_wheels_commit(monkeypatch: pyt
     assert provenance.git_commit() == "a" * 40
     monkeypatch.setenv(provenance.COMMIT_ENV_VAR, "c" * 40)
     assert provenance.git_commit() == "c" * 40
-    tags = provenance.provenance_tags("train", "dev", "databricks")
+    tags = provenance.provenance_tags("train", "dev", "databricks", "0.1.0")
     assert all("." not in key for key in tags)

@@ -1,4 +1,5 @@
-"""`iris-mlops`: run a job of the job graph locally, or serve the champion like Databricks does."""
+"""`<project>-mlops` (`iris-mlops`, `diabetes-mlops`): run a job of the project's job graph locally,
+approve its challenger, or serve its champion like Databricks does."""
 
 from __future__ import annotations
 
@@ -10,18 +11,21 @@ from collections.abc import Sequence
 from rich.console import Console
 
 from iris_mlops.errors import IrisMlopsError, ParameterError
+from iris_mlops.iris_project import IRIS
 from iris_mlops.job_graph import JobGraphError, load_job_graph
 from iris_mlops.logs import configure_logging
 from iris_mlops.params import parse_parameters
+from iris_mlops.project import ProjectSpec
 from iris_mlops.runner import Isolation, check_job_arguments, job_arguments, run_job
 
 SERVE_PARAMETERS = ("env", "catalog", "schema", "model_name", "endpoint_name")
 APPROVE_PARAMETERS = ("env", "catalog", "schema", "model_name")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(project: ProjectSpec) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="iris-mlops", description="Local front door of the iris-mlops wheel (see docs/ml.md)."
+        prog=project.cli,
+        description=f"Local front door of the {project.distribution} wheel (see docs/ml.md).",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run jobs in order; extra --key=value arguments go to their tasks")
@@ -48,13 +52,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run(job_names: Sequence[str], isolation: str, arguments: Sequence[str], logger: logging.Logger) -> int:
+def _run(
+    project: ProjectSpec,
+    job_names: Sequence[str],
+    isolation: str,
+    arguments: Sequence[str],
+    logger: logging.Logger,
+) -> int:
     console = Console()
-    graph = load_job_graph()
+    graph = load_job_graph(project.package)
     jobs = [graph.job(name) for name in job_names]  # every name is checked before anything runs
-    check_job_arguments(jobs, arguments)  # ...and every parameter (exit code 2, every problem at once)
+    check_job_arguments(jobs, arguments, project)  # ...and every parameter (exit 2, every problem at once)
     for job in jobs:
-        report = run_job(job, job_arguments(job, arguments), Isolation(isolation), console)
+        report = run_job(job, job_arguments(job, arguments, project), Isolation(isolation), console, project)
         console.print(report.table())
         failed = report.failed_task
         if failed is not None:
@@ -63,16 +73,17 @@ def _run(job_names: Sequence[str], isolation: str, arguments: Sequence[str], log
     return 0
 
 
-def _serve(host: str, port: int, poll_seconds: float, arguments: Sequence[str]) -> int:
+def _serve(project: ProjectSpec, host: str, port: int, poll_seconds: float, arguments: Sequence[str]) -> int:
     # The scoring server (FastAPI, uvicorn, pyfunc) costs seconds of imports a job run never needs.
     from iris_mlops.serving import champion_app, serve_forever  # noqa: PLC0415
 
-    params = parse_parameters(arguments, SERVE_PARAMETERS, program="iris-mlops serve")
-    serve_forever(champion_app(params, poll_seconds), host, port)
+    program = f"{project.cli} serve"
+    params = parse_parameters(arguments, SERVE_PARAMETERS, program, defaults=project.defaults())
+    serve_forever(champion_app(params, poll_seconds, project), host, port)
     return 0
 
 
-def _approve(version: str, arguments: Sequence[str], logger: logging.Logger) -> int:
+def _approve(project: ProjectSpec, version: str, arguments: Sequence[str], logger: logging.Logger) -> int:
     """Tag the challenger as approved, as the person calling (on Databricks an approver, who holds
     APPLY TAG on the model); the release job then gates it again and deploys it."""
     # mlflow costs seconds of imports that `run` pays inside its tasks, not here.
@@ -83,10 +94,11 @@ def _approve(version: str, arguments: Sequence[str], logger: logging.Logger) -> 
     from iris_mlops.entrypoints import REQUIRED_ON_DATABRICKS, require_parameters  # noqa: PLC0415
     from iris_mlops.gate import APPROVAL_TAG, APPROVED  # noqa: PLC0415
 
-    params = parse_parameters(arguments, APPROVE_PARAMETERS, program="iris-mlops approve")
+    program = f"{project.cli} approve"
+    params = parse_parameters(arguments, APPROVE_PARAMETERS, program, defaults=project.defaults())
     if detect_backend_name(os.environ) == "databricks":
-        require_parameters(arguments, REQUIRED_ON_DATABRICKS, "iris-mlops approve")
-    context = TaskContext.create("approve-version", params, select_backend())
+        require_parameters(arguments, REQUIRED_ON_DATABRICKS, program)
+    context = TaskContext.create("approve-version", params, select_backend(), project)
     challenger = context.alias_version(CHALLENGER)
     if challenger is None or challenger.version != version:
         found = f"v{challenger.version}" if challenger is not None else "none"
@@ -106,18 +118,18 @@ def _approve(version: str, arguments: Sequence[str], logger: logging.Logger) -> 
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def main(argv: Sequence[str] | None = None, project: ProjectSpec = IRIS) -> None:
     logger = configure_logging()
-    args, extra = _parser().parse_known_args(argv)
+    args, extra = _parser(project).parse_known_args(argv)
     try:
         if args.command == "run":
-            code = _run(args.jobs, args.isolation, extra, logger)
+            code = _run(project, args.jobs, args.isolation, extra, logger)
         elif args.command == "approve":
-            code = _approve(args.version, extra, logger)
+            code = _approve(project, args.version, extra, logger)
         else:
-            code = _serve(args.host, args.port, args.poll_seconds, extra)
+            code = _serve(project, args.host, args.port, args.poll_seconds, extra)
     except (IrisMlopsError, JobGraphError) as error:
-        logger.error("iris-mlops %s: %s", args.command, error)
+        logger.error("%s %s: %s", project.cli, args.command, error)
         code = error.exit_code
     if code:
         raise SystemExit(code)

@@ -20,8 +20,10 @@ from iris_mlops.backends import Backend
 from iris_mlops.backends.base import LocalState
 from iris_mlops.errors import StateError
 from iris_mlops.faults import RUN_STARTED, checkpoint
+from iris_mlops.iris_project import IRIS
 from iris_mlops.locks import training_lock
 from iris_mlops.params import TaskParameters
+from iris_mlops.project import ProjectSpec
 from iris_mlops.provenance import provenance_tags
 from iris_mlops.recovery import PROCESS_TAG, close_interrupted_runs, process_identity
 
@@ -60,11 +62,15 @@ class TaskContext:
     params: TaskParameters
     backend: Backend
     client: MlflowClient
+    # Everything project-specific the generic steps read (project.py); Iris's unless given.
+    project: ProjectSpec = IRIS
 
     @classmethod
-    def create(cls, task: str, params: TaskParameters, backend: Backend) -> TaskContext:
+    def create(
+        cls, task: str, params: TaskParameters, backend: Backend, project: ProjectSpec = IRIS
+    ) -> TaskContext:
         backend.configure_mlflow()
-        return cls(task=task, params=params, backend=backend, client=MlflowClient())
+        return cls(task=task, params=params, backend=backend, client=MlflowClient(), project=project)
 
     def table(self, short_name: str) -> str:
         return f"{self.params.catalog}.{self.params.schema}.{short_name}"
@@ -76,7 +82,7 @@ class TaskContext:
 
     @property
     def provenance(self) -> dict[str, str]:
-        return provenance_tags(self.task, str(self.params.env), self.backend.name)
+        return provenance_tags(self.task, str(self.params.env), self.backend.name, self.project.version)
 
     def alias_version(self, alias: str) -> RegisteredVersion | None:
         try:

@@ -147,12 +147,16 @@ def categorical_drift(
 def compare(
     reference: pd.DataFrame,
     window: pd.DataFrame,
-    numeric: Sequence[str],
+    numeric: Sequence[tuple[str, str]],
     categorical: Sequence[tuple[str, str]],
     thresholds: DriftThresholds,
 ) -> list[FeatureDrift]:
-    """Every numeric feature, then every (reference column, window column) categorical pair."""
-    results = [numeric_drift(name, reference[name], window[name], thresholds) for name in numeric]
+    """Every (reference column, window column) numeric pair, then every categorical pair; each
+    result is named by its window column."""
+    results = [
+        numeric_drift(window_column, reference[ref_column], window[window_column], thresholds)
+        for ref_column, window_column in numeric
+    ]
     results += [
         categorical_drift(window_column, reference[ref_column], window[window_column], thresholds)
         for ref_column, window_column in categorical

@@ -1,5 +1,7 @@
-"""Console scripts, one per job task (job_graph.toml names them).
+"""Console scripts, one per job task (job_graph.toml names them), for every project.
 
+A project's console script `<project>-<task>` runs the generic task `<task>` with the project's spec
+(project.py): Iris's are the functions at the bottom, a further project's are its `ProjectScripts`.
 Each parses its `--key=value` parameters, builds the context on the selected backend and calls
 its step. The steps (mlflow, scikit-learn: seconds of imports) are imported only after the
 parameters parsed, so a bad parameter fails at once. Success returns None; a known failure logs
@@ -17,11 +19,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from iris_mlops.errors import IrisMlopsError, ParameterError
+from iris_mlops.iris_project import IRIS
 from iris_mlops.logs import configure_logging
 from iris_mlops.params import parse_parameters, split_argument
 
 if TYPE_CHECKING:
     from iris_mlops.context import TaskContext
+    from iris_mlops.project import ProjectSpec
 
 # What a person may override when starting a job: Databricks pushes job parameters down to every
 # task of the job (job_graph.toml, top), so every task accepts them, used or not.
@@ -49,24 +53,34 @@ class TaskEntry:
         return cast("Callable[[TaskContext], str]", step)
 
 
+# Keyed by task; a project's entry point for it is `<project>-<task>` (ProjectSpec.entry_point).
 TASKS: dict[str, TaskEntry] = {
-    "iris-ingest": TaskEntry("ingest:ingest", _TABLES),
+    "ingest": TaskEntry("ingest:ingest", _TABLES),
     # `regularization` is a hyperparameter for ad hoc runs; the platform's job graph leaves it out.
-    "iris-train": TaskEntry("train:train", (*_TRACKED, "regularization"), locks_model=True),
-    "iris-evaluate": TaskEntry("evaluate:evaluate", (*_TRACKED, "primary_metric"), locks_model=True),
-    "iris-approve": TaskEntry(
+    "train": TaskEntry("train:train", (*_TRACKED, "regularization"), locks_model=True),
+    "evaluate": TaskEntry("evaluate:evaluate", (*_TRACKED, "primary_metric"), locks_model=True),
+    "approve": TaskEntry(
         "approve:approve",
         (*_TRACKED, "primary_metric", "require_approval", "gate_mode"),
         locks_model=True,
     ),
-    "iris-deploy": TaskEntry("deploy:deploy", (*_TRACKED, "endpoint_name"), locks_model=True),
-    "iris-batch-inference": TaskEntry("batch_inference:batch_inference", _TRACKED),
+    "deploy": TaskEntry("deploy:deploy", (*_TRACKED, "endpoint_name"), locks_model=True),
+    "batch-inference": TaskEntry("batch_inference:batch_inference", _TRACKED),
     # Reads tables and the champion, starts the training job on drift: takes no lock itself.
-    "iris-monitor": TaskEntry(
+    "monitor": TaskEntry(
         "monitor:monitor",
         (*_TRACKED, "drift_psi_threshold", "drift_p_value", "drift_min_rows", "training_job_name"),
     ),
 }
+
+
+def task_entry(entry_point: str, project: ProjectSpec = IRIS) -> TaskEntry:
+    """The task behind one of the project's entry points; another project's is a ParameterError."""
+    task = entry_point.removeprefix(f"{project.name}-")
+    if task == entry_point or task not in TASKS:
+        allowed = ", ".join(project.entry_point(name) for name in TASKS)
+        raise ParameterError(f"{entry_point!r} is not an entry point of {project.name}; allowed: {allowed}")
+    return TASKS[task]
 
 
 def require_parameters(arguments: Sequence[str], required: Sequence[str], program: str) -> None:
@@ -79,19 +93,21 @@ def require_parameters(arguments: Sequence[str], required: Sequence[str], progra
         )
 
 
-def run_task(entry_point: str, argv: Sequence[str] | None = None) -> None:
+def run_task(entry_point: str, argv: Sequence[str] | None = None, project: ProjectSpec = IRIS) -> None:
     logger = configure_logging()
-    entry = TASKS[entry_point]
+    entry = task_entry(entry_point, project)
     arguments = sys.argv[1:] if argv is None else list(argv)
     try:
-        params = parse_parameters(arguments, entry.accepted, program=entry_point)
+        parsed = parse_parameters(arguments, entry.accepted, entry_point, defaults=project.defaults())
+        params = project.checked(parsed)
         from iris_mlops.backends import detect_backend_name, select_backend  # noqa: PLC0415 - after parsing
 
         if detect_backend_name(os.environ) == "databricks":
             require_parameters(arguments, REQUIRED_ON_DATABRICKS, entry_point)
         from iris_mlops.context import TaskContext  # noqa: PLC0415
 
-        context = TaskContext.create(entry_point.removeprefix("iris-"), params, select_backend())
+        task = entry_point.removeprefix(f"{project.name}-")
+        context = TaskContext.create(task, params, select_backend(), project)
         with context.training_lock() if entry.locks_model else nullcontext():
             logger.info("%s: %s", entry_point, entry.step(context))
     except IrisMlopsError as error:
@@ -99,29 +115,42 @@ def run_task(entry_point: str, argv: Sequence[str] | None = None) -> None:
         raise SystemExit(error.exit_code) from error
 
 
-def ingest_main(argv: Sequence[str] | None = None) -> None:
-    run_task("iris-ingest", argv)
+@dataclass(frozen=True)
+class ProjectScripts:
+    """A project's console scripts, in its pyproject.toml as
+    `<project>-<task> = "<module>:<SCRIPTS>.<task>"` (and `<project>-mlops` for `cli`)."""
+
+    project: ProjectSpec
+
+    def _run(self, task: str, argv: Sequence[str] | None) -> None:
+        run_task(self.project.entry_point(task), argv, self.project)
+
+    def ingest(self, argv: Sequence[str] | None = None) -> None:
+        self._run("ingest", argv)
+
+    def train(self, argv: Sequence[str] | None = None) -> None:
+        self._run("train", argv)
+
+    def evaluate(self, argv: Sequence[str] | None = None) -> None:
+        self._run("evaluate", argv)
+
+    def approve(self, argv: Sequence[str] | None = None) -> None:
+        self._run("approve", argv)
+
+    def deploy(self, argv: Sequence[str] | None = None) -> None:
+        self._run("deploy", argv)
+
+    def batch_inference(self, argv: Sequence[str] | None = None) -> None:
+        self._run("batch-inference", argv)
+
+    def monitor(self, argv: Sequence[str] | None = None) -> None:
+        self._run("monitor", argv)
+
+    def cli(self, argv: Sequence[str] | None = None) -> None:
+        from iris_mlops.cli import main  # noqa: PLC0415 - rich and the runner: only the front door needs them
+
+        main(argv, self.project)
 
 
-def train_main(argv: Sequence[str] | None = None) -> None:
-    run_task("iris-train", argv)
-
-
-def evaluate_main(argv: Sequence[str] | None = None) -> None:
-    run_task("iris-evaluate", argv)
-
-
-def approve_main(argv: Sequence[str] | None = None) -> None:
-    run_task("iris-approve", argv)
-
-
-def deploy_main(argv: Sequence[str] | None = None) -> None:
-    run_task("iris-deploy", argv)
-
-
-def batch_inference_main(argv: Sequence[str] | None = None) -> None:
-    run_task("iris-batch-inference", argv)
-
-
-def monitor_main(argv: Sequence[str] | None = None) -> None:
-    run_task("iris-monitor", argv)
+# Iris's console scripts (ml/pyproject.toml).
+IRIS_SCRIPTS = ProjectScripts(IRIS)

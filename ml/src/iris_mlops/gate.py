@@ -1,10 +1,21 @@
-"""The approval gate: per-environment thresholds as data, and a pure decision function."""
+"""The approval gate: per-environment rules as data, and a pure decision function.
+
+The environment decides the mode, the margin and whether a human approves (GATE_POLICIES); the
+project decides the bound on its metric (ProjectSpec.bounds); the metric decides the direction
+(vocabulary.METRIC_FACTS): a challenger with a higher error is worse, one with a higher accuracy
+better.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from iris_mlops.params import Environment, GateMode, TaskParameters
+from iris_mlops.vocabulary import Direction, direction_of
+
+if TYPE_CHECKING:
+    from iris_mlops.project import ProjectSpec
 
 APPROVAL_TAG = "approval"
 APPROVED = "approved"
@@ -13,34 +24,41 @@ AWAITING_APPROVAL = "awaiting_approval"
 HUMAN_APPROVAL_CHECK = "human_approval"
 # Scores are compared with this slack so that 0.95 >= 0.9 + 0.05 holds despite float rounding.
 SCORE_TOLERANCE = 1e-9
+# The bound check's name by direction: a floor on a score, a ceiling on an error.
+BOUND_CHECK = {Direction.HIGHER: "min_score", Direction.LOWER: "max_score"}
 
 
 @dataclass(frozen=True)
 class GatePolicy:
     mode: GateMode
-    margin: float  # challenger must score at least champion + margin
-    min_score: float  # floor on the primary metric, which also guards the very first champion
+    margin: float  # challenger must beat champion by this much, in the metric's direction
     require_approval: bool  # a human sets tag approval=approved on the model version
+    # The project's bound on the primary metric (a floor, or a ceiling when lower is better), which
+    # also guards the very first champion; None: no bound.
+    bound: float | None = None
+    direction: Direction = Direction.HIGHER
 
 
 GATE_POLICIES: dict[Environment, GatePolicy] = {
-    Environment.SANDBOX: GatePolicy(GateMode.ENFORCED, margin=0.0, min_score=0.8, require_approval=False),
-    Environment.DEV: GatePolicy(GateMode.ENFORCED, margin=0.0, min_score=0.8, require_approval=False),
-    Environment.UAT: GatePolicy(GateMode.ENFORCED, margin=0.0, min_score=0.85, require_approval=True),
-    Environment.PROD: GatePolicy(GateMode.ENFORCED, margin=0.01, min_score=0.9, require_approval=True),
+    Environment.SANDBOX: GatePolicy(GateMode.ENFORCED, margin=0.0, require_approval=False),
+    Environment.DEV: GatePolicy(GateMode.ENFORCED, margin=0.0, require_approval=False),
+    Environment.UAT: GatePolicy(GateMode.ENFORCED, margin=0.0, require_approval=True),
+    Environment.PROD: GatePolicy(GateMode.ENFORCED, margin=0.01, require_approval=True),
 }
 
 
-def effective_policy(params: TaskParameters) -> GatePolicy:
-    """The environment's policy with the task's explicit parameters on top."""
+def effective_policy(params: TaskParameters, project: ProjectSpec) -> GatePolicy:
+    """The environment's policy with the project's bound and the task's explicit parameters on top."""
     base = GATE_POLICIES[params.env]
-    return GatePolicy(
+    return replace(
+        base,
         mode=params.gate_mode if params.gate_mode is not None else base.mode,
         margin=params.margin if params.margin is not None else base.margin,
-        min_score=base.min_score,
         require_approval=(
             params.require_approval if params.require_approval is not None else base.require_approval
         ),
+        bound=project.bound(params.primary_metric, params.env),
+        direction=direction_of(params.primary_metric),
     )
 
 
@@ -96,20 +114,26 @@ class GateDecision:
         return "\n".join(lines)
 
 
-def _floor(policy: GatePolicy, gate: GateInputs) -> Check:
-    ok = gate.challenger_score + SCORE_TOLERANCE >= policy.min_score
-    detail = f"{gate.metric} {gate.challenger_score:.4f} vs minimum {policy.min_score:.4f}"
-    return Check("min_score", ok, detail)
+def _bound(policy: GatePolicy, gate: GateInputs) -> Check:
+    name = BOUND_CHECK[policy.direction]
+    if policy.bound is None:
+        return Check(name, True, f"no bound on {gate.metric}")
+    ok = policy.direction.better(gate.challenger_score, policy.bound, SCORE_TOLERANCE)
+    limit = "minimum" if policy.direction is Direction.HIGHER else "maximum"
+    detail = f"{gate.metric} {gate.challenger_score:.4f} vs {limit} {policy.bound:.4f}"
+    return Check(name, ok, detail)
 
 
 def _beats_champion(policy: GatePolicy, gate: GateInputs) -> Check:
     if gate.champion_score is None:
         return Check("beats_champion", True, "no champion yet")
-    needed = gate.champion_score + policy.margin
-    ok = gate.challenger_score + SCORE_TOLERANCE >= needed
+    needed = policy.direction.shifted(gate.champion_score, policy.margin)
+    ok = policy.direction.better(gate.challenger_score, needed, SCORE_TOLERANCE)
+    sign = "+" if policy.direction is Direction.HIGHER else "-"
     detail = (
         f"challenger v{gate.challenger_version} {gate.metric} {gate.challenger_score:.4f} vs "
-        f"champion v{gate.champion_version} {gate.champion_score:.4f} + margin {policy.margin:.4f}"
+        f"champion v{gate.champion_version} {gate.champion_score:.4f} {sign} margin {policy.margin:.4f} "
+        f"({policy.direction} is better)"
     )
     return Check("beats_champion", ok, detail)
 
@@ -122,7 +146,7 @@ def _human_approval(policy: GatePolicy, gate: GateInputs) -> Check:
     return Check(HUMAN_APPROVAL_CHECK, ok, detail)
 
 
-CHECKS = (_floor, _beats_champion, _human_approval)
+CHECKS = (_bound, _beats_champion, _human_approval)
 
 
 def decide(policy: GatePolicy, gate: GateInputs) -> GateDecision:

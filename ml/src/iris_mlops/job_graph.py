@@ -2,7 +2,8 @@
 
 The graph ships inside the wheel. Two readers share this one module: the local runner
 (`iris-mlops run`, through `load_job_graph`) and the platform, which reads the graph out of the
-*built* wheel (`infra/job_graph.py` calls `parse_job_graph` on the member `WHEEL_MEMBER`) so the
+*built* wheel (`infra/job_graph.py` calls `parse_job_graph` on the member `wheel_member(<package>)`,
+the project's own package: `iris_mlops/job_graph.toml` for Iris, `WHEEL_MEMBER`) so the
 Databricks jobs describe the deployed artifact. It imports the standard library only: the platform
 reads it without the wheel's dependencies, and the wheel cannot import the platform.
 Contract: docs/contracts.md section 1.
@@ -264,6 +265,15 @@ def parse_job_graph(text: str, known_parameters: Collection[str] | None = None) 
     return graph
 
 
-def load_job_graph() -> JobGraph:
-    """The graph of the installed package (tests/ml check its parameters against the entry points)."""
-    return parse_job_graph(files("iris_mlops").joinpath(RESOURCE_NAME).read_text(encoding="utf-8"))
+def load_job_graph(package: str = "iris_mlops") -> JobGraph:
+    """The graph of an installed project package (tests/ml check its parameters against the entry
+    points); Iris's unless named."""
+    graph = parse_job_graph(files(package).joinpath(RESOURCE_NAME).read_text(encoding="utf-8"))
+    if graph.package_name != package:
+        raise JobGraphError(f"{package}/{RESOURCE_NAME} names package_name {graph.package_name!r}")
+    return graph
+
+
+def wheel_member(package: str) -> str:
+    """Where a project's wheel holds its graph: inside the project's own package."""
+    return f"{package}/{RESOURCE_NAME}"

@@ -31,8 +31,12 @@ class GateMode(StrEnum):
 
 @dataclass(frozen=True)
 class TaskParameters:
-    """Parsed parameters; `None` means "the environment's gate policy decides" (see gate.py)."""
+    """Parsed parameters; `None` means "the environment's gate policy decides" (see gate.py).
 
+    The defaults are Iris's local ones; a project's spec supplies its own (ProjectSpec.defaults).
+    """
+
+    project: str = "iris"  # not a parameter: the project whose tasks run (names its defaults)
     env: Environment = Environment.DEV
     catalog: str = "main"
     schema: str = "iris"
@@ -53,13 +57,13 @@ class TaskParameters:
 
     @property
     def resolved_endpoint_name(self) -> str:
-        return self.endpoint_name or f"iris-{self.env}"
+        return self.endpoint_name or f"{self.project}-{self.env}"
 
     @property
     def resolved_experiment_name(self) -> str:
         """On Databricks the platform passes the experiment Pulumi created for the job principal
         (`/Shared/<prefix>-<env>-<model_name>`); locally one experiment per environment."""
-        return self.experiment_name or f"/Shared/iris-mlops-{self.env}"
+        return self.experiment_name or f"/Shared/{self.project}-mlops-{self.env}"
 
 
 # Unity Catalog names that need no backtick quoting; they are also used in SQL and file paths.
@@ -71,7 +75,8 @@ _WORKSPACE_PATH = re.compile(r"(?:/[^/\x00-\x1f]+)+")
 # Plain decimal numbers only: Python's float() also takes "1_000", "nan", "inf" and " 1 ", which no
 # job parameter form or API client means as a number.
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?")
-# LogisticRegression's C: outside this range it only changes the model by overflowing or by
+# The estimator's regularization strength (Iris: LogisticRegression's C; diabetes: Ridge's alpha):
+# outside this range it only changes the model by overflowing or by
 # regularizing every coefficient to zero, so such a value is a typo, not a setting.
 REGULARIZATION_RANGE = (1e-6, 1e6)
 # Databricks job names as the platform makes them (`<prefix>-<env>-<job>`).
@@ -199,7 +204,7 @@ PARAMETER_SPECS: dict[str, ParameterSpec] = {
     "regularization": ParameterSpec(
         _regularization,
         f"a decimal number from {REGULARIZATION_RANGE[0]:g} to {REGULARIZATION_RANGE[1]:g} "
-        "(LogisticRegression's C: smaller regularizes more)",
+        "(the project's regularization strength, e.g. Iris's LogisticRegression C)",
     ),
     "drift_psi_threshold": ParameterSpec(_psi_threshold, "a number above 0, at most 10 (PSI)"),
     "drift_p_value": ParameterSpec(_probability, "a number between 0 and 1 (exclusive)"),
@@ -219,8 +224,11 @@ def split_argument(argument: str) -> tuple[str, str]:
     return key, value
 
 
-def parse_parameters(argv: Sequence[str], accepted: Collection[str], program: str) -> TaskParameters:
-    """Parse `--key=value` arguments that `program` accepts; raise one error listing every problem."""
+def parse_parameters(
+    argv: Sequence[str], accepted: Collection[str], program: str, defaults: TaskParameters | None = None
+) -> TaskParameters:
+    """Parse `--key=value` arguments that `program` accepts over `defaults` (Iris's when None);
+    raise one error listing every problem."""
     problems: list[str] = []
     values: dict[str, object] = {}
     allowed_names = ", ".join(accepted)
@@ -242,4 +250,4 @@ def parse_parameters(argv: Sequence[str], accepted: Collection[str], program: st
                 problems.append(f"parameter --{key}: {raw!r} is not allowed; allowed values: {spec.allowed}")
     if problems:
         raise ParameterError(f"{program}: " + "; ".join(problems))
-    return replace(TaskParameters(), **values)  # type: ignore[arg-type]
+    return replace(defaults or TaskParameters(), **values)  # type: ignore[arg-type]

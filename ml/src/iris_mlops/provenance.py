@@ -1,5 +1,8 @@
 """Provenance recorded on every run: git commit, wheel version, environment, backend, task.
 
+A further project's wheel carries the framework with the commit of its own build (ml/hatch_build.py),
+so `packaged_commit` names the installed wheel's source whichever project it is.
+
 Tag keys are snake_case without dots: Unity Catalog does not allow `.` in tag keys (docs: "Apply
 tags to Unity Catalog securable objects", constraints), and model versions carry these tags too.
 """
@@ -10,8 +13,6 @@ import os
 import shutil
 import subprocess
 from importlib.resources import files
-
-from iris_mlops import __version__
 
 TAG_PREFIX = "iris_mlops_"
 COMMIT_ENV_VAR = "IRIS_MLOPS_GIT_COMMIT"  # an explicit override, e.g. from CI
@@ -48,8 +49,9 @@ def git_commit() -> str | None:
     return os.environ.get(COMMIT_ENV_VAR) or packaged_commit() or checkout_commit()
 
 
-def provenance_tags(task: str, env: str, backend: str) -> dict[str, str]:
-    tags = {"wheel_version": __version__, "env": env, "backend": backend, "task": task}
+def provenance_tags(task: str, env: str, backend: str, wheel_version: str) -> dict[str, str]:
+    """`wheel_version` is the running project's wheel (ProjectSpec.version)."""
+    tags = {"wheel_version": wheel_version, "env": env, "backend": backend, "task": task}
     if commit := git_commit():
         tags["git_commit"] = commit
     return {TAG_PREFIX + key: value for key, value in tags.items()}

@@ -16,7 +16,7 @@ train task records on its MLflow run.
   Why not a job trigger: a table-update trigger on the drift table fires on every write of it
   (also "no drift" rows), cannot carry the drift summary as a parameter and gives no per-window
   idempotency; a `run_job_task` would make the monitoring job wait hours for the training.
-- Locally: the same runner a person uses (`python -m iris_mlops run training`) in a child
+- Locally: the same runner a person uses (the project's `<name>-mlops run training`) in a child
   process, waited for; the model's training lock (locks.py) refuses a second training while one
   runs.
 """
@@ -79,6 +79,7 @@ class LocalTrigger:
     home: Path
     home_variable: str
     extra_arguments: Sequence[str] = ()  # e.g. --regularization for a deliberately different model
+    project_cli: str = "iris-mlops"  # the project's local front door (ProjectSpec.cli)
 
     def start(self, request: RetrainRequest) -> RetrainStart:
         try:
@@ -87,9 +88,7 @@ class LocalTrigger:
         except BusyError as busy:
             return RetrainStart(False, "", f"no second retrain: {busy}")
         command = [
-            sys.executable,
-            "-m",
-            "iris_mlops",
+            str(Path(sys.executable).with_name(self.project_cli)),
             "run",
             TRAINING_JOB,
             *request.scope,

@@ -30,9 +30,11 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from iris_mlops.entrypoints import TASKS
+from iris_mlops.entrypoints import task_entry
+from iris_mlops.iris_project import IRIS
 from iris_mlops.job_graph import Job, Task
 from iris_mlops.params import TaskParameters, parse_parameters, split_argument
+from iris_mlops.project import ProjectSpec
 
 
 class Isolation(StrEnum):
@@ -79,36 +81,44 @@ class JobReport:
         return table
 
 
-def task_arguments(task: Task, arguments: Sequence[str]) -> list[str]:
+def task_arguments(task: Task, arguments: Sequence[str], project: ProjectSpec = IRIS) -> list[str]:
     """The job's `--key=value` arguments that this task's entry point accepts."""
-    accepted = TASKS[task.entry_point].accepted
+    accepted = task_entry(task.entry_point, project).accepted
     return [argument for argument in arguments if split_argument(argument)[0] in accepted]
 
 
-def accepted_by(jobs: Sequence[Job]) -> tuple[str, ...]:
+def accepted_by(jobs: Sequence[Job], project: ProjectSpec = IRIS) -> tuple[str, ...]:
     return tuple(
-        dict.fromkeys(name for job in jobs for task in job.tasks for name in TASKS[task.entry_point].accepted)
+        dict.fromkeys(
+            name
+            for job in jobs
+            for task in job.tasks
+            for name in task_entry(task.entry_point, project).accepted
+        )
     )
 
 
-def check_job_arguments(jobs: Sequence[Job], arguments: Sequence[str]) -> TaskParameters:
+def check_job_arguments(
+    jobs: Sequence[Job], arguments: Sequence[str], project: ProjectSpec = IRIS
+) -> TaskParameters:
     """Every argument's name and value, checked against what the jobs' tasks accept, before any
     task runs; one ParameterError (exit code 2) lists every problem."""
     program = "job " + " + ".join(job.key for job in jobs)
-    return parse_parameters(arguments, accepted_by(jobs), program=program)
+    parsed = parse_parameters(arguments, accepted_by(jobs, project), program, defaults=project.defaults())
+    return project.checked(parsed)
 
 
-def job_arguments(job: Job, arguments: Sequence[str]) -> list[str]:
+def job_arguments(job: Job, arguments: Sequence[str], project: ProjectSpec = IRIS) -> list[str]:
     """The arguments (already checked) that some task of `job` accepts."""
-    accepted = set(accepted_by([job]))
+    accepted = set(accepted_by([job], project))
     return [argument for argument in arguments if split_argument(argument)[0] in accepted]
 
 
 @contextmanager
-def job_lock(job: Job, params: TaskParameters) -> Iterator[Mapping[str, str]]:
+def job_lock(job: Job, params: TaskParameters, project: ProjectSpec = IRIS) -> Iterator[Mapping[str, str]]:
     """The model's training lock for a job that moves aliases; yields what child task processes
     need in their environment to know the runner holds it for them."""
-    if not any(TASKS[task.entry_point].locks_model for task in job.tasks):
+    if not any(task_entry(task.entry_point, project).locks_model for task in job.tasks):
         yield {}
         return
     from iris_mlops.backends import select_backend  # noqa: PLC0415 - mlflow: seconds of imports
@@ -158,14 +168,21 @@ def run_job(
     arguments: Sequence[str] = (),
     isolation: Isolation = Isolation.IN_PROCESS,
     console: Console | None = None,
+    project: ProjectSpec = IRIS,
 ) -> JobReport:
-    params = check_job_arguments([job], arguments)
-    with job_lock(job, params) as child_env:
-        return _run_tasks(job, arguments, isolation, console, child_env)
+    params = check_job_arguments([job], arguments, project)
+    with job_lock(job, params, project) as child_env:
+        return _run_tasks(job, arguments, isolation, console, child_env, project=project)
 
 
 def _run_tasks(
-    job: Job, arguments: Sequence[str], isolation: Isolation, console: Console | None, env: Mapping[str, str]
+    job: Job,
+    arguments: Sequence[str],
+    isolation: Isolation,
+    console: Console | None,
+    env: Mapping[str, str],
+    *,
+    project: ProjectSpec,
 ) -> JobReport:
     outcomes: list[TaskOutcome] = []
     failed = False
@@ -182,7 +199,7 @@ def _run_tasks(
             progress.start_task(row)
             progress.update(row, description=f"{task.key}: running")
             started = time.perf_counter()
-            reason = _run_task(task, task_arguments(task, arguments), isolation, env)
+            reason = _run_task(task, task_arguments(task, arguments, project), isolation, env)
             seconds = time.perf_counter() - started
             progress.stop_task(row)
             status = TaskStatus.FAILED if reason else TaskStatus.SUCCEEDED

@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any, Literal
 
 import uvicorn
@@ -41,7 +42,9 @@ from iris_mlops.backends import select_backend
 from iris_mlops.context import CHAMPION, RegisteredVersion, TaskContext, logged_model_id
 from iris_mlops.errors import IrisMlopsError, MissingStateError
 from iris_mlops.http_protocol import DrainingH11Protocol
+from iris_mlops.iris_project import IRIS
 from iris_mlops.params import TaskParameters
+from iris_mlops.project import ProjectSpec
 from iris_mlops.scoring_requests import (
     BODY_TIMEOUT_SECONDS,
     PAYLOAD_LIMIT_BYTES,
@@ -233,10 +236,12 @@ def build_app(model: PyFuncModel, endpoint_name: str, version: str = "unknown") 
     return ServingEndpointApp(ChampionFollower(Served(version, model)), endpoint_name)
 
 
-def champion_app(params: TaskParameters, poll_seconds: float = POLL_SECONDS) -> ServingEndpointApp:
-    """The app for the champion of `catalog.schema.model_name` on the selected backend, following
-    the alias every `poll_seconds` once served (0: never)."""
-    context = TaskContext.create("serve", params, select_backend())
+def champion_app(
+    params: TaskParameters, poll_seconds: float = POLL_SECONDS, project: ProjectSpec = IRIS
+) -> ServingEndpointApp:
+    """The app for the project's champion (`catalog.schema.model_name`) on the selected backend,
+    following the alias every `poll_seconds` once served (0: never)."""
+    context = TaskContext.create("serve", params, select_backend(), project)
     champion = context.alias_version(CHAMPION)
     if champion is None:
         raise MissingStateError(
@@ -304,13 +309,16 @@ def serve_in_subprocess(
     python: str = sys.executable,
     env: Mapping[str, str] | None = None,
     output: IO[bytes] | None = None,
+    cli: str = "iris-mlops",
 ) -> Iterator[str]:
-    """Run `iris-mlops serve` as a child process on a free port; yields the base URL once ready.
+    """Run a project's `<cli> serve` (Iris's unless named) as a child process on a free port;
+    yields the base URL once ready.
 
     ``python`` picks the interpreter (and so the installed wheel), e.g. an isolated job venv's.
     """
     port = port or free_port(host)
-    command = [python, "-m", "iris_mlops", "serve", f"--host={host}", f"--port={port}", *arguments]
+    script = str(Path(python).with_name(cli))  # the project's front door (ProjectSpec.cli) beside python
+    command = [script, "serve", f"--host={host}", f"--port={port}", *arguments]
     process = subprocess.Popen(  # noqa: S603 - our own CLI, fixed argv
         command, env=None if env is None else dict(env), stdout=output, stderr=output
     )

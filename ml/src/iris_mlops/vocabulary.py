@@ -3,10 +3,15 @@
 The platform imports this module (stacks/settings.py types ``model.primaryMetric`` with it), so a
 metric added here is accepted by the settings and by the task parameters at once. Like
 ``iris_mlops.job_graph`` it imports the standard library only (tests/test_layers.py checks it).
+
+Each metric carries the kind of problem it scores and its direction: the gate (gate.py) compares a
+challenger and the champion by that direction, so an error metric (RMSE, MAE) promotes the lower
+score and an accuracy-like metric the higher one.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -17,3 +22,54 @@ class PrimaryMetric(StrEnum):
     F1_MACRO = "f1_macro"
     PRECISION_MACRO = "precision_macro"
     RECALL_MACRO = "recall_macro"
+    RMSE = "rmse"
+    MAE = "mae"
+
+
+class Direction(StrEnum):
+    """Which way a metric improves."""
+
+    HIGHER = "higher"  # higher is better: accuracy, F1
+    LOWER = "lower"  # lower is better: an error
+
+    def better(self, candidate: float, reference: float, tolerance: float = 0.0) -> bool:
+        """`candidate` is at least as good as `reference` (within `tolerance`)."""
+        if self is Direction.HIGHER:
+            return candidate + tolerance >= reference
+        return candidate - tolerance <= reference
+
+    def shifted(self, score: float, margin: float) -> float:
+        """The score a challenger must reach to beat `score` by `margin` in this direction."""
+        return score + margin if self is Direction.HIGHER else score - margin
+
+
+class ProblemKind(StrEnum):
+    """What a project's model predicts; a metric scores one kind only."""
+
+    CLASSIFICATION = "classification"
+    REGRESSION = "regression"
+
+
+@dataclass(frozen=True)
+class MetricFacts:
+    kind: ProblemKind
+    direction: Direction
+
+
+METRIC_FACTS: dict[PrimaryMetric, MetricFacts] = {
+    PrimaryMetric.ACCURACY: MetricFacts(ProblemKind.CLASSIFICATION, Direction.HIGHER),
+    PrimaryMetric.F1_MACRO: MetricFacts(ProblemKind.CLASSIFICATION, Direction.HIGHER),
+    PrimaryMetric.PRECISION_MACRO: MetricFacts(ProblemKind.CLASSIFICATION, Direction.HIGHER),
+    PrimaryMetric.RECALL_MACRO: MetricFacts(ProblemKind.CLASSIFICATION, Direction.HIGHER),
+    PrimaryMetric.RMSE: MetricFacts(ProblemKind.REGRESSION, Direction.LOWER),
+    PrimaryMetric.MAE: MetricFacts(ProblemKind.REGRESSION, Direction.LOWER),
+}
+
+
+def direction_of(metric: PrimaryMetric | str) -> Direction:
+    return METRIC_FACTS[PrimaryMetric(metric)].direction
+
+
+def metrics_of(kind: ProblemKind) -> tuple[PrimaryMetric, ...]:
+    """The metrics that score `kind`, in vocabulary order."""
+    return tuple(metric for metric, facts in METRIC_FACTS.items() if facts.kind is kind)

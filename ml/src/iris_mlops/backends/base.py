@@ -10,6 +10,8 @@ from typing import Protocol, runtime_checkable
 import pandas as pd
 from mlflow import MlflowClient
 
+from iris_mlops.project import ProjectSpec
+
 
 class Backend(Protocol):
     name: str
@@ -32,9 +34,17 @@ class Backend(Protocol):
         """Upsert rows on `keys` (create the table if missing); return the table's row count."""
 
     def score_table(
-        self, model_uri: str, model_version: str, source: str, target: str, metadata: Mapping[str, str]
+        self,
+        model_uri: str,
+        model_version: str,
+        source: str,
+        target: str,
+        metadata: Mapping[str, str],
+        *,
+        project: ProjectSpec,
     ) -> int:
-        """Score `source` with the model into `target`; return how many rows were scored."""
+        """Score `source` (the project's features) with the model into `target` (its inference
+        table); return how many rows were scored."""
 
     def publish_endpoint(
         self, endpoint_name: str, model_name: str, model_version: str, timeout: timedelta

@@ -25,15 +25,10 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from iris_mlops.backends.databricks_serving import SERVED_ENTITY_NAME, publish
-from iris_mlops.data import FEATURE_COLUMNS, KEY_COLUMN, features_of
 from iris_mlops.errors import MissingStateError
-from iris_mlops.scoring import (
-    PREDICTION_COLUMN,
-    PREDICTION_KEYS,
-    SCORED_AT_COLUMN,
-    VERSION_COLUMN,
-    prediction_rows,
-)
+from iris_mlops.project import ProjectSpec
+from iris_mlops.scoring import PREDICTION_COLUMN, SCORED_AT_COLUMN, VERSION_COLUMN, prediction_rows
+from iris_mlops.vocabulary import ProblemKind
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
@@ -47,6 +42,8 @@ REGISTRY_URI = "databricks-uc"
 # `spark_udf`, no UDF. Iris has 150; larger tables scale out instead.
 DRIVER_SCORING_MAX_ROWS = 100_000
 MERGE_AFFECTED_ROWS = "num_affected_rows"
+# The UDF's result type: a class label, or a number (mlflow.pyfunc.spark_udf `result_type`).
+SPARK_RESULT_TYPE = {ProblemKind.CLASSIFICATION: "string", ProblemKind.REGRESSION: "double"}
 
 
 def merge_statement(table: str, source_view: str, keys: Sequence[str]) -> str:
@@ -73,16 +70,18 @@ def user_metadata(metadata: Mapping[str, str]) -> str:
 
 
 def score_spark_frame(
-    spark: SparkSession, model_uri: str, model_version: str, samples: DataFrame
+    spark: SparkSession, project: ProjectSpec, model_uri: str, model_version: str, samples: DataFrame
 ) -> DataFrame:
     """Batch scoring that scales out with the cluster: the pyfunc model as a Spark UDF."""
     from pyspark.sql import functions  # noqa: PLC0415 - only a Databricks runtime has pyspark
 
-    predict = mlflow.pyfunc.spark_udf(spark, model_uri, result_type="string", env_manager="local")
+    result_type = SPARK_RESULT_TYPE[project.kind]
+    predict = mlflow.pyfunc.spark_udf(spark, model_uri, result_type=result_type, env_manager="local")
+    features = project.feature_columns
     return samples.select(
-        KEY_COLUMN,
-        *FEATURE_COLUMNS,
-        predict(functions.struct(*FEATURE_COLUMNS)).alias(PREDICTION_COLUMN),
+        project.key_column,
+        *features,
+        predict(functions.struct(*features)).alias(PREDICTION_COLUMN),
         functions.lit(str(model_version)).alias(VERSION_COLUMN),
         functions.current_timestamp().alias(SCORED_AT_COLUMN),
     )
@@ -153,17 +152,24 @@ class DatabricksBackend:
         return count
 
     def score_table(
-        self, model_uri: str, model_version: str, source: str, target: str, metadata: Mapping[str, str]
+        self,
+        model_uri: str,
+        model_version: str,
+        source: str,
+        target: str,
+        metadata: Mapping[str, str],
+        *,
+        project: ProjectSpec,
     ) -> int:
         spark = self._spark()
         samples = spark.table(source)
         if samples.count() <= DRIVER_SCORING_MAX_ROWS:
             local = samples.toPandas()
             model = mlflow.pyfunc.load_model(model_uri)
-            rows = prediction_rows(local, model.predict(features_of(local)), model_version)
-            return self._merge(target, spark.createDataFrame(rows), PREDICTION_KEYS, metadata)
-        scored = score_spark_frame(spark, model_uri, model_version, samples)
-        return self._merge(target, scored, PREDICTION_KEYS, metadata)
+            rows = prediction_rows(project, local, model.predict(project.features_of(local)), model_version)
+            return self._merge(target, spark.createDataFrame(rows), project.prediction_keys, metadata)
+        scored = score_spark_frame(spark, project, model_uri, model_version, samples)
+        return self._merge(target, scored, project.prediction_keys, metadata)
 
     def publish_endpoint(
         self, endpoint_name: str, model_name: str, model_version: str, timeout: timedelta

@@ -19,11 +19,11 @@ from deltalake.exceptions import CommitFailedError, DeltaError
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from iris_mlops.data import DEPLOYMENTS_TABLE, FEATURES_TABLE, PREDICTIONS_TABLE, features_of
 from iris_mlops.errors import MissingStateError, StateError
 from iris_mlops.faults import TABLE_WRITTEN, checkpoint
 from iris_mlops.locks import table_write_lock
-from iris_mlops.scoring import PREDICTION_KEYS, prediction_rows
+from iris_mlops.project import ProjectSpec
+from iris_mlops.scoring import prediction_rows
 from iris_mlops.store import check_home, ensure_store
 
 HOME_ENV_VAR = "IRIS_MLOPS_HOME"
@@ -34,11 +34,12 @@ DEFAULT_HOME = Path(".local")
 # conflict, so a conflicting merge is redone whole on a fresh snapshot, with jittered back-off.
 COMMIT_ATTEMPTS = 6
 COMMIT_BACKOFF_SECONDS = 0.05
-# What rebuilds each table when its files are damaged: the advice in the error message.
+# What rebuilds each table of a project (by its role, the suffix of project.Tables) when damaged:
+# the advice in the error message.
 TABLE_REMEDY = {
-    FEATURES_TABLE: "delete that folder and run the training job (ingest rebuilds it from the data set)",
-    PREDICTIONS_TABLE: "delete that folder and run the batch-inference job (it rescores every row)",
-    DEPLOYMENTS_TABLE: "restore it from a backup (its history cannot be recomputed), or delete that "
+    "features": "delete that folder and run the training job (ingest rebuilds it from the data set)",
+    "predictions": "delete that folder and run the batch-inference job (it rescores every row)",
+    "deployments": "restore it from a backup (its history cannot be recomputed), or delete that "
     "folder to start a new history",
 }
 _T = TypeVar("_T")
@@ -91,7 +92,9 @@ class LocalBackend:
             raise
         except (DeltaError, OSError, pa.ArrowException) as error:
             detail = str(error).splitlines()[0] if str(error) else type(error).__name__
-            remedy = TABLE_REMEDY.get(table.rpartition(".")[2], "restore it from a backup")
+            short = table.rpartition(".")[2]
+            roles = [role for role in TABLE_REMEDY if short.endswith(f"_{role}")]
+            remedy = TABLE_REMEDY[roles[0]] if roles else "restore it from a backup"
             raise StateError(f"table {table} at {path} is damaged ({detail}): {remedy}") from error
 
     def _existing(self, table: str) -> DeltaTable:
@@ -141,20 +144,27 @@ class LocalBackend:
         return count
 
     def score_table(
-        self, model_uri: str, model_version: str, source: str, target: str, metadata: Mapping[str, str]
+        self,
+        model_uri: str,
+        model_version: str,
+        source: str,
+        target: str,
+        metadata: Mapping[str, str],
+        *,
+        project: ProjectSpec,
     ) -> int:
         samples = self.read_table(source)
         model = mlflow.pyfunc.load_model(model_uri)
-        rows = prediction_rows(samples, model.predict(features_of(samples)), model_version)
-        self.merge_rows(target, rows, PREDICTION_KEYS, metadata)
+        rows = prediction_rows(project, samples, model.predict(project.features_of(samples)), model_version)
+        self.merge_rows(target, rows, project.prediction_keys, metadata)
         return len(rows)
 
     def publish_endpoint(
         self, endpoint_name: str, model_name: str, model_version: str, timeout: timedelta
     ) -> str:
-        # Nothing is pushed locally: a running `iris-mlops serve` follows the alias (serving.py).
+        # Nothing is pushed locally: a running `<project>-mlops serve` follows the alias (serving.py).
         return (
-            f"{model_name}@champion is v{model_version}; a running `iris-mlops serve` for {endpoint_name} "
+            f"{model_name}@champion is v{model_version}; a running `serve` for {endpoint_name} "
             f"switches to it at its next alias check (response header X-Model-Version says which answered)"
         )
 

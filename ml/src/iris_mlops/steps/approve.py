@@ -20,6 +20,7 @@ GATE_MODE_TAG = "gate_mode"
 
 
 def approve(ctx: TaskContext) -> str:
+    policy = effective_policy(ctx.params, ctx.project)  # a metric the project has no bound on fails here
     challenger = require_challenger(ctx)
     champion = ctx.alias_version(CHAMPION)
     metric = str(ctx.params.primary_metric)
@@ -39,7 +40,7 @@ def approve(ctx: TaskContext) -> str:
         champion_score=float(champion_score) if champion_score is not None else None,
         approval=tags.get(APPROVAL_TAG),
     )
-    decision: GateDecision = decide(effective_policy(ctx.params), inputs)
+    decision: GateDecision = decide(policy, inputs)
     with ctx.run():
         mlflow.log_params({"gate_mode": str(decision.mode), "challenger_version": challenger.version})
         mlflow.log_metric("gate_passed", float(decision.checks_passed))

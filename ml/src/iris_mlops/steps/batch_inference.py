@@ -5,7 +5,6 @@ from __future__ import annotations
 import mlflow
 
 from iris_mlops.context import CHAMPION, TaskContext, missing_model_files
-from iris_mlops.data import FEATURES_TABLE, PREDICTIONS_TABLE
 from iris_mlops.errors import MissingStateError
 
 
@@ -15,10 +14,16 @@ def batch_inference(ctx: TaskContext) -> str:
         raise MissingStateError(f"{ctx.model_name} has no {CHAMPION!r} alias yet: run the training job first")
     if (missing := ctx.model_files_missing(champion)) is not None:
         raise missing_model_files(ctx.model_name, champion.version, CHAMPION, missing)
-    target = ctx.table(PREDICTIONS_TABLE)
+    tables = ctx.project.tables
+    target = ctx.table(tables.predictions)
     with ctx.run():
         scored = ctx.backend.score_table(
-            ctx.model_uri(champion), champion.version, ctx.table(FEATURES_TABLE), target, ctx.provenance
+            ctx.model_uri(champion),
+            champion.version,
+            ctx.table(tables.features),
+            target,
+            ctx.provenance,
+            project=ctx.project,
         )
         mlflow.log_params({"model_version": champion.version, "target_table": target})
         mlflow.log_metric("rows_scored", scored)

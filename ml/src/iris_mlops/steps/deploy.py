@@ -2,7 +2,7 @@
 
 The order is the point. The endpoint is updated and waited for first; only when it serves the
 challenger is the deployment recorded and the alias moved, so a failed or slow update leaves
-`champion`, `iris_deployments` and what batch inference scores exactly as they were. The alias
+`champion`, the deployments table and what batch inference scores exactly as they were. The alias
 moves last: a retry after a failure in between finds the old champion and records the same
 previous version again (the record is merged on endpoint and version), and a retry after success
 finds the challenger already champion and changes nothing.
@@ -16,7 +16,6 @@ import mlflow
 import pandas as pd
 
 from iris_mlops.context import CHAMPION, TaskContext
-from iris_mlops.data import DEPLOYMENTS_TABLE
 from iris_mlops.errors import GateFailedError
 from iris_mlops.gate import AWAITING_APPROVAL
 from iris_mlops.steps.approve import GATE_STATUS_TAG
@@ -59,7 +58,9 @@ def deploy(ctx: TaskContext) -> str:
                 "deployed_at": [pd.Timestamp(datetime.now(UTC))],
             }
         ).astype({"previous_version": "string"})
-        ctx.backend.merge_rows(ctx.table(DEPLOYMENTS_TABLE), record, DEPLOYMENT_KEYS, ctx.provenance)
+        ctx.backend.merge_rows(
+            ctx.table(ctx.project.tables.deployments), record, DEPLOYMENT_KEYS, ctx.provenance
+        )
         ctx.client.set_registered_model_alias(ctx.model_name, CHAMPION, challenger.version)
     was = f"v{previous.version}" if previous is not None else "none"
     return f"{CHAMPION}: {was} -> v{challenger.version}; {serving}"

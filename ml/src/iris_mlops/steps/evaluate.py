@@ -9,7 +9,6 @@ from __future__ import annotations
 import mlflow
 
 from iris_mlops.context import CHALLENGER, CHAMPION, RegisteredVersion, TaskContext
-from iris_mlops.data import FEATURES_TABLE, LABEL_COLUMN, features_of, split_holdout
 from iris_mlops.errors import MissingStateError
 from iris_mlops.metrics import score_all
 
@@ -36,14 +35,15 @@ def require_challenger(ctx: TaskContext) -> RegisteredVersion:
 
 
 def evaluate(ctx: TaskContext) -> str:
-    _, holdout = split_holdout(ctx.backend.read_table(ctx.table(FEATURES_TABLE)))
-    truth = holdout[LABEL_COLUMN].astype(str).tolist()
+    project = ctx.project
+    _, holdout = project.split_holdout(ctx.backend.read_table(ctx.table(project.tables.features)))
+    truth = project.labels_of(holdout).tolist()
     challenger = require_challenger(ctx)
     champion = ctx.alias_version(CHAMPION)
 
     def scores(version: RegisteredVersion, role: str) -> dict[str, float]:
-        predicted = ctx.load_model(version, role).predict(features_of(holdout))
-        return score_all(truth, list(predicted))
+        predicted = ctx.load_model(version, role).predict(project.features_of(holdout))
+        return score_all(truth, list(predicted), project.kind)
 
     challenger_scores = scores(challenger, CHALLENGER)
     champion_scores = None

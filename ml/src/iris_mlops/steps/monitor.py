@@ -2,7 +2,7 @@
 
 The window is the current UTC day ([00:00, 24:00), WINDOW_HOURS), the day the batch inference
 job scored (job_graph.toml schedules monitoring after it). The reference is the champion's
-training data: the train split of the feature table (data.split_holdout), what train.py fits on.
+training data: the train split of the feature table (ProjectSpec.split_holdout), what train.py fits on.
 Results: one row per window and feature in the drift table, with the champion's version; a rerun
 in the same window replaces its rows. Drift on any feature (drift.py) starts the training job once
 per window (retrain.py): the retrains table records it, and the trigger itself refuses a second run.
@@ -19,21 +19,13 @@ from datetime import UTC, datetime, timedelta
 import mlflow
 import pandas as pd
 
-from iris_mlops.context import CHALLENGER, CHAMPION, TaskContext
-from iris_mlops.data import (
-    DRIFT_TABLE,
-    FEATURE_COLUMNS,
-    FEATURES_TABLE,
-    LABEL_COLUMN,
-    PREDICTIONS_TABLE,
-    RETRAINS_TABLE,
-    split_holdout,
-)
+from iris_mlops.context import CHALLENGER, CHAMPION, RegisteredVersion, TaskContext
 from iris_mlops.drift import DRIFT_THRESHOLDS, DriftThresholds, FeatureDrift, compare, summary
 from iris_mlops.errors import MissingStateError
 from iris_mlops.retrain import RetrainRequest, RetrainStart, RetrainTrigger
 from iris_mlops.scoring import PREDICTION_COLUMN, SCORED_AT_COLUMN
 from iris_mlops.steps.approve import GATE_STATUS_TAG
+from iris_mlops.vocabulary import ProblemKind
 
 WINDOW_HOURS = 24
 DRIFT_KEYS = ("window_id", "feature")
@@ -61,9 +53,9 @@ def current_window(now: datetime) -> tuple[datetime, datetime, str]:
 
 def scored_in(ctx: TaskContext, start: datetime, end: datetime) -> pd.DataFrame:
     """Rows of the inference table scored in [start, end); no table yet is an empty window."""
-    columns = [*FEATURE_COLUMNS, PREDICTION_COLUMN, SCORED_AT_COLUMN]
+    columns = [*ctx.project.feature_columns, PREDICTION_COLUMN, SCORED_AT_COLUMN]
     try:
-        scored = ctx.backend.read_table(ctx.table(PREDICTIONS_TABLE))
+        scored = ctx.backend.read_table(ctx.table(ctx.project.tables.predictions))
     except MissingStateError:
         return pd.DataFrame(columns=columns)
     when = pd.to_datetime(scored[SCORED_AT_COLUMN], utc=True)
@@ -91,10 +83,27 @@ def drift_rows(
     return rows.astype({"reference_rows": "int64", "window_rows": "int64"})
 
 
+def with_outcome_pairs(
+    ctx: TaskContext, reference: pd.DataFrame, champion: RegisteredVersion
+) -> tuple[pd.DataFrame, list[tuple[str, str]], list[tuple[str, str]]]:
+    """The reference, and the (reference column, window column) pairs to compare: every feature,
+    and the outcome. A classifier's predicted class shares are compared with the training labels'
+    shares; a regression's predictions with the champion's own predictions on the training rows
+    (a regression's predictions are narrower than its labels: against the labels, every window
+    would drift)."""
+    project = ctx.project
+    numeric = [(feature, feature) for feature in project.feature_columns]
+    if project.kind is ProblemKind.CLASSIFICATION:
+        return reference, numeric, [(project.label_column, PREDICTION_COLUMN)]
+    predicted = ctx.load_model(champion, CHAMPION).predict(project.features_of(reference))
+    reference = reference.assign(**{PREDICTION_COLUMN: list(predicted)})
+    return reference, [*numeric, (PREDICTION_COLUMN, PREDICTION_COLUMN)], []
+
+
 def earlier_retrain(ctx: TaskContext, window_id: str) -> str | None:
     """What a retrain already started for this window says, if one did."""
     try:
-        retrains = ctx.backend.read_table(ctx.table(RETRAINS_TABLE))
+        retrains = ctx.backend.read_table(ctx.table(ctx.project.tables.retrains))
     except MissingStateError:
         return None
     started = retrains[(retrains["window_id"] == window_id) & retrains["started"].astype(bool)]
@@ -116,7 +125,7 @@ def default_trigger(ctx: TaskContext) -> RetrainTrigger:
     from iris_mlops.retrain import LocalTrigger  # noqa: PLC0415
 
     assert isinstance(ctx.backend, LocalBackend)  # noqa: S101 - the two backends are all there is
-    return LocalTrigger(ctx.backend.home, HOME_ENV_VAR)
+    return LocalTrigger(ctx.backend.home, HOME_ENV_VAR, project_cli=ctx.project.cli)
 
 
 def _scope(ctx: TaskContext) -> tuple[str, ...]:
@@ -144,7 +153,7 @@ def _retrain(ctx: TaskContext, window_id: str, drift: str, trigger: RetrainTrigg
             }
         ]
     )
-    ctx.backend.merge_rows(ctx.table(RETRAINS_TABLE), record, RETRAIN_KEYS, ctx.provenance)
+    ctx.backend.merge_rows(ctx.table(ctx.project.tables.retrains), record, RETRAIN_KEYS, ctx.provenance)
     if not started.started or ctx.backend.name == "databricks":
         return started.detail
     challenger, champion = ctx.alias_version(CHALLENGER), ctx.alias_version(CHAMPION)
@@ -163,11 +172,13 @@ def monitor(ctx: TaskContext, trigger: RetrainTrigger | None = None, now: dateti
     limits = thresholds(ctx)
     computed_at = now or datetime.now(UTC)
     window = current_window(computed_at)
-    reference, _ = split_holdout(ctx.backend.read_table(ctx.table(FEATURES_TABLE)))
+    project = ctx.project
+    reference, _ = project.split_holdout(ctx.backend.read_table(ctx.table(project.tables.features)))
     scored = scored_in(ctx, window[0], window[1])
-    results = compare(reference, scored, FEATURE_COLUMNS, [(LABEL_COLUMN, PREDICTION_COLUMN)], limits)
+    reference, numeric, categorical = with_outcome_pairs(ctx, reference, champion)
+    results = compare(reference, scored, numeric, categorical, limits)
     rows = drift_rows(results, window, champion.version, limits, computed_at)
-    ctx.backend.merge_rows(ctx.table(DRIFT_TABLE), rows, DRIFT_KEYS, ctx.provenance)
+    ctx.backend.merge_rows(ctx.table(project.tables.drift), rows, DRIFT_KEYS, ctx.provenance)
     drifted = [result for result in results if result.drifted]
     with ctx.run():
         mlflow.log_params({"window_id": window[2], "champion_version": champion.version})

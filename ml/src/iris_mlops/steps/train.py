@@ -12,15 +12,12 @@ import mlflow
 import numpy as np
 import pandas as pd
 from mlflow.models import infer_signature
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
 
-from iris_mlops import __version__
 from iris_mlops.context import CHALLENGER, CHAMPION, TaskContext
-from iris_mlops.data import FEATURES_TABLE, LABEL_COLUMN, features_of, split_holdout
 from iris_mlops.faults import VERSION_CREATED, checkpoint
+from iris_mlops.project import TRAIN_SCORE_METRIC
 from iris_mlops.recovery import close_interrupted_runs, mark_incomplete_versions
 
 FINGERPRINT_TAG = "training_fingerprint"
@@ -28,40 +25,30 @@ FINGERPRINT_TAG = "training_fingerprint"
 DRIFT_SUMMARY_TAG = "drift_summary"
 # skops loads without executing code from the file; it needs `skops` where the model is served.
 SERIALIZATION_FORMAT = mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS
-MODEL_SEED = 0
 CV_FOLDS = 5
-DEFAULT_REGULARIZATION = 1.0  # LogisticRegression's C
 
 
-def build_pipeline(regularization: float = DEFAULT_REGULARIZATION) -> Pipeline:
-    return Pipeline(
-        [
-            ("scale", StandardScaler()),
-            ("classify", LogisticRegression(C=regularization, max_iter=500, random_state=MODEL_SEED)),
-        ]
-    )
-
-
-def fingerprint(features: pd.DataFrame, labels: pd.Series, pipeline: Pipeline) -> str:
+def fingerprint(features: pd.DataFrame, labels: pd.Series, pipeline: Pipeline, wheel_version: str) -> str:
     digest = hashlib.sha256()
     digest.update(pd.util.hash_pandas_object(features, index=False).to_numpy().tobytes())
     digest.update(pd.util.hash_pandas_object(labels, index=False).to_numpy().tobytes())
     digest.update(repr(pipeline).encode())
-    digest.update(__version__.encode())
+    digest.update(wheel_version.encode())
     return digest.hexdigest()
 
 
 def train(ctx: TaskContext, shuffle_labels_seed: int | None = None) -> str:
     """`shuffle_labels_seed` trains on permuted labels: a deliberately worse challenger for tests."""
-    train_rows, _ = split_holdout(ctx.backend.read_table(ctx.table(FEATURES_TABLE)))
-    features = features_of(train_rows)
-    labels = train_rows[LABEL_COLUMN].astype(str)
+    project = ctx.project
+    train_rows, _ = project.split_holdout(ctx.backend.read_table(ctx.table(project.tables.features)))
+    features = project.features_of(train_rows)
+    labels = project.labels_of(train_rows)
     if shuffle_labels_seed is not None:
         permuted = np.random.default_rng(shuffle_labels_seed).permutation(labels.to_numpy())
-        labels = pd.Series(permuted, name=LABEL_COLUMN)
-    regularization = ctx.params.regularization or DEFAULT_REGULARIZATION
-    pipeline = build_pipeline(regularization)  # part of the fingerprint: a new C trains anew
-    training_fingerprint = fingerprint(features, labels, pipeline)
+        labels = pd.Series(permuted, name=project.label_column)
+    regularization = ctx.params.regularization
+    pipeline = project.build_estimator(regularization)  # part of the fingerprint: a new strength trains anew
+    training_fingerprint = fingerprint(features, labels, pipeline, project.version)
 
     # What a killed training left: its run closed, its half-made version marked (recovery.py).
     close_interrupted_runs(ctx.client, ctx.experiment_id())
@@ -79,21 +66,22 @@ def train(ctx: TaskContext, shuffle_labels_seed: int | None = None) -> str:
         if ctx.params.drift_summary is not None:
             mlflow.set_tag(DRIFT_SUMMARY_TAG, ctx.params.drift_summary)
         cv_scores = cross_val_score(
-            build_pipeline(regularization), features, labels, cv=CV_FOLDS, scoring="f1_macro"
+            project.build_estimator(regularization), features, labels, cv=CV_FOLDS, scoring=project.cv_scoring
         )
         pipeline.fit(features, labels)
+        last_step = f"{pipeline.steps[-1][0]}__"  # the estimator's own parameters
         mlflow.log_params(
             {
-                **{k: v for k, v in pipeline.get_params().items() if k.startswith("classify__")},
+                **{k: v for k, v in pipeline.get_params().items() if k.startswith(last_step)},
                 "train_rows": len(features),
                 "label_shuffle_seed": shuffle_labels_seed,
             }
         )
         mlflow.log_metrics(
             {
-                "train_accuracy": float(pipeline.score(features, labels)),
-                "cv_f1_macro_mean": float(cv_scores.mean()),
-                "cv_f1_macro_std": float(cv_scores.std()),
+                TRAIN_SCORE_METRIC[project.kind]: float(pipeline.score(features, labels)),
+                f"cv_{project.cv_scoring}_mean": float(cv_scores.mean()),
+                f"cv_{project.cv_scoring}_std": float(cv_scores.std()),
             }
         )
         example = features.head(5)

@@ -1,0 +1,52 @@
+"""Iris's project spec: what the generic steps need to know about the Iris classifier."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from iris_mlops.data import FEATURE_COLUMNS, KEY_COLUMN, LABEL_COLUMN, TABLES, load_iris_frame
+from iris_mlops.params import Environment
+from iris_mlops.project import ProjectSpec
+from iris_mlops.vocabulary import PrimaryMetric, ProblemKind, metrics_of
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
+MODEL_SEED = 0
+DEFAULT_REGULARIZATION = 1.0  # LogisticRegression's C
+# The floor on any classification metric (each lies in [0, 1]), per environment.
+FLOORS = {Environment.SANDBOX: 0.8, Environment.DEV: 0.8, Environment.UAT: 0.85, Environment.PROD: 0.9}
+
+
+def build_pipeline(regularization: float | None = None) -> Pipeline:
+    # scikit-learn costs seconds of imports: a task with a bad parameter fails before paying them.
+    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
+    from sklearn.pipeline import Pipeline  # noqa: PLC0415
+    from sklearn.preprocessing import StandardScaler  # noqa: PLC0415
+
+    strength = DEFAULT_REGULARIZATION if regularization is None else regularization
+    return Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("classify", LogisticRegression(C=strength, max_iter=500, random_state=MODEL_SEED)),
+        ]
+    )
+
+
+IRIS = ProjectSpec(
+    name="iris",
+    distribution="iris-mlops",
+    package="iris_mlops",
+    kind=ProblemKind.CLASSIFICATION,
+    load_frame=load_iris_frame,
+    key_column=KEY_COLUMN,
+    label_column=LABEL_COLUMN,
+    feature_columns=FEATURE_COLUMNS,
+    build_estimator=build_pipeline,
+    cv_scoring="f1_macro",
+    tables=TABLES,
+    schema="iris",
+    model_name="iris_classifier",
+    primary_metric=PrimaryMetric.F1_MACRO,
+    bounds={metric: FLOORS for metric in metrics_of(ProblemKind.CLASSIFICATION)},
+)
