@@ -31,10 +31,13 @@ help: ## list the targets
 	python3 -m venv .tools/uv
 	.tools/uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(VENV)/.synced: requirements.lock ml/pyproject.toml | $(UV)
+# Every further ML project is installed beside Iris (editable, no dependencies of its own: a project's
+# are the framework's, ml/hatch_build.py), so the tests and the local runner see all of them.
+$(VENV)/.synced: requirements.lock ml/pyproject.toml $(wildcard ml/projects/*/pyproject.toml) | $(UV)
 	@test -x $(PY) || $(UV) venv --quiet --python $(PYTHON_VERSION) $(VENV)
 	$(UV) pip sync --quiet --compile-bytecode --python $(PY) --require-hashes requirements.lock
-	$(UV) pip install --quiet --python $(PY) --no-deps --no-build-isolation -e ml
+	$(UV) pip install --quiet --python $(PY) --no-deps --no-build-isolation -e ml \
+		$(foreach dir,$(filter-out ml,$(PROJECT_DIRS)),-e $(dir))
 	@touch $@
 
 setup: $(VENV)/.synced ## create .venv from the hashed lockfile

@@ -14,9 +14,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from iris_mlops.job_graph import WHEEL_MEMBER, JobGraph, JobGraphError, parse_job_graph
+from iris_mlops.job_graph import JobGraph, JobGraphError, parse_job_graph, wheel_member
 
-GRAPH_MEMBER = WHEEL_MEMBER
 # A project's dist folder (dist/<name>/) holds exactly its one wheel, whatever the distribution.
 WHEEL_GLOB = "*.whl"
 MAKE_WHEEL_HINT = "run `make wheel` to build it into dist/<project>/"
@@ -71,14 +70,22 @@ def read_wheel(path: Path) -> WheelContents:
     data = wheel_path.read_bytes()
     try:
         with zipfile.ZipFile(wheel_path) as archive:
-            graph_text = _member_text(archive, GRAPH_MEMBER, wheel_path)
+            # A project's graph is in its own package, named like the distribution (a further
+            # project's wheel also carries the framework package, iris_mlops, without a graph).
+            graph_member = wheel_member(match["distribution"])
+            graph_text = _member_text(archive, graph_member, wheel_path)
             entry_points_text = _member_text(archive, _entry_points_member(archive, wheel_path), wheel_path)
     except zipfile.BadZipFile as error:
         raise WheelError(f"{wheel_path} is not a readable wheel ({error}): {MAKE_WHEEL_HINT}") from error
     try:
         graph = parse_job_graph(graph_text)
     except JobGraphError as error:
-        raise WheelError(f"{GRAPH_MEMBER} in {wheel_path.name} is invalid:\n{error}") from error
+        raise WheelError(f"{graph_member} in {wheel_path.name} is invalid:\n{error}") from error
+    if graph.package_name != match["distribution"]:
+        raise WheelError(
+            f"{graph_member} in {wheel_path.name} names package_name {graph.package_name!r}; "
+            f"allowed: {match['distribution']!r}, the wheel's own package"
+        )
     contents = WheelContents(
         path=wheel_path,
         distribution=match["distribution"],

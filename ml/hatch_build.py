@@ -1,11 +1,18 @@
-"""Build hook: write into the wheel the git commit its source comes from.
+"""Build hooks of every ML project's wheel (Iris's in ml/, each further one in ml/projects/<name>/).
 
-A Databricks job has no checkout, so `git rev-parse` finds nothing there; the wheel has to carry
-its own provenance. The commit is the last one that changed `ml/` (with `-dirty` when `ml/` has
-uncommitted changes), not HEAD: a commit elsewhere in the repository then builds the same bytes,
-so the wheel's content-addressed path on Databricks (infra/artifacts.py) changes only with the
-wheel's source. Hatchling's custom build hook interface:
-https://hatch.pypa.io/latest/plugins/build-hook/custom/
+1. The source commit. A Databricks job has no checkout, so `git rev-parse` finds nothing there; the
+   wheel has to carry its own provenance. The commit is the last one that changed the wheel's
+   sources (the project folder, and the framework for a further project), with `-dirty` when they
+   have uncommitted changes, not HEAD: a commit elsewhere in the repository then builds the same
+   bytes, so the wheel's content-addressed path on Databricks (infra/artifacts.py) changes only with
+   the wheel's source.
+2. The framework, for a further project (option `framework`, the path of ml/src/iris_mlops): its
+   modules are built into the project's wheel, so a project's job installs exactly one wheel, and
+   the framework's runtime dependencies become the wheel's (the metadata hook below), so they have
+   one owner, ml/pyproject.toml. docs/ml.md, "Projects", says why.
+
+Hatchling's custom hook interfaces: https://hatch.pypa.io/latest/plugins/build-hook/custom/ and
+https://hatch.pypa.io/latest/plugins/metadata-hook/custom/
 """
 
 from __future__ import annotations
@@ -13,12 +20,17 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+import tomllib
 from pathlib import Path
 from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+from hatchling.metadata.plugin.interface import MetadataHookInterface
 
-MEMBER = "iris_mlops/_source_commit.txt"  # read by iris_mlops.provenance.packaged_commit
+FRAMEWORK_PACKAGE = "iris_mlops"
+MEMBER = f"{FRAMEWORK_PACKAGE}/_source_commit.txt"  # read by iris_mlops.provenance.packaged_commit
+# The framework's files that belong to Iris's wheel only: its job graph (a project ships its own).
+IRIS_ONLY = frozenset({"job_graph.toml"})
 
 
 def _git(root: Path, *args: str) -> str | None:
@@ -34,12 +46,26 @@ def _git(root: Path, *args: str) -> str | None:
     return result.stdout.strip() if result.returncode == 0 else None
 
 
-def source_commit(root: Path) -> str | None:
-    """The last commit that changed `root`, `-dirty` when `root` has uncommitted changes."""
-    commit = _git(root, "log", "-1", "--format=%H", "--", ".")
+def source_commit(root: Path, *more: Path) -> str | None:
+    """The last commit that changed `root` (and `more`), `-dirty` when they have uncommitted changes."""
+    paths = [".", *(str(path.resolve()) for path in more)]
+    commit = _git(root, "log", "-1", "--format=%H", "--", *paths)
     if not commit:
         return None
-    return f"{commit}-dirty" if _git(root, "status", "--porcelain", "--", ".") else commit
+    return f"{commit}-dirty" if _git(root, "status", "--porcelain", "--", *paths) else commit
+
+
+def framework_files(framework: Path) -> dict[str, str]:
+    """Source file -> wheel member for every framework file a project's wheel carries."""
+    members = {}
+    for path in sorted(framework.rglob("*")):
+        relative = path.relative_to(framework)
+        if not path.is_file() or "__pycache__" in relative.parts or path.suffix in {".pyc", ".pyo"}:
+            continue
+        if str(relative) in IRIS_ONLY or path.name.startswith("_source_commit"):
+            continue
+        members[str(path)] = f"{FRAMEWORK_PACKAGE}/{relative.as_posix()}"
+    return members
 
 
 class SourceCommitHook(BuildHookInterface):  # type: ignore[type-arg]
@@ -47,11 +73,16 @@ class SourceCommitHook(BuildHookInterface):  # type: ignore[type-arg]
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         if self.target_name != "wheel" or version == "editable":
-            return  # an editable install reads the checkout at run time instead
-        commit = source_commit(Path(self.root))
+            return  # an editable install reads the checkout (and the framework's own) at run time
+        root = Path(self.root)
+        framework = self.config.get("framework")
+        sources = [root / framework] if framework else []
+        for source in sources:
+            build_data["force_include"].update(framework_files(source.resolve()))
+        commit = source_commit(root, *sources)
         if commit is None:
             return
-        self._scratch = Path(tempfile.mkdtemp(prefix="iris-mlops-build-"))
+        self._scratch = Path(tempfile.mkdtemp(prefix="mlops-build-"))
         written = self._scratch / "source_commit.txt"
         written.write_text(commit + "\n", encoding="utf-8")
         written.chmod(0o644)  # the same mode on every machine: the build stays reproducible
@@ -61,3 +92,16 @@ class SourceCommitHook(BuildHookInterface):  # type: ignore[type-arg]
         scratch = getattr(self, "_scratch", None)
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+class FrameworkDependenciesHook(MetadataHookInterface):
+    """A project's `dependencies` and `optional-dependencies` (both `dynamic`): the framework's
+    (ml/pyproject.toml, option `framework-project`), plus the project's own `extra-dependencies`."""
+
+    PLUGIN_NAME = "custom"
+
+    def update(self, metadata: dict[str, Any]) -> None:
+        pyproject = Path(self.root, self.config["framework-project"]).resolve()
+        framework = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+        metadata["dependencies"] = [*framework["dependencies"], *self.config.get("extra-dependencies", [])]
+        metadata["optional-dependencies"] = dict(framework.get("optional-dependencies", {}))
