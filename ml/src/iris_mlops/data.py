@@ -20,6 +20,7 @@ PREDICTIONS_TABLE = TABLES.predictions
 DEPLOYMENTS_TABLE = TABLES.deployments
 DRIFT_TABLE = TABLES.drift  # one row per monitoring window and feature (steps/monitor.py)
 RETRAINS_TABLE = TABLES.retrains  # one row per window whose drift started a retrain
+SERVED_TABLE = TABLES.served  # what the local endpoint answered, unpacked (served_log.py)
 
 
 def load_iris_frame() -> pd.DataFrame:

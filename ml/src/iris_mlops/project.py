@@ -43,6 +43,7 @@ class Tables:
     deployments: str
     drift: str  # one row per monitoring window and feature (steps/monitor.py)
     retrains: str  # one row per window whose drift started a retrain
+    served: str  # what the local endpoint answered, unpacked (served_log.py)
 
     @classmethod
     def prefixed(cls, prefix: str) -> Tables:
@@ -52,6 +53,7 @@ class Tables:
             deployments=f"{prefix}_deployments",
             drift=f"{prefix}_drift",
             retrains=f"{prefix}_drift_retrains",
+            served=f"{prefix}_served_requests",
         )
 
 

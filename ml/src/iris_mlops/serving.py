@@ -11,6 +11,8 @@ Databricks serving endpoint, following the `champion` alias as a Databricks endp
   thread; a new champion is loaded there, then swapped in with one assignment, so a request is
   answered wholly by the old model or wholly by the new one and never waits for a load. A version
   that fails to load is logged and the current one keeps serving.
+- With a recorder (`champion_app` on the local backend), every answered request is recorded for
+  the monitoring job, unpacked and written in the background (served_log.py).
 - `/ping`, `/health` and `/version` answer as MLflow's server does; any other path gets a
   Databricks-style 404 JSON. Bearer tokens are accepted and ignored (nothing checks auth locally).
 """
@@ -54,6 +56,7 @@ from iris_mlops.scoring_requests import (
     parse_json,
     read_body,
 )
+from iris_mlops.served_log import SERVED_KEYS, ServedRequestLog
 
 HEALTH_PATHS = frozenset({"/ping", "/health"})
 READY_TIMEOUT_SECONDS = 60.0
@@ -155,8 +158,10 @@ class ServingEndpointApp:
         endpoint_name: str,
         payload_limit: int = PAYLOAD_LIMIT_BYTES,
         body_timeout: float = BODY_TIMEOUT_SECONDS,
+        recorder: ServedRequestLog | None = None,
     ) -> None:
         self.follower = follower
+        self.recorder = recorder
         self.endpoint_name = endpoint_name
         self.path = invocations_path(endpoint_name)
         self.payload_limit = payload_limit
@@ -186,9 +191,13 @@ class ServingEndpointApp:
             message: Message = await receive()
             if message["type"] == "lifespan.startup":
                 self.follower.start()
+                if self.recorder is not None:
+                    self.recorder.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.follower.stop()
+                if self.recorder is not None:
+                    self.recorder.stop()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -226,6 +235,8 @@ class ServingEndpointApp:
                 "message": "the model failed on this request; see the server log",
             }
             return JSONResponse(internal, status_code=500, headers=headers)
+        if self.recorder is not None and result.status == 200:
+            self.recorder.record(payload, result.response, served.version, served.input_schema)
         return Response(
             result.response, status_code=result.status, media_type=result.mimetype, headers=headers
         )
@@ -258,7 +269,14 @@ def champion_app(
 
     served = Served(champion.version, context.load_model(champion, CHAMPION))
     follower = ChampionFollower(served, lookup, load, poll_seconds)
-    return ServingEndpointApp(follower, params.resolved_endpoint_name)
+    # A Databricks endpoint records its requests in its own inference table (infra/serving.py).
+    recorder = None
+    if context.backend.name == "local":
+        table, provenance, backend = context.table(project.tables.served), context.provenance, context.backend
+        recorder = ServedRequestLog(
+            lambda rows: backend.merge_rows(table, rows, SERVED_KEYS, provenance), project
+        )
+    return ServingEndpointApp(follower, params.resolved_endpoint_name, recorder=recorder)
 
 
 def server_config(

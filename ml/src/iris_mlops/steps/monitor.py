@@ -6,8 +6,9 @@ training data: the train split of the feature table (ProjectSpec.split_holdout),
 Results: one row per window and feature in the drift table, with the champion's version; a rerun
 in the same window replaces its rows. Drift on any feature (drift.py) starts the training job once
 per window (retrain.py): the retrains table records it, and the trigger itself refuses a second run.
-Served requests are not read yet: locally `iris-mlops serve` records none, and the endpoint's
-inference table holds raw request JSON (docs/ml.md, monitoring).
+Scored data is the batch inference table and, locally, the requests `iris-mlops serve` answered
+(served_log.py, the served requests table). A Databricks endpoint's requests are in its inference
+table as raw JSON, not read here yet (docs/ml.md, "Drift").
 """
 
 from __future__ import annotations
@@ -51,15 +52,29 @@ def current_window(now: datetime) -> tuple[datetime, datetime, str]:
     return start, start + size, f"{start:%Y-%m-%dT%H:%MZ}/{WINDOW_HOURS}h"
 
 
+def scored_tables(ctx: TaskContext) -> tuple[str, ...]:
+    """Where scored rows are: the batch inference table, and locally the served requests table
+    (a Databricks endpoint's requests are in its inference table, not unpacked yet)."""
+    tables = ctx.project.tables
+    if ctx.backend.name == "local":
+        return (tables.predictions, tables.served)
+    return (tables.predictions,)
+
+
 def scored_in(ctx: TaskContext, start: datetime, end: datetime) -> pd.DataFrame:
-    """Rows of the inference table scored in [start, end); no table yet is an empty window."""
+    """Rows scored in [start, end), batch and served alike; a table not there yet adds none."""
     columns = [*ctx.project.feature_columns, PREDICTION_COLUMN, SCORED_AT_COLUMN]
-    try:
-        scored = ctx.backend.read_table(ctx.table(ctx.project.tables.predictions))
-    except MissingStateError:
+    frames = []
+    for table in scored_tables(ctx):
+        try:
+            scored = ctx.backend.read_table(ctx.table(table))
+        except MissingStateError:
+            continue
+        when = pd.to_datetime(scored[SCORED_AT_COLUMN], utc=True)
+        frames.append(scored.loc[(when >= start) & (when < end), columns])
+    if not frames:
         return pd.DataFrame(columns=columns)
-    when = pd.to_datetime(scored[SCORED_AT_COLUMN], utc=True)
-    return scored.loc[(when >= start) & (when < end), columns].reset_index(drop=True)
+    return pd.concat(frames, ignore_index=True)
 
 
 def drift_rows(

@@ -1,0 +1,140 @@
+"""Served requests, recorded for the monitoring job: what the local endpoint scored, unpacked.
+
+A Databricks endpoint records what it served in its AI Gateway inference table
+(`<prefix>_payload`), request and response as JSON text (infra/serving.py). The local server
+records the requests it answered already unpacked, into `<catalog>.<schema>.iris_served_requests`:
+the predictions table's columns (the features, `prediction`, `model_version`, `scored_at`) plus
+`request_id` and `row`, so the monitoring job reads both tables in its window (steps/monitor.py).
+
+Unpacking uses MLflow's own parser of the invocations formats (`scoring_server.infer_and_parse_data`,
+the function the scoring server parses a request with) and the `predictions` list of MLflow's
+answer. Recording is cheap for a request: it appends what it answered to a list; a background
+thread unpacks and writes every `flush_seconds` (and when `stop()` is called). A record that
+cannot be unpacked or written is logged and dropped: it never fails or slows a request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+from mlflow.pyfunc.scoring_server import SUPPORTED_FORMATS, infer_and_parse_data
+
+from iris_mlops.project import ProjectSpec
+from iris_mlops.scoring import PREDICTION_COLUMN, SCORED_AT_COLUMN, VERSION_COLUMN
+
+REQUEST_ID_COLUMN = "request_id"
+ROW_COLUMN = "row"
+SERVED_KEYS = (REQUEST_ID_COLUMN, ROW_COLUMN)
+FLUSH_SECONDS = 5.0
+_logger = logging.getLogger("iris_mlops")
+
+
+@dataclass(frozen=True)
+class ServedRequest:
+    """One answered request, as the server had it: parsed JSON in, MLflow's JSON answer out."""
+
+    payload: Mapping[str, Any]
+    response: str | bytes
+    model_version: str
+    schema: Any
+    served_at: datetime
+    request_id: str
+
+
+def unpack(request: ServedRequest, project: ProjectSpec) -> pd.DataFrame:
+    """One row per scored sample: its features, the prediction, the version, when it was served."""
+    feature_columns = list(project.feature_columns)
+    data = {key: value for key, value in request.payload.items() if key in SUPPORTED_FORMATS}
+    parsed = infer_and_parse_data(data, request.schema)
+    features = parsed if isinstance(parsed, pd.DataFrame) else pd.DataFrame(parsed)
+    if not set(feature_columns) <= set(features.columns):
+        if features.shape[1] != len(feature_columns):
+            raise ValueError(f"{features.shape[1]} input columns, expected {', '.join(feature_columns)}")
+        features.columns = feature_columns  # unnamed rows ("instances" lists), in signature order
+    predictions = json.loads(request.response)["predictions"]
+    if len(predictions) != len(features):
+        raise ValueError(f"{len(predictions)} predictions for {len(features)} rows")
+    rows = features.loc[:, feature_columns].astype("float64").reset_index(drop=True)
+    rows.insert(0, REQUEST_ID_COLUMN, request.request_id)
+    rows.insert(1, ROW_COLUMN, range(len(rows)))
+    rows[ROW_COLUMN] = rows[ROW_COLUMN].astype("int64")
+    # As the batch scorer stores them (scoring.prediction_rows): a label as text, or a number.
+    predicted = pd.Series(list(predictions), dtype=project.prediction_dtype)
+    rows[PREDICTION_COLUMN] = predicted.astype(object) if project.prediction_dtype == "string" else predicted
+    rows[VERSION_COLUMN] = request.model_version
+    rows[SCORED_AT_COLUMN] = pd.Timestamp(request.served_at).tz_convert("UTC")
+    return rows
+
+
+class ServedRequestLog:
+    """Served requests kept in memory, unpacked and written in the background."""
+
+    def __init__(
+        self,
+        write: Callable[[pd.DataFrame], object],
+        project: ProjectSpec,
+        flush_seconds: float = FLUSH_SECONDS,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._write = write
+        self.project = project
+        self.flush_seconds = flush_seconds
+        self._clock = clock
+        self._pending: list[ServedRequest] = []
+        self._lock = threading.Lock()
+        self._flushing = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def record(
+        self, payload: Mapping[str, Any], response: str | bytes, model_version: str, schema: Any
+    ) -> None:
+        served = ServedRequest(payload, response, model_version, schema, self._clock(), uuid.uuid4().hex)
+        with self._lock:
+            self._pending.append(served)
+
+    def flush(self) -> int:
+        """Unpack and write what is pending; the number of rows written."""
+        with self._flushing:
+            with self._lock:
+                pending, self._pending = self._pending, []
+            frames = []
+            for served in pending:
+                try:
+                    frames.append(unpack(served, self.project))
+                except Exception as error:  # noqa: BLE001 - a bad record is dropped, serving goes on
+                    _logger.warning("served request %s not recorded: %s", served.request_id, error)
+            if not frames:
+                return 0
+            rows = pd.concat(frames, ignore_index=True)
+            try:
+                self._write(rows)
+            except Exception:  # a broken table is the log's business, never a client's
+                _logger.exception("%d served rows not recorded", len(rows))
+                return 0
+            return len(rows)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.flush_seconds):
+            self.flush()
+
+    def start(self) -> None:
+        if self._thread is None and self.flush_seconds > 0:
+            self._thread = threading.Thread(target=self._run, name="iris-mlops-served-log", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the background writer and write what is left."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+        self.flush()

@@ -1,0 +1,104 @@
+"""Served requests reach the monitoring window: the local endpoint records what it answered,
+unpacked into the predictions table's columns, and the monitoring job reads it with the batch rows."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from deltalake import DeltaTable
+from fastapi.testclient import TestClient
+from iris_mlops.data import FEATURE_COLUMNS, SERVED_TABLE, load_iris_frame
+from iris_mlops.iris_project import IRIS
+from iris_mlops.params import TaskParameters
+from iris_mlops.samples import new_samples
+from iris_mlops.served_log import ServedRequest, ServedRequestLog, unpack
+from iris_mlops.serving import champion_app, invocations_path
+from iris_mlops.steps.monitor import monitor
+from test_ml_monitor import SHIFT, Recording, context, trained_schema
+
+ROWS = load_iris_frame().loc[[0, 60, 120], list(FEATURE_COLUMNS)].reset_index(drop=True)
+ANSWER = json.dumps({"predictions": ["setosa", "versicolor", "virginica"]})
+SERVED_AT = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
+
+
+def served(payload: dict[str, object], response: str = ANSWER) -> ServedRequest:
+    return ServedRequest(payload, response, "3", None, SERVED_AT, "req-1")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"dataframe_split": ROWS.to_dict(orient="split", index=False)},
+        {"dataframe_records": ROWS.to_dict(orient="records")},
+        {"inputs": ROWS.to_dict(orient="records")},
+        {"instances": ROWS.to_numpy().tolist()},  # unnamed rows: columns in the signature's order
+    ],
+)
+def test_a_served_request_unpacks_into_the_predictions_tables_columns(payload: dict[str, object]) -> None:
+    rows = unpack(served(payload), IRIS)
+    assert list(rows[list(FEATURE_COLUMNS)].to_numpy().tolist()) == ROWS.to_numpy().tolist()
+    assert list(rows["prediction"]) == ["setosa", "versicolor", "virginica"]
+    assert set(rows["model_version"]) == {"3"}
+    assert list(rows["row"]) == [0, 1, 2]
+    assert set(rows["request_id"]) == {"req-1"}
+    assert set(rows["scored_at"]) == {pd.Timestamp(SERVED_AT)}
+
+
+def test_an_answer_that_does_not_match_its_request_is_refused() -> None:
+    records = {"dataframe_records": ROWS.to_dict(orient="records")}
+    request = served(records, json.dumps({"predictions": [1, 2]}))
+    with pytest.raises(ValueError, match="2 predictions for 3 rows"):
+        unpack(request, IRIS)
+
+
+def test_a_record_that_cannot_be_unpacked_or_written_is_logged_never_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    written: list[pd.DataFrame] = []
+    log = ServedRequestLog(written.append, IRIS, flush_seconds=0)
+    log.record({"dataframe_records": ROWS.to_dict(orient="records")}, ANSWER, "3", None)
+    log.record({"dataframe_records": ROWS.to_dict(orient="records")}, "not json", "3", None)
+    with caplog.at_level(logging.WARNING, logger="iris_mlops"):
+        assert log.flush() == 3
+    assert len(written) == 1
+    assert "not recorded" in caplog.text
+
+    def broken(rows: pd.DataFrame) -> None:
+        raise OSError("disk full")
+
+    failing = ServedRequestLog(broken, IRIS, flush_seconds=0)
+    failing.record({"dataframe_records": ROWS.to_dict(orient="records")}, ANSWER, "3", None)
+    assert failing.flush() == 0
+    assert failing.flush() == 0  # dropped, not retried forever
+
+
+def test_served_requests_are_in_the_monitoring_window_with_the_batch_rows(trained: Path) -> None:
+    """Batch inference alone scored the unshifted Iris rows; 400 shifted flowers arrive through the
+    endpoint. Without the served rows the monitor sees no drift."""
+    schema = "drift_served"
+    trained_schema(schema)
+    app = champion_app(TaskParameters(schema=schema), poll_seconds=0)
+    assert app.recorder is not None
+    shifted = new_samples(400, seed=7, scale=SHIFT, first_key=10_000)[list(FEATURE_COLUMNS)]
+    path = invocations_path(app.endpoint_name)
+    client = TestClient(app)
+    for start in range(0, len(shifted), 100):
+        batch = shifted.iloc[start : start + 100]
+        response = client.post(path, json={"dataframe_split": batch.to_dict(orient="split", index=False)})
+        assert response.status_code == 200, response.text
+    app.recorder.stop()  # what the server's shutdown does; the background writer flushes meanwhile
+
+    table = DeltaTable(str(trained / "tables" / "main" / schema / SERVED_TABLE)).to_pandas()
+    assert len(table) == 400
+    assert set(table["model_version"]) == {app.follower.served.version}
+
+    trigger = Recording()
+    said = monitor(context(schema), trigger)
+    assert "550 scored rows" in said  # 150 batch rows + 400 served
+    assert "drift in" in said
+    assert len(trigger.requests) == 1
