@@ -11,7 +11,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_databricks as databricks
 
-from core.environment import Environment
+from infra.access import Role, Securable, WorkspaceObject
 from infra.artifacts import WheelArtifact, WheelArtifactArgs
 from infra.base import PlatformComponent, StrInput
 from infra.databricks_args import DatabricksWorkloadsArgs
@@ -27,7 +27,7 @@ from infra.serving import (
     ServingEndpointArgs,
     champion_version,
 )
-from infra.unity_catalog import Role, UnityCatalog, UnityCatalogArgs
+from infra.unity_catalog import UnityCatalog, UnityCatalogArgs
 from infra.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 
 # The component's outputs: typed attributes below, registered under the same keys.
@@ -67,8 +67,7 @@ class DatabricksWorkloads(PlatformComponent):
         parameter_values = args.parameter_values()
         check_parameters(wheel.graph, parameter_values)
         super().__init__(name, opts)
-        env = args.environment
-        protect = env is Environment.PROD if args.protect is None else args.protect
+        env, protect, access = args.environment, args.protect, args.access
         provider = create_provider(
             f"{name}-provider",
             host=args.workspace_host,
@@ -81,7 +80,6 @@ class DatabricksWorkloads(PlatformComponent):
         identity = WorkloadIdentity(
             f"{name}-identity",
             WorkloadIdentityArgs(
-                environment=env,
                 display_name=args.physical("jobs"),
                 account_id=args.account_id,
                 deployers_group=args.deployers_group,
@@ -100,7 +98,7 @@ class DatabricksWorkloads(PlatformComponent):
             Role.DEPLOYERS: args.deployers_group,
             Role.PREVIEW: identity.preview_application_id,
         }
-        if args.approval_required:
+        if args.require_approval:
             # Tags the challenger approved, then starts the release job (docs/ml.md, approval).
             principals[Role.APPROVERS] = args.approvers_group
         catalog = UnityCatalog(
@@ -113,9 +111,11 @@ class DatabricksWorkloads(PlatformComponent):
                 catalog=args.catalog,
                 schema_name=args.schema_name,
                 principals=principals,
+                grants=access.uc_grants,
                 owner=args.deployers_group,
                 storage_access=args.uc_storage_access,
                 protect=protect,
+                force_destroy=args.force_destroy,
                 provider=provider,
             ),
             self.child_opts(),
@@ -134,13 +134,13 @@ class DatabricksWorkloads(PlatformComponent):
         registry = ModelRegistry(
             f"{name}-registry",
             ModelRegistryArgs(
-                environment=env,
                 experiment_name=args.experiment_name,
                 catalog_name=catalog.catalog_name,
                 schema_name=catalog.schema_name,
                 model_name=args.model_name,
                 principals=principals,
-                developers_group=args.developers_group,
+                model_privileges=access.uc_grants[Securable.MODEL],
+                experiment_access=access.workspace[WorkspaceObject.EXPERIMENT],
                 protect=protect,
                 provider=provider,
             ),
@@ -149,9 +149,9 @@ class DatabricksWorkloads(PlatformComponent):
         scope = JobSecretScope(
             f"{name}-secrets",
             SecretScopeArgs(
-                environment=env,
                 scope_name=args.physical("jobs"),
                 principals=principals,
+                acls=access.secrets,
                 provider=provider,
             ),
             self.child_opts(),
@@ -170,12 +170,10 @@ class DatabricksWorkloads(PlatformComponent):
                 compute_mode=args.compute_mode,
                 cluster=args.cluster,
                 failure_emails=args.failure_notification_emails,
-                schedules_paused=not args.production_like
-                if args.schedules_paused is None
-                else args.schedules_paused,
-                developers_group=args.developers_group,
-                approvers_group=args.approvers_group if args.approval_required else None,
-                preview_principal=identity.preview_application_id,
+                schedules_paused=args.schedules_paused,
+                principals=principals,
+                job_access=access.workspace[WorkspaceObject.JOB],
+                approvers_group=args.approvers_group if args.require_approval else None,
                 tags=args.tags,
                 provider=provider,
             ),
@@ -197,7 +195,6 @@ class DatabricksWorkloads(PlatformComponent):
                 ServingEndpoint(
                     f"{name}-serving",
                     ServingEndpointArgs(
-                        environment=env,
                         endpoint_name=args.endpoint_name,
                         model_full_name=registry.model_full_name,
                         model=registry.model,
@@ -207,9 +204,8 @@ class DatabricksWorkloads(PlatformComponent):
                         scale_to_zero=args.serving_scale_to_zero,
                         catalog_name=catalog.catalog_name,
                         schema_name=catalog.schema_name,
-                        job_principal=identity.application_id,
-                        developers_group=args.developers_group,
-                        preview_principal=identity.preview_application_id,
+                        principals=principals,
+                        endpoint_access=access.workspace[WorkspaceObject.SERVING_ENDPOINT],
                         tags={**args.tags, "environment": env.value},
                         protect=protect,
                         provider=provider,

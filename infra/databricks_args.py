@@ -11,6 +11,7 @@ import pulumi
 from pydantic import Field, model_validator
 
 from core.environment import Environment
+from infra.access import AccessLevels
 from infra.base import ComponentArgs, StrInput
 from infra.databricks_provider import DatabricksAuthType
 from infra.jobs import ComputeMode, DriftThresholds, JobCluster, job_name
@@ -25,7 +26,7 @@ TRAINING_JOB = "training"
 class DatabricksWorkloadsArgs(ComponentArgs):
     """Everything one environment's Databricks workloads need; stacks/wiring.py maps the settings here."""
 
-    environment: Environment = Field(description="The stack's environment.")
+    environment: Environment = Field(description="The stack's environment: a name, never a decision.")
     name_prefix: str = Field(
         default="mlops", pattern=r"^[a-z][a-z0-9-]{1,20}$", description="Physical names."
     )
@@ -58,6 +59,7 @@ class DatabricksWorkloadsArgs(ComponentArgs):
     schema_name: str = Field(default="iris", pattern=_UC_NAME, description="Schema for tables and the model.")
     readers_group: str = Field(min_length=1, description="Group that may read the schema and use the model.")
     developers_group: str = Field(min_length=1, description="Group of the data scientists.")
+    access: AccessLevels = Field(description="Grants and ACL levels per role (infra/access.py).")
     approvers_group: str = Field(
         min_length=1, description="Group whose members approve a new champion where approval is required."
     )
@@ -69,12 +71,12 @@ class DatabricksWorkloadsArgs(ComponentArgs):
     compute_mode: ComputeMode = Field(default=ComputeMode.SERVERLESS, description="Job compute.")
     cluster: JobCluster = Field(default_factory=JobCluster, description="Job clusters only: runtime, size.")
     failure_notification_emails: tuple[str, ...] = Field(default=(), description="Mailed on failed runs.")
-    schedules_paused: bool | None = Field(default=None, description="None: paused in sandbox/dev only.")
+    schedules_paused: bool = Field(description="Job schedules created paused.")
     # ML parameters the job graph's tasks receive
     model_name: str = Field(default="iris_classifier", pattern=_UC_NAME, description="UC model name.")
     primary_metric: str = Field(default="accuracy", min_length=1, description="Metric of the gate.")
     margin: float = Field(default=0.0, ge=0.0, description="Challenger must beat champion by this.")
-    require_approval: bool | None = Field(default=None, description="None: required in uat/prod.")
+    require_approval: bool = Field(description="A human approves a new champion (the gate's input).")
     drift: DriftThresholds = Field(
         default_factory=DriftThresholds, description="When the monitoring job calls drift and retrains."
     )
@@ -83,18 +85,17 @@ class DatabricksWorkloadsArgs(ComponentArgs):
         default=False, description="Serve the champion; created by the first up after the alias exists."
     )
     serving_workload_size: WorkloadSize = Field(default=WorkloadSize.SMALL)
-    serving_scale_to_zero: bool = Field(default=True, description="Must be false in prod.")
+    serving_scale_to_zero: bool = Field(default=True, description="The endpoint scales to zero when idle.")
     model_monitoring: bool = Field(default=False, description="Monitor the predictions table (uat/prod).")
     # Lifecycle
-    protect: bool | None = Field(default=None, description="None: protect stateful objects in prod.")
+    protect: bool = Field(description="Protect the stateful objects (catalog, model, endpoint, ...).")
+    force_destroy: bool = Field(description="Destroying the catalog or schema drops their tables.")
     tags: Mapping[str, str] = Field(default_factory=dict, description="Tags on jobs and the endpoint.")
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         oidc = self.auth_type is DatabricksAuthType.GITHUB_OIDC_AZURE
         checks = {
-            "serving_scale_to_zero must be false in prod": self.environment is Environment.PROD
-            and self.serving_scale_to_zero,
             "auth_type github-oidc-azure needs deployer_client_id and tenant_id": oidc
             and (self.deployer_client_id is None or self.tenant_id is None),
             "failure_notification_emails must be e-mail addresses": any(
@@ -105,10 +106,6 @@ class DatabricksWorkloadsArgs(ComponentArgs):
         if problems:
             raise ValueError(f"{self.environment.value}: " + "; ".join(problems))
         return self
-
-    @property
-    def production_like(self) -> bool:
-        return self.environment.is_production_like
 
     def physical(self, suffix: str) -> str:
         return f"{self.name_prefix}-{self.environment.value}-{suffix}"
@@ -121,13 +118,8 @@ class DatabricksWorkloadsArgs(ComponentArgs):
     def experiment_name(self) -> str:
         return f"/Shared/{self.physical(self.model_name)}"
 
-    @property
-    def approval_required(self) -> bool:
-        return self.production_like if self.require_approval is None else self.require_approval
-
     def parameter_values(self) -> dict[str, str]:
         """The value of every named parameter a task of the job graph may ask for."""
-        approval = self.approval_required
         return {
             "env": self.environment.value,
             "catalog": self.catalog,
@@ -135,7 +127,7 @@ class DatabricksWorkloadsArgs(ComponentArgs):
             "model_name": self.model_name,
             "primary_metric": self.primary_metric,
             "margin": str(self.margin),
-            "require_approval": "true" if approval else "false",
+            "require_approval": "true" if self.require_approval else "false",
             "endpoint_name": self.endpoint_name,
             "experiment_name": self.experiment_name,
             "drift_psi_threshold": str(self.drift.psi),

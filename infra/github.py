@@ -46,34 +46,18 @@ class DeploymentRule:
 
 @dataclass(frozen=True)
 class Protection:
-    """How one environment is guarded."""
+    """How one environment is guarded (settings ``github.*``, mapped by stacks/wiring.py)."""
 
     deployments: DeploymentRule | None
     requires_reviewers: bool = False
     admins_can_bypass: bool = True
 
 
-# Branches and environments (docs/ci.md). prod takes `main` (where promotion PRs merge) and
-# release tags by name: GitHub's "protected branches" mode cannot list tags, and it lets every
-# branch deploy while the repository has no protection rule at all.
-PROTECTIONS: Mapping[Environment, Protection] = MappingProxyType(
-    {
-        Environment.SANDBOX: Protection(deployments=None),
-        Environment.DEV: Protection(deployments=DeploymentRule(branch_patterns=("main",))),
-        Environment.UAT: Protection(deployments=DeploymentRule(branch_patterns=("release/*",))),
-        Environment.PROD: Protection(
-            deployments=DeploymentRule(branch_patterns=("main",), tag_patterns=("v*",)),
-            requires_reviewers=True,
-            admins_can_bypass=False,
-        ),
-    }
-)
-
-
 class GitHubEnvironmentArgs(ComponentArgs):
     """Inputs of one stack's GitHub environment. Ids come from other components' outputs."""
 
-    environment: Environment = Field(description="The stack; also the GitHub environment's name.")
+    environment: Environment = Field(description="The stack; the GitHub environment's name.")
+    protection: Protection = Field(description="Who may deploy, and whether a reviewer must approve.")
     owner: str = Field(min_length=1, description="GitHub user or organisation that owns the repository.")
     repository: str = Field(min_length=1, description="Repository name, without the owner.")
     reviewer_users: tuple[PositiveInt | GitHubLogin, ...] = Field(
@@ -109,11 +93,13 @@ class GitHubEnvironmentArgs(ComponentArgs):
     @model_validator(mode="after")
     def _reviewers_match_protection(self) -> GitHubEnvironmentArgs:
         count = len(self.reviewer_users) + len(self.reviewer_teams)
-        needs = PROTECTIONS[self.environment].requires_reviewers
+        needs = self.protection.requires_reviewers
         if needs and count == 0:
             raise ValueError(f"{self.environment}: deployments need approval; give reviewer user or team ids")
         if not needs and count:
-            raise ValueError(f"{self.environment}: has no approval step; reviewers are only for prod")
+            raise ValueError(
+                f"{self.environment}: has no approval step (requires_reviewers is false); give no reviewers"
+            )
         if count > MAX_REVIEWERS:
             raise ValueError(f"{count} reviewers given; GitHub allows at most {MAX_REVIEWERS}")
         clash = set(self.extra_secrets) & set(self.extra_variables)
@@ -148,7 +134,7 @@ class GitHubEnvironment(PlatformComponent):
 
     def __init__(self, name: str, args: GitHubEnvironmentArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(name, opts)
-        protection = PROTECTIONS[args.environment]
+        protection = args.protection
         self.provider = github.Provider(f"{name}-provider", owner=args.owner, opts=self.child_opts())
         on_github = self.child_opts(pulumi.ResourceOptions(provider=self.provider))
 

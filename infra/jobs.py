@@ -16,8 +16,9 @@ from iris_mlops.job_graph import Job, JobGraph, Task
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.environment import Environment
+from infra.access import Role
 from infra.base import ComponentArgs, PlatformComponent, StrInput
-from infra.workload_identity import WorkspaceObject, access_controls
+from infra.workload_identity import access_controls
 
 # The only place the runtimes are pinned (docs/traps.md: runtime-pins). Serverless environment 4 =
 # Python 3.12 (supported to 2028-08); job clusters use the 16.4 LTS runtime unless the settings name another.
@@ -111,11 +112,11 @@ class JobsArgs(ComponentArgs):
     cluster: JobCluster
     failure_emails: tuple[str, ...]
     schedules_paused: bool
-    developers_group: str
+    principals: Mapping[Role, StrInput] = Field(description="Grantee per role.")
+    job_access: Mapping[Role, str] = Field(description="ACL level per role on every job.")
     approvers_group: str | None = Field(
         description="Where approval is required: may run the jobs the graph marks run_by_approvers."
     )
-    preview_principal: StrInput = Field(description="Application id of the PR-preview identity (CAN_VIEW).")
     tags: Mapping[str, str]
     provider: databricks.Provider
 
@@ -195,12 +196,10 @@ def job_args(job_key: str, job: Job, args: JobsArgs) -> databricks.JobArgs:
 
 
 def job_access_controls(job: Job, args: JobsArgs) -> list[databricks.PermissionsAccessControlArgs]:
-    """The table's entries, plus CAN_MANAGE_RUN for the approvers on the release job: after
+    """The levels of ``job_access``, plus CAN_MANAGE_RUN for the approvers on the release job: after
     tagging the challenger they start it (docs/ml.md, approval). CAN_MANAGE_RUN is the level that
     may trigger a run (Databricks, "Job ACLs")."""
-    entries = access_controls(
-        WorkspaceObject.JOB, args.environment, args.run_as, args.developers_group, args.preview_principal
-    )
+    entries = access_controls(args.job_access, args.principals)
     if job.run_by_approvers and args.approvers_group is not None:
         entries.append(
             databricks.PermissionsAccessControlArgs(

@@ -16,21 +16,14 @@ import pulumi
 import pulumi_databricks as databricks
 from pydantic import Field
 
-from core.environment import Environment
+from infra.access import Role
 from infra.base import ComponentArgs, PlatformComponent, StrInput
-from infra.unity_catalog import Role
-
-# ACL per role: (sandbox/dev, uat/prod); None = no entry. Readers never see secrets.
-SECRET_ACLS: dict[Role, tuple[str | None, str | None]] = {
-    Role.JOB_PRINCIPAL: ("READ", "READ"),
-    Role.DEVELOPERS: ("READ", None),
-}
 
 
 class SecretScopeArgs(ComponentArgs):
-    environment: Environment
     scope_name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,128}$")
     principals: Mapping[Role, StrInput]
+    acls: Mapping[Role, str] = Field(description="ACL level per role (AccessLevels.secrets); absent: none.")
     provider: databricks.Provider
 
 
@@ -47,11 +40,7 @@ class JobSecretScope(PlatformComponent):
             backend_type="DATABRICKS",
             opts=self.child_opts(pulumi.ResourceOptions(provider=args.provider)),
         )
-        production_like = args.environment.is_production_like
-        for role, (dev_level, prod_level) in SECRET_ACLS.items():
-            level = prod_level if production_like else dev_level
-            if level is None:
-                continue
+        for role, level in args.acls.items():
             databricks.SecretAcl(
                 f"{name}-{role.value.replace('_', '-')}-acl",
                 scope=scope.name,

@@ -29,10 +29,10 @@ import pulumi
 import pulumi_databricks as databricks
 from pydantic import Field
 
-from core.environment import Environment
+from infra.access import Privileges, Role
 from infra.base import ComponentArgs, PlatformComponent, StrInput
-from infra.unity_catalog import Role, Securable, grants_for
-from infra.workload_identity import WorkspaceObject, access_controls
+from infra.unity_catalog import grants_for
+from infra.workload_identity import access_controls
 
 SERVED_ENTITY_NAME = "champion"  # the deploy task keeps this name when it moves the version
 CHAMPION_ALIAS = "champion"  # the alias the training job's approve task moves
@@ -66,13 +66,13 @@ def _stateful(provider: databricks.Provider, protect: bool) -> pulumi.ResourceOp
 
 
 class ModelRegistryArgs(ComponentArgs):
-    environment: Environment
     experiment_name: str = Field(pattern=r"^/", description="Workspace path of the MLflow experiment.")
     catalog_name: StrInput
     schema_name: StrInput
     model_name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     principals: Mapping[Role, StrInput]
-    developers_group: str
+    model_privileges: Mapping[Role, Privileges] = Field(description="Privileges per role on the model.")
+    experiment_access: Mapping[Role, str] = Field(description="ACL level per role on the experiment.")
     protect: bool
     provider: databricks.Provider
 
@@ -101,13 +101,7 @@ class ModelRegistry(PlatformComponent):
         databricks.Permissions(
             f"{name}-experiment-permissions",
             experiment_id=experiment.id,
-            access_controls=access_controls(
-                WorkspaceObject.EXPERIMENT,
-                args.environment,
-                job_principal,
-                args.developers_group,
-                args.principals[Role.PREVIEW],
-            ),
+            access_controls=access_controls(args.experiment_access, args.principals),
             opts=plain,
         )
         self.model = databricks.RegisteredModel(
@@ -126,7 +120,7 @@ class ModelRegistry(PlatformComponent):
         self.model_grants = databricks.Grants(
             f"{name}-model-grants",
             model=self.model_full_name,
-            grants=grants_for(Securable.MODEL, args.environment, args.principals),
+            grants=grants_for(args.model_privileges, args.principals),
             opts=self.child_opts(pulumi.ResourceOptions(provider=args.provider, depends_on=[self.model])),
         )
         self.experiment_id = experiment.id
@@ -167,7 +161,6 @@ def champion_version(
 
 
 class ServingEndpointArgs(ComponentArgs):
-    environment: Environment
     endpoint_name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
     model_full_name: StrInput
     model: databricks.RegisteredModel
@@ -179,9 +172,8 @@ class ServingEndpointArgs(ComponentArgs):
     scale_to_zero: bool
     catalog_name: StrInput
     schema_name: StrInput
-    job_principal: StrInput
-    developers_group: str
-    preview_principal: StrInput = Field(description="Application id of the PR-preview identity (CAN_VIEW).")
+    principals: Mapping[Role, StrInput] = Field(description="Grantee per role.")
+    endpoint_access: Mapping[Role, str] = Field(description="ACL level per role on the endpoint.")
     tags: Mapping[str, str]
     protect: bool
     provider: databricks.Provider
@@ -236,13 +228,7 @@ class ServingEndpoint(PlatformComponent):
         databricks.Permissions(
             f"{name}-endpoint-permissions",
             serving_endpoint_id=self.endpoint.serving_endpoint_id,
-            access_controls=access_controls(
-                WorkspaceObject.SERVING_ENDPOINT,
-                args.environment,
-                args.job_principal,
-                args.developers_group,
-                args.preview_principal,
-            ),
+            access_controls=access_controls(args.endpoint_access, args.principals),
             opts=self.child_opts(pulumi.ResourceOptions(provider=args.provider)),
         )
         self.endpoint_name = args.endpoint_name

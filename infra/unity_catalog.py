@@ -2,7 +2,8 @@
 
 Storage credential on the workspace's access connector -> external location on the UC container
 -> catalog whose managed storage lives there -> schema -> ``artifacts`` volume for wheels. Grants
-are authoritative per securable (``databricks.Grants``) and come from one table.
+are authoritative per securable (``databricks.Grants``) and come resolved, per role, from the
+table in ``infra/access.py``.
 
 Ownership: every securable here is owned by the deployers group (an account group holding the
 deployer identity and the people who bootstrap). The principal that creates a UC object becomes
@@ -17,127 +18,50 @@ account (``storage_access``), or a first deploy races it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import StrEnum
-from typing import NamedTuple
 
 import pulumi
 import pulumi_databricks as databricks
 from pydantic import Field
 
 from core.environment import Environment
+from infra.access import Privileges, Role, Securable
 from infra.base import ComponentArgs, PlatformComponent, StrInput
 
 ARTIFACTS_VOLUME = "artifacts"
 
 
-class Securable(StrEnum):
-    CATALOG = "catalog"
-    SCHEMA = "schema"
-    VOLUME = "volume"
-    MODEL = "model"
-
-
-class Role(StrEnum):
-    """Principals the platform grants to; order here is the order of grants in a plan."""
-
-    JOB_PRINCIPAL = "job_principal"
-    DEVELOPERS = "developers"
-    READERS = "readers"
-    # The account group that owns the securables: the deployer identity and the bootstrappers.
-    DEPLOYERS = "deployers"
-    # The bootstrap's PR-preview identity: BROWSE on the catalog reads the metadata of everything
-    # in it (schema, volume, model) without reading data.
-    PREVIEW = "preview"
-    # Where a human approves a new champion: they tag the challenger `approval=approved`, which
-    # needs APPLY TAG on the model with USE SCHEMA and USE CATALOG on its parents ("Apply tags to
-    # Unity Catalog securable objects", requirements), and EXECUTE to read the version they approve.
-    # Granted only where approval is required: elsewhere the role has no principal.
-    APPROVERS = "approvers"
-
-
-class Privileges(NamedTuple):
-    dev: tuple[str, ...]  # sandbox and dev
-    prod: tuple[str, ...]  # uat and prod
-
-
-def _same(*privileges: str) -> Privileges:
-    return Privileges(privileges, privileges)
-
-
-_NONE = Privileges((), ())
-_JOB_SCHEMA = ("CREATE_FUNCTION", "CREATE_TABLE", "EXECUTE", "MODIFY", "READ_VOLUME", "SELECT", "USE_SCHEMA")
-_DEV_SCHEMA = ("CREATE_MODEL", "CREATE_TABLE", "EXECUTE", "MODIFY", "READ_VOLUME", "SELECT", "USE_SCHEMA")
-
-# The least each principal needs (docs/traps.md: authoritative-grants). The job principal owns the
-# registered model: setting an alias needs its owner (or a metastore admin), no privilege suffices
-# (https://docs.databricks.com/api/uc-registered-models/v1/set-registered-model-alias). The
-# deployers own every other securable; owning the schema lets them manage the model's grants
-# (https://docs.databricks.com/data/manage-permissions.html) but gives no privilege on it, and a
-# serving endpoint's creator needs EXECUTE on the model it serves
-# (https://docs.databricks.com/en/security/auth-authz/access-control/serving-endpoint-acl.html):
-# so the deployers get EXECUTE on the model explicitly. Developers only read in uat/prod.
-UC_GRANTS: dict[Securable, dict[Role, Privileges]] = {
-    Securable.CATALOG: {
-        Role.JOB_PRINCIPAL: _same("USE_CATALOG"),
-        Role.DEVELOPERS: _same("USE_CATALOG"),
-        Role.READERS: _same("USE_CATALOG"),
-        Role.DEPLOYERS: _NONE,  # owner
-        Role.PREVIEW: _same("BROWSE"),
-        Role.APPROVERS: _same("USE_CATALOG"),
-    },
-    Securable.SCHEMA: {
-        Role.JOB_PRINCIPAL: _same(*_JOB_SCHEMA),
-        Role.DEVELOPERS: Privileges(_DEV_SCHEMA, ("EXECUTE", "READ_VOLUME", "SELECT", "USE_SCHEMA")),
-        Role.READERS: _same("SELECT", "USE_SCHEMA"),
-        Role.DEPLOYERS: _NONE,  # owner
-        Role.PREVIEW: _NONE,  # BROWSE on the catalog
-        Role.APPROVERS: _same("USE_SCHEMA"),
-    },
-    Securable.VOLUME: {
-        Role.JOB_PRINCIPAL: _same("READ_VOLUME"),
-        Role.DEVELOPERS: _same("READ_VOLUME"),
-        Role.READERS: _NONE,
-        Role.DEPLOYERS: _NONE,  # owner
-        Role.PREVIEW: _NONE,  # BROWSE on the catalog
-        Role.APPROVERS: _NONE,
-    },
-    Securable.MODEL: {
-        Role.JOB_PRINCIPAL: _NONE,  # owner
-        Role.DEVELOPERS: _same("EXECUTE"),
-        Role.READERS: _same("EXECUTE"),
-        Role.DEPLOYERS: _same("EXECUTE"),  # creates the serving endpoint, which reads the model
-        Role.PREVIEW: _NONE,  # BROWSE on the catalog
-        Role.APPROVERS: _same("APPLY_TAG", "EXECUTE"),
-    },
-}
-
-
 def grants_for(
-    securable: Securable, environment: Environment, principals: Mapping[Role, pulumi.Input[str]]
+    privileges: Mapping[Role, tuple[str, ...]], principals: Mapping[Role, pulumi.Input[str]]
 ) -> list[databricks.GrantsGrantArgs]:
-    """One entry per role with privileges, privileges sorted, roles in table order; a role without
-    a principal here (the approvers where no approval is required) gets nothing."""
-    entries = []
-    for role, privileges in UC_GRANTS[securable].items():
-        chosen = privileges.prod if environment.is_production_like else privileges.dev
-        if chosen and role in principals:
-            entries.append(databricks.GrantsGrantArgs(principal=principals[role], privileges=sorted(chosen)))
-    return entries
+    """One entry per role with privileges on one securable (``AccessLevels.uc_grants``), in the
+    order given; a role without a principal here (the approvers where no approval is required)
+    gets nothing."""
+    return [
+        databricks.GrantsGrantArgs(principal=principals[role], privileges=list(chosen))
+        for role, chosen in privileges.items()
+        if chosen and role in principals
+    ]
 
 
 class UnityCatalogArgs(ComponentArgs):
-    environment: Environment
+    environment: Environment = Field(description="Named in comments only.")
     name_prefix: str = Field(description="Prefix of metastore-wide names (credential, location).")
     access_connector_id: StrInput = Field(description="Azure resource id of the access connector.")
     storage_root: StrInput = Field(description="abfss:// URL of the environment's UC container.")
     catalog: str = Field(min_length=1)
     schema_name: str = Field(min_length=1)
     principals: Mapping[Role, StrInput] = Field(description="Grantee per role.")
+    grants: Mapping[Securable, Mapping[Role, Privileges]] = Field(
+        description="Privileges per securable and role (AccessLevels.uc_grants)."
+    )
     owner: str = Field(min_length=1, description="Account group owning every securable (the deployers).")
     storage_access: pulumi.Resource = Field(
         description="The access connector's role on the storage account: the credential waits for it."
     )
-    protect: bool = Field(description="prod: protect the stateful objects from deletion.")
+    protect: bool = Field(description="Protect the stateful objects from deletion.")
+    force_destroy: bool = Field(
+        description="Destroying the catalog or schema drops the tables in it (a disposable sandbox)."
+    )
     provider: databricks.Provider
 
 
@@ -153,8 +77,8 @@ class UnityCatalog(PlatformComponent):
     def __init__(self, name: str, args: UnityCatalogArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(name, opts)
         env = args.environment
-        # Sandbox is disposable: dropping it may drop its tables too. Elsewhere data blocks deletion.
-        force_destroy = env is Environment.SANDBOX
+        # Where false, tables in the catalog or schema block their deletion.
+        force_destroy = args.force_destroy
         stateful = pulumi.ResourceOptions(provider=args.provider, protect=args.protect)
         # Creating the credential or the location validates that the connector can reach the data.
         after_storage_role = pulumi.ResourceOptions.merge(
@@ -214,19 +138,19 @@ class UnityCatalog(PlatformComponent):
         databricks.Grants(
             f"{name}-catalog-grants",
             catalog=catalog.name,
-            grants=grants_for(Securable.CATALOG, env, args.principals),
+            grants=grants_for(args.grants[Securable.CATALOG], args.principals),
             opts=grant_opts,
         )
         databricks.Grants(
             f"{name}-schema-grants",
             schema=pulumi.Output.concat(catalog.name, ".", schema.name),
-            grants=grants_for(Securable.SCHEMA, env, args.principals),
+            grants=grants_for(args.grants[Securable.SCHEMA], args.principals),
             opts=grant_opts,
         )
         databricks.Grants(
             f"{name}-volume-grants",
             volume=pulumi.Output.concat(catalog.name, ".", schema.name, ".", self.volume.name),
-            grants=grants_for(Securable.VOLUME, env, args.principals),
+            grants=grants_for(args.grants[Securable.VOLUME], args.principals),
             opts=grant_opts,
         )
         self.catalog_name = catalog.name

@@ -22,14 +22,13 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import NamedTuple
+from collections.abc import Mapping
 
 import pulumi
 import pulumi_databricks as databricks
 from pydantic import Field
 
-from core.environment import Environment
+from infra.access import GROUP_ROLES, Role
 from infra.base import ComponentArgs, PlatformComponent, StrInput
 
 SERVICE_PRINCIPAL_USER = "roles/servicePrincipal.user"
@@ -38,60 +37,24 @@ SERVICE_PRINCIPAL_MANAGER = "roles/servicePrincipal.manager"
 ADMINS_GROUP = "admins"
 
 
-class WorkspaceObject(StrEnum):
-    JOB = "job"
-    EXPERIMENT = "experiment"
-    SERVING_ENDPOINT = "serving_endpoint"
-
-
-class Access(NamedTuple):
-    """Permission levels on one kind of object; ``None`` means no entry at all."""
-
-    job_principal: str | None
-    developers_dev: str | None  # sandbox and dev: view and run
-    developers_prod: str | None  # uat and prod: view only
-    preview: str | None  # the PR-preview identity: what a refresh reads, in every environment
-
-
-# The table docs/databricks.md shows. The deploying identity is the creator, hence owner/manager.
-WORKSPACE_ACCESS: dict[WorkspaceObject, Access] = {
-    # run_as needs no job ACL to run a job; the principal's CAN_MANAGE_RUN lets the monitoring job
-    # start the training job on drift (iris_mlops.retrain, Jobs API run-now). Developers trigger runs
-    # only outside uat/prod.
-    WorkspaceObject.JOB: Access("CAN_MANAGE_RUN", "CAN_MANAGE_RUN", "CAN_VIEW", "CAN_VIEW"),
-    WorkspaceObject.EXPERIMENT: Access("CAN_MANAGE", "CAN_EDIT", "CAN_READ", "CAN_READ"),
-    # The deploy task (as the principal) updates the endpoint config; developers may query in dev.
-    WorkspaceObject.SERVING_ENDPOINT: Access("CAN_MANAGE", "CAN_QUERY", "CAN_VIEW", "CAN_VIEW"),
-}
-
-
 def access_controls(
-    kind: WorkspaceObject,
-    environment: Environment,
-    job_principal: pulumi.Input[str],
-    developers_group: str,
-    preview_principal: pulumi.Input[str],
+    levels: Mapping[Role, str], principals: Mapping[Role, pulumi.Input[str]]
 ) -> list[databricks.PermissionsAccessControlArgs]:
-    """The ACL entries of one object, from the table; sorted by principal kind for a stable diff."""
-    row = WORKSPACE_ACCESS[kind]
-    developers = row.developers_prod if environment.is_production_like else row.developers_dev
+    """The ACL entries of one object (``AccessLevels.workspace``): groups first, then service
+    principals, each in ``Role`` order, for a stable diff. A role without a level gets no entry."""
     entries: list[databricks.PermissionsAccessControlArgs] = []
-    if developers is not None:
-        entries.append(
-            databricks.PermissionsAccessControlArgs(group_name=developers_group, permission_level=developers)
-        )
-    if row.job_principal is not None:
-        entries.append(
-            databricks.PermissionsAccessControlArgs(
-                service_principal_name=job_principal, permission_level=row.job_principal
+    for groups in (True, False):
+        for role in Role:
+            if role not in levels or (role in GROUP_ROLES) is not groups:
+                continue
+            principal = principals[role]
+            entries.append(
+                databricks.PermissionsAccessControlArgs(group_name=principal, permission_level=levels[role])
+                if groups
+                else databricks.PermissionsAccessControlArgs(
+                    service_principal_name=principal, permission_level=levels[role]
+                )
             )
-        )
-    if row.preview is not None:
-        entries.append(
-            databricks.PermissionsAccessControlArgs(
-                service_principal_name=preview_principal, permission_level=row.preview
-            )
-        )
     return entries
 
 
@@ -103,7 +66,6 @@ def rule_set_name(account_id: str, application_id: pulumi.Input[str]) -> pulumi.
 
 
 class WorkloadIdentityArgs(ComponentArgs):
-    environment: Environment = Field(description="The environment the principal works in.")
     display_name: str = Field(min_length=1, description="Display name of the service principal.")
     account_id: str = Field(
         pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
@@ -186,7 +148,7 @@ class WorkloadIdentity(PlatformComponent):
         )
         # The PR-preview identity reads the workspace: the one access entitlement a principal needs
         # to call the workspace's APIs, nothing that creates compute or uses SQL warehouses; the
-        # ACLs (WORKSPACE_ACCESS) and Unity Catalog's BROWSE (UC_GRANTS) make it read-only.
+        # ACLs and Unity Catalog's BROWSE (infra/access.py) make it read-only.
         preview = databricks.ServicePrincipal(
             f"{name}-preview-sp",
             application_id=args.preview_application_id,

@@ -19,13 +19,22 @@ ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
         "keyVault": {"softDeleteRetentionDays": 7},
         # Cheapest: no NAT gateway for secure cluster connectivity, locally redundant storage.
         "workspace": {"noPublicIp": False, "storageSku": "Standard_LRS"},
-        "databricks": {"catalog": "mlops_sandbox", "servingScaleToZero": True},
+        # Disposable: developers build, and destroying it drops its tables too.
+        "databricks": {
+            "catalog": "mlops_sandbox",
+            "servingScaleToZero": True,
+            "developerAccess": "build",
+            "forceDestroy": True,
+        },
+        # No github.deploymentBranches: any branch may deploy to sandbox.
     },
     Environment.DEV: {
         "monitoring": {"retentionDays": 30, "driftAlertSeverity": 4},
         "keyVault": {"softDeleteRetentionDays": 7},
         "workspace": {"noPublicIp": False, "storageSku": "Standard_LRS"},
-        "databricks": {"catalog": "mlops_dev", "servingScaleToZero": True},
+        "databricks": {"catalog": "mlops_dev", "servingScaleToZero": True, "developerAccess": "build"},
+        # Branches and environments (docs/ci.md): what merged to main deploys to dev.
+        "github": {"deploymentBranches": ["main"]},
     },
     Environment.UAT: {
         "monitoring": {"retentionDays": 90},
@@ -33,10 +42,13 @@ ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
         "workspace": {"noPublicIp": True, "storageSku": "Standard_ZRS"},
         "databricks": {
             "catalog": "mlops_uat",
+            "developerAccess": "read",
+            "forceDestroy": False,
             "schedulesEnabled": True,
             "servingScaleToZero": True,
             "modelMonitoring": True,
         },
+        "github": {"deploymentBranches": ["release/*"]},
         "model": {"requireApproval": True, "drift": {"psiThreshold": 0.2, "minRows": 100}},
     },
     Environment.PROD: {
@@ -47,10 +59,21 @@ ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
         "workspace": {"noPublicIp": True, "storageSku": "Standard_ZRS"},
         "databricks": {
             "catalog": "mlops_prod",
+            "developerAccess": "read",
+            "forceDestroy": False,
             "schedulesEnabled": True,
             "servingScaleToZero": False,
             "servingWorkloadSize": "Medium",
             "modelMonitoring": True,
+        },
+        # main (where promotion PRs merge) and release tags by name: GitHub's "protected branches"
+        # mode cannot list tags, and it lets every branch deploy while the repository has no
+        # protection rule at all. A prod deploy waits for a reviewer that no admin can skip.
+        "github": {
+            "deploymentBranches": ["main"],
+            "deploymentTags": ["v*"],
+            "requireReviewers": True,
+            "adminsCanBypass": False,
         },
         # The wheel's own gate table (iris_mlops.gate.GATE_POLICIES) agrees; a test checks it.
         # The wheel's drift table (iris_mlops.drift.DRIFT_THRESHOLDS) agrees too.

@@ -40,6 +40,7 @@ from stacks.offline import (
     stack_config_from_file,
 )
 from stacks.program import program
+from stacks.settings import StackSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 EXIT_BAD_CONFIG = 2
@@ -153,13 +154,18 @@ def print_stack(console: Console, run: OfflineRun, project: str = PROJECT) -> No
     console.print(f"critical path: {len(path)} resources: " + " -> ".join(r.name for r in path))
 
 
+def stack_settings(stack: str, root: Path = ROOT) -> StackSettings:
+    """The validated settings of ``Pulumi.<stack>.yaml``, as the program would load them."""
+    config, secret_keys = stack_config_from_file(stack_file(stack, root), PROJECT)
+    values, secrets = namespace_values(config, secret_keys)
+    return build_settings(stack, values, secrets)
+
+
 def settings_differences(root: Path = ROOT) -> dict[str, dict[str, Any]]:
     """Dotted config key -> value per stack, for the keys whose values differ between stacks."""
     flat: dict[str, dict[str, Any]] = {}
     for env in Environment:
-        config, secret_keys = stack_config_from_file(stack_file(env, root), PROJECT)
-        values, secrets = namespace_values(config, secret_keys)
-        settings = build_settings(env, values, secrets)
+        settings = stack_settings(env, root)
         for key, value in _flatten(settings.model_dump(mode="json", by_alias=True)).items():
             flat.setdefault(key, {})[env] = value
     return {

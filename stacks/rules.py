@@ -37,6 +37,37 @@ RULES: tuple[EnvironmentRule, ...] = (
         "github.reviewers", PROD_ONLY, bool, "at least one reviewer", "prod deploys wait for an approval"
     ),
     EnvironmentRule(
+        "github.requireReviewers", PROD_ONLY, lambda v: v is True, "true", "prod deploys wait for an approval"
+    ),
+    EnvironmentRule(
+        "github.adminsCanBypass",
+        PROD_ONLY,
+        lambda v: v is False,
+        "false",
+        "nobody skips the approval of a prod deploy",
+    ),
+    EnvironmentRule(
+        "github.deploymentBranches",
+        PRODUCTION_LIKE,
+        bool,
+        "at least one branch pattern",
+        "only named branches deploy to uat/prod",
+    ),
+    EnvironmentRule(
+        "databricks.developerAccess",
+        PRODUCTION_LIKE,
+        lambda v: v == "read",
+        "read",
+        "only the platform's identities change what runs in uat/prod",
+    ),
+    EnvironmentRule(
+        "databricks.forceDestroy",
+        PRODUCTION_LIKE,
+        lambda v: v is not True,
+        "false",
+        "a destroy must never drop the tables of uat/prod",
+    ),
+    EnvironmentRule(
         "keyVault.purgeProtection",
         PRODUCTION_LIKE,
         lambda v: v is True,

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from core.environment import Environment
+from infra.access import DeveloperAccess
 from infra.bootstrap_interface import BootstrapOutputs
 from infra.jobs import DEFAULT_NODE_TYPE, DEFAULT_SPARK_VERSION, ComputeMode
 from infra.serving import WorkloadSize as ServingWorkloadSize
@@ -25,6 +26,7 @@ from stacks.types import (
     Email,
     GithubName,
     GithubSecretName,
+    GitRefPattern,
     KeyVaultSku,
     NamePrefix,
     NetworkDefaultAction,
@@ -148,6 +150,12 @@ class GithubSettings(Section):
     repository: GithubName = Field(alias="repository", description="repository name (without owner)")
     reviewers: tuple[Reviewer, ...] = Field((), description="required reviewers of the environment")
     wait_timer_minutes: int = Field(0, ge=0, le=43200, description="delay before a deployment starts")
+    require_reviewers: bool = Field(False, description="a deployment waits for one of the reviewers")
+    admins_can_bypass: bool = Field(True, description="repository admins may skip the environment's rules")
+    deployment_branches: tuple[GitRefPattern, ...] = Field(
+        (), description="branch name patterns that may deploy; none, with no tags either: any branch"
+    )
+    deployment_tags: tuple[GitRefPattern, ...] = Field((), description="tag name patterns that may deploy")
     extra_secrets: dict[GithubSecretName, ConfigKey] = Field(
         default_factory=dict,
         description="GitHub secret name -> Pulumi secret config key holding its value",
@@ -169,6 +177,11 @@ class DatabricksSettings(Section):
     )
     readers_group: str = Field("mlops-readers", min_length=1, description="account group granted read")
     developers_group: str = Field("mlops-developers", min_length=1, description="account group for devs")
+    developer_access: DeveloperAccess = Field(
+        DeveloperAccess.READ,
+        description="build: developers create tables and models, run jobs, query endpoints, read "
+        "secrets; read: they only look (infra/access.py)",
+    )
     approvers_group: str = Field(
         "mlops-approvers",
         min_length=1,
@@ -186,6 +199,9 @@ class DatabricksSettings(Section):
         (), description="who jobs e-mail on failure; required: at least one in every stack"
     )
     schedules_enabled: bool = Field(False, description="job schedules unpaused")
+    force_destroy: bool = Field(
+        False, description="destroying the catalog or schema drops their tables too (disposable stacks)"
+    )
     serving_workload_size: ServingWorkloadSize = Field(ServingWorkloadSize.SMALL, description="endpoint size")
     serving_scale_to_zero: bool = Field(True, description="endpoint scales to zero when idle (never prod)")
     create_serving_endpoint: bool = Field(

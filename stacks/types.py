@@ -109,6 +109,8 @@ Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description=
 UcIdentifier = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,254}$")]
 GithubName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")]
 # GitHub Actions secret names: uppercase by convention here, never the reserved GITHUB_ prefix.
+# A ref name pattern of a GitHub deployment policy (fnmatch-like: `main`, `release/*`, `v*`).
+GitRefPattern = Annotated[str, Field(pattern=r"^[A-Za-z0-9*._/-]{1,255}$")]
 GithubSecretName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$"), AfterValidator(_check_not_reserved)]
 ConfigKey = Annotated[str, Field(pattern=r"^[a-z][A-Za-z0-9]*$")]
 # An Azure subscription id: a GUID, as `az account show --query id` prints it.

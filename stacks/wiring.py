@@ -14,11 +14,12 @@ from pathlib import Path
 import pulumi
 from pulumi_azure_native import authorization
 
+from infra.access import access_levels
 from infra.base import StrInput
 from infra.databricks import DatabricksWorkloads
 from infra.databricks_args import TRAINING_JOB, DatabricksWorkloadsArgs
 from infra.databricks_provider import DatabricksAuthType, auth_type_for
-from infra.github import GitHubEnvironmentArgs
+from infra.github import DeploymentRule, GitHubEnvironmentArgs, Protection
 from infra.job_graph import read_wheel
 from infra.jobs import DriftThresholds, JobCluster
 from infra.monitoring import DriftAlertArgs
@@ -27,7 +28,7 @@ from infra.platform import Platform, PlatformArgs
 from infra.tags import common_tags
 from infra.workspace import VnetArgs
 from stacks.loading import ConfigError, Problem
-from stacks.settings import StackSettings
+from stacks.settings import GithubSettings, StackSettings
 from stacks.types import ReviewerType
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -159,6 +160,7 @@ def databricks_args(
         schema_name=db.schema_,
         readers_group=db.readers_group,
         developers_group=db.developers_group,
+        access=access_levels(db.developer_access),
         approvers_group=db.approvers_group,
         wheel_path=wheel_path,
         project_root=ROOT,
@@ -178,6 +180,7 @@ def databricks_args(
         serving_scale_to_zero=db.serving_scale_to_zero,
         model_monitoring=db.model_monitoring,
         protect=settings.protection.protect_stateful,
+        force_destroy=db.force_destroy,
         tags=common_tags(
             environment=env.value, owner=settings.platform.owner, cost_center=settings.platform.cost_center
         ),
@@ -205,6 +208,19 @@ def drift_alert_args(
     )
 
 
+def github_protection(gh: GithubSettings) -> Protection:
+    """Who may deploy to the environment, and whether a reviewer must approve."""
+    named = gh.deployment_branches or gh.deployment_tags
+    return Protection(
+        # No pattern at all: no rule, any branch may deploy.
+        deployments=DeploymentRule(branch_patterns=gh.deployment_branches, tag_patterns=gh.deployment_tags)
+        if named
+        else None,
+        requires_reviewers=gh.require_reviewers,
+        admins_can_bypass=gh.admins_can_bypass,
+    )
+
+
 def github_args(
     settings: StackSettings,
     platform: Platform,
@@ -216,6 +232,7 @@ def github_args(
         environment=settings.environment,
         owner=gh.owner,
         repository=gh.repository,
+        protection=github_protection(gh),
         reviewer_users=tuple(r.name for r in gh.reviewers if r.type is ReviewerType.USER),
         reviewer_teams=tuple(r.name for r in gh.reviewers if r.type is ReviewerType.TEAM),
         wait_timer_minutes=gh.wait_timer_minutes or None,

@@ -135,3 +135,55 @@ def test_the_wheel_and_the_policy_pack_import_nothing_of_the_platform(package: s
 @pytest.mark.parametrize("module", ["core.environment", "core.project", CONTRACT, VOCABULARY])
 def test_the_bottom_layer_imports_the_standard_library_only(module: str) -> None:
     assert {name.split(".")[0] for name in MODULES[module]} <= {*sys.stdlib_module_names, "__future__"}
+
+
+# A component takes explicit args; which environment it runs in may name things, never decide them.
+ENVIRONMENT_DECISIONS = frozenset({"is_production_like", "PRODUCTION_LIKE"})
+ENVIRONMENT_LITERALS = frozenset({"sandbox", "dev", "uat", "prod"})
+
+
+def environment_decisions(tree: ast.AST) -> list[str]:
+    """Where a module asks which environment it is in: an Environment member, the production-like
+    set, or an environment name compared or used as a key."""
+    found = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "Environment"
+            and node.attr.isupper()
+        ):
+            found.append(f"line {node.lineno}: Environment.{node.attr}")
+        if isinstance(node, ast.Name | ast.Attribute):
+            name = node.id if isinstance(node, ast.Name) else node.attr
+            if name in ENVIRONMENT_DECISIONS:
+                found.append(f"line {node.lineno}: {name}")
+        literals: list[ast.expr] = []
+        if isinstance(node, ast.Compare):
+            literals = [node.left, *node.comparators]
+        elif isinstance(node, ast.Dict):
+            literals = [key for key in node.keys if key is not None]
+        found += [
+            f"line {node.lineno}: {literal.value!r}"
+            for literal in literals
+            if isinstance(literal, ast.Constant) and literal.value in ENVIRONMENT_LITERALS
+        ]
+    return found
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "infra").glob("*.py")), ids=lambda p: p.name)
+def test_components_never_branch_on_the_environment(path: Path) -> None:
+    """Every per-environment decision is a settings value (stacks/defaults.py, stacks/rules.py)
+    that stacks/wiring.py maps into an explicit arg."""
+    assert environment_decisions(ast.parse(path.read_text())) == []
+
+
+def test_the_environment_check_finds_each_kind_of_decision() -> None:
+    source = """
+protect = env is Environment.PROD
+if args.environment.is_production_like: pass
+if environment in PRODUCTION_LIKE: pass
+force = args.environment == "sandbox"
+TABLE = {"dev": 1}
+"""
+    assert len(environment_decisions(ast.parse(source))) == 5

@@ -14,8 +14,6 @@ from pydantic import ValidationError
 from core.environment import Environment
 from infra.databricks_provider import DatabricksAuthType, auth_type_for
 from infra.serving import ENDPOINT_TIMEOUTS, SERVED_VERSION_PATH
-from infra.unity_catalog import UC_GRANTS, Role, Securable
-from infra.workload_identity import WORKSPACE_ACCESS, WorkspaceObject
 from stacks.offline import FAKE_OUTPUTS, OfflineRun, RecordedResource
 
 SP_ID = FAKE_OUTPUTS["databricks:index/servicePrincipal:ServicePrincipal"]("sp", {})["applicationId"]
@@ -117,54 +115,6 @@ def test_catalog_lives_on_the_environments_external_location(runs: dict[Environm
         assert (volume["name"], volume["volumeType"]) == ("artifacts", "MANAGED")
 
 
-def test_only_sandbox_may_drop_a_catalog_with_its_data(runs: dict[Environment, OfflineRun]) -> None:
-    for env, run in runs.items():
-        catalog = one(run, "databricks:index/catalog:Catalog").plain_inputs()
-        assert catalog["forceDestroy"] is (env is Environment.SANDBOX)
-
-
-@pytest.mark.parametrize(
-    ("securable", "key"),
-    [
-        (Securable.CATALOG, "catalog"),
-        (Securable.SCHEMA, "schema"),
-        (Securable.VOLUME, "volume"),
-        (Securable.MODEL, "model"),
-    ],
-)
-def test_grants_follow_the_table_per_environment(
-    runs: dict[Environment, OfflineRun], securable: Securable, key: str
-) -> None:
-    principals = {
-        Role.JOB_PRINCIPAL: SP_ID,
-        Role.DEVELOPERS: "mlops-developers",
-        Role.READERS: "mlops-readers",
-        Role.DEPLOYERS: "mlops-deployers",
-        Role.PREVIEW: PREVIEW_CLIENT_ID,
-        Role.APPROVERS: "mlops-approvers",
-    }
-    for env, run in runs.items():
-        # The approvers are granted only where a human approves (uat/prod by default).
-        present = {role for role in principals if role is not Role.APPROVERS or env.is_production_like}
-        expected = {
-            principals[role]: sorted(p.prod if env.is_production_like else p.dev)
-            for role, p in UC_GRANTS[securable].items()
-            if (p.prod if env.is_production_like else p.dev) and role in present
-        }
-        assert grants_on(run, key) == expected, (env, securable)
-
-
-def test_developers_only_read_in_uat_and_prod_and_readers_never_write(
-    runs: dict[Environment, OfflineRun],
-) -> None:
-    writes = {"MODIFY", "CREATE_TABLE", "CREATE_MODEL", "CREATE_FUNCTION", "WRITE_VOLUME"}
-    for env, run in runs.items():
-        schema = grants_on(run, "schema")
-        assert not writes & set(schema["mlops-readers"])
-        assert bool(writes & set(schema["mlops-developers"])) is not env.is_production_like
-        assert {"USE_SCHEMA", "SELECT", "MODIFY"} <= set(schema[SP_ID])
-
-
 # --- identity, model and workspace permissions ------------------------------------------------------------
 
 
@@ -187,34 +137,6 @@ def test_job_principal_cannot_create_clusters(runs: dict[Environment, OfflineRun
     assert set(principals) == {"mlops-dev-jobs", "mlops-dev-deployer", "mlops-dev-preview"}
     assert all(p["allowClusterCreate"] is False for p in principals.values())
     assert "applicationId" not in principals["mlops-dev-jobs"]  # Databricks-managed
-
-
-@pytest.mark.parametrize(
-    ("kind", "id_key"),
-    [
-        (WorkspaceObject.JOB, "jobId"),
-        (WorkspaceObject.EXPERIMENT, "experimentId"),
-        (WorkspaceObject.SERVING_ENDPOINT, "servingEndpointId"),
-    ],
-)
-def test_workspace_permissions_follow_the_table(
-    trained_runs: dict[Environment, OfflineRun], kind: WorkspaceObject, id_key: str
-) -> None:
-    row = WORKSPACE_ACCESS[kind]
-    for env, run in trained_runs.items():
-        resources = [p for p in run.of_type(PERMISSIONS) if id_key in p.inputs]
-        if kind is WorkspaceObject.SERVING_ENDPOINT and not env.is_production_like:
-            assert resources == []  # no endpoint outside uat/prod in these configurations
-            continue
-        assert resources, (env, kind)
-        developers = row.developers_prod if env.is_production_like else row.developers_dev
-        expected = (
-            {"mlops-developers": developers}
-            | ({SP_ID: row.job_principal} if row.job_principal else {})
-            | ({PREVIEW_CLIENT_ID: row.preview} if row.preview else {})
-        )
-        for resource in resources:
-            assert acl_of(resource) == expected, (env, kind)
 
 
 def test_the_preview_identity_reads_the_workspace_and_can_do_nothing_else(
@@ -240,17 +162,6 @@ def test_the_preview_identity_reads_the_workspace_and_can_do_nothing_else(
         assert privileges == {"BROWSE"}, env
 
 
-def test_developers_can_run_jobs_in_dev_but_only_view_them_in_prod(
-    runs: dict[Environment, OfflineRun],
-) -> None:
-    levels = {
-        env: {acl_of(p)["mlops-developers"] for p in run.of_type(PERMISSIONS) if "jobId" in p.inputs}
-        for env, run in runs.items()
-    }
-    assert levels[Environment.DEV] == levels[Environment.SANDBOX] == {"CAN_MANAGE_RUN"}
-    assert levels[Environment.UAT] == levels[Environment.PROD] == {"CAN_VIEW"}
-
-
 # --- serving, planned after a training run set the champion ------------------------------------------
 # (docs/traps.md: served-version, endpoint-round-trip, prod-serving-protection)
 
@@ -273,11 +184,6 @@ def test_endpoint_serves_the_uc_model_sized_per_environment(
         assert served["entityName"] == f"mlops_{env.value}.iris.iris_classifier"
         assert (served["workloadSize"], served["scaleToZeroEnabled"]) == (size, scale_to_zero)
         assert endpoint["name"] == f"mlops-{env.value}-iris-classifier"
-
-
-def test_prod_endpoint_never_scales_to_zero(wheel_path: Path) -> None:
-    with pytest.raises(ValidationError, match="serving_scale_to_zero must be false in prod"):
-        workloads_args(Environment.PROD, wheel_path, serving_scale_to_zero=True)
 
 
 def test_pulumi_leaves_the_served_version_to_the_deploy_task(
@@ -330,21 +236,12 @@ def test_other_environments_stay_disposable(runs: dict[Environment, OfflineRun])
 # --- secrets and monitoring ------------------------------------------------------------------------
 
 
-def test_secret_scope_is_databricks_backed_and_acls_per_environment(
-    runs: dict[Environment, OfflineRun],
-) -> None:
+def test_secret_scope_is_databricks_backed(runs: dict[Environment, OfflineRun]) -> None:
+    """Who reads it: tests/stacks/test_access_invariants.py, on the real stacks."""
     for env, run in runs.items():
         scope = one(run, "databricks:index/secretScope:SecretScope").plain_inputs()
         assert scope["backendType"] == "DATABRICKS", env
         assert "keyvaultMetadata" not in scope
-        acls = {
-            a.plain_inputs()["principal"]: a.plain_inputs()["permission"]
-            for a in run.of_type("databricks:index/secretAcl:SecretAcl")
-        }
-        expected: dict[str, Any] = {SP_ID: "READ"} | (
-            {} if env.is_production_like else {"mlops-developers": "READ"}
-        )
-        assert acls == expected, env
 
 
 def test_every_inconsistency_is_reported_at_once(wheel_path: Path) -> None:
@@ -352,10 +249,9 @@ def test_every_inconsistency_is_reported_at_once(wheel_path: Path) -> None:
         workloads_args(
             Environment.PROD,
             wheel_path,
-            serving_scale_to_zero=True,
             deployer_client_id=None,
             failure_notification_emails=("not-an-address",),
         )
     message = str(caught.value)
-    for fragment in ("scale_to_zero", "deployer_client_id", "e-mail"):
+    for fragment in ("deployer_client_id", "e-mail"):
         assert fragment in message

@@ -9,7 +9,7 @@ import pulumi_github as github
 import pytest
 
 from core.environment import Environment
-from infra.github import PROTECTIONS, GitHubEnvironment, GitHubEnvironmentArgs
+from infra.github import GitHubEnvironment, GitHubEnvironmentArgs
 from infra.github_oidc import oidc_subject
 from stacks.offline import (
     FAKE_CLIENT_ID,
@@ -20,6 +20,8 @@ from stacks.offline import (
     OfflineRun,
     run_offline,
 )
+from stacks.plan import stack_settings
+from stacks.wiring import github_protection
 
 OWNER = "acme-ml"
 REPOSITORY = "mlops-platform"
@@ -67,6 +69,8 @@ def _args(environment: Environment, **overrides: Any) -> dict[str, Any]:
     prod = environment is Environment.PROD
     literal: dict[str, Any] = {
         "environment": environment,
+        # The protection the stack's settings give (stacks/wiring.py maps them the same way).
+        "protection": github_protection(stack_settings(environment).github),
         "owner": OWNER,
         "repository": REPOSITORY,
         "reviewer_users": PROD_REVIEWER_USERS if prod else (),
@@ -168,7 +172,7 @@ def test_prod_waits_for_its_reviewers_and_nobody_approves_their_own_deployment(
 def test_reviewers_exist_only_in_prod(plans: dict[Environment, OfflineRun], environment: Environment) -> None:
     inputs = _one(plans[environment], ENVIRONMENT_TYPE).inputs
     assert not inputs.get("reviewers")
-    assert not PROTECTIONS[environment].requires_reviewers
+    assert inputs["preventSelfReview"] is False
 
 
 def test_wait_timer_is_passed_through_when_asked_for() -> None:

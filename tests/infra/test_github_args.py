@@ -8,16 +8,18 @@ import pytest
 from pydantic import ValidationError
 
 from core.environment import Environment
-from infra.github import MAX_REVIEWERS, DeploymentRule, GitHubEnvironmentArgs
+from infra.github import MAX_REVIEWERS, DeploymentRule, GitHubEnvironmentArgs, Protection
 from infra.github_oidc import oidc_subject, pull_request_subject
 
 
 def _args(environment: Environment, **overrides: Any) -> dict[str, Any]:
+    prod = environment is Environment.PROD
     base: dict[str, Any] = {
         "environment": environment,
+        "protection": Protection(deployments=None, requires_reviewers=prod, admins_can_bypass=not prod),
         "owner": "acme-ml",
         "repository": "mlops-platform",
-        "reviewer_users": (1,) if environment is Environment.PROD else (),
+        "reviewer_users": (1,) if prod else (),
         "azure_client_id": "client",
         "azure_tenant_id": "tenant",
         "azure_subscription_id": "subscription",
@@ -31,8 +33,8 @@ def _args(environment: Environment, **overrides: Any) -> dict[str, Any]:
     ("environment", "overrides", "message"),
     [
         (Environment.PROD, {"reviewer_users": ()}, "prod: deployments need approval"),
-        (Environment.DEV, {"reviewer_teams": (5,)}, "reviewers are only for prod"),
-        (Environment.UAT, {"reviewer_users": (5,)}, "reviewers are only for prod"),
+        (Environment.DEV, {"reviewer_teams": (5,)}, "has no approval step"),
+        (Environment.UAT, {"reviewer_users": (5,)}, "has no approval step"),
         (Environment.PROD, {"reviewer_users": tuple(range(1, MAX_REVIEWERS + 2))}, "at most 6"),
         (Environment.PROD, {"reviewer_users": (0,)}, "greater than 0"),
         (Environment.PROD, {"reviewer_users": ("not a login",)}, "should match pattern"),

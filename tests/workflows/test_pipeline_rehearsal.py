@@ -22,8 +22,9 @@ from ruamel.yaml import YAML
 from workflow_files import REPOSITORY_SECRETS, REPOSITORY_VARIABLES, ROOT, load_yaml
 
 from core.environment import Environment as Stack
-from infra.github import PROTECTIONS
 from stacks.offline import OfflineRun
+from stacks.plan import stack_settings
+from stacks.wiring import github_protection
 
 ENVIRONMENT_SECRET = "github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret"  # noqa: S105
 ENVIRONMENT_VARIABLE = "github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable"
@@ -47,10 +48,10 @@ UP_DEV = Job("deploy.yml", "dev", PUSH_TO_MAIN)
 @pytest.fixture(scope="module")
 def repository(plans: dict[Stack, OfflineRun]) -> Repository:
     """The repository as CI sees it: hand-set repository values, and per stack the environment its
-    GitHub component writes (secrets and variables as planned, deployment rule from PROTECTIONS)."""
+    GitHub component writes (secrets and variables as planned, deployment rule from the settings)."""
     environments = {}
     for stack, run in plans.items():
-        rule = PROTECTIONS[stack].deployments
+        rule = github_protection(stack_settings(stack).github).deployments
         secrets = [r.plain_inputs() for r in run.of_type(ENVIRONMENT_SECRET)]
         variables = [r.plain_inputs() for r in run.of_type(ENVIRONMENT_VARIABLE)]
         environments[stack.value] = Environment(

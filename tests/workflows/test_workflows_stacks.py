@@ -10,7 +10,8 @@ from rehearsal import matches
 from workflow_files import ROOT, Job
 
 from core.environment import Environment
-from infra.github import PROTECTIONS
+from stacks.plan import stack_settings
+from stacks.wiring import github_protection
 
 PULUMI_ACTION = "pulumi/actions"
 REUSABLE_UP = "pulumi-up.yml"
@@ -46,15 +47,15 @@ def test_the_stacks_named_by_the_workflows_are_exactly_the_stacks_of_the_reposit
 
 
 def _branch_rule(stack: Environment) -> tuple[str, ...]:
-    rule = PROTECTIONS[stack].deployments
+    rule = github_protection(stack_settings(stack).github).deployments
     assert rule is not None
     return rule.branch_patterns
 
 
 def test_branch_filters_are_the_environments_deployment_rules(workflows: dict[str, dict[str, Any]]) -> None:
-    """One pattern from one place: the workflows trigger on exactly the branches that
-    infra.github.PROTECTIONS lets deploy to dev and uat (release/**, say, would start uat runs for
-    release/a/b that the environment then refuses)."""
+    """One pattern from one place: the workflows trigger on exactly the branches that the stacks'
+    settings (github.deploymentBranches) let deploy to dev and uat (release/**, say, would start uat
+    runs for release/a/b that the environment then refuses)."""
     deployable = [*_branch_rule(Environment.DEV), *_branch_rule(Environment.UAT)]
     assert _triggers(workflows, "deploy.yml")["push"]["branches"] == deployable
     assert _triggers(workflows, "pr.yml")["pull_request"]["branches"] == deployable

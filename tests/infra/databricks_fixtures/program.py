@@ -9,6 +9,7 @@ from typing import Any
 from pulumi.resource import DependencyResource
 
 from core.environment import Environment
+from infra.access import DeveloperAccess, access_levels
 from infra.databricks import DatabricksWorkloads
 from infra.databricks_args import DatabricksWorkloadsArgs
 from stacks.offline import OfflineRun, WorkspaceState, run_offline
@@ -31,16 +32,36 @@ CONNECTOR_ID = (
     "/providers/Microsoft.Databricks/accessConnectors/dbac-mlops-{env}"
 )
 
-# What each environment kind typically asks for (the lead maps settings the same way).
+# What each environment kind typically asks for (stacks/wiring.py maps the settings the same way).
+_BUILDING: dict[str, Any] = {
+    "access": access_levels(DeveloperAccess.BUILD),
+    "schedules_paused": True,
+    "require_approval": False,
+    "protect": False,
+}
+_GUARDED: dict[str, Any] = {
+    "access": access_levels(DeveloperAccess.READ),
+    "schedules_paused": False,
+    "require_approval": True,
+    "force_destroy": False,
+}
 ENVIRONMENT_ARGS: dict[Environment, dict[str, Any]] = {
-    Environment.SANDBOX: {},
-    Environment.DEV: {"failure_notification_emails": ("ml-dev@example.com",)},
+    Environment.SANDBOX: {**_BUILDING, "force_destroy": True},
+    Environment.DEV: {
+        **_BUILDING,
+        "force_destroy": False,
+        "failure_notification_emails": ("ml-dev@example.com",),
+    },
     Environment.UAT: {
+        **_GUARDED,
+        "protect": False,
         "create_serving_endpoint": True,
         "model_monitoring": True,
         "failure_notification_emails": ("ml-oncall@example.com", "ml-dev@example.com"),
     },
     Environment.PROD: {
+        **_GUARDED,
+        "protect": True,
         "create_serving_endpoint": True,
         "model_monitoring": True,
         "serving_scale_to_zero": False,

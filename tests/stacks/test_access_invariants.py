@@ -1,0 +1,170 @@
+"""Who may do what, checked as invariants on the real plans of the four stacks.
+
+These tests do not rebuild the expected grants from the table the code uses (infra/access.py); they
+state what must hold whatever the table says, so a wrong table entry or a wrong per-environment
+setting fails here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from core.environment import PRODUCTION_LIKE, Environment
+from infra.job_graph import read_wheel
+from stacks.offline import OfflineRun, RecordedResource
+from stacks.plan import stack_settings
+from stacks.settings import StackSettings
+from stacks.wiring import DIST
+
+GRANTS = "databricks:index/grants:Grants"
+PERMISSIONS = "databricks:index/permissions:Permissions"
+SECRET_ACL = "databricks:index/secretAcl:SecretAcl"  # noqa: S105 - a type token
+CATALOG = "databricks:index/catalog:Catalog"
+SCHEMA = "databricks:index/schema:Schema"
+# What reading needs in Unity Catalog; every other privilege changes something.
+READ_PRIVILEGES = frozenset({"BROWSE", "USE_CATALOG", "USE_SCHEMA", "SELECT", "EXECUTE", "READ_VOLUME"})
+READ_LEVELS = frozenset({"CAN_VIEW", "CAN_READ"})
+_APPLICATION_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+GUARDED = sorted(PRODUCTION_LIKE)
+BUILDING = sorted(set(Environment) - PRODUCTION_LIKE)
+
+
+def settings_of(environment: Environment) -> StackSettings:
+    return stack_settings(environment.value)
+
+
+def is_group(principal: str) -> bool:
+    """Service principals are named by their application id; account groups by their name."""
+    return not _APPLICATION_ID.fullmatch(principal)
+
+
+def uc_grants(run: OfflineRun) -> list[tuple[str, str, set[str]]]:
+    """(securable kind, principal, privileges) for every grant of the plan."""
+    found = []
+    for resource in run.of_type(GRANTS):
+        inputs = resource.plain_inputs()
+        (kind,) = set(inputs) & {"catalog", "schema", "volume", "model"}
+        found += [(kind, grant["principal"], set(grant["privileges"])) for grant in inputs["grants"]]
+    return found
+
+
+def acl_entries(resource: RecordedResource) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = resource.plain_inputs()["accessControls"]
+    return entries
+
+
+def owners(run: OfflineRun) -> set[str]:
+    return {
+        r.plain_inputs()["owner"]
+        for r in run.resources
+        if r.type.startswith("databricks:") and "owner" in r.plain_inputs()
+    }
+
+
+@pytest.mark.parametrize("environment", GUARDED)
+def test_in_uat_and_prod_no_group_but_the_owners_changes_anything_in_unity_catalog(
+    plans: dict[Environment, OfflineRun], environment: Environment
+) -> None:
+    """Groups read; the only change a group may make is the approvers' APPLY_TAG on the model (the
+    approval itself). The deployers own the securables and need no grant to change them."""
+    run = plans[environment]
+    owning = owners(run)
+    assert settings_of(environment).databricks.deployers_group in owning
+    for kind, principal, privileges in uc_grants(run):
+        if not is_group(principal) or principal in owning:
+            continue
+        allowed = READ_PRIVILEGES | ({"APPLY_TAG"} if kind == "model" else set())
+        assert privileges <= allowed, (environment, kind, principal, privileges - allowed)
+
+
+@pytest.mark.parametrize("environment", GUARDED)
+def test_in_uat_and_prod_groups_only_look_at_jobs_experiments_and_endpoints(
+    trained_plans: dict[Environment, OfflineRun], environment: Environment
+) -> None:
+    """Except the approvers, who start the jobs the graph marks run_by_approvers (docs/ml.md)."""
+    run = trained_plans[environment]
+    approvers = settings_of(environment).databricks.approvers_group
+    run_by_approvers = {key for key, job in read_wheel(DIST).graph.jobs.items() if job.run_by_approvers}
+    assert run_by_approvers
+    permissions = run.of_type(PERMISSIONS)
+    assert {"jobId", "experimentId", "servingEndpointId"} <= {k for p in permissions for k in p.inputs}
+    for resource in permissions:
+        for entry in acl_entries(resource):
+            if "groupName" not in entry or entry["permissionLevel"] in READ_LEVELS:
+                continue
+            job = resource.name.removeprefix("databricks-jobs-").removesuffix("-permissions")
+            assert (entry["groupName"], entry["permissionLevel"], job in run_by_approvers) == (
+                approvers,
+                "CAN_MANAGE_RUN",
+                True,
+            ), (environment, resource.name, entry)
+
+
+@pytest.mark.parametrize("environment", GUARDED)
+def test_in_uat_and_prod_no_group_reads_the_secrets(
+    plans: dict[Environment, OfflineRun], environment: Environment
+) -> None:
+    acls = [a.plain_inputs() for a in plans[environment].of_type(SECRET_ACL)]
+    assert acls, environment  # the job principal reads them
+    assert [a for a in acls if is_group(a["principal"])] == []
+
+
+@pytest.mark.parametrize("environment", GUARDED)
+def test_in_uat_and_prod_a_destroy_drops_no_table(
+    plans: dict[Environment, OfflineRun], environment: Environment
+) -> None:
+    run = plans[environment]
+    for resource in run.of_type(CATALOG) + run.of_type(SCHEMA):
+        assert resource.plain_inputs().get("forceDestroy") is not True, (environment, resource.name)
+
+
+@pytest.mark.parametrize("environment", BUILDING)
+def test_developers_build_only_where_the_stack_lets_them(
+    trained_plans: dict[Environment, OfflineRun], environment: Environment
+) -> None:
+    """In sandbox and dev the developers group creates tables and models and runs jobs; the
+    guarded environments are checked above. Nobody else but the platform's identities writes."""
+    run = trained_plans[environment]
+    developers = settings_of(environment).databricks.developers_group
+    owning = owners(run)
+    writers = {
+        principal
+        for _, principal, privileges in uc_grants(run)
+        if is_group(principal) and principal not in owning and privileges - READ_PRIVILEGES
+    }
+    assert writers == {developers}, environment
+    job_runners = {
+        entry["groupName"]
+        for resource in run.of_type(PERMISSIONS)
+        if "jobId" in resource.inputs
+        for entry in acl_entries(resource)
+        if entry.get("permissionLevel") == "CAN_MANAGE_RUN" and "groupName" in entry
+    }
+    assert developers in job_runners, environment
+
+
+def test_readers_never_write_anywhere(plans: dict[Environment, OfflineRun]) -> None:
+    for environment, run in plans.items():
+        readers = settings_of(environment).databricks.readers_group
+        for kind, principal, privileges in uc_grants(run):
+            if principal == readers:
+                assert privileges <= READ_PRIVILEGES, (environment, kind, privileges)
+        assert readers not in {a.plain_inputs()["principal"] for a in run.of_type(SECRET_ACL)}
+
+
+def test_only_configured_principals_are_granted_anything(
+    trained_plans: dict[Environment, OfflineRun],
+) -> None:
+    """Every group a grant or ACL names is one of the stack's groups (no stray or typo'd group)."""
+    for environment, run in trained_plans.items():
+        db = settings_of(environment).databricks
+        configured = {db.deployers_group, db.readers_group, db.developers_group, db.approvers_group}
+        named = {p for _, p, _ in uc_grants(run) if is_group(p)}
+        named |= {
+            e["groupName"] for r in run.of_type(PERMISSIONS) for e in acl_entries(r) if "groupName" in e
+        }
+        named |= {a.plain_inputs()["principal"] for a in run.of_type(SECRET_ACL)}
+        assert {p for p in named if is_group(p)} <= configured, environment
