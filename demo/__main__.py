@@ -1,5 +1,5 @@
 """``make demo``: build, plan, train behind the gate, approve, score in batch, retrain on drift, serve,
-promote; offline."""
+promote; then the second project (a regression gated on RMSE) trained, scored and served; offline."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.panel import Panel
 
 from demo import stages
+from demo.projects import DIABETES_DEMO
 from demo.runner import Stage, StageOutcome, run_stages, timing_table
 from stacks.console import cli_console
 
@@ -19,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def demo_stages(paths: stages.DemoPaths, port: int | None = None) -> list[Stage]:
     return [
-        Stage("wheel", "build the ML wheel", lambda: stages.build_wheel(paths)),
+        Stage("wheel", "build every ML project's wheel", lambda: stages.build_wheel(paths)),
         Stage("plan", "plan sandbox, dev, uat and prod offline", lambda: stages.plan_all_stacks(paths)),
         Stage(
             "train", "install the wheel like a job does; run the training job", lambda: stages.train(paths)
@@ -37,13 +38,28 @@ def demo_stages(paths: stages.DemoPaths, port: int | None = None) -> list[Stage]
         ),
         Stage("serve", "serve the champion and score a request", lambda: stages.serve(paths, port)),
         Stage("promote", "dry-run the promotion uat -> prod", lambda: stages.promote_dry_run(paths)),
+        Stage(
+            "diabetes-train",
+            "the second project from its own wheel: training gated on RMSE (lower is better)",
+            lambda: stages.train(paths, DIABETES_DEMO),
+        ),
+        Stage(
+            "diabetes-batch",
+            "its batch inference job: a number per patient",
+            lambda: stages.batch_inference(paths, DIABETES_DEMO),
+        ),
+        Stage(
+            "diabetes-serve",
+            "serve its champion and score a request in its own signature",
+            lambda: stages.serve(paths, port, DIABETES_DEMO),
+        ),
     ]
 
 
 def summary(paths: stages.DemoPaths, outcomes: Sequence[StageOutcome]) -> Panel:
     local, venvs = _shown(paths.local, paths.root), _shown(paths.job_venvs, paths.root)
     lines = [
-        f"tables (Delta):        {local}/tables/main/iris/",
+        f"tables (Delta):        {local}/tables/main/iris/ and {local}/tables/main/diabetes/",
         f"MLflow store (SQLite): {local}/mlflow.db, artefacts in {local}/artifacts/",
         f"job venvs:             {venvs}/ (the wheel and its locked dependencies only)",
         f"MLflow UI:             .venv/bin/mlflow ui --backend-store-uri sqlite:///{local}/mlflow.db",

@@ -24,7 +24,7 @@ from pathlib import Path
 from demo.runner import StageError
 
 REPO = Path(__file__).resolve().parent.parent
-LOCK = REPO / "ml" / "requirements.lock"
+LOCK = REPO / "ml" / "requirements.lock"  # Iris's; every project has its own (its folder)
 HOME_ENV_VAR = "IRIS_MLOPS_HOME"  # where the wheel's local backend keeps tables and MLflow
 COMPLETE = ".iris-mlops-complete"  # written last: a venv without it was interrupted
 STALE_SECONDS = 24 * 3600  # venvs of other wheels unused this long are removed
@@ -38,10 +38,10 @@ def uv_binary() -> str:
     return found
 
 
-def venv_key(wheel: Path) -> str:
+def venv_key(wheel: Path, lock: Path = LOCK) -> str:
     """Same lock, same wheel bytes (the build is reproducible), same interpreter: same venv."""
     digest = hashlib.sha256()
-    for part in (LOCK.read_bytes(), wheel.read_bytes(), sys.version.encode()):
+    for part in (lock.read_bytes(), wheel.read_bytes(), sys.version.encode()):
         digest.update(hashlib.sha256(part).digest())
     return digest.hexdigest()[:24]
 
@@ -76,12 +76,12 @@ class JobEnvironment:
         )
 
 
-def _install(venv: Path, wheel: Path) -> None:
+def _install(venv: Path, wheel: Path, lock: Path) -> None:
     uv, python = uv_binary(), str(venv / "bin" / "python")
     link = ("--link-mode", "hardlink")  # from uv's cache: a warm cache installs ~800 MB in ~2 s
     steps = [
         ("venv", "--quiet", "--python", sys.executable, str(venv)),
-        ("pip", "sync", "--quiet", *link, "--python", python, "--require-hashes", str(LOCK)),
+        ("pip", "sync", "--quiet", *link, "--python", python, "--require-hashes", str(lock)),
         ("pip", "install", "--quiet", *link, "--python", python, "--no-deps", str(wheel)),
     ]
     environ = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
@@ -101,19 +101,20 @@ def _prune(root: Path, keep: Path) -> None:
             (root / f"{other.name}.lock").unlink(missing_ok=True)
 
 
-def wheel_venv(wheel: Path, root: Path) -> tuple[Path, bool]:
-    """The venv under ``root`` for ``wheel``, and whether it had to be built now.
+def wheel_venv(wheel: Path, root: Path, lock: Path = LOCK) -> tuple[Path, bool]:
+    """The venv under ``root`` for ``wheel`` and its project's ``lock``, and whether it had to be
+    built now.
 
     Never changed once complete, so concurrent sessions share it; a file lock lets one build it.
     """
     root.mkdir(parents=True, exist_ok=True)
-    venv = root / venv_key(wheel)
-    with (root / f"{venv.name}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    venv = root / venv_key(wheel, lock)
+    with (root / f"{venv.name}.lock").open("w") as building:
+        fcntl.flock(building, fcntl.LOCK_EX)
         built = not (venv / COMPLETE).exists()
         if built:
             shutil.rmtree(venv, ignore_errors=True)
-            _install(venv, wheel)
+            _install(venv, wheel, lock)
             _prune(root, keep=venv)
         (venv / COMPLETE).touch()  # last use, for pruning
     return venv, built

@@ -11,17 +11,16 @@ from pathlib import Path
 
 from deltalake import DeltaTable
 from iris_mlops.backends.local import LocalBackend
-from iris_mlops.data import PREDICTIONS_TABLE
-from iris_mlops.params import TaskParameters
 from iris_mlops.steps.approve import GATE_STATUS_TAG
 from iris_mlops.steps.evaluate import CHAMPION_VERSION_TAG, challenger_tag, champion_tag
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from rich.table import Table
 
-DEFAULTS = TaskParameters()  # the demo runs the jobs with their local defaults (catalog, schema, model)
-MODEL = f"{DEFAULTS.catalog}.{DEFAULTS.schema}.{DEFAULTS.model_name}"
-METRIC = str(DEFAULTS.primary_metric)
+from demo.projects import IRIS_DEMO, DemoProject
+
+# The demo runs the jobs with their local defaults (catalog, schema, model).
+MODEL = IRIS_DEMO.model
 
 
 def _client(home: Path) -> MlflowClient:
@@ -29,28 +28,28 @@ def _client(home: Path) -> MlflowClient:
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
-def registered_versions(home: Path) -> int:
+def registered_versions(home: Path, project: DemoProject = IRIS_DEMO) -> int:
     """How many versions of the model the local registry holds (0 before the first run)."""
     if not (home / "mlflow.db").exists():
         return 0
-    return len(_client(home).search_model_versions(f"name='{MODEL}'"))
+    return len(_client(home).search_model_versions(f"name='{project.model}'"))
 
 
-def gate_table(home: Path) -> tuple[Table, str]:
+def gate_table(home: Path, project: DemoProject = IRIS_DEMO) -> tuple[Table, str]:
     """The newest challenger against the champion it was judged with, and the gate's status."""
-    client = _client(home)
-    versions = client.search_model_versions(f"name='{MODEL}'")
+    client, model, metric = _client(home), project.model, project.metric
+    versions = client.search_model_versions(f"name='{model}'")
     if not versions:
-        raise LookupError(f"no version of {MODEL} in {home}: the training job registered nothing")
+        raise LookupError(f"no version of {model} in {home}: the training job registered nothing")
     challenger = max(versions, key=lambda v: int(v.version))
-    champion = client.get_model_version_by_alias(MODEL, "champion") if _has_champion(client) else None
+    champion = client.get_model_version_by_alias(model, "champion") if _has_champion(client, model) else None
     tags = challenger.tags
     status = tags.get(GATE_STATUS_TAG, "not evaluated")
-    table = Table("", "version", METRIC, title=f"gate on {MODEL}: {status}")
-    table.add_row("challenger", f"v{challenger.version}", _score(tags.get(challenger_tag(METRIC))))
+    table = Table("", "version", metric, title=f"gate on {model}: {status}")
+    table.add_row("challenger", f"v{challenger.version}", _score(tags.get(challenger_tag(metric))))
     judged_against = tags.get(CHAMPION_VERSION_TAG, "none")
     shown_against = judged_against if judged_against == "none" else f"v{judged_against}"
-    table.add_row("champion it was judged against", shown_against, _score(tags.get(champion_tag(METRIC))))
+    table.add_row("champion it was judged against", shown_against, _score(tags.get(champion_tag(metric))))
     table.add_row("champion now", f"v{champion.version}" if champion else "none", "")
     return table, status
 
@@ -59,8 +58,8 @@ def _score(tag: str | None) -> str:
     return "-" if tag is None else f"{float(tag):.4f}"
 
 
-def _has_champion(client: MlflowClient) -> bool:
-    return "champion" in (client.get_registered_model(MODEL).aliases or {})
+def _has_champion(client: MlflowClient, model: str) -> bool:
+    return "champion" in (client.get_registered_model(model).aliases or {})
 
 
 @dataclass(frozen=True)
@@ -71,14 +70,14 @@ class PredictionsWritten:
     total_rows: int
 
 
-def champion_version(home: Path) -> ModelVersion:
-    return _client(home).get_model_version_by_alias(MODEL, "champion")
+def champion_version(home: Path, project: DemoProject = IRIS_DEMO) -> ModelVersion:
+    return _client(home).get_model_version_by_alias(project.model, "champion")
 
 
-def predictions_written(home: Path) -> PredictionsWritten:
+def predictions_written(home: Path, project: DemoProject = IRIS_DEMO) -> PredictionsWritten:
     """Rows the current champion wrote into the predictions table."""
-    name = f"{DEFAULTS.catalog}.{DEFAULTS.schema}.{PREDICTIONS_TABLE}"
+    name = project.table(project.spec.tables.predictions)
     frame = DeltaTable(str(LocalBackend(home).table_path(name))).to_pandas()
-    champion = champion_version(home).version
+    champion = champion_version(home, project).version
     mine = frame[frame["model_version"].astype(str) == str(champion)]
     return PredictionsWritten(name, str(champion), len(mine), len(frame))

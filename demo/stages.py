@@ -12,6 +12,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from iris_mlops.vocabulary import direction_of
 from rich.console import Group
 from rich.syntax import Syntax
 from rich.table import Table
@@ -22,6 +23,7 @@ from demo.drift import drift_loop
 from demo.job_env import JobEnvironment, wheel_venv
 from demo.ml_state import gate_table, predictions_written, registered_versions
 from demo.plan_summary import compact_plan
+from demo.projects import IRIS_DEMO, PROJECTS, DemoProject
 from demo.runner import StageError, StageResult
 from demo.serving import score_once
 from stacks.plan import plan_stack
@@ -29,9 +31,6 @@ from stacks.promote import PromotionRefusedError, plan_promotion
 from stacks.settings import promotable_keys
 
 DEMO_ENV = "dev"  # the environment the local jobs pretend to be (gate rules, names)
-# Each demo run retrains with the next regularization strength, like a data scientist trying
-# settings: on Iris, C=0.1 scores below the champion (the gate rejects it), C=10 ties it.
-REGULARIZATION_ROTATION = (1.0, 0.1, 10.0, 0.3, 3.0)
 
 
 @dataclass(frozen=True)
@@ -43,10 +42,6 @@ class DemoPaths:
     venvs: Path | None = None  # job venvs, one per wheel (default: <home>/job-venvs)
 
     @property
-    def dist(self) -> Path:
-        return self.root / "dist" / "iris"
-
-    @property
     def local(self) -> Path:
         return self.home or self.root / ".local"
 
@@ -54,15 +49,17 @@ class DemoPaths:
     def job_venvs(self) -> Path:
         return self.venvs or self.local / "job-venvs"
 
-    def wheel(self) -> Path:
-        wheels = sorted(self.dist.glob("*.whl"))
+    def wheel(self, project: DemoProject = IRIS_DEMO) -> Path:
+        dist = project.dist(self.root)
+        wheels = sorted(dist.glob("*.whl"))
         if len(wheels) != 1:
-            raise StageError(f"expected one wheel in {self.dist}, found {len(wheels)}: run `make wheel`")
+            raise StageError(f"expected one wheel in {dist}, found {len(wheels)}: run `make wheel`")
         return wheels[0]
 
-    def job_environment(self) -> tuple[JobEnvironment, bool]:
-        """The wheel's job venv (built now if it had to be: the bool) and the demo's home."""
-        venv, built = wheel_venv(self.wheel(), self.job_venvs)
+    def job_environment(self, project: DemoProject = IRIS_DEMO) -> tuple[JobEnvironment, bool]:
+        """The project wheel's own job venv (built now if it had to be: the bool) and the demo's
+        home, which every project shares (each has its own schema, tables and model)."""
+        venv, built = wheel_venv(self.wheel(project), self.job_venvs, project.lock(self.root))
         return JobEnvironment(venv=venv, home=self.local), built
 
 
@@ -76,10 +73,13 @@ def build_wheel(paths: DemoPaths) -> StageResult:
     )
     if done.returncode != 0:
         raise StageError(f"`make wheel` failed: {done.stderr.strip()[-500:]}")
-    wheel = paths.wheel()
-    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()[:12]
-    size_kib = wheel.stat().st_size / 1024
-    return StageResult(f"built {wheel.name} ({size_kib:.0f} KiB, sha256 {digest}…)", facts={"wheel": wheel})
+    wheels = [paths.wheel(project) for project in PROJECTS]
+    built = ", ".join(
+        f"{wheel.parent.name}/{wheel.name} ({wheel.stat().st_size / 1024:.0f} KiB, "
+        f"sha256 {hashlib.sha256(wheel.read_bytes()).hexdigest()[:12]}…)"
+        for wheel in wheels
+    )
+    return StageResult(f"built {built}", facts={"wheel": wheels[0], "wheels": wheels})
 
 
 def plan_all_stacks(paths: DemoPaths) -> StageResult:
@@ -89,14 +89,15 @@ def plan_all_stacks(paths: DemoPaths) -> StageResult:
     return StageResult(f"planned 4 stacks offline: {counts} resources", table, {"resources": total})
 
 
-def train(paths: DemoPaths) -> StageResult:
-    environment, rebuilt = paths.job_environment()
-    regularization = REGULARIZATION_ROTATION[registered_versions(paths.local) % len(REGULARIZATION_ROTATION)]
+def train(paths: DemoPaths, project: DemoProject = IRIS_DEMO) -> StageResult:
+    environment, rebuilt = paths.job_environment(project)
+    rotation = project.rotation
+    regularization = rotation[registered_versions(paths.local, project) % len(rotation)]
     done = environment.run(
-        ["iris-mlops", "run", "training", f"--env={DEMO_ENV}", f"--regularization={regularization}"],
+        [project.spec.cli, "run", "training", f"--env={DEMO_ENV}", f"--regularization={regularization}"],
         cwd=paths.root,
     )
-    gate, decision = gate_table(paths.local)
+    gate, decision = gate_table(paths.local, project)
     if done.returncode != 0 and decision != "failed":  # a failed gate is the gate working
         raise StageError(f"the training job failed:\n{_tail(done)}")
     installed = "installed the wheel into a fresh job venv" if rebuilt else "reused the job venv"
@@ -104,7 +105,8 @@ def train(paths: DemoPaths) -> StageResult:
         "passed": "the challenger passed the gate and is champion",
         "failed": "the gate rejected the challenger; the champion is unchanged",
     }.get(decision, f"gate status: {decision}")
-    verdict = f"trained with C={regularization}: {verdict}"
+    direction = f"{project.metric}, {direction_of(project.metric)} is better"
+    verdict = f"trained with {project.strength}={regularization}: {verdict} ({direction})"
     return StageResult(f"{installed}; {verdict}", Group(_task_table(done), gate), {"gate": decision})
 
 
@@ -112,13 +114,13 @@ def approve(paths: DemoPaths) -> StageResult:
     return approval(paths.job_environment()[0], paths.root, paths.local)
 
 
-def batch_inference(paths: DemoPaths) -> StageResult:
-    done = paths.job_environment()[0].run(
-        ["iris-mlops", "run", "batch-inference", f"--env={DEMO_ENV}"], cwd=paths.root
+def batch_inference(paths: DemoPaths, project: DemoProject = IRIS_DEMO) -> StageResult:
+    done = paths.job_environment(project)[0].run(
+        [project.spec.cli, "run", "batch-inference", f"--env={DEMO_ENV}"], cwd=paths.root
     )
     if done.returncode != 0:
         raise StageError(f"the batch inference job failed:\n{_tail(done)}")
-    written = predictions_written(paths.local)
+    written = predictions_written(paths.local, project)
     return StageResult(
         f"{written.rows} rows scored by champion v{written.model_version} into {written.table}",
         facts={"rows": written.rows},
@@ -129,8 +131,8 @@ def drift(paths: DemoPaths) -> StageResult:
     return drift_loop(paths.job_environment()[0], paths.root)
 
 
-def serve(paths: DemoPaths, port: int | None = None) -> StageResult:
-    exchange = score_once(paths.job_environment()[0], DEMO_ENV, port)
+def serve(paths: DemoPaths, port: int | None = None, project: DemoProject = IRIS_DEMO) -> StageResult:
+    exchange = score_once(paths.job_environment(project)[0], DEMO_ENV, port, project)
     shown = Table.grid(padding=(0, 1))
     shown.add_row("[bold]POST", exchange.path, "(Authorization: Bearer …)")
     shown.add_row("[bold]request", "", Syntax(json.dumps(exchange.request), "json", word_wrap=True))

@@ -33,7 +33,7 @@ def demo_runs(
     venvs: Path = request.getfixturevalue("job_venvs")
     home = tmp_path_factory.mktemp("demo") / "home"
     demo = [sys.executable, "-m", "demo", f"--home={home}", f"--venvs={venvs}"]
-    whole, again = [*demo, f"--port={free_port()}"], [*demo, "--stages=train"]
+    whole, again = [*demo, f"--port={free_port()}"], [*demo, "--stages=train,diabetes-train"]
     # Then the user's "run it again", the stage where it matters: the next challenger meets the gate.
     script = f"import subprocess, sys; sys.exit(subprocess.call({whole!r}) or subprocess.call({again!r}))"
     process = subprocess.Popen(

@@ -15,6 +15,7 @@ from core.environment import Environment
 from demo import stages
 from demo.ml_state import MODEL, champion_version, gate_table, predictions_written, registered_versions
 from demo.plan_summary import PROVIDERS, compact_plan
+from demo.projects import DIABETES_DEMO
 from demo.runner import Stage, StageError, StageResult, run_stages, timing_table
 from stacks.console import cli_console
 from stacks.offline import OfflineRun
@@ -101,6 +102,24 @@ def test_the_demo_runs_end_to_end_then_the_gate_guards_the_champion(demo_runs: D
     assert status == "failed"
     written = predictions_written(demo_runs.home)
     assert (written.rows, written.total_rows, written.model_version) == (150, 150, "1"), MODEL
+
+
+@pytest.mark.e2e
+def test_the_demo_shows_the_regression_gated_by_its_metrics_direction(demo_runs: DemoRuns) -> None:
+    """The second project from its own wheel: alpha=1 becomes champion, then alpha=300 scores a
+    higher RMSE and the gate rejects it (lower is better); its batch and endpoint give numbers."""
+    code, output = demo_runs.wait()
+    assert code == 0, output[-3000:]
+    first, second = " ".join(output.split()).split("summary: where things are", 1)
+    passed = "trained with alpha=1.0: the challenger passed the gate and is champion (rmse, lower is better)"
+    assert passed in first
+    rejected = "trained with alpha=300.0: the gate rejected the challenger; the champion is unchanged"
+    assert rejected in second
+    assert "442 rows scored by champion v1 into main.diabetes.diabetes_predictions" in first
+    assert "/serving-endpoints/diabetes-dev/invocations" in first
+    assert registered_versions(demo_runs.home, DIABETES_DEMO) == 2
+    assert gate_table(demo_runs.home, DIABETES_DEMO)[1] == "failed"
+    assert champion_version(demo_runs.home, DIABETES_DEMO).version == "1"
 
 
 @pytest.mark.e2e
