@@ -11,6 +11,7 @@ PY := $(VENV)/bin/python
 # the Pulumi CLI runs the pack with its python. The CLI never creates it: this target does.
 POLICY_VENV := policy/venv
 STACK ?=
+NAME ?=
 FROM ?= uat
 TO ?= prod
 
@@ -21,7 +22,8 @@ export SOURCE_DATE_EPOCH ?= 315532800
 
 UV := $(shell command -v uv 2>/dev/null || echo .tools/uv/bin/uv)
 
-.PHONY: help setup policy-venv lock test lint unit wheel plan demo bench promote bootstrap fmt clean
+.PHONY: help setup policy-venv lock test lint unit wheel plan demo bench promote bootstrap fmt clean new-project \
+	projects project-tests
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -67,10 +69,21 @@ fmt: setup ## apply ruff's fixes and formatting
 # (docs/ml.md, projects). Built aside, then renamed into dist/<name>/: a reader (the demo's
 # background run rebuilds it while the tests read it) sees the old wheel or the new one, never none.
 PROJECT_DIRS := ml $(patsubst %/pyproject.toml,%,$(sort $(wildcard ml/projects/*/pyproject.toml)))
+PROJECT_NAMES := iris $(notdir $(filter-out ml,$(PROJECT_DIRS)))
+# PROJECT=<name>: `make wheel` and `make project-tests` for that project only (CI: one job each).
+PROJECT ?=
+ifneq ($(PROJECT),)
+ifeq ($(filter $(PROJECT),$(PROJECT_NAMES)),)
+$(error PROJECT=$(PROJECT) is not an ML project; allowed: $(PROJECT_NAMES))
+endif
+BUILT_DIRS := $(if $(filter iris,$(PROJECT)),ml,ml/projects/$(PROJECT))
+else
+BUILT_DIRS := $(PROJECT_DIRS)
+endif
 
-wheel: setup ## build every ML project's wheel into dist/<name>/ (reproducible)
+wheel: setup ## build every ML project's wheel into dist/<name>/ (reproducible); PROJECT=<name>: one
 	@find dist -maxdepth 1 -name '*.whl' -delete 2>/dev/null || true
-	@for dir in $(PROJECT_DIRS); do \
+	@for dir in $(BUILT_DIRS); do \
 		if [ "$$dir" = ml ]; then name=iris; else name=$${dir##*/}; fi; \
 		rm -rf "dist/.build-$$name" && mkdir -p "dist/$$name" && \
 		$(UV) build --quiet --wheel --no-build-isolation --python $(PY) --out-dir "dist/.build-$$name" "$$dir" && \
@@ -78,6 +91,14 @@ wheel: setup ## build every ML project's wheel into dist/<name>/ (reproducible)
 		find "dist/$$name" -maxdepth 1 -name '*.whl' ! -name "$$(basename "$$built")" -delete && \
 		rm -rf "dist/.build-$$name" && ls "dist/$$name"/*.whl || exit 1; \
 	done
+
+projects: ## the ML projects' names as a JSON list (CI's matrix of project jobs)
+	@echo '[$(patsubst %,"%",$(PROJECT_NAMES))]' | sed 's/" "/", "/g'
+
+# Iris's tests are tests/ml (with the platform's); every other project's live in its folder.
+project-tests: setup ## one ML project's tests: make project-tests PROJECT=<name>
+	@test -n "$(PROJECT)" || { echo "make project-tests: PROJECT=<name> is required" >&2; exit 2; }
+	$(PY) -m pytest -q $(if $(filter iris,$(PROJECT)),tests/ml,ml/projects/$(PROJECT))
 
 unit: setup wheel ## pytest only
 	$(PY) -m pytest -q
@@ -97,6 +118,10 @@ demo: setup ## the whole platform on this laptop, offline: plan, train, gate, se
 
 bench: setup wheel ## performance figures as ratios measured in one run
 	$(PY) -m bench
+
+new-project: setup ## start an ML project: make new-project NAME=<name> writes ml/projects/<name>/
+	@test -n "$(NAME)" || { echo "make new-project: NAME=<name> is required" >&2; exit 2; }
+	$(PY) -m stacks.new_project "$(NAME)"
 
 promote: setup ## pin what FROM runs into TO's stack file: make promote FROM=uat TO=prod [DRY_RUN=1]
 	$(PY) -m stacks.promote --from $(FROM) --to $(TO) $(if $(DRY_RUN),--dry-run,)

@@ -48,6 +48,7 @@ LAYERS: dict[str, int] = {
     "stacks.plan": TOOLS,
     "stacks.promote": TOOLS,
     "stacks.reference": TOOLS,
+    "stacks.new_project": TOOLS,
     "bootstrap.plan": TOOLS,
     "bootstrap.handoff": TOOLS,
     "bootstrap.cli": TOOLS,

@@ -18,11 +18,12 @@ SOURCE_DATE_EPOCH = "315532800"  # the Makefile's, so test builds match `make wh
 TEST_COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
-def build_wheel(out_dir: Path) -> Path:
+def build_wheel(out_dir: Path, project: Path = REPO / "ml") -> Path:
+    """The wheel of a project folder (Iris's unless named), built as `make wheel` builds it."""
     env = {**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH, "UV_PYTHON_DOWNLOADS": "never"}
     command = [UV, "build", "--quiet", "--wheel", "--no-build-isolation", "--python", sys.executable]
-    subprocess.run([*command, "--out-dir", str(out_dir), str(REPO / "ml")], check=True, env=env)
-    (wheel,) = out_dir.glob("iris_mlops-*.whl")
+    subprocess.run([*command, "--out-dir", str(out_dir), str(project)], check=True, env=env)
+    (wheel,) = out_dir.glob("*.whl")
     return wheel
 
 

@@ -143,9 +143,15 @@ def test_expressions_read_only_what_exists_where_they_are_read(jobs: list[Job]) 
         workflow_call = load_yaml(WORKFLOWS / job.workflow)["on"].get("workflow_call") or {}
         matrix = (job.body.get("strategy") or {}).get("matrix") or {}
         earlier: set[str] = set()
+        # A job's outputs are read when the job is done: any of its steps' ids may be named there.
+        every_step = {str(step.body["id"]) for step in job.steps if "id" in step.body}
+        for context, path in _references(job.body.get("outputs") or {}):
+            assert context != "steps" or path.split(".")[0] in every_step, f"{job.name}: outputs read {path}"
         for step in [None, *job.steps]:
             body = job.body if step is None else step.body
-            for context, path in _references({k: v for k, v in body.items() if k != "steps"}):
+            for context, path in _references(
+                {k: v for k, v in body.items() if k not in {"steps", "outputs"}}
+            ):
                 head = path.split(".")[0]
                 where = f"{job.workflow}:{job.name}: {context}.{path}"
                 if context == "steps":

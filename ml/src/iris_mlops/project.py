@@ -9,7 +9,6 @@ is `iris_mlops.iris_project.IRIS`; every further project's wheel supplies its ow
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -18,14 +17,12 @@ from typing import TYPE_CHECKING, Any
 from iris_mlops.errors import ParameterError
 from iris_mlops.params import Environment, TaskParameters
 from iris_mlops.scoring import VERSION_COLUMN
-from iris_mlops.vocabulary import METRIC_FACTS, PrimaryMetric, ProblemKind
+from iris_mlops.vocabulary import METRIC_FACTS, PROJECT_NAME, PrimaryMetric, ProblemKind
 
 if TYPE_CHECKING:  # pandas and scikit-learn cost seconds of imports: a bad parameter fails first
     import pandas as pd
     from sklearn.pipeline import Pipeline
 
-# A project's name: its folder ml/projects/<name>/, its dist/<name>/, its entry points <name>-<task>.
-PROJECT_NAME = re.compile(r"[a-z][a-z0-9-]{1,20}")
 HOLDOUT_FRACTION = 0.3
 SPLIT_SEED = 42
 # What the training step logs as the fitted model's score on its own training rows.

@@ -11,8 +11,13 @@ score and an accuracy-like metric the higher one.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
+
+# An ML project's name: its folder ml/projects/<name>/, its dist/<name>/, its console scripts
+# <name>-<task>, its entry in the stack files (Iris's is "iris").
+PROJECT_NAME = re.compile(r"[a-z][a-z0-9-]{1,20}")
 
 
 class PrimaryMetric(StrEnum):
