@@ -36,7 +36,13 @@ from stacks.loading import ConfigError, Problem
 
 # The checks a pull request must pass: the job names of .github/workflows/pr.yml (a test keeps
 # them equal), one preview per environment.
-PR_CHECKS: tuple[str, ...] = ("lint, tests, wheel", *(f"preview {env}" for env in Environment))
+# The ML projects' own jobs are named per project: "ML projects" stands for them all (pr.yml).
+PR_CHECKS: tuple[str, ...] = (
+    "lint, tests, wheel",
+    "list the ML projects",
+    "ML projects",
+    *(f"preview {env}" for env in Environment),
+)
 BOOTSTRAP_TAG = "bootstrap"  # the `environment` tag of shared resources that belong to no environment
 
 

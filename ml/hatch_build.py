@@ -46,9 +46,10 @@ def _git(root: Path, *args: str) -> str | None:
     return result.stdout.strip() if result.returncode == 0 else None
 
 
-def source_commit(root: Path, *more: Path) -> str | None:
-    """The last commit that changed `root` (and `more`), `-dirty` when they have uncommitted changes."""
-    paths = [".", *(str(path.resolve()) for path in more)]
+def source_commit(root: Path, *more: Path, exclude: tuple[str, ...] = ()) -> str | None:
+    """The last commit that changed `root` (and `more`) outside `exclude` (folders of `root`),
+    `-dirty` when those have uncommitted changes."""
+    paths = [".", *(str(path.resolve()) for path in more), *(f":(exclude){folder}" for folder in exclude)]
     commit = _git(root, "log", "-1", "--format=%H", "--", *paths)
     if not commit:
         return None
@@ -79,7 +80,8 @@ class SourceCommitHook(BuildHookInterface):  # type: ignore[type-arg]
         sources = [root / framework] if framework else []
         for source in sources:
             build_data["force_include"].update(framework_files(source.resolve()))
-        commit = source_commit(root, *sources)
+        # Iris's ml/ holds the other projects and the scaffold's template: not its sources.
+        commit = source_commit(root, *sources, exclude=tuple(self.config.get("exclude", ())))
         if commit is None:
             return
         self._scratch = Path(tempfile.mkdtemp(prefix="mlops-build-"))

@@ -39,9 +39,14 @@ def demo_runs(
     process = subprocess.Popen(
         [sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    # The wheel records the last commit that changed ml/ (ml/hatch_build.py), not HEAD.
+    # The wheel records the last commit that changed its sources (ml/hatch_build.py), not HEAD.
+    sources = ["ml", ":(exclude)ml/projects", ":(exclude)ml/template"]
     head = subprocess.run(
-        ["git", "log", "-1", "--format=%H", "--", "ml"], cwd=ROOT, capture_output=True, text=True, check=False
+        ["git", "log", "-1", "--format=%H", "--", *sources],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     runs = DemoRuns(home, venvs, head.stdout.strip() if head.returncode == 0 else None, process)
     try:

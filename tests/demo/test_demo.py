@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -116,7 +117,8 @@ def test_the_demo_shows_the_regression_gated_by_its_metrics_direction(demo_runs:
     rejected = "trained with alpha=300.0: the gate rejected the challenger; the champion is unchanged"
     assert rejected in second
     assert "442 rows scored by champion v1 into main.diabetes.diabetes_predictions" in first
-    assert "/serving-endpoints/diabetes-dev/invocations" in first
+    assert first.count("served the champion on http://127.0.0.1:") == 2  # Iris's, then the regression's
+    assert re.search(r"answered \[\d+\.\d+, \d+\.\d+\]", first)  # two numbers, not classes
     assert registered_versions(demo_runs.home, DIABETES_DEMO) == 2
     assert gate_table(demo_runs.home, DIABETES_DEMO)[1] == "failed"
     assert champion_version(demo_runs.home, DIABETES_DEMO).version == "1"

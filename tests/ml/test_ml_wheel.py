@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import configparser
 import hashlib
+import importlib.util
 import re
 import subprocess
 import sys
@@ -152,3 +153,34 @@ def test_provenance_prefers_the_override_then_the_wheels_commit(monkeypatch: pyt
     assert provenance.git_commit() == "c" * 40
     tags = provenance.provenance_tags("train", "dev", "databricks", "0.1.0")
     assert all("." not in key for key in tags)
+
+
+def _git(repo: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def test_the_wheels_commit_ignores_the_other_projects_and_the_template(tmp_path: Path) -> None:
+    """Iris's wheel records the last commit of its own sources: a commit in ml/projects/ or
+    ml/template/ leaves its bytes (and its content-addressed Databricks path) unchanged."""
+    spec = importlib.util.spec_from_file_location("ml_hatch_build", REPO / "ml" / "hatch_build.py")
+    assert spec is not None
+    assert spec.loader is not None
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    ml = tmp_path / "ml"
+    (ml / "projects" / "other").mkdir(parents=True)
+    (ml / "src.py").write_text("one\n")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "add", ".")
+    _git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "ml")
+    own = _git(tmp_path, "rev-parse", "HEAD")
+    (ml / "projects" / "other" / "project.py").write_text("two\n")
+    (ml / "template").mkdir()
+    (ml / "template" / "x.tmpl").write_text("three\n")
+    _git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "add", ".")
+    _git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "others")
+    assert hook.source_commit(ml, exclude=("projects", "template")) == own
+    assert hook.source_commit(ml) != own  # what the exclusion prevents
+    (ml / "projects" / "other" / "project.py").write_text("changed, not committed\n")
+    assert hook.source_commit(ml, exclude=("projects", "template")) == own  # not dirty either
