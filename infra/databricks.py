@@ -67,7 +67,7 @@ class DatabricksWorkloads(PlatformComponent):
         parameter_values = args.parameter_values()
         check_parameters(wheel.graph, parameter_values)
         super().__init__(name, opts)
-        env, protect, access = args.environment, args.protect, args.access
+        env, protect, access, names = args.environment, args.protect, args.access, args.names
         provider = create_provider(
             f"{name}-provider",
             host=args.workspace_host,
@@ -80,13 +80,13 @@ class DatabricksWorkloads(PlatformComponent):
         identity = WorkloadIdentity(
             f"{name}-identity",
             WorkloadIdentityArgs(
-                display_name=args.physical("jobs"),
+                display_name=names.job_principal,
                 account_id=args.account_id,
                 deployers_group=args.deployers_group,
                 deployer_application_id=args.deployer_application_id,
-                deployer_display_name=args.physical("deployer"),
+                deployer_display_name=names.deployer,
                 preview_application_id=args.preview_application_id,
-                preview_display_name=args.physical("preview"),
+                preview_display_name=names.preview,
                 provider=provider,
             ),
             self.child_opts(),
@@ -105,7 +105,7 @@ class DatabricksWorkloads(PlatformComponent):
             f"{name}-uc",
             UnityCatalogArgs(
                 environment=env,
-                name_prefix=args.name_prefix,
+                metastore_name=names.metastore_objects,
                 access_connector_id=args.access_connector_id,
                 storage_root=args.uc_storage_root,
                 catalog=args.catalog,
@@ -149,7 +149,7 @@ class DatabricksWorkloads(PlatformComponent):
         scope = JobSecretScope(
             f"{name}-secrets",
             SecretScopeArgs(
-                scope_name=args.physical("jobs"),
+                scope_name=names.secret_scope,
                 principals=principals,
                 acls=access.secrets,
                 provider=provider,
@@ -160,7 +160,7 @@ class DatabricksWorkloads(PlatformComponent):
             f"{name}-jobs",
             JobsArgs(
                 environment=env,
-                name_prefix=args.name_prefix,
+                names=names,
                 graph=wheel.graph,
                 wheel_path=artifact.path,
                 wheel_upload=artifact.file,
@@ -249,7 +249,7 @@ class DatabricksWorkloads(PlatformComponent):
                             catalog.catalog_name, ".", catalog.schema_name, ".", PREDICTIONS_TABLE
                         ),
                         output_schema=pulumi.Output.concat(catalog.catalog_name, ".", catalog.schema_name),
-                        assets_dir=f"/Workspace/Shared/{args.physical('monitoring')}",
+                        assets_dir=args.names.monitoring_assets,
                         failure_emails=args.failure_notification_emails,
                         provider=provider,
                     ),

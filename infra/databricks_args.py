@@ -14,7 +14,8 @@ from core.environment import Environment
 from infra.access import AccessLevels
 from infra.base import ComponentArgs, StrInput
 from infra.databricks_provider import DatabricksAuthType
-from infra.jobs import ComputeMode, DriftThresholds, JobCluster, job_name
+from infra.jobs import ComputeMode, DriftThresholds, JobCluster
+from infra.naming import DatabricksNames
 from infra.serving import WorkloadSize
 
 _UC_NAME = r"^[a-z][a-z0-9_]{0,254}$"
@@ -107,16 +108,17 @@ class DatabricksWorkloadsArgs(ComponentArgs):
             raise ValueError(f"{self.environment.value}: " + "; ".join(problems))
         return self
 
-    def physical(self, suffix: str) -> str:
-        return f"{self.name_prefix}-{self.environment.value}-{suffix}"
+    @property
+    def names(self) -> DatabricksNames:
+        return DatabricksNames(self.name_prefix, self.environment)
 
     @property
     def endpoint_name(self) -> str:
-        return self.physical(self.model_name.replace("_", "-"))
+        return self.names.endpoint(self.model_name)
 
     @property
     def experiment_name(self) -> str:
-        return f"/Shared/{self.physical(self.model_name)}"
+        return self.names.experiment(self.model_name)
 
     def parameter_values(self) -> dict[str, str]:
         """The value of every named parameter a task of the job graph may ask for."""
@@ -134,7 +136,7 @@ class DatabricksWorkloadsArgs(ComponentArgs):
             "drift_p_value": str(self.drift.p_value),
             "drift_min_rows": str(self.drift.min_rows),
             # The job a drift alert starts (iris_mlops.retrain): this environment's training job.
-            "training_job_name": job_name(self.name_prefix, self.environment, TRAINING_JOB),
+            "training_job_name": self.names.job(TRAINING_JOB),
             # The training job's job parameter default: not started by a drift alert.
             "drift_summary": "{}",
         }

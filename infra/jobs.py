@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.environment import Environment
 from infra.access import Role
 from infra.base import ComponentArgs, PlatformComponent, StrInput
+from infra.naming import DatabricksNames
 from infra.workload_identity import access_controls
 
 # The only place the runtimes are pinned (docs/traps.md: runtime-pins). Serverless environment 4 =
@@ -93,13 +94,9 @@ def job_parameters(job: Job, values: Mapping[str, str]) -> list[databricks.JobPa
     ] or None
 
 
-def job_name(name_prefix: str, environment: Environment, job_key: str) -> str:
-    return f"{name_prefix}-{environment.value}-{job_key.replace('_', '-')}"
-
-
 class JobsArgs(ComponentArgs):
-    environment: Environment
-    name_prefix: str
+    environment: Environment = Field(description="Tags the jobs; a name, never a decision.")
+    names: DatabricksNames = Field(description="The environment's Databricks names (jobs by key).")
     graph: JobGraph = Field(description="The wheel's validated job graph.")
     wheel_path: str = Field(description="Content-addressed /Volumes path of the uploaded wheel.")
     wheel_upload: databricks.File = Field(description="Jobs change only after the new wheel is there.")
@@ -168,7 +165,7 @@ def job_args(job_key: str, job: Job, args: JobsArgs) -> databricks.JobArgs:
     emails = sorted(set(args.failure_emails))
     schedule = job.schedule
     return databricks.JobArgs(
-        name=job_name(args.name_prefix, args.environment, job_key),
+        name=args.names.job(job_key),
         description=job.description or None,
         tasks=[_task(task, args) for task in sorted(job.tasks, key=lambda t: t.key)],
         schedule=None

@@ -1,7 +1,8 @@
-"""Physical Azure names: one template and one length/charset rule per resource kind.
+"""Physical names: Azure's (one template and one length/charset rule per resource kind) and
+Databricks' (``DatabricksNames``), each spelling the environment as ``ENVIRONMENT_SPELLINGS`` says.
 
 Logical names (the state's identity) are ``f"{component}-<role>"`` and never change; the physical
-names below are what Azure sees. Globally unique names (Key Vault, storage account) end with a
+names are what Azure and Databricks see. Globally unique names (Key Vault, storage account) end with a
 short hash of ``prefix|environment|rotation|subscription``: deterministic and known at plan time
 (the subscription is stack config, ``platform.subscriptionId``), different for two organisations
 that both keep the default prefix, and rotated by bumping ``platform.nameSuffixRotation`` (a
@@ -12,12 +13,89 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
 
 from core.environment import ENVIRONMENT_CODES, Environment
 
 SUFFIX_LENGTH = 4
+
+
+class NameSystem(StrEnum):
+    """Where a physical name lives; each system spells the environment its own way."""
+
+    AZURE = "azure"
+    DATABRICKS = "databricks"
+
+
+# How each system's physical names spell the environment. Azure names are budgeted (a Key Vault or
+# storage account name has at most 24 characters), so they carry the short code (core.environment).
+# Databricks names (jobs, service principals, the secret scope, the serving endpoint, the
+# experiment, the storage credential and external location) spell it in full, as they did when
+# they were first created: renaming one replaces the object (a job loses its run history, a scope
+# its secrets, an endpoint its URL and inference table), so both spellings stay.
+ENVIRONMENT_SPELLINGS: Mapping[NameSystem, Mapping[Environment, str]] = MappingProxyType(
+    {
+        NameSystem.AZURE: MappingProxyType(ENVIRONMENT_CODES),
+        NameSystem.DATABRICKS: MappingProxyType(
+            {environment: environment.value for environment in Environment}
+        ),
+    }
+)
+
+
+@dataclass(frozen=True)
+class DatabricksNames:
+    """Every Databricks physical name of one environment: ``<prefix>-<environment>-<what>``.
+
+    Service principal display names, the scope and the jobs are workspace-wide; the storage
+    credential and the external location are metastore-wide, shared by every workspace on it, so
+    the environment in them keeps two environments' objects apart.
+    """
+
+    prefix: str
+    environment: Environment
+
+    def physical(self, what: str) -> str:
+        spelling = ENVIRONMENT_SPELLINGS[NameSystem.DATABRICKS][self.environment]
+        return f"{self.prefix}-{spelling}-{what}"
+
+    @property
+    def job_principal(self) -> str:
+        return self.physical("jobs")
+
+    @property
+    def deployer(self) -> str:
+        return self.physical("deployer")
+
+    @property
+    def preview(self) -> str:
+        return self.physical("preview")
+
+    @property
+    def secret_scope(self) -> str:
+        return self.physical("jobs")
+
+    @property
+    def metastore_objects(self) -> str:
+        """The storage credential's and the external location's name."""
+        return self.physical("uc")
+
+    @property
+    def monitoring_assets(self) -> str:
+        """The quality monitor's dashboards and assets folder."""
+        return f"/Workspace/Shared/{self.physical('monitoring')}"
+
+    def job(self, job_key: str) -> str:
+        return self.physical(job_key.replace("_", "-"))
+
+    def endpoint(self, model_name: str) -> str:
+        return self.physical(model_name.replace("_", "-"))
+
+    def experiment(self, model_name: str) -> str:
+        return f"/Shared/{self.physical(model_name)}"
 
 
 class ResourceKind(StrEnum):
@@ -161,7 +239,7 @@ def azure_names(prefix: str, environment: str, rotation: int = 0, *, subscriptio
     parts = {
         "prefix": prefix,
         "compact_prefix": prefix.replace("-", ""),
-        "env": Environment(environment).code,
+        "env": ENVIRONMENT_SPELLINGS[NameSystem.AZURE][Environment(environment)],
         "suffix": suffix,
     }
     names: dict[str, str] = {}
@@ -183,7 +261,7 @@ def max_prefix_length() -> int:
 
 
 def _prefix_room(rule: NameRule) -> int:
-    longest_env = max(len(code) for code in ENVIRONMENT_CODES.values())
+    longest_env = max(len(code) for code in ENVIRONMENT_SPELLINGS[NameSystem.AZURE].values())
     fixed = rule.template.format(
         prefix="", compact_prefix="", env="x" * longest_env, suffix="x" * SUFFIX_LENGTH
     )

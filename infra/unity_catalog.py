@@ -45,7 +45,9 @@ def grants_for(
 
 class UnityCatalogArgs(ComponentArgs):
     environment: Environment = Field(description="Named in comments only.")
-    name_prefix: str = Field(description="Prefix of metastore-wide names (credential, location).")
+    metastore_name: str = Field(
+        min_length=1, description="Name of the storage credential and external location (metastore-wide)."
+    )
     access_connector_id: StrInput = Field(description="Azure resource id of the access connector.")
     storage_root: StrInput = Field(description="abfss:// URL of the environment's UC container.")
     catalog: str = Field(min_length=1)
@@ -84,7 +86,7 @@ class UnityCatalog(PlatformComponent):
         after_storage_role = pulumi.ResourceOptions.merge(
             stateful, pulumi.ResourceOptions(depends_on=[args.storage_access])
         )
-        metastore_name = f"{args.name_prefix}-{env.value}-uc"
+        metastore_name = args.metastore_name
 
         credential = databricks.StorageCredential(
             f"{name}-storage-credential",

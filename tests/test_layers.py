@@ -188,3 +188,36 @@ force = args.environment == "sandbox"
 TABLE = {"dev": 1}
 """
     assert len(environment_decisions(ast.parse(source))) == 5
+
+
+NAMING_MODULES = frozenset({"naming.py", "bootstrap_naming.py"})
+
+
+def prefix_formatting(tree: ast.AST) -> list[str]:
+    """f-strings that put a name prefix into a string: where a physical name is built."""
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.JoinedStr):
+            continue
+        for part in ast.walk(node):
+            name = (
+                part.id
+                if isinstance(part, ast.Name)
+                else part.attr
+                if isinstance(part, ast.Attribute)
+                else ""
+            )
+            if name in {"prefix", "name_prefix"}:
+                found.append(f"line {node.lineno}")
+    return found
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in (ROOT / "infra").glob("*.py") if p.name not in NAMING_MODULES),
+    ids=lambda p: p.name,
+)
+def test_physical_names_are_built_only_in_naming(path: Path) -> None:
+    """Every physical name starts with the prefix, and only infra/naming.py (bootstrap_naming.py for
+    the bootstrap project) puts it into a string."""
+    assert prefix_formatting(ast.parse(path.read_text())) == []

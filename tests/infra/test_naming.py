@@ -1,4 +1,5 @@
-"""Naming rules: every derived Azure name fits its budget for every valid prefix and every stack."""
+"""Naming rules: every derived Azure name fits its budget for every valid prefix and every stack;
+Databricks names and both spellings of the environment stay what they were."""
 
 from __future__ import annotations
 
@@ -9,7 +10,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.environment import Environment
-from infra.naming import NAME_RULES, AzureNames, NamingError, ResourceKind, azure_names, max_prefix_length
+from infra.naming import (
+    ENVIRONMENT_SPELLINGS,
+    NAME_RULES,
+    AzureNames,
+    DatabricksNames,
+    NameSystem,
+    NamingError,
+    ResourceKind,
+    azure_names,
+    max_prefix_length,
+)
 
 SUBSCRIPTION = "11111111-1111-4111-8111-111111111111"
 OTHER_SUBSCRIPTION = "22222222-2222-4222-8222-222222222222"
@@ -87,3 +98,50 @@ def test_too_long_prefix_names_the_budget_it_broke(prefix: str, budget: str) -> 
         azure_names(prefix, Environment.PROD, subscription_id=SUBSCRIPTION)
     assert budget in str(error.value)
     assert "namePrefix may be at most" in str(error.value)
+
+
+# --- Databricks names, and the two spellings of the environment ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("environment", "azure", "databricks"),
+    [
+        (Environment.SANDBOX, "sbx", "sandbox"),
+        (Environment.PROD, "prd", "prod"),
+        (Environment.DEV, "dev", "dev"),
+    ],
+)
+def test_physical_names_keep_the_spelling_they_were_created_with(
+    environment: Environment, azure: str, databricks: str
+) -> None:
+    """Literal on purpose: a renamed physical name replaces the real object (ENVIRONMENT_SPELLINGS)."""
+    assert (
+        azure_names("mlops", environment, subscription_id=SUBSCRIPTION).resource_group == f"rg-mlops-{azure}"
+    )
+    names = DatabricksNames("mlops", environment)
+    assert {
+        "job": names.job("batch_inference"),
+        "job principal": names.job_principal,
+        "deployer": names.deployer,
+        "preview": names.preview,
+        "scope": names.secret_scope,
+        "credential and location": names.metastore_objects,
+        "endpoint": names.endpoint("iris_classifier"),
+        "experiment": names.experiment("iris_classifier"),
+        "monitoring": names.monitoring_assets,
+    } == {
+        "job": f"mlops-{databricks}-batch-inference",
+        "job principal": f"mlops-{databricks}-jobs",
+        "deployer": f"mlops-{databricks}-deployer",
+        "preview": f"mlops-{databricks}-preview",
+        "scope": f"mlops-{databricks}-jobs",
+        "credential and location": f"mlops-{databricks}-uc",
+        "endpoint": f"mlops-{databricks}-iris-classifier",
+        "experiment": f"/Shared/mlops-{databricks}-iris_classifier",
+        "monitoring": f"/Workspace/Shared/mlops-{databricks}-monitoring",
+    }
+
+
+def test_every_environment_has_a_spelling_in_each_system() -> None:
+    for system in NameSystem:
+        assert set(ENVIRONMENT_SPELLINGS[system]) == set(Environment), system
