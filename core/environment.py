@@ -1,34 +1,20 @@
-"""The closed vocabulary of environments, their short codes and the order a release is promoted through.
+"""The environments, their short codes and the order a release is promoted through.
 
-The one owner of these facts for the platform (settings, components, tools, bootstrap). It imports
-nothing of ours, so every layer may import it. The policy pack's virtualenv cannot import it; its
-copy (policy/context.py) is compared with this one by tests/policy/test_policy_packaging.py.
+The list of environments has one owner, the wheel's stdlib-only ``iris_mlops.vocabulary`` (the
+wheel runs on Databricks without the platform, so it cannot import this module; the platform may
+import that one, as it reads the job-graph contract). This module adds what only the platform
+knows about each environment, and every layer imports ``Environment`` from here. The policy pack's
+virtualenv cannot import either; its copy (policy/context.py) is compared with this one by
+tests/policy/test_policy_packaging.py.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
+from iris_mlops.vocabulary import Environment
 
+__all__ = ["ENVIRONMENT_CODES", "PRODUCTION_LIKE", "PROMOTION_ORDER", "Environment"]
 
-class Environment(StrEnum):
-    """One Pulumi stack per environment; the stack name is the environment name."""
-
-    SANDBOX = "sandbox"
-    DEV = "dev"
-    UAT = "uat"
-    PROD = "prod"
-
-    @property
-    def is_production_like(self) -> bool:
-        """uat and prod carry approvals, purge protection and running schedules."""
-        return self in PRODUCTION_LIKE
-
-    @property
-    def code(self) -> str:
-        """The short spelling inside physical Azure names (naming.py)."""
-        return ENVIRONMENT_CODES[self]
-
-
+# uat and prod carry approvals, purge protection and running schedules (stacks/defaults.py, rules.py).
 PRODUCTION_LIKE: frozenset[Environment] = frozenset({Environment.UAT, Environment.PROD})
 
 # Physical names carry a short code; "sbx" and "prd" keep the longest name within Azure's limits.

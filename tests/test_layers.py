@@ -135,7 +135,9 @@ def test_the_wheel_and_the_policy_pack_import_nothing_of_the_platform(package: s
 
 @pytest.mark.parametrize("module", ["core.environment", "core.project", CONTRACT, VOCABULARY])
 def test_the_bottom_layer_imports_the_standard_library_only(module: str) -> None:
-    assert {name.split(".")[0] for name in MODULES[module]} <= {*sys.stdlib_module_names, "__future__"}
+    """And the wheel's stdlib-only contracts, which are bottom themselves (core takes Environment)."""
+    stdlib = {*sys.stdlib_module_names, "__future__"}
+    assert {name for name in MODULES[module] if name.split(".")[0] not in stdlib} <= WHEEL_CONTRACTS
 
 
 # A component takes explicit args; which environment it runs in may name things, never decide them.
@@ -221,3 +223,16 @@ def test_physical_names_are_built_only_in_naming(path: Path) -> None:
     """Every physical name starts with the prefix, and only infra/naming.py (bootstrap_naming.py for
     the bootstrap project) puts it into a string."""
     assert prefix_formatting(ast.parse(path.read_text())) == []
+
+
+def test_the_environment_list_has_one_owner() -> None:
+    """The wheel's stdlib-only vocabulary defines Environment; core and the wheel's params read it.
+    The policy pack's copy (its own virtualenv) is compared by tests/policy/test_policy_packaging.py."""
+    defined = sorted(
+        module_name(path)
+        for path in source_files()
+        if "policy" not in path.relative_to(ROOT).parts
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ClassDef) and node.name == "Environment"
+    )
+    assert defined == [VOCABULARY]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.environment import Environment
+from core.environment import PRODUCTION_LIKE, Environment
 from infra.jobs import APPROVERS_JOB_PERMISSION
 from stacks.offline import OfflineRun, RecordedResource
 
@@ -40,7 +40,7 @@ def test_approvers_can_tag_the_model_and_start_the_release_job_where_approval_is
     plans: dict[Environment, OfflineRun],
 ) -> None:
     for env, run in plans.items():
-        if env.is_production_like:
+        if env in PRODUCTION_LIKE:
             # APPLY TAG with USE SCHEMA and USE CATALOG on the parents; EXECUTE to read the version.
             assert grants(run, "model")[APPROVERS] == ["APPLY_TAG", "EXECUTE"], env
             assert grants(run, "schema")[APPROVERS] == ["USE_SCHEMA"], env

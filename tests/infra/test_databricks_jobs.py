@@ -11,7 +11,7 @@ from databricks.sdk.service.jobs import JobSettings
 from databricks_fixtures.program import plan, workloads_args
 from databricks_fixtures.wheels import JOB_GRAPH, build_wheel
 
-from core.environment import Environment
+from core.environment import PRODUCTION_LIKE, Environment
 from infra.databricks import DatabricksWorkloads
 from infra.job_graph import read_wheel
 from infra.jobs import DEFAULT_SPARK_VERSION, SERVERLESS_ENVIRONMENT_VERSION, UnknownJobParameterError
@@ -99,7 +99,7 @@ def test_parameters_carry_the_environment_and_its_approval_rule(runs: dict[Envir
         parameters = approve["pythonWheelTask"]["namedParameters"]
         assert parameters["env"] == env.value
         assert parameters["catalog"] == f"mlops_{env.value}"
-        assert parameters["require_approval"] == ("true" if env.is_production_like else "false")
+        assert parameters["require_approval"] == ("true" if env in PRODUCTION_LIKE else "false")
 
 
 def test_schedules_are_paused_in_sandbox_and_dev_and_run_in_uat_and_prod(
@@ -107,7 +107,7 @@ def test_schedules_are_paused_in_sandbox_and_dev_and_run_in_uat_and_prod(
 ) -> None:
     for env, run in runs.items():
         for job in jobs_of(run).values():
-            expected = "UNPAUSED" if env.is_production_like else "PAUSED"
+            expected = "UNPAUSED" if env in PRODUCTION_LIKE else "PAUSED"
             assert job["schedule"]["pauseStatus"] == expected, (env, job["name"])
     training = jobs_of(runs[Environment.PROD])["training"]["schedule"]
     assert (training["quartzCronExpression"], training["timezoneId"]) == ("0 0 3 ? * MON", "UTC")

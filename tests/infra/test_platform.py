@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.environment import Environment
+from core.environment import PRODUCTION_LIKE, Environment
 from infra.identity import ROLE_DEFINITION_IDS
 from stacks.offline import OfflineRun, RecordedResource
 
@@ -69,7 +69,7 @@ def test_key_vault_purge_protection_is_on_in_uat_prod_and_never_false(
     properties = one(plans[environment], "azure-native:keyvault:Vault").plain_inputs()["properties"]
     assert properties["enableRbacAuthorization"] is True
     assert properties["enableSoftDelete"] is True
-    if environment.is_production_like:
+    if environment in PRODUCTION_LIKE:
         assert properties["enablePurgeProtection"] is True
         assert properties["networkAcls"]["defaultAction"] == "Deny"
     else:

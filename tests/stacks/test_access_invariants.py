@@ -168,3 +168,26 @@ def test_only_configured_principals_are_granted_anything(
         }
         named |= {a.plain_inputs()["principal"] for a in run.of_type(SECRET_ACL)}
         assert {p for p in named if is_group(p)} <= configured, environment
+
+
+def test_the_platform_decides_approval_and_margin_for_every_gate_it_deploys(
+    plans: dict[Environment, OfflineRun],
+) -> None:
+    """Every approve task gets require_approval from the settings, and margin as a task or job
+    parameter: on Databricks the wheel's per-environment gate table (iris_mlops.gate.GATE_POLICIES)
+    never decides them; it serves only local runs that pass neither."""
+    for environment, run in plans.items():
+        settings = settings_of(environment)
+        gates = 0
+        for job in run.of_type("databricks:index/job:Job"):
+            inputs = job.plain_inputs()
+            job_parameters = {p["name"]: p["default"] for p in inputs.get("parameters", [])}
+            for task in inputs["tasks"]:
+                if not task["pythonWheelTask"]["entryPoint"].endswith("-approve"):
+                    continue
+                gates += 1
+                named = task["pythonWheelTask"]["namedParameters"]
+                assert named["require_approval"] == str(settings.model.require_approval).lower()
+                margin = job_parameters.get("margin", named.get("margin"))
+                assert margin == str(settings.model.margin), (environment, job.name)
+        assert gates >= 2, environment  # the training job's gate and the release job's

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from iris_mlops.retrain import TRAINING_JOB as WHEEL_TRAINING_JOB
 
-from core.environment import Environment
+from core.environment import PRODUCTION_LIKE, Environment
 from infra.databricks_args import TRAINING_JOB
 from infra.monitoring import drift_retrain_query
 from stacks.loading import PROJECT
@@ -41,7 +41,7 @@ def test_every_environment_schedules_the_monitoring_job_paused_outside_uat_and_p
     plans: dict[Environment, OfflineRun], environment: Environment
 ) -> None:
     job = _job(plans[environment], "monitoring")
-    expected = "UNPAUSED" if environment.is_production_like else "PAUSED"
+    expected = "UNPAUSED" if environment in PRODUCTION_LIKE else "PAUSED"
     assert job["schedule"]["pauseStatus"] == expected
     # After the batch inference it measures (04:00 UTC) and one task, the wheel's monitor.
     batch = _job(plans[environment], "batch_inference")

@@ -373,7 +373,6 @@ def test_gate_defaults_agree_with_the_wheels_gate_table(environment: Environment
     """The platform passes margin and approval to the approve task; its defaults must not
     silently override the wheel's own per-environment gate policy."""
     from iris_mlops.gate import GATE_POLICIES  # noqa: PLC0415 - the ml package
-    from iris_mlops.params import Environment as WheelEnvironment  # noqa: PLC0415
 
     stack_values = {
         "github": PROD_GITHUB if environment is Environment.PROD else GITHUB,
@@ -382,7 +381,7 @@ def test_gate_defaults_agree_with_the_wheels_gate_table(environment: Environment
         "bootstrap": BOOTSTRAP,
     }
     settings = build_settings(environment, stack_values)
-    policy = GATE_POLICIES[WheelEnvironment(environment.value)]
+    policy = GATE_POLICIES[environment]
     assert settings.model.margin == policy.margin
     assert settings.model.require_approval is policy.require_approval
 
@@ -392,7 +391,6 @@ def test_drift_defaults_agree_with_the_wheels_drift_table(environment: Environme
     """The platform passes the drift thresholds to the monitoring task; its per-environment
     defaults (stacks/defaults.py) and the wheel's own table (iris_mlops.drift) must say the same."""
     from iris_mlops.drift import DRIFT_THRESHOLDS  # noqa: PLC0415 - the ml package
-    from iris_mlops.params import Environment as WheelEnvironment  # noqa: PLC0415
 
     stack_values = {
         "github": PROD_GITHUB if environment is Environment.PROD else GITHUB,
@@ -401,5 +399,5 @@ def test_drift_defaults_agree_with_the_wheels_drift_table(environment: Environme
         "bootstrap": BOOTSTRAP,
     }
     drift = build_settings(environment, stack_values).model.drift
-    wheel = DRIFT_THRESHOLDS[WheelEnvironment(environment.value)]
+    wheel = DRIFT_THRESHOLDS[environment]
     assert (drift.psi_threshold, drift.p_value, drift.min_rows) == (wheel.psi, wheel.p_value, wheel.min_rows)

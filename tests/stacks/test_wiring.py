@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.environment import Environment
+from core.environment import PRODUCTION_LIKE, Environment
 from infra.job_graph import WheelError
 from stacks import offline, wiring
 from stacks.loading import PROJECT, ConfigError
@@ -115,7 +115,7 @@ def test_job_schedules_run_only_in_uat_and_prod(
 ) -> None:
     scheduled = [job for job in plans[environment].of_type(JOB) if "schedule" in job.inputs]
     assert scheduled, f"{environment}: no scheduled job"
-    expected = "UNPAUSED" if environment.is_production_like else "PAUSED"
+    expected = "UNPAUSED" if environment in PRODUCTION_LIKE else "PAUSED"
     assert {job.plain_inputs()["schedule"]["pauseStatus"] for job in scheduled} == {expected}
 
 

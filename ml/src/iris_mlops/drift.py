@@ -28,7 +28,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import special, stats
 
-from iris_mlops.params import Environment
+from iris_mlops.vocabulary import Environment
 
 PSI_BINS = 10  # deciles of the reference
 # Proportions are floored here before the logarithm: an empty bin would make PSI infinite.

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from iris_mlops.params import Environment, GateMode, TaskParameters
-from iris_mlops.vocabulary import Direction, direction_of
+from iris_mlops.params import GateMode, TaskParameters
+from iris_mlops.vocabulary import Direction, Environment, direction_of
 
 if TYPE_CHECKING:
     from iris_mlops.project import ProjectSpec

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from iris_mlops.data import FEATURE_COLUMNS, KEY_COLUMN, LABEL_COLUMN, TABLES, load_iris_frame
-from iris_mlops.params import Environment
 from iris_mlops.project import ProjectSpec
-from iris_mlops.vocabulary import PrimaryMetric, ProblemKind, metrics_of
+from iris_mlops.vocabulary import Environment, PrimaryMetric, ProblemKind, metrics_of
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline

@@ -13,14 +13,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from iris_mlops.errors import ParameterError
-from iris_mlops.vocabulary import PrimaryMetric
-
-
-class Environment(StrEnum):
-    SANDBOX = "sandbox"
-    DEV = "dev"
-    UAT = "uat"
-    PROD = "prod"
+from iris_mlops.vocabulary import Environment, PrimaryMetric
 
 
 class GateMode(StrEnum):

@@ -15,9 +15,9 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from iris_mlops.errors import ParameterError
-from iris_mlops.params import Environment, TaskParameters
+from iris_mlops.params import TaskParameters
 from iris_mlops.scoring import VERSION_COLUMN
-from iris_mlops.vocabulary import METRIC_FACTS, PROJECT_NAME, PrimaryMetric, ProblemKind
+from iris_mlops.vocabulary import METRIC_FACTS, PROJECT_NAME, Environment, PrimaryMetric, ProblemKind
 
 if TYPE_CHECKING:  # pandas and scikit-learn cost seconds of imports: a bad parameter fails first
     import pandas as pd

@@ -1,7 +1,8 @@
 """Closed vocabularies the wheel shares with the platform, in one stdlib-only module.
 
-The platform imports this module (stacks/settings.py types ``model.primaryMetric`` with it), so a
-metric added here is accepted by the settings and by the task parameters at once. Like
+The platform imports this module (stacks/settings.py types ``model.primaryMetric`` with it, and
+core/environment.py takes ``Environment`` from it), so a metric or an environment added here is
+accepted by the settings and by the task parameters at once. Like
 ``iris_mlops.job_graph`` it imports the standard library only (tests/test_layers.py checks it).
 
 Each metric carries the kind of problem it scores and its direction: the gate (gate.py) compares a
@@ -18,6 +19,22 @@ from enum import StrEnum
 # An ML project's name: its folder ml/projects/<name>/, its dist/<name>/, its console scripts
 # <name>-<task>, its entry in the stack files (Iris's is "iris").
 PROJECT_NAME = re.compile(r"[a-z][a-z0-9-]{1,20}")
+
+
+class Environment(StrEnum):
+    """The environments, in promotion order after sandbox: each is one Pulumi stack, one catalog.
+
+    The one list of environments. The wheel parses its tasks' ``env`` parameter with it
+    (params.py); the platform reads it through core/environment.py, which adds the platform's facts
+    about each environment (short codes, promotion order, which are production-like). It lives here
+    because the wheel runs on Databricks without the platform, and the platform may import this
+    stdlib-only module.
+    """
+
+    SANDBOX = "sandbox"
+    DEV = "dev"
+    UAT = "uat"
+    PROD = "prod"
 
 
 class PrimaryMetric(StrEnum):
