@@ -1,4 +1,7 @@
-"""Iris classifier pipeline for Databricks jobs and local runs (see docs/ml.md)."""
+"""The platform's ML framework and the Iris classifier on it, for Databricks jobs and local runs.
+
+Every further project's wheel carries this package too (docs/ml.md, "Projects").
+"""
 
 from importlib.metadata import PackageNotFoundError, version
 
