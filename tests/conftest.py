@@ -19,6 +19,7 @@ the ml and demo tests share it.
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,12 @@ TRAINED_CHAMPION = 3
 # Inside GitHub Actions the program picks OIDC auth for Databricks (stacks/wiring.py); the shared
 # plans describe what a person's `pulumi preview` registers, wherever the suite runs.
 CI_AUTH_VARIABLES = ("GITHUB_ACTIONS", "ACTIONS_ID_TOKEN_REQUEST_URL", "ARM_CLIENT_ID", "ARM_TENANT_ID")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Everything collection imported (the provider SDKs alone are ~400k objects) lives until the
+    session ends: frozen, the collector stops walking it in every full collection of every test."""
+    gc.freeze()
 
 
 @pytest.fixture(scope="session")
