@@ -6,6 +6,7 @@ Add a row source by appending a function returning `list[Measurement]` to SOURCE
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 
@@ -14,19 +15,21 @@ from rich.table import Table
 from bench.measurement import Measurement
 from bench.ml import ml_measurements
 from bench.monitoring import drift_measurements
-from bench.platform import plan_measurements, test_suite_measurements
+from bench.platform import cold_plan_measurements, plan_measurements, test_suite_measurements
 from stacks.console import cli_console
 
 SOURCES: list[Callable[[], list[Measurement]]] = [
     plan_measurements,
+    cold_plan_measurements,
     ml_measurements,
     drift_measurements,
     test_suite_measurements,
 ]
 
 
-def render(rows: list[Measurement], seconds: float) -> Table:
-    table = Table(title=f"make bench ({seconds:.0f} s)")
+def render(rows: list[Measurement], seconds: float, load: float) -> Table:
+    # Other processes skew the ratios: the load average says how busy the machine was.
+    table = Table(title=f"make bench ({seconds:.0f} s, load average {load:.1f} at the end)")
     for column, justify in (
         ("measurement", "left"),
         ("value", "right"),
@@ -51,7 +54,7 @@ def main() -> None:
     console = cli_console()
     started = time.perf_counter()
     rows = [row for source in SOURCES for row in source()]
-    console.print(render(rows, time.perf_counter() - started))
+    console.print(render(rows, time.perf_counter() - started, os.getloadavg()[0]))
 
 
 if __name__ == "__main__":
