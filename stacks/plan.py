@@ -15,6 +15,7 @@ Bad config prints the one error listing every problem and exits with code 2.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 from collections import Counter
@@ -235,4 +236,7 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
 
 
 if __name__ == "__main__":
+    # Everything imported so far (the provider SDKs: ~400k objects) lives as long as this process:
+    # frozen, no collection walks it again (a third of the CPU time of planning all four stacks).
+    gc.freeze()
     sys.exit(main())
