@@ -9,6 +9,11 @@ are a contract other tests (policy, GitHub, Databricks) rely on.
 ``trained_plans`` (session scope): the same, planned as after the first training run (a champion
 alias, the predictions table), which is when the serving endpoint and the monitor appear.
 
+``secret_stack_root`` / ``secret_plan`` (session scope): a folder holding Pulumi.dev.yaml with
+tests/stacks/fixtures/secret-overlay.yaml laid over it (a ``secure:`` value and the extraSecrets
+entry that hands it to GitHub), and that stack planned through the real program. No committed stack
+file has a ``secure:`` value, so this is what the secret tests can fail on.
+
 ``bootstrap_run`` (session scope): the bootstrap project's offline plan of its committed example
 stack, ``bootstrap/Pulumi.example-org.yaml`` (``bootstrap/plan.py``).
 
@@ -23,11 +28,14 @@ import gc
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bootstrap.plan import plan_bootstrap
 from core.environment import Environment
+from stacks.defaults import deep_merge
+from stacks.loading import read_stack_file
 from stacks.offline import OfflineRun
-from stacks.plan import plan_stack, trained
+from stacks.plan import ROOT, plan_stack, stack_file, trained
 
 # The champion version the `trained_plans` fixture's workspace reports.
 TRAINED_CHAMPION = 3
@@ -35,6 +43,7 @@ TRAINED_CHAMPION = 3
 # Inside GitHub Actions the program picks OIDC auth for Databricks (stacks/wiring.py); the shared
 # plans describe what a person's `pulumi preview` registers, wherever the suite runs.
 CI_AUTH_VARIABLES = ("GITHUB_ACTIONS", "ACTIONS_ID_TOKEN_REQUEST_URL", "ARM_CLIENT_ID", "ARM_TENANT_ID")
+SECRET_OVERLAY = Path(__file__).parent / "stacks" / "fixtures" / "secret-overlay.yaml"
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -60,6 +69,22 @@ def trained_plans() -> dict[Environment, OfflineRun]:
             patch.delenv(variable, raising=False)
         workspace = trained(TRAINED_CHAMPION)
         return {environment: plan_stack(environment, workspace=workspace) for environment in Environment}
+
+
+@pytest.fixture(scope="session")
+def secret_stack_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("secret-stack")
+    document = deep_merge(read_stack_file(stack_file(Environment.DEV, ROOT)), read_stack_file(SECRET_OVERLAY))
+    stack_file(Environment.DEV, root).write_text(yaml.safe_dump(document), encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="session")
+def secret_plan(secret_stack_root: Path) -> OfflineRun:
+    with pytest.MonkeyPatch.context() as patch:
+        for variable in CI_AUTH_VARIABLES:
+            patch.delenv(variable, raising=False)
+        return plan_stack(Environment.DEV, secret_stack_root)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,8 @@
-"""Secrets stay secret: never plaintext in stack files, always secret on the way to a resource."""
+"""Secrets stay secret: never plaintext in stack files, always secret on the way to a resource.
+
+The committed stack files hold no `secure:` value; ``secret_plan`` (tests/conftest.py) is Pulumi.dev.yaml
+with one, planned through the real program.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,8 @@ import pytest
 import yaml
 
 from stacks.loading import PROJECT
-from stacks.offline import FAKE_SUBSCRIPTION_ID, SECRET_PLACEHOLDER, OfflineRun, run_offline
+from stacks.offline import SECRET_PLACEHOLDER, OfflineRun, stack_config_from_file
 from stacks.plan import plan_json
-from stacks.program import program
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml"))
@@ -45,53 +48,35 @@ def test_stack_file_holds_no_plaintext_secret(path: Path) -> None:
         assert not SECRET_LOOKING_VALUE.search(str(value)), f"{path.name}: {key} holds a secret-looking value"
 
 
-@pytest.fixture(scope="module")
-def run_with_secret() -> OfflineRun:
-    github = {"owner": "acme", "repository": "mlops", "extraSecrets": {"SLACK_WEBHOOK": "slackWebhook"}}
-    databricks = {
-        "failureNotificationEmails": ["oncall@example.com"],
-        "accountId": "00000000-0000-4000-8000-00000000acc0",
-    }
-    config = {
-        f"{PROJECT}:platform": json.dumps({"subscriptionId": FAKE_SUBSCRIPTION_ID}),
-        f"{PROJECT}:bootstrap": json.dumps(
-            {
-                "previewPrincipalId": "00000000-0000-4000-8000-0000000000e1",
-                "previewClientId": "00000000-0000-4000-8000-0000000000e2",
-            }
-        ),
-        f"{PROJECT}:github": json.dumps(github),
-        f"{PROJECT}:databricks": json.dumps(databricks),
-        f"{PROJECT}:slackWebhook": SECRET_PLACEHOLDER,
-    }
-    return run_offline(
-        program,
-        project=PROJECT,
-        stack="dev",
-        config=config,
-        secret_keys=frozenset({f"{PROJECT}:slackWebhook"}),
-    )
+def test_the_secure_value_reaches_the_program_as_a_secret_config_key(secret_stack_root: Path) -> None:
+    """The fixture stack holds a `secure:` value; the offline engine hands it over marked secret."""
+    config, secret_keys = stack_config_from_file(secret_stack_root / "Pulumi.dev.yaml", PROJECT)
+    assert secret_keys == {f"{PROJECT}:platformGithubToken"}
+    assert config[f"{PROJECT}:platformGithubToken"] == SECRET_PLACEHOLDER
 
 
-def test_secret_config_reaches_the_vault_secret_as_a_secret(run_with_secret: OfflineRun) -> None:
-    secret = run_with_secret.named("platform-keyvault-secret-slack-webhook")
+def test_secret_config_reaches_the_vault_secret_as_a_secret(secret_plan: OfflineRun) -> None:
+    secret = secret_plan.named("platform-keyvault-secret-platform-github-token")
     assert secret.is_secret("properties")
     assert secret.masked_inputs()["properties"] == "[secret]"
     assert secret.plain_inputs()["properties"]["value"] == SECRET_PLACEHOLDER
 
 
-def test_secret_config_reaches_the_github_environment_secret_as_a_secret(run_with_secret: OfflineRun) -> None:
+def test_secret_config_reaches_the_github_environment_secret_as_a_secret(secret_plan: OfflineRun) -> None:
     [secret] = [
         r
-        for r in run_with_secret.of_type("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret")
-        if r.plain_inputs()["secretName"] == "SLACK_WEBHOOK"
+        for r in secret_plan.of_type("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret")
+        if r.plain_inputs()["secretName"] == "PLATFORM_GITHUB_TOKEN"
     ]
     value_keys = [key for key in ("value", "plaintextValue") if key in secret.inputs]
     assert value_keys, "the GitHub secret carries no value"
     assert all(secret.is_secret(key) for key in value_keys)
+    assert SECRET_PLACEHOLDER in json.dumps(secret.plain_inputs())
 
 
-def test_secret_values_appear_nowhere_in_the_plan_json_or_exports(run_with_secret: OfflineRun) -> None:
-    rendered = json.dumps(plan_json(run_with_secret))
+def test_secret_values_appear_nowhere_in_the_plan_json_or_exports(secret_plan: OfflineRun) -> None:
+    # The value is in the plan (unmasked), so its absence below is the masking, not its absence.
+    assert SECRET_PLACEHOLDER in json.dumps([r.plain_inputs() for r in secret_plan.resources])
+    rendered = json.dumps(plan_json(secret_plan))
     assert SECRET_PLACEHOLDER not in rendered
-    assert SECRET_PLACEHOLDER not in json.dumps(run_with_secret.exports)
+    assert SECRET_PLACEHOLDER not in json.dumps(secret_plan.exports)
