@@ -16,7 +16,7 @@ from infra.bootstrap_interface import BOOTSTRAP_PROJECT, Guid
 from infra.bootstrap_naming import bootstrap_names
 from infra.naming import NamingError
 from stacks.loading import ConfigError, Problem, problem_from
-from stacks.settings import Section
+from stacks.settings_base import Section
 from stacks.types import AzureLocation, GithubName, NamePrefix, ReviewerType, StorageSku, SubscriptionId
 
 NAMESPACE = f"{BOOTSTRAP_PROJECT}:"

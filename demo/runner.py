@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from rich.console import Console, RenderableType
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -55,7 +56,8 @@ def run_stages(stages: Sequence[Stage], console: Console) -> list[StageOutcome]:
         elapsed = time.perf_counter() - started
         if result.details is not None:
             console.print(result.details)
-        console.print(f"[green]✓[/green] {result.summary} [dim]({elapsed:.1f}s)[/dim]")
+        # A summary is text, not markup: `projects[iris].wheelVersion` must print as written.
+        console.print(f"[green]✓[/green] {escape(result.summary)} [dim]({elapsed:.1f}s)[/dim]")
         outcomes.append(StageOutcome(stage, elapsed, result))
     return outcomes
 
@@ -66,6 +68,8 @@ def timing_table(outcomes: Sequence[StageOutcome]) -> Table:
     table.add_column("result")
     table.add_column("seconds", justify="right", footer=f"{sum(o.seconds for o in outcomes):.1f}")
     for outcome in outcomes:
-        status = outcome.result.summary if outcome.result else f"[red]FAILED: {outcome.error}"
+        status = (
+            escape(outcome.result.summary) if outcome.result else f"[red]FAILED: {escape(str(outcome.error))}"
+        )
         table.add_row(outcome.stage.title, status, f"{outcome.seconds:.1f}")
     return table

@@ -1,9 +1,12 @@
-"""The typed args of one environment's Databricks workloads, and the names and parameter values
-they imply (the physical names, the experiment, what every task of the job graph may ask for)."""
+"""The typed args of one environment's Databricks workloads and of each ML project it hosts, and
+the names and parameter values they imply (the physical names, the experiment, what every task of
+a project's job graph may ask for)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
 from pathlib import Path
 from typing import Self
 
@@ -22,6 +25,35 @@ _UC_NAME = r"^[a-z][a-z0-9_]{0,254}$"
 # The job graph's job a drift alert starts (the wheel's iris_mlops.retrain.TRAINING_JOB; a test
 # holds the two equal): its name goes to the monitoring task, its id to the drift alert's query.
 TRAINING_JOB = "training"
+
+
+class ProblemType(StrEnum):
+    """What the project's model predicts; the quality monitor profiles its predictions so."""
+
+    CLASSIFICATION = "PROBLEM_TYPE_CLASSIFICATION"
+    REGRESSION = "PROBLEM_TYPE_REGRESSION"
+
+
+class ProjectArgs(ComponentArgs):
+    """One ML project of the environment: its wheel and what its settings resolved to."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{1,20}$", description="Names its component and jobs.")
+    wheel_path: Path = Field(description="The project's wheel, or its dist folder (exactly one wheel).")
+    schema_name: str = Field(pattern=_UC_NAME, description="Its schema: tables, volume, model.")
+    model_name: str = Field(pattern=_UC_NAME, description="Its UC model; names the endpoint too.")
+    developers_group: str = Field(min_length=1, description="Its data scientists; granted on it only.")
+    primary_metric: str = Field(min_length=1, description="Metric of its gate.")
+    margin: float = Field(default=0.0, ge=0.0, description="Challenger must beat champion by this.")
+    schedules_paused: bool = Field(description="Its job schedules created paused.")
+    serving_workload_size: WorkloadSize = Field(default=WorkloadSize.SMALL)
+    serving_scale_to_zero: bool = Field(default=True, description="Its endpoint scales to zero when idle.")
+    predictions_table: str = Field(pattern=_UC_NAME, description="The table its scoring writes (monitored).")
+    problem_type: ProblemType = Field(description="How the monitor profiles its predictions.")
+    state_from_single_project: bool = Field(
+        default=False,
+        description="Its resources existed before projects did (the environment's only project): "
+        "they alias their former URNs, so `pulumi up` moves them instead of replacing them.",
+    )
 
 
 class DatabricksWorkloadsArgs(ComponentArgs):
@@ -57,26 +89,21 @@ class DatabricksWorkloadsArgs(ComponentArgs):
     )
     uc_storage_root: StrInput = Field(description="abfss://<container>@<account>.dfs.core.windows.net/")
     catalog: str = Field(pattern=_UC_NAME, description="The environment's catalog.")
-    schema_name: str = Field(default="iris", pattern=_UC_NAME, description="Schema for tables and the model.")
-    readers_group: str = Field(min_length=1, description="Group that may read the schema and use the model.")
-    developers_group: str = Field(min_length=1, description="Group of the data scientists.")
+    readers_group: str = Field(
+        min_length=1, description="Group that may read the schemas and use the models."
+    )
     access: AccessLevels = Field(description="Grants and ACL levels per role (infra/access.py).")
     approvers_group: str = Field(
         min_length=1, description="Group whose members approve a new champion where approval is required."
     )
     # Jobs
-    wheel_path: Path = Field(description="The wheel in dist/, or dist/ itself (exactly one wheel).")
     project_root: Path | None = Field(
         default=None, description="Local paths are recorded relative to it, so every checkout plans alike."
     )
     compute_mode: ComputeMode = Field(default=ComputeMode.SERVERLESS, description="Job compute.")
     cluster: JobCluster = Field(default_factory=JobCluster, description="Job clusters only: runtime, size.")
     failure_notification_emails: tuple[str, ...] = Field(default=(), description="Mailed on failed runs.")
-    schedules_paused: bool = Field(description="Job schedules created paused.")
-    # ML parameters the job graph's tasks receive
-    model_name: str = Field(default="iris_classifier", pattern=_UC_NAME, description="UC model name.")
-    primary_metric: str = Field(default="accuracy", min_length=1, description="Metric of the gate.")
-    margin: float = Field(default=0.0, ge=0.0, description="Challenger must beat champion by this.")
+    # ML parameters every project's tasks receive
     require_approval: bool = Field(description="A human approves a new champion (the gate's input).")
     drift: DriftThresholds = Field(
         default_factory=DriftThresholds, description="When the monitoring job calls drift and retrains."
@@ -85,13 +112,13 @@ class DatabricksWorkloadsArgs(ComponentArgs):
     create_serving_endpoint: bool = Field(
         default=False, description="Serve the champion; created by the first up after the alias exists."
     )
-    serving_workload_size: WorkloadSize = Field(default=WorkloadSize.SMALL)
-    serving_scale_to_zero: bool = Field(default=True, description="The endpoint scales to zero when idle.")
     model_monitoring: bool = Field(default=False, description="Monitor the predictions table (uat/prod).")
     # Lifecycle
     protect: bool = Field(description="Protect the stateful objects (catalog, model, endpoint, ...).")
     force_destroy: bool = Field(description="Destroying the catalog or schema drops their tables.")
     tags: Mapping[str, str] = Field(default_factory=dict, description="Tags on jobs and the endpoint.")
+    # The ML projects: each gets its own schema, wheel, jobs, model, endpoint and grants.
+    projects: tuple[ProjectArgs, ...] = Field(min_length=1, description="The projects, names unique.")
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -104,6 +131,13 @@ class DatabricksWorkloadsArgs(ComponentArgs):
             ),
         }
         problems = [message for message, failed in checks.items() if failed]
+        problems += [
+            f"projects share {field}: {sorted(shared)}"
+            for field in ("name", "schema_name", "model_name", "developers_group")
+            if (shared := _shared(getattr(p, field) for p in self.projects))
+        ]
+        if sum(p.state_from_single_project for p in self.projects) > 1:
+            problems.append("at most one project may take over the single-project state")
         if problems:
             raise ValueError(f"{self.environment.value}: " + "; ".join(problems))
         return self
@@ -112,31 +146,34 @@ class DatabricksWorkloadsArgs(ComponentArgs):
     def names(self) -> DatabricksNames:
         return DatabricksNames(self.name_prefix, self.environment)
 
-    @property
-    def endpoint_name(self) -> str:
-        return self.names.endpoint(self.model_name)
+    def endpoint_name(self, project: ProjectArgs) -> str:
+        return self.names.endpoint(project.model_name)
 
-    @property
-    def experiment_name(self) -> str:
-        return self.names.experiment(self.model_name)
+    def experiment_name(self, project: ProjectArgs) -> str:
+        return self.names.experiment(project.model_name)
 
-    def parameter_values(self) -> dict[str, str]:
-        """The value of every named parameter a task of the job graph may ask for."""
+    def parameter_values(self, project: ProjectArgs) -> dict[str, str]:
+        """The value of every named parameter a task of the project's job graph may ask for."""
         return {
             "env": self.environment.value,
             "catalog": self.catalog,
-            "schema": self.schema_name,
-            "model_name": self.model_name,
-            "primary_metric": self.primary_metric,
-            "margin": str(self.margin),
+            "schema": project.schema_name,
+            "model_name": project.model_name,
+            "primary_metric": project.primary_metric,
+            "margin": str(project.margin),
             "require_approval": "true" if self.require_approval else "false",
-            "endpoint_name": self.endpoint_name,
-            "experiment_name": self.experiment_name,
+            "endpoint_name": self.endpoint_name(project),
+            "experiment_name": self.experiment_name(project),
             "drift_psi_threshold": str(self.drift.psi),
             "drift_p_value": str(self.drift.p_value),
             "drift_min_rows": str(self.drift.min_rows),
-            # The job a drift alert starts (iris_mlops.retrain): this environment's training job.
-            "training_job_name": self.names.job(TRAINING_JOB),
+            # The job a drift alert starts (iris_mlops.retrain): this project's training job.
+            "training_job_name": self.names.job(project.name, TRAINING_JOB),
             # The training job's job parameter default: not started by a drift alert.
             "drift_summary": "{}",
         }
+
+
+def _shared(values: Iterable[str]) -> set[str]:
+    counts = Counter(values)
+    return {value for value, count in counts.items() if count > 1}

@@ -97,6 +97,7 @@ def job_parameters(job: Job, values: Mapping[str, str]) -> list[databricks.JobPa
 class JobsArgs(ComponentArgs):
     environment: Environment = Field(description="Tags the jobs; a name, never a decision.")
     names: DatabricksNames = Field(description="The environment's Databricks names (jobs by key).")
+    project: str = Field(description="The ML project whose wheel these jobs run.")
     graph: JobGraph = Field(description="The wheel's validated job graph.")
     wheel_path: str = Field(description="Content-addressed /Volumes path of the uploaded wheel.")
     wheel_upload: databricks.File = Field(description="Jobs change only after the new wheel is there.")
@@ -165,7 +166,7 @@ def job_args(job_key: str, job: Job, args: JobsArgs) -> databricks.JobArgs:
     emails = sorted(set(args.failure_emails))
     schedule = job.schedule
     return databricks.JobArgs(
-        name=args.names.job(job_key),
+        name=args.names.job(args.project, job_key),
         description=job.description or None,
         tasks=[_task(task, args) for task in sorted(job.tasks, key=lambda t: t.key)],
         schedule=None
@@ -186,7 +187,16 @@ def job_args(job_key: str, job: Job, args: JobsArgs) -> databricks.JobArgs:
         if emails
         else None,
         run_as=databricks.JobRunAsArgs(service_principal_name=args.run_as),
-        tags=dict(sorted({**args.tags, "environment": args.environment.value, "job": job_key}.items())),
+        tags=dict(
+            sorted(
+                {
+                    **args.tags,
+                    "environment": args.environment.value,
+                    "ml-project": args.project,
+                    "job": job_key,
+                }.items()
+            )
+        ),
         environments=_environments(args),
         job_clusters=_job_clusters(args),
     )

@@ -46,7 +46,10 @@ def table_exists(
 
 
 class ModelMonitorArgs(ComponentArgs):
-    table_name: StrInput = Field(description="catalog.schema.iris_predictions")
+    table_name: StrInput = Field(description="catalog.schema.<the project's predictions table>")
+    problem_type: str = Field(
+        pattern=r"^PROBLEM_TYPE_(CLASSIFICATION|REGRESSION)$", description="What the predictions are."
+    )
     output_schema: StrInput = Field(description="catalog.schema receiving the metric tables.")
     assets_dir: str = Field(pattern=r"^/Workspace/", description="Where the monitor's dashboard lives.")
     failure_emails: tuple[str, ...]
@@ -65,7 +68,7 @@ class ModelMonitor(PlatformComponent):
             output_schema_name=args.output_schema,
             assets_dir=args.assets_dir,
             inference_log=databricks.QualityMonitorInferenceLogArgs(
-                problem_type="PROBLEM_TYPE_CLASSIFICATION",
+                problem_type=args.problem_type,
                 timestamp_col=PREDICTION_COLUMNS["timestamp"],
                 model_id_col=PREDICTION_COLUMNS["model_id"],
                 prediction_col=PREDICTION_COLUMNS["prediction"],

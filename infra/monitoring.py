@@ -3,6 +3,7 @@ training runs a drift alert started (``DriftAlert``, created once the training j
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import pulumi
@@ -42,7 +43,7 @@ FAILED_JOBS_QUERY = """DatabricksJobs
 DRIFT_RETRAIN_QUERY = """DatabricksJobs
 | where ActionName == "runNow"
 | extend Params = parse_json(RequestParams), Caller = parse_json(Identity)
-| where tostring(Params.job_id) == "{training_job_id}"
+| where tostring(Params.job_id) in ({training_job_ids})
 | where tostring(Caller.email) == "{job_principal}"
 | extend Result = parse_json(tostring(parse_json(Response).result))
 | project TimeGenerated, JobId = tostring(Params.job_id), RunId = tostring(Result.run_id),
@@ -51,16 +52,16 @@ DRIFT_RETRAIN_QUERY = """DatabricksJobs
 _KQL_UNSAFE = frozenset('"\\\n')
 
 
-def drift_retrain_query(training_job_id: str, job_principal_application_id: str) -> str:
-    """The drift alert's query for one training job and the principal the monitoring job runs as."""
-    for key, value in (
-        ("training_job_id", training_job_id),
-        ("job_principal_application_id", job_principal_application_id),
-    ):
+def drift_retrain_query(training_job_ids: Sequence[str], job_principal_application_id: str) -> str:
+    """The drift alert's query for the training jobs (one per ML project) and the principal the
+    monitoring jobs run as."""
+    checked = [("training_job_id", job_id) for job_id in training_job_ids] or [("training_job_ids", "")]
+    for key, value in (*checked, ("job_principal_application_id", job_principal_application_id)):
         if not value or _KQL_UNSAFE & set(value):
             raise ValueError(f"{key} {value!r}: must be non-empty, without quotes, backslashes or newlines")
     return DRIFT_RETRAIN_QUERY.format(
-        training_job_id=training_job_id, job_principal=job_principal_application_id
+        training_job_ids=", ".join(f'"{job_id}"' for job_id in training_job_ids),
+        job_principal=job_principal_application_id,
     )
 
 
@@ -156,7 +157,9 @@ class DriftAlertArgs(ComponentArgs):
     severity: int = Field(ge=0, le=4, description="0 critical ... 4 verbose, from settings")
     log_analytics_workspace_id: StrInput = Field(description="where the jobs diagnostic logs go")
     action_group_id: StrInput = Field(description="the environment's action group (the failed-job alert's)")
-    training_job_id: StrInput = Field(description="the job a drift alert starts")
+    training_job_ids: tuple[StrInput, ...] = Field(
+        min_length=1, description="the jobs a drift alert starts: each ML project's training job"
+    )
     job_principal_application_id: StrInput = Field(description="who the monitoring job runs as")
 
 
@@ -167,8 +170,8 @@ class DriftAlert(PlatformComponent):
 
     def __init__(self, name: str, args: DriftAlertArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(name, opts)
-        query = pulumi.Output.all(args.training_job_id, args.job_principal_application_id).apply(
-            lambda ids: drift_retrain_query(str(ids[0]), str(ids[1]))
+        query = pulumi.Output.all(args.job_principal_application_id, *args.training_job_ids).apply(
+            lambda ids: drift_retrain_query([str(i) for i in ids[1:]], str(ids[0]))
         )
         rule = log_alert(
             f"{name}-rule",

@@ -88,8 +88,9 @@ class DatabricksNames:
         """The quality monitor's dashboards and assets folder."""
         return f"/Workspace/Shared/{self.physical('monitoring')}"
 
-    def job(self, job_key: str) -> str:
-        return self.physical(job_key.replace("_", "-"))
+    def job(self, project: str, job_key: str) -> str:
+        """``<prefix>-<env>-<project>-<job>``: two projects' jobs of one key never share a name."""
+        return self.physical(f"{project}-{job_key.replace('_', '-')}")
 
     def endpoint(self, model_name: str) -> str:
         return self.physical(model_name.replace("_", "-"))

@@ -24,6 +24,11 @@ class SecretScopeArgs(ComponentArgs):
     scope_name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,128}$")
     principals: Mapping[Role, StrInput]
     acls: Mapping[Role, str] = Field(description="ACL level per role (AccessLevels.secrets); absent: none.")
+    developers: Mapping[str, str] = Field(description="Each project's developers group, by project.")
+    moved_project: str | None = Field(
+        default=None,
+        description="The project whose developers held the single-project ACL: it aliases that URN.",
+    )
     provider: databricks.Provider
 
 
@@ -41,12 +46,29 @@ class JobSecretScope(PlatformComponent):
             opts=self.child_opts(pulumi.ResourceOptions(provider=args.provider)),
         )
         for role, level in args.acls.items():
-            databricks.SecretAcl(
-                f"{name}-{role.value.replace('_', '-')}-acl",
-                scope=scope.name,
-                principal=args.principals[role],
-                permission=level,
-                opts=self.child_opts(pulumi.ResourceOptions(provider=args.provider)),
-            )
+            acl_name = f"{name}-{role.value.replace('_', '-')}"
+            grantees: dict[str, tuple[StrInput, str | None]]
+            if role is not Role.DEVELOPERS:
+                grantees = {f"{acl_name}-acl": (args.principals[role], None)}
+            else:  # one ACL per project's group; the former single one is the moved project's
+                grantees = {
+                    f"{acl_name}-{project}-acl": (
+                        group,
+                        f"{acl_name}-acl" if project == args.moved_project else None,
+                    )
+                    for project, group in sorted(args.developers.items())
+                }
+            for acl, (principal, former) in grantees.items():
+                databricks.SecretAcl(
+                    acl,
+                    scope=scope.name,
+                    principal=principal,
+                    permission=level,
+                    opts=self.child_opts(
+                        pulumi.ResourceOptions(
+                            provider=args.provider, aliases=[pulumi.Alias(name=former)] if former else None
+                        )
+                    ),
+                )
         self.scope_name = scope.name
         self.register(scope_name=self.scope_name)

@@ -1,7 +1,10 @@
 """Unity Catalog objects of one environment and who may use them.
 
-Storage credential on the workspace's access connector -> external location on the UC container
--> catalog whose managed storage lives there -> schema -> ``artifacts`` volume for wheels. Grants
+Shared by the environment (``UnityCatalog``): storage credential on the workspace's access
+connector -> external location on the UC container -> catalog whose managed storage lives there.
+Per ML project (``ProjectSchema``): its schema -> its ``artifacts`` volume for its wheel. A
+project's developers group is granted on its own schema, volume and model only, and USE CATALOG on
+the catalog so it can reach them. Grants
 are authoritative per securable (``databricks.Grants``) and come resolved, per role, from the
 table in ``infra/access.py``.
 
@@ -30,17 +33,23 @@ from infra.base import ComponentArgs, PlatformComponent, StrInput
 ARTIFACTS_VOLUME = "artifacts"
 
 
+Grantees = pulumi.Input[str] | tuple[pulumi.Input[str], ...]
+
+
 def grants_for(
-    privileges: Mapping[Role, tuple[str, ...]], principals: Mapping[Role, pulumi.Input[str]]
+    privileges: Mapping[Role, tuple[str, ...]], principals: Mapping[Role, Grantees]
 ) -> list[databricks.GrantsGrantArgs]:
-    """One entry per role with privileges on one securable (``AccessLevels.uc_grants``), in the
-    order given; a role without a principal here (the approvers where no approval is required)
-    gets nothing."""
-    return [
-        databricks.GrantsGrantArgs(principal=principals[role], privileges=list(chosen))
-        for role, chosen in privileges.items()
-        if chosen and role in principals
-    ]
+    """One entry per principal of each role with privileges on one securable
+    (``AccessLevels.uc_grants``), in the order given; a role without a principal here (the
+    approvers where no approval is required) gets nothing. A role may name several principals (on
+    the catalog: every project's developers)."""
+    entries = []
+    for role, chosen in privileges.items():
+        grantees = principals.get(role, ())
+        for principal in grantees if isinstance(grantees, tuple) else (grantees,):
+            if chosen:
+                entries.append(databricks.GrantsGrantArgs(principal=principal, privileges=list(chosen)))
+    return entries
 
 
 class UnityCatalogArgs(ComponentArgs):
@@ -51,8 +60,9 @@ class UnityCatalogArgs(ComponentArgs):
     access_connector_id: StrInput = Field(description="Azure resource id of the access connector.")
     storage_root: StrInput = Field(description="abfss:// URL of the environment's UC container.")
     catalog: str = Field(min_length=1)
-    schema_name: str = Field(min_length=1)
-    principals: Mapping[Role, StrInput] = Field(description="Grantee per role.")
+    principals: Mapping[Role, StrInput | tuple[StrInput, ...]] = Field(
+        description="Grantee per role; the developers: every project's group."
+    )
     grants: Mapping[Securable, Mapping[Role, Privileges]] = Field(
         description="Privileges per securable and role (AccessLevels.uc_grants)."
     )
@@ -71,10 +81,6 @@ class UnityCatalog(PlatformComponent):
     AREA = "databricks"
 
     catalog_name: pulumi.Output[str]
-    schema_name: pulumi.Output[str]
-    volume_path: str
-    volume: databricks.Volume
-    schema: databricks.Schema
 
     def __init__(self, name: str, args: UnityCatalogArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(name, opts)
@@ -118,24 +124,6 @@ class UnityCatalog(PlatformComponent):
             owner=args.owner,
             opts=self.child_opts(stateful),
         )
-        self.schema = schema = databricks.Schema(
-            f"{name}-schema",
-            catalog_name=catalog.name,
-            name=args.schema_name,
-            force_destroy=force_destroy,
-            owner=args.owner,
-            opts=self.child_opts(stateful),
-        )
-        self.volume = databricks.Volume(
-            f"{name}-artifacts-volume",
-            catalog_name=catalog.name,
-            schema_name=schema.name,
-            name=ARTIFACTS_VOLUME,
-            volume_type="MANAGED",
-            comment="Content-addressed wheels the jobs install",
-            owner=args.owner,
-            opts=self.child_opts(stateful),
-        )
         grant_opts = self.child_opts(pulumi.ResourceOptions(provider=args.provider))
         databricks.Grants(
             f"{name}-catalog-grants",
@@ -143,21 +131,85 @@ class UnityCatalog(PlatformComponent):
             grants=grants_for(args.grants[Securable.CATALOG], args.principals),
             opts=grant_opts,
         )
+        self.catalog_name = catalog.name
+        self.register(catalog_name=self.catalog_name)
+
+
+class ProjectSchemaArgs(ComponentArgs):
+    catalog_name: StrInput = Field(description="The environment's catalog (UnityCatalog.catalog_name).")
+    catalog: str = Field(min_length=1, description="Its name as configured (the volume's path needs it).")
+    schema_name: str = Field(min_length=1)
+    principals: Mapping[Role, StrInput] = Field(description="Grantee per role; the project's developers.")
+    grants: Mapping[Securable, Mapping[Role, Privileges]] = Field(
+        description="Privileges per securable and role (AccessLevels.uc_grants)."
+    )
+    owner: str = Field(min_length=1, description="Account group owning every securable (the deployers).")
+    protect: bool = Field(description="Protect the stateful objects from deletion.")
+    force_destroy: bool = Field(description="Destroying the schema drops the tables in it.")
+    provider: databricks.Provider
+    moved_from: PlatformComponent | None = Field(
+        default=None,
+        description="The UnityCatalog component these objects were children of before projects "
+        "existed: each aliases its former URN (name and parent).",
+    )
+
+
+class ProjectSchema(PlatformComponent):
+    """One project's schema and its ``artifacts`` volume, with their grants."""
+
+    AREA = "databricks"
+
+    schema_name: pulumi.Output[str]
+    volume_path: str
+    volume: databricks.Volume
+    schema: databricks.Schema
+
+    def __init__(
+        self, name: str, args: ProjectSchemaArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(name, opts)
+        stateful = pulumi.ResourceOptions(provider=args.provider, protect=args.protect)
+
+        def moved(role: str, options: pulumi.ResourceOptions) -> pulumi.ResourceOptions:
+            """Options plus, for the project that held the state, an alias of the former URN."""
+            if args.moved_from is None:
+                return self.child_opts(options)
+            alias = pulumi.Alias(name=f"{args.moved_from.name}-{role}", parent=args.moved_from)
+            return self.child_opts(
+                pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(aliases=[alias]))
+            )
+
+        self.schema = schema = databricks.Schema(
+            f"{name}-schema",
+            catalog_name=args.catalog_name,
+            name=args.schema_name,
+            force_destroy=args.force_destroy,
+            owner=args.owner,
+            opts=moved("schema", stateful),
+        )
+        self.volume = databricks.Volume(
+            f"{name}-artifacts-volume",
+            catalog_name=args.catalog_name,
+            schema_name=schema.name,
+            name=ARTIFACTS_VOLUME,
+            volume_type="MANAGED",
+            comment="Content-addressed wheels the jobs install",
+            owner=args.owner,
+            opts=moved("artifacts-volume", stateful),
+        )
+        plain = pulumi.ResourceOptions(provider=args.provider)
         databricks.Grants(
             f"{name}-schema-grants",
-            schema=pulumi.Output.concat(catalog.name, ".", schema.name),
+            schema=pulumi.Output.concat(args.catalog_name, ".", schema.name),
             grants=grants_for(args.grants[Securable.SCHEMA], args.principals),
-            opts=grant_opts,
+            opts=moved("schema-grants", plain),
         )
         databricks.Grants(
             f"{name}-volume-grants",
-            volume=pulumi.Output.concat(catalog.name, ".", schema.name, ".", self.volume.name),
+            volume=pulumi.Output.concat(args.catalog_name, ".", schema.name, ".", self.volume.name),
             grants=grants_for(args.grants[Securable.VOLUME], args.principals),
-            opts=grant_opts,
+            opts=moved("volume-grants", plain),
         )
-        self.catalog_name = catalog.name
         self.schema_name = schema.name
         self.volume_path = f"/Volumes/{args.catalog}/{args.schema_name}/{ARTIFACTS_VOLUME}"
-        self.register(
-            catalog_name=self.catalog_name, schema_name=self.schema_name, volume_path=self.volume_path
-        )
+        self.register(schema_name=self.schema_name, volume_path=self.volume_path)

@@ -1,7 +1,9 @@
 """What differs between environments, as one table.
 
 Values common to all environments are the field defaults in ``settings.py``; this table holds
-only what differs. ``Pulumi.<stack>.yaml`` overrides both, key by key (deep merge).
+only what differs. ``Pulumi.<stack>.yaml`` overrides both, key by key (deep merge). The
+``projectDefaults`` section applies to every project of ``projects`` whose entry does not set the
+key (stacks/projects.py).
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
         # Disposable: developers build, and destroying it drops its tables too.
         "databricks": {
             "catalog": "mlops_sandbox",
-            "servingScaleToZero": True,
             "developerAccess": "build",
             "forceDestroy": True,
         },
@@ -32,7 +33,7 @@ ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
         "monitoring": {"retentionDays": 30, "driftAlertSeverity": 4},
         "keyVault": {"softDeleteRetentionDays": 7},
         "workspace": {"noPublicIp": False, "storageSku": "Standard_LRS"},
-        "databricks": {"catalog": "mlops_dev", "servingScaleToZero": True, "developerAccess": "build"},
+        "databricks": {"catalog": "mlops_dev", "developerAccess": "build"},
         # Branches and environments (docs/ci.md): what merged to main deploys to dev.
         "github": {"deploymentBranches": ["main"]},
     },
@@ -44,10 +45,9 @@ ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
             "catalog": "mlops_uat",
             "developerAccess": "read",
             "forceDestroy": False,
-            "schedulesEnabled": True,
-            "servingScaleToZero": True,
             "modelMonitoring": True,
         },
+        "projectDefaults": {"schedulesEnabled": True, "servingScaleToZero": True},
         "github": {"deploymentBranches": ["release/*"]},
         "model": {"requireApproval": True, "drift": {"psiThreshold": 0.2, "minRows": 100}},
     },
@@ -61,10 +61,15 @@ ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
             "catalog": "mlops_prod",
             "developerAccess": "read",
             "forceDestroy": False,
+            "modelMonitoring": True,
+        },
+        # Every project's, unless its entry in `projects` says otherwise (stacks/projects.py). The
+        # wheel's own gate table (iris_mlops.gate.GATE_POLICIES) agrees on the margin; a test checks it.
+        "projectDefaults": {
             "schedulesEnabled": True,
             "servingScaleToZero": False,
             "servingWorkloadSize": "Medium",
-            "modelMonitoring": True,
+            "margin": 0.01,
         },
         # main (where promotion PRs merge) and release tags by name: GitHub's "protected branches"
         # mode cannot list tags, and it lets every branch deploy while the repository has no
@@ -75,13 +80,8 @@ ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
             "requireReviewers": True,
             "adminsCanBypass": False,
         },
-        # The wheel's own gate table (iris_mlops.gate.GATE_POLICIES) agrees; a test checks it.
-        # The wheel's drift table (iris_mlops.drift.DRIFT_THRESHOLDS) agrees too.
-        "model": {
-            "requireApproval": True,
-            "margin": 0.01,
-            "drift": {"psiThreshold": 0.2, "minRows": 200},
-        },
+        # The wheel's drift table (iris_mlops.drift.DRIFT_THRESHOLDS) agrees.
+        "model": {"requireApproval": True, "drift": {"psiThreshold": 0.2, "minRows": 200}},
     },
 }
 

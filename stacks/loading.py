@@ -6,8 +6,10 @@ the offline plan use it without a Pulumi engine; ``load_settings`` feeds it from
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,7 @@ from pydantic_core import ErrorDetails
 from core.environment import Environment
 from core.project import PROJECT
 from stacks.defaults import ENVIRONMENT_DEFAULTS, deep_merge
+from stacks.projects import PROJECTS_KEY, entry_keys, project_conflicts, resolve_projects
 from stacks.rules import rule_violations
 from stacks.settings import StackSettings
 
@@ -149,13 +152,15 @@ def build_settings(
     sections = {k: v for k, v in values.items() if k not in set(referenced.values()) and k != "environment"}
     # An absent `platform` section is reported as its required key (platform.subscriptionId).
     merged = deep_merge({"platform": {}, **ENVIRONMENT_DEFAULTS[environment]}, sections)
+    merged = resolve_projects(merged)
     problems += [
-        Problem(stack, key, value, message) for key, value, message in rule_violations(environment, merged)
+        Problem(stack, key, value, message)
+        for key, value, message in (*rule_violations(environment, merged), *project_conflicts(merged))
     ]
     try:
         settings = StackSettings.model_validate({**merged, "environment": environment})
     except ValidationError as error:
-        problems[:0] = [problem_from(stack, detail) for detail in error.errors()]
+        problems[:0] = [_named_entry(problem_from(stack, d), merged) for d in error.errors()]
     if problems:
         raise ConfigError(stack, problems)
     return settings
@@ -171,6 +176,19 @@ def namespace_values(
         if key.startswith(NAMESPACE)
     }
     return values, frozenset(key.removeprefix(NAMESPACE) for key in secret_keys if key.startswith(NAMESPACE))
+
+
+def _named_entry(problem: Problem, merged: Mapping[str, Any]) -> Problem:
+    """``projects.1.schema`` reads ``projects[diabetes].schema``: the entry by its name."""
+    head, _, rest = problem.key.partition(".")
+    index, _, field = rest.partition(".")
+    projects = merged.get(PROJECTS_KEY)
+    if head != PROJECTS_KEY or not index.isdigit() or not isinstance(projects, list):
+        return problem
+    if int(index) >= len(projects):
+        return problem
+    key = entry_keys(projects)[int(index)] + (f".{field}" if field else "")
+    return dataclasses.replace(problem, key=key)
 
 
 def _referenced_secret_keys(values: Mapping[str, Any]) -> dict[str, str]:
@@ -212,8 +230,12 @@ def problem_from(
 def _model_at(path: list[str], root: type[BaseModel]) -> type[BaseModel] | None:
     model: type[BaseModel] = root
     for part in path:
+        if part.isdigit():  # an entry of a list of sections (projects): the section's model
+            continue
         field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
         annotation = field.annotation if field else None
+        if typing.get_origin(annotation) is tuple:
+            annotation = typing.get_args(annotation)[0]
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return None
         model = annotation

@@ -60,6 +60,8 @@ class RecordedResource:
     provider: str
     inputs: dict[str, Any]
     options: dict[str, Any] = field(default_factory=dict)
+    # The former URNs this resource takes over in the state (its own aliases and its parent's).
+    aliases: tuple[str, ...] = ()
 
     def masked_inputs(self) -> dict[str, Any]:
         """Inputs with every secret value replaced by ``[secret]``."""
@@ -147,15 +149,48 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
         super().__init__(mocks)
         self.recorded: list[RecordedResource] = []
+        self.names: dict[str, str] = {}
+        self.aliases: dict[str, tuple[str, ...]] = {}
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        self.names[response.urn] = request.name
+        self.aliases[response.urn] = self._alias_urns(request)
         if request.type != "pulumi:pulumi:Stack":
-            self.recorded.append(_record(request, response.urn))
+            self.recorded.append(_record(request, response.urn, self.aliases[response.urn]))
         return response
 
+    def _alias_urns(self, request: Any) -> tuple[str, ...]:
+        """The URNs the engine would take as this resource's former ones, in the mocks' URN scheme.
 
-def _record(request: Any, urn: str) -> RecordedResource:
+        As pulumi/pulumi pkg/resource/deploy/step_generator.go does: each alias spec defaults its
+        name, type and parent to the resource's own (a parent that itself moved, to its former
+        URN); and every alias of the parent gives the child one, the parent's name prefix of the
+        child's name swapped for the alias's (inheritedChildAlias).
+        """
+        parent = request.parent
+        parent_former = self.aliases.get(parent, ())
+        urns: list[str] = []
+        for alias in request.aliases:
+            if alias.urn:
+                urns.append(alias.urn)
+                continue
+            spec = alias.spec
+            if spec.noParent:
+                alias_parent = ""
+            else:
+                alias_parent = spec.parentUrn or (parent_former[0] if parent_former else parent)
+            urns.append(self.make_urn(alias_parent, spec.type or request.type, spec.name or request.name))
+        parent_name = self.names.get(parent, "")
+        for former in parent_former:
+            name = request.name
+            if parent_name and name.startswith(parent_name):
+                name = former.rsplit("::", 1)[1] + name.removeprefix(parent_name)
+            urns.append(self.make_urn(former, request.type, name))
+        return tuple(dict.fromkeys(urns))
+
+
+def _record(request: Any, urn: str, aliases: tuple[str, ...] = ()) -> RecordedResource:
     timeouts = request.customTimeouts
     options: dict[str, Any] = {
         "ignoreChanges": sorted(request.ignoreChanges),
@@ -184,6 +219,7 @@ def _record(request: Any, urn: str) -> RecordedResource:
         provider=request.provider,
         inputs=rpc.deserialize_properties(request.object),
         options=options,
+        aliases=aliases,
     )
 
 

@@ -19,17 +19,18 @@ import gc
 import json
 import sys
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
 from core.environment import Environment
 from core.project import PROJECT
 from infra.job_graph import WheelError
-from infra.model_monitoring import PREDICTIONS_TABLE
 from stacks.console import FOLD, cli_console
 from stacks.loading import ConfigError, build_settings, namespace_values
 from stacks.offline import (
@@ -41,6 +42,7 @@ from stacks.offline import (
     stack_config_from_file,
 )
 from stacks.program import program
+from stacks.projects import PROJECTS_KEY, predictions_table
 from stacks.settings import StackSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,9 +53,19 @@ def stack_file(stack: str, root: Path = ROOT) -> Path:
     return root / f"Pulumi.{stack}.yaml"
 
 
-def trained(champion_version: int) -> WorkspaceState:
-    """The workspace after a training and a batch run: a champion alias, the predictions table."""
-    return WorkspaceState(champion_version=champion_version, tables=(PREDICTIONS_TABLE,))
+def trained(champion_version: int, projects: Iterable[str] = ("iris",)) -> WorkspaceState:
+    """The workspace after each project's training and batch run: a champion alias, and each
+    project's predictions table."""
+    return WorkspaceState(
+        champion_version=champion_version, tables=tuple(predictions_table(name) for name in projects)
+    )
+
+
+def stack_projects(stack: str, root: Path = ROOT) -> tuple[str, ...]:
+    """The names of the projects ``Pulumi.<stack>.yaml`` lists."""
+    config, secret_keys = stack_config_from_file(stack_file(stack, root), PROJECT)
+    values, secrets = namespace_values(config, secret_keys)
+    return tuple(project.name for project in build_settings(stack, values, secrets).projects)
 
 
 def plan_stack(
@@ -103,6 +115,8 @@ def plan_json(run: OfflineRun) -> dict[str, Any]:
                 "dependencies": list(r.dependencies),
                 "inputs": r.masked_inputs(),
                 "options": r.options,
+                # Only where a resource takes over a former URN: every other resource reads as before.
+                **({"aliases": list(r.aliases)} if r.aliases else {}),
             }
             for r in run.resources
         ],
@@ -145,8 +159,29 @@ def type_counts(run: OfflineRun) -> Counter[str]:
     return Counter(r.type for r in run.resources if r.custom)
 
 
+PROJECT_COMPONENT = "mlops:databricks:MlProject"
+SHARED = "(environment)"
+
+
+def project_counts(run: OfflineRun) -> Counter[str]:
+    """Resources per ML project (those below its MlProject component) and the environment's own."""
+    by_urn = run.by_urn()
+
+    def owner(resource: RecordedResource) -> str:
+        urn = resource.parent
+        while urn in by_urn:
+            if by_urn[urn].type == PROJECT_COMPONENT:
+                return by_urn[urn].name.removeprefix("databricks-")
+            urn = by_urn[urn].parent
+        return SHARED
+
+    return Counter(owner(r) for r in run.resources if r.custom)
+
+
 def print_stack(console: Console, run: OfflineRun, project: str = PROJECT) -> None:
     console.print(render_tree(run, project))
+    counts = ", ".join(f"{name}: {count}" for name, count in sorted(project_counts(run).items()))
+    console.print(f"resources per ML project: {counts}", markup=False)
     table = Table("type", "count", title=f"{run.stack}: resources by type")
     for type_, count in sorted(type_counts(run).items()):
         table.add_row(type_, str(count))
@@ -177,7 +212,11 @@ def settings_differences(root: Path = ROOT) -> dict[str, dict[str, Any]]:
 def _flatten(value: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, item in value.items():
-        if isinstance(item, dict) and item:
+        if key == PROJECTS_KEY and not prefix and isinstance(item, list):
+            # One row per project and key: `projects[iris].margin`.
+            for project in item:
+                flat.update(_flatten(project, f"{PROJECTS_KEY}[{project['name']}]."))
+        elif isinstance(item, dict) and item:
             flat.update(_flatten(item, f"{prefix}{key}."))
         else:
             flat[f"{prefix}{key}"] = item
@@ -196,12 +235,20 @@ def print_comparison(console: Console, runs: dict[Environment, OfflineRun], root
     table.add_row("[bold]total", *(str(sum(counts[env].values())) for env in envs))
     table.add_row("[bold]critical path", *(str(len(critical_path(runs[env].resources))) for env in envs))
     console.print(table)
+    per_project = {env: project_counts(run) for env, run in runs.items()}
+    projects = Table(title="resources per ML project (shared: the environment's own)")
+    for column in ("project", *envs):
+        projects.add_column(column, overflow=FOLD)
+    for name in sorted(set().union(*per_project.values()), key=lambda n: (n == SHARED, n)):
+        projects.add_row(escape(name), *(str(per_project[env][name]) for env in envs))
+    console.print(projects)
     settings = Table(title="settings that differ between environments")
     settings.add_column("setting", no_wrap=True, overflow=FOLD)
     for env in envs:
         settings.add_column(env, overflow=FOLD)
     for key, per_env in sorted(settings_differences(root).items()):
-        settings.add_row(key, *(json.dumps(per_env.get(env)) for env in envs))
+        # `projects[iris].margin` is not rich markup.
+        settings.add_row(escape(key), *(escape(json.dumps(per_env.get(env))) for env in envs))
     console.print(settings)
 
 
@@ -219,15 +266,19 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
     )
     args = parser.parse_args(argv)
     console = cli_console()
-    workspace = None if args.champion is None else trained(args.champion)
     try:
+        stacks = [args.stack] if args.stack else list(Environment)
+
+        def workspace(stack: str) -> WorkspaceState | None:
+            return None if args.champion is None else trained(args.champion, stack_projects(stack, root))
+
         if args.stack and args.json:
-            run = plan_stack(args.stack, root, workspace=workspace)
+            run = plan_stack(args.stack, root, workspace=workspace(args.stack))
             sys.stdout.write(json.dumps(plan_json(run), indent=2, sort_keys=True) + "\n")
         elif args.stack:
-            print_stack(console, plan_stack(args.stack, root, workspace=workspace))
+            print_stack(console, plan_stack(args.stack, root, workspace=workspace(args.stack)))
         else:
-            runs = {env: plan_stack(env, root, workspace=workspace) for env in Environment}
+            runs = {Environment(env): plan_stack(env, root, workspace=workspace(env)) for env in stacks}
             print_comparison(console, runs, root)
     except (ConfigError, WheelError) as error:
         cli_console(stderr=True).print(str(error), markup=False, highlight=False)

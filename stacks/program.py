@@ -14,7 +14,7 @@ from infra.preview_access import PreviewAccess, PreviewAccessArgs
 from stacks.loading import LoadedStack, load_settings
 from stacks.wiring import (
     checked_subscription,
-    checked_wheel,
+    checked_wheels,
     databricks_args,
     drift_alert_args,
     github_args,
@@ -41,11 +41,11 @@ def build_platform(loaded: LoadedStack) -> DeployedEnvironment:
     first registration.
     """
     settings = loaded.settings
-    wheel = checked_wheel(settings)
+    wheels = checked_wheels(settings)
     checked_subscription(settings)
     platform = Platform("platform", platform_args(settings, loaded.secrets))
     children = pulumi.ResourceOptions(parent=platform)
-    databricks = DatabricksWorkloads("databricks", databricks_args(settings, platform, wheel), children)
+    databricks = DatabricksWorkloads("databricks", databricks_args(settings, platform, wheels), children)
     github = GitHubEnvironment(
         "github", github_args(settings, platform, databricks.workspace_url, loaded.secrets), children
     )
@@ -74,13 +74,19 @@ def export_outputs(environment: DeployedEnvironment) -> None:
         "databricksHost": workloads.workspace_url,
         "jobServicePrincipalApplicationId": workloads.service_principal_application_id,
         "catalogName": workloads.catalog_name,
-        "schemaName": workloads.schema_name,
-        "wheelVolumePath": workloads.wheel_volume_path,
-        "jobIds": workloads.job_ids,
-        "registeredModelName": workloads.registered_model_name,
-        "experimentName": workloads.experiment_name,
         "secretScopeName": workloads.secret_scope_name,
-        "servingEndpointName": workloads.serving_endpoint_name,
+        # Per ML project: `pulumi stack output projects --json | jq .iris.jobIds.training`.
+        "projects": {
+            name: {
+                "schemaName": project.schema_name,
+                "wheelVolumePath": project.wheel_volume_path,
+                "jobIds": project.job_ids,
+                "registeredModelName": project.registered_model_name,
+                "experimentName": project.experiment_name,
+                "servingEndpointName": project.serving_endpoint_name,
+            }
+            for name, project in sorted(workloads.projects.items())
+        },
         "githubEnvironment": environment.github.environment_name,
     }
     for key, value in outputs.items():

@@ -1,13 +1,17 @@
 """``make promote FROM=uat TO=prod``: pin what was verified in one stack into the next one's file.
 
-Copies the promotable settings (the wheel version and the model gate; the list is data owned by
+Copies the promotable settings (each project's wheel version and gate; the list is data owned by
 ``stacks.settings.promotable_keys``) from ``Pulumi.<from>.yaml`` into ``Pulumi.<to>.yaml`` under
-the ``mlops-platform:`` namespace. Environment-specific settings never move. The file keeps its
-comments, order and quoting (ruamel.yaml round trip); the change is printed as a unified diff and
-the result is committed in a promotion PR, whose merge deploys the target (promote.yml).
+the ``mlops-platform:`` namespace. A key ``projects[].<field>`` is promoted project by project,
+entries matched by name: every project both stacks list carries its own pin. A project the target
+does not list is not added (which projects an environment hosts is its own decision); the result
+names it. Environment-specific settings never move. The file keeps its comments, order and quoting
+(ruamel.yaml round trip); the change is printed as a unified diff and the result is committed in a
+promotion PR, whose merge deploys the target (promote.yml).
 
-Refuses (exit code 2) when the stacks are not in promotion order, when the source pins no wheel, or
-when its pin is not the version ``ml/pyproject.toml`` builds.
+Refuses (exit code 2) when the stacks are not in promotion order, when no project is listed by
+both, when the source pins no wheel for one of them, or when a pin is not the version that
+project's folder builds (``<path>/pyproject.toml``).
 """
 
 from __future__ import annotations
@@ -29,13 +33,16 @@ from rich.syntax import Syntax
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.tokens import CommentToken
 
 from core.environment import PROMOTION_ORDER, Environment
 from core.project import PROJECT
 from stacks.console import cli_console
+from stacks.projects import PROJECTS_KEY
 
 NAMESPACE = PROJECT  # config keys are "<project>:<section>"
-WHEEL_VERSION_KEY = "artifact.wheelVersion"
+PER_PROJECT = f"{PROJECTS_KEY}[]."
+WHEEL_VERSION_KEY = f"{PER_PROJECT}wheelVersion"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXIT_REFUSED = 2
 
@@ -52,6 +59,7 @@ class Promotion:
     before: str
     after: str
     changed_keys: tuple[str, ...]
+    not_in_target: tuple[str, ...] = ()  # projects the source lists and the target does not
 
     def diff(self) -> str:
         name = self.target_file.name
@@ -79,9 +87,9 @@ def promotion_pair(source: str, target: str) -> tuple[Environment, Environment]:
     return stacks[0], stacks[1]
 
 
-def built_wheel_version(root: Path) -> str:
-    """The version the code builds: ``project.version`` in ``ml/pyproject.toml``."""
-    pyproject = root / "ml" / "pyproject.toml"
+def built_wheel_version(folder: Path) -> str:
+    """The version a project's folder builds: ``project.version`` in its ``pyproject.toml``."""
+    pyproject = folder / "pyproject.toml"
     try:
         version = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"]
     except (OSError, KeyError, tomllib.TOMLDecodeError) as error:
@@ -129,37 +137,48 @@ def _load(path: Path) -> tuple[str, YAML, CommentedMap]:
 _MISSING = object()
 
 
-def _get(document: CommentedMap, key: str) -> Any:
-    section, *path = key.split(".")
-    node: Any = (document.get("config") or {}).get(f"{NAMESPACE}:{section}", _MISSING)
-    for part in path:
-        if not isinstance(node, dict) or part not in node:
-            return _MISSING
-        node = node[part]
-    return node
+def _put(entry: CommentedMap, field: str, value: Any) -> None:
+    """Set ``field``; a new last key takes over the comment lines that followed the former last one
+    (ruamel keeps them on that key: the next section's comment would land above the new key)."""
+    last = next(reversed(entry), None) if field not in entry else None
+    entry[field] = value
+    token = entry.ca.items.get(last, [None, None, None, None])[2] if last is not None else None
+    if token is None:
+        return
+    inline, newline, following = token.value.partition("\n")
+    if not following:
+        return
+    token.value = inline + newline  # the former last key keeps its own inline comment
+    entry.ca.items[field] = [None, None, CommentToken("\n" + following, token.start_mark), None]
 
 
-def _set(document: CommentedMap, key: str, value: Any) -> None:
-    section, *path = key.split(".")
-    node = document.setdefault("config", CommentedMap())
-    parts = [f"{NAMESPACE}:{section}", *path]
-    for part in parts[:-1]:
-        node = node.setdefault(part, CommentedMap())
-    node[parts[-1]] = copy.deepcopy(value)
+def _projects(document: CommentedMap) -> dict[str, CommentedMap]:
+    """The stack file's project entries by name (entries without a name are validation's business)."""
+    entries = (document.get("config") or {}).get(f"{NAMESPACE}:{PROJECTS_KEY}") or []
+    return {
+        str(entry["name"]): entry for entry in entries if isinstance(entry, CommentedMap) and "name" in entry
+    }
 
 
-def _delete(document: CommentedMap, key: str) -> None:
-    section, *path = key.split(".")
-    parents = [document.get("config")]
-    for part in [f"{NAMESPACE}:{section}", *path][:-1]:
-        parents.append(parents[-1][part])
-    parts = [f"{NAMESPACE}:{section}", *path]
-    del parents[-1][parts[-1]]
-    # Drop sections the deletion left empty, innermost first.
-    for parent, part in zip(reversed(parents[:-1]), reversed(parts[:-1]), strict=True):
-        if parent[part]:
-            break
-        del parent[part]
+def _checked_pins(root: Path, source: Environment, projects: dict[str, CommentedMap]) -> None:
+    """Every promoted project pins the version its folder builds."""
+    qualified = f"{NAMESPACE}:{PROJECTS_KEY}[<name>].wheelVersion"
+    wheel_field = WHEEL_VERSION_KEY.removeprefix(PER_PROJECT)
+    for name, entry in projects.items():
+        pin = entry.get(wheel_field)
+        if not pin:
+            raise PromotionRefusedError(
+                f"Pulumi.{source}.yaml pins no wheel for project {name}: set {qualified} to the "
+                f"version {source} runs"
+            )
+        folder = str(entry.get("path") or "")
+        built = built_wheel_version(root / folder)
+        if str(pin) != built:
+            raise PromotionRefusedError(
+                f"Pulumi.{source}.yaml pins wheel {pin} for project {name} but {folder}/pyproject.toml "
+                f"builds {built}: promote from the commit that built {pin}, or deploy {built} to "
+                f"{source} first"
+            )
 
 
 def plan_promotion(root: Path, source: str, target: str, keys: Sequence[str]) -> Promotion:
@@ -167,37 +186,40 @@ def plan_promotion(root: Path, source: str, target: str, keys: Sequence[str]) ->
     source_stack, target_stack = promotion_pair(source, target)
     if WHEEL_VERSION_KEY not in keys:
         raise PromotionRefusedError(f"the promotable keys {list(keys)} do not include {WHEEL_VERSION_KEY}")
+    if unknown := [key for key in keys if not key.startswith(PER_PROJECT)]:
+        raise PromotionRefusedError(
+            f"only project settings ({PER_PROJECT}<field>) are promoted, not {unknown}"
+        )
     _, _, source_document = _load(root / f"Pulumi.{source_stack}.yaml")
     target_file = root / f"Pulumi.{target_stack}.yaml"
     before, yaml, target_document = _load(target_file)
 
-    pin = _get(source_document, WHEEL_VERSION_KEY)
-    qualified = f"{NAMESPACE}:{WHEEL_VERSION_KEY}"
-    if pin is _MISSING or not pin:
+    source_projects, target_projects = _projects(source_document), _projects(target_document)
+    promoted = {name: entry for name, entry in source_projects.items() if name in target_projects}
+    if not promoted:
         raise PromotionRefusedError(
-            f"Pulumi.{source_stack}.yaml pins no wheel: set {qualified} to the version {source_stack} runs"
+            f"no project is listed in both Pulumi.{source_stack}.yaml and Pulumi.{target_stack}.yaml "
+            f"({NAMESPACE}:{PROJECTS_KEY}): nothing to promote"
         )
-    built = built_wheel_version(root)
-    if str(pin) != built:
-        raise PromotionRefusedError(
-            f"Pulumi.{source_stack}.yaml pins wheel {pin} but ml/pyproject.toml builds {built}: "
-            f"promote from the commit that built {pin}, or deploy {built} to {source_stack} first"
-        )
+    _checked_pins(root, source_stack, promoted)
 
     changed = []
     for key in keys:
-        value, current = _get(source_document, key), _get(target_document, key)
-        if value == current:
-            continue
-        changed.append(key)
-        if value is _MISSING:  # the source runs the default: so will the target
-            _delete(target_document, key)
-        else:
-            _set(target_document, key, value)
+        field = key.removeprefix(PER_PROJECT)
+        for name, entry in promoted.items():
+            value, target_entry = entry.get(field, _MISSING), target_projects[name]
+            if value == target_entry.get(field, _MISSING):
+                continue
+            changed.append(f"{PROJECTS_KEY}[{name}].{field}")
+            if value is _MISSING:
+                del target_entry[field]
+            else:
+                _put(target_entry, field, copy.deepcopy(value))
     buffer = io.StringIO()
     yaml.dump(target_document, buffer)
     after = buffer.getvalue() if changed else before
-    return Promotion(target_file, before, after, tuple(changed))
+    skipped = tuple(sorted(set(source_projects) - set(target_projects)))
+    return Promotion(target_file, before, after, tuple(changed), skipped)
 
 
 def _settings_promotable_keys() -> tuple[str, ...]:
@@ -232,6 +254,10 @@ def main(argv: Sequence[str] | None = None, keys: Sequence[str] | None = None) -
         err.print(f"promotion refused: {refusal}", style="bold red", markup=False, highlight=False)
         return EXIT_REFUSED
     name = promotion.target_file.name
+    if promotion.not_in_target:
+        out.print(
+            f"not promoted, {name} does not list them: {', '.join(promotion.not_in_target)}", markup=False
+        )
     if not promotion.changed_keys:
         out.print(f"{name} already pins what {arguments.source} runs: nothing to promote", markup=False)
         return 0

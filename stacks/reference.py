@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from core.environment import Environment
 from stacks.defaults import ENVIRONMENT_DEFAULTS, deep_merge
+from stacks.projects import PROJECTS_KEY, ProjectSettings, resolve_projects
 from stacks.rules import value_at
 from stacks.settings import StackSettings
 
@@ -27,6 +28,8 @@ _PLACEHOLDERS: dict[str, Any] = {
     "github": {"owner": _REQUIRED, "repository": _REQUIRED},
     "databricks": {"accountId": _GUID},  # shown as "required"
     "bootstrap": {"previewPrincipalId": _GUID, "previewClientId": _GUID},  # shown as "required"
+    # One placeholder entry: its fields show what a project gets when its entry leaves them out.
+    "projects": [{"name": "project-name", "path": "ml/projects/project-name"}],
 }
 _PROD_PLACEHOLDERS: dict[str, Any] = {"github": {"reviewers": [{"type": "team", "name": _REQUIRED}]}}
 
@@ -38,11 +41,23 @@ def _leaves(model: type[BaseModel], prefix: str = "") -> list[tuple[str, Any, st
         annotation = field.annotation
         if key == "environment":
             continue
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if key == PROJECTS_KEY:
+            # A list of sections (projects): one row per field of an entry, `projects[].<field>`.
+            rows.append((key, annotation, field.description or ""))
+            rows.extend(_leaves(ProjectSettings, f"{key}[]."))
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
             rows.extend(_leaves(annotation, f"{key}."))
         else:
             rows.append((key, annotation, field.description or ""))
     return rows
+
+
+def _value(defaults: dict[str, Any], key: str) -> Any:
+    """The default at a dotted key; ``<list>[].<field>``: the field of the placeholder entry."""
+    if "[]." in key:
+        head, field = key.split("[].", 1)
+        return value_at(value_at(defaults, head)[0], field)
+    return value_at(defaults, key)
 
 
 def _type_name(annotation: Any) -> str:
@@ -68,6 +83,7 @@ def _defaults_per_environment() -> dict[Environment, dict[str, Any]]:
         raw = deep_merge(ENVIRONMENT_DEFAULTS[env], _PLACEHOLDERS)
         if env is Environment.PROD:
             raw = deep_merge(raw, _PROD_PLACEHOLDERS)
+        raw = resolve_projects(raw)
         settings = StackSettings.model_validate({**raw, "environment": env})
         defaults[env] = settings.model_dump(mode="json", by_alias=True)
         defaults[env]["platform"]["subscriptionId"] = _REQUIRED
@@ -85,7 +101,10 @@ def render_reference() -> str:
         "|---|---|" + "---|" * len(envs) + "---|",
     ]
     for key, annotation, description in _leaves(StackSettings):
-        values = [f"`{json.dumps(value_at(defaults[env], key))}`" for env in envs]
+        values = [
+            f"`{json.dumps(_REQUIRED if key == PROJECTS_KEY else _value(defaults[env], key))}`"
+            for env in envs
+        ]
         lines.append(f"| `{key}` | {_type_name(annotation)} | " + " | ".join(values) + f" | {description} |")
     return "\n".join(lines) + "\n"
 

@@ -1,6 +1,8 @@
 """Rules an environment's settings must obey, beyond their types.
 
 They check the merged raw config, so they report alongside type errors: every problem at once.
+A rule on ``projects[].<key>`` holds for each project, on its value after the environment's
+``projectDefaults`` filled it (stacks/projects.py, resolve_projects).
 """
 
 from __future__ import annotations
@@ -10,15 +12,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.environment import PRODUCTION_LIKE, Environment
+from stacks.projects import PROJECTS_KEY, entry_keys
 
 _MISSING = object()
 PROD_ONLY = frozenset({Environment.PROD})
 EVERYWHERE = frozenset(Environment)
+PER_PROJECT = f"{PROJECTS_KEY}[]."
 
 
 @dataclass(frozen=True)
 class EnvironmentRule:
-    key: str  # dotted camelCase config path
+    key: str  # dotted camelCase config path; `projects[].<key>`: every project's effective value
     environments: frozenset[Environment]
     holds: Callable[[Any], bool]
     allowed: str
@@ -88,7 +92,7 @@ RULES: tuple[EnvironmentRule, ...] = (
         "protection.deleteLock", PROD_ONLY, lambda v: v is True, "true", "Azure refuses deletes too"
     ),
     EnvironmentRule(
-        "databricks.servingScaleToZero",
+        "projects[].servingScaleToZero",
         PROD_ONLY,
         lambda v: v is False,
         "false",
@@ -114,20 +118,28 @@ def value_at(config: Mapping[str, Any], dotted_key: str) -> Any:
     return value
 
 
+def _checked_values(config: Mapping[str, Any], rule_key: str) -> list[tuple[str, Any]]:
+    """``(reported key, value)`` pairs a rule checks: one, or one per project entry."""
+    if not rule_key.startswith(PER_PROJECT):
+        return [(rule_key, value_at(config, rule_key))]
+    field = rule_key.removeprefix(PER_PROJECT)
+    projects = config.get(PROJECTS_KEY)
+    entries = projects if isinstance(projects, list) else []
+    return [
+        (f"{key}.{field}", value_at(entry, field))
+        for key, entry in zip(entry_keys(entries), entries, strict=True)
+        if isinstance(entry, Mapping)
+    ]
+
+
 def rule_violations(environment: Environment, config: Mapping[str, Any]) -> list[tuple[str, Any, str]]:
     """``(key, value, message)`` for every rule this environment's merged config breaks."""
     violations = []
     for rule in RULES:
         if environment not in rule.environments:
             continue
-        value = value_at(config, rule.key)
-        shown = None if value is _MISSING else value
-        if value is _MISSING or not rule.holds(value):
-            violations.append(
-                (
-                    rule.key,
-                    shown,
-                    f"in {environment}, {rule.why}; allowed: {rule.allowed}",
-                )
-            )
+        for key, value in _checked_values(config, rule.key):
+            shown = None if value is _MISSING else value
+            if value is _MISSING or not rule.holds(value):
+                violations.append((key, shown, f"in {environment}, {rule.why}; allowed: {rule.allowed}"))
     return violations

@@ -8,17 +8,16 @@ between environments are the field defaults here; the per-environment ones are i
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
+import typing
 
-from iris_mlops.vocabulary import PrimaryMetric
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import BaseModel, Field, model_validator
 
 from core.environment import Environment
 from infra.access import DeveloperAccess
 from infra.bootstrap_interface import BootstrapOutputs
 from infra.jobs import DEFAULT_NODE_TYPE, DEFAULT_SPARK_VERSION, ComputeMode
-from infra.serving import WorkloadSize as ServingWorkloadSize
+from stacks.projects import ProjectDefaults, ProjectSettings
+from stacks.settings_base import Section
 from stacks.types import (
     AzureLocation,
     Cidr,
@@ -34,21 +33,9 @@ from stacks.types import (
     StorageSku,
     SubscriptionId,
     UcIdentifier,
-    WheelVersion,
 )
 
-PROMOTABLE: dict[str, Any] = {"promotable": True}
 SMALLEST_DATABRICKS_SUBNET = 26  # Azure Databricks refuses VNet-injection subnets smaller than /26
-
-
-class Section(BaseModel):
-    """A config section: frozen, camelCase keys only, and an unknown key (a typo) is an error."""
-
-    # The mypy plugin flags any alias_generator once a subclass has a required field; each required
-    # field below spells its alias explicitly, so the generated __init__ signature is still exact.
-    model_config = ConfigDict(  # type: ignore[pydantic-alias]
-        frozen=True, extra="forbid", alias_generator=to_camel, validate_by_alias=True, validate_by_name=False
-    )
 
 
 class PlatformSettings(Section):
@@ -164,7 +151,6 @@ class GithubSettings(Section):
 
 class DatabricksSettings(Section):
     catalog: UcIdentifier = Field(description="Unity Catalog catalog of this environment", alias="catalog")
-    schema_: UcIdentifier = Field("iris", alias="schema", description="schema inside the catalog")
     account_id: str = Field(
         alias="accountId",
         pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
@@ -176,7 +162,6 @@ class DatabricksSettings(Section):
         description="account group of the deployer identity and whoever bootstraps; owns the UC objects",
     )
     readers_group: str = Field("mlops-readers", min_length=1, description="account group granted read")
-    developers_group: str = Field("mlops-developers", min_length=1, description="account group for devs")
     developer_access: DeveloperAccess = Field(
         DeveloperAccess.READ,
         description="build: developers create tables and models, run jobs, query endpoints, read "
@@ -198,12 +183,9 @@ class DatabricksSettings(Section):
     failure_notification_emails: tuple[Email, ...] = Field(
         (), description="who jobs e-mail on failure; required: at least one in every stack"
     )
-    schedules_enabled: bool = Field(False, description="job schedules unpaused")
     force_destroy: bool = Field(
         False, description="destroying the catalog or schema drops their tables too (disposable stacks)"
     )
-    serving_workload_size: ServingWorkloadSize = Field(ServingWorkloadSize.SMALL, description="endpoint size")
-    serving_scale_to_zero: bool = Field(True, description="endpoint scales to zero when idle (never prod)")
     create_serving_endpoint: bool = Field(
         False,
         description="serve the champion: the first `pulumi up` after training set its alias creates it",
@@ -229,21 +211,8 @@ class DriftSettings(Section):
 
 
 class ModelSettings(Section):
-    name: UcIdentifier = Field("iris_classifier", description="registered model name (inside catalog.schema)")
-    primary_metric: PrimaryMetric = Field(
-        PrimaryMetric.F1_MACRO, description="gate metric", json_schema_extra=PROMOTABLE
-    )
-    margin: float = Field(
-        0.0, ge=0.0, le=1.0, description="challenger must beat champion by this", json_schema_extra=PROMOTABLE
-    )
     require_approval: bool = Field(False, description="a human approves before champion changes")
     drift: DriftSettings = Field(default_factory=DriftSettings)
-
-
-class ArtifactSettings(Section):
-    wheel_version: WheelVersion | None = Field(
-        None, description="pin the ml wheel version (set by promotion)", json_schema_extra=PROMOTABLE
-    )
 
 
 class StackSettings(Section):
@@ -258,7 +227,13 @@ class StackSettings(Section):
     github: GithubSettings = Field(alias="github")
     databricks: DatabricksSettings = Field(alias="databricks")
     model: ModelSettings = Field(default_factory=ModelSettings)
-    artifact: ArtifactSettings = Field(default_factory=ArtifactSettings)
+    project_defaults: ProjectDefaults = Field(
+        default_factory=ProjectDefaults, description="what every project gets unless its entry overrides it"
+    )
+    projects: tuple[ProjectSettings, ...] = Field(
+        alias="projects",
+        description="the ML projects of this environment, one entry {name, path, overrides} each",
+    )
     # The declared interface with the bootstrap project (infra/bootstrap_interface.py).
     bootstrap: BootstrapOutputs = Field(
         alias="bootstrap",
@@ -268,7 +243,11 @@ class StackSettings(Section):
 
 
 def promotable_keys(model: type[BaseModel] = StackSettings, prefix: str = "") -> tuple[str, ...]:
-    """Dotted camelCase config paths of the fields a release promotes (``make promote`` reads it)."""
+    """Dotted camelCase config paths of the fields a release promotes (``make promote`` reads it).
+
+    A field of every list entry is ``<list>[].<field>``: ``projects[].wheelVersion`` is each
+    project's pin, promoted entry by entry (matched by name).
+    """
     keys: list[str] = []
     for name, field in model.model_fields.items():
         key = f"{prefix}{field.alias or name}"
@@ -276,6 +255,9 @@ def promotable_keys(model: type[BaseModel] = StackSettings, prefix: str = "") ->
         if isinstance(extra, dict) and extra.get("promotable") is True:
             keys.append(key)
         annotation = field.annotation
+        if typing.get_origin(annotation) is tuple:
+            annotation = typing.get_args(annotation)[0]
+            key = f"{key}[]"
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             keys.extend(promotable_keys(annotation, f"{key}."))
     return tuple(keys)

@@ -12,12 +12,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pulumi
+from iris_mlops.vocabulary import METRIC_FACTS, ProblemKind
 from pulumi_azure_native import authorization
 
 from infra.access import access_levels
 from infra.base import StrInput
 from infra.databricks import DatabricksWorkloads
-from infra.databricks_args import TRAINING_JOB, DatabricksWorkloadsArgs
+from infra.databricks_args import TRAINING_JOB, DatabricksWorkloadsArgs, ProblemType, ProjectArgs
 from infra.databricks_provider import DatabricksAuthType, auth_type_for
 from infra.github import DeploymentRule, GitHubEnvironmentArgs, Protection
 from infra.job_graph import read_wheel
@@ -28,26 +29,68 @@ from infra.platform import Platform, PlatformArgs
 from infra.tags import common_tags
 from infra.workspace import VnetArgs
 from stacks.loading import ConfigError, Problem
+from stacks.projects import ProjectSettings, predictions_table
 from stacks.settings import GithubSettings, StackSettings
 from stacks.types import ReviewerType
 
 ROOT = Path(__file__).resolve().parent.parent
-# Iris's wheel: `make wheel` builds each ML project into dist/<name>/ (Makefile, PROJECT_DIRS).
-DIST = ROOT / "dist" / "iris"
+# `make wheel` builds each ML project into dist/<name>/ (Makefile, PROJECT_DIRS): project_dist.
+DIST = ROOT / "dist"
 
 
-def checked_wheel(settings: StackSettings, dist: Path | None = None) -> Path:
-    """The wheel the jobs will run; a pinned version must be the one that was built."""
-    wheel = read_wheel(dist or DIST)  # a missing wheel raises WheelError telling the user to `make wheel`
-    pin = settings.artifact.wheel_version
-    if pin is not None and pin != wheel.version:
-        stack = settings.environment.value
-        message = (
-            f"the pinned wheel version is not the built one ({wheel.path.name}); build the pinned "
-            f"release, or pin {wheel.version!r} with `make promote` / by editing Pulumi.{stack}.yaml"
-        )
-        raise ConfigError(stack, [Problem(stack, "artifact.wheelVersion", pin, message)])
-    return wheel.path
+def project_dist(project: ProjectSettings, dist: Path | None = None) -> Path:
+    """Where `make wheel` puts the project's one wheel: ``dist/<name>/``."""
+    return (dist or DIST) / project.name
+
+
+def checked_wheels(settings: StackSettings, dist: Path | None = None) -> dict[str, Path]:
+    """Each project's wheel, by project; a pinned version must be the one that was built.
+
+    A missing wheel raises WheelError telling the user to `make wheel`; every wrong pin is one
+    problem of one ConfigError.
+    """
+    wheels, problems = {}, []
+    stack = settings.environment.value
+    for project in settings.projects:
+        wheel = read_wheel(project_dist(project, dist))
+        pin = project.wheel_version
+        if pin is not None and pin != wheel.version:
+            message = (
+                f"the pinned wheel version is not the built one ({wheel.path.name}); build the pinned "
+                f"release, or pin {wheel.version!r} with `make promote` / by editing Pulumi.{stack}.yaml"
+            )
+            problems.append(Problem(stack, f"{project.key}.wheelVersion", pin, message))
+        wheels[project.name] = wheel.path
+    if problems:
+        raise ConfigError(stack, problems)
+    return wheels
+
+
+# The quality monitor's problem type per kind of problem the gate metric scores (the wheel's
+# vocabulary, iris_mlops.vocabulary.METRIC_FACTS).
+PROBLEM_TYPES = {
+    ProblemKind.CLASSIFICATION: ProblemType.CLASSIFICATION,
+    ProblemKind.REGRESSION: ProblemType.REGRESSION,
+}
+
+
+def project_args(project: ProjectSettings, wheel: Path) -> ProjectArgs:
+    schema = project.schema_
+    return ProjectArgs(
+        name=project.name,
+        wheel_path=wheel,
+        schema_name=schema,
+        model_name=project.model_name,
+        developers_group=project.developers_group,
+        primary_metric=project.primary_metric,
+        margin=project.margin,
+        schedules_paused=not project.schedules_enabled,
+        serving_workload_size=project.serving_workload_size,
+        serving_scale_to_zero=project.serving_scale_to_zero,
+        predictions_table=predictions_table(project.name),
+        problem_type=PROBLEM_TYPES[METRIC_FACTS[project.primary_metric].kind],
+        state_from_single_project=project.state_from_single_project,
+    )
 
 
 def checked_subscription(settings: StackSettings) -> str:
@@ -130,7 +173,7 @@ def platform_args(settings: StackSettings, secrets: Mapping[str, pulumi.Output[s
 def databricks_args(
     settings: StackSettings,
     platform: Platform,
-    wheel_path: Path,
+    wheels: Mapping[str, Path],
     environ: Mapping[str, str] = os.environ,
 ) -> DatabricksWorkloadsArgs:
     db, model, env = settings.databricks, settings.model, settings.environment
@@ -157,33 +200,25 @@ def databricks_args(
         uc_storage_access=platform.uc_storage_access,
         uc_storage_root=platform.storage_root,
         catalog=db.catalog,
-        schema_name=db.schema_,
         readers_group=db.readers_group,
-        developers_group=db.developers_group,
         access=access_levels(db.developer_access),
         approvers_group=db.approvers_group,
-        wheel_path=wheel_path,
         project_root=ROOT,
         compute_mode=db.compute_mode,
         cluster=JobCluster(spark_version=db.spark_version, node_type=db.node_type),
         failure_notification_emails=tuple(db.failure_notification_emails),
-        schedules_paused=not db.schedules_enabled,
-        model_name=model.name,
-        primary_metric=model.primary_metric,
-        margin=model.margin,
         require_approval=model.require_approval,
         drift=DriftThresholds(
             psi=model.drift.psi_threshold, p_value=model.drift.p_value, min_rows=model.drift.min_rows
         ),
         create_serving_endpoint=db.create_serving_endpoint,
-        serving_workload_size=db.serving_workload_size,
-        serving_scale_to_zero=db.serving_scale_to_zero,
         model_monitoring=db.model_monitoring,
         protect=settings.protection.protect_stateful,
         force_destroy=db.force_destroy,
         tags=common_tags(
             environment=env.value, owner=settings.platform.owner, cost_center=settings.platform.cost_center
         ),
+        projects=tuple(project_args(project, wheels[project.name]) for project in settings.projects),
     )
 
 
@@ -203,7 +238,12 @@ def drift_alert_args(
         severity=monitoring.drift_alert_severity,
         log_analytics_workspace_id=platform.log_analytics_workspace_id,
         action_group_id=platform.action_group_id,
-        training_job_id=databricks.job_ids[TRAINING_JOB],
+        # Every project's training job: the monitoring job of each starts its own.
+        training_job_ids=tuple(
+            project.job_ids[TRAINING_JOB]
+            for _, project in sorted(databricks.projects.items())
+            if TRAINING_JOB in project.job_ids
+        ),
         job_principal_application_id=databricks.service_principal_application_id,
     )
 

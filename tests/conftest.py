@@ -35,7 +35,7 @@ from core.environment import Environment
 from stacks.defaults import deep_merge
 from stacks.loading import read_stack_file
 from stacks.offline import OfflineRun
-from stacks.plan import ROOT, plan_stack, stack_file, trained
+from stacks.plan import ROOT, plan_stack, stack_file, stack_projects, trained
 
 # The champion version the `trained_plans` fixture's workspace reports.
 TRAINED_CHAMPION = 3
@@ -67,8 +67,12 @@ def trained_plans() -> dict[Environment, OfflineRun]:
     with pytest.MonkeyPatch.context() as patch:
         for variable in CI_AUTH_VARIABLES:
             patch.delenv(variable, raising=False)
-        workspace = trained(TRAINED_CHAMPION)
-        return {environment: plan_stack(environment, workspace=workspace) for environment in Environment}
+        return {
+            environment: plan_stack(
+                environment, workspace=trained(TRAINED_CHAMPION, stack_projects(environment))
+            )
+            for environment in Environment
+        }
 
 
 @pytest.fixture(scope="session")

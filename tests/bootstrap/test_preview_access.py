@@ -29,6 +29,7 @@ VALUES = {
         "previewPrincipalId": "00000000-0000-4000-8000-0000000000e1",
         "previewClientId": "00000000-0000-4000-8000-0000000000e2",
     },
+    "projects": [{"name": "iris", "path": "ml"}],
 }
 
 

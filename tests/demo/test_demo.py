@@ -72,7 +72,7 @@ def test_promotion_dry_run_shows_the_pin_and_writes_nothing(tmp_path: Path) -> N
     root = _stack_files(tmp_path)
     before = (root / "Pulumi.prod.yaml").read_bytes()
     result = stages.promote_dry_run(stages.DemoPaths(root))
-    assert "artifact.wheelVersion" in result.summary
+    assert "projects[iris].wheelVersion" in result.summary
     assert (root / "Pulumi.prod.yaml").read_bytes() == before
 
 
@@ -95,7 +95,7 @@ def test_the_demo_runs_end_to_end_then_the_gate_guards_the_champion(demo_runs: D
     assert "the challenger passed the gate and is champion" in first
     assert "served the champion on http://127.0.0.1:" in first
     assert "'setosa'" in first  # the scored sample's first flower
-    assert "promotion uat -> prod would change artifact.wheelVersion" in first
+    assert "promotion uat -> prod would change projects[iris].wheelVersion" in first
     # Run again: the next challenger (C=0.1) scores below the champion; the gate keeps v1.
     assert "the gate rejected the challenger; the champion is unchanged" in second
     assert registered_versions(demo_runs.home) == 2

@@ -18,11 +18,18 @@ READ_AND_TAG = {"APPLY_TAG", "EXECUTE", "USE_SCHEMA", "USE_CATALOG"}
 
 
 def jobs(run: OfflineRun) -> dict[str, dict[str, Any]]:
-    return {job.plain_inputs()["tags"]["job"]: job.plain_inputs() for job in run.of_type(JOB)}
+    """Iris's jobs by key (every project's jobs follow the same rules; Iris stands for them)."""
+    return {
+        job.plain_inputs()["tags"]["job"]: job.plain_inputs()
+        for job in run.of_type(JOB)
+        if job.plain_inputs()["tags"]["ml-project"] == "iris"
+    }
 
 
 def job_acl(run: OfflineRun, job_key: str) -> dict[str, str]:
-    (permissions,) = [p for p in run.of_type(PERMISSIONS) if p.name.endswith(f"-jobs-{job_key}-permissions")]
+    (permissions,) = [
+        p for p in run.of_type(PERMISSIONS) if p.name == f"databricks-iris-jobs-{job_key}-permissions"
+    ]
     return acl(permissions)
 
 
@@ -32,7 +39,12 @@ def acl(resource: RecordedResource) -> dict[str, str]:
 
 
 def grants(run: OfflineRun, securable: str) -> dict[str, list[str]]:
-    (resource,) = [g for g in run.of_type(GRANTS) if securable in g.inputs]
+    # The catalog's, or Iris's schema or model (each project has its own).
+    (resource,) = [
+        g
+        for g in run.of_type(GRANTS)
+        if securable in g.inputs and (securable == "catalog" or "-iris-" in g.name)
+    ]
     return {g["principal"]: g["privileges"] for g in resource.plain_inputs()["grants"]}
 
 

@@ -59,8 +59,8 @@ def test_every_job_of_the_graph_exists_in_every_environment(runs: dict[Environme
     for env, run in runs.items():
         assert set(jobs_of(run)) == {"training", "batch_inference"}, env
         assert {j["name"] for j in jobs_of(run).values()} == {
-            f"mlops-{env.value}-training",
-            f"mlops-{env.value}-batch-inference",
+            f"mlops-{env.value}-iris-training",
+            f"mlops-{env.value}-iris-batch-inference",
         }
 
 
@@ -78,7 +78,8 @@ def test_tasks_call_the_wheels_entry_points_with_named_parameters_from_args(
 ) -> None:
     graph = read_wheel(wheel_path).graph
     for env, run in runs.items():
-        values = workloads_args(env, wheel_path).parameter_values()
+        args = workloads_args(env, wheel_path)
+        values = args.parameter_values(args.projects[0])
         for job_key, job in jobs_of(run).items():
             declared = {task.key: task for task in graph.jobs[job_key].tasks}
             for task in job["tasks"]:
@@ -173,6 +174,7 @@ def test_concurrency_timeouts_and_tags_come_from_the_graph_and_args(
     assert job["tags"] == {
         "environment": "dev",
         "job": "training",
+        "ml-project": "iris",
         "owner": "platform-team",
         "project": "mlops-platform",
     }

@@ -120,7 +120,7 @@ def test_physical_names_keep_the_spelling_they_were_created_with(
     )
     names = DatabricksNames("mlops", environment)
     assert {
-        "job": names.job("batch_inference"),
+        "job": names.job("iris", "batch_inference"),
         "job principal": names.job_principal,
         "deployer": names.deployer,
         "preview": names.preview,
@@ -130,7 +130,7 @@ def test_physical_names_keep_the_spelling_they_were_created_with(
         "experiment": names.experiment("iris_classifier"),
         "monitoring": names.monitoring_assets,
     } == {
-        "job": f"mlops-{databricks}-batch-inference",
+        "job": f"mlops-{databricks}-iris-batch-inference",  # per project since projects exist
         "job principal": f"mlops-{databricks}-jobs",
         "deployer": f"mlops-{databricks}-deployer",
         "preview": f"mlops-{databricks}-preview",

@@ -53,3 +53,30 @@ def test_planning_twice_gives_identical_inputs(plans: dict[Environment, OfflineR
     second = {r.urn: (r.masked_inputs(), r.dependencies, r.protect, r.options) for r in again.resources}
     assert first == second
     assert plans[Environment.PROD].exports == again.exports
+
+
+@pytest.mark.parametrize("trained", [False, True], ids=["new", "trained"])
+@pytest.mark.parametrize("environment", list(Environment))
+def test_every_single_project_urn_is_still_there_or_aliased_by_exactly_one_resource(
+    plans: dict[Environment, OfflineRun],
+    trained_plans: dict[Environment, OfflineRun],
+    environment: Environment,
+    trained: bool,
+) -> None:
+    """Iris's state moves, nothing is replaced: ``snapshots/single-project/`` holds the URNs of the
+    platform before it hosted several projects; each is either planned again or the former URN of
+    exactly one planned resource, and no alias names a URN that is itself planned (the engine
+    would refuse both)."""
+    run = (trained_plans if trained else plans)[environment]
+    suffix = "-trained" if trained else ""
+    former = set((SNAPSHOTS / "single-project" / f"urns-{environment}{suffix}.txt").read_text().split())
+    planned = {r.urn for r in run.resources}
+    takers: dict[str, list[str]] = {}
+    for resource in run.resources:
+        for alias in resource.aliases:
+            takers.setdefault(alias, []).append(resource.urn)
+    assert not planned & set(takers), "an alias names a URN that is still planned"
+    moved = former - planned
+    assert moved, "nothing moved: the single-project snapshot no longer describes the past"
+    assert sorted(urn for urn in moved if urn not in takers) == [], "replaced, not moved"
+    assert {urn: takers[urn] for urn in moved if len(takers[urn]) > 1} == {}, "taken over twice"

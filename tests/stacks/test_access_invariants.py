@@ -17,7 +17,7 @@ from infra.job_graph import read_wheel
 from stacks.offline import OfflineRun, RecordedResource
 from stacks.plan import stack_settings
 from stacks.settings import StackSettings
-from stacks.wiring import DIST
+from stacks.wiring import project_dist
 
 GRANTS = "databricks:index/grants:Grants"
 PERMISSIONS = "databricks:index/permissions:Permissions"
@@ -87,7 +87,12 @@ def test_in_uat_and_prod_groups_only_look_at_jobs_experiments_and_endpoints(
     """Except the approvers, who start the jobs the graph marks run_by_approvers (docs/ml.md)."""
     run = trained_plans[environment]
     approvers = settings_of(environment).databricks.approvers_group
-    run_by_approvers = {key for key, job in read_wheel(DIST).graph.jobs.items() if job.run_by_approvers}
+    run_by_approvers = {
+        key
+        for project in settings_of(environment).projects
+        for key, job in read_wheel(project_dist(project)).graph.jobs.items()
+        if job.run_by_approvers
+    }
     assert run_by_approvers
     permissions = run.of_type(PERMISSIONS)
     assert {"jobId", "experimentId", "servingEndpointId"} <= {k for p in permissions for k in p.inputs}
@@ -95,7 +100,8 @@ def test_in_uat_and_prod_groups_only_look_at_jobs_experiments_and_endpoints(
         for entry in acl_entries(resource):
             if "groupName" not in entry or entry["permissionLevel"] in READ_LEVELS:
                 continue
-            job = resource.name.removeprefix("databricks-jobs-").removesuffix("-permissions")
+            # databricks-<project>-jobs-<job>-permissions
+            job = resource.name.partition("-jobs-")[2].removesuffix("-permissions")
             assert (entry["groupName"], entry["permissionLevel"], job in run_by_approvers) == (
                 approvers,
                 "CAN_MANAGE_RUN",
@@ -128,14 +134,15 @@ def test_developers_build_only_where_the_stack_lets_them(
     """In sandbox and dev the developers group creates tables and models and runs jobs; the
     guarded environments are checked above. Nobody else but the platform's identities writes."""
     run = trained_plans[environment]
-    developers = settings_of(environment).databricks.developers_group
+    # Each project's developers group (the per-project isolation: tests/stacks/test_projects.py).
+    developers = {project.developers_group for project in settings_of(environment).projects}
     owning = owners(run)
     writers = {
         principal
         for _, principal, privileges in uc_grants(run)
         if is_group(principal) and principal not in owning and privileges - READ_PRIVILEGES
     }
-    assert writers == {developers}, environment
+    assert writers == developers, environment
     job_runners = {
         entry["groupName"]
         for resource in run.of_type(PERMISSIONS)
@@ -143,7 +150,7 @@ def test_developers_build_only_where_the_stack_lets_them(
         for entry in acl_entries(resource)
         if entry.get("permissionLevel") == "CAN_MANAGE_RUN" and "groupName" in entry
     }
-    assert developers in job_runners, environment
+    assert developers <= job_runners, environment
 
 
 def test_readers_never_write_anywhere(plans: dict[Environment, OfflineRun]) -> None:
@@ -160,8 +167,10 @@ def test_only_configured_principals_are_granted_anything(
 ) -> None:
     """Every group a grant or ACL names is one of the stack's groups (no stray or typo'd group)."""
     for environment, run in trained_plans.items():
-        db = settings_of(environment).databricks
-        configured = {db.deployers_group, db.readers_group, db.developers_group, db.approvers_group}
+        settings = settings_of(environment)
+        db = settings.databricks
+        configured = {db.deployers_group, db.readers_group, db.approvers_group}
+        configured |= {project.developers_group for project in settings.projects}
         named = {p for _, p, _ in uc_grants(run) if is_group(p)}
         named |= {
             e["groupName"] for r in run.of_type(PERMISSIONS) for e in acl_entries(r) if "groupName" in e
@@ -179,6 +188,7 @@ def test_the_platform_decides_approval_and_margin_for_every_gate_it_deploys(
     for environment, run in plans.items():
         settings = settings_of(environment)
         gates = 0
+        margins = {project.name: project.margin for project in settings.projects}
         for job in run.of_type("databricks:index/job:Job"):
             inputs = job.plain_inputs()
             job_parameters = {p["name"]: p["default"] for p in inputs.get("parameters", [])}
@@ -189,5 +199,6 @@ def test_the_platform_decides_approval_and_margin_for_every_gate_it_deploys(
                 named = task["pythonWheelTask"]["namedParameters"]
                 assert named["require_approval"] == str(settings.model.require_approval).lower()
                 margin = job_parameters.get("margin", named.get("margin"))
-                assert margin == str(settings.model.margin), (environment, job.name)
+                # Each project's own margin (projects[].margin).
+                assert margin == str(margins[inputs["tags"]["ml-project"]]), (environment, job.name)
         assert gates >= 2, environment  # the training job's gate and the release job's

@@ -15,7 +15,7 @@ from infra.databricks_args import TRAINING_JOB
 from infra.monitoring import drift_retrain_query
 from stacks.loading import PROJECT
 from stacks.offline import OfflineRun, fake_id, run_offline, stack_config_from_file
-from stacks.plan import configured_subscription, stack_file
+from stacks.plan import configured_subscription, stack_file, stack_projects
 from stacks.program import program
 
 JOB = "databricks:index/job:Job"
@@ -33,7 +33,7 @@ THRESHOLDS = {
 
 
 def _job(run: OfflineRun, key: str) -> dict[str, Any]:
-    return run.named(f"databricks-jobs-{key}").plain_inputs()
+    return run.named(f"databricks-iris-jobs-{key}").plain_inputs()
 
 
 @pytest.mark.parametrize("environment", list(Environment))
@@ -74,7 +74,7 @@ def test_the_job_principal_may_start_the_training_job(
     job runs as the job principal, which otherwise had no ACL entry on jobs."""
     run = plans[environment]
     run_as = _job(run, "monitoring")["runAs"]["servicePrincipalName"]
-    acl = run.named("databricks-jobs-training-permissions").plain_inputs()["accessControls"]
+    acl = run.named("databricks-iris-jobs-training-permissions").plain_inputs()["accessControls"]
     assert {"servicePrincipalName": run_as, "permissionLevel": "CAN_MANAGE_RUN"} in acl
 
 
@@ -108,10 +108,13 @@ def test_the_drift_alert_matches_run_now_of_the_training_job_by_the_monitoring_j
     run = plans[environment]
     (condition,) = _drift_rule(run)["criteria"]["allOf"]
     query = condition["query"]
-    training_id = fake_id(JOB, "databricks-jobs-training")
+    # Every project's training job: each project's monitoring job starts its own.
+    training_ids = sorted(
+        fake_id(JOB, f"databricks-{name}-jobs-training") for name in stack_projects(environment)
+    )
     run_as = _job(run, "monitoring")["runAs"]["servicePrincipalName"]
-    assert query == drift_retrain_query(training_id, run_as)
-    assert f'tostring(Params.job_id) == "{training_id}"' in query
+    assert query == drift_retrain_query(training_ids, run_as)
+    assert f"tostring(Params.job_id) in ({', '.join(map(json.dumps, training_ids))})" in query
     assert f'tostring(Caller.email) == "{run_as}"' in query
     assert 'ActionName == "runNow"' in query
     # Any row notifies: a retrain is an event, not a state to resolve.
@@ -126,7 +129,14 @@ def test_the_drift_query_refuses_ids_that_would_leave_their_string_literal(
     training_job_id: str, principal: str
 ) -> None:
     with pytest.raises(ValueError, match="must be non-empty, without quotes"):
-        drift_retrain_query(training_job_id, principal)
+        drift_retrain_query([training_job_id], principal)
+
+
+def test_the_drift_query_names_every_projects_training_job_and_needs_one() -> None:
+    query = drift_retrain_query(["11", "22"], "00000000-0000-4000-8000-0000000000db")
+    assert 'tostring(Params.job_id) in ("11", "22")' in query
+    with pytest.raises(ValueError, match="training_job_ids ''"):
+        drift_retrain_query([], "00000000-0000-4000-8000-0000000000db")
 
 
 def test_the_drift_alert_can_be_switched_off_in_settings() -> None:

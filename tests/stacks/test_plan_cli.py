@@ -30,7 +30,7 @@ def test_plan_json_follows_the_contract(plans: dict[Environment, OfflineRun]) ->
     document = json.loads(json.dumps(plan_json(plans[Environment.DEV])))
     assert document["stack"] == "dev"
     for resource in document["resources"]:
-        assert set(resource) == {
+        assert set(resource) - {"aliases"} == {
             "urn",
             "type",
             "name",
@@ -40,6 +40,8 @@ def test_plan_json_follows_the_contract(plans: dict[Environment, OfflineRun]) ->
             "inputs",
             "options",
         }
+        assert resource.get("aliases", ["a former URN"]), "an empty aliases list is left out"
+    assert any("aliases" in resource for resource in document["resources"]), "Iris's moved state"
 
 
 def test_critical_path_is_a_real_dependency_chain(plans: dict[Environment, OfflineRun]) -> None:
@@ -94,9 +96,9 @@ def test_plan_shows_both_first_deploy_states(capsys: pytest.CaptureFixture[str])
     trained = json.loads(capsys.readouterr().out)
     kinds = ("databricks:index/modelServing:ModelServing", "databricks:index/qualityMonitor:QualityMonitor")
     assert [r for r in brand_new["resources"] if r["type"] in kinds] == []
-    (endpoint,) = [r for r in trained["resources"] if r["type"] == kinds[0]]
-    assert endpoint["inputs"]["config"]["servedEntities"][0]["entityVersion"] == "3"
-    assert len([r for r in trained["resources"] if r["type"] == kinds[1]]) == 1
+    endpoints = [r for r in trained["resources"] if r["type"] == kinds[0]]
+    assert [e["inputs"]["config"]["servedEntities"][0]["entityVersion"] for e in endpoints] == ["3", "3"]
+    assert len([r for r in trained["resources"] if r["type"] == kinds[1]]) == 2  # one per project
 
 
 def test_without_a_terminal_the_comparison_shows_every_value_whole(

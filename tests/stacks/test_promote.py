@@ -22,7 +22,7 @@ from stacks.promote import (
     round_trip_yaml,
 )
 
-KEYS = ("model.primaryMetric", "model.margin", WHEEL_VERSION_KEY)
+KEYS = ("projects[].primaryMetric", "projects[].margin", WHEEL_VERSION_KEY)
 PROMOTED_LEAVES = ("primaryMetric:", "margin:", "wheelVersion:")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,11 +34,19 @@ config:
   azure-native:location: westeurope
   mlops-platform:workspace:
     sku: standard
-  mlops-platform:model:
-    primaryMetric: f1_macro   # what the gate compares
-    margin: 0.02
-  mlops-platform:artifact:
-    wheelVersion: "0.3.0"
+  mlops-platform:projects:
+    - name: iris
+      path: ml
+      primaryMetric: f1_macro   # what the gate compares
+      margin: 0.02
+      wheelVersion: "0.3.0"
+    - name: diabetes
+      path: ml/projects/diabetes
+      primaryMetric: rmse
+      wheelVersion: "1.2.0"
+    - name: wine   # tried in uat, not hosted in prod
+      path: ml/projects/wine
+      wheelVersion: "0.1.0"
   mlops-platform:github:
     owner: acme-ml
     repository: mlops-platform
@@ -54,11 +62,17 @@ config:
   mlops-platform:workspace:
     sku: premium
     noPublicIp: true
-  mlops-platform:model:
-    primaryMetric: accuracy
-    margin: 0.01  # tightened after the 0.2 review
-  mlops-platform:artifact:
-    wheelVersion: "0.2.0"   # pinned by make promote
+  mlops-platform:projects:
+    - name: diabetes
+      path: ml/projects/diabetes
+      primaryMetric: mae
+      wheelVersion: "1.1.0"
+    - name: iris
+      path: ml
+      primaryMetric: accuracy
+      margin: 0.01  # tightened after the 0.2 review
+      wheelVersion: "0.2.0"   # pinned by make promote
+  # Promotion never touches what follows.
   mlops-platform:github:
     reviewers:
       - type: team
@@ -72,9 +86,20 @@ PYPROJECT = '[project]\nname = "iris-mlops"\nversion = "{version}"\n'
 def repo(tmp_path: Path) -> Path:
     (tmp_path / "Pulumi.uat.yaml").write_text(UAT, encoding="utf-8")
     (tmp_path / "Pulumi.prod.yaml").write_text(PROD, encoding="utf-8")
-    (tmp_path / "ml").mkdir()
-    (tmp_path / "ml" / "pyproject.toml").write_text(PYPROJECT.format(version="0.3.0"), encoding="utf-8")
+    for folder, version in (
+        ("ml", "0.3.0"),
+        ("ml/projects/diabetes", "1.2.0"),
+        ("ml/projects/wine", "0.1.0"),
+    ):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "pyproject.toml").write_text(PYPROJECT.format(version=version), encoding="utf-8")
     return tmp_path
+
+
+def _projects(config: dict[str, object]) -> dict[str, dict[str, object]]:
+    entries = config["mlops-platform:projects"]
+    assert isinstance(entries, list)
+    return {entry["name"]: entry for entry in entries}
 
 
 def _config(text: str) -> dict[str, object]:
@@ -83,11 +108,29 @@ def _config(text: str) -> dict[str, object]:
 
 
 def test_promotable_keys_take_the_source_values(repo: Path) -> None:
+    """Each project carries its own pin and gate: entries are matched by name, not position."""
     promotion = plan_promotion(repo, "uat", "prod", KEYS)
-    after = _config(promotion.after)
-    assert after["mlops-platform:model"] == {"primaryMetric": "f1_macro", "margin": 0.02}
-    assert after["mlops-platform:artifact"] == {"wheelVersion": "0.3.0"}
-    assert set(promotion.changed_keys) == set(KEYS)
+    after = _projects(_config(promotion.after))
+    assert after["iris"] == {
+        "name": "iris", "path": "ml", "primaryMetric": "f1_macro", "margin": 0.02, "wheelVersion": "0.3.0"
+    }  # fmt: skip
+    assert after["diabetes"] == {
+        "name": "diabetes", "path": "ml/projects/diabetes", "primaryMetric": "rmse", "wheelVersion": "1.2.0"
+    }  # fmt: skip
+    assert set(promotion.changed_keys) == {
+        "projects[iris].primaryMetric", "projects[iris].margin", "projects[iris].wheelVersion",
+        "projects[diabetes].primaryMetric", "projects[diabetes].wheelVersion",
+    }  # fmt: skip
+
+
+def test_a_project_the_target_does_not_host_is_named_and_not_added(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    promotion = plan_promotion(repo, "uat", "prod", KEYS)
+    assert promotion.not_in_target == ("wine",)
+    assert set(_projects(_config(promotion.after))) == {"iris", "diabetes"}
+    assert main(["--from", "uat", "--to", "prod", "--dry-run", "--root", str(repo)], keys=KEYS) == 0
+    assert "not promoted, Pulumi.prod.yaml does not list them: wine" in capsys.readouterr().out
 
 
 def test_environment_specific_settings_do_not_move(repo: Path) -> None:
@@ -109,9 +152,25 @@ def test_every_line_but_the_promoted_values_stays_byte_identical(repo: Path) -> 
 
 def test_comments_order_and_quoting_survive(repo: Path) -> None:
     after = plan_promotion(repo, "uat", "prod", KEYS).after
-    assert "    margin: 0.02  # tightened after the 0.2 review" in after
-    assert '    wheelVersion: "0.3.0"   # pinned by make promote' in after
+    assert "      margin: 0.02  # tightened after the 0.2 review" in after
+    assert '      wheelVersion: "0.3.0"   # pinned by make promote' in after
     assert "  # Production SKUs, network and reviewers are prod's own" in after
+    assert (
+        '      wheelVersion: "0.3.0"   # pinned by make promote\n  # Promotion never touches what follows.\n'
+        in after
+    )
+
+
+def test_a_pin_added_to_the_last_entry_goes_above_the_next_sections_comment(repo: Path) -> None:
+    """ruamel keeps a comment line after a mapping on its last key: the new key goes before it."""
+    unpinned = PROD.replace('      wheelVersion: "0.2.0"   # pinned by make promote\n', "")
+    (repo / "Pulumi.prod.yaml").write_text(unpinned, encoding="utf-8")
+    after = plan_promotion(repo, "uat", "prod", KEYS).after
+    assert (
+        "      margin: 0.02  # tightened after the 0.2 review\n"
+        '      wheelVersion: "0.3.0"\n'
+        "  # Promotion never touches what follows.\n"
+    ) in after
     assert list(_config(after)) == list(_config(PROD))
 
 
@@ -123,30 +182,17 @@ def test_promoting_twice_changes_nothing(repo: Path) -> None:
 
 
 def test_a_key_the_source_leaves_to_its_default_is_removed_from_the_target(repo: Path) -> None:
-    (repo / "Pulumi.uat.yaml").write_text(UAT.replace("    margin: 0.02\n", ""), encoding="utf-8")
-    after = _config(plan_promotion(repo, "uat", "prod", KEYS).after)
-    assert after["mlops-platform:model"] == {"primaryMetric": "f1_macro"}
-
-
-def test_a_section_left_empty_is_dropped_and_a_missing_one_is_created(repo: Path) -> None:
-    without_model = UAT.replace(
-        "  mlops-platform:model:\n    primaryMetric: f1_macro   # what the gate compares\n", ""
-    )
-    (repo / "Pulumi.uat.yaml").write_text(without_model.replace("    margin: 0.02\n", ""), encoding="utf-8")
-    prod_without_artifact = PROD.replace(
-        '  mlops-platform:artifact:\n    wheelVersion: "0.2.0"   # pinned by make promote\n', ""
-    )
-    (repo / "Pulumi.prod.yaml").write_text(prod_without_artifact, encoding="utf-8")
-    after = _config(plan_promotion(repo, "uat", "prod", KEYS).after)
-    assert "mlops-platform:model" not in after
-    assert after["mlops-platform:artifact"] == {"wheelVersion": "0.3.0"}
+    (repo / "Pulumi.uat.yaml").write_text(UAT.replace("      margin: 0.02\n", ""), encoding="utf-8")
+    after = _projects(_config(plan_promotion(repo, "uat", "prod", KEYS).after))
+    assert "margin" not in after["iris"]
+    assert after["iris"]["primaryMetric"] == "f1_macro"
 
 
 def test_dry_run_prints_the_diff_and_writes_nothing(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--from", "uat", "--to", "prod", "--dry-run", "--root", str(repo)], keys=KEYS) == 0
     out = capsys.readouterr().out
-    assert '+    wheelVersion: "0.3.0"' in out
-    assert '-    wheelVersion: "0.2.0"' in out
+    assert '+      wheelVersion: "0.3.0"' in out
+    assert '-      wheelVersion: "0.2.0"' in out
     assert "dry run" in out
     assert (repo / "Pulumi.prod.yaml").read_text(encoding="utf-8") == PROD
 
@@ -164,11 +210,19 @@ def test_later_stacks_of_the_promotion_order_are_accepted(source: str, target: s
 
 
 def _drop_pin(repo: Path) -> None:
-    (repo / "Pulumi.uat.yaml").write_text(UAT.replace('    wheelVersion: "0.3.0"\n', ""), encoding="utf-8")
+    (repo / "Pulumi.uat.yaml").write_text(UAT.replace('      wheelVersion: "1.2.0"\n', ""), encoding="utf-8")
 
 
 def _bump_code(repo: Path) -> None:
     (repo / "ml" / "pyproject.toml").write_text(PYPROJECT.format(version="0.4.0"), encoding="utf-8")
+
+
+def _host_nothing_in_common(repo: Path) -> None:
+    text = (
+        UAT.split("  mlops-platform:projects:", maxsplit=1)[0]
+        + "  mlops-platform:projects:\n    - name: wine\n      path: x\n"
+    )
+    (repo / "Pulumi.uat.yaml").write_text(text, encoding="utf-8")
 
 
 def _remove_source(repo: Path) -> None:
@@ -196,8 +250,14 @@ def _unchanged(repo: Path) -> None:
         ),
         ("prod", "uat", _unchanged, "uat does not come after prod in the promotion order"),
         ("uat", "uat", _unchanged, "uat does not come after uat"),
-        ("uat", "prod", _drop_pin, "Pulumi.uat.yaml pins no wheel: set mlops-platform:artifact.wheelVersion"),
-        ("uat", "prod", _bump_code, "pins wheel 0.3.0 but ml/pyproject.toml builds 0.4.0"),
+        (
+            "uat",
+            "prod",
+            _drop_pin,
+            "pins no wheel for project diabetes: set mlops-platform:projects[<name>].wheelVersion",
+        ),
+        ("uat", "prod", _bump_code, "pins wheel 0.3.0 for project iris but ml/pyproject.toml builds 0.4.0"),
+        ("uat", "prod", _host_nothing_in_common, "no project is listed in both"),
         ("uat", "prod", _remove_source, "Pulumi.uat.yaml not found"),
         ("uat", "prod", _break_yaml, "Pulumi.uat.yaml is not valid YAML"),
     ],
@@ -213,14 +273,24 @@ def test_bad_promotions_are_refused_with_exit_code_2_and_a_reason(  # noqa: PLR0
 
 
 def test_a_key_list_without_the_wheel_pin_is_refused(repo: Path) -> None:
-    with pytest.raises(PromotionRefusedError, match=r"do not include artifact\.wheelVersion"):
-        plan_promotion(repo, "uat", "prod", ("model.margin",))
+    with pytest.raises(PromotionRefusedError, match=r"do not include projects\[\]\.wheelVersion"):
+        plan_promotion(repo, "uat", "prod", ("projects[].margin",))
+
+
+def test_a_key_outside_the_projects_is_refused(repo: Path) -> None:
+    with pytest.raises(
+        PromotionRefusedError, match=r"only project settings .* not \['model.requireApproval'\]"
+    ):
+        plan_promotion(repo, "uat", "prod", (WHEEL_VERSION_KEY, "model.requireApproval"))
 
 
 def test_the_cli_promotes_the_keys_the_settings_model_marks_promotable(repo: Path) -> None:
     assert main(["--from", "uat", "--to", "prod", "--root", str(repo)]) == 0
     after = _config((repo / "Pulumi.prod.yaml").read_text(encoding="utf-8"))
-    assert after["mlops-platform:artifact"] == {"wheelVersion": "0.3.0"}
+    assert {name: p["wheelVersion"] for name, p in _projects(after).items()} == {
+        "iris": "0.3.0",
+        "diabetes": "1.2.0",
+    }
     assert after["mlops-platform:workspace"] == {"sku": "premium", "noPublicIp": True}, "SKUs never move"
 
 

@@ -25,6 +25,8 @@ ALERTS = {
     "accountId": "00000000-0000-4000-8000-00000000acc0",
 }
 PLATFORM = {"subscriptionId": FAKE_SUBSCRIPTION_ID}  # required in every environment
+IRIS = {"name": "iris", "path": "ml"}
+PROJECTS = [IRIS]  # at least one project in every environment
 # The bootstrap stack's outputs (make bootstrap writes them); required in every environment.
 BOOTSTRAP = {
     "previewPrincipalId": "00000000-0000-4000-8000-0000000000e1",
@@ -50,6 +52,7 @@ def bad(stack: str, values: dict[str, Any], key: str, shown: str, allowed: str) 
     """One bad config: the stack, its values, and what the error line must name."""
     config = {
         "github": GITHUB,
+        "projects": PROJECTS,
         **values,
         "platform": {**PLATFORM, **values.get("platform", {})},
         "bootstrap": BOOTSTRAP,
@@ -94,22 +97,96 @@ BAD_CONFIGS = [
         "[]",
         "at least one e-mail address",
     ),
-    bad("dev", {"model": {"primaryMetric": "auc"}}, "model.primaryMetric", '"auc"', "'f1_macro'"),
     bad(
         "dev",
-        {"databricks": {"servingWorkloadSize": "Huge"}},
-        "databricks.servingWorkloadSize",
+        {"projects": [{**IRIS, "primaryMetric": "auc"}]},
+        "projects[iris].primaryMetric",
+        '"auc"',
+        "'f1_macro'",
+    ),
+    bad(
+        "dev",
+        {"projectDefaults": {"servingWorkloadSize": "Huge"}},
+        "projectDefaults.servingWorkloadSize",
         "Huge",
         "'Large'",
+    ),
+    # Projects: names and paths checked, every shared schema/model/group refused on both entries.
+    bad("dev", {"projects": []}, "projects", "[]", "at least one entry {name, path}"),
+    bad("dev", {"projects": [{"name": "Iris!", "path": "ml"}]}, "projects[Iris!].name", "Iris!", "pattern"),
+    bad("dev", {"projects": [{"name": "iris", "path": "../ml"}]}, "projects[iris].path", "../ml", "pattern"),
+    bad("dev", {"projects": [{"path": "ml"}]}, "projects.0.name", "(missing)", "required; the project"),
+    bad(
+        "dev",
+        {"projects": [{**IRIS, "schma": "x"}]},
+        "projects[iris].schma",
+        '"x"',
+        "did you mean 'schema'",
+    ),
+    bad(
+        "dev",
+        {"projects": [IRIS, {"name": "iris", "path": "ml/projects/iris"}]},
+        "projects.1.name",
+        '"iris"',
+        "also used by projects.0 (names its jobs and its wheel folder); allowed: a name no other",
+    ),
+    bad(
+        "dev",
+        {"projects": [IRIS, {"name": "wine", "path": "ml/projects/wine", "schema": "iris"}]},
+        "projects[wine].schema",
+        '"iris"',
+        "also used by projects[iris] (a project's tables, volume and model live in its own schema)",
+    ),
+    bad(
+        "dev",
+        {
+            "projects": [
+                IRIS,
+                {"name": "wine", "path": "ml/projects/wine", "developersGroup": "mlops-iris-developers"},
+            ]
+        },
+        "projects[wine].developersGroup",
+        '"mlops-iris-developers"',
+        "a project's developers touch only their own project",
+    ),
+    bad(
+        "dev",
+        {"projects": [IRIS, {"name": "wine", "path": "ml", "modelName": "iris_model"}]},
+        "projects[wine].modelName",
+        '"iris_model"',
+        "the model names the serving endpoint",
+    ),
+    bad(
+        "dev",
+        {
+            "projects": [
+                {**IRIS, "stateFromSingleProject": True},
+                {"name": "wine", "path": "ml/projects/wine", "stateFromSingleProject": True},
+            ]
+        },
+        "projects[wine].stateFromSingleProject",
+        "true",
+        "allowed: true on the one project deployed before projects existed",
     ),
     bad("dev", {"monitorng": {}}, "monitorng", "{}", "did you mean 'monitoring'"),
     bad("dev", {"github": {**GITHUB, "reviewer": []}}, "github.reviewer", "[]", "did you mean 'reviewers'"),
     bad("dev", {"github": {"owner": "acme"}}, "github.repository", "(missing)", "required"),
     bad("prod", {}, "github.reviewers", "(missing)", "at least one reviewer"),
+    # Per-environment rules hold per project: prod's default is false, one entry may not say true.
     bad(
         "prod",
-        {"github": PROD_GITHUB, "databricks": {"servingScaleToZero": True}},
-        "databricks.servingScaleToZero",
+        {
+            "github": PROD_GITHUB,
+            "projects": [IRIS, {"name": "wine", "path": "w", "servingScaleToZero": True}],
+        },
+        "projects[wine].servingScaleToZero",
+        "true",
+        "in prod, no cold starts on prod traffic; allowed: false",
+    ),
+    bad(
+        "prod",
+        {"github": PROD_GITHUB, "projectDefaults": {"servingScaleToZero": True}},
+        "projects[iris].servingScaleToZero",
         "true",
         "allowed: false",
     ),
@@ -200,7 +277,13 @@ BAD_CONFIGS = [
         '"slackWebhook"',
         "pulumi config set --secret",
     ),
-    bad("dev", {"artifact": {"wheelVersion": "latest"}}, "artifact.wheelVersion", '"latest"', "pattern"),
+    bad(
+        "dev",
+        {"projects": [{**IRIS, "wheelVersion": "latest"}]},
+        "projects[iris].wheelVersion",
+        '"latest"',
+        "pattern",
+    ),
     bad("staging", {}, "(stack name)", '"staging"', "sandbox, dev, uat, prod"),
     bad(
         "dev",
@@ -216,7 +299,14 @@ def test_a_stack_file_without_an_account_id_names_the_key_it_needs() -> None:
     databricks = {k: v for k, v in ALERTS.items() if k != "accountId"}
     with pytest.raises(ConfigError) as error:
         build_settings(
-            "dev", {"github": GITHUB, "databricks": databricks, "platform": PLATFORM, "bootstrap": BOOTSTRAP}
+            "dev",
+            {
+                "github": GITHUB,
+                "databricks": databricks,
+                "platform": PLATFORM,
+                "bootstrap": BOOTSTRAP,
+                "projects": PROJECTS,
+            },
         )
     [problem] = error.value.problems
     assert problem.key == "databricks.accountId"
@@ -233,6 +323,7 @@ def test_the_key_vault_backed_secret_scope_is_gone() -> None:
                 "databricks": {**ALERTS, "secretScopeBackend": "azure_keyvault"},
                 "platform": PLATFORM,
                 "bootstrap": BOOTSTRAP,
+                "projects": PROJECTS,
             },
         )
     [problem] = error.value.problems
@@ -242,7 +333,9 @@ def test_the_key_vault_backed_secret_scope_is_gone() -> None:
 
 def test_a_stack_file_without_a_subscription_names_the_key_it_needs() -> None:
     with pytest.raises(ConfigError) as error:
-        build_settings("dev", {"github": GITHUB, "databricks": ALERTS, "bootstrap": BOOTSTRAP})
+        build_settings(
+            "dev", {"github": GITHUB, "databricks": ALERTS, "bootstrap": BOOTSTRAP, "projects": PROJECTS}
+        )
     [problem] = error.value.problems
     assert problem.key == "platform.subscriptionId"
     assert "required; Azure subscription (GUID) this stack deploys into" in problem.message
@@ -273,7 +366,16 @@ def test_bad_config_names_stack_key_value_and_what_is_allowed(
                 "bootstrap": BOOTSTRAP,
             },
         ),
-        ("prod", {"github": GITHUB, "databricks": ALERTS, "platform": PLATFORM, "bootstrap": BOOTSTRAP}),
+        (
+            "prod",
+            {
+                "github": GITHUB,
+                "databricks": ALERTS,
+                "platform": PLATFORM,
+                "bootstrap": BOOTSTRAP,
+                "projects": PROJECTS,
+            },
+        ),
         (
             "dev",
             {
@@ -312,6 +414,7 @@ def test_every_problem_is_reported_at_once_one_line_each() -> None:
         "databricks": ALERTS,
         "platform": {**PLATFORM, "location": "mars"},
         "bootstrap": BOOTSTRAP,
+        "projects": PROJECTS,
         "monitoring": {"retentionDays": 1},
         "keyVault": {"sku": "gold", "softDeleteRetentionDays": 1},
     }
@@ -326,7 +429,14 @@ def test_every_problem_is_reported_at_once_one_line_each() -> None:
 
 def test_settings_are_frozen() -> None:
     settings = build_settings(
-        "dev", {"github": GITHUB, "databricks": ALERTS, "platform": PLATFORM, "bootstrap": BOOTSTRAP}
+        "dev",
+        {
+            "github": GITHUB,
+            "databricks": ALERTS,
+            "platform": PLATFORM,
+            "bootstrap": BOOTSTRAP,
+            "projects": PROJECTS,
+        },
     )
     with pytest.raises(ValueError, match="frozen"):
         settings.platform.location = "eastus"  # type: ignore[misc]
@@ -334,13 +444,20 @@ def test_settings_are_frozen() -> None:
 
 def test_promotable_keys_are_the_release_settings_and_exist_in_the_schema() -> None:
     keys = promotable_keys()
-    assert set(keys) == {"artifact.wheelVersion", "model.primaryMetric", "model.margin"}
+    assert set(keys) == {"projects[].wheelVersion", "projects[].primaryMetric", "projects[].margin"}
     dumped = build_settings(
-        "dev", {"github": GITHUB, "databricks": ALERTS, "platform": PLATFORM, "bootstrap": BOOTSTRAP}
+        "dev",
+        {
+            "github": GITHUB,
+            "databricks": ALERTS,
+            "platform": PLATFORM,
+            "bootstrap": BOOTSTRAP,
+            "projects": PROJECTS,
+        },
     ).model_dump(by_alias=True)
     for key in keys:
         section, field = key.split(".")
-        assert field in dumped[section]
+        assert field in dumped[section.removesuffix("[]")][0]
 
 
 def test_reference_lists_every_config_key_with_a_default_per_environment() -> None:
@@ -361,9 +478,9 @@ def test_gate_metrics_are_the_ones_the_wheel_computes() -> None:
     """A metric the settings accept but the wheel cannot compute would fail only at run time."""
     from iris_mlops.metrics import METRICS  # noqa: PLC0415 - the ml package, with scikit-learn
 
-    from stacks.settings import ModelSettings  # noqa: PLC0415
+    from stacks.projects import ProjectSettings  # noqa: PLC0415
 
-    accepted = ModelSettings.model_fields["primary_metric"].annotation
+    accepted = ProjectSettings.model_fields["primary_metric"].annotation
     assert isinstance(accepted, type)
     assert set(accepted) == set(METRICS)  # type: ignore[call-overload]
 
@@ -379,10 +496,12 @@ def test_gate_defaults_agree_with_the_wheels_gate_table(environment: Environment
         "databricks": ALERTS,
         "platform": PLATFORM,
         "bootstrap": BOOTSTRAP,
+        "projects": PROJECTS,
     }
     settings = build_settings(environment, stack_values)
     policy = GATE_POLICIES[environment]
-    assert settings.model.margin == policy.margin
+    assert settings.project_defaults.margin == policy.margin
+    assert {project.margin for project in settings.projects} == {policy.margin}
     assert settings.model.require_approval is policy.require_approval
 
 
@@ -397,6 +516,7 @@ def test_drift_defaults_agree_with_the_wheels_drift_table(environment: Environme
         "databricks": ALERTS,
         "platform": PLATFORM,
         "bootstrap": BOOTSTRAP,
+        "projects": PROJECTS,
     }
     drift = build_settings(environment, stack_values).model.drift
     wheel = DRIFT_THRESHOLDS[environment]

@@ -28,6 +28,7 @@ BASE = {
         "previewPrincipalId": "00000000-0000-4000-8000-0000000000e1",
         "previewClientId": "00000000-0000-4000-8000-0000000000e2",
     },
+    "projects": [{"name": "iris", "path": "ml"}],
 }
 JOB = "databricks:index/job:Job"
 
@@ -41,7 +42,7 @@ def registrations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     registered: list[str] = []
     record = offline._record
     monkeypatch.setattr(
-        offline, "_record", lambda request, urn: registered.append(urn) or record(request, urn)
+        offline, "_record", lambda request, urn, *rest: registered.append(urn) or record(request, urn, *rest)
     )
     return registered
 
@@ -50,9 +51,14 @@ def test_a_pinned_wheel_version_that_was_not_built_fails_before_any_registration
     registrations: list[str],
 ) -> None:
     with pytest.raises(ConfigError) as error:
-        run_offline(program, project=PROJECT, stack="uat", config=_config(artifact={"wheelVersion": "9.9.9"}))
+        run_offline(
+            program,
+            project=PROJECT,
+            stack="uat",
+            config=_config(projects=[{"name": "iris", "path": "ml", "wheelVersion": "9.9.9"}]),
+        )
     [problem] = error.value.problems
-    assert problem.key == "artifact.wheelVersion"
+    assert problem.key == "projects[iris].wheelVersion"
     assert problem.value == "9.9.9"
     assert "make promote" in problem.message
     assert registrations == []
@@ -188,7 +194,10 @@ def test_the_wheel_upload_names_its_source_relative_to_the_project(
     plans: dict[Environment, OfflineRun], environment: Environment
 ) -> None:
     """An absolute path would differ between a laptop and CI, and every preview would show a diff."""
-    [upload] = plans[environment].of_type("databricks:index/file:File")
-    source = upload.plain_inputs()["source"]
-    assert source.startswith("dist/iris/iris_mlops-")
-    assert (ROOT / source).is_file()
+    sources = sorted(
+        upload.plain_inputs()["source"] for upload in plans[environment].of_type("databricks:index/file:File")
+    )
+    assert [source.split("-")[0] for source in sources] == [
+        "dist/diabetes/diabetes_mlops", "dist/iris/iris_mlops"
+    ]  # fmt: skip
+    assert all((ROOT / source).is_file() for source in sources)

@@ -11,7 +11,7 @@ from pulumi.resource import DependencyResource
 from core.environment import Environment
 from infra.access import DeveloperAccess, access_levels
 from infra.databricks import DatabricksWorkloads
-from infra.databricks_args import DatabricksWorkloadsArgs
+from infra.databricks_args import DatabricksWorkloadsArgs, ProblemType, ProjectArgs
 from stacks.offline import OfflineRun, WorkspaceState, run_offline
 
 PROJECT = "mlops-platform"
@@ -31,6 +31,21 @@ CONNECTOR_ID = (
     "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg-mlops-{env}"
     "/providers/Microsoft.Databricks/accessConnectors/dbac-mlops-{env}"
 )
+
+# Iris as the platform wires it (stacks/wiring.py, project_args): the environment's only project
+# before projects existed, so its resources alias their former URNs.
+IRIS: dict[str, Any] = {
+    "name": "iris",
+    "schema_name": "iris",
+    "model_name": "iris_classifier",
+    "developers_group": "mlops-developers",
+    "primary_metric": "accuracy",
+    "predictions_table": "iris_predictions",
+    "problem_type": ProblemType.CLASSIFICATION,
+    "state_from_single_project": True,
+}
+# The keys of ProjectArgs a test may pass to workloads_args as if they were the environment's.
+PROJECT_FIELDS = frozenset(ProjectArgs.model_fields) - {"name"}
 
 # What each environment kind typically asks for (stacks/wiring.py maps the settings the same way).
 _BUILDING: dict[str, Any] = {
@@ -98,6 +113,9 @@ def workloads_args(environment: Environment, wheel_path: Path, **overrides: Any)
     }
     if "uc_storage_access" not in fields:
         fields["uc_storage_access"] = storage_role(environment)
+    if "projects" not in fields:  # one project, Iris, from the per-project fields given here
+        project = {key: fields.pop(key) for key in PROJECT_FIELDS if key in fields}
+        fields["projects"] = (ProjectArgs.model_validate({**IRIS, **project}),)
     return DatabricksWorkloadsArgs.model_validate(fields)
 
 

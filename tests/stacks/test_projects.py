@@ -1,0 +1,177 @@
+"""The platform hosts ML projects by config: a project is a stack-file entry plus its folder's wheel.
+
+A third, synthetic project is added to dev's config in memory, its wheel built into a temporary
+dist/ from a minimal job graph: it plans with its own resources, and the per-project invariants
+hold on it and on the four committed stacks.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+from project_invariants import ENDPOINT, JOB, check_project_invariants, groups_granted
+
+from core.environment import Environment
+from infra.job_graph import WheelContents, read_wheel
+from stacks import wiring
+from stacks.loading import PROJECT, build_settings, namespace_values
+from stacks.offline import OfflineRun, run_offline, stack_config_from_file
+from stacks.plan import stack_file, stack_projects, trained
+from stacks.program import program
+from stacks.settings import StackSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+CHAMPION = 3
+SYNTHETIC = "churn"
+# The least a project's job graph needs: a training job and a scoring job, its own entry points.
+SYNTHETIC_GRAPH = """
+schema_version = 1
+package_name = "churn_mlops"
+
+[jobs.training]
+description = "Train and gate the churn model."
+schedule = { quartz_cron = "0 0 2 ? * TUE", timezone = "UTC" }
+max_concurrent_runs = 1
+timeout_seconds = 2700
+parameters = ["margin"]
+
+[[jobs.training.tasks]]
+key = "train"
+entry_point = "churn-train"
+parameters = ["env", "catalog", "schema", "model_name", "experiment_name", "primary_metric"]
+depends_on = []
+max_retries = 0
+timeout_seconds = 1800
+
+[[jobs.training.tasks]]
+key = "deploy"
+entry_point = "churn-deploy"
+parameters = ["env", "catalog", "schema", "model_name", "endpoint_name"]
+depends_on = ["train"]
+max_retries = 0
+timeout_seconds = 900
+
+[jobs.batch_inference]
+description = "Score the customers."
+max_concurrent_runs = 1
+timeout_seconds = 1200
+
+[[jobs.batch_inference.tasks]]
+key = "score"
+entry_point = "churn-score"
+parameters = ["env", "catalog", "schema", "model_name"]
+depends_on = []
+max_retries = 1
+timeout_seconds = 600
+"""
+SYNTHETIC_SCRIPTS = ("churn-train", "churn-deploy", "churn-score")
+SYNTHETIC_ENTRY = {"name": SYNTHETIC, "path": f"ml/projects/{SYNTHETIC}", "primaryMetric": "accuracy"}
+
+
+def build_project_wheel(dist: Path, name: str, package: str, graph: str, scripts: tuple[str, ...]) -> Path:
+    """What `make wheel` puts in dist/<name>/ for a project folder: its package with the graph."""
+    folder = dist / name
+    folder.mkdir(parents=True)
+    path = folder / f"{package}-0.1.0-py3-none-any.whl"
+    entry_points = "[console_scripts]\n" + "".join(f"{s} = {package}.cli:main\n" for s in scripts)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(f"{package}/__init__.py", "")
+        archive.writestr(f"{package}/job_graph.toml", graph)
+        archive.writestr(f"{package}-0.1.0.dist-info/entry_points.txt", entry_points)
+    return path
+
+
+def settings_of(config: dict[str, str], stack: str) -> StackSettings:
+    values, secrets = namespace_values(config)
+    return build_settings(stack, values, secrets)
+
+
+def wheels_of(settings: StackSettings, dist: Path) -> dict[str, WheelContents]:
+    return {p.name: read_wheel(wiring.project_dist(p, dist)) for p in settings.projects}
+
+
+def stack_config(environment: Environment) -> dict[str, str]:
+    config, _ = stack_config_from_file(stack_file(environment), PROJECT)
+    return config
+
+
+@pytest.mark.parametrize("environment", list(Environment))
+def test_the_committed_stacks_hold_the_per_project_invariants(
+    trained_plans: dict[Environment, OfflineRun], environment: Environment
+) -> None:
+    settings = settings_of(stack_config(environment), environment)
+    check_project_invariants(trained_plans[environment], settings, wheels_of(settings, wiring.DIST))
+
+
+@pytest.fixture(scope="module")
+def with_synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[OfflineRun, StackSettings, Path]:
+    """dev planned, after training, with one more project: its folder and wheel in tmp, its entry
+    in the stack config; nothing else of the repository changes."""
+    dist = tmp_path_factory.mktemp("dist")
+    for project in stack_projects(Environment.DEV):
+        shutil.copytree(wiring.DIST / project, dist / project)
+    build_project_wheel(dist, SYNTHETIC, "churn_mlops", SYNTHETIC_GRAPH, SYNTHETIC_SCRIPTS)
+    config = stack_config(Environment.DEV)
+    projects = json.loads(config[f"{PROJECT}:projects"])
+    config[f"{PROJECT}:projects"] = json.dumps([*projects, SYNTHETIC_ENTRY])
+    settings = settings_of(config, Environment.DEV)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(wiring, "DIST", dist)
+        run = run_offline(
+            program,
+            project=PROJECT,
+            stack=Environment.DEV,
+            config=config,
+            subscription_id=settings.platform.subscription_id,
+            workspace=trained(CHAMPION, [p.name for p in settings.projects]),
+        )
+    return run, settings, dist
+
+
+def test_a_project_added_by_config_plans_its_own_resources(
+    with_synthetic: tuple[OfflineRun, StackSettings, Path],
+) -> None:
+    run, settings, dist = with_synthetic
+    planned = check_project_invariants(run, settings, wheels_of(settings, dist))
+    churn = planned[SYNTHETIC]
+    assert {job["name"] for job in churn.of_type(JOB)} == {
+        "mlops-dev-churn-training",
+        "mlops-dev-churn-batch-inference",
+    }
+    [endpoint] = churn.of_type(ENDPOINT)
+    assert endpoint["name"] == "mlops-dev-churn-model"
+    assert groups_granted(churn) - {"mlops-readers", "mlops-deployers"} == {"mlops-churn-developers"}
+    names = {r.name for r in churn.resources}
+    assert {
+        "databricks-churn-uc-schema",
+        "databricks-churn-registry-model",
+        "databricks-churn-jobs-training",
+    } <= (names)
+    # A new project moves no state: none of its resources takes over a former URN.
+    assert all(not r.aliases for r in churn.resources)
+    assert run.exports["projects"][SYNTHETIC]["registeredModelName"] == "mlops_dev.churn.churn_model"
+
+
+def test_adding_a_project_leaves_the_others_resources_as_they_were(
+    with_synthetic: tuple[OfflineRun, StackSettings, Path], trained_plans: dict[Environment, OfflineRun]
+) -> None:
+    """Only the shared grants learn the new developers group (USE CATALOG, and READ on the jobs'
+    secret scope in dev); every resource of the other projects plans with the same inputs."""
+    run, _, _ = with_synthetic
+
+    def inputs(run: OfflineRun) -> dict[str, dict[str, object]]:
+        # The upload's local source is this test's temporary dist/: only where the bytes come from.
+        return {r.urn: {k: v for k, v in r.masked_inputs().items() if k != "source"} for r in run.resources}
+
+    before, after = inputs(trained_plans[Environment.DEV]), inputs(run)
+    assert set(before) <= set(after)
+    changed = sorted(urn.rsplit("::", 1)[1] for urn in before if before[urn] != after[urn])
+    # The drift alert watches every project's training job.
+    assert changed == ["databricks-uc-catalog-grants", "drift-alert-rule"]
+    added = sorted(urn.rsplit("::", 1)[1] for urn in set(after) - set(before))
+    assert all(name.startswith(f"databricks-{SYNTHETIC}") for name in added if "secrets" not in name)
+    assert "databricks-secrets-developers-churn-acl" in added
