@@ -166,7 +166,9 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         As pulumi/pulumi pkg/resource/deploy/step_generator.go does: each alias spec defaults its
         name, type and parent to the resource's own (a parent that itself moved, to its former
         URN); and every alias of the parent gives the child one, the parent's name prefix of the
-        child's name swapped for the alias's (inheritedChildAlias).
+        child's name swapped for the alias's (inheritedChildAlias). Left out: the aliases a
+        provider SDK adds of a resource type's former tokens (azure-native's API versions), which
+        rename nothing.
         """
         parent = request.parent
         parent_former = self.aliases.get(parent, ())
@@ -176,6 +178,8 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 urns.append(alias.urn)
                 continue
             spec = alias.spec
+            if spec.type and not (spec.name or spec.parentUrn or spec.noParent):
+                continue  # a provider's own alias of a former type token: it moves no resource
             if spec.noParent:
                 alias_parent = ""
             else:

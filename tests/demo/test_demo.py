@@ -63,8 +63,9 @@ def test_compact_plan_counts_every_resource_of_every_stack(plans: dict[Environme
 def _stack_files(tmp_path: Path) -> Path:
     for stack_file in ROOT.glob("Pulumi.*.yaml"):
         shutil.copy(stack_file, tmp_path / stack_file.name)
-    (tmp_path / "ml").mkdir()
-    shutil.copy(ROOT / "ml" / "pyproject.toml", tmp_path / "ml" / "pyproject.toml")
+    for folder in ("ml", "ml/projects/diabetes"):  # each promoted project's version
+        (tmp_path / folder).mkdir(parents=True)
+        shutil.copy(ROOT / folder / "pyproject.toml", tmp_path / folder / "pyproject.toml")
     return tmp_path
 
 
@@ -72,7 +73,7 @@ def test_promotion_dry_run_shows_the_pin_and_writes_nothing(tmp_path: Path) -> N
     root = _stack_files(tmp_path)
     before = (root / "Pulumi.prod.yaml").read_bytes()
     result = stages.promote_dry_run(stages.DemoPaths(root))
-    assert "projects[iris].wheelVersion" in result.summary
+    assert "projects[iris].wheelVersion, projects[diabetes].wheelVersion" in result.summary
     assert (root / "Pulumi.prod.yaml").read_bytes() == before
 
 
