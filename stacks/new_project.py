@@ -126,6 +126,9 @@ def stack_entry(project: NewProject) -> str:
         "  mlops-platform:projects:    # add to the list in every Pulumi.<stack>.yaml that runs it\n"
         f"    - name: {project.name}\n"
         f"      path: ml/projects/{project.name}\n"
+        # The template is a regression gated on RMSE; the default gate metric (f1_macro) is a
+        # classification metric its tasks would refuse.
+        "      primaryMetric: rmse\n"
     )
 
 

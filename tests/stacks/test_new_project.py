@@ -74,7 +74,7 @@ def test_it_writes_a_wheel_skeleton_and_prints_the_stack_entry(
 ) -> None:
     assert new_project.main(["fraud"], root=repository) == 0
     printed = capsys.readouterr().out
-    assert "- name: fraud\n      path: ml/projects/fraud" in printed
+    assert "- name: fraud\n      path: ml/projects/fraud\n      primaryMetric: rmse\n" in printed
     folder = repository / "ml" / "projects" / "fraud"
     expected = {
         "README.md",
