@@ -49,6 +49,25 @@ def test_a_served_request_unpacks_into_the_predictions_tables_columns(payload: d
     assert set(rows["scored_at"]) == {pd.Timestamp(SERVED_AT)}
 
 
+def test_one_flush_writes_every_pending_request_row_by_row_with_its_own_version_and_time() -> None:
+    written: list[pd.DataFrame] = []
+    times = iter([SERVED_AT, SERVED_AT.replace(hour=10)])
+    log = ServedRequestLog(written.append, IRIS, flush_seconds=0, clock=lambda: next(times))
+    log.record({"dataframe_split": ROWS.to_dict(orient="split", index=False)}, ANSWER, "3", None)
+    one_row = {"inputs": ROWS.iloc[[2]].to_dict(orient="records")}
+    log.record(one_row, '{"predictions": ["virginica"]}', "4", None)
+    assert log.flush() == 4
+    (rows,) = written
+    assert list(rows["row"]) == [0, 1, 2, 0]
+    assert rows["request_id"].nunique() == 2
+    assert rows["request_id"].iloc[0] == rows["request_id"].iloc[2] != rows["request_id"].iloc[3]
+    assert list(rows["model_version"]) == ["3", "3", "3", "4"]
+    assert list(rows["prediction"]) == ["setosa", "versicolor", "virginica", "virginica"]
+    assert rows["scored_at"].iloc[3] == pd.Timestamp(SERVED_AT.replace(hour=10))
+    assert rows[list(FEATURE_COLUMNS)].iloc[3].tolist() == ROWS.iloc[2].tolist()
+    assert log.flush() == 0  # nothing pending: nothing written twice
+
+
 def test_an_answer_that_does_not_match_its_request_is_refused() -> None:
     records = {"dataframe_records": ROWS.to_dict(orient="records")}
     request = served(records, json.dumps({"predictions": [1, 2]}))

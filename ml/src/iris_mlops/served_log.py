@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from mlflow.pyfunc.scoring_server import SUPPORTED_FORMATS, infer_and_parse_data
 
@@ -49,8 +51,14 @@ class ServedRequest:
     request_id: str
 
 
-def unpack(request: ServedRequest, project: ProjectSpec) -> pd.DataFrame:
-    """One row per scored sample: its features, the prediction, the version, when it was served."""
+@dataclass(frozen=True)
+class _Unpacked:
+    request: ServedRequest
+    features: npt.NDArray[np.float64]  # rows x project.feature_columns
+    predictions: list[Any]
+
+
+def _unpacked(request: ServedRequest, project: ProjectSpec) -> _Unpacked:
     feature_columns = list(project.feature_columns)
     data = {key: value for key, value in request.payload.items() if key in SUPPORTED_FORMATS}
     parsed = infer_and_parse_data(data, request.schema)
@@ -62,16 +70,29 @@ def unpack(request: ServedRequest, project: ProjectSpec) -> pd.DataFrame:
     predictions = json.loads(request.response)["predictions"]
     if len(predictions) != len(features):
         raise ValueError(f"{len(predictions)} predictions for {len(features)} rows")
-    rows = features.loc[:, feature_columns].astype("float64").reset_index(drop=True)
-    rows.insert(0, REQUEST_ID_COLUMN, request.request_id)
-    rows.insert(1, ROW_COLUMN, range(len(rows)))
-    rows[ROW_COLUMN] = rows[ROW_COLUMN].astype("int64")
+    return _Unpacked(request, features.loc[:, feature_columns].to_numpy(dtype="float64"), list(predictions))
+
+
+def _rows(parts: list[_Unpacked], project: ProjectSpec) -> pd.DataFrame:
+    """One frame for many requests: pandas is paid once per flush, not once per request."""
+    counts = [len(part.predictions) for part in parts]
+    rows = pd.DataFrame(
+        np.concatenate([part.features for part in parts]), columns=list(project.feature_columns)
+    )
+    rows.insert(0, REQUEST_ID_COLUMN, np.repeat([part.request.request_id for part in parts], counts))
+    rows.insert(1, ROW_COLUMN, np.concatenate([np.arange(count, dtype="int64") for count in counts]))
     # As the batch scorer stores them (scoring.prediction_rows): a label as text, or a number.
-    predicted = pd.Series(list(predictions), dtype=project.prediction_dtype)
+    predicted = pd.Series([p for part in parts for p in part.predictions], dtype=project.prediction_dtype)
     rows[PREDICTION_COLUMN] = predicted.astype(object) if project.prediction_dtype == "string" else predicted
-    rows[VERSION_COLUMN] = request.model_version
-    rows[SCORED_AT_COLUMN] = pd.Timestamp(request.served_at).tz_convert("UTC")
+    rows[VERSION_COLUMN] = np.repeat([part.request.model_version for part in parts], counts).astype(object)
+    served_at = [pd.Timestamp(part.request.served_at).tz_convert("UTC") for part in parts]
+    rows[SCORED_AT_COLUMN] = pd.DatetimeIndex(np.repeat(served_at, counts)).tz_convert("UTC")
     return rows
+
+
+def unpack(request: ServedRequest, project: ProjectSpec) -> pd.DataFrame:
+    """One row per scored sample: its features, the prediction, the version, when it was served."""
+    return _rows([_unpacked(request, project)], project)
 
 
 class ServedRequestLog:
@@ -106,15 +127,15 @@ class ServedRequestLog:
         with self._flushing:
             with self._lock:
                 pending, self._pending = self._pending, []
-            frames = []
+            parts = []
             for served in pending:
                 try:
-                    frames.append(unpack(served, self.project))
+                    parts.append(_unpacked(served, self.project))
                 except Exception as error:  # noqa: BLE001 - a bad record is dropped, serving goes on
                     _logger.warning("served request %s not recorded: %s", served.request_id, error)
-            if not frames:
+            if not parts:
                 return 0
-            rows = pd.concat(frames, ignore_index=True)
+            rows = _rows(parts, self.project)
             try:
                 self._write(rows)
             except Exception:  # a broken table is the log's business, never a client's
