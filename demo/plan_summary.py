@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from rich.console import Group
+from rich.markup import escape
 from rich.table import Table
 
 from core.environment import Environment
@@ -39,7 +40,8 @@ def compact_plan(runs: dict[Environment, OfflineRun], root: Path) -> tuple[Group
     for key, per_env in sorted(settings_differences(root).items()):
         if key == "environment":
             continue
-        differs.add_row(key, *(_shown(per_env.get(env)) for env in envs))
+        # `projects[iris].margin` and `["main"]` are text, not rich markup.
+        differs.add_row(escape(key), *(escape(_shown(per_env.get(env))) for env in envs))
     return Group(table, differs), sum(totals)
 
 

@@ -158,6 +158,7 @@ def test_the_demos_what_differs_table_shows_whole_values_in_a_log(
     text = buffer.getvalue()
     assert "…" not in text
     for key, per_env in settings_differences(ROOT).items():
+        assert key in text, f"the setting {key} is not shown by its whole name"
         for value in per_env.values():
             shown = value if isinstance(value, str) else json.dumps(value)
             assert shown in text, f"{key}: {shown} is not shown whole"
