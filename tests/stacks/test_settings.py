@@ -7,31 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from settings_cases import ALERTS, BAD_CONFIGS, BOOTSTRAP, GITHUB, PLATFORM, PROD_GITHUB, VALID
 
 from core.environment import Environment
 from stacks import offline
 from stacks.loading import PROJECT, ConfigError, build_settings
-from stacks.offline import FAKE_SUBSCRIPTION_ID, run_offline, stack_config_from_file
+from stacks.offline import run_offline, stack_config_from_file
 from stacks.plan import stack_file
 from stacks.program import program
 from stacks.reference import render_reference
 from stacks.settings import StackSettings, promotable_keys
-
-GITHUB = {"owner": "acme", "repository": "mlops"}
-PROD_GITHUB = {**GITHUB, "reviewers": [{"type": "team", "name": "release"}]}
-# failureNotificationEmails and accountId are required in every environment
-ALERTS = {
-    "failureNotificationEmails": ["oncall@example.com"],
-    "accountId": "00000000-0000-4000-8000-00000000acc0",
-}
-PLATFORM = {"subscriptionId": FAKE_SUBSCRIPTION_ID}  # required in every environment
-IRIS = {"name": "iris", "path": "ml"}
-PROJECTS = [IRIS]  # at least one project in every environment
-# The bootstrap stack's outputs (make bootstrap writes them); required in every environment.
-BOOTSTRAP = {
-    "previewPrincipalId": "00000000-0000-4000-8000-0000000000e1",
-    "previewClientId": "00000000-0000-4000-8000-0000000000e2",
-}
 
 
 @pytest.mark.parametrize("environment", list(Environment))
@@ -48,265 +33,12 @@ def _json(value: str) -> Any:
     return json.loads(value) if value[:1] in "{[" else value
 
 
-def bad(stack: str, values: dict[str, Any], key: str, shown: str, allowed: str) -> Any:
-    """One bad config: the stack, its values, and what the error line must name."""
-    config = {
-        "github": GITHUB,
-        "projects": PROJECTS,
-        **values,
-        "platform": {**PLATFORM, **values.get("platform", {})},
-        "bootstrap": BOOTSTRAP,
-        "databricks": {**ALERTS, **values.get("databricks", {})},
-    }
-    return pytest.param(stack, config, key, shown, allowed, id=f"{stack}:{key}:{shown}")
-
-
-V = "vnetInjection"
-BAD_CONFIGS = [
-    bad("dev", {"platform": {"location": "westeurop"}}, "platform.location", '"westeurop"', "westeurope"),
-    bad(
-        "dev", {"platform": {"namePrefix": "Bad_Prefix"}}, "platform.namePrefix", '"Bad_Prefix"', "lowercase"
-    ),
-    bad(
-        "dev",
-        {"platform": {"namePrefix": "waytoolongprefix"}},
-        "platform.namePrefix",
-        "long",
-        "budget is 3-24",
-    ),
-    bad(
-        "dev",
-        {"monitoring": {"retentionDays": 7}},
-        "monitoring.retentionDays",
-        "7",
-        "greater than or equal to 30",
-    ),
-    bad(
-        "dev",
-        {"monitoring": {"retentionDays": 1000}},
-        "monitoring.retentionDays",
-        "1000",
-        "less than or equal to 730",
-    ),
-    bad("dev", {"keyVault": {"sku": "gold"}}, "keyVault.sku", '"gold"', "'standard' or 'premium'"),
-    bad("dev", {"databricks": {"computeMode": "gpu"}}, "databricks.computeMode", '"gpu"', "'job_cluster'"),
-    bad(
-        "sandbox",
-        {"databricks": {"failureNotificationEmails": []}},
-        "databricks.failureNotificationEmails",
-        "[]",
-        "at least one e-mail address",
-    ),
-    bad(
-        "dev",
-        {"projects": [{**IRIS, "primaryMetric": "auc"}]},
-        "projects[iris].primaryMetric",
-        '"auc"',
-        "'f1_macro'",
-    ),
-    bad(
-        "dev",
-        {"projectDefaults": {"servingWorkloadSize": "Huge"}},
-        "projectDefaults.servingWorkloadSize",
-        "Huge",
-        "'Large'",
-    ),
-    # Projects: names and paths checked, every shared schema/model/group refused on both entries.
-    bad("dev", {"projects": []}, "projects", "[]", "at least one entry {name, path}"),
-    bad("dev", {"projects": [{"name": "Iris!", "path": "ml"}]}, "projects[Iris!].name", "Iris!", "pattern"),
-    bad("dev", {"projects": [{"name": "iris", "path": "../ml"}]}, "projects[iris].path", "../ml", "pattern"),
-    bad("dev", {"projects": [{"path": "ml"}]}, "projects.0.name", "(missing)", "required; the project"),
-    bad(
-        "dev",
-        {"projects": [{**IRIS, "schma": "x"}]},
-        "projects[iris].schma",
-        '"x"',
-        "did you mean 'schema'",
-    ),
-    bad(
-        "dev",
-        {"projects": [IRIS, {"name": "iris", "path": "ml/projects/iris"}]},
-        "projects.1.name",
-        '"iris"',
-        "also used by projects.0 (names its jobs and its wheel folder); allowed: a name no other",
-    ),
-    bad(
-        "dev",
-        {"projects": [IRIS, {"name": "wine", "path": "ml/projects/wine", "schema": "iris"}]},
-        "projects[wine].schema",
-        '"iris"',
-        "also used by projects[iris] (a project's tables, volume and model live in its own schema)",
-    ),
-    bad(
-        "dev",
-        {
-            "projects": [
-                IRIS,
-                {"name": "wine", "path": "ml/projects/wine", "developersGroup": "mlops-iris-developers"},
-            ]
-        },
-        "projects[wine].developersGroup",
-        '"mlops-iris-developers"',
-        "a project's developers touch only their own project",
-    ),
-    bad(
-        "dev",
-        {"projects": [IRIS, {"name": "wine", "path": "ml", "modelName": "iris_model"}]},
-        "projects[wine].modelName",
-        '"iris_model"',
-        "the model names the serving endpoint",
-    ),
-    bad(
-        "dev",
-        {
-            "projects": [
-                {**IRIS, "stateFromSingleProject": True},
-                {"name": "wine", "path": "ml/projects/wine", "stateFromSingleProject": True},
-            ]
-        },
-        "projects[wine].stateFromSingleProject",
-        "true",
-        "allowed: true on the one project deployed before projects existed",
-    ),
-    bad("dev", {"monitorng": {}}, "monitorng", "{}", "did you mean 'monitoring'"),
-    bad("dev", {"github": {**GITHUB, "reviewer": []}}, "github.reviewer", "[]", "did you mean 'reviewers'"),
-    bad("dev", {"github": {"owner": "acme"}}, "github.repository", "(missing)", "required"),
-    bad("prod", {}, "github.reviewers", "(missing)", "at least one reviewer"),
-    # Per-environment rules hold per project: prod's default is false, one entry may not say true.
-    bad(
-        "prod",
-        {
-            "github": PROD_GITHUB,
-            "projects": [IRIS, {"name": "wine", "path": "w", "servingScaleToZero": True}],
-        },
-        "projects[wine].servingScaleToZero",
-        "true",
-        "in prod, no cold starts on prod traffic; allowed: false",
-    ),
-    bad(
-        "prod",
-        {"github": PROD_GITHUB, "projectDefaults": {"servingScaleToZero": True}},
-        "projects[iris].servingScaleToZero",
-        "true",
-        "allowed: false",
-    ),
-    bad(
-        "uat",
-        {"databricks": {"developerAccess": "build"}},
-        "databricks.developerAccess",
-        '"build"',
-        "allowed: read",
-    ),
-    bad(
-        "prod",
-        {"github": PROD_GITHUB, "databricks": {"forceDestroy": True}},
-        "databricks.forceDestroy",
-        "true",
-        "allowed: false",
-    ),
-    bad(
-        "uat",
-        {"github": {**GITHUB, "deploymentBranches": []}},
-        "github.deploymentBranches",
-        "[]",
-        "at least one branch pattern",
-    ),
-    bad(
-        "prod",
-        {"github": {**PROD_GITHUB, "adminsCanBypass": True}},
-        "github.adminsCanBypass",
-        "true",
-        "allowed: false",
-    ),
-    bad(
-        "prod",
-        {"github": {**PROD_GITHUB, "requireReviewers": False}},
-        "github.requireReviewers",
-        "false",
-        "allowed: true",
-    ),
-    bad(
-        "dev",
-        {"github": {**GITHUB, "deploymentTags": ["v 1"]}},
-        "github.deploymentTags.0",
-        '"v 1"',
-        "pattern",
-    ),
-    bad(
-        "prod",
-        {"github": PROD_GITHUB, "protection": {"deleteLock": False}},
-        "protection.deleteLock",
-        "false",
-        "allowed: true",
-    ),
-    bad(
-        "uat", {"keyVault": {"purgeProtection": False}}, "keyVault.purgeProtection", "false", "allowed: true"
-    ),
-    bad(
-        "prod",
-        {"github": PROD_GITHUB, "workspace": {"noPublicIp": False}},
-        "workspace.noPublicIp",
-        "false",
-        "allowed: true",
-    ),
-    bad(
-        "dev",
-        {"workspace": {V: {"enabled": True, "publicSubnetCidr": "10.99.0.0/24"}}},
-        f"workspace.{V}",
-        "10.99.0.0/24",
-        "not inside addressSpace",
-    ),
-    bad(
-        "dev",
-        {"workspace": {V: {"enabled": True, "privateSubnetCidr": "10.20.2.0/24"}}},
-        f"workspace.{V}",
-        "10.20.2.0/24",
-        "overlaps",
-    ),
-    bad(
-        "dev",
-        {"workspace": {V: {"enabled": True, "addressSpace": "10.20.0.0/33"}}},
-        f"workspace.{V}.addressSpace",
-        "10.20.0.0/33",
-        "not a valid CIDR",
-    ),
-    bad(
-        "dev",
-        {"github": {**GITHUB, "extraSecrets": {"SLACK_WEBHOOK": "slackWebhook"}}},
-        "github.extraSecrets.SLACK_WEBHOOK",
-        '"slackWebhook"',
-        "pulumi config set --secret",
-    ),
-    bad(
-        "dev",
-        {"projects": [{**IRIS, "wheelVersion": "latest"}]},
-        "projects[iris].wheelVersion",
-        '"latest"',
-        "pattern",
-    ),
-    bad("staging", {}, "(stack name)", '"staging"', "sandbox, dev, uat, prod"),
-    bad(
-        "dev",
-        {"platform": {"subscriptionId": "my-subscription"}},
-        "platform.subscriptionId",
-        '"my-subscription"',
-        "GUID",
-    ),
-]
-
-
 def test_a_stack_file_without_an_account_id_names_the_key_it_needs() -> None:
     databricks = {k: v for k, v in ALERTS.items() if k != "accountId"}
     with pytest.raises(ConfigError) as error:
         build_settings(
             "dev",
-            {
-                "github": GITHUB,
-                "databricks": databricks,
-                "platform": PLATFORM,
-                "bootstrap": BOOTSTRAP,
-                "projects": PROJECTS,
-            },
+            {**VALID, "databricks": databricks},
         )
     [problem] = error.value.problems
     assert problem.key == "databricks.accountId"
@@ -318,13 +50,7 @@ def test_the_key_vault_backed_secret_scope_is_gone() -> None:
     with pytest.raises(ConfigError) as error:
         build_settings(
             "dev",
-            {
-                "github": GITHUB,
-                "databricks": {**ALERTS, "secretScopeBackend": "azure_keyvault"},
-                "platform": PLATFORM,
-                "bootstrap": BOOTSTRAP,
-                "projects": PROJECTS,
-            },
+            {**VALID, "databricks": {**ALERTS, "secretScopeBackend": "azure_keyvault"}},
         )
     [problem] = error.value.problems
     assert problem.key == "databricks.secretScopeBackend"
@@ -333,9 +59,7 @@ def test_the_key_vault_backed_secret_scope_is_gone() -> None:
 
 def test_a_stack_file_without_a_subscription_names_the_key_it_needs() -> None:
     with pytest.raises(ConfigError) as error:
-        build_settings(
-            "dev", {"github": GITHUB, "databricks": ALERTS, "bootstrap": BOOTSTRAP, "projects": PROJECTS}
-        )
+        build_settings("dev", {key: value for key, value in VALID.items() if key != "platform"})
     [problem] = error.value.problems
     assert problem.key == "platform.subscriptionId"
     assert "required; Azure subscription (GUID) this stack deploys into" in problem.message
@@ -366,16 +90,7 @@ def test_bad_config_names_stack_key_value_and_what_is_allowed(
                 "bootstrap": BOOTSTRAP,
             },
         ),
-        (
-            "prod",
-            {
-                "github": GITHUB,
-                "databricks": ALERTS,
-                "platform": PLATFORM,
-                "bootstrap": BOOTSTRAP,
-                "projects": PROJECTS,
-            },
-        ),
+        ("prod", VALID),
         (
             "dev",
             {
@@ -410,11 +125,8 @@ def _as_config(value: Any) -> str:
 
 def test_every_problem_is_reported_at_once_one_line_each() -> None:
     values = {
-        "github": GITHUB,
-        "databricks": ALERTS,
+        **VALID,
         "platform": {**PLATFORM, "location": "mars"},
-        "bootstrap": BOOTSTRAP,
-        "projects": PROJECTS,
         "monitoring": {"retentionDays": 1},
         "keyVault": {"sku": "gold", "softDeleteRetentionDays": 1},
     }
@@ -430,13 +142,7 @@ def test_every_problem_is_reported_at_once_one_line_each() -> None:
 def test_settings_are_frozen() -> None:
     settings = build_settings(
         "dev",
-        {
-            "github": GITHUB,
-            "databricks": ALERTS,
-            "platform": PLATFORM,
-            "bootstrap": BOOTSTRAP,
-            "projects": PROJECTS,
-        },
+        VALID,
     )
     with pytest.raises(ValueError, match="frozen"):
         settings.platform.location = "eastus"  # type: ignore[misc]
@@ -447,13 +153,7 @@ def test_promotable_keys_are_the_release_settings_and_exist_in_the_schema() -> N
     assert set(keys) == {"projects[].wheelVersion", "projects[].primaryMetric", "projects[].margin"}
     dumped = build_settings(
         "dev",
-        {
-            "github": GITHUB,
-            "databricks": ALERTS,
-            "platform": PLATFORM,
-            "bootstrap": BOOTSTRAP,
-            "projects": PROJECTS,
-        },
+        VALID,
     ).model_dump(by_alias=True)
     for key in keys:
         section, field = key.split(".")
@@ -491,13 +191,7 @@ def test_gate_defaults_agree_with_the_wheels_gate_table(environment: Environment
     silently override the wheel's own per-environment gate policy."""
     from iris_mlops.gate import GATE_POLICIES  # noqa: PLC0415 - the ml package
 
-    stack_values = {
-        "github": PROD_GITHUB if environment is Environment.PROD else GITHUB,
-        "databricks": ALERTS,
-        "platform": PLATFORM,
-        "bootstrap": BOOTSTRAP,
-        "projects": PROJECTS,
-    }
+    stack_values = {**VALID, "github": PROD_GITHUB if environment is Environment.PROD else GITHUB}
     settings = build_settings(environment, stack_values)
     policy = GATE_POLICIES[environment]
     assert settings.project_defaults.margin == policy.margin
@@ -511,13 +205,7 @@ def test_drift_defaults_agree_with_the_wheels_drift_table(environment: Environme
     defaults (stacks/defaults.py) and the wheel's own table (iris_mlops.drift) must say the same."""
     from iris_mlops.drift import DRIFT_THRESHOLDS  # noqa: PLC0415 - the ml package
 
-    stack_values = {
-        "github": PROD_GITHUB if environment is Environment.PROD else GITHUB,
-        "databricks": ALERTS,
-        "platform": PLATFORM,
-        "bootstrap": BOOTSTRAP,
-        "projects": PROJECTS,
-    }
+    stack_values = {**VALID, "github": PROD_GITHUB if environment is Environment.PROD else GITHUB}
     drift = build_settings(environment, stack_values).model.drift
     wheel = DRIFT_THRESHOLDS[environment]
     assert (drift.psi_threshold, drift.p_value, drift.min_rows) == (wheel.psi, wheel.p_value, wheel.min_rows)
