@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from iris_mlops.vocabulary import PrimaryMetric
+from iris_mlops.vocabulary import PrimaryMetric, Tables
 from pydantic import Field
 
 from infra.serving import WorkloadSize as ServingWorkloadSize
@@ -104,9 +104,9 @@ def schema_for(name: str) -> str:
 
 
 def predictions_table(name: str) -> str:
-    """The table a project's batch scoring writes and its quality monitor watches: the wheel's
-    ``Tables.prefixed(<name>)`` (iris_mlops.project) names it ``<name>_predictions``."""
-    return f"{schema_for(name)}_predictions"
+    """The table a project's batch scoring writes and its quality monitor watches, named by the
+    wheel's own rule; a project's spec prefixes its tables with its schema name (the template does)."""
+    return Tables.prefixed(schema_for(name)).predictions
 
 
 def derived_defaults(name: str) -> dict[str, str]:

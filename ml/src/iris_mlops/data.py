@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from iris_mlops.project import Tables
+from iris_mlops.vocabulary import Tables
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 from iris_mlops.errors import ParameterError
 from iris_mlops.params import TaskParameters
 from iris_mlops.scoring import VERSION_COLUMN
-from iris_mlops.vocabulary import METRIC_FACTS, PROJECT_NAME, Environment, PrimaryMetric, ProblemKind
+from iris_mlops.vocabulary import (
+    METRIC_FACTS,
+    PROJECT_NAME,
+    Environment,
+    PrimaryMetric,
+    ProblemKind,
+    Tables,
+)
 
 if TYPE_CHECKING:  # pandas and scikit-learn cost seconds of imports: a bad parameter fails first
     import pandas as pd
@@ -29,29 +36,6 @@ SPLIT_SEED = 42
 TRAIN_SCORE_METRIC = {ProblemKind.CLASSIFICATION: "train_accuracy", ProblemKind.REGRESSION: "train_r2"}
 # The prediction column's type in the inference table.
 PREDICTION_DTYPE = {ProblemKind.CLASSIFICATION: "string", ProblemKind.REGRESSION: "float64"}
-
-
-@dataclass(frozen=True)
-class Tables:
-    """Short table names; the full name is `catalog.schema.<name>` (TaskContext.table)."""
-
-    features: str
-    predictions: str
-    deployments: str
-    drift: str  # one row per monitoring window and feature (steps/monitor.py)
-    retrains: str  # one row per window whose drift started a retrain
-    served: str  # what the local endpoint answered, unpacked (served_log.py)
-
-    @classmethod
-    def prefixed(cls, prefix: str) -> Tables:
-        return cls(
-            features=f"{prefix}_features",
-            predictions=f"{prefix}_predictions",
-            deployments=f"{prefix}_deployments",
-            drift=f"{prefix}_drift",
-            retrains=f"{prefix}_drift_retrains",
-            served=f"{prefix}_served_requests",
-        )
 
 
 @dataclass(frozen=True)

@@ -95,3 +95,29 @@ def direction_of(metric: PrimaryMetric | str) -> Direction:
 def metrics_of(kind: ProblemKind) -> tuple[PrimaryMetric, ...]:
     """The metrics that score `kind`, in vocabulary order."""
     return tuple(metric for metric, facts in METRIC_FACTS.items() if facts.kind is kind)
+
+
+@dataclass(frozen=True)
+class Tables:
+    """A project's short table names; the full name is `catalog.schema.<name>` (TaskContext.table).
+
+    Here, not in project.py, because the platform names the same tables (the quality monitor
+    watches ``predictions``): stacks/projects.py calls ``Tables.prefixed`` too."""
+
+    features: str
+    predictions: str
+    deployments: str
+    drift: str  # one row per monitoring window and feature (steps/monitor.py)
+    retrains: str  # one row per window whose drift started a retrain
+    served: str  # what the local endpoint answered, unpacked (served_log.py)
+
+    @classmethod
+    def prefixed(cls, prefix: str) -> Tables:
+        return cls(
+            features=f"{prefix}_features",
+            predictions=f"{prefix}_predictions",
+            deployments=f"{prefix}_deployments",
+            drift=f"{prefix}_drift",
+            retrains=f"{prefix}_drift_retrains",
+            served=f"{prefix}_served_requests",
+        )

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from iris_mlops.entrypoints import ProjectScripts
-from iris_mlops.project import ProjectSpec, Tables
-from iris_mlops.vocabulary import Environment, PrimaryMetric, ProblemKind
+from iris_mlops.project import ProjectSpec
+from iris_mlops.vocabulary import Environment, PrimaryMetric, ProblemKind, Tables
 
 if TYPE_CHECKING:  # pandas and scikit-learn: seconds of imports, paid once a task's parameters parsed
     import pandas as pd
