@@ -24,9 +24,9 @@ from bootstrap.settings import (
     build_bootstrap_settings,
 )
 from core.environment import Environment
+from core.project import BOOTSTRAP_PROJECT
 from infra.base import StrInput
 from infra.bootstrap_access import BackendAccess, BackendAccessArgs, PreviewIdentity, PreviewIdentityArgs
-from infra.bootstrap_interface import BOOTSTRAP_PROJECT
 from infra.bootstrap_naming import bootstrap_names, secrets_key_name
 from infra.repository_settings import RepositorySettings, RepositorySettingsArgs, TagPusher
 from infra.resource_group import ResourceGroup, ResourceGroupArgs

@@ -12,7 +12,8 @@ from typing import Any
 from pydantic import Field, ValidationError, model_validator
 
 from core.environment import Environment
-from infra.bootstrap_interface import BOOTSTRAP_PROJECT, Guid
+from core.project import BOOTSTRAP_PROJECT
+from infra.bootstrap_interface import Guid
 from infra.bootstrap_naming import bootstrap_names
 from infra.naming import NamingError
 from stacks.loading import ConfigError, Problem, problem_from

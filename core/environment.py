@@ -3,9 +3,8 @@
 The list of environments has one owner, the wheel's stdlib-only ``iris_mlops.vocabulary`` (the
 wheel runs on Databricks without the platform, so it cannot import this module; the platform may
 import that one, as it reads the job-graph contract). This module adds what only the platform
-knows about each environment, and every layer imports ``Environment`` from here. The policy pack's
-virtualenv cannot import either; its copy (policy/context.py) is compared with this one by
-tests/policy/test_policy_packaging.py.
+knows about each environment, and every layer imports ``Environment`` from here, the policy pack
+too (its virtualenv has neither installed; policy/__main__.py puts both on its path).
 """
 
 from __future__ import annotations

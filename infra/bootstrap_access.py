@@ -24,8 +24,8 @@ import pulumi
 from pulumi_azure_native import authorization
 from pydantic import Field
 
+from core.github_oidc import pull_request_subject
 from infra.base import ComponentArgs, PlatformComponent, StrInput
-from infra.github_oidc import pull_request_subject
 from infra.identity import github_federated_identity, role_assignment_name, role_definition_id
 
 PREVIEW_CREDENTIAL_NAME = "github-pull-request"

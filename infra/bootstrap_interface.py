@@ -15,7 +15,6 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-BOOTSTRAP_PROJECT = "mlops-bootstrap"
 GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 Guid = Annotated[str, Field(pattern=GUID_PATTERN)]
 HANDOFF_HINT = "written by `make bootstrap` (python -m bootstrap.handoff) from the bootstrap stack's output"

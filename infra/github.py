@@ -1,7 +1,7 @@
 """One GitHub repository environment per stack: who may deploy, who approves, what CI can read.
 
 The environment's name is the stack name, which is also the subject of the Azure federated
-credential (``infra/github_oidc.py``): a job bound to this environment logs in to Azure by OIDC
+credential (``core/github_oidc.py``): a job bound to this environment logs in to Azure by OIDC
 and finds the ids it needs as environment secrets and variables. The provider is explicit; it
 reads its token from ``GITHUB_TOKEN`` itself (a token with Administration, Environments and
 Secrets write access on the repository; see docs/ci.md).

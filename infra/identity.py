@@ -15,20 +15,10 @@ import pulumi
 from pulumi_azure_native import authorization, managedidentity
 from pydantic import Field
 
+from core.azure_roles import ROLE_DEFINITION_IDS
+from core.github_oidc import AZURE_FEDERATION_AUDIENCE, GITHUB_OIDC_ISSUER, oidc_subject
 from infra.base import ComponentArgs, PlatformComponent, StrInput
-from infra.github_oidc import AZURE_FEDERATION_AUDIENCE, GITHUB_OIDC_ISSUER, oidc_subject
 
-# Built-in Azure role definition ids: the one table every role assignment reads.
-ROLE_DEFINITION_IDS: dict[str, str] = {
-    "Contributor": "b24988ac-6180-42a0-ab88-20f7382dd24c",
-    "Role Based Access Control Administrator": "f58310d9-a9f6-439a-9e8d-f62e7b41a168",
-    "Key Vault Secrets Officer": "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
-    "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
-    "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
-    "Storage Blob Data Reader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
-    "Key Vault Crypto User": "12338af0-0e69-4776-bea7-57ae8d297424",
-    "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
-}
 # The only roles the deployer may hand out (the access connector's storage role, vault roles, and
 # Reader on its own group for the PR-preview identity: infra/preview_access.py).
 DELEGABLE_ROLES: tuple[str, ...] = (

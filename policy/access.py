@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from core.azure_roles import ROLE_DEFINITION_IDS
+
 from .context import PolicyContext
 from .props import UNKNOWN_MASK, get_path, mappings
 from .stack_rule import StackResource, depends_on, of_type, urn_type
@@ -31,8 +33,7 @@ USER_ASSIGNED_IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
 FEDERATED_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
 
 SERVICE_PRINCIPAL_USER = "roles/servicePrincipal.user"
-# Storage Blob Data Contributor (kept equal to infra.identity.ROLE_DEFINITION_IDS by a test).
-STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+STORAGE_BLOB_DATA_CONTRIBUTOR = ROLE_DEFINITION_IDS["Storage Blob Data Contributor"]
 # Securables whose owner must be the deployers group (the registered model is owned by the job
 # principal: setting an alias needs the owner).
 OWNED_SECURABLES: tuple[str, ...] = (STORAGE_CREDENTIAL, EXTERNAL_LOCATION, CATALOG, SCHEMA, VOLUME)

@@ -6,15 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-# The four stacks; the stack name is the environment (kept equal to core.environment by a test,
-# because the pack's own virtualenv cannot import the program's packages).
-ENVIRONMENTS: tuple[str, ...] = ("sandbox", "dev", "uat", "prod")
-PRODUCTION_LIKE: frozenset[str] = frozenset({"uat", "prod"})
-PRODUCTION = "prod"
+# The bottom layer: stdlib-only, importable from the pack's own virtualenv (policy/__main__.py puts
+# the repository and the wheel's source on its path). The stack name is the environment.
+from core.environment import PRODUCTION_LIKE, Environment
+from core.project import BOOTSTRAP_PROJECT
+
 ENVIRONMENT_TAG = "environment"
-# The second Pulumi project (bootstrap/): shared resources of one organisation, in no environment.
-# Kept equal to infra.bootstrap_interface.BOOTSTRAP_PROJECT by a test.
-BOOTSTRAP_PROJECT = "mlops-bootstrap"
 
 
 @dataclass(frozen=True)
@@ -37,7 +34,7 @@ class PolicyContext:
 
     @property
     def is_production(self) -> bool:
-        return self.environment in (None, PRODUCTION)
+        return self.environment in (None, Environment.PROD)
 
     @property
     def is_production_like(self) -> bool:
@@ -46,19 +43,21 @@ class PolicyContext:
     @property
     def is_known_non_production(self) -> bool:
         """Cost advice applies only where we know we are not in prod."""
-        return self.environment is not None and self.environment != PRODUCTION
+        return self.environment is not None and self.environment != Environment.PROD
 
 
-def environment_from(stack: str | None, props: Mapping[str, Any]) -> str | None:
+def environment_named(name: object) -> Environment | None:
+    """The environment called ``name``, or None when it is none of them."""
+    return next((environment for environment in Environment if environment.value == name), None)
+
+
+def environment_from(stack: str | None, props: Mapping[str, Any]) -> Environment | None:
     """The stack name when it is an environment, else the resource's ``environment`` tag, else None."""
-    if stack in ENVIRONMENTS:
-        return stack
+    named = environment_named(stack)
+    if named is not None:
+        return named
     tags = props.get("tags")
-    if isinstance(tags, Mapping):
-        tagged = tags.get(ENVIRONMENT_TAG)
-        if tagged in ENVIRONMENTS:
-            return str(tagged)
-    return None
+    return environment_named(tags.get(ENVIRONMENT_TAG)) if isinstance(tags, Mapping) else None
 
 
 def project_from_urn(urn: str) -> str | None:

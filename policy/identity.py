@@ -6,7 +6,11 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .context import ENVIRONMENTS, PolicyContext
+from core.azure_roles import ROLE_DEFINITION_IDS
+from core.environment import Environment
+from core.github_oidc import AZURE_FEDERATION_AUDIENCE, GITHUB_OIDC_ISSUER
+
+from .context import PolicyContext, environment_named
 
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 FEDERATED_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
@@ -16,15 +20,12 @@ FORBIDDEN_ROLE_IDS: Mapping[str, str] = {
     "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
 }
 
-# What the bootstrap project may grant (kept equal to infra.identity.ROLE_DEFINITION_IDS by a test).
+# What the bootstrap project may grant, by role id: data-plane roles on the state backend only.
 BOOTSTRAP_ROLE_IDS: Mapping[str, str] = {
-    "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1": "Storage Blob Data Reader",
-    "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",
-    "12338af0-0e69-4776-bea7-57ae8d297424": "Key Vault Crypto User",
+    ROLE_DEFINITION_IDS[name]: name
+    for name in ("Storage Blob Data Reader", "Storage Blob Data Contributor", "Key Vault Crypto User")
 }
 
-GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
-ENTRA_TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"  # noqa: S105 - an audience, not a token
 # Environment stacks federate only GitHub *environment* subjects: branch, tag and pull_request
 # subjects bypass reviewers. The bootstrap project federates only the pull_request subject, for the
 # read-only PR-preview identity, and no environment subject (it creates no deployer).
@@ -50,8 +51,8 @@ def check_federated_credential(
     if props.get("issuer") != GITHUB_OIDC_ISSUER:
         violations.append(f"issuer is {props.get('issuer')!r}, expected {GITHUB_OIDC_ISSUER}")
     audiences = props.get("audiences")
-    if not isinstance(audiences, Sequence) or list(audiences) != [ENTRA_TOKEN_EXCHANGE_AUDIENCE]:
-        violations.append(f"audiences must be exactly [{ENTRA_TOKEN_EXCHANGE_AUDIENCE!r}]")
+    if not isinstance(audiences, Sequence) or list(audiences) != [AZURE_FEDERATION_AUDIENCE]:
+        violations.append(f"audiences must be exactly [{AZURE_FEDERATION_AUDIENCE!r}]")
     subject = str(props.get("subject") or "")
     if context.is_bootstrap:
         match = PULL_REQUEST_SUBJECT.match(subject)
@@ -72,8 +73,8 @@ def check_federated_credential(
 
 
 def _environment_problems(environment: str, context: PolicyContext) -> list[str]:
-    if environment not in ENVIRONMENTS:
-        return [f"subject environment {environment!r} is not one of {', '.join(ENVIRONMENTS)}"]
+    if environment_named(environment) is None:
+        return [f"subject environment {environment!r} is not one of {', '.join(Environment)}"]
     if context.environment is not None and environment != context.environment:
         return [f"subject environment {environment!r} differs from this stack's {context.environment!r}"]
     return []

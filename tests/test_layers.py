@@ -3,7 +3,8 @@
 Each module of ours is given a layer; a module may import its own layer and the layers below it,
 never one above. The ml wheel (iris_mlops) imports nothing of the platform, and its job-graph
 contract imports the standard library only, because the platform reads it without the wheel's
-dependencies. The policy pack runs in its own virtualenv and imports nothing of ours either.
+dependencies. The policy pack runs in its own virtualenv: of ours it imports the bottom layer only
+(core, stdlib-only; policy/__main__.py puts it on the path).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from iris_mlops.vocabulary import Environment
 
 ROOT = Path(__file__).resolve().parent.parent
 BOTTOM, COMPONENTS, SETTINGS, ROOT_LAYER, TOOLS = range(5)
@@ -121,19 +123,24 @@ def test_components_read_the_wheel_only_through_its_contract() -> None:
     assert not reads
 
 
-@pytest.mark.parametrize("package", ["iris_mlops", "policy"])
-def test_the_wheel_and_the_policy_pack_import_nothing_of_the_platform(package: str) -> None:
+# What each stand-alone package may import of ours besides itself: the wheel runs on Databricks
+# without the platform; the policy pack runs in policy/venv, where only the bottom layer loads.
+STANDALONE = {"iris_mlops": frozenset(), "policy": frozenset({"core"})}
+
+
+@pytest.mark.parametrize("package", sorted(STANDALONE))
+def test_the_wheel_and_the_policy_pack_import_nothing_of_the_platform_above_the_bottom(package: str) -> None:
     foreign = {
         (module, name)
         for module, names in MODULES.items()
         if module.split(".")[0] == package
         for name in names
-        if name.split(".")[0] in OURS and name.split(".")[0] != package
+        if name.split(".")[0] in OURS and name.split(".")[0] not in {package, *STANDALONE[package]}
     }
     assert not foreign
 
 
-@pytest.mark.parametrize("module", ["core.environment", "core.project", CONTRACT, VOCABULARY])
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if layer_of(m) == BOTTOM))
 def test_the_bottom_layer_imports_the_standard_library_only(module: str) -> None:
     """And the wheel's stdlib-only contracts, which are bottom themselves (core takes Environment)."""
     stdlib = {*sys.stdlib_module_names, "__future__"}
@@ -226,13 +233,72 @@ def test_physical_names_are_built_only_in_naming(path: Path) -> None:
 
 
 def test_the_environment_list_has_one_owner() -> None:
-    """The wheel's stdlib-only vocabulary defines Environment; core and the wheel's params read it.
-    The policy pack's copy (its own virtualenv) is compared by tests/policy/test_policy_packaging.py."""
+    """The wheel's stdlib-only vocabulary defines Environment; core, the wheel's params and the
+    policy pack read it."""
     defined = sorted(
         module_name(path)
         for path in source_files()
-        if "policy" not in path.relative_to(ROOT).parts
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
         if isinstance(node, ast.ClassDef) and node.name == "Environment"
     )
     assert defined == [VOCABULARY]
+
+
+def core_facts() -> dict[str, str]:
+    """Every public upper-case name the bottom layer assigns, and every string value it assigns (a
+    dict's values), with the module that owns it. Environment names are left out: core's codes
+    `dev` and `uat` are also the vocabulary's environment names, which the wheel spells as its own."""
+    environments = {environment.value for environment in Environment}
+    facts: dict[str, str] = {}
+    for path in source_files():
+        owner = module_name(path)
+        if layer_of(owner) != BOTTOM or not owner.startswith("core"):
+            continue
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Assign | ast.AnnAssign):
+                target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+                if isinstance(target, ast.Name) and target.id.isupper() and not target.id.startswith("_"):
+                    facts[target.id] = owner
+                # A dict's keys are how callers name the facts (role names); its values are the facts.
+                spelled = node.value.values if isinstance(node.value, ast.Dict) else [node.value]
+                facts |= {
+                    value.value: owner
+                    for value in spelled
+                    if isinstance(value, ast.Constant)
+                    and isinstance(value.value, str)
+                    and value.value not in environments
+                }
+    return facts
+
+
+def restated_facts(tree: ast.AST, facts: dict[str, str]) -> list[str]:
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            found += [
+                f"line {node.lineno}: assigns {t.id} (owned by {facts[t.id]})"
+                for t in targets
+                if isinstance(t, ast.Name) and t.id in facts
+            ]
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in facts:
+            found.append(f"line {node.lineno}: spells {node.value!r} (owned by {facts[node.value]})")
+    return found
+
+
+CORE_FACTS = core_facts()
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if not m.startswith("core")))
+def test_no_module_restates_a_fact_of_the_bottom_layer(module: str) -> None:
+    """The issuer, the audience, the role ids, the project names, the production-like set: each is
+    assigned once, in core/, and imported everywhere else (the policy pack too)."""
+    path = next(p for p in source_files() if module_name(p) == module)
+    assert restated_facts(ast.parse(path.read_text(encoding="utf-8")), CORE_FACTS) == []
+
+
+def test_the_restatement_check_finds_a_copied_name_and_a_copied_value() -> None:
+    copy = (
+        'PRODUCTION_LIKE = frozenset({"uat", "prod"})\nISSUER = "https://token.actions.githubusercontent.com"'
+    )
+    assert len(restated_facts(ast.parse(copy), CORE_FACTS)) == 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.identity import ROLE_DEFINITION_IDS
+from core.azure_roles import ROLE_DEFINITION_IDS
 from stacks.offline import OfflineRun, RecordedResource
 
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"

@@ -9,9 +9,10 @@ from __future__ import annotations
 import pytest
 from bootstrap_support import ROLE_ASSIGNMENT, grants_of, role_name
 
+from core.azure_roles import ROLE_DEFINITION_IDS
 from core.environment import Environment
 from infra.bootstrap_interface import interface_keys
-from infra.identity import DELEGABLE_ROLES, ROLE_DEFINITION_IDS, delegation_condition
+from infra.identity import DELEGABLE_ROLES, delegation_condition
 from infra.preview_access import PREVIEW_AZURE_ROLE
 from stacks.loading import ConfigError, build_settings
 from stacks.offline import FAKE_SUBSCRIPTION_ID, OfflineRun

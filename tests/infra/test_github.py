@@ -9,8 +9,8 @@ import pulumi_github as github
 import pytest
 
 from core.environment import Environment
+from core.github_oidc import oidc_subject
 from infra.github import GitHubEnvironment, GitHubEnvironmentArgs
-from infra.github_oidc import oidc_subject
 from stacks.offline import (
     FAKE_CLIENT_ID,
     FAKE_GITHUB_TEAM_ID,

@@ -8,8 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from core.environment import Environment
+from core.github_oidc import oidc_subject, pull_request_subject
 from infra.github import MAX_REVIEWERS, DeploymentRule, GitHubEnvironmentArgs, Protection
-from infra.github_oidc import oidc_subject, pull_request_subject
 
 
 def _args(environment: Environment, **overrides: Any) -> dict[str, Any]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from core.azure_roles import ROLE_DEFINITION_IDS
 from core.environment import PRODUCTION_LIKE, Environment
-from infra.identity import ROLE_DEFINITION_IDS
 from stacks.offline import OfflineRun, RecordedResource
 
 SANDBOX, DEV, UAT, PROD = Environment.SANDBOX, Environment.DEV, Environment.UAT, Environment.PROD

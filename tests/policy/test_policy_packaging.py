@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ import yaml
 from policy_schema import has_tags_input
 
 from core.environment import Environment
-from policy.context import ENVIRONMENTS
+from policy.context import environment_from
 from policy.tags import TAGGABLE_TYPES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,9 +58,40 @@ def test_pack_requirements_name_no_host_or_url() -> None:
     assert not re.search(r"://|--index-url|--extra-index-url|--find-links|\bgit\+|@ ", text)
 
 
-def test_pack_environments_are_the_stacks() -> None:
-    """The pack cannot import stacks/ at run time, so its copy of the vocabulary is checked here."""
-    assert tuple(environment.value for environment in Environment) == ENVIRONMENTS
+# What policy/__main__.py puts on the path of the pack's own virtualenv.
+PACK_PATH = (ROOT, ROOT / "ml" / "src")
+LOAD_RULES = """
+import sys
+sys.path[:0] = sys.argv[1:]
+import policy.registry
+ours = sorted(m for m in sys.modules if m.split(".")[0] in {"core", "iris_mlops", "infra", "stacks"})
+print(" ".join(ours))
+"""
+
+
+def test_the_rules_load_with_the_standard_library_and_the_bottom_layer_only() -> None:
+    """policy/venv has pulumi-policy and nothing of ours: the rules read the platform's facts
+    (environments, projects, role ids, OIDC claims) from core, which must import without any
+    installed package. `-I -S`: no site-packages, no PYTHONPATH."""
+    loaded = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", LOAD_RULES, *map(str, PACK_PATH)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    modules = set(loaded.stdout.split())
+    assert {"core.environment", "core.github_oidc", "core.azure_roles"} <= modules
+    assert modules <= {"core", "iris_mlops", "iris_mlops.vocabulary"} | {
+        m for m in modules if m.startswith("core.")
+    }
+
+
+def test_the_pack_reads_the_environments_from_core() -> None:
+    """A stack named after an environment is that environment, as core.environment spells it."""
+    assert [environment_from(environment.value, {}) for environment in Environment] == list(Environment)
+    assert environment_from("preview", {"tags": {"environment": "uat"}}) is Environment.UAT
+    assert environment_from("preview", {"tags": {"environment": "staging"}}) is None
 
 
 @pytest.mark.parametrize("resource_type", sorted(TAGGABLE_TYPES))

@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 import pytest
 
 from core.environment import Environment
-from infra.identity import ROLE_DEFINITION_IDS
 from policy.access import (
     CATALOG,
     GRANTS,
@@ -208,7 +207,6 @@ def test_the_storage_role_is_checked_by_its_definition(uat: OfflineRun) -> None:
         for r in resources
     ]
     assert _violations("uc-storage-after-role", wrong)
-    assert ROLE_DEFINITION_IDS["Storage Blob Data Contributor"] == STORAGE_BLOB_DATA_CONTRIBUTOR
 
 
 @pytest.mark.parametrize("environment", list(Environment))

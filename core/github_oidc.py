@@ -3,8 +3,9 @@
 Its users: ``infra/identity.py`` puts the environment subject, issuer and audience on the deployer
 identity's federated credential, and ``infra/bootstrap_access.py`` the ``pull_request`` subject on
 the preview identity's. A job bound to the GitHub environment of the same name (``infra/github.py``
-creates it) presents exactly that subject. The policy pack checks the same issuer and audience with
-its own copy (policy/identity.py), because its virtualenv cannot import this module.
+creates it) presents exactly that subject. The policy pack (policy/identity.py) checks a federated
+credential against the same issuer and audience. It lives in the bottom layer, stdlib only, so that
+the pack can import it from its own virtualenv.
 """
 
 from __future__ import annotations
