@@ -1,7 +1,9 @@
 """The approval path of uat and prod, as `make demo` shows it on uat-like settings.
 
-The training job runs with `--env=uat` into a schema of its own (the dev champion stays as it is):
-the gate passes every check but the human approval, so the job succeeds and the challenger waits
+The training job runs with `--env=uat` into a schema of its own (the dev champion stays as it is),
+and with the gate parameters the platform passes to uat's jobs (`margin`, `require_approval`, from
+Pulumi.uat.yaml and stacks/defaults.py; the wheel has no table per environment): the gate passes
+every check but the human approval, so the job succeeds and the challenger waits
 (`gate_status=awaiting_approval`). An approver then types what docs/ml.md lists; here the same
 commands run locally, against the demo's MLflow store instead of Unity Catalog.
 """
@@ -20,11 +22,20 @@ from rich.table import Table
 
 from demo.job_env import JobEnvironment
 from demo.runner import StageError, StageResult
+from stacks.plan import stack_settings
 
 APPROVAL_ENV = "uat"
 APPROVAL_SCHEMA = "iris_uat"
 MODEL = f"main.{APPROVAL_SCHEMA}.iris_classifier"
 SCOPE = (f"--env={APPROVAL_ENV}", f"--schema={APPROVAL_SCHEMA}")
+
+
+def gate_parameters(root: Path, environment: str = APPROVAL_ENV, project: str = "iris") -> tuple[str, ...]:
+    """The gate's parameters the platform gives the project's jobs in `environment` (its settings),
+    as `iris-mlops run` must be given them to behave the same."""
+    settings = stack_settings(environment, root)
+    margin = next(entry.margin for entry in settings.projects if entry.name == project)
+    return (f"--margin={margin}", f"--require_approval={str(settings.model.require_approval).lower()}")
 
 
 @dataclass(frozen=True)
@@ -63,11 +74,12 @@ def approval(environment: JobEnvironment, root: Path, home: Path) -> StageResult
         if done.returncode != 0:
             raise StageError(f"`{' '.join(arguments)}` failed:\n{(done.stdout + done.stderr)[-1500:]}")
 
-    run("scheduler", ["iris-mlops", "run", "training", *SCOPE])
+    gate = gate_parameters(root)
+    run("scheduler", ["iris-mlops", "run", "training", *SCOPE, *gate])
     waiting = versions(home)
     if waiting.status == "awaiting_approval" and waiting.challenger is not None:
         run("approver", ["iris-mlops", "approve", *SCOPE, f"--version={waiting.challenger}"])
-        run("approver", ["iris-mlops", "run", "release", *SCOPE])
+        run("approver", ["iris-mlops", "run", "release", *SCOPE, *gate])
         verdict = f"v{waiting.challenger} waited for approval, was approved and released"
     else:
         verdict = f"nothing awaits approval (challenger v{waiting.challenger} is {waiting.status})"

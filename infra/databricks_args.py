@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Self
 
 import pulumi
+from iris_mlops.vocabulary import DECISION_DEFAULTS
 from pydantic import Field, model_validator
 
 from core.environment import Environment
@@ -43,7 +44,9 @@ class ProjectArgs(ComponentArgs):
     model_name: str = Field(pattern=_UC_NAME, description="Its UC model; names the endpoint too.")
     developers_group: str = Field(min_length=1, description="Its data scientists; granted on it only.")
     primary_metric: str = Field(min_length=1, description="Metric of its gate.")
-    margin: float = Field(default=0.0, ge=0.0, description="Challenger must beat champion by this.")
+    margin: float = Field(
+        default=DECISION_DEFAULTS.margin, ge=0.0, description="Challenger must beat champion by this."
+    )
     schedules_paused: bool = Field(description="Its job schedules created paused.")
     serving_workload_size: WorkloadSize = Field(default=WorkloadSize.SMALL)
     serving_scale_to_zero: bool = Field(default=True, description="Its endpoint scales to zero when idle.")

@@ -13,6 +13,7 @@ from enum import StrEnum
 import pulumi
 import pulumi_databricks as databricks
 from iris_mlops.job_graph import Job, JobGraph, Task
+from iris_mlops.vocabulary import DECISION_DEFAULTS
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.environment import Environment
@@ -56,9 +57,9 @@ class DriftThresholds(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    psi: float = Field(default=0.25, gt=0.0, le=10.0)
-    p_value: float = Field(default=0.01, gt=0.0, lt=1.0)
-    min_rows: int = Field(default=50, ge=1, le=10_000_000)
+    psi: float = Field(default=DECISION_DEFAULTS.drift_psi_threshold, gt=0.0, le=10.0)
+    p_value: float = Field(default=DECISION_DEFAULTS.drift_p_value, gt=0.0, lt=1.0)
+    min_rows: int = Field(default=DECISION_DEFAULTS.drift_min_rows, ge=1, le=10_000_000)
 
 
 def check_parameters(graph: JobGraph, values: Mapping[str, str]) -> None:

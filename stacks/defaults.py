@@ -1,7 +1,9 @@
 """What differs between environments, as one table.
 
 Values common to all environments are the field defaults in ``settings.py``; this table holds
-only what differs. ``Pulumi.<stack>.yaml`` overrides both, key by key (deep merge). The
+only what differs. ``Pulumi.<stack>.yaml`` overrides both, key by key (deep merge). The gate's and
+the monitor's values here (``margin``, ``model.requireApproval``, ``model.drift``) have no other
+owner: the wheel takes them as task parameters on every job (stacks/wiring.py -> infra/jobs.py). The
 ``projectDefaults`` section applies to every project of ``projects`` whose entry does not set the
 key (stacks/projects.py).
 """
@@ -63,8 +65,7 @@ ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
             "forceDestroy": False,
             "modelMonitoring": True,
         },
-        # Every project's, unless its entry in `projects` says otherwise (stacks/projects.py). The
-        # wheel's own gate table (iris_mlops.gate.GATE_POLICIES) agrees on the margin; a test checks it.
+        # Every project's, unless its entry in `projects` says otherwise (stacks/projects.py).
         "projectDefaults": {
             "schedulesEnabled": True,
             "servingScaleToZero": False,
@@ -80,7 +81,6 @@ ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
             "requireReviewers": True,
             "adminsCanBypass": False,
         },
-        # The wheel's drift table (iris_mlops.drift.DRIFT_THRESHOLDS) agrees.
         "model": {"requireApproval": True, "drift": {"psiThreshold": 0.2, "minRows": 200}},
     },
 }

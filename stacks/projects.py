@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from iris_mlops.vocabulary import PrimaryMetric, Tables
+from iris_mlops.vocabulary import DECISION_DEFAULTS, PrimaryMetric, Tables
 from pydantic import Field
 
 from infra.serving import WorkloadSize as ServingWorkloadSize
@@ -42,7 +42,9 @@ class ProjectDefaults(Section):
     """What every project of the environment gets unless its entry overrides it."""
 
     primary_metric: PrimaryMetric = Field(PrimaryMetric.F1_MACRO, description="gate metric")
-    margin: float = Field(0.0, ge=0.0, le=1.0, description="challenger must beat champion by this")
+    margin: float = Field(
+        DECISION_DEFAULTS.margin, ge=0.0, le=1.0, description="challenger must beat champion by this"
+    )
     serving_workload_size: ServingWorkloadSize = Field(ServingWorkloadSize.SMALL, description="endpoint size")
     serving_scale_to_zero: bool = Field(True, description="endpoint scales to zero when idle (never prod)")
     schedules_enabled: bool = Field(False, description="job schedules unpaused")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import typing
 
+from iris_mlops.vocabulary import DECISION_DEFAULTS
 from pydantic import BaseModel, Field, model_validator
 
 from core.environment import Environment
@@ -196,22 +197,33 @@ class DatabricksSettings(Section):
 
 
 class DriftSettings(Section):
-    """The monitoring job's thresholds (iris_mlops.drift.DRIFT_THRESHOLDS agrees; a test checks it)."""
+    """The monitoring job's thresholds, passed to its task as parameters (the wheel has no table of
+    its own); the defaults are what a local run without them uses (iris_mlops.vocabulary)."""
 
     psi_threshold: float = Field(
-        0.25, gt=0.0, le=10.0, description="a feature drifts when its PSI reaches this"
+        DECISION_DEFAULTS.drift_psi_threshold,
+        gt=0.0,
+        le=10.0,
+        description="a feature drifts when its PSI reaches this",
     )
     p_value: float = Field(
-        0.01,
+        DECISION_DEFAULTS.drift_p_value,
         gt=0.0,
         lt=1.0,
         description="and its two-sample test (KS; chi-square for the prediction) has a p-value below this",
     )
-    min_rows: int = Field(50, ge=1, le=10_000_000, description="fewer scored rows: not enough data, no alert")
+    min_rows: int = Field(
+        DECISION_DEFAULTS.drift_min_rows,
+        ge=1,
+        le=10_000_000,
+        description="fewer scored rows: not enough data, no alert",
+    )
 
 
 class ModelSettings(Section):
-    require_approval: bool = Field(False, description="a human approves before champion changes")
+    require_approval: bool = Field(
+        DECISION_DEFAULTS.require_approval, description="a human approves before champion changes"
+    )
     drift: DriftSettings = Field(default_factory=DriftSettings)
 
 

@@ -96,6 +96,8 @@ def test_the_demo_runs_end_to_end_then_the_gate_guards_the_champion(demo_runs: D
     assert "the challenger passed the gate and is champion" in first
     assert "served the champion on http://127.0.0.1:" in first
     assert "'setosa'" in first  # the scored sample's first flower
+    # uat's require_approval reaches the local run from the platform's settings (demo/approval.py).
+    assert "waited for approval, was approved and released" in first
     assert "promotion uat -> prod would change projects[iris].wheelVersion" in first
     # Run again: the next challenger (C=0.1) scores below the champion; the gate keeps v1.
     assert "the gate rejected the challenger; the champion is unchanged" in second

@@ -147,7 +147,7 @@ def test_worse_challenger_never_becomes_champion(trained: Path) -> None:
 
 def test_uat_gate_waits_for_the_human_approval_tag(trained: Path) -> None:
     """No approval yet is a waiting state: approve and deploy succeed and change nothing."""
-    params = {"schema": "uat_gate", "env": Environment.UAT}
+    params = {"schema": "uat_gate", "env": Environment.UAT, "require_approval": True}
     train_until_evaluated(params)
     assert "awaits approval" in approve(context("approve", **params))
     assert "awaits approval" in deploy(context("deploy", **params))
@@ -163,7 +163,8 @@ def test_uat_gate_waits_for_the_human_approval_tag(trained: Path) -> None:
 
 
 def test_training_job_waiting_for_approval_succeeds_without_deploying(trained: Path) -> None:
-    report = run_job(GRAPH.job("training"), ["--schema=needs_approval", "--env=uat"])
+    uat = ["--schema=needs_approval", "--env=uat", "--require_approval=true"]  # as the platform passes it
+    report = run_job(GRAPH.job("training"), uat)
     assert report.succeeded, report.outcomes
     ctx = context(schema="needs_approval", env=Environment.UAT)
     assert ctx.alias_version(CHAMPION) is None
@@ -171,7 +172,7 @@ def test_training_job_waiting_for_approval_succeeds_without_deploying(trained: P
     assert challenger is not None
     assert challenger.tags[GATE_STATUS_TAG] == AWAITING_APPROVAL
     ctx.client.set_model_version_tag(ctx.model_name, challenger.version, APPROVAL_TAG, APPROVED)
-    assert run_job(GRAPH.job("release"), ["--schema=needs_approval", "--env=uat"]).succeeded
+    assert run_job(GRAPH.job("release"), uat).succeeded
     assert ctx.alias_version(CHAMPION) == ctx.alias_version(CHALLENGER)
 
 

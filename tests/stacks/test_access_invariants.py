@@ -179,26 +179,38 @@ def test_only_configured_principals_are_granted_anything(
         assert {p for p in named if is_group(p)} <= configured, environment
 
 
-def test_the_platform_decides_approval_and_margin_for_every_gate_it_deploys(
+def test_the_platform_passes_every_value_the_gate_and_the_monitor_decide_with(
     plans: dict[Environment, OfflineRun],
 ) -> None:
     """Every approve task gets require_approval from the settings, and margin as a task or job
-    parameter: on Databricks the wheel's per-environment gate table (iris_mlops.gate.GATE_POLICIES)
-    never decides them; it serves only local runs that pass neither."""
+    parameter; every monitor task gets model.drift.*. The settings (stacks/defaults.py and the
+    stack file) are their only owner: the wheel keeps no table per environment, and a value the
+    jobs did not get would be its local default instead (iris_mlops.vocabulary.DECISION_DEFAULTS)."""
     for environment, run in plans.items():
         settings = settings_of(environment)
-        gates = 0
+        drift = settings.model.drift
+        expected_drift = {
+            "drift_psi_threshold": str(drift.psi_threshold),
+            "drift_p_value": str(drift.p_value),
+            "drift_min_rows": str(drift.min_rows),
+        }
+        gates = monitors = 0
         margins = {project.name: project.margin for project in settings.projects}
         for job in run.of_type("databricks:index/job:Job"):
             inputs = job.plain_inputs()
             job_parameters = {p["name"]: p["default"] for p in inputs.get("parameters", [])}
             for task in inputs["tasks"]:
-                if not task["pythonWheelTask"]["entryPoint"].endswith("-approve"):
+                entry_point = task["pythonWheelTask"]["entryPoint"]
+                named = task["pythonWheelTask"]["namedParameters"]
+                if entry_point.endswith("-monitor"):
+                    monitors += 1
+                    assert {key: named.get(key) for key in expected_drift} == expected_drift, environment
+                if not entry_point.endswith("-approve"):
                     continue
                 gates += 1
-                named = task["pythonWheelTask"]["namedParameters"]
                 assert named["require_approval"] == str(settings.model.require_approval).lower()
                 margin = job_parameters.get("margin", named.get("margin"))
                 # Each project's own margin (projects[].margin).
                 assert margin == str(margins[inputs["tags"]["ml-project"]]), (environment, job.name)
         assert gates >= 2, environment  # the training job's gate and the release job's
+        assert monitors >= 1, environment

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from settings_cases import ALERTS, BAD_CONFIGS, BOOTSTRAP, GITHUB, PLATFORM, PROD_GITHUB, VALID
+from settings_cases import ALERTS, BAD_CONFIGS, BOOTSTRAP, GITHUB, PLATFORM, VALID
 
 from core.environment import Environment
 from stacks import offline
@@ -183,29 +183,3 @@ def test_gate_metrics_are_the_ones_the_wheel_computes() -> None:
     accepted = ProjectSettings.model_fields["primary_metric"].annotation
     assert isinstance(accepted, type)
     assert set(accepted) == set(METRICS)  # type: ignore[call-overload]
-
-
-@pytest.mark.parametrize("environment", list(Environment))
-def test_gate_defaults_agree_with_the_wheels_gate_table(environment: Environment) -> None:
-    """The platform passes margin and approval to the approve task; its defaults must not
-    silently override the wheel's own per-environment gate policy."""
-    from iris_mlops.gate import GATE_POLICIES  # noqa: PLC0415 - the ml package
-
-    stack_values = {**VALID, "github": PROD_GITHUB if environment is Environment.PROD else GITHUB}
-    settings = build_settings(environment, stack_values)
-    policy = GATE_POLICIES[environment]
-    assert settings.project_defaults.margin == policy.margin
-    assert {project.margin for project in settings.projects} == {policy.margin}
-    assert settings.model.require_approval is policy.require_approval
-
-
-@pytest.mark.parametrize("environment", list(Environment))
-def test_drift_defaults_agree_with_the_wheels_drift_table(environment: Environment) -> None:
-    """The platform passes the drift thresholds to the monitoring task; its per-environment
-    defaults (stacks/defaults.py) and the wheel's own table (iris_mlops.drift) must say the same."""
-    from iris_mlops.drift import DRIFT_THRESHOLDS  # noqa: PLC0415 - the ml package
-
-    stack_values = {**VALID, "github": PROD_GITHUB if environment is Environment.PROD else GITHUB}
-    drift = build_settings(environment, stack_values).model.drift
-    wheel = DRIFT_THRESHOLDS[environment]
-    assert (drift.psi_threshold, drift.p_value, drift.min_rows) == (wheel.psi, wheel.p_value, wheel.min_rows)

@@ -28,8 +28,6 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import special, stats
 
-from iris_mlops.vocabulary import Environment
-
 PSI_BINS = 10  # deciles of the reference
 # Proportions are floored here before the logarithm: an empty bin would make PSI infinite.
 PSI_FLOOR = 1e-4
@@ -49,16 +47,6 @@ class DriftThresholds:
     psi: float  # a feature drifts from this PSI on (0.1 "moderate", 0.25 "major" by convention)
     p_value: float  # ... when its two-sample test also rejects at this level
     min_rows: int  # fewer rows in the window or the reference: not enough data
-
-
-# Per environment, like the gate's table (gate.GATE_POLICIES). The platform passes its settings'
-# values as task parameters (stacks/defaults.py); a test checks that both tables agree.
-DRIFT_THRESHOLDS: dict[Environment, DriftThresholds] = {
-    Environment.SANDBOX: DriftThresholds(psi=0.25, p_value=0.01, min_rows=50),
-    Environment.DEV: DriftThresholds(psi=0.25, p_value=0.01, min_rows=50),
-    Environment.UAT: DriftThresholds(psi=0.2, p_value=0.01, min_rows=100),
-    Environment.PROD: DriftThresholds(psi=0.2, p_value=0.01, min_rows=200),
-}
 
 
 @dataclass(frozen=True)

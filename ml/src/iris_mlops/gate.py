@@ -1,18 +1,19 @@
-"""The approval gate: per-environment rules as data, and a pure decision function.
+"""The approval gate: its policy from the task's parameters, and a pure decision function.
 
-The environment decides the mode, the margin and whether a human approves (GATE_POLICIES); the
-project decides the bound on its metric (ProjectSpec.bounds); the metric decides the direction
-(vocabulary.METRIC_FACTS): a challenger with a higher error is worse, one with a higher accuracy
-better.
+The task's parameters set the mode, the margin and whether a human approves: on Databricks the
+platform passes its environment's values (stacks/defaults.py), so the wheel keeps no table per
+environment. The project decides the bound on its metric (ProjectSpec.bounds); the metric decides
+the direction (vocabulary.METRIC_FACTS): a challenger with a higher error is worse, one with a
+higher accuracy better.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from iris_mlops.params import GateMode, TaskParameters
-from iris_mlops.vocabulary import Direction, Environment, direction_of
+from iris_mlops.vocabulary import Direction, direction_of
 
 if TYPE_CHECKING:
     from iris_mlops.project import ProjectSpec
@@ -39,24 +40,12 @@ class GatePolicy:
     direction: Direction = Direction.HIGHER
 
 
-GATE_POLICIES: dict[Environment, GatePolicy] = {
-    Environment.SANDBOX: GatePolicy(GateMode.ENFORCED, margin=0.0, require_approval=False),
-    Environment.DEV: GatePolicy(GateMode.ENFORCED, margin=0.0, require_approval=False),
-    Environment.UAT: GatePolicy(GateMode.ENFORCED, margin=0.0, require_approval=True),
-    Environment.PROD: GatePolicy(GateMode.ENFORCED, margin=0.01, require_approval=True),
-}
-
-
 def effective_policy(params: TaskParameters, project: ProjectSpec) -> GatePolicy:
-    """The environment's policy with the project's bound and the task's explicit parameters on top."""
-    base = GATE_POLICIES[params.env]
-    return replace(
-        base,
-        mode=params.gate_mode if params.gate_mode is not None else base.mode,
-        margin=params.margin if params.margin is not None else base.margin,
-        require_approval=(
-            params.require_approval if params.require_approval is not None else base.require_approval
-        ),
+    """The task's mode, margin and approval, the project's bound and the metric's direction."""
+    return GatePolicy(
+        mode=params.gate_mode,
+        margin=params.margin,
+        require_approval=params.require_approval,
         bound=project.bound(params.primary_metric, params.env),
         direction=direction_of(params.primary_metric),
     )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from iris_mlops.errors import ParameterError
-from iris_mlops.vocabulary import Environment, PrimaryMetric
+from iris_mlops.vocabulary import DECISION_DEFAULTS, Environment, PrimaryMetric
 
 
 class GateMode(StrEnum):
@@ -24,9 +24,12 @@ class GateMode(StrEnum):
 
 @dataclass(frozen=True)
 class TaskParameters:
-    """Parsed parameters; `None` means "the environment's gate policy decides" (see gate.py).
+    """Parsed parameters.
 
     The defaults are Iris's local ones; a project's spec supplies its own (ProjectSpec.defaults).
+    The gate's and the monitor's (margin, approval, drift thresholds) are the same in every
+    environment: on Databricks the platform passes the environment's values, and a local run that
+    passes none gets vocabulary.DECISION_DEFAULTS.
     """
 
     project: str = "iris"  # not a parameter: the project whose tasks run (names its defaults)
@@ -35,16 +38,16 @@ class TaskParameters:
     schema: str = "iris"
     model_name: str = "iris_classifier"
     primary_metric: PrimaryMetric = PrimaryMetric.F1_MACRO
-    margin: float | None = None
-    require_approval: bool | None = None
+    margin: float = DECISION_DEFAULTS.margin
+    require_approval: bool = DECISION_DEFAULTS.require_approval
     endpoint_name: str | None = None
-    gate_mode: GateMode | None = None
+    gate_mode: GateMode = GateMode.ENFORCED
     experiment_name: str | None = None
     regularization: float | None = None
-    # Monitoring (steps/monitor.py): None means the environment's row of drift.DRIFT_THRESHOLDS.
-    drift_psi_threshold: float | None = None
-    drift_p_value: float | None = None
-    drift_min_rows: int | None = None
+    # Monitoring (steps/monitor.py, drift.py).
+    drift_psi_threshold: float = DECISION_DEFAULTS.drift_psi_threshold
+    drift_p_value: float = DECISION_DEFAULTS.drift_p_value
+    drift_min_rows: int = DECISION_DEFAULTS.drift_min_rows
     training_job_name: str | None = None  # Databricks: the job a drift alert starts
     drift_summary: str | None = None  # set by a drift alert on the retrain it starts (JSON)
 

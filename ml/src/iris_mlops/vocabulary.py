@@ -98,6 +98,28 @@ def metrics_of(kind: ProblemKind) -> tuple[PrimaryMetric, ...]:
 
 
 @dataclass(frozen=True)
+class DecisionDefaults:
+    """What the gate and the monitor decide with when a task gets none of these parameters.
+
+    Each is a task parameter (params.py). On Databricks the platform decides them per environment
+    (its settings: ``projects[].margin``, ``model.requireApproval``, ``model.drift.*``, with the
+    per-environment defaults in stacks/defaults.py) and passes every one to every job, so the wheel
+    keeps no table per environment. A local run that passes none uses these; the platform's
+    settings start from the same values (stacks/settings.py reads them here), so an environment
+    that stacks/defaults.py does not mention behaves like a local run.
+    """
+
+    margin: float = 0.0  # the challenger must beat the champion by this, in the metric's direction
+    require_approval: bool = False  # a human tags the challenger approval=approved first
+    drift_psi_threshold: float = 0.25  # a feature drifts from this PSI on ...
+    drift_p_value: float = 0.01  # ... when its two-sample test also rejects at this level
+    drift_min_rows: int = 50  # fewer rows in the window or the reference: not enough data
+
+
+DECISION_DEFAULTS = DecisionDefaults()
+
+
+@dataclass(frozen=True)
 class Tables:
     """A project's short table names; the full name is `catalog.schema.<name>` (TaskContext.table).
 

@@ -21,7 +21,7 @@ import mlflow
 import pandas as pd
 
 from iris_mlops.context import CHALLENGER, CHAMPION, RegisteredVersion, TaskContext
-from iris_mlops.drift import DRIFT_THRESHOLDS, DriftThresholds, FeatureDrift, compare, summary
+from iris_mlops.drift import DriftThresholds, FeatureDrift, compare, summary
 from iris_mlops.errors import MissingStateError
 from iris_mlops.retrain import RetrainRequest, RetrainStart, RetrainTrigger
 from iris_mlops.scoring import PREDICTION_COLUMN, SCORED_AT_COLUMN
@@ -34,12 +34,10 @@ RETRAIN_KEYS = ("window_id",)
 
 
 def thresholds(ctx: TaskContext) -> DriftThresholds:
-    """The environment's row of DRIFT_THRESHOLDS with the task's explicit parameters on top."""
-    base, params = DRIFT_THRESHOLDS[ctx.params.env], ctx.params
+    """The task's thresholds: on Databricks the platform passes its environment's (model.drift.*)."""
+    params = ctx.params
     return DriftThresholds(
-        psi=params.drift_psi_threshold if params.drift_psi_threshold is not None else base.psi,
-        p_value=params.drift_p_value if params.drift_p_value is not None else base.p_value,
-        min_rows=params.drift_min_rows if params.drift_min_rows is not None else base.min_rows,
+        psi=params.drift_psi_threshold, p_value=params.drift_p_value, min_rows=params.drift_min_rows
     )
 
 
