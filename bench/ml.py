@@ -1,4 +1,4 @@
-"""ML wheel benchmarks: batch inference, local serving (bench/serving.py), the local training job.
+"""ML wheel benchmarks: batch inference, local serving (bench/serving_load.py), the local training job.
 
 Everything runs against a throwaway IRIS_MLOPS_HOME, so the real `.local/` is never touched.
 """
@@ -22,7 +22,7 @@ from iris_mlops.job_graph import load_job_graph
 from iris_mlops.runner import Isolation, run_job
 
 from bench.measurement import Measurement
-from bench.serving import serving_measurements
+from bench.serving_load import serving_measurements
 
 BATCH_ROWS = 100_000
 REQUESTS = 300

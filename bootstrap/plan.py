@@ -17,7 +17,7 @@ from pathlib import Path
 from rich.console import Console
 
 from bootstrap.program import config_values, program
-from core.project import BOOTSTRAP_PROJECT
+from core.pulumi_project import BOOTSTRAP_PROJECT
 from stacks.loading import ConfigError
 from stacks.offline import FAKE_SUBSCRIPTION_ID, OfflineRun, run_offline, stack_config_from_file
 from stacks.plan import EXIT_BAD_CONFIG, plan_json, print_stack

@@ -24,7 +24,7 @@ from bootstrap.settings import (
     build_bootstrap_settings,
 )
 from core.environment import Environment
-from core.project import BOOTSTRAP_PROJECT
+from core.pulumi_project import BOOTSTRAP_PROJECT
 from infra.base import StrInput
 from infra.bootstrap_access import BackendAccess, BackendAccessArgs, PreviewIdentity, PreviewIdentityArgs
 from infra.bootstrap_naming import bootstrap_names, secrets_key_name

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import Field, ValidationError, model_validator
 
 from core.environment import Environment
-from core.project import BOOTSTRAP_PROJECT
+from core.pulumi_project import BOOTSTRAP_PROJECT
 from infra.bootstrap_interface import Guid
 from infra.bootstrap_naming import bootstrap_names
 from infra.naming import NamingError

@@ -12,7 +12,7 @@ from rich.panel import Panel
 
 from demo import stages
 from demo.projects import DIABETES_DEMO
-from demo.runner import Stage, StageOutcome, run_stages, timing_table
+from demo.stage_runner import Stage, StageOutcome, run_stages, timing_table
 from stacks.console import cli_console
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,7 +21,7 @@ from mlflow.exceptions import MlflowException
 from rich.table import Table
 
 from demo.job_env import JobEnvironment
-from demo.runner import StageError, StageResult
+from demo.stage_runner import StageError, StageResult
 from stacks.plan import stack_settings
 
 APPROVAL_ENV = "uat"

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from demo.runner import StageError
+from demo.stage_runner import StageError
 
 REPO = Path(__file__).resolve().parent.parent
 LOCK = REPO / "ml" / "requirements.lock"  # Iris's; every project has its own (its folder)

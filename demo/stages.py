@@ -19,13 +19,13 @@ from rich.table import Table
 
 from core.environment import Environment
 from demo.approval import approval
-from demo.drift import drift_loop
+from demo.drift_loop import drift_loop
 from demo.job_env import JobEnvironment, wheel_venv
 from demo.ml_state import gate_table, predictions_written, registered_versions
 from demo.plan_summary import compact_plan
 from demo.projects import IRIS_DEMO, PROJECTS, DemoProject
-from demo.runner import StageError, StageResult
-from demo.serving import score_once
+from demo.serve_champion import score_once
+from demo.stage_runner import StageError, StageResult
 from stacks.plan import plan_stack
 from stacks.promote import PromotionRefusedError, plan_promotion
 from stacks.settings import promotable_keys

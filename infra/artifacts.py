@@ -15,7 +15,7 @@ import pulumi_databricks as databricks
 from pydantic import Field
 
 from infra.base import ComponentArgs, PlatformComponent
-from infra.job_graph import WheelContents
+from infra.wheel import WheelContents
 
 HASH_DIGITS = 12
 

@@ -15,11 +15,11 @@ from infra.access import Role
 from infra.base import PlatformComponent, StrInput
 from infra.databricks_args import DatabricksWorkloadsArgs
 from infra.databricks_provider import create_provider, workspace_url
-from infra.job_graph import WheelContents, read_wheel
 from infra.jobs import check_parameters
 from infra.ml_project import MlProject, MlProjectArgs, SharedWorkloads
 from infra.secret_scope import JobSecretScope, SecretScopeArgs
 from infra.unity_catalog import UnityCatalog, UnityCatalogArgs
+from infra.wheel import WheelContents, read_wheel
 from infra.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 
 # The component's outputs: typed attributes below, registered under the same keys.

@@ -19,8 +19,8 @@ from infra.access import AccessLevels
 from infra.base import ComponentArgs, StrInput
 from infra.databricks_provider import DatabricksAuthType
 from infra.jobs import ComputeMode, DriftThresholds, JobCluster
+from infra.model_serving import WorkloadSize
 from infra.naming import DatabricksNames
-from infra.serving import WorkloadSize
 
 _UC_NAME = r"^[a-z][a-z0-9_]{0,254}$"
 # The job graph's job a drift alert starts (the wheel's iris_mlops.retrain.TRAINING_JOB; a test

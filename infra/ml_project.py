@@ -25,10 +25,9 @@ from infra.access import Role, Securable, WorkspaceObject
 from infra.artifacts import WheelArtifact, WheelArtifactArgs
 from infra.base import ComponentArgs, PlatformComponent, StrInput
 from infra.databricks_args import DatabricksWorkloadsArgs, ProjectArgs
-from infra.job_graph import WheelContents
 from infra.jobs import JobsArgs, WheelJobs
 from infra.model_monitoring import ModelMonitor, ModelMonitorArgs, table_exists
-from infra.serving import (
+from infra.model_serving import (
     ModelRegistry,
     ModelRegistryArgs,
     ServingEndpoint,
@@ -36,6 +35,7 @@ from infra.serving import (
     champion_version,
 )
 from infra.unity_catalog import ProjectSchema, ProjectSchemaArgs, UnityCatalog
+from infra.wheel import WheelContents
 from infra.workload_identity import WorkloadIdentity
 
 

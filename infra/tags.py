@@ -8,7 +8,7 @@ accepts ``tags`` received all of these.
 
 from __future__ import annotations
 
-from core.project import PROJECT
+from core.pulumi_project import PROJECT
 
 MANAGED_BY = "pulumi"
 TAG_KEYS: tuple[str, ...] = ("environment", "project", "owner", "cost-center", "managed-by")

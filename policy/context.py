@@ -9,7 +9,7 @@ from typing import Any
 # The bottom layer: stdlib-only, importable from the pack's own virtualenv (policy/__main__.py puts
 # the repository and the wheel's source on its path). The stack name is the environment.
 from core.environment import PRODUCTION_LIKE, Environment
-from core.project import BOOTSTRAP_PROJECT
+from core.pulumi_project import BOOTSTRAP_PROJECT
 
 ENVIRONMENT_TAG = "environment"
 

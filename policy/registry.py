@@ -10,6 +10,7 @@ from .access import (
     check_uc_owners,
 )
 from .approval import check_approval_path
+from .endpoints import MODEL_SERVING, advise_serving_cost, check_prod_serving_always_on
 from .identity import (
     FEDERATED_CREDENTIAL,
     ROLE_ASSIGNMENT,
@@ -30,7 +31,6 @@ from .keyvault import KEY_VAULT, check_key_vault
 from .monitoring import LOG_ANALYTICS_WORKSPACE, advise_log_retention
 from .rule import Enforcement, Rule
 from .secret_inputs import check_secret_inputs
-from .serving import MODEL_SERVING, advise_serving_cost, check_prod_serving_always_on
 from .stack_rule import StackRule
 from .storage import (
     BLOB_SERVICE,

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from core.environment import Environment
-from core.project import PROJECT
+from core.pulumi_project import PROJECT
 from stacks.defaults import ENVIRONMENT_DEFAULTS, deep_merge
 from stacks.projects import PROJECTS_KEY, entry_keys, project_conflicts, resolve_projects
 from stacks.rules import rule_violations

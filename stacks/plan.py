@@ -29,8 +29,8 @@ from rich.table import Table
 from rich.tree import Tree
 
 from core.environment import Environment
-from core.project import PROJECT
-from infra.job_graph import WheelError
+from core.pulumi_project import PROJECT
+from infra.wheel import WheelError
 from stacks.console import FOLD, cli_console
 from stacks.loading import ConfigError, build_settings, namespace_values
 from stacks.offline import (

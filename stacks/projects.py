@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from iris_mlops.vocabulary import DECISION_DEFAULTS, PrimaryMetric, Tables
 from pydantic import Field
 
-from infra.serving import WorkloadSize as ServingWorkloadSize
+from infra.model_serving import WorkloadSize as ServingWorkloadSize
 from stacks.settings_base import PROMOTABLE, Section
 from stacks.types import UcIdentifier, WheelVersion
 

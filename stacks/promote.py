@@ -36,7 +36,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.tokens import CommentToken
 
 from core.environment import PROMOTION_ORDER, Environment
-from core.project import PROJECT
+from core.pulumi_project import PROJECT
 from stacks.console import cli_console
 from stacks.projects import PROJECTS_KEY
 

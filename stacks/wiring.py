@@ -21,12 +21,12 @@ from infra.databricks import DatabricksWorkloads
 from infra.databricks_args import TRAINING_JOB, DatabricksWorkloadsArgs, ProblemType, ProjectArgs
 from infra.databricks_provider import DatabricksAuthType, auth_type_for
 from infra.github import DeploymentRule, GitHubEnvironmentArgs, Protection
-from infra.job_graph import read_wheel
 from infra.jobs import DriftThresholds, JobCluster
 from infra.monitoring import DriftAlertArgs
 from infra.naming import AzureNames, azure_names
 from infra.platform import Platform, PlatformArgs
 from infra.tags import common_tags
+from infra.wheel import read_wheel
 from infra.workspace import VnetArgs
 from stacks.loading import ConfigError, Problem
 from stacks.projects import ProjectSettings, predictions_table

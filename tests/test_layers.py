@@ -302,3 +302,16 @@ def test_the_restatement_check_finds_a_copied_name_and_a_copied_value() -> None:
         'PRODUCTION_LIKE = frozenset({"uat", "prod"})\nISSUER = "https://token.actions.githubusercontent.com"'
     )
     assert len(restated_facts(ast.parse(copy), CORE_FACTS)) == 2
+
+
+# File names that once named two to four modules (four serving.py, two runner.py, offline.py,
+# job_graph.py, drift.py, project.py, evaluate.py): a reader opening "serving.py" could not tell the
+# wheel's local server from the endpoint component, its policy rules or the demo's stage. Each
+# now names one module; the others say what they do (infra/model_serving.py, policy/endpoints.py,
+# demo/serve_champion.py, demo/stage_runner.py, policy/check_plan.py, infra/wheel.py, ...).
+ONE_MODULE_EACH = ("serving", "runner", "offline", "job_graph", "drift", "project", "evaluate")
+
+
+@pytest.mark.parametrize("name", ONE_MODULE_EACH)
+def test_a_once_ambiguous_module_name_names_one_module(name: str) -> None:
+    assert len([module for module in MODULES if module.rsplit(".", 1)[-1] == name]) <= 1

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from core.project import PROJECT
+from core.pulumi_project import PROJECT
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAPS = ROOT / "docs" / "traps.md"

@@ -12,7 +12,7 @@ from bootstrap.plan import main as plan_main
 from bootstrap.plan import plan_bootstrap
 from bootstrap.program import config_values, program
 from bootstrap.settings import build_bootstrap_settings
-from core.project import BOOTSTRAP_PROJECT
+from core.pulumi_project import BOOTSTRAP_PROJECT
 from stacks.loading import ConfigError
 from stacks.offline import run_offline, stack_config_from_file
 

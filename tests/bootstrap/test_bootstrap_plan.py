@@ -16,8 +16,8 @@ from bootstrap.settings import BootstrapSettings
 from core.environment import Environment
 from infra.bootstrap_access import DEPLOYER_ROLES, PREVIEW_ROLES
 from infra.bootstrap_interface import interface_keys
+from policy.check_plan import evaluate, mandatory
 from policy.identity import BOOTSTRAP_ROLE_IDS
-from policy.offline import evaluate, mandatory
 from stacks.offline import FAKE_OBJECT_ID, OfflineRun
 from stacks.offline_fakes import fake_id
 

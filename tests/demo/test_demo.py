@@ -17,7 +17,7 @@ from demo import stages
 from demo.ml_state import MODEL, champion_version, gate_table, predictions_written, registered_versions
 from demo.plan_summary import PROVIDERS, compact_plan
 from demo.projects import DIABETES_DEMO
-from demo.runner import Stage, StageError, StageResult, run_stages, timing_table
+from demo.stage_runner import Stage, StageError, StageResult, run_stages, timing_table
 from stacks.console import cli_console
 from stacks.offline import OfflineRun
 from stacks.plan import settings_differences

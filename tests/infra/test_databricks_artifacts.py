@@ -12,7 +12,7 @@ from databricks_fixtures.wheels import build_wheel
 from core.environment import Environment
 from infra.artifacts import content_addressed_path
 from infra.databricks import DatabricksWorkloads
-from infra.job_graph import WheelError, read_wheel
+from infra.wheel import WheelError, read_wheel
 from stacks.offline import OfflineRun, run_offline
 
 VOLUME = "/Volumes/mlops_dev/iris/artifacts"

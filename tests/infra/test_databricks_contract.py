@@ -8,7 +8,7 @@ import pytest
 from databricks_fixtures.program import plan
 
 from core.environment import Environment
-from infra.job_graph import WheelContents, read_wheel
+from infra.wheel import WheelContents, read_wheel
 
 DIST = Path(__file__).resolve().parents[2] / "dist" / "iris"
 

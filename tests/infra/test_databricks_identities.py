@@ -14,7 +14,7 @@ from databricks_fixtures.program import ACCOUNT_ID, DEPLOYER_CLIENT_ID, STORAGE_
 
 from core.environment import Environment
 from infra.model_monitoring import PREDICTION_COLUMNS, PREDICTIONS_TABLE
-from infra.serving import CI_TOKEN_MINUTES
+from infra.model_serving import CI_TOKEN_MINUTES
 from infra.workload_identity import SERVICE_PRINCIPAL_MANAGER, SERVICE_PRINCIPAL_USER
 from stacks.offline import FAKE_OUTPUTS, OfflineRun, RecordedResource, WorkspaceState
 

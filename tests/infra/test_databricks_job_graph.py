@@ -9,7 +9,7 @@ import pytest
 from databricks_fixtures.wheels import CONSOLE_SCRIPTS, JOB_GRAPH, build_wheel
 from iris_mlops.job_graph import WHEEL_MEMBER as GRAPH_MEMBER
 
-from infra.job_graph import WheelError, read_wheel, resolve_wheel_path
+from infra.wheel import WheelError, read_wheel, resolve_wheel_path
 
 
 def test_graph_and_entry_points_are_read_from_the_wheel(tmp_path: Path) -> None:

@@ -13,8 +13,8 @@ from databricks_fixtures.wheels import JOB_GRAPH, build_wheel
 
 from core.environment import PRODUCTION_LIKE, Environment
 from infra.databricks import DatabricksWorkloads
-from infra.job_graph import read_wheel
 from infra.jobs import DEFAULT_SPARK_VERSION, SERVERLESS_ENVIRONMENT_VERSION, UnknownJobParameterError
+from infra.wheel import read_wheel
 from stacks.offline import FAKE_OUTPUTS, OfflineRun, run_offline
 
 JOB = "databricks:index/job:Job"

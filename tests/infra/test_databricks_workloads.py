@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from core.environment import Environment
 from infra.databricks_provider import DatabricksAuthType, auth_type_for
-from infra.serving import ENDPOINT_TIMEOUTS, SERVED_VERSION_PATH
+from infra.model_serving import ENDPOINT_TIMEOUTS, SERVED_VERSION_PATH
 from stacks.offline import FAKE_OUTPUTS, OfflineRun, RecordedResource
 
 SP_ID = FAKE_OUTPUTS["databricks:index/servicePrincipal:ServicePrincipal"]("sp", {})["applicationId"]

@@ -34,7 +34,7 @@ from iris_mlops.context import TaskContext, experiment_name
 from iris_mlops.errors import ParameterError, ServingError
 from iris_mlops.params import Environment, TaskParameters
 
-import infra.serving
+import infra.model_serving
 
 
 @pytest.mark.parametrize(
@@ -109,7 +109,7 @@ def test_merge_statement_upserts_on_every_key() -> None:
 
 def test_served_entity_name_is_the_one_infra_creates_the_endpoint_with() -> None:
     """The wheel duplicates infra's literal (it cannot import infra); they must not drift."""
-    assert SERVED_ENTITY_NAME == infra.serving.SERVED_ENTITY_NAME
+    assert SERVED_ENTITY_NAME == infra.model_serving.SERVED_ENTITY_NAME
 
 
 MODEL = "c.s.m"

@@ -20,7 +20,7 @@ from iris_mlops.runner import run_job
 from iris_mlops.serving import champion_app, serve_in_thread
 from ml_support import REPO, build_wheel
 
-from infra.job_graph import read_wheel
+from infra.wheel import read_wheel
 
 DIABETES_DIR = REPO / "ml" / "projects" / "diabetes"
 FRAMEWORK = REPO / "ml" / "src" / "iris_mlops"

@@ -14,7 +14,7 @@ import yaml
 from policy_schema import has_tags_input
 
 from core.environment import Environment
-from policy.offline import Violation, evaluate, evaluate_plan, mandatory
+from policy.check_plan import Violation, evaluate, evaluate_plan, mandatory
 from policy.rule import Enforcement
 from policy.tags import AZURE_NATIVE_PREFIX, TAGGABLE_TYPES
 from stacks.offline import SECRET_PLACEHOLDER, OfflineRun

@@ -8,8 +8,8 @@ from typing import Any
 import pulumi
 import pytest
 
+from policy.check_plan import evaluate
 from policy.context import PolicyContext
-from policy.offline import evaluate
 from policy.registry import RULES
 from policy.secret_inputs import check_secret_inputs, looks_secret
 from stacks.offline import RecordedResource, run_offline

@@ -27,8 +27,8 @@ from policy.access import (
     VOLUME,
 )
 from policy.approval import PERMISSIONS
+from policy.check_plan import evaluate, mandatory, stack_resource
 from policy.context import PolicyContext
-from policy.offline import evaluate, mandatory, stack_resource
 from policy.registry import STACK_RULES
 from policy.stack_rule import StackResource, urn_type
 from stacks.offline import OfflineRun

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from infra.job_graph import WheelContents
+from infra.wheel import WheelContents
 from stacks.offline import OfflineRun, RecordedResource
 from stacks.projects import ProjectSettings
 from stacks.settings import StackSettings

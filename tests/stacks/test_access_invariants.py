@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from core.environment import PRODUCTION_LIKE, Environment
-from infra.job_graph import read_wheel
+from infra.wheel import read_wheel
 from stacks.offline import OfflineRun, RecordedResource
 from stacks.plan import stack_settings
 from stacks.settings import StackSettings

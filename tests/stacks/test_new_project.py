@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.job_graph import read_wheel
+from infra.wheel import read_wheel
 from stacks import new_project
 
 ROOT = Path(__file__).resolve().parents[2]

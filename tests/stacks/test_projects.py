@@ -16,7 +16,7 @@ import pytest
 from project_invariants import ENDPOINT, JOB, check_project_invariants, groups_granted
 
 from core.environment import Environment
-from infra.job_graph import WheelContents, read_wheel
+from infra.wheel import WheelContents, read_wheel
 from stacks import wiring
 from stacks.loading import PROJECT, build_settings, namespace_values
 from stacks.offline import OfflineRun, run_offline, stack_config_from_file

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.environment import PRODUCTION_LIKE, Environment
-from infra.job_graph import WheelError
+from infra.wheel import WheelError
 from stacks import offline, wiring
 from stacks.loading import PROJECT, ConfigError
 from stacks.offline import OfflineRun, RecordedResource, run_offline

@@ -55,8 +55,8 @@ print(json.dumps(found))
 # Runs inside the program's virtualenv, from the project folder, as the language host would.
 PROGRAM = """
 import os, sys
-from infra.job_graph import WheelError
-from policy.offline import evaluate, mandatory
+from infra.wheel import WheelError
+from policy.check_plan import evaluate, mandatory
 from stacks.loading import ConfigError
 from stacks.plan import plan_stack
 stack = sys.argv[1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from workflow_files import all_jobs, load_workflows
 
-from infra.serving import CI_TOKEN_MINUTES, ENDPOINT_TIMEOUTS
+from infra.model_serving import CI_TOKEN_MINUTES, ENDPOINT_TIMEOUTS
 
 PULUMI_ACTION = "pulumi/actions"
 

@@ -2,7 +2,7 @@
 
 The graph ships inside the wheel. Two readers share this one module: the local runner
 (`iris-mlops run`, through `load_job_graph`) and the platform, which reads the graph out of the
-*built* wheel (`infra/job_graph.py` calls `parse_job_graph` on the member `wheel_member(<package>)`,
+*built* wheel (`infra/wheel.py` calls `parse_job_graph` on the member `wheel_member(<package>)`,
 the project's own package: `iris_mlops/job_graph.toml` for Iris, `WHEEL_MEMBER`) so the
 Databricks jobs describe the deployed artifact. It imports the standard library only: the platform
 reads it without the wheel's dependencies, and the wheel cannot import the platform.

@@ -1,7 +1,7 @@
 """Served requests, recorded for the monitoring job: what the local endpoint scored, unpacked.
 
 A Databricks endpoint records what it served in its AI Gateway inference table
-(`<prefix>_payload`), request and response as JSON text (infra/serving.py). The local server
+(`<prefix>_payload`), request and response as JSON text (infra/model_serving.py). The local server
 records the requests it answered already unpacked, into `<catalog>.<schema>.iris_served_requests`:
 the predictions table's columns (the features, `prediction`, `model_version`, `scored_at`) plus
 `request_id` and `row`, so the monitoring job reads both tables in its window (steps/monitor.py).

@@ -269,7 +269,7 @@ def champion_app(
 
     served = Served(champion.version, context.load_model(champion, CHAMPION))
     follower = ChampionFollower(served, lookup, load, poll_seconds)
-    # A Databricks endpoint records its requests in its own inference table (infra/serving.py).
+    # A Databricks endpoint records its requests in its own inference table (infra/model_serving.py).
     recorder = None
     if context.backend.name == "local":
         table, provenance, backend = context.table(project.tables.served), context.provenance, context.backend

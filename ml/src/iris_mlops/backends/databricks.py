@@ -116,7 +116,7 @@ class DatabricksBackend:
         return None
 
     def ensure_registered_model(self, client: MlflowClient, name: str) -> None:
-        """Pulumi creates the model (infra/serving.py) and makes the job principal its owner."""
+        """Pulumi creates the model (infra/model_serving.py) and makes the job principal its owner."""
         try:
             client.get_registered_model(name)
         except MlflowException as error:

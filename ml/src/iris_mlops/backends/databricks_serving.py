@@ -1,6 +1,6 @@
 """Deploy's side of the serving endpoint: point the champion entity at a version and wait.
 
-The endpoint belongs to Pulumi (`infra/serving.py`): it creates it and owns its name, the served
+The endpoint belongs to Pulumi (`infra/model_serving.py`): it creates it and owns its name, the served
 entity's name and model, workload size, scale-to-zero and the AI gateway. Deploy owns one field
 only, the served entity's `entity_version`; it never creates the endpoint.
 
@@ -32,7 +32,7 @@ from iris_mlops.logs import LOGGER_NAME
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
 
-# The same literal as SERVED_ENTITY_NAME in infra/serving.py, which creates the endpoint; the wheel
+# The same literal as SERVED_ENTITY_NAME in infra/model_serving.py, which creates the endpoint; the wheel
 # does not import infra. tests/ml/test_ml_backends.py fails when the two differ.
 SERVED_ENTITY_NAME = "champion"
 # Every field a served entity accepts on input that the endpoint also reports back: an update
@@ -63,7 +63,7 @@ def champion_entity(endpoint: ServingEndpointDetailed, model_name: str) -> Serve
         raise ServingError(
             f"serving endpoint {name} has no served entity {SERVED_ENTITY_NAME!r} (found: "
             f"{sorted(str(n) for n in by_name) or 'none'}){pending if endpoint.pending_config else ''}; "
-            "the endpoint is Pulumi's (infra/serving.py): fix it with `pulumi up`, not by hand"
+            "the endpoint is Pulumi's (infra/model_serving.py): fix it with `pulumi up`, not by hand"
         )
     if champion.entity_name != model_name:
         raise ServingError(

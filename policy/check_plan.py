@@ -6,7 +6,7 @@ Accepts the plan JSON of docs/contracts.md section 2 (``{"stack", "resources": [
 that is what lets ``secret-inputs-are-secrets`` tell a secret from plaintext, which a real
 CrossGuard run cannot.
 
-    python -m stacks.plan --stack dev --json | python -m policy.offline --github-repository o/r
+    python -m stacks.plan --stack dev --json | python -m policy.check_plan --github-repository o/r
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ the other (an asyncio loop in this process: light enough that the servers, not t
 measured). Reported per level: throughput as time per request (1 / requests per second, so that
 below 1x means faster, as every row of `make bench`), and the p99 latency.
 
-`python -m bench.serving` prints the full table (req/s, p50, p99 of both) for a closing note.
+`python -m bench.serving_load` prints the full table (req/s, p50, p99 of both) for a closing note.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from rich.console import Group
 from rich.table import Table
 
 from demo.job_env import JobEnvironment
-from demo.runner import StageError, StageResult
+from demo.stage_runner import StageError, StageResult
 
 DEFAULTS = TaskParameters()
 MODEL = f"{DEFAULTS.catalog}.{DEFAULTS.schema}.{DEFAULTS.model_name}"

@@ -11,7 +11,7 @@ from iris_mlops.serving import serve_in_subprocess
 
 from demo.job_env import JobEnvironment
 from demo.projects import IRIS_DEMO, DemoProject
-from demo.runner import StageError
+from demo.stage_runner import StageError
 
 
 @dataclass(frozen=True)
