@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from demo.job_host import host_for
 from demo.stage_runner import StageError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -66,6 +67,11 @@ class JobEnvironment:
 
     def run(self, arguments: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
         """Run one of the wheel's console scripts; output is captured for the caller to show."""
+        # The wheel's console scripts run as forks of the venv's warm interpreter (job_host.py);
+        # the interpreter itself (`python -c ...`) starts as a fresh process.
+        host = host_for(self.script("python"), self.environ()) if arguments[0] != "python" else None
+        if host is not None:
+            return host.run(arguments, cwd, self.environ())
         return subprocess.run(  # noqa: S603 - our own console script, fixed argv
             [str(self.script(arguments[0])), *arguments[1:]],
             cwd=cwd,
