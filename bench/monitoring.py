@@ -12,12 +12,13 @@ from pathlib import Path
 from deltalake import DeltaTable
 from iris_mlops.backends import select_backend
 from iris_mlops.backends.local import LocalBackend
-from iris_mlops.context import CHAMPION, TaskContext
+from iris_mlops.context import TaskContext
 from iris_mlops.data import PREDICTIONS_TABLE
 from iris_mlops.params import TaskParameters
 from iris_mlops.retrain import RetrainRequest, RetrainStart
 from iris_mlops.samples import new_samples
 from iris_mlops.steps.monitor import monitor
+from iris_mlops.vocabulary import CHAMPION
 
 from bench.measurement import Measurement
 from bench.ml import best_of, local_home, timed, trained_home

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from iris_mlops.backends.local import LocalBackend
-from iris_mlops.context import CHALLENGER, CHAMPION
 from iris_mlops.steps.approve import GATE_STATUS_TAG
+from iris_mlops.vocabulary import CHALLENGER, CHAMPION
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from rich.table import Table

@@ -16,12 +16,12 @@ from pathlib import Path
 
 from deltalake import DeltaTable
 from iris_mlops.backends.local import LocalBackend
-from iris_mlops.context import CHAMPION
 from iris_mlops.data import DRIFT_TABLE, KEY_COLUMN, PREDICTIONS_TABLE, RETRAINS_TABLE
 from iris_mlops.iris_project import IRIS
 from iris_mlops.params import TaskParameters
 from iris_mlops.samples import new_samples
 from iris_mlops.steps.approve import GATE_STATUS_TAG
+from iris_mlops.vocabulary import CHAMPION
 from mlflow import MlflowClient
 from rich.console import Group
 from rich.table import Table

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Self
 
 import pulumi
-from iris_mlops.vocabulary import DECISION_DEFAULTS
+from iris_mlops.vocabulary import DECISION_DEFAULTS, TRAINING_JOB
 from pydantic import Field, model_validator
 
 from core.environment import Environment
@@ -23,9 +23,6 @@ from infra.model_serving import WorkloadSize
 from infra.naming import DatabricksNames
 
 _UC_NAME = r"^[a-z][a-z0-9_]{0,254}$"
-# The job graph's job a drift alert starts (the wheel's iris_mlops.retrain.TRAINING_JOB; a test
-# holds the two equal): its name goes to the monitoring task, its id to the drift alert's query.
-TRAINING_JOB = "training"
 
 
 class ProblemType(StrEnum):

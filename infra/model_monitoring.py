@@ -3,9 +3,9 @@
 The AI gateway's ``<prefix>_payload`` table keeps request and response as JSON text: a monitor
 on it profiles strings, not predictions. The monitor therefore watches the predictions table the
 wheel writes, one row per scored sample with the predicted label, the model version and when it
-was scored (``iris_mlops.scoring``; a test holds ``PREDICTIONS_TABLE`` and ``PREDICTION_COLUMNS`` to
-the wheel's names). The batch inference job feeds it; served requests reach it once unpacked from
-the payload into the same columns.
+was scored (column names from the wheel's ``iris_mlops.vocabulary``; the table is named by the
+wheel's ``Tables.prefixed``, stacks/projects.py). The batch inference job feeds it; served
+requests reach it once unpacked from the payload into the same columns.
 
 A monitor needs its table to exist. Nothing exists before the first job run, so the monitor is
 created by the first ``pulumi up`` after the table appears, decided from what exists
@@ -16,13 +16,17 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_databricks as databricks
+from iris_mlops.vocabulary import PREDICTION_COLUMN, SCORED_AT_COLUMN, VERSION_COLUMN
 from pydantic import Field
 
 from infra.base import ComponentArgs, PlatformComponent, StrInput
 
-# The wheel's predictions table and its columns (iris_mlops.data / iris_mlops.scoring).
-PREDICTIONS_TABLE = "iris_predictions"
-PREDICTION_COLUMNS = {"timestamp": "scored_at", "model_id": "model_version", "prediction": "prediction"}
+# The monitor's roles of the wheel's scored-row columns (iris_mlops.vocabulary owns their names).
+PREDICTION_COLUMNS = {
+    "timestamp": SCORED_AT_COLUMN,
+    "model_id": VERSION_COLUMN,
+    "prediction": PREDICTION_COLUMN,
+}
 REFRESH_CRON = "0 0 6 * * ?"  # daily, after the nightly batch inference
 
 

@@ -27,6 +27,7 @@ from enum import StrEnum
 
 import pulumi
 import pulumi_databricks as databricks
+from iris_mlops.vocabulary import CHAMPION, SERVED_ENTITY_NAME
 from pydantic import Field
 
 from infra.access import Privileges, Role
@@ -34,8 +35,6 @@ from infra.base import ComponentArgs, PlatformComponent, StrInput
 from infra.unity_catalog import grants_for
 from infra.workload_identity import access_controls
 
-SERVED_ENTITY_NAME = "champion"  # the deploy task keeps this name when it moves the version
-CHAMPION_ALIAS = "champion"  # the alias the training job's approve task moves
 # The engine's property path of the served version (nested paths are not translated from snake_case).
 SERVED_VERSION_PATH = "config.servedEntities[0].entityVersion"
 # Creating or updating an endpoint routinely takes tens of minutes, but not longer than CI's
@@ -153,7 +152,7 @@ def champion_version(
     def champion(result: databricks.GetRegisteredModelResult) -> str | None:
         for model in result.model_infos or []:
             for alias in model.aliases or []:
-                if alias.alias_name == CHAMPION_ALIAS and alias.version_num is not None:
+                if alias.alias_name == CHAMPION and alias.version_num is not None:
                     return str(alias.version_num)
         return None
 

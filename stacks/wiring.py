@@ -12,13 +12,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pulumi
-from iris_mlops.vocabulary import METRIC_FACTS, ProblemKind
+from iris_mlops.vocabulary import METRIC_FACTS, TRAINING_JOB, ProblemKind
 from pulumi_azure_native import authorization
 
 from infra.access import access_levels
 from infra.base import StrInput
 from infra.databricks import DatabricksWorkloads
-from infra.databricks_args import TRAINING_JOB, DatabricksWorkloadsArgs, ProblemType, ProjectArgs
+from infra.databricks_args import DatabricksWorkloadsArgs, ProblemType, ProjectArgs
 from infra.databricks_provider import DatabricksAuthType, auth_type_for
 from infra.github import DeploymentRule, GitHubEnvironmentArgs, Protection
 from infra.jobs import DriftThresholds, JobCluster

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -244,64 +245,80 @@ def test_the_environment_list_has_one_owner() -> None:
     assert defined == [VOCABULARY]
 
 
-def core_facts() -> dict[str, str]:
-    """Every public upper-case name the bottom layer assigns, and every string value it assigns (a
-    dict's values), with the module that owns it. Environment names are left out: core's codes
-    `dev` and `uat` are also the vocabulary's environment names, which the wheel spells as its own."""
+@dataclass(frozen=True)
+class Facts:
+    """What the bottom layer owns: the public upper-case names it assigns (core, and the wheel's
+    stdlib-only contracts), and the string values core assigns (a dict's values), each with its
+    module. Environment names are left out of the values: core's codes `dev` and `uat` are also
+    the vocabulary's environment names, which the wheel spells as its own. The wheel's values are
+    left out too: "champion" is both a model alias and a served entity."""
+
+    names: dict[str, str]
+    values: dict[str, str]
+
+
+def bottom_facts() -> Facts:
     environments = {environment.value for environment in Environment}
-    facts: dict[str, str] = {}
+    facts = Facts({}, {})
     for path in source_files():
         owner = module_name(path)
-        if layer_of(owner) != BOTTOM or not owner.startswith("core"):
+        if layer_of(owner) != BOTTOM:
             continue
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            if isinstance(node, ast.Assign | ast.AnnAssign):
-                target = node.targets[0] if isinstance(node, ast.Assign) else node.target
-                if isinstance(target, ast.Name) and target.id.isupper() and not target.id.startswith("_"):
-                    facts[target.id] = owner
-                # A dict's keys are how callers name the facts (role names); its values are the facts.
-                spelled = node.value.values if isinstance(node.value, ast.Dict) else [node.value]
-                facts |= {
+            if not isinstance(node, ast.Assign | ast.AnnAssign):
+                continue
+            target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+            if isinstance(target, ast.Name) and target.id.isupper() and not target.id.startswith("_"):
+                facts.names[target.id] = owner
+            if owner in WHEEL_CONTRACTS:
+                continue
+            # A dict's keys are how callers name the facts (role names); its values are the facts.
+            spelled = node.value.values if isinstance(node.value, ast.Dict) else [node.value]
+            facts.values.update(
+                {
                     value.value: owner
                     for value in spelled
                     if isinstance(value, ast.Constant)
                     and isinstance(value.value, str)
                     and value.value not in environments
                 }
+            )
     return facts
 
 
-def restated_facts(tree: ast.AST, facts: dict[str, str]) -> list[str]:
+def restated_facts(tree: ast.AST, facts: Facts) -> list[str]:
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign | ast.AnnAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             found += [
-                f"line {node.lineno}: assigns {t.id} (owned by {facts[t.id]})"
+                f"line {node.lineno}: assigns {t.id} (owned by {facts.names[t.id]})"
                 for t in targets
-                if isinstance(t, ast.Name) and t.id in facts
+                if isinstance(t, ast.Name) and t.id in facts.names
             ]
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in facts:
-            found.append(f"line {node.lineno}: spells {node.value!r} (owned by {facts[node.value]})")
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in facts.values:
+            found.append(f"line {node.lineno}: spells {node.value!r} (owned by {facts.values[node.value]})")
     return found
 
 
-CORE_FACTS = core_facts()
+BOTTOM_FACTS = bottom_facts()
 
 
-@pytest.mark.parametrize("module", sorted(m for m in MODULES if not m.startswith("core")))
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if layer_of(m) != BOTTOM))
 def test_no_module_restates_a_fact_of_the_bottom_layer(module: str) -> None:
-    """The issuer, the audience, the role ids, the project names, the production-like set: each is
-    assigned once, in core/, and imported everywhere else (the policy pack too)."""
+    """The issuer, the audience, the role ids, the project names, the production-like set, the
+    model aliases, the served entity, the training job: each is assigned once, in the bottom layer,
+    and imported everywhere else (the policy pack and the rest of the wheel too)."""
     path = next(p for p in source_files() if module_name(p) == module)
-    assert restated_facts(ast.parse(path.read_text(encoding="utf-8")), CORE_FACTS) == []
+    assert restated_facts(ast.parse(path.read_text(encoding="utf-8")), BOTTOM_FACTS) == []
 
 
 def test_the_restatement_check_finds_a_copied_name_and_a_copied_value() -> None:
     copy = (
-        'PRODUCTION_LIKE = frozenset({"uat", "prod"})\nISSUER = "https://token.actions.githubusercontent.com"'
+        'PRODUCTION_LIKE = frozenset({"uat", "prod"})\nISSUER = "https://token.actions.githubusercontent.com"\n'
+        'TRAINING_JOB = "training"'
     )
-    assert len(restated_facts(ast.parse(copy), CORE_FACTS)) == 2
+    assert len(restated_facts(ast.parse(copy), BOTTOM_FACTS)) == 3
 
 
 # File names that once named two to four modules (four serving.py, two runner.py, offline.py,

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from databricks_fixtures.program import plan
 from databricks_fixtures.wheels import build_wheel
+from iris_mlops.data import PREDICTIONS_TABLE
 
 from core.environment import Environment
-from infra.model_monitoring import PREDICTIONS_TABLE
 from stacks.offline import OfflineRun, WorkspaceState
 
 

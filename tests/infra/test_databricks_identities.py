@@ -7,13 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import iris_mlops.data
-import iris_mlops.scoring
-import pytest
 from databricks_fixtures.program import ACCOUNT_ID, DEPLOYER_CLIENT_ID, STORAGE_ROLE_URN, plan
+from iris_mlops.data import PREDICTIONS_TABLE
 
 from core.environment import Environment
-from infra.model_monitoring import PREDICTION_COLUMNS, PREDICTIONS_TABLE
 from infra.model_serving import CI_TOKEN_MINUTES
 from infra.workload_identity import SERVICE_PRINCIPAL_MANAGER, SERVICE_PRINCIPAL_USER
 from stacks.offline import FAKE_OUTPUTS, OfflineRun, RecordedResource, WorkspaceState
@@ -172,16 +169,3 @@ def test_monitor_watches_the_predictions_table_once_it_exists(
             "model_version",
             "scored_at",
         )
-
-
-@pytest.mark.parametrize(
-    ("role", "wheel_name"),
-    [
-        ("prediction", iris_mlops.scoring.PREDICTION_COLUMN),
-        ("model_id", iris_mlops.scoring.VERSION_COLUMN),
-        ("timestamp", iris_mlops.scoring.SCORED_AT_COLUMN),
-    ],
-)
-def test_monitor_columns_are_the_wheels(role: str, wheel_name: str) -> None:
-    assert PREDICTION_COLUMNS[role] == wheel_name
-    assert PREDICTIONS_TABLE == iris_mlops.data.PREDICTIONS_TABLE

@@ -34,8 +34,6 @@ from iris_mlops.context import TaskContext, experiment_name
 from iris_mlops.errors import ParameterError, ServingError
 from iris_mlops.params import Environment, TaskParameters
 
-import infra.model_serving
-
 
 @pytest.mark.parametrize(
     ("environ", "expected"),
@@ -105,11 +103,6 @@ def test_merge_statement_upserts_on_every_key() -> None:
     assert "target.sample_id = source.sample_id AND target.model_version = source.model_version" in sql
     assert "WHEN MATCHED THEN UPDATE SET *" in sql
     assert "WHEN NOT MATCHED THEN INSERT *" in sql
-
-
-def test_served_entity_name_is_the_one_infra_creates_the_endpoint_with() -> None:
-    """The wheel duplicates infra's literal (it cannot import infra); they must not drift."""
-    assert SERVED_ENTITY_NAME == infra.model_serving.SERVED_ENTITY_NAME
 
 
 MODEL = "c.s.m"

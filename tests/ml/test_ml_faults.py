@@ -33,12 +33,12 @@ from fault_support import (
 )
 from iris_mlops import faults
 from iris_mlops.backends.local import LocalBackend, retry_commit_conflicts
-from iris_mlops.context import CHAMPION
 from iris_mlops.data import DEPLOYMENTS_TABLE, FEATURES_TABLE, KEY_COLUMN, PREDICTIONS_TABLE, load_iris_frame
 from iris_mlops.errors import StateError
 from iris_mlops.locks import table_write_lock, training_lock
 from iris_mlops.recovery import INCOMPLETE_TAG
 from iris_mlops.store import STORE_FILE
+from iris_mlops.vocabulary import CHAMPION
 
 MODEL = "main.iris.iris_classifier"
 KILLED = -9

@@ -16,7 +16,7 @@ import pytest
 from deltalake import DeltaTable
 from iris_mlops.backends import select_backend
 from iris_mlops.backends.local import HOME_ENV_VAR, LocalBackend
-from iris_mlops.context import CHALLENGER, CHAMPION, TaskContext
+from iris_mlops.context import TaskContext
 from iris_mlops.data import DRIFT_TABLE, FEATURE_COLUMNS, PREDICTIONS_TABLE, RETRAINS_TABLE
 from iris_mlops.errors import MissingStateError
 from iris_mlops.job_graph import load_job_graph
@@ -33,6 +33,7 @@ from iris_mlops.samples import new_samples
 from iris_mlops.steps.approve import GATE_STATUS_TAG
 from iris_mlops.steps.monitor import current_window, monitor
 from iris_mlops.steps.train import DRIFT_SUMMARY_TAG
+from iris_mlops.vocabulary import CHALLENGER, CHAMPION
 
 GRAPH = load_job_graph()
 SHIFT = {"petal_length_cm": 1.4, "petal_width_cm": 1.4}

@@ -13,7 +13,6 @@ import mlflow
 import pytest
 from fastapi.testclient import TestClient
 from iris_mlops.backends.local import LocalBackend
-from iris_mlops.context import CHAMPION
 from iris_mlops.data import FEATURE_COLUMNS, load_iris_frame
 from iris_mlops.params import TaskParameters
 from iris_mlops.scoring_requests import PAYLOAD_LIMIT_BYTES
@@ -24,6 +23,7 @@ from iris_mlops.serving import (
     invocations_path,
     serve_in_thread,
 )
+from iris_mlops.vocabulary import CHAMPION
 from mlflow import MlflowClient
 
 PATH = invocations_path("iris-dev")

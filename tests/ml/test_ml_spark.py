@@ -8,7 +8,7 @@ import pytest
 from iris_mlops.backends.databricks import score_spark_frame
 from iris_mlops.data import FEATURE_COLUMNS, KEY_COLUMN, load_iris_frame
 from iris_mlops.iris_project import IRIS
-from iris_mlops.scoring import PREDICTION_COLUMN, VERSION_COLUMN
+from iris_mlops.vocabulary import PREDICTION_COLUMN, VERSION_COLUMN
 
 pytestmark = pytest.mark.spark
 # Skip at collection, before the session fixtures train a model for nothing.

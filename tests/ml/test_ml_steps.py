@@ -9,7 +9,7 @@ import pytest
 from deltalake import DeltaTable
 from iris_mlops import __version__
 from iris_mlops.backends import select_backend
-from iris_mlops.context import CHALLENGER, CHAMPION, TaskContext, experiment_name
+from iris_mlops.context import TaskContext, experiment_name
 from iris_mlops.data import FEATURES_TABLE, KEY_COLUMN, PREDICTIONS_TABLE, load_iris_frame
 from iris_mlops.entrypoints import IRIS_SCRIPTS
 from iris_mlops.errors import GateFailedError, MissingStateError
@@ -23,6 +23,7 @@ from iris_mlops.steps.deploy import deploy
 from iris_mlops.steps.evaluate import evaluate
 from iris_mlops.steps.ingest import ingest
 from iris_mlops.steps.train import train
+from iris_mlops.vocabulary import CHALLENGER, CHAMPION
 from ml_support import TEST_COMMIT
 from mlflow import MlflowClient
 

@@ -8,10 +8,8 @@ import json
 from typing import Any
 
 import pytest
-from iris_mlops.retrain import TRAINING_JOB as WHEEL_TRAINING_JOB
 
 from core.environment import PRODUCTION_LIKE, Environment
-from infra.databricks_args import TRAINING_JOB
 from infra.monitoring import drift_retrain_query
 from stacks.loading import PROJECT
 from stacks.offline import OfflineRun, fake_id, run_offline, stack_config_from_file
@@ -153,7 +151,3 @@ def test_the_drift_alert_can_be_switched_off_in_settings() -> None:
     )
     names = {r.name for r in run.of_type(RULE)}
     assert names == {"platform-monitoring-failed-jobs-alert"}
-
-
-def test_the_alerted_job_is_the_one_the_wheel_starts_on_drift() -> None:
-    assert TRAINING_JOB == WHEEL_TRAINING_JOB

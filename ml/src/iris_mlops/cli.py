@@ -90,9 +90,10 @@ def _approve(project: ProjectSpec, version: str, arguments: Sequence[str], logge
     from mlflow.exceptions import MlflowException  # noqa: PLC0415
 
     from iris_mlops.backends import detect_backend_name, select_backend  # noqa: PLC0415
-    from iris_mlops.context import CHALLENGER, TaskContext  # noqa: PLC0415
+    from iris_mlops.context import TaskContext  # noqa: PLC0415
     from iris_mlops.entrypoints import REQUIRED_ON_DATABRICKS, require_parameters  # noqa: PLC0415
     from iris_mlops.gate import APPROVAL_TAG, APPROVED  # noqa: PLC0415
+    from iris_mlops.vocabulary import CHALLENGER  # noqa: PLC0415
 
     program = f"{project.cli} approve"
     params = parse_parameters(arguments, APPROVE_PARAMETERS, program, defaults=project.defaults())

@@ -27,8 +27,6 @@ from iris_mlops.project import ProjectSpec
 from iris_mlops.provenance import provenance_tags
 from iris_mlops.recovery import PROCESS_TAG, close_interrupted_runs, process_identity
 
-CHALLENGER = "challenger"
-CHAMPION = "champion"
 _logger = logging.getLogger("iris_mlops")
 
 

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from iris_mlops.errors import ParameterError
 from iris_mlops.params import TaskParameters
-from iris_mlops.scoring import VERSION_COLUMN
 from iris_mlops.vocabulary import (
     METRIC_FACTS,
     PROJECT_NAME,
+    VERSION_COLUMN,
     Environment,
     PrimaryMetric,
     ProblemKind,

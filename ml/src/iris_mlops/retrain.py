@@ -34,11 +34,11 @@ from typing import TYPE_CHECKING, Protocol
 
 from iris_mlops.errors import BusyError, MissingStateError
 from iris_mlops.locks import training_lock
+from iris_mlops.vocabulary import TRAINING_JOB
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
 
-TRAINING_JOB = "training"
 TOKEN_MAX_CHARS = 64  # JobsAPI.run_now: "This token must have at most 64 characters."
 
 

@@ -6,14 +6,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from iris_mlops.vocabulary import PREDICTION_COLUMN, SCORED_AT_COLUMN, VERSION_COLUMN
+
 if TYPE_CHECKING:
     import pandas as pd
 
     from iris_mlops.project import ProjectSpec
-
-PREDICTION_COLUMN = "prediction"
-VERSION_COLUMN = "model_version"
-SCORED_AT_COLUMN = "scored_at"
 
 
 def prediction_rows(

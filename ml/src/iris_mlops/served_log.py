@@ -30,7 +30,7 @@ import pandas as pd
 from mlflow.pyfunc.scoring_server import SUPPORTED_FORMATS, infer_and_parse_data
 
 from iris_mlops.project import ProjectSpec
-from iris_mlops.scoring import PREDICTION_COLUMN, SCORED_AT_COLUMN, VERSION_COLUMN
+from iris_mlops.vocabulary import PREDICTION_COLUMN, SCORED_AT_COLUMN, VERSION_COLUMN
 
 REQUEST_ID_COLUMN = "request_id"
 ROW_COLUMN = "row"

@@ -41,7 +41,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from iris_mlops.backends import select_backend
-from iris_mlops.context import CHAMPION, RegisteredVersion, TaskContext, logged_model_id
+from iris_mlops.context import RegisteredVersion, TaskContext, logged_model_id
 from iris_mlops.errors import IrisMlopsError, MissingStateError
 from iris_mlops.http_protocol import DrainingH11Protocol
 from iris_mlops.iris_project import IRIS
@@ -57,6 +57,7 @@ from iris_mlops.scoring_requests import (
     read_body,
 )
 from iris_mlops.served_log import SERVED_KEYS, ServedRequestLog
+from iris_mlops.vocabulary import CHAMPION
 
 HEALTH_PATHS = frozenset({"/ping", "/health"})
 READY_TIMEOUT_SECONDS = 60.0

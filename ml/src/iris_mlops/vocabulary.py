@@ -97,6 +97,22 @@ def metrics_of(kind: ProblemKind) -> tuple[PrimaryMetric, ...]:
     return tuple(metric for metric, facts in METRIC_FACTS.items() if facts.kind is kind)
 
 
+# Names the wheel and the platform must spell alike, defined once here (the platform imports them):
+# the model aliases the approve task moves (Pulumi creates the endpoint once CHAMPION exists and
+# serves that version), the served entity the deploy task moves to a new version (Pulumi creates
+# the endpoint with it), and the job a drift alert starts (the platform gives its name to the
+# monitoring task and its id to the drift alert's query).
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+SERVED_ENTITY_NAME = "champion"
+TRAINING_JOB = "training"
+# The columns of every scored row (scoring.py writes them; the platform's quality monitor profiles
+# the predictions table by them, infra/model_monitoring.py).
+PREDICTION_COLUMN = "prediction"
+VERSION_COLUMN = "model_version"
+SCORED_AT_COLUMN = "scored_at"
+
+
 @dataclass(frozen=True)
 class DecisionDefaults:
     """What the gate and the monitor decide with when a task gets none of these parameters.

@@ -24,11 +24,17 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from iris_mlops.backends.databricks_serving import SERVED_ENTITY_NAME, publish
+from iris_mlops.backends.databricks_serving import publish
 from iris_mlops.errors import MissingStateError
 from iris_mlops.project import ProjectSpec
-from iris_mlops.scoring import PREDICTION_COLUMN, SCORED_AT_COLUMN, VERSION_COLUMN, prediction_rows
-from iris_mlops.vocabulary import ProblemKind
+from iris_mlops.scoring import prediction_rows
+from iris_mlops.vocabulary import (
+    PREDICTION_COLUMN,
+    SCORED_AT_COLUMN,
+    SERVED_ENTITY_NAME,
+    VERSION_COLUMN,
+    ProblemKind,
+)
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient

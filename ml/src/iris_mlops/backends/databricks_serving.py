@@ -28,13 +28,11 @@ from databricks.sdk.service.serving import (
 
 from iris_mlops.errors import ServingError
 from iris_mlops.logs import LOGGER_NAME
+from iris_mlops.vocabulary import SERVED_ENTITY_NAME
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
 
-# The same literal as SERVED_ENTITY_NAME in infra/model_serving.py, which creates the endpoint; the wheel
-# does not import infra. tests/ml/test_ml_backends.py fails when the two differ.
-SERVED_ENTITY_NAME = "champion"
 # Every field a served entity accepts on input that the endpoint also reports back: an update
 # sends them all back unchanged except the version (the PUT replaces the whole served entity).
 _CARRIED_FIELDS = tuple(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import mlflow
 
-from iris_mlops.context import CHAMPION, TaskContext
+from iris_mlops.context import TaskContext
 from iris_mlops.errors import GateFailedError, MissingStateError
 from iris_mlops.gate import APPROVAL_TAG, APPROVED, GateDecision, GateInputs, decide, effective_policy
 from iris_mlops.steps.evaluate import (
@@ -14,6 +14,7 @@ from iris_mlops.steps.evaluate import (
     champion_tag,
     require_challenger,
 )
+from iris_mlops.vocabulary import CHAMPION
 
 GATE_STATUS_TAG = "gate_status"
 GATE_MODE_TAG = "gate_mode"

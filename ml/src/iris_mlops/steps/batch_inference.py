@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import mlflow
 
-from iris_mlops.context import CHAMPION, TaskContext, missing_model_files
+from iris_mlops.context import TaskContext, missing_model_files
 from iris_mlops.errors import MissingStateError
+from iris_mlops.vocabulary import CHAMPION
 
 
 def batch_inference(ctx: TaskContext) -> str:

@@ -15,11 +15,12 @@ from datetime import UTC, datetime, timedelta
 import mlflow
 import pandas as pd
 
-from iris_mlops.context import CHAMPION, TaskContext
+from iris_mlops.context import TaskContext
 from iris_mlops.errors import GateFailedError
 from iris_mlops.gate import AWAITING_APPROVAL
 from iris_mlops.steps.approve import GATE_STATUS_TAG
 from iris_mlops.steps.evaluate import require_challenger
+from iris_mlops.vocabulary import CHAMPION
 
 DEPLOYABLE_STATUSES = frozenset({"passed", "bypassed"})
 DEPLOYMENT_KEYS = ("endpoint_name", "model_version")

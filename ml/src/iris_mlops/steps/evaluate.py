@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import mlflow
 
-from iris_mlops.context import CHALLENGER, CHAMPION, RegisteredVersion, TaskContext
+from iris_mlops.context import RegisteredVersion, TaskContext
 from iris_mlops.errors import MissingStateError
 from iris_mlops.metrics import score_all
+from iris_mlops.vocabulary import CHALLENGER, CHAMPION
 
 # Unity Catalog refuses `.`, `,`, `-`, `=`, `/` and `:` in tag keys (docs: "Apply tags to Unity
 # Catalog securable objects", constraints), so every key the steps set is snake_case.

@@ -20,13 +20,12 @@ from datetime import UTC, datetime, timedelta
 import mlflow
 import pandas as pd
 
-from iris_mlops.context import CHALLENGER, CHAMPION, RegisteredVersion, TaskContext
+from iris_mlops.context import RegisteredVersion, TaskContext
 from iris_mlops.drift import DriftThresholds, FeatureDrift, compare, summary
 from iris_mlops.errors import MissingStateError
 from iris_mlops.retrain import RetrainRequest, RetrainStart, RetrainTrigger
-from iris_mlops.scoring import PREDICTION_COLUMN, SCORED_AT_COLUMN
 from iris_mlops.steps.approve import GATE_STATUS_TAG
-from iris_mlops.vocabulary import ProblemKind
+from iris_mlops.vocabulary import CHALLENGER, CHAMPION, PREDICTION_COLUMN, SCORED_AT_COLUMN, ProblemKind
 
 WINDOW_HOURS = 24
 DRIFT_KEYS = ("window_id", "feature")

@@ -15,10 +15,11 @@ from mlflow.models import infer_signature
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import Pipeline
 
-from iris_mlops.context import CHALLENGER, CHAMPION, TaskContext
+from iris_mlops.context import TaskContext
 from iris_mlops.faults import VERSION_CREATED, checkpoint
 from iris_mlops.project import TRAIN_SCORE_METRIC
 from iris_mlops.recovery import close_interrupted_runs, mark_incomplete_versions
+from iris_mlops.vocabulary import CHALLENGER, CHAMPION
 
 FINGERPRINT_TAG = "training_fingerprint"
 # On runs started by a drift alert (retrain.py): the drift summary that started them.
