@@ -33,10 +33,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import grpc
 import yaml
-from google.protobuf import empty_pb2
-from pulumi.runtime.proto import analyzer_pb2_grpc
 
 PACK_START_SECONDS = 60
 CREDENTIALS = ("ARM_CLIENT_ID", "ARM_TENANT_ID", "ARM_SUBSCRIPTION_ID", "GITHUB_TOKEN")
@@ -142,6 +139,12 @@ def policy_pack_python(pack: Path) -> Path:
 
 def start_policy_pack(pack: Path, python: Path) -> None:
     """Start the pack as the language host does and ask it, over gRPC, which policies it holds."""
+    # Imported here: gRPC and Pulumi's protocol (which imports the pulumi SDK) cost ~0.2 s of CPU,
+    # and most of the stand-in's runs (`login`, a check that fails first) never talk to a pack.
+    import grpc  # noqa: PLC0415
+    from google.protobuf import empty_pb2  # noqa: PLC0415
+    from pulumi.runtime.proto import analyzer_pb2_grpc  # noqa: PLC0415
+
     command = [str(python), "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(pack.resolve())]
     with subprocess.Popen(
         command, cwd=pack, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

@@ -13,7 +13,7 @@
   environment; in a called workflow only the secrets the caller passes by name, the environment's
   value winning for a passed name (https://docs.github.com/en/actions/how-tos/reuse-automations/
   reuse-workflows; unpassed, a secret is an empty string and nothing fails). Any ``secrets.X`` or
-  ``vars.X`` a job reads that resolves empty fails the rehearsal.
+  ``vars.X`` a job reads that resolves empty fails the rehearsal, before the job's first step runs.
 - Fast: the clone's ``.venv`` links the suite's installed packages, exactly those the clone's
   ``requirements.lock`` names (what ``make setup`` would sync), so ``make setup`` has nothing to do
   (clone_setup.py).
@@ -33,6 +33,7 @@ from typing import Any
 from workflow_files import load_yaml
 
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+CONTEXT_READ = re.compile(r"(?<![\w.])(?:secrets|vars)\.[A-Za-z0-9_-]+")
 UNPASSED = ""  # what GitHub resolves an unknown or unpassed secret to
 RUNNER_OWNED = ("ARM_", "AZURE_", "GITHUB_", "PULUMI_", "ACTIONS_", "RUNNER_", "VIRTUAL_ENV", "DATABRICKS_")
 
@@ -99,6 +100,15 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
 
 def matches(patterns: Iterable[str], name: str) -> bool:
     return any(glob_regex(p).match(name) for p in patterns)
+
+
+def _strings(value: Any) -> Iterable[str]:
+    """The strings in a step's ``run``, ``with`` or ``env`` value."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _strings(item)
 
 
 class Runner:
@@ -227,8 +237,24 @@ class Runner:
                 "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "t",
             }
         self.env |= {k: str(v) for k, v in self.render(job.get("env") or {}, context).items()}
-        for index, step in enumerate(self._expand(job["steps"])):
+        steps = self._expand(job["steps"])
+        self._check_secrets_and_variables(steps, context)
+        for index, step in enumerate(steps):
             self._run_step(index, step, context)
+
+    def _check_secrets_and_variables(self, steps: list[dict[str, Any]], context: Context) -> None:
+        """Every ``secrets.X`` and ``vars.X`` the steps read, resolved before the first step runs.
+
+        Their values do not depend on what any step does, and every step runs (no step-level
+        ``if:`` is modelled), so one that resolves empty fails the job with the same reason it
+        would give at its step; found here, the job stops without running the steps before it.
+        """
+        for step in steps:
+            for key in ("run", "with", "env"):
+                for text in _strings(step.get(key)):
+                    for expression in EXPRESSION.findall(text):
+                        for path in CONTEXT_READ.findall(expression):
+                            self.evaluate(path, context)
 
     def _expand(self, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Steps with the repository's composite actions inlined."""
