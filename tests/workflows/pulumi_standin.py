@@ -19,7 +19,9 @@ before any program runs, what the real CLI would need and fails with the CLI's o
 
 Then it runs the program with the program's own interpreter through the offline engine
 (``stacks.plan``), logged in to ``ARM_SUBSCRIPTION_ID``, and applies the policy pack to the plan:
-a mandatory violation fails ``preview`` and ``up`` as the CLI would. Read against pulumi/pulumi at
+a mandatory violation fails ``preview`` and ``up`` as the CLI would. The interpreter starts warm
+from the rehearsal's plan server when it runs one (``REHEARSAL_PLAN_SERVER``; plan_server.py
+says when a warm start is the same as a cold one), else cold. Read against pulumi/pulumi at
 1b59498 (2026-08-21).
 """
 
@@ -34,6 +36,7 @@ import sys
 from pathlib import Path
 
 import yaml
+from plan_server import SERVER_VARIABLE, run_warm
 
 PACK_START_SECONDS = 60
 CREDENTIALS = ("ARM_CLIENT_ID", "ARM_TENANT_ID", "ARM_SUBSCRIPTION_ID", "GITHUB_TOKEN")
@@ -213,15 +216,26 @@ def run(args: argparse.Namespace, rest: list[str]) -> None:
     for pack, pack_python in packs.items():
         start_policy_pack(pack, pack_python)
     say(f"wheel: dist/iris/{wheels[-1].name}")
-    result = subprocess.run(
-        [str(python), "-c", PROGRAM, args.stack], cwd=project, capture_output=True, text=True, check=False
-    )
-    for line in (result.stdout + result.stderr).strip().splitlines():
+    code, output = run_program(python, project, args.stack)
+    for line in output.strip().splitlines():
         say(line)
-    if result.returncode != 0:
-        raise CliError(
-            f"`pulumi {args.command} --stack {args.stack}` failed (program exit code {result.returncode})"
-        )
+    if code != 0:
+        raise CliError(f"`pulumi {args.command} --stack {args.stack}` failed (program exit code {code})")
+
+
+def run_program(python: Path, project: Path, stack: str) -> tuple[int, str]:
+    """``python -c PROGRAM <stack>`` in the project: warm from the session's plan server when the
+    rehearsal runs one and it takes the run (plan_server.py), else a cold interpreter."""
+    if address := os.environ.get(SERVER_VARIABLE):
+        warm = run_warm(address, python, project, PROGRAM, [stack])
+        if isinstance(warm, tuple):
+            say("program started warm: the plan server's SDKs are the files the program's venv links")
+            return warm
+        say(f"program started cold: the plan server refused ({warm})")
+    result = subprocess.run(
+        [str(python), "-c", PROGRAM, stack], cwd=project, capture_output=True, text=True, check=False
+    )
+    return result.returncode, result.stdout + result.stderr
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,8 @@
   ``vars.X`` a job reads that resolves empty fails the rehearsal, before the job's first step runs.
 - Fast: the clone's ``.venv`` links the suite's installed packages, exactly those the clone's
   ``requirements.lock`` names (what ``make setup`` would sync), so ``make setup`` has nothing to do
-  (clone_setup.py).
+  (clone_setup.py); given a ``plan_server``, the stand-in's program runs start from its preloaded
+  provider SDKs when those are the files the clone's venv links (plan_server.py).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from plan_server import SERVER_VARIABLE
 from workflow_files import load_yaml
 
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
@@ -114,8 +116,11 @@ def _strings(value: Any) -> Iterable[str]:
 class Runner:
     """Runs one job of the clone's workflows; ``transcript`` says what ran and what was checked."""
 
-    def __init__(self, clone: Path, repository: Repository, tools: Path, stand_in: Path) -> None:
+    def __init__(
+        self, clone: Path, repository: Repository, tools: Path, stand_in: Path, plan_server: str | None = None
+    ) -> None:
         self.clone, self.repository, self.tools, self.stand_in = clone, repository, tools, stand_in
+        self.plan_server = plan_server  # the socket of plan_server.py, for the stand-in's program runs
         self.transcript: list[str] = []
         self.where = ""  # workflow:job running now, for messages
         self.env: dict[str, str] = {}  # the job's process environment, as steps change it
@@ -340,6 +345,8 @@ class Runner:
         if self.login_subscription != env.get("ARM_SUBSCRIPTION_ID"):
             raise self.fail(f"{self.where}: azure/login and ARM_SUBSCRIPTION_ID name different subscriptions")
         env = {**env, "PATH": f"{self.stand_in}{os.pathsep}{env['PATH']}"}
+        if self.plan_server:
+            env[SERVER_VARIABLE] = self.plan_server
         login = [
             "pulumi",
             "--non-interactive",
