@@ -2,7 +2,7 @@
 
 A cold ``python -m stacks.plan`` spends most of its CPU importing the four Pulumi SDKs
 (pulumi_databricks alone ~1.5 s). The rehearsal's clones link exactly those packages, file for
-file, from the suite's venv (clone_setup.link_venv), so this server, started with ``-S`` by the
+file, from the suite's venv (clone_setup.link_venv), so this server, started with ``-S -P`` by the
 suite's interpreter, imports them once and forks a child per program run. The child becomes what
 ``<clone>/.venv/bin/python -c PROGRAM <stack>`` would be: in the project folder, with the job's
 environment, ``sys.path`` as that interpreter builds it (the standard library, then the clone's
@@ -14,6 +14,9 @@ replies ``cold`` (the stand-in then starts the program cold): the run's interpre
 same binary, its ``PYTHON*`` variables (read while an interpreter starts) the server's, and every
 site-packages entry a preloaded module came from, and every ``.pth`` file whose import line ran,
 the very same file in the clone's venv (not so for a package its lock lacks, or another version).
+
+The demo's job host (demo/job_host.py) is one warm interpreter per job venv, started by that
+venv's own interpreter; here one server serves every clone, each a new venv, hence the checks.
 
 One request per connection on a Unix socket: a JSON line ``{"python", "cwd", "env", "args",
 "code", "stdout", "stderr"}``; the reply is ``{"exit": <code>}`` or ``{"cold": <why>}``.
@@ -30,6 +33,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import traceback
 import types
 from collections.abc import Iterator
@@ -39,6 +43,7 @@ from typing import Any
 
 PRELOAD = ("pulumi", "pulumi_azure_native", "pulumi_databricks", "pulumi_github", "pydantic", "yaml")
 SERVER_VARIABLE = "REHEARSAL_PLAN_SERVER"  # the socket's path, in the stand-in's environment
+PARENT_CHECK_SECONDS = 5  # how often an idle server checks that the suite that started it still runs
 IMPORT_LINE = re.compile(r"^import[ \t]", re.MULTILINE)  # the .pth lines site.addpackage runs
 
 
@@ -81,8 +86,8 @@ def refusal(request: dict[str, Any], site_dir: Path, entries: frozenset[str]) ->
     return None
 
 
-def run_child(request: dict[str, Any], stdlib: list[str]) -> None:
-    """In the forked child: become ``python -c code args`` of the clone's venv, run, exit."""
+def run_child(request: dict[str, Any], stdlib: list[str]) -> int:
+    """In the forked child: become ``python -c code args`` of the clone's venv; the exit code."""
     python = Path(request["python"])
     os.chdir(request["cwd"])
     os.environ.clear()
@@ -92,50 +97,64 @@ def run_child(request: dict[str, Any], stdlib: list[str]) -> None:
     site.addsitedir(str(site_packages(python)))
     sys.executable = str(python)
     sys.prefix = sys.exec_prefix = str(python.parent.parent)
-    for fd, name in ((1, "stdout"), (2, "stderr")):
-        target = os.open(request[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    written = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    for fd, path, flags in (
+        (0, os.devnull, os.O_RDONLY),
+        (1, request["stdout"], written),
+        (2, request["stderr"], written),
+    ):
+        target = os.open(path, flags, 0o600)
         os.dup2(target, fd)
         os.close(target)
     main = sys.modules["__main__"] = types.ModuleType("__main__")
-    code = 0
     try:
         exec(compile(request["code"], "<string>", "exec"), main.__dict__)  # noqa: S102 - the stand-in's PROGRAM
     except SystemExit as stop:
         if stop.code is None or isinstance(stop.code, int):
-            code = stop.code or 0
-        else:
-            sys.stderr.write(f"{stop.code}\n")
-            code = 1
+            return stop.code or 0
+        sys.stderr.write(f"{stop.code}\n")
+        return 1
     except BaseException:  # noqa: BLE001 - as the interpreter does: the traceback, exit code 1
         traceback.print_exc()
-        code = 1
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+        return 1
+    return 0
 
 
 def serve(address: str) -> None:
-    stdlib = sys.path[1:]  # started with -S: this file's folder, then only the standard library
-    sys.path[:] = stdlib
+    stdlib = list(sys.path)  # started with -S -P: only the standard library
     site_dir = site_packages(Path(sys.executable))
     entries = preload(site_dir)
+    # A fork copies only the calling thread: with another one running, a child could inherit a lock
+    # it held. None should run after these imports; if one does, every run is started cold.
+    threads = [thread.name for thread in threading.enumerate() if thread is not threading.main_thread()]
     # ~400k long-lived SDK objects out of the collector's sight: a child's collections neither
     # walk them nor copy their pages (https://docs.python.org/3/library/gc.html#gc.freeze).
     gc.freeze()
+    parent = os.getppid()
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
         listener.bind(address)
         listener.listen()
+        listener.settimeout(PARENT_CHECK_SECONDS)
         sys.stdout.write("ready\n")
         sys.stdout.flush()
         while True:
-            connection, _ = listener.accept()
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                if os.getppid() != parent:  # the suite ended without stopping it (killed)
+                    return
+                continue
             with connection:
                 request = json.loads(connection.makefile(encoding="utf-8").readline())
                 reply: dict[str, Any]
-                if reason := refusal(request, site_dir, entries):
+                if reason := (f"threads {threads} run in the server" if threads else None) or refusal(
+                    request, site_dir, entries
+                ):
                     reply = {"cold": reason}
                 elif (pid := os.fork()) == 0:
-                    run_child(request, stdlib)
+                    # Out through SystemExit: the normal shutdown of a fresh interpreter (atexit,
+                    # buffered output), never back into this loop.
+                    sys.exit(run_child(request, stdlib))
                 else:
                     reply = {"exit": os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])}
                 connection.sendall(json.dumps(reply).encode() + b"\n")
@@ -145,8 +164,8 @@ def serve(address: str) -> None:
 def started(folder: Path) -> Iterator[str]:
     """A server for this session, listening in ``folder``: yields the socket's path."""
     address = str(folder / "socket")
-    command = [sys.executable, "-S", __file__, address]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as server:
+    command = [sys.executable, "-S", "-P", __file__, address]
+    with subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True) as server:
         try:
             if (server.stdout.readline() if server.stdout else "").strip() != "ready":
                 raise RuntimeError(f"the plan server did not start (exit code {server.wait()})")

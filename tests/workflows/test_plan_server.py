@@ -15,8 +15,9 @@ from workflow_files import ROOT
 
 # Everything a program can see of how its interpreter started, then an exit code.
 INTROSPECT = """
-import json, os, sys
+import atexit, json, os, sys
 import stacks
+atexit.register(print, "at exit")
 print(json.dumps({"argv": sys.argv, "cwd": os.getcwd(), "path": sys.path, "prefix": sys.prefix,
                   "executable": sys.executable, "variable": os.environ.get("PLAN_SERVER_PROBE"),
                   "stacks": stacks.__file__, "main": __name__}))
@@ -37,7 +38,8 @@ def test_a_warm_start_is_what_a_cold_start_of_the_clones_interpreter_sees(
         [str(python), "-c", INTROSPECT, "dev"], cwd=clone, capture_output=True, text=True, check=False
     )
     assert warm == (cold.returncode, cold.stdout + cold.stderr), warm
-    seen = json.loads(cold.stdout)
+    seen = json.loads(cold.stdout.splitlines()[0])
+    assert cold.stdout.endswith("at exit\n")
     assert seen["stacks"] == str(clone / "stacks" / "__init__.py")  # the clone's code, not the suite's
     assert seen["variable"] == "from the job"
 
