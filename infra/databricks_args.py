@@ -5,7 +5,7 @@ a project's job graph may ask for)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Self
@@ -154,24 +154,30 @@ class DatabricksWorkloadsArgs(ComponentArgs):
 
     def parameter_values(self, project: ProjectArgs) -> dict[str, str]:
         """The value of every named parameter a task of the project's job graph may ask for."""
-        return {
-            "env": self.environment.value,
-            "catalog": self.catalog,
-            "schema": project.schema_name,
-            "model_name": project.model_name,
-            "primary_metric": project.primary_metric,
-            "margin": str(project.margin),
-            "require_approval": "true" if self.require_approval else "false",
-            "endpoint_name": self.endpoint_name(project),
-            "experiment_name": self.experiment_name(project),
-            "drift_psi_threshold": str(self.drift.psi),
-            "drift_p_value": str(self.drift.p_value),
-            "drift_min_rows": str(self.drift.min_rows),
-            # The job a drift alert starts (iris_mlops.retrain): this project's training job.
-            "training_job_name": self.names.job(project.name, TRAINING_JOB),
-            # The training job's job parameter default: not started by a drift alert.
-            "drift_summary": "{}",
-        }
+        return {name: value(self, project) for name, value in PARAMETERS.items()}
+
+
+# Every named parameter a task of a project's job graph may ask for, and how the platform fills it.
+# Its names alone are what a graph is checked against before anything is registered
+# (stacks/wiring.py, checked_wheels), so the platform's values are known by this one table.
+PARAMETERS: Mapping[str, Callable[[DatabricksWorkloadsArgs, ProjectArgs], str]] = {
+    "env": lambda args, project: args.environment.value,
+    "catalog": lambda args, project: args.catalog,
+    "schema": lambda args, project: project.schema_name,
+    "model_name": lambda args, project: project.model_name,
+    "primary_metric": lambda args, project: project.primary_metric,
+    "margin": lambda args, project: str(project.margin),
+    "require_approval": lambda args, project: "true" if args.require_approval else "false",
+    "endpoint_name": lambda args, project: args.endpoint_name(project),
+    "experiment_name": lambda args, project: args.experiment_name(project),
+    "drift_psi_threshold": lambda args, project: str(args.drift.psi),
+    "drift_p_value": lambda args, project: str(args.drift.p_value),
+    "drift_min_rows": lambda args, project: str(args.drift.min_rows),
+    # The job a drift alert starts (iris_mlops.retrain): this project's training job.
+    "training_job_name": lambda args, project: args.names.job(project.name, TRAINING_JOB),
+    # The training job's job parameter default: not started by a drift alert.
+    "drift_summary": lambda args, project: "{}",
+}
 
 
 def _shared(values: Iterable[str]) -> set[str]:

@@ -7,7 +7,7 @@ dependencies, e-mails) so that planning twice gives identical inputs (docs/traps
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from enum import StrEnum
 
 import pulumi
@@ -62,19 +62,21 @@ class DriftThresholds(BaseModel):
     min_rows: int = Field(default=DECISION_DEFAULTS.drift_min_rows, ge=1, le=10_000_000)
 
 
-def check_parameters(graph: JobGraph, values: Mapping[str, str]) -> None:
-    """All unknown parameter names at once, before anything is registered."""
+def check_parameters(graph: JobGraph, known: Collection[str]) -> None:
+    """All parameter names the graph asks for and ``known`` lacks, at once, before anything is
+    registered (``known``: the names the platform fills, or their values by name)."""
     unknown = sorted(
         f"{job_key}{'.' + task.key if task else ''}: {parameter}"
         for job_key, job in graph.jobs.items()
         for task, names in ((None, job.parameters), *((t, t.parameters) for t in job.tasks))
         for parameter in names
-        if parameter not in values
+        if parameter not in known
     )
     if unknown:
         raise UnknownJobParameterError(
             f"the job graph names parameters the platform does not fill: {unknown}; "
-            f"known parameters: {sorted(values)} (add the value in infra/databricks.py or fix the graph)"
+            f"known parameters: {sorted(known)} (add the value in infra/databricks_args.py, PARAMETERS, "
+            "or fix the graph)"
         )
 
 

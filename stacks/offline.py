@@ -258,8 +258,13 @@ def run_offline(
         pulumi.runtime.set_all_config(dict(config), sorted(secret_keys))
         monitor = _RecordingMonitor(_Mocks(subscription_id, workspace or WorkspaceState()))
         pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=True, monitor=monitor)
-        program()
-        loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
+        try:
+            program()
+        finally:
+            # As the SDK's run_pulumi_func (pulumi/runtime/stack.py): whatever the program
+            # registered before it raised still reaches the engine, which a `pulumi up` creates,
+            # before the error is reported. A run that fails half-way shows it here too.
+            loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
         exports, secret_exports = loop.run_until_complete(_resolve_exports())
         return OfflineRun(stack, list(monitor.recorded), exports, frozenset(secret_exports))
     finally:

@@ -18,10 +18,10 @@ from pulumi_azure_native import authorization
 from infra.access import access_levels
 from infra.base import StrInput
 from infra.databricks import DatabricksWorkloads
-from infra.databricks_args import DatabricksWorkloadsArgs, ProblemType, ProjectArgs
+from infra.databricks_args import PARAMETERS, DatabricksWorkloadsArgs, ProblemType, ProjectArgs
 from infra.databricks_provider import DatabricksAuthType, auth_type_for
 from infra.github import DeploymentRule, GitHubEnvironmentArgs, Protection
-from infra.jobs import DriftThresholds, JobCluster
+from infra.jobs import DriftThresholds, JobCluster, check_parameters
 from infra.monitoring import DriftAlertArgs
 from infra.naming import AzureNames, azure_names
 from infra.platform import Platform, PlatformArgs
@@ -46,13 +46,17 @@ def project_dist(project: ProjectSettings, dist: Path | None = None) -> Path:
 def checked_wheels(settings: StackSettings, dist: Path | None = None) -> dict[str, Path]:
     """Each project's wheel, by project; a pinned version must be the one that was built.
 
-    A missing wheel raises WheelError telling the user to `make wheel`; every wrong pin is one
-    problem of one ConfigError.
+    A missing wheel raises WheelError telling the user to `make wheel`; a job graph naming a
+    parameter the platform does not fill raises UnknownJobParameterError; every wrong pin is one
+    problem of one ConfigError. All of it before the program registers anything: the SDK sends
+    every registration made before an error to the engine (pulumi/runtime/stack.py,
+    run_pulumi_func), and a `pulumi up` would create the foundation of a stack it cannot finish.
     """
     wheels, problems = {}, []
     stack = settings.environment.value
     for project in settings.projects:
         wheel = read_wheel(project_dist(project, dist))
+        check_parameters(wheel.graph, PARAMETERS)
         pin = project.wheel_version
         if pin is not None and pin != wheel.version:
             message = (

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
+import pulumi
 import pytest
 
 from core.environment import PRODUCTION_LIKE, Environment
+from infra.jobs import UnknownJobParameterError
 from infra.wheel import WheelError
 from stacks import offline, wiring
 from stacks.loading import PROJECT, ConfigError
@@ -45,6 +48,42 @@ def registrations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         offline, "_record", lambda request, urn, *rest: registered.append(urn) or record(request, urn, *rest)
     )
     return registered
+
+
+def test_what_a_program_registered_before_it_raised_reaches_the_engine(registrations: list[str]) -> None:
+    """As the SDK's run_pulumi_func: a failing program's earlier registrations are still sent (a
+    `pulumi up` creates them), so the "before any registration" tests below can fail."""
+
+    def program() -> None:
+        pulumi.CustomResource("test:index:Thing", "first", {})
+        raise ValueError("half-way")
+
+    with pytest.raises(ValueError, match="half-way"):
+        run_offline(program, project=PROJECT, stack="dev", config={})
+    assert [urn.rsplit("::", 1)[1] for urn in registrations] == ["first"]
+
+
+def test_an_unknown_job_parameter_fails_before_any_registration(
+    registrations: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checked with the wheels, before the foundation: a `pulumi up` would otherwise create the
+    resource group and everything in it, then stop."""
+    dist = tmp_path / "dist"
+    shutil.copytree(wiring.DIST, dist)
+    (wheel,) = (dist / "iris").glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    graph = members["iris_mlops/job_graph.toml"].decode()
+    bad = graph.replace('parameters = ["env", "catalog", "schema"]', 'parameters = ["env", "region"]', 1)
+    assert bad != graph
+    members["iris_mlops/job_graph.toml"] = bad.encode()
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    monkeypatch.setattr(wiring, "DIST", dist)
+    with pytest.raises(UnknownJobParameterError, match=r"training\.ingest: region"):
+        run_offline(program, project=PROJECT, stack="dev", config=_config())
+    assert registrations == []
 
 
 def test_a_pinned_wheel_version_that_was_not_built_fails_before_any_registration(
