@@ -1,18 +1,31 @@
 """Shared fixtures for the whole suite.
 
-``plans`` (session scope): ``dict[Environment, OfflineRun]``, the real program planned once per
-session for each of the four stacks with its committed ``Pulumi.<stack>.yaml`` (see
-``stacks/plan.py``). Assert on ``run.resources`` (``RecordedResource``: urn, type, name, parent,
-protect, dependencies, inputs, options) and ``run.exports``; never mutate it. Its name and shape
-are a contract other tests (policy, GitHub, Databricks) rely on.
+Every plan of the platform comes from one harness, tests/harness.py: the real program through the
+real wiring, with a committed stack file's config and, where a test needs another shape, settings
+overrides laid over it. ``plan_with`` (session scope) is that harness; it plans each distinct
+request once per session, so every fixture below and every test asking for the same shape share one
+run.
+
+``plans`` (session scope): ``dict[Environment, OfflineRun]``, the four stacks with their committed
+``Pulumi.<stack>.yaml``. Assert on ``run.resources`` (``RecordedResource``: urn, type, name,
+parent, protect, dependencies, inputs, options) and ``run.exports``; never mutate it. Its name and
+shape are a contract other tests (policy, GitHub, Databricks) rely on.
 
 ``trained_plans`` (session scope): the same, planned as after the first training run (a champion
-alias, the predictions table), which is when the serving endpoint and the monitor appear.
+alias, the predictions tables), which is when the serving endpoints and the monitors appear.
 
 ``secret_stack_root`` / ``secret_plan`` (session scope): a folder holding Pulumi.dev.yaml with
 tests/stacks/fixtures/secret-overlay.yaml laid over it (a ``secure:`` value and the extraSecrets
 entry that hands it to GitHub), and that stack planned through the real program. No committed stack
 file has a ``secure:`` value, so this is what the secret tests can fail on.
+
+``switched_plan`` (session scope): dev with harness.SWITCHED, the switches tests flip away from the
+stack file (job clusters, unpaused schedules, no drift alert, a rotated GitHub secret, a rebuilt
+Iris wheel).
+``prod_variant_plan`` (session scope): prod with harness.PROD_VARIANT (a reviewer by login, a wait
+timer) as after a training run without a batch run (a champion, no predictions table).
+
+``registrations``: the URNs the offline engine receives during one test, also of a run that fails.
 
 ``bootstrap_run`` (session scope): the bootstrap project's offline plan of its committed example
 stack, ``bootstrap/Pulumi.example-org.yaml`` (``bootstrap/plan.py``).
@@ -29,20 +42,24 @@ from pathlib import Path
 
 import pytest
 import yaml
+from harness import (
+    PROD_VARIANT,
+    SWITCHED,
+    SWITCHED_SECRETS,
+    VARIANT_WORKSPACE,
+    StackPlans,
+    changed_wheel_dist,
+    trained_workspace,
+)
 
 from bootstrap.plan import plan_bootstrap
 from core.environment import Environment
+from stacks import offline
 from stacks.defaults import deep_merge
 from stacks.loading import read_stack_file
 from stacks.offline import OfflineRun
-from stacks.plan import ROOT, plan_stack, stack_file, stack_projects, trained
+from stacks.plan import ROOT, stack_file
 
-# The champion version the `trained_plans` fixture's workspace reports.
-TRAINED_CHAMPION = 3
-
-# Inside GitHub Actions the program picks OIDC auth for Databricks (stacks/wiring.py); the shared
-# plans describe what a person's `pulumi preview` registers, wherever the suite runs.
-CI_AUTH_VARIABLES = ("GITHUB_ACTIONS", "ACTIONS_ID_TOKEN_REQUEST_URL", "ARM_CLIENT_ID", "ARM_TENANT_ID")
 SECRET_OVERLAY = Path(__file__).parent / "stacks" / "fixtures" / "secret-overlay.yaml"
 
 
@@ -53,26 +70,23 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 @pytest.fixture(scope="session")
-def plans() -> dict[Environment, OfflineRun]:
-    with pytest.MonkeyPatch.context() as patch:
-        for variable in CI_AUTH_VARIABLES:
-            patch.delenv(variable, raising=False)
-        return {environment: plan_stack(environment) for environment in Environment}
+def plan_with() -> StackPlans:
+    return StackPlans()
 
 
 @pytest.fixture(scope="session")
-def trained_plans() -> dict[Environment, OfflineRun]:
+def plans(plan_with: StackPlans) -> dict[Environment, OfflineRun]:
+    return {environment: plan_with(environment) for environment in Environment}
+
+
+@pytest.fixture(scope="session")
+def trained_plans(plan_with: StackPlans) -> dict[Environment, OfflineRun]:
     """The same stacks planned as after a training and a batch run: the champion alias is
-    ``TRAINED_CHAMPION`` and the predictions table exists, so endpoints and monitors appear."""
-    with pytest.MonkeyPatch.context() as patch:
-        for variable in CI_AUTH_VARIABLES:
-            patch.delenv(variable, raising=False)
-        return {
-            environment: plan_stack(
-                environment, workspace=trained(TRAINED_CHAMPION, stack_projects(environment))
-            )
-            for environment in Environment
-        }
+    ``harness.TRAINED_CHAMPION`` and the predictions tables exist, so endpoints and monitors appear."""
+    return {
+        environment: plan_with(environment, workspace=trained_workspace(environment))
+        for environment in Environment
+    }
 
 
 @pytest.fixture(scope="session")
@@ -84,11 +98,30 @@ def secret_stack_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def secret_plan(secret_stack_root: Path) -> OfflineRun:
-    with pytest.MonkeyPatch.context() as patch:
-        for variable in CI_AUTH_VARIABLES:
-            patch.delenv(variable, raising=False)
-        return plan_stack(Environment.DEV, secret_stack_root)
+def secret_plan(plan_with: StackPlans) -> OfflineRun:
+    return plan_with(Environment.DEV, read_stack_file(SECRET_OVERLAY)["config"])
+
+
+@pytest.fixture(scope="session")
+def switched_plan(plan_with: StackPlans, tmp_path_factory: pytest.TempPathFactory) -> OfflineRun:
+    dist = changed_wheel_dist(tmp_path_factory.mktemp("switched"))
+    return plan_with(Environment.DEV, SWITCHED, secrets=SWITCHED_SECRETS, dist=dist)
+
+
+@pytest.fixture(scope="session")
+def prod_variant_plan(plan_with: StackPlans) -> OfflineRun:
+    return plan_with(Environment.PROD, PROD_VARIANT, workspace=VARIANT_WORKSPACE)
+
+
+@pytest.fixture
+def registrations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The URN of every resource the offline engine receives during the test, error or not."""
+    registered: list[str] = []
+    record = offline._record
+    monkeypatch.setattr(
+        offline, "_record", lambda request, urn, *rest: registered.append(urn) or record(request, urn, *rest)
+    )
+    return registered
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from typing import Any
 from core.environment import PRODUCTION_LIKE, Environment
 from infra.jobs import APPROVERS_JOB_PERMISSION
 from stacks.offline import OfflineRun, RecordedResource
+from stacks.plan import stack_settings
 
 JOB = "databricks:index/job:Job"
 PERMISSIONS = "databricks:index/permissions:Permissions"
@@ -82,13 +83,14 @@ def test_what_a_person_may_override_is_a_job_parameter_every_task_receives(
 ) -> None:
     """Databricks pushes job parameters down to every python_wheel_task and lets them win over a
     task parameter of the same name: a job parameter is never also a task's named parameter."""
-    margins = {env: "0.01" if env is Environment.PROD else "0.0" for env in Environment}
     for env, run in plans.items():
         planned = jobs(run)
+        (iris,) = [p for p in stack_settings(env).projects if p.name == "iris"]
+        margin = str(iris.margin)
         # A drift alert starts the training job with its summary (iris_mlops.retrain); "{}" otherwise.
         expected = {
-            "training": {"margin": margins[env], "drift_summary": "{}"},
-            "release": {"margin": margins[env]},
+            "training": {"margin": margin, "drift_summary": "{}"},
+            "release": {"margin": margin},
         }
         for job_key in ("training", "release"):
             parameters = {p["name"]: p["default"] for p in planned[job_key]["parameters"]}

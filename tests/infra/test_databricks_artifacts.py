@@ -1,4 +1,4 @@
-"""The wheel's path on the volume is content-addressed (docs/traps.md: wheel-cache); no wheel, no plan."""
+"""The wheel's path on the volume is content-addressed (docs/traps.md: wheel-cache)."""
 
 from __future__ import annotations
 
@@ -6,32 +6,38 @@ import re
 from pathlib import Path
 
 import pytest
-from databricks_fixtures.program import plan, workloads_args
 from databricks_fixtures.wheels import build_wheel
 
 from core.environment import Environment
 from infra.artifacts import content_addressed_path
-from infra.databricks import DatabricksWorkloads
-from infra.wheel import WheelError, read_wheel
-from stacks.offline import OfflineRun, run_offline
+from infra.wheel import read_wheel
+from stacks.offline import OfflineRun, RecordedResource
 
 VOLUME = "/Volumes/mlops_dev/iris/artifacts"
 FILE = "databricks:index/file:File"
+JOB = "databricks:index/job:Job"
 
 
-def uploaded_path(run: OfflineRun) -> str:
-    (upload,) = run.of_type(FILE)
-    path: str = upload.plain_inputs()["path"]
+def project_resource(run: OfflineRun, type_: str, project: str) -> RecordedResource:
+    (resource,) = [r for r in run.of_type(type_) if r.name.startswith(f"databricks-{project}-")]
+    return resource
+
+
+def uploaded_path(run: OfflineRun, project: str) -> str:
+    path: str = project_resource(run, FILE, project).plain_inputs()["path"]
     return path
 
 
-def wheels_named_in_jobs(run: OfflineRun) -> set[str]:
-    return {
-        dependency
-        for job in run.of_type("databricks:index/job:Job")
-        for environment in job.plain_inputs()["environments"]
-        for dependency in environment["spec"]["dependencies"]
-    }
+def wheels_named_in_jobs(run: OfflineRun, project: str) -> set[str]:
+    """The wheels the project's jobs install: serverless environments' or job-cluster tasks'."""
+    named: set[str] = set()
+    for job in run.of_type(JOB):
+        if not job.name.startswith(f"databricks-{project}-"):
+            continue
+        inputs = job.plain_inputs()
+        named |= {d for e in inputs.get("environments", []) for d in e["spec"]["dependencies"]}
+        named |= {library["whl"] for task in inputs["tasks"] for library in task.get("libraries", [])}
+    return named
 
 
 def test_path_carries_version_and_hash_and_keeps_a_valid_wheel_name(tmp_path: Path) -> None:
@@ -42,42 +48,36 @@ def test_path_carries_version_and_hash_and_keeps_a_valid_wheel_name(tmp_path: Pa
     assert wheel.sha256.startswith(path.split("+")[1][:12])
 
 
-def test_same_wheel_gives_the_same_path_and_no_diff(tmp_path: Path) -> None:
-    first = plan(Environment.DEV, build_wheel(tmp_path / "a"))
-    second = plan(Environment.DEV, build_wheel(tmp_path / "b"))  # same bytes, built elsewhere
-    assert uploaded_path(first) == uploaded_path(second)
-    assert wheels_named_in_jobs(first) == wheels_named_in_jobs(second) == {uploaded_path(first)}
+def test_same_wheel_gives_the_same_path_and_no_diff(
+    plans: dict[Environment, OfflineRun], switched_plan: OfflineRun
+) -> None:
+    """The switched dev stack reads Diabetes's wheel, unchanged, from a copy of dist/ elsewhere."""
+    before, after = plans[Environment.DEV], switched_plan
+    assert uploaded_path(before, "diabetes") == uploaded_path(after, "diabetes")
+    for run in (before, after):
+        assert wheels_named_in_jobs(run, "diabetes") == {uploaded_path(run, "diabetes")}
 
 
-def test_changed_wheel_gets_a_new_path_and_the_jobs_follow(tmp_path: Path) -> None:
-    before = plan(Environment.DEV, build_wheel(tmp_path / "a"))
-    after = plan(Environment.DEV, build_wheel(tmp_path / "b", payload="# a fix\n"))
-    assert uploaded_path(before) != uploaded_path(after)
-    assert Path(uploaded_path(before)).name == Path(uploaded_path(after)).name  # same version, same file name
-    assert wheels_named_in_jobs(after) == {uploaded_path(after)}
+def test_changed_wheel_gets_a_new_path_and_the_jobs_follow(
+    plans: dict[Environment, OfflineRun], switched_plan: OfflineRun
+) -> None:
+    """The switched dev stack's Iris wheel was rebuilt after a fix: same version, other bytes."""
+    before, after = uploaded_path(plans[Environment.DEV], "iris"), uploaded_path(switched_plan, "iris")
+    assert before != after
+    assert Path(before).name == Path(after).name  # same version, same file name
+    assert wheels_named_in_jobs(switched_plan, "iris") == {after}
 
 
-def test_upload_waits_for_the_volume(tmp_path: Path) -> None:
-    run = plan(Environment.DEV, build_wheel(tmp_path))
-    (upload,) = run.of_type(FILE)
-    (volume,) = run.of_type("databricks:index/volume:Volume")
-    assert volume.urn in upload.dependencies
-
-
-def test_missing_wheel_is_a_clear_error_and_registers_nothing(tmp_path: Path) -> None:
-    args = workloads_args(Environment.DEV, tmp_path / "dist")
-    errors: list[WheelError] = []
-
-    def program() -> None:
-        try:
-            DatabricksWorkloads("databricks", args)
-        except WheelError as error:
-            errors.append(error)
-
-    run = run_offline(program, project="mlops-platform", stack="dev", config={})
-    assert run.resources == []
-    (error,) = errors
-    assert "make wheel" in str(error)
+def test_upload_waits_for_the_volume(plans: dict[Environment, OfflineRun]) -> None:
+    run = plans[Environment.DEV]
+    for project in ("iris", "diabetes"):
+        (upload,) = [f for f in run.of_type(FILE) if f.name.startswith(f"databricks-{project}-")]
+        (volume,) = [
+            v
+            for v in run.of_type("databricks:index/volume:Volume")
+            if v.name.startswith(f"databricks-{project}-")
+        ]
+        assert volume.urn in upload.dependencies
 
 
 @pytest.mark.parametrize("version", ["0.1.0", "1.2.3rc1"])

@@ -5,19 +5,24 @@ Each test names the defect it guards: a plan of the old form fails it.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from databricks_fixtures.program import ACCOUNT_ID, DEPLOYER_CLIENT_ID, STORAGE_ROLE_URN, plan
-from iris_mlops.data import PREDICTIONS_TABLE
+from harness import VARIANT_CHAMPION
 
 from core.environment import Environment
 from infra.model_serving import CI_TOKEN_MINUTES
 from infra.workload_identity import SERVICE_PRINCIPAL_MANAGER, SERVICE_PRINCIPAL_USER
-from stacks.offline import FAKE_OUTPUTS, OfflineRun, RecordedResource, WorkspaceState
+from stacks.offline import FAKE_OUTPUTS, OfflineRun, RecordedResource
+from stacks.plan import stack_settings
+from stacks.projects import predictions_table
 
 SP_ID = FAKE_OUTPUTS["databricks:index/servicePrincipal:ServicePrincipal"]("sp", {})["applicationId"]
+# The deployer managed identity's client id, as the platform's identity reports it.
+DEPLOYER_CLIENT_ID = FAKE_OUTPUTS["azure-native:managedidentity:UserAssignedIdentity"]("deployer", {})[
+    "clientId"
+]
+STORAGE_ROLE = "platform-databricks-connector-blob-contributor"  # the access connector's
 DEPLOYERS = "mlops-deployers"
 RULE_SET = "databricks:index/accessControlRuleSet:AccessControlRuleSet"
+GRANTS = "databricks:index/grants:Grants"
 SERVING = "databricks:index/modelServing:ModelServing"
 MONITOR = "databricks:index/qualityMonitor:QualityMonitor"
 OWNED = (
@@ -27,6 +32,9 @@ OWNED = (
     "databricks:index/schema:Schema",
     "databricks:index/volume:Volume",
 )
+# The stacks that ask for endpoints, and for monitors.
+SERVED = [e for e in Environment if stack_settings(e).databricks.create_serving_endpoint]
+MONITORED = [e for e in Environment if stack_settings(e).databricks.model_monitoring]
 
 
 def one(run: OfflineRun, type_: str) -> RecordedResource:
@@ -34,16 +42,31 @@ def one(run: OfflineRun, type_: str) -> RecordedResource:
     return resource
 
 
+def per_project(run: OfflineRun, type_: str, name_part: str = "") -> dict[str, RecordedResource]:
+    """The one resource of a type (named with ``name_part``) each ML project has, by project."""
+    found = {
+        project.name: [
+            r
+            for r in run.of_type(type_)
+            if r.name.startswith(f"databricks-{project.name}-") and name_part in r.name
+        ]
+        for project in stack_settings(run.stack).projects
+    }
+    assert all(len(resources) == 1 for resources in found.values()), (type_, name_part, found)
+    return {name: resources[0] for name, resources in found.items()}
+
+
 # --- defect 1: run_as needs Service Principal User ---------------------------------------------------
 
 
 def test_jobs_wait_for_the_rule_set_that_lets_the_deployers_use_the_job_principal(
-    runs: dict[Environment, OfflineRun],
+    plans: dict[Environment, OfflineRun],
 ) -> None:
-    for env, run in runs.items():
+    for env, run in plans.items():
         rule_set = one(run, RULE_SET)
         inputs = rule_set.plain_inputs()
-        assert inputs["name"] == f"accounts/{ACCOUNT_ID}/servicePrincipals/{SP_ID}/ruleSets/default"
+        account = stack_settings(env).databricks.account_id
+        assert inputs["name"] == f"accounts/{account}/servicePrincipals/{SP_ID}/ruleSets/default"
         roles = {rule["role"]: set(rule["principals"]) for rule in inputs["grantRules"]}
         assert roles == {
             SERVICE_PRINCIPAL_MANAGER: {f"groups/{DEPLOYERS}"},
@@ -57,9 +80,9 @@ def test_jobs_wait_for_the_rule_set_that_lets_the_deployers_use_the_job_principa
 
 
 def test_the_deployer_is_a_workspace_admin_before_it_is_named_in_a_rule(
-    runs: dict[Environment, OfflineRun],
+    plans: dict[Environment, OfflineRun],
 ) -> None:
-    for env, run in runs.items():
+    for env, run in plans.items():
         (deployer,) = [
             sp
             for sp in run.of_type("databricks:index/servicePrincipal:ServicePrincipal")
@@ -76,64 +99,69 @@ def test_the_deployer_is_a_workspace_admin_before_it_is_named_in_a_rule(
 
 
 def test_every_securable_is_owned_by_the_deployers_not_by_whoever_ran_the_first_up(
-    runs: dict[Environment, OfflineRun],
+    plans: dict[Environment, OfflineRun],
 ) -> None:
-    for env, run in runs.items():
-        for type_ in OWNED:
-            assert one(run, type_).plain_inputs()["owner"] == DEPLOYERS, (env, type_)
-        # The model stays the job principal's: setting an alias needs its owner.
-        assert one(run, "databricks:index/registeredModel:RegisteredModel").plain_inputs()["owner"] == SP_ID
+    for env, run in plans.items():
+        securables = [r for type_ in OWNED for r in run.of_type(type_)]
+        assert {r.type for r in securables} == set(OWNED), env
+        for securable in securables:
+            assert securable.plain_inputs()["owner"] == DEPLOYERS, (env, securable.name)
+        # Each model stays the job principal's: setting an alias needs its owner.
+        models = per_project(run, "databricks:index/registeredModel:RegisteredModel")
+        assert {model.plain_inputs()["owner"] for model in models.values()} == {SP_ID}, env
 
 
 # --- defect 4: the endpoint creator reads the model ---------------------------------------------------
 
 
 def test_deployers_execute_the_model_before_the_endpoint_is_created(
-    trained_runs: dict[Environment, OfflineRun],
+    trained_plans: dict[Environment, OfflineRun],
 ) -> None:
-    for env in (Environment.UAT, Environment.PROD):
-        run = trained_runs[env]
-        (grants,) = [g for g in run.of_type("databricks:index/grants:Grants") if "model" in g.inputs]
-        privileges = {g["principal"]: g["privileges"] for g in grants.plain_inputs()["grants"]}
-        assert privileges[DEPLOYERS] == ["EXECUTE"]
-        assert grants.urn in one(run, SERVING).dependencies
+    assert SERVED
+    for env in SERVED:
+        run = trained_plans[env]
+        endpoints = per_project(run, SERVING)
+        for project, grants in per_project(run, GRANTS, "-model-").items():
+            privileges = {g["principal"]: g["privileges"] for g in grants.plain_inputs()["grants"]}
+            assert privileges[DEPLOYERS] == ["EXECUTE"], (env, project)
+            assert grants.urn in endpoints[project].dependencies, (env, project)
 
 
 # --- defect 5: the storage credential after the connector's role --------------------------------------
 
 
 def test_credential_and_location_wait_for_the_connectors_storage_role(
-    runs: dict[Environment, OfflineRun],
+    plans: dict[Environment, OfflineRun],
 ) -> None:
-    for env, run in runs.items():
+    for env, run in plans.items():
+        role = run.named(STORAGE_ROLE)
         for type_ in OWNED[:2]:
-            assert STORAGE_ROLE_URN.format(env=env.value) in one(run, type_).dependencies, (env, type_)
+            assert role.urn in one(run, type_).dependencies, (env, type_)
 
 
 # --- defect 7: the first deploy of a new environment ---------------------------------------------------
 
 
 def test_a_brand_new_environment_plans_no_endpoint_and_no_monitor(
-    runs: dict[Environment, OfflineRun],
+    plans: dict[Environment, OfflineRun],
 ) -> None:
-    """uat/prod ask for both; no model version and no table exist yet, so neither is registered."""
-    for env in (Environment.UAT, Environment.PROD):
-        assert runs[env].of_type(SERVING) == []
-        assert runs[env].of_type(MONITOR) == []
+    """dev, uat and prod ask for endpoints, uat and prod for monitors; no model has a champion and
+    no table exists yet (a registered version without the alias must not go live), so neither is
+    registered."""
+    assert SERVED
+    assert MONITORED
+    for run in plans.values():
+        assert run.of_type(SERVING) == []
+        assert run.of_type(MONITOR) == []
 
 
-def test_after_training_the_endpoint_serves_the_champion(wheel_path: Path) -> None:
-    for version in (1, 7):
-        run = plan(Environment.UAT, wheel_path, workspace=WorkspaceState(champion_version=version))
-        (served,) = one(run, SERVING).plain_inputs()["config"]["servedEntities"]
-        assert served["entityVersion"] == str(version)
-        assert run.of_type(MONITOR) == []  # no predictions table yet: no monitor either
-
-
-def test_versions_without_a_champion_are_not_served(wheel_path: Path) -> None:
-    """uat requires approval: a registered version without the alias must not go live."""
-    run = plan(Environment.UAT, wheel_path, workspace=WorkspaceState(champion_version=None))
-    assert run.of_type(SERVING) == []
+def test_after_training_the_endpoint_serves_the_champion(prod_variant_plan: OfflineRun) -> None:
+    """Trained (champion VARIANT_CHAMPION), not yet scored: trained_plans has champion 3."""
+    endpoints = per_project(prod_variant_plan, SERVING)
+    for endpoint in endpoints.values():
+        (served,) = endpoint.plain_inputs()["config"]["servedEntities"]
+        assert served["entityVersion"] == str(VARIANT_CHAMPION)
+    assert prod_variant_plan.of_type(MONITOR) == []  # no predictions table yet: no monitor either
 
 
 # --- defect 10: every Databricks step fits the CI token -------------------------------------------------
@@ -144,28 +172,33 @@ def _minutes(timeout: str) -> float:
     return float(timeout[:-1]) * units[timeout[-1]]
 
 
-def test_no_custom_timeout_outlives_the_ci_token(trained_runs: dict[Environment, OfflineRun]) -> None:
+def test_no_custom_timeout_outlives_the_ci_token(trained_plans: dict[Environment, OfflineRun]) -> None:
     timed = 0
-    for run in trained_runs.values():
+    for run in trained_plans.values():
         for resource in run.resources:
             for operation, timeout in resource.options["customTimeouts"].items():
                 timed += 1
                 assert _minutes(timeout) < CI_TOKEN_MINUTES, (resource.name, operation, timeout)
-    assert timed >= 6  # the endpoints' create, update and delete in uat and prod
+    assert timed >= 3 * len(SERVED)  # each endpoint's create, update and delete
 
 
 # --- defect 11: the monitor profiles predictions, not JSON -------------------------------------------
 
 
 def test_monitor_watches_the_predictions_table_once_it_exists(
-    trained_runs: dict[Environment, OfflineRun],
+    trained_plans: dict[Environment, OfflineRun],
 ) -> None:
-    for env in (Environment.UAT, Environment.PROD):
-        inputs = one(trained_runs[env], MONITOR).plain_inputs()
-        assert inputs["tableName"] == f"mlops_{env.value}.iris.{PREDICTIONS_TABLE}"
-        log = inputs["inferenceLog"]
-        assert (log["predictionCol"], log["modelIdCol"], log["timestampCol"]) == (
-            "prediction",
-            "model_version",
-            "scored_at",
-        )
+    assert MONITORED
+    for env in MONITORED:
+        settings = stack_settings(env)
+        for project, monitor in per_project(trained_plans[env], MONITOR).items():
+            inputs = monitor.plain_inputs()
+            (entry,) = [p for p in settings.projects if p.name == project]
+            table = f"{settings.databricks.catalog}.{entry.schema_}.{predictions_table(project)}"
+            assert inputs["tableName"] == table, (env, project)
+            log = inputs["inferenceLog"]
+            assert (log["predictionCol"], log["modelIdCol"], log["timestampCol"]) == (
+                "prediction",
+                "model_version",
+                "scored_at",
+            )

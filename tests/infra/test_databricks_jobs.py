@@ -8,18 +8,19 @@ from typing import Any
 
 import pytest
 from databricks.sdk.service.jobs import JobSettings
-from databricks_fixtures.program import plan, workloads_args
-from databricks_fixtures.wheels import JOB_GRAPH, build_wheel
+from harness import StackPlans, copied_dist, rewrite_wheel
 
 from core.environment import PRODUCTION_LIKE, Environment
-from infra.databricks import DatabricksWorkloads
-from infra.jobs import DEFAULT_SPARK_VERSION, SERVERLESS_ENVIRONMENT_VERSION, UnknownJobParameterError
-from infra.wheel import read_wheel
-from stacks.offline import FAKE_OUTPUTS, OfflineRun, run_offline
+from infra.jobs import SERVERLESS_ENVIRONMENT_VERSION, UnknownJobParameterError
+from infra.wheel import JobGraph, WheelContents, read_wheel
+from stacks import wiring
+from stacks.offline import FAKE_OUTPUTS, OfflineRun
+from stacks.plan import stack_settings
+from stacks.projects import ProjectSettings
 
 JOB = "databricks:index/job:Job"
 SP_TYPE = "databricks:index/servicePrincipal:ServicePrincipal"
-
+GRAPH_MEMBER = "iris_mlops/job_graph.toml"
 # Pulumi pluralises repeated blocks (Terraform `depends_on {}` -> `dependsOns`); the API does not.
 PULUMI_PLURALS = {
     "dependsOns": "depends_on",
@@ -51,147 +52,199 @@ def _api_name(key: str) -> str:
     return PULUMI_PLURALS.get(key) or re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
 
 
-def jobs_of(run: OfflineRun) -> dict[str, dict[str, Any]]:
-    return {job.plain_inputs()["tags"]["job"]: job.plain_inputs() for job in run.of_type(JOB)}
-
-
-def test_every_job_of_the_graph_exists_in_every_environment(runs: dict[Environment, OfflineRun]) -> None:
-    for env, run in runs.items():
-        assert set(jobs_of(run)) == {"training", "batch_inference"}, env
-        assert {j["name"] for j in jobs_of(run).values()} == {
-            f"mlops-{env.value}-iris-training",
-            f"mlops-{env.value}-iris-batch-inference",
-        }
-
-
-def test_tasks_are_sorted_by_task_key_with_sorted_dependencies(runs: dict[Environment, OfflineRun]) -> None:
-    training = jobs_of(runs[Environment.DEV])["training"]
-    keys = [task["taskKey"] for task in training["tasks"]]
-    assert keys == sorted(keys) == ["approve", "deploy", "evaluate", "ingest", "train"]
-    for task in training["tasks"]:
-        upstream = [d["taskKey"] for d in task.get("dependsOns", [])]
-        assert upstream == sorted(upstream)
-
-
-def test_tasks_call_the_wheels_entry_points_with_named_parameters_from_args(
-    runs: dict[Environment, OfflineRun], wheel_path: Path
-) -> None:
-    graph = read_wheel(wheel_path).graph
-    for env, run in runs.items():
-        args = workloads_args(env, wheel_path)
-        values = args.parameter_values(args.projects[0])
-        for job_key, job in jobs_of(run).items():
-            declared = {task.key: task for task in graph.jobs[job_key].tasks}
-            for task in job["tasks"]:
-                wheel_task = task["pythonWheelTask"]
-                spec = declared[task["taskKey"]]
-                assert wheel_task["packageName"] == graph.package_name
-                assert wheel_task["entryPoint"] == spec.entry_point
-                assert wheel_task["namedParameters"] == {name: values[name] for name in spec.parameters}
-                assert (task["maxRetries"], task["timeoutSeconds"]) == (
-                    spec.max_retries,
-                    spec.timeout_seconds,
-                )
-
-
-def test_parameters_carry_the_environment_and_its_approval_rule(runs: dict[Environment, OfflineRun]) -> None:
-    for env, run in runs.items():
-        approve = next(t for t in jobs_of(run)["training"]["tasks"] if t["taskKey"] == "approve")
-        parameters = approve["pythonWheelTask"]["namedParameters"]
-        assert parameters["env"] == env.value
-        assert parameters["catalog"] == f"mlops_{env.value}"
-        assert parameters["require_approval"] == ("true" if env in PRODUCTION_LIKE else "false")
-
-
-def test_schedules_are_paused_in_sandbox_and_dev_and_run_in_uat_and_prod(
-    runs: dict[Environment, OfflineRun],
-) -> None:
-    for env, run in runs.items():
-        for job in jobs_of(run).values():
-            expected = "UNPAUSED" if env in PRODUCTION_LIKE else "PAUSED"
-            assert job["schedule"]["pauseStatus"] == expected, (env, job["name"])
-    training = jobs_of(runs[Environment.PROD])["training"]["schedule"]
-    assert (training["quartzCronExpression"], training["timezoneId"]) == ("0 0 3 ? * MON", "UTC")
-
-
-def test_schedules_paused_setting_overrides_the_environment_default(wheel_path: Path) -> None:
-    run = plan(Environment.DEV, wheel_path, schedules_paused=False)
-    assert {job["schedule"]["pauseStatus"] for job in jobs_of(run).values()} == {"UNPAUSED"}
-
-
-def test_serverless_by_default_installs_the_wheel_at_the_pinned_environment_version(
-    runs: dict[Environment, OfflineRun],
-) -> None:
-    for env in (Environment.SANDBOX, Environment.DEV, Environment.UAT):
-        for job in jobs_of(runs[env]).values():
-            (environment,) = job["environments"]
-            assert environment["spec"]["environmentVersion"] == SERVERLESS_ENVIRONMENT_VERSION
-            (wheel,) = environment["spec"]["dependencies"]
-            assert wheel.startswith(f"/Volumes/mlops_{env.value}/iris/artifacts/wheels/")
-            assert "jobClusters" not in job
-            assert {t["environmentKey"] for t in job["tasks"]} == {environment["environmentKey"]}
-            assert all("libraries" not in t for t in job["tasks"])
-
-
-def test_job_clusters_when_asked_install_the_wheel_as_a_task_library(
-    runs: dict[Environment, OfflineRun],
-) -> None:
-    for job in jobs_of(runs[Environment.PROD]).values():
-        (cluster,) = job["jobClusters"]
-        assert cluster["newCluster"]["sparkVersion"] == DEFAULT_SPARK_VERSION
-        assert cluster["newCluster"]["dataSecurityMode"] == "SINGLE_USER"
-        assert "environments" not in job
-        for task in job["tasks"]:
-            assert task["jobClusterKey"] == cluster["jobClusterKey"]
-            (library,) = task["libraries"]
-            assert library["whl"].endswith("iris_mlops-0.1.0-py3-none-any.whl")
-
-
-def test_jobs_run_as_the_workload_service_principal(runs: dict[Environment, OfflineRun]) -> None:
-    application_id = FAKE_OUTPUTS[SP_TYPE]("sp", {})["applicationId"]
-    for run in runs.values():
-        # Two principals: the job principal (Databricks-managed) and the registered deployer.
-        managed = [sp for sp in run.of_type(SP_TYPE) if "applicationId" not in sp.inputs]
-        assert len(managed) == 1
-        for job in jobs_of(run).values():
-            assert job["runAs"] == {"servicePrincipalName": application_id}
-
-
-def test_failures_are_mailed_to_sorted_unique_addresses_and_only_if_any(
-    runs: dict[Environment, OfflineRun],
-) -> None:
-    uat = jobs_of(runs[Environment.UAT])["training"]["emailNotifications"]["onFailures"]
-    assert uat == ["ml-dev@example.com", "ml-oncall@example.com"]
-    assert all("emailNotifications" not in job for job in jobs_of(runs[Environment.SANDBOX]).values())
-
-
-def test_concurrency_timeouts_and_tags_come_from_the_graph_and_args(
-    runs: dict[Environment, OfflineRun],
-) -> None:
-    job = jobs_of(runs[Environment.DEV])["training"]
-    assert (job["maxConcurrentRuns"], job["timeoutSeconds"]) == (1, 10500)
-    assert job["queue"] == {"enabled": True}
-    assert job["tags"] == {
-        "environment": "dev",
-        "job": "training",
-        "ml-project": "iris",
-        "owner": "platform-team",
-        "project": "mlops-platform",
+def jobs_of(run: OfflineRun, project: str = "iris") -> dict[str, dict[str, Any]]:
+    """One project's jobs by key (Iris unless named)."""
+    return {
+        job.plain_inputs()["tags"]["job"]: job.plain_inputs()
+        for job in run.of_type(JOB)
+        if job.plain_inputs()["tags"]["ml-project"] == project
     }
 
 
-def test_jobs_update_only_after_the_wheel_is_uploaded(runs: dict[Environment, OfflineRun]) -> None:
-    run = runs[Environment.DEV]
-    (upload,) = run.of_type("databricks:index/file:File")
-    for job in run.of_type(JOB):
-        assert upload.urn in job.dependencies
+def wheel_of(project: ProjectSettings) -> WheelContents:
+    """The project's wheel as `make wheel` built it (the plans' dist/)."""
+    return read_wheel(wiring.project_dist(project))
 
 
-@pytest.mark.parametrize("env", list(Environment), ids=str)
-def test_every_job_spec_round_trips_through_the_sdk_job_settings(
-    runs: dict[Environment, OfflineRun], env: Environment
+def projects(environment: Environment) -> tuple[ProjectSettings, ...]:
+    return stack_settings(environment).projects
+
+
+def test_every_job_of_the_graph_exists_in_every_environment(plans: dict[Environment, OfflineRun]) -> None:
+    for env, run in plans.items():
+        for project in projects(env):
+            graph = wheel_of(project).graph
+            jobs = jobs_of(run, project.name)
+            assert set(jobs) == set(graph.jobs), (env, project.name)
+            assert {job["name"] for job in jobs.values()} == {
+                f"mlops-{env.value}-{project.name}-{key.replace('_', '-')}" for key in graph.jobs
+            }
+            assert set(run.exports["projects"][project.name]["jobIds"]) == set(graph.jobs)
+
+
+def test_tasks_are_sorted_by_task_key_with_sorted_dependencies(plans: dict[Environment, OfflineRun]) -> None:
+    jobs = plans[Environment.DEV].of_type(JOB)
+    assert jobs
+    for job in jobs:
+        keys = [task["taskKey"] for task in job.plain_inputs()["tasks"]]
+        assert keys == sorted(keys), job.name
+        for task in job.plain_inputs()["tasks"]:
+            upstream = [d["taskKey"] for d in task.get("dependsOns", [])]
+            assert upstream == sorted(upstream), (job.name, task["taskKey"])
+
+
+def test_tasks_call_the_wheels_entry_points_with_named_parameters_from_args(
+    plans: dict[Environment, OfflineRun], plan_with: StackPlans
 ) -> None:
-    for job in runs[env].of_type(JOB):
+    for run in plans.values():
+        args = plan_with.workloads_args(run)
+        for project in args.projects:
+            graph = read_wheel(project.wheel_path).graph
+            values = args.parameter_values(project)
+            for job_key, job in jobs_of(run, project.name).items():
+                declared = {task.key: task for task in graph.jobs[job_key].tasks}
+                for task in job["tasks"]:
+                    wheel_task = task["pythonWheelTask"]
+                    spec = declared[task["taskKey"]]
+                    assert wheel_task["packageName"] == graph.package_name
+                    assert wheel_task["entryPoint"] == spec.entry_point
+                    assert wheel_task["namedParameters"] == {name: values[name] for name in spec.parameters}
+                    assert (task["maxRetries"], task["timeoutSeconds"]) == (
+                        spec.max_retries,
+                        spec.timeout_seconds,
+                    )
+
+
+def test_parameters_carry_the_environment_and_its_approval_rule(plans: dict[Environment, OfflineRun]) -> None:
+    """uat and prod wait for a human approval of a new champion; sandbox and dev do not."""
+    for env, run in plans.items():
+        settings = stack_settings(env)
+        assert settings.model.require_approval is (env in PRODUCTION_LIKE)
+        approvals = set()
+        for job in run.of_type(JOB):
+            for task in job.plain_inputs()["tasks"]:
+                parameters = task["pythonWheelTask"]["namedParameters"]
+                assert parameters.get("env", env.value) == env.value
+                assert parameters.get("catalog", settings.databricks.catalog) == settings.databricks.catalog
+                approvals.add(parameters.get("require_approval"))
+        assert approvals - {None} == {"true" if env in PRODUCTION_LIKE else "false"}, env
+
+
+def test_schedules_are_the_graphs(plans: dict[Environment, OfflineRun]) -> None:
+    """Paused or not is tests/stacks/test_wiring.py's (test_job_schedules_run_only_in_uat_and_prod)."""
+    for project in projects(Environment.PROD):
+        graph: JobGraph = wheel_of(project).graph
+        for job_key, job in jobs_of(plans[Environment.PROD], project.name).items():
+            schedule = graph.jobs[job_key].schedule
+            if schedule is None:
+                assert "schedule" not in job, job["name"]
+                continue
+            planned = job["schedule"]
+            assert (planned["quartzCronExpression"], planned["timezoneId"]) == (
+                schedule.quartz_cron,
+                schedule.timezone,
+            )
+
+
+def test_schedules_enabled_setting_overrides_the_environment_default(switched_plan: OfflineRun) -> None:
+    scheduled = [job.plain_inputs() for job in switched_plan.of_type(JOB) if "schedule" in job.inputs]
+    assert scheduled
+    assert {job["schedule"]["pauseStatus"] for job in scheduled} == {"UNPAUSED"}
+
+
+def test_serverless_by_default_installs_the_wheel_at_the_pinned_environment_version(
+    plans: dict[Environment, OfflineRun],
+) -> None:
+    for env, run in plans.items():
+        settings = stack_settings(env)
+        assert settings.databricks.compute_mode == "serverless"
+        for project in settings.projects:
+            volume = f"/Volumes/{settings.databricks.catalog}/{project.schema_}/artifacts/wheels/"
+            for job in jobs_of(run, project.name).values():
+                (environment,) = job["environments"]
+                assert environment["spec"]["environmentVersion"] == SERVERLESS_ENVIRONMENT_VERSION
+                (wheel,) = environment["spec"]["dependencies"]
+                assert wheel.startswith(volume)
+                assert "jobClusters" not in job
+                assert {t["environmentKey"] for t in job["tasks"]} == {environment["environmentKey"]}
+                assert all("libraries" not in t for t in job["tasks"])
+
+
+def test_job_clusters_when_asked_install_the_wheel_as_a_task_library(switched_plan: OfflineRun) -> None:
+    settings = stack_settings(Environment.DEV)
+    for project in settings.projects:
+        jobs = jobs_of(switched_plan, project.name)
+        assert jobs
+        for job in jobs.values():
+            (cluster,) = job["jobClusters"]
+            assert cluster["newCluster"]["sparkVersion"] == settings.databricks.spark_version
+            assert cluster["newCluster"]["nodeTypeId"] == settings.databricks.node_type
+            assert cluster["newCluster"]["dataSecurityMode"] == "SINGLE_USER"
+            assert "environments" not in job
+            for task in job["tasks"]:
+                assert task["jobClusterKey"] == cluster["jobClusterKey"]
+                (library,) = task["libraries"]
+                assert library["whl"].endswith(wheel_of(project).path.name)
+
+
+def test_jobs_run_as_the_workload_service_principal(plans: dict[Environment, OfflineRun]) -> None:
+    application_id = FAKE_OUTPUTS[SP_TYPE]("sp", {})["applicationId"]
+    for run in plans.values():
+        # One Databricks-managed principal, the jobs'; the deployer and the PR-preview identity
+        # are registered with their Azure application ids.
+        managed = [sp for sp in run.of_type(SP_TYPE) if "applicationId" not in sp.inputs]
+        assert len(managed) == 1
+        for job in run.of_type(JOB):
+            assert job.plain_inputs()["runAs"] == {"servicePrincipalName": application_id}
+
+
+def test_failures_are_mailed_to_sorted_unique_addresses(switched_plan: OfflineRun) -> None:
+    """The switched stack lists ml-oncall twice and before ml-dev. (Every stack must list at least
+    one address: tests/stacks/settings_cases.py.)"""
+    for job in switched_plan.of_type(JOB):
+        failures = job.plain_inputs()["emailNotifications"]["onFailures"]
+        assert failures == ["ml-dev@example.com", "ml-oncall@example.com"], job.name
+
+
+def test_concurrency_timeouts_and_tags_come_from_the_graph_and_the_stack(
+    plans: dict[Environment, OfflineRun],
+) -> None:
+    run = plans[Environment.DEV]
+    # The tags every Azure resource of the stack carries (infra/tags.py), plus the job's own.
+    (group,) = run.of_type("azure-native:resources:ResourceGroup")
+    for project in projects(Environment.DEV):
+        graph = wheel_of(project).graph
+        for job_key, job in jobs_of(run, project.name).items():
+            spec = graph.jobs[job_key]
+            assert (job["maxConcurrentRuns"], job["timeoutSeconds"]) == (
+                spec.max_concurrent_runs,
+                spec.timeout_seconds,
+            )
+            assert job["queue"] == {"enabled": True}
+            assert job["tags"] == {**group.plain_inputs()["tags"], "job": job_key, "ml-project": project.name}
+
+
+def test_jobs_update_only_after_the_wheel_is_uploaded(plans: dict[Environment, OfflineRun]) -> None:
+    run = plans[Environment.DEV]
+    for project in projects(Environment.DEV):
+        (upload,) = [
+            f
+            for f in run.of_type("databricks:index/file:File")
+            if f.name.startswith(f"databricks-{project.name}-")
+        ]
+        jobs = [job for job in run.of_type(JOB) if job.name.startswith(f"databricks-{project.name}-")]
+        assert jobs
+        for job in jobs:
+            assert upload.urn in job.dependencies
+
+
+@pytest.mark.parametrize("env", [*Environment, "switched"], ids=str)
+def test_every_job_spec_round_trips_through_the_sdk_job_settings(
+    plans: dict[Environment, OfflineRun], switched_plan: OfflineRun, env: Environment | str
+) -> None:
+    """The four stacks (serverless) and the switched one (job clusters)."""
+    run = switched_plan if env == "switched" else plans[Environment(env)]
+    for job in run.of_type(JOB):
         spec = to_api(job.plain_inputs())
         assert JobSettings.from_dict(spec).as_dict() == spec
 
@@ -201,29 +254,20 @@ def test_round_trip_catches_a_field_the_jobs_api_does_not_know() -> None:
     assert JobSettings.from_dict(spec).as_dict() != spec
 
 
-def test_planning_twice_gives_identical_inputs(runs: dict[Environment, OfflineRun], wheel_path: Path) -> None:
-    again = plan(Environment.UAT, wheel_path)
-    first = {r.urn: r.plain_inputs() for r in runs[Environment.UAT].resources}
-    assert {r.urn: r.plain_inputs() for r in again.resources} == first
+def test_unknown_parameter_in_the_graph_fails_before_any_resource(
+    plan_with: StackPlans, registrations: list[str], tmp_path: Path
+) -> None:
+    """Checked with the wheels, before the foundation: a `pulumi up` would otherwise create the
+    resource group and everything in it, then stop."""
+    dist = copied_dist(tmp_path)
 
+    def unknown_parameter(members: dict[str, bytes]) -> None:
+        graph = members[GRAPH_MEMBER].decode()
+        bad = graph.replace('parameters = ["env", "catalog", "schema"]', 'parameters = ["env", "region"]', 1)
+        assert bad != graph
+        members[GRAPH_MEMBER] = bad.encode()
 
-def test_unknown_parameter_in_the_graph_fails_before_any_resource(tmp_path: Path) -> None:
-    graph = JOB_GRAPH.replace('parameters = ["env", "catalog", "schema"]', 'parameters = ["env", "region"]')
+    rewrite_wheel(dist, "iris", unknown_parameter)
     with pytest.raises(UnknownJobParameterError, match=r"training\.ingest: region"):
-        workloads_run_registering_nothing(build_wheel(tmp_path, graph=graph))
-
-
-def workloads_run_registering_nothing(wheel: Path) -> None:
-    """Run the program; if it raises, assert nothing was registered before re-raising."""
-    errors: list[Exception] = []
-
-    def program() -> None:
-        try:
-            DatabricksWorkloads("databricks", workloads_args(Environment.DEV, wheel))
-        except ValueError as error:
-            errors.append(error)
-
-    run = run_offline(program, project="mlops-platform", stack="dev", config={})
-    assert run.resources == [], "resources registered before the error"
-    if errors:
-        raise errors[0]
+        plan_with(Environment.DEV, dist=dist)
+    assert registrations == [], "resources registered before the error"

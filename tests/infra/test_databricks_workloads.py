@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CHAMPION_VERSION
-from databricks_fixtures.program import PREVIEW_CLIENT_ID, workloads_args
+from harness import TRAINED_CHAMPION, StackPlans
 from pydantic import ValidationError
 
 from core.environment import Environment
+from infra.databricks_args import DatabricksWorkloadsArgs
 from infra.databricks_provider import DatabricksAuthType, auth_type_for
 from infra.model_serving import ENDPOINT_TIMEOUTS, SERVED_VERSION_PATH
 from stacks.offline import FAKE_OUTPUTS, OfflineRun, RecordedResource
+from stacks.plan import stack_settings
+from stacks.projects import ProjectSettings
 
 SP_ID = FAKE_OUTPUTS["databricks:index/servicePrincipal:ServicePrincipal"]("sp", {})["applicationId"]
 PROVIDER = "pulumi:providers:databricks"
@@ -29,6 +30,7 @@ STATEFUL = (
     "databricks:index/registeredModel:RegisteredModel",
     SERVING,
 )
+SERVED = [e for e in Environment if stack_settings(e).databricks.create_serving_endpoint]
 
 
 def one(run: OfflineRun, type_: str) -> RecordedResource:
@@ -36,9 +38,25 @@ def one(run: OfflineRun, type_: str) -> RecordedResource:
     return resource
 
 
-def grants_on(run: OfflineRun, securable: str) -> dict[str, list[str]]:
-    (resource,) = [g for g in run.of_type(GRANTS) if securable in g.inputs]
-    return {g["principal"]: g["privileges"] for g in resource.plain_inputs()["grants"]}
+def by_project(run: OfflineRun, type_: str) -> dict[ProjectSettings, RecordedResource]:
+    """The one resource of a type each ML project of the stack has (``databricks-<name>-...``)."""
+    found: dict[ProjectSettings, RecordedResource] = {}
+    for project in stack_settings(run.stack).projects:
+        (found[project],) = [
+            r for r in run.of_type(type_) if r.name.startswith(f"databricks-{project.name}-")
+        ]
+    return found
+
+
+def granted(run: OfflineRun, principal: str) -> set[str]:
+    """Every Unity Catalog privilege ``principal`` holds anywhere in the run."""
+    return {
+        privilege
+        for resource in run.of_type(GRANTS)
+        for grant in resource.plain_inputs()["grants"]
+        if grant["principal"] == principal
+        for privilege in grant["privileges"]
+    }
 
 
 def acl_of(resource: RecordedResource) -> dict[str, str]:
@@ -49,32 +67,27 @@ def acl_of(resource: RecordedResource) -> dict[str, str]:
 # --- provider (docs/traps.md: explicit-provider) ------------------------------------------------------------
 
 
-def test_every_databricks_resource_uses_the_explicit_provider(runs: dict[Environment, OfflineRun]) -> None:
-    for env, run in runs.items():
+def test_every_databricks_resource_uses_the_explicit_provider(plans: dict[Environment, OfflineRun]) -> None:
+    for env, run in plans.items():
         provider = one(run, PROVIDER)
         databricks_resources = [r for r in run.resources if r.type.startswith("databricks:")]
-        assert len(databricks_resources) > 15
+        assert databricks_resources, env
         for resource in databricks_resources:
             assert resource.provider.startswith(provider.urn + "::"), (env, resource.name, resource.provider)
 
 
 def test_provider_is_built_from_the_workspace_outputs_with_explicit_auth(
-    runs: dict[Environment, OfflineRun],
+    plans: dict[Environment, OfflineRun],
 ) -> None:
-    for env, run in runs.items():
+    """A person's preview (here) authenticates with the Azure CLI; CI's with OIDC
+    (tests/stacks/test_wiring.py, test_ci_uses_github_oidc_with_the_deployer_identity)."""
+    for env, run in plans.items():
         inputs = one(run, PROVIDER).plain_inputs()
+        assert inputs["host"] == run.exports["workspaceUrl"], env
         assert inputs["host"].startswith("https://adb-")
-        assert inputs["azureWorkspaceResourceId"].endswith(f"/workspaces/dbw-mlops-{env.value}")
-        assert inputs["authType"] in {t.value for t in DatabricksAuthType}
-    local, ci = (
-        one(runs[Environment.DEV], PROVIDER).plain_inputs(),
-        one(runs[Environment.PROD], PROVIDER).plain_inputs(),
-    )
-    assert local["authType"] == "azure-cli"
-    assert "azureClientId" not in local
-    assert ci["authType"] == "github-oidc-azure"
-    assert ci["azureClientId"]
-    assert ci["azureTenantId"]
+        assert inputs["azureWorkspaceResourceId"] == run.exports["workspaceId"], env
+        assert inputs["authType"] == DatabricksAuthType.AZURE_CLI.value
+        assert "azureClientId" not in inputs
 
 
 @pytest.mark.parametrize(
@@ -97,42 +110,50 @@ def test_auth_type_is_oidc_only_inside_github_actions_with_an_id_token(
 # --- Unity Catalog and grants (docs/traps.md: authoritative-grants) -----------------------------------------
 
 
-def test_catalog_lives_on_the_environments_external_location(runs: dict[Environment, OfflineRun]) -> None:
-    for env, run in runs.items():
+def test_catalog_lives_on_the_environments_external_location(plans: dict[Environment, OfflineRun]) -> None:
+    for env, run in plans.items():
         credential = one(run, "databricks:index/storageCredential:StorageCredential").plain_inputs()
         location = one(run, "databricks:index/externalLocation:ExternalLocation").plain_inputs()
         catalog = one(run, "databricks:index/catalog:Catalog").plain_inputs()
-        assert credential["azureManagedIdentity"]["accessConnectorId"].endswith(f"dbac-mlops-{env.value}")
+        assert credential["azureManagedIdentity"]["accessConnectorId"] == run.exports["accessConnectorId"]
         assert location["credentialName"] == credential["name"] == f"mlops-{env.value}-uc"
-        assert (
-            catalog["storageRoot"]
-            == location["url"]
-            == f"abfss://unity-catalog@stmlops{env.value}.dfs.core.windows.net/"
-        )
-        assert catalog["name"] == f"mlops_{env.value}"
+        assert catalog["storageRoot"] == location["url"] == run.exports["ucStorageRoot"]
+        assert run.exports["ucStorageRoot"].startswith("abfss://unity-catalog@stmlops")
+        assert catalog["name"] == stack_settings(env).databricks.catalog
         assert catalog["isolationMode"] == "ISOLATED"
-        volume = one(run, "databricks:index/volume:Volume").plain_inputs()
-        assert (volume["name"], volume["volumeType"]) == ("artifacts", "MANAGED")
+        for project, volume in by_project(run, "databricks:index/volume:Volume").items():
+            inputs = volume.plain_inputs()
+            assert (inputs["name"], inputs["schemaName"], inputs["volumeType"]) == (
+                "artifacts",
+                project.schema_,
+                "MANAGED",
+            )
 
 
 # --- identity, model and workspace permissions ------------------------------------------------------------
 
 
-def test_registered_model_is_owned_by_the_job_principal(runs: dict[Environment, OfflineRun]) -> None:
-    for env, run in runs.items():
-        model = one(run, "databricks:index/registeredModel:RegisteredModel").plain_inputs()
-        assert model["owner"] == SP_ID
-        assert (model["catalogName"], model["schemaName"], model["name"]) == (
-            f"mlops_{env.value}",
-            "iris",
-            "iris_classifier",
-        )
+def test_registered_model_is_owned_by_the_job_principal(plans: dict[Environment, OfflineRun]) -> None:
+    for env, run in plans.items():
+        catalog = stack_settings(env).databricks.catalog
+        for project, model in by_project(run, "databricks:index/registeredModel:RegisteredModel").items():
+            inputs = model.plain_inputs()
+            assert inputs["owner"] == SP_ID
+            assert (inputs["catalogName"], inputs["schemaName"], inputs["name"]) == (
+                catalog,
+                project.schema_,
+                project.model_name,
+            )
+            assert (
+                run.exports["projects"][project.name]["registeredModelName"]
+                == f"{catalog}.{project.schema_}.{project.model_name}"
+            )
 
 
-def test_job_principal_cannot_create_clusters(runs: dict[Environment, OfflineRun]) -> None:
+def test_job_principal_cannot_create_clusters(plans: dict[Environment, OfflineRun]) -> None:
     principals = {
         p.plain_inputs()["displayName"]: p.plain_inputs()
-        for p in runs[Environment.DEV].of_type("databricks:index/servicePrincipal:ServicePrincipal")
+        for p in plans[Environment.DEV].of_type("databricks:index/servicePrincipal:ServicePrincipal")
     }
     assert set(principals) == {"mlops-dev-jobs", "mlops-dev-deployer", "mlops-dev-preview"}
     assert all(p["allowClusterCreate"] is False for p in principals.values())
@@ -140,117 +161,139 @@ def test_job_principal_cannot_create_clusters(runs: dict[Environment, OfflineRun
 
 
 def test_the_preview_identity_reads_the_workspace_and_can_do_nothing_else(
-    trained_runs: dict[Environment, OfflineRun],
+    trained_plans: dict[Environment, OfflineRun],
 ) -> None:
     """Read-only: view/read ACLs, BROWSE on the catalog, no compute, no SQL, in every environment."""
     read_levels = {"CAN_VIEW", "CAN_READ"}
-    for env, run in trained_runs.items():
+    for env, run in trained_plans.items():
+        preview_id = stack_settings(env).bootstrap.preview_client_id
         [preview] = [
             p.plain_inputs()
             for p in run.of_type("databricks:index/servicePrincipal:ServicePrincipal")
-            if p.plain_inputs().get("applicationId") == PREVIEW_CLIENT_ID
+            if p.plain_inputs().get("applicationId") == preview_id
         ]
         assert (preview["allowClusterCreate"], preview["allowInstancePoolCreate"]) == (False, False)
         assert preview["databricksSqlAccess"] is False
-        levels = {acl_of(p).get(PREVIEW_CLIENT_ID) for p in run.of_type(PERMISSIONS)}
+        levels = {acl_of(p).get(preview_id) for p in run.of_type(PERMISSIONS)}
         assert levels - {None} <= read_levels, env
-        privileges = {
-            privilege
-            for securable in ("catalog", "schema", "volume", "model")
-            for privilege in grants_on(run, securable).get(PREVIEW_CLIENT_ID, [])
-        }
-        assert privileges == {"BROWSE"}, env
+        assert granted(run, preview_id) == {"BROWSE"}, env
 
 
 # --- serving, planned after a training run set the champion ------------------------------------------
 # (docs/traps.md: served-version, endpoint-round-trip, prod-serving-protection)
 
 
-def test_no_endpoint_unless_asked_so_an_empty_environment_deploys(
-    trained_runs: dict[Environment, OfflineRun],
+def test_an_endpoint_and_a_monitor_only_where_the_stack_asks(
+    trained_plans: dict[Environment, OfflineRun],
 ) -> None:
-    for env in (Environment.SANDBOX, Environment.DEV):
-        assert trained_runs[env].of_type(SERVING) == []
-        assert trained_runs[env].of_type(MONITOR) == []
+    """An environment that asks for neither (sandbox) deploys with no endpoint and no monitor."""
+    assert set(SERVED) != set(Environment), "no stack left without an endpoint"
+    for env, run in trained_plans.items():
+        databricks = stack_settings(env).databricks
+        projects = len(stack_settings(env).projects)
+        assert len(run.of_type(SERVING)) == (projects if databricks.create_serving_endpoint else 0), env
+        assert len(run.of_type(MONITOR)) == (projects if databricks.model_monitoring else 0), env
 
 
-def test_endpoint_serves_the_uc_model_sized_per_environment(
-    trained_runs: dict[Environment, OfflineRun],
+def test_endpoint_serves_the_uc_model_sized_as_the_project_says(
+    trained_plans: dict[Environment, OfflineRun],
 ) -> None:
-    expected = {Environment.UAT: ("Small", True), Environment.PROD: ("Medium", False)}
-    for env, (size, scale_to_zero) in expected.items():
-        endpoint = one(trained_runs[env], SERVING).plain_inputs()
-        (served,) = endpoint["config"]["servedEntities"]
-        assert served["entityName"] == f"mlops_{env.value}.iris.iris_classifier"
-        assert (served["workloadSize"], served["scaleToZeroEnabled"]) == (size, scale_to_zero)
-        assert endpoint["name"] == f"mlops-{env.value}-iris-classifier"
+    for env in SERVED:
+        run = trained_plans[env]
+        catalog = stack_settings(env).databricks.catalog
+        for project, endpoint in by_project(run, SERVING).items():
+            inputs = endpoint.plain_inputs()
+            (served,) = inputs["config"]["servedEntities"]
+            assert served["entityName"] == f"{catalog}.{project.schema_}.{project.model_name}"
+            assert (served["workloadSize"], served["scaleToZeroEnabled"]) == (
+                project.serving_workload_size,
+                project.serving_scale_to_zero,
+            )
+            assert inputs["name"] == run.exports["projects"][project.name]["servingEndpointName"]
+        assert run.exports["projects"]["iris"]["servingEndpointName"] == f"mlops-{env.value}-iris-classifier"
+    # prod answers at once: its endpoints never scale to zero.
+    assert not any(p.serving_scale_to_zero for p in stack_settings(Environment.PROD).projects)
 
 
 def test_pulumi_leaves_the_served_version_to_the_deploy_task(
-    trained_runs: dict[Environment, OfflineRun],
+    trained_plans: dict[Environment, OfflineRun],
 ) -> None:
-    for env in (Environment.UAT, Environment.PROD):
-        endpoint = one(trained_runs[env], SERVING)
-        assert endpoint.options["ignoreChanges"] == [SERVED_VERSION_PATH]
-        # The ignored path must name a real engine input, or Pulumi would silently ignore nothing.
-        value: Any = endpoint.plain_inputs()
-        for step in re.findall(r"[A-Za-z]+|\[\d+\]", SERVED_VERSION_PATH):
-            value = value[int(step[1:-1])] if step.startswith("[") else value[step]
-        assert value == str(CHAMPION_VERSION)  # the champion, not a hard-coded 1
-        # Only the version is left alone: the size stays Pulumi's.
-        assert not any("workloadSize" in path for path in endpoint.options["ignoreChanges"])
+    for env in SERVED:
+        for endpoint in trained_plans[env].of_type(SERVING):
+            assert endpoint.options["ignoreChanges"] == [SERVED_VERSION_PATH]
+            # The ignored path must name a real engine input, or Pulumi would silently ignore nothing.
+            value: Any = endpoint.plain_inputs()
+            for step in re.findall(r"[A-Za-z]+|\[\d+\]", SERVED_VERSION_PATH):
+                value = value[int(step[1:-1])] if step.startswith("[") else value[step]
+            assert value == str(TRAINED_CHAMPION)  # the champion, not a hard-coded 1
+            # Only the version is left alone: the size stays Pulumi's.
+            assert not any("workloadSize" in path for path in endpoint.options["ignoreChanges"])
 
 
-def test_endpoint_updates_get_custom_timeouts(trained_runs: dict[Environment, OfflineRun]) -> None:
-    endpoint = one(trained_runs[Environment.PROD], SERVING)
-    assert endpoint.options["customTimeouts"] == {
-        "create": ENDPOINT_TIMEOUTS.create,
-        "update": ENDPOINT_TIMEOUTS.update,
-        "delete": ENDPOINT_TIMEOUTS.delete,
-    }
+def test_endpoint_updates_get_custom_timeouts(trained_plans: dict[Environment, OfflineRun]) -> None:
+    for env in SERVED:
+        for endpoint in trained_plans[env].of_type(SERVING):
+            assert endpoint.options["customTimeouts"] == {
+                "create": ENDPOINT_TIMEOUTS.create,
+                "update": ENDPOINT_TIMEOUTS.update,
+                "delete": ENDPOINT_TIMEOUTS.delete,
+            }
 
 
-def test_inference_table_lands_in_the_environments_schema(
-    trained_runs: dict[Environment, OfflineRun],
+def test_inference_table_lands_in_the_projects_schema(
+    trained_plans: dict[Environment, OfflineRun],
 ) -> None:
-    for env in (Environment.UAT, Environment.PROD):
-        table = one(trained_runs[env], SERVING).plain_inputs()["aiGateway"]["inferenceTableConfig"]
-        assert table["enabled"] is True
-        assert (table["catalogName"], table["schemaName"]) == (f"mlops_{env.value}", "iris")
-        assert table["tableNamePrefix"] == f"mlops_{env.value}_iris_classifier"
+    for env in SERVED:
+        catalog = stack_settings(env).databricks.catalog
+        for project, endpoint in by_project(trained_plans[env], SERVING).items():
+            table = endpoint.plain_inputs()["aiGateway"]["inferenceTableConfig"]
+            assert table["enabled"] is True
+            assert (table["catalogName"], table["schemaName"]) == (catalog, project.schema_)
+            assert table["tableNamePrefix"] == f"{catalog}_{project.model_name}"
 
 
-def test_prod_protects_and_retains_model_and_endpoint(trained_runs: dict[Environment, OfflineRun]) -> None:
-    prod = trained_runs[Environment.PROD]
-    for type_ in STATEFUL:
-        assert one(prod, type_).protect, type_
-    for type_ in ("databricks:index/registeredModel:RegisteredModel", SERVING):
-        assert one(prod, type_).options["retainOnDelete"], type_
-
-
-def test_other_environments_stay_disposable(runs: dict[Environment, OfflineRun]) -> None:
-    for env in (Environment.SANDBOX, Environment.DEV, Environment.UAT):
-        assert [r.name for r in runs[env].resources if r.protect] == [], env
+def test_stateful_objects_are_protected_and_retained_exactly_where_the_stack_says(
+    trained_plans: dict[Environment, OfflineRun],
+) -> None:
+    """prod protects and retains the model and the endpoint; the other stacks stay disposable."""
+    assert stack_settings(Environment.PROD).protection.protect_stateful
+    for env, run in trained_plans.items():
+        protection = stack_settings(env).protection
+        databricks = [r for r in run.resources if r.type.startswith("databricks:")]
+        protected = {r.type for r in databricks if r.protect}
+        retained = {r.type for r in databricks if r.options["retainOnDelete"]}
+        if protection.protect_stateful:
+            assert protected >= set(STATEFUL), env
+        else:  # nothing at all, Azure's or GitHub's either
+            assert [r.name for r in run.resources if r.protect] == [], env
+        kept = {"databricks:index/registeredModel:RegisteredModel", SERVING}
+        assert (retained >= kept) if protection.retain_on_delete else (retained == set()), env
 
 
 # --- secrets and monitoring ------------------------------------------------------------------------
 
 
-def test_secret_scope_is_databricks_backed(runs: dict[Environment, OfflineRun]) -> None:
+def test_secret_scope_is_databricks_backed(plans: dict[Environment, OfflineRun]) -> None:
     """Who reads it: tests/stacks/test_access_invariants.py, on the real stacks."""
-    for env, run in runs.items():
+    for env, run in plans.items():
         scope = one(run, "databricks:index/secretScope:SecretScope").plain_inputs()
         assert scope["backendType"] == "DATABRICKS", env
         assert "keyvaultMetadata" not in scope
 
 
-def test_every_inconsistency_is_reported_at_once(wheel_path: Path) -> None:
+def test_every_inconsistency_is_reported_at_once(
+    plan_with: StackPlans, plans: dict[Environment, OfflineRun]
+) -> None:
+    """The args the wiring built for prod, with two mistakes a component user could make."""
+    wired = plan_with.workloads_args(plans[Environment.PROD])
     with pytest.raises(ValidationError) as caught:
-        workloads_args(
-            Environment.PROD,
-            wheel_path,
-            deployer_client_id=None,
-            failure_notification_emails=("not-an-address",),
+        DatabricksWorkloadsArgs.model_validate(
+            {
+                **dict(wired),
+                "auth_type": DatabricksAuthType.GITHUB_OIDC_AZURE,
+                "deployer_client_id": None,
+                "failure_notification_emails": ("not-an-address",),
+            }
         )
     message = str(caught.value)
     for fragment in ("deployer_client_id", "e-mail"):

@@ -1,34 +1,25 @@
-"""GitHub environments as code, under Pulumi mocks: the rules each stack's environment must keep."""
+"""GitHub environments as code, on the four stacks' plans: the rules each stack's environment keeps."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import pulumi
 import pulumi_github as github
 import pytest
+from harness import ROTATED, VARIANT_REVIEWER
 
-from core.environment import Environment
+from core.environment import PRODUCTION_LIKE, Environment
 from core.github_oidc import oidc_subject
-from infra.github import GitHubEnvironment, GitHubEnvironmentArgs
 from stacks.offline import (
     FAKE_CLIENT_ID,
     FAKE_GITHUB_TEAM_ID,
     FAKE_GITHUB_USER_ID,
-    FAKE_SUBSCRIPTION_ID,
     FAKE_TENANT_ID,
     OfflineRun,
-    run_offline,
+    RecordedResource,
 )
 from stacks.plan import stack_settings
-from stacks.wiring import github_protection
-
-OWNER = "acme-ml"
-REPOSITORY = "mlops-platform"
-# One reviewer by login (looked up by invoke) and one by numeric id; the team by slug.
-PROD_REVIEWER_USERS = ("octocat", 1234567)
-PROD_REVIEWER_TEAMS = ("platform-approvers",)
-WORKSPACE_HOST = "https://adb-1234567890123456.7.azuredatabricks.net"
+from stacks.settings import GithubSettings
 
 # The type tokens the provider SDK registers its resources under.
 ENVIRONMENT_TYPE = github.RepositoryEnvironment.pulumi_type
@@ -36,76 +27,11 @@ POLICY_TYPE = github.RepositoryEnvironmentDeploymentPolicy.pulumi_type
 SECRET_TYPE = github.ActionsEnvironmentSecret.pulumi_type
 VARIABLE_TYPE = github.ActionsEnvironmentVariable.pulumi_type
 PROVIDER_TYPE = "pulumi:providers:github"
+AZURE_SECRETS = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_SUBSCRIPTION_ID")
 
 
-class FakeIdentity(pulumi.CustomResource):
-    """Stands in for the deployer identity: its ids are outputs, as the real component's are."""
-
-    clientId: pulumi.Output[str]  # noqa: N815 - the provider's property name
-    tenantId: pulumi.Output[str]  # noqa: N815
-    subscriptionId: pulumi.Output[str]  # noqa: N815
-
-    def __init__(self, name: str) -> None:
-        props = {
-            "clientId": FAKE_CLIENT_ID,
-            "tenantId": FAKE_TENANT_ID,
-            "subscriptionId": FAKE_SUBSCRIPTION_ID,
-        }
-        super().__init__("test:index:Identity", name, props)
-
-
-class FakeWorkspace(pulumi.CustomResource):
-    """Stands in for the Databricks workspace and its resource group."""
-
-    host: pulumi.Output[str]
-    resourceGroup: pulumi.Output[str]  # noqa: N815
-
-    def __init__(self, name: str, environment: Environment) -> None:
-        props = {"host": WORKSPACE_HOST, "resourceGroup": f"rg-mlops-{environment}"}
-        super().__init__("test:index:Workspace", name, props)
-
-
-def _args(environment: Environment, **overrides: Any) -> dict[str, Any]:
-    prod = environment is Environment.PROD
-    literal: dict[str, Any] = {
-        "environment": environment,
-        # The protection the stack's settings give (stacks/wiring.py maps them the same way).
-        "protection": github_protection(stack_settings(environment).github),
-        "owner": OWNER,
-        "repository": REPOSITORY,
-        "reviewer_users": PROD_REVIEWER_USERS if prod else (),
-        "reviewer_teams": PROD_REVIEWER_TEAMS if prod else (),
-        "azure_client_id": FAKE_CLIENT_ID,
-        "azure_tenant_id": FAKE_TENANT_ID,
-        "azure_subscription_id": FAKE_SUBSCRIPTION_ID,
-        "azure_resource_group": f"rg-mlops-{environment}",
-        "databricks_host": WORKSPACE_HOST,
-    }
-    return {**literal, **overrides}
-
-
-def _plan(environment: Environment, config_value: str = "offline-value", **overrides: Any) -> OfflineRun:
-    def program() -> None:
-        identity = FakeIdentity("deployer")
-        workspace = FakeWorkspace("workspace", environment)
-        wired = {
-            "azure_client_id": identity.clientId,
-            "azure_tenant_id": identity.tenantId,
-            "azure_subscription_id": identity.subscriptionId,
-            "azure_resource_group": workspace.resourceGroup,
-            "databricks_host": workspace.host,
-            "extra_secrets": {"PULUMI_CONFIG_PASSPHRASE": pulumi.Output.secret(config_value)},
-        }
-        GitHubEnvironment(
-            f"github-{environment}", GitHubEnvironmentArgs(**_args(environment, **wired, **overrides))
-        )
-
-    return run_offline(program, project="mlops-platform", stack=environment.value, config={})
-
-
-@pytest.fixture(scope="module")
-def plans() -> dict[Environment, OfflineRun]:
-    return {environment: _plan(environment) for environment in Environment}
+def gh(environment: Environment) -> GithubSettings:
+    return stack_settings(environment).github
 
 
 def _one(run: OfflineRun, type_: str) -> Any:
@@ -113,12 +39,12 @@ def _one(run: OfflineRun, type_: str) -> Any:
     return resource
 
 
-def _secret(run: OfflineRun, name: str) -> Any:
+def _secret(run: OfflineRun, name: str) -> RecordedResource:
     (resource,) = [r for r in run.of_type(SECRET_TYPE) if r.plain_inputs()["secretName"] == name]
     return resource
 
 
-def _variable(run: OfflineRun, name: str) -> Any:
+def _variable(run: OfflineRun, name: str) -> RecordedResource:
     (resource,) = [r for r in run.of_type(VARIABLE_TYPE) if r.inputs["variableName"] == name]
     return resource
 
@@ -129,21 +55,19 @@ def test_each_stack_has_one_github_environment_named_after_the_stack(
 ) -> None:
     resource = _one(plans[environment], ENVIRONMENT_TYPE)
     assert resource.inputs["environment"] == environment.value
-    assert resource.inputs["repository"] == REPOSITORY
+    assert resource.inputs["repository"] == gh(environment).repository
+    assert plans[environment].exports["githubEnvironment"] == environment.value
 
 
-@pytest.mark.parametrize(
-    ("environment", "branches", "tags"),
-    [
-        (Environment.SANDBOX, set(), set()),
-        (Environment.DEV, {"main"}, set()),
-        (Environment.UAT, {"release/*"}, set()),
-        (Environment.PROD, {"main"}, {"v*"}),
-    ],
-)
-def test_only_the_branches_and_tags_of_the_policy_table_may_deploy(
-    plans: dict[Environment, OfflineRun], environment: Environment, branches: set[str], tags: set[str]
+@pytest.mark.parametrize("environment", list(Environment))
+def test_only_the_branches_and_tags_the_stack_names_may_deploy(
+    plans: dict[Environment, OfflineRun], environment: Environment
 ) -> None:
+    """uat and prod always name them; a stack naming none lets any branch deploy."""
+    settings = gh(environment)
+    branches, tags = set(settings.deployment_branches), set(settings.deployment_tags)
+    if environment in PRODUCTION_LIKE:
+        assert branches | tags, "a guarded environment lets any branch deploy"
     run = plans[environment]
     policies = run.of_type(POLICY_TYPE)
     assert {p.inputs["branchPattern"] for p in policies if "branchPattern" in p.inputs} == branches
@@ -157,34 +81,44 @@ def test_only_the_branches_and_tags_of_the_policy_table_may_deploy(
 
 
 def test_prod_waits_for_its_reviewers_and_nobody_approves_their_own_deployment(
-    plans: dict[Environment, OfflineRun],
+    plans: dict[Environment, OfflineRun], prod_variant_plan: OfflineRun
 ) -> None:
+    settings = gh(Environment.PROD)
+    assert settings.require_reviewers
+    assert not settings.admins_can_bypass
     prod = _one(plans[Environment.PROD], ENVIRONMENT_TYPE).inputs
-    # GitHub takes numeric ids only: logins and slugs arrive resolved, ids pass through.
-    assert prod["reviewers"] == [
-        {"users": [int(FAKE_GITHUB_USER_ID), 1234567], "teams": [int(FAKE_GITHUB_TEAM_ID)]}
-    ]
     assert prod["preventSelfReview"] is True
     assert prod["canAdminsBypass"] is False
-
-
-@pytest.mark.parametrize("environment", [e for e in Environment if e is not Environment.PROD])
-def test_reviewers_exist_only_in_prod(plans: dict[Environment, OfflineRun], environment: Environment) -> None:
-    inputs = _one(plans[environment], ENVIRONMENT_TYPE).inputs
-    assert not inputs.get("reviewers")
-    assert inputs["preventSelfReview"] is False
-
-
-def test_wait_timer_is_passed_through_when_asked_for() -> None:
-    run = _plan(Environment.PROD, wait_timer_minutes=15)
-    assert _one(run, ENVIRONMENT_TYPE).inputs["waitTimer"] == 15
+    # GitHub takes numeric ids only: the team's slug and, in the variant, a user's login arrive resolved.
+    assert prod["reviewers"] == [{"teams": [int(FAKE_GITHUB_TEAM_ID)]}]
+    variant = _one(prod_variant_plan, ENVIRONMENT_TYPE).inputs
+    assert variant["reviewers"] == [
+        {"users": [int(FAKE_GITHUB_USER_ID)], "teams": [int(FAKE_GITHUB_TEAM_ID)]}
+    ]
+    assert VARIANT_REVIEWER not in {r.name for r in settings.reviewers}  # the variant adds the user
 
 
 @pytest.mark.parametrize("environment", list(Environment))
-@pytest.mark.parametrize(
-    "name", ["AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_SUBSCRIPTION_ID", "PULUMI_CONFIG_PASSPHRASE"]
-)
-def test_azure_ids_and_extra_secrets_reach_github_as_secrets(
+def test_reviewers_exist_only_where_the_stack_requires_them(
+    plans: dict[Environment, OfflineRun], environment: Environment
+) -> None:
+    inputs = _one(plans[environment], ENVIRONMENT_TYPE).inputs
+    required = gh(environment).require_reviewers
+    assert bool(inputs.get("reviewers")) is required
+    assert inputs["preventSelfReview"] is required
+    assert inputs["canAdminsBypass"] is gh(environment).admins_can_bypass
+
+
+def test_wait_timer_is_passed_through_when_asked_for(
+    plans: dict[Environment, OfflineRun], prod_variant_plan: OfflineRun
+) -> None:
+    assert _one(prod_variant_plan, ENVIRONMENT_TYPE).inputs["waitTimer"] == 15
+    assert all("waitTimer" not in _one(run, ENVIRONMENT_TYPE).inputs for run in plans.values())
+
+
+@pytest.mark.parametrize("environment", list(Environment))
+@pytest.mark.parametrize("name", AZURE_SECRETS)
+def test_azure_ids_reach_github_as_secrets(
     plans: dict[Environment, OfflineRun], environment: Environment, name: str
 ) -> None:
     secret = _secret(plans[environment], name)
@@ -193,50 +127,54 @@ def test_azure_ids_and_extra_secrets_reach_github_as_secrets(
     assert "plaintextValue" not in secret.inputs, "the deprecated input is not used"
 
 
-@pytest.mark.parametrize(
-    ("name", "expected"),
-    [
-        ("AZURE_CLIENT_ID", FAKE_CLIENT_ID),
-        ("AZURE_TENANT_ID", FAKE_TENANT_ID),
-        ("AZURE_SUBSCRIPTION_ID", FAKE_SUBSCRIPTION_ID),
-    ],
-)
-def test_azure_secrets_are_wired_from_the_identity_outputs(
-    plans: dict[Environment, OfflineRun], name: str, expected: str
+def test_extra_secrets_reach_github_as_secrets(secret_plan: OfflineRun) -> None:
+    """The secret overlay's `secure:` value (tests/stacks/fixtures/secret-overlay.yaml)."""
+    assert not gh(Environment.DEV).extra_secrets  # the committed dev stack hands GitHub none
+    secret = _secret(secret_plan, "PLATFORM_GITHUB_TOKEN")
+    assert secret.is_secret("value")
+    assert secret.inputs["environment"] == Environment.DEV.value
+    assert "plaintextValue" not in secret.inputs
+
+
+def test_azure_secrets_are_wired_from_the_deployer_and_the_login(
+    plans: dict[Environment, OfflineRun],
 ) -> None:
     run = plans[Environment.DEV]
-    secret = _secret(run, name)
-    assert run.named("deployer").urn in secret.dependencies
-    assert secret.plain_inputs()["value"] == expected
+    (deployer,) = run.of_type("azure-native:managedidentity:UserAssignedIdentity")
+    client = _secret(run, "AZURE_CLIENT_ID")
+    assert deployer.urn in client.dependencies
+    assert client.plain_inputs()["value"] == FAKE_CLIENT_ID == run.exports["deployerClientId"]
+    assert _secret(run, "AZURE_TENANT_ID").plain_inputs()["value"] == FAKE_TENANT_ID
+    subscription = stack_settings(Environment.DEV).platform.subscription_id
+    assert _secret(run, "AZURE_SUBSCRIPTION_ID").plain_inputs()["value"] == subscription
 
 
 @pytest.mark.parametrize("environment", list(Environment))
 def test_non_secret_settings_are_variables_wired_from_outputs(
     plans: dict[Environment, OfflineRun], environment: Environment
 ) -> None:
+    """DATABRICKS_HOST's wiring to the workspace: tests/stacks/test_wiring.py."""
     run = plans[environment]
-    workspace = run.named("workspace").urn
+    (group,) = run.of_type("azure-native:resources:ResourceGroup")
     assert _variable(run, "PULUMI_STACK").inputs["value"] == environment.value
-    assert _variable(run, "DATABRICKS_HOST").inputs["value"] == WORKSPACE_HOST
-    assert _variable(run, "AZURE_RESOURCE_GROUP").inputs["value"] == f"rg-mlops-{environment}"
-    assert workspace in _variable(run, "DATABRICKS_HOST").dependencies
-    assert workspace in _variable(run, "AZURE_RESOURCE_GROUP").dependencies
+    assert _variable(run, "DATABRICKS_HOST").inputs["value"] == run.exports["workspaceUrl"]
+    resource_group = _variable(run, "AZURE_RESOURCE_GROUP")
+    assert resource_group.inputs["value"] == run.exports["resourceGroupName"]
+    assert group.urn in resource_group.dependencies
     assert {r.plain_inputs()["secretName"] for r in run.of_type(SECRET_TYPE)}.isdisjoint(
         r.inputs["variableName"] for r in run.of_type(VARIABLE_TYPE)
     )
 
 
-def test_a_changed_secret_value_updates_the_same_resource_in_place() -> None:
-    """The value is a plain (non-replacing) input, and the logical names do not move.
-
-    Known trap (docs/traps.md: variables-not-secrets).
-    """
-    before = _plan(Environment.UAT)
-    after = _plan(Environment.UAT, config_value="rotated")
-    urns = {r.urn for r in before.of_type(SECRET_TYPE)}
-    assert urns == {r.urn for r in after.of_type(SECRET_TYPE)}
-    changed = _secret(after, "PULUMI_CONFIG_PASSPHRASE")
-    assert changed.plain_inputs()["value"] == "rotated"
+def test_a_changed_secret_value_updates_the_same_resource_in_place(
+    secret_plan: OfflineRun, switched_plan: OfflineRun
+) -> None:
+    """The value is a plain (non-replacing) input, and the logical names do not move: the switched
+    dev stack hands GitHub the same secret with another value (docs/traps.md: variables-not-secrets)."""
+    before, after = secret_plan, switched_plan
+    assert {r.urn for r in before.of_type(SECRET_TYPE)} == {r.urn for r in after.of_type(SECRET_TYPE)}
+    assert _secret(after, "PLATFORM_GITHUB_TOKEN").plain_inputs()["value"] == ROTATED
+    assert _secret(before, "PLATFORM_GITHUB_TOKEN").plain_inputs()["value"] != ROTATED
     for resource in after.of_type(SECRET_TYPE) + after.of_type(VARIABLE_TYPE):
         assert resource.options["replaceOnChanges"] == []
         # If a provider upgrade ever turns a value change into a replacement, delete the old
@@ -249,7 +187,7 @@ def test_every_github_resource_goes_through_the_explicit_provider(
 ) -> None:
     run = plans[Environment.PROD]
     provider = _one(run, PROVIDER_TYPE)
-    assert provider.inputs["owner"] == OWNER
+    assert provider.inputs["owner"] == gh(Environment.PROD).owner
     assert "token" not in provider.inputs, "the provider reads GITHUB_TOKEN itself"
     github_resources = [r for r in run.resources if r.type.startswith("github:")]
     assert github_resources
@@ -265,8 +203,14 @@ def test_children_are_parented_to_the_component(plans: dict[Environment, Offline
 
 
 @pytest.mark.parametrize("environment", list(Environment))
-def test_the_environment_name_is_the_oidc_subject_of_the_stack(
+def test_the_environment_name_is_the_subject_the_deployer_trusts(
     plans: dict[Environment, OfflineRun], environment: Environment
 ) -> None:
-    name = _one(plans[environment], ENVIRONMENT_TYPE).inputs["environment"]
-    assert oidc_subject(OWNER, REPOSITORY, name) == f"repo:{OWNER}/{REPOSITORY}:environment:{environment}"
+    """A job of this GitHub environment logs in as this stack's deployer, and only as it."""
+    run = plans[environment]
+    name = _one(run, ENVIRONMENT_TYPE).inputs["environment"]
+    settings = gh(environment)
+    subject = oidc_subject(settings.owner, settings.repository, name)
+    assert subject == f"repo:{settings.owner}/{settings.repository}:environment:{environment}"
+    (credential,) = run.of_type("azure-native:managedidentity:FederatedIdentityCredential")
+    assert credential.plain_inputs()["subject"] == subject

@@ -7,8 +7,9 @@ import pytest
 from core.azure_roles import ROLE_DEFINITION_IDS
 from core.environment import PRODUCTION_LIKE, Environment
 from stacks.offline import OfflineRun, RecordedResource
+from stacks.plan import stack_settings
 
-SANDBOX, DEV, UAT, PROD = Environment.SANDBOX, Environment.DEV, Environment.UAT, Environment.PROD
+PROD = Environment.PROD
 OWNER_ROLE_ID = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 STATEFUL_TYPES = (
     "azure-native:resources:ResourceGroup",
@@ -30,36 +31,35 @@ def one(run: OfflineRun, type_: str) -> RecordedResource:
     return matches[0]
 
 
-def custom_counts(run: OfflineRun) -> int:
-    """The Azure foundation's resources; Databricks and GitHub inventories have their own tests."""
-    return sum(r.custom and r.type.startswith("azure-native:") for r in run.resources)
-
-
-def test_inventory_prod_adds_lock_and_vnet_injection(plans: dict[Environment, OfflineRun]) -> None:
-    # 17 foundation resources + the PR-preview identity's Reader assignment (infra/preview_access.py)
-    # + the drift alert's scheduled query rule (infra/monitoring.py, DriftAlert).
-    for env in (SANDBOX, DEV, UAT):
-        assert custom_counts(plans[env]) == 19, env
-    assert custom_counts(plans[PROD]) == 22
-    assert len(plans[PROD].of_type("azure-native:network:VirtualNetwork")) == 1
-    assert len(plans[PROD].of_type("azure-native:authorization:ManagementLockAtResourceGroupLevel")) == 1
+LOCK = "azure-native:authorization:ManagementLockAtResourceGroupLevel"
 
 
 @pytest.mark.parametrize("environment", list(Environment))
-def test_stateful_resources_are_protected_only_in_prod(
+def test_a_delete_lock_and_vnet_injection_exactly_where_the_stack_asks(
     plans: dict[Environment, OfflineRun], environment: Environment
 ) -> None:
+    """How many resources each stack has is the URN snapshots' (test_snapshots.py)."""
+    run, settings = plans[environment], stack_settings(environment)
+    locks = run.of_type(LOCK)
+    assert len(locks) == (1 if settings.protection.delete_lock else 0)
+    for lock in locks:
+        assert lock.plain_inputs()["level"] == "CanNotDelete"
+    vnets = run.of_type("azure-native:network:VirtualNetwork")
+    assert len(vnets) == (1 if settings.workspace.vnet_injection.enabled else 0)
+    assert stack_settings(PROD).protection.delete_lock
+    assert stack_settings(PROD).workspace.vnet_injection.enabled
+
+
+@pytest.mark.parametrize("environment", list(Environment))
+def test_stateful_resources_are_protected_and_retained_where_the_stack_says(
+    plans: dict[Environment, OfflineRun], environment: Environment
+) -> None:
+    protection = stack_settings(environment).protection
+    assert stack_settings(PROD).protection.protect_stateful
     for type_ in STATEFUL_TYPES:
         resource = one(plans[environment], type_)
-        assert resource.protect is (environment is PROD), (environment, type_)
-        assert resource.options["retainOnDelete"] is (environment is PROD), (environment, type_)
-
-
-def test_prod_resource_group_has_a_cannot_delete_lock(plans: dict[Environment, OfflineRun]) -> None:
-    lock = one(plans[PROD], "azure-native:authorization:ManagementLockAtResourceGroupLevel")
-    assert lock.plain_inputs()["level"] == "CanNotDelete"
-    for env in (SANDBOX, DEV, UAT):
-        assert not plans[env].of_type("azure-native:authorization:ManagementLockAtResourceGroupLevel")
+        assert resource.protect is protection.protect_stateful, (environment, type_)
+        assert resource.options["retainOnDelete"] is protection.retain_on_delete, (environment, type_)
 
 
 @pytest.mark.parametrize("environment", list(Environment))
@@ -76,15 +76,20 @@ def test_key_vault_purge_protection_is_on_in_uat_prod_and_never_false(
         assert "enablePurgeProtection" not in properties  # omitted, never False
 
 
-def test_prod_workspace_has_no_public_ip_and_vnet_injection(plans: dict[Environment, OfflineRun]) -> None:
-    parameters = one(plans[PROD], "azure-native:databricks:Workspace").plain_inputs()["parameters"]
-    assert parameters["enableNoPublicIp"]["value"] is True
-    assert parameters["customVirtualNetworkId"]["value"]
-    vnet = one(plans[PROD], "azure-native:network:VirtualNetwork")
-    workspace = one(plans[PROD], "azure-native:databricks:Workspace")
-    assert vnet.urn in workspace.dependencies  # explicit, not ordering luck (docs/traps.md: query-validation)
-    for subnet in vnet.plain_inputs()["subnets"]:
-        assert subnet["delegations"][0]["serviceName"] == "Microsoft.Databricks/workspaces"
+def test_vnet_injected_workspaces_have_no_public_ip(plans: dict[Environment, OfflineRun]) -> None:
+    injected = [env for env in Environment if stack_settings(env).workspace.vnet_injection.enabled]
+    assert injected
+    for env in injected:
+        parameters = one(plans[env], "azure-native:databricks:Workspace").plain_inputs()["parameters"]
+        assert parameters["enableNoPublicIp"]["value"] is True
+        assert parameters["customVirtualNetworkId"]["value"]
+        vnet = one(plans[env], "azure-native:network:VirtualNetwork")
+        workspace = one(plans[env], "azure-native:databricks:Workspace")
+        assert (
+            vnet.urn in workspace.dependencies
+        )  # explicit, not ordering luck (docs/traps.md: query-validation)
+        for subnet in vnet.plain_inputs()["subnets"]:
+            assert subnet["delegations"][0]["serviceName"] == "Microsoft.Databricks/workspaces"
 
 
 @pytest.mark.parametrize("environment", list(Environment))
@@ -95,16 +100,21 @@ def test_workspace_is_premium(plans: dict[Environment, OfflineRun], environment:
     )
 
 
-def test_sandbox_uses_the_cheapest_options(plans: dict[Environment, OfflineRun]) -> None:
-    sandbox = plans[SANDBOX]
-    assert one(sandbox, "azure-native:storage:StorageAccount").plain_inputs()["sku"]["name"] == "Standard_LRS"
-    assert one(sandbox, "azure-native:operationalinsights:Workspace").plain_inputs()["retentionInDays"] == 30
-    workspace = one(sandbox, "azure-native:databricks:Workspace").plain_inputs()
-    assert workspace["parameters"]["enableNoPublicIp"]["value"] is False  # no NAT gateway to pay for
-    assert (
-        one(sandbox, "azure-native:keyvault:Vault").plain_inputs()["properties"]["softDeleteRetentionInDays"]
-        == 7
-    )
+@pytest.mark.parametrize("environment", list(Environment))
+def test_sizes_and_retentions_are_the_stacks(
+    plans: dict[Environment, OfflineRun], environment: Environment
+) -> None:
+    """What each environment pays for is its settings' (stacks/defaults.py: sandbox and dev the
+    cheapest), reaching the resources unchanged."""
+    run, settings = plans[environment], stack_settings(environment)
+    storage = one(run, "azure-native:storage:StorageAccount").plain_inputs()
+    assert storage["sku"]["name"] == settings.workspace.storage_sku
+    logs = one(run, "azure-native:operationalinsights:Workspace").plain_inputs()
+    assert logs["retentionInDays"] == settings.monitoring.retention_days
+    workspace = one(run, "azure-native:databricks:Workspace").plain_inputs()
+    assert workspace["parameters"]["enableNoPublicIp"]["value"] is settings.workspace.no_public_ip
+    vault = one(run, "azure-native:keyvault:Vault").plain_inputs()["properties"]
+    assert vault["softDeleteRetentionInDays"] == settings.key_vault.soft_delete_retention_days
 
 
 @pytest.mark.parametrize("environment", list(Environment))

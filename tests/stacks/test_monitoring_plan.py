@@ -8,13 +8,12 @@ import json
 from typing import Any
 
 import pytest
+from harness import SWITCHED
 
 from core.environment import PRODUCTION_LIKE, Environment
 from infra.monitoring import drift_retrain_query
-from stacks.loading import PROJECT
-from stacks.offline import OfflineRun, fake_id, run_offline, stack_config_from_file
-from stacks.plan import configured_subscription, stack_file, stack_projects
-from stacks.program import program
+from stacks.offline import OfflineRun, fake_id
+from stacks.plan import stack_projects
 
 JOB = "databricks:index/job:Job"
 PERMISSIONS = "databricks:index/permissions:Permissions"
@@ -137,17 +136,8 @@ def test_the_drift_query_names_every_projects_training_job_and_needs_one() -> No
         drift_retrain_query([], "00000000-0000-4000-8000-0000000000db")
 
 
-def test_the_drift_alert_can_be_switched_off_in_settings() -> None:
-    config, secret_keys = stack_config_from_file(stack_file("dev"), PROJECT)
-    key = f"{PROJECT}:monitoring"
-    config[key] = json.dumps({**json.loads(config.get(key, "{}")), "driftAlert": False})
-    run = run_offline(
-        program,
-        project=PROJECT,
-        stack="dev",
-        config=config,
-        secret_keys=secret_keys,
-        subscription_id=configured_subscription(config) or "",
-    )
-    names = {r.name for r in run.of_type(RULE)}
+def test_the_drift_alert_can_be_switched_off_in_settings(switched_plan: OfflineRun) -> None:
+    """The switched dev stack sets monitoring.driftAlert false (tests/harness.py, SWITCHED)."""
+    assert SWITCHED["monitoring"] == {"driftAlert": False}
+    names = {r.name for r in switched_plan.of_type(RULE)}
     assert names == {"platform-monitoring-failed-jobs-alert"}

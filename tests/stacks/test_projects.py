@@ -7,21 +7,19 @@ hold on it and on the four committed stacks.
 
 from __future__ import annotations
 
-import json
-import shutil
 import zipfile
 from pathlib import Path
 
 import pytest
+from harness import StackPlans, copied_dist, settings_with, stack_document
 from project_invariants import ENDPOINT, JOB, check_project_invariants, groups_granted
 
 from core.environment import Environment
 from infra.wheel import WheelContents, read_wheel
 from stacks import wiring
 from stacks.loading import PROJECT, build_settings, namespace_values
-from stacks.offline import OfflineRun, run_offline, stack_config_from_file
-from stacks.plan import stack_file, stack_projects, trained
-from stacks.program import program
+from stacks.offline import OfflineRun, stack_config_from_file
+from stacks.plan import stack_file, trained
 from stacks.settings import StackSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,28 +106,18 @@ def test_the_committed_stacks_hold_the_per_project_invariants(
 
 
 @pytest.fixture(scope="module")
-def with_synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[OfflineRun, StackSettings, Path]:
+def with_synthetic(
+    plan_with: StackPlans, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[OfflineRun, StackSettings, Path]:
     """dev planned, after training, with one more project: its folder and wheel in tmp, its entry
     in the stack config; nothing else of the repository changes."""
-    dist = tmp_path_factory.mktemp("dist")
-    for project in stack_projects(Environment.DEV):
-        shutil.copytree(wiring.DIST / project, dist / project)
+    dist = copied_dist(tmp_path_factory.mktemp("synthetic"))
     build_project_wheel(dist, SYNTHETIC, "churn_mlops", SYNTHETIC_GRAPH, SYNTHETIC_SCRIPTS)
-    config = stack_config(Environment.DEV)
-    projects = json.loads(config[f"{PROJECT}:projects"])
-    config[f"{PROJECT}:projects"] = json.dumps([*projects, SYNTHETIC_ENTRY])
-    settings = settings_of(config, Environment.DEV)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(wiring, "DIST", dist)
-        run = run_offline(
-            program,
-            project=PROJECT,
-            stack=Environment.DEV,
-            config=config,
-            subscription_id=settings.platform.subscription_id,
-            workspace=trained(CHAMPION, [p.name for p in settings.projects]),
-        )
-    return run, settings, dist
+    entries = stack_document(Environment.DEV)["config"][f"{PROJECT}:projects"]
+    overrides = {"projects": [*entries, SYNTHETIC_ENTRY]}
+    settings = settings_with(Environment.DEV, overrides)
+    workspace = trained(CHAMPION, [p.name for p in settings.projects])
+    return plan_with(Environment.DEV, overrides, workspace=workspace, dist=dist), settings, dist
 
 
 def test_a_project_added_by_config_plans_its_own_resources(

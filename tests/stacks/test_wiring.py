@@ -4,50 +4,22 @@ from __future__ import annotations
 
 import json
 import shutil
-import zipfile
 from pathlib import Path
 
 import pulumi
 import pytest
+from harness import CI_ENVIRON, StackPlans, stack_document
 
 from core.environment import PRODUCTION_LIKE, Environment
-from infra.jobs import UnknownJobParameterError
 from infra.wheel import WheelError
 from stacks import offline, wiring
 from stacks.loading import PROJECT, ConfigError
 from stacks.offline import OfflineRun, RecordedResource, run_offline
 from stacks.plan import main as plan_main
-from stacks.program import program
+from stacks.plan import stack_settings
 
 ROOT = Path(__file__).resolve().parents[2]
-BASE = {
-    "platform": {"subscriptionId": offline.FAKE_SUBSCRIPTION_ID},
-    "github": {"owner": "acme", "repository": "mlops"},
-    "databricks": {
-        "failureNotificationEmails": ["oncall@example.com"],
-        "accountId": "00000000-0000-4000-8000-00000000acc0",
-    },
-    "bootstrap": {
-        "previewPrincipalId": "00000000-0000-4000-8000-0000000000e1",
-        "previewClientId": "00000000-0000-4000-8000-0000000000e2",
-    },
-    "projects": [{"name": "iris", "path": "ml"}],
-}
 JOB = "databricks:index/job:Job"
-
-
-def _config(**sections: object) -> dict[str, str]:
-    return {f"{PROJECT}:{key}": json.dumps(value) for key, value in {**BASE, **sections}.items()}
-
-
-@pytest.fixture
-def registrations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    registered: list[str] = []
-    record = offline._record
-    monkeypatch.setattr(
-        offline, "_record", lambda request, urn, *rest: registered.append(urn) or record(request, urn, *rest)
-    )
-    return registered
 
 
 def test_what_a_program_registered_before_it_raised_reaches_the_engine(registrations: list[str]) -> None:
@@ -63,39 +35,13 @@ def test_what_a_program_registered_before_it_raised_reaches_the_engine(registrat
     assert [urn.rsplit("::", 1)[1] for urn in registrations] == ["first"]
 
 
-def test_an_unknown_job_parameter_fails_before_any_registration(
-    registrations: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Checked with the wheels, before the foundation: a `pulumi up` would otherwise create the
-    resource group and everything in it, then stop."""
-    dist = tmp_path / "dist"
-    shutil.copytree(wiring.DIST, dist)
-    (wheel,) = (dist / "iris").glob("*.whl")
-    with zipfile.ZipFile(wheel) as archive:
-        members = {name: archive.read(name) for name in archive.namelist()}
-    graph = members["iris_mlops/job_graph.toml"].decode()
-    bad = graph.replace('parameters = ["env", "catalog", "schema"]', 'parameters = ["env", "region"]', 1)
-    assert bad != graph
-    members["iris_mlops/job_graph.toml"] = bad.encode()
-    with zipfile.ZipFile(wheel, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    monkeypatch.setattr(wiring, "DIST", dist)
-    with pytest.raises(UnknownJobParameterError, match=r"training\.ingest: region"):
-        run_offline(program, project=PROJECT, stack="dev", config=_config())
-    assert registrations == []
-
-
 def test_a_pinned_wheel_version_that_was_not_built_fails_before_any_registration(
-    registrations: list[str],
+    plan_with: StackPlans, registrations: list[str]
 ) -> None:
+    entries = stack_document(Environment.UAT)["config"][f"{PROJECT}:projects"]
+    pinned = [{**entry, "wheelVersion": "9.9.9"} if entry["name"] == "iris" else entry for entry in entries]
     with pytest.raises(ConfigError) as error:
-        run_offline(
-            program,
-            project=PROJECT,
-            stack="uat",
-            config=_config(projects=[{"name": "iris", "path": "ml", "wheelVersion": "9.9.9"}]),
-        )
+        plan_with(Environment.UAT, {"projects": pinned})
     [problem] = error.value.problems
     assert problem.key == "projects[iris].wheelVersion"
     assert problem.value == "9.9.9"
@@ -104,11 +50,10 @@ def test_a_pinned_wheel_version_that_was_not_built_fails_before_any_registration
 
 
 def test_no_built_wheel_fails_with_the_make_wheel_hint_before_any_registration(
-    registrations: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    plan_with: StackPlans, registrations: list[str], tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(wiring, "DIST", tmp_path / "dist")
     with pytest.raises(WheelError, match="make wheel"):
-        run_offline(program, project=PROJECT, stack="dev", config=_config())
+        plan_with(Environment.DEV, dist=tmp_path / "dist")
     assert registrations == []
 
 
@@ -116,19 +61,18 @@ OTHER_SUBSCRIPTION = "99999999-9999-4999-8999-999999999999"
 
 
 def test_a_login_to_another_subscription_fails_naming_both_before_any_registration(
-    registrations: list[str],
+    plan_with: StackPlans, registrations: list[str]
 ) -> None:
     """A stack planned from the wrong subscription would show its workspace and role assignments
     as replacements; the program stops first and says which subscription to log in to."""
     with pytest.raises(ConfigError) as error:
-        run_offline(
-            program, project=PROJECT, stack="dev", config=_config(), subscription_id=OTHER_SUBSCRIPTION
-        )
+        plan_with(Environment.DEV, subscription_id=OTHER_SUBSCRIPTION)
     [problem] = error.value.problems
+    configured = stack_settings(Environment.DEV).platform.subscription_id
     assert problem.key == "platform.subscriptionId"
-    assert problem.value == offline.FAKE_SUBSCRIPTION_ID
+    assert problem.value == configured
     assert OTHER_SUBSCRIPTION in problem.message
-    assert f"az account set --subscription {offline.FAKE_SUBSCRIPTION_ID}" in problem.message
+    assert f"az account set --subscription {configured}" in problem.message
     assert registrations == []
 
 
@@ -182,27 +126,23 @@ def test_databricks_resources_use_the_provider_built_from_this_stacks_workspace(
         assert _provider_of(run, job).urn == provider.urn
 
 
-def test_ci_uses_github_oidc_with_the_deployer_identity(monkeypatch: pytest.MonkeyPatch) -> None:
-    actions = {"GITHUB_ACTIONS": "true", "ACTIONS_ID_TOKEN_REQUEST_URL": "https://token.invalid"}
-    for key, value in actions.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("ARM_CLIENT_ID", raising=False)
-    run = run_offline(program, project=PROJECT, stack="dev", config=_config())
+def test_ci_uses_github_oidc_with_the_deployer_identity(plan_with: StackPlans) -> None:
+    run = plan_with(Environment.DEV, environ=CI_ENVIRON)
     [provider] = run.of_type("pulumi:providers:databricks")
     [deployer] = run.of_type("azure-native:managedidentity:UserAssignedIdentity")
-    assert provider.plain_inputs()["authType"] == "github-oidc-azure"
+    inputs = provider.plain_inputs()
+    assert inputs["authType"] == "github-oidc-azure"
     assert deployer.urn in provider.dependencies
+    assert (inputs["azureClientId"], inputs["azureTenantId"]) == (
+        offline.FAKE_CLIENT_ID,
+        offline.FAKE_TENANT_ID,
+    )
 
 
-def test_a_pr_preview_exchanges_the_token_as_the_identity_the_job_logged_in_as(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_pr_preview_exchanges_the_token_as_the_identity_the_job_logged_in_as(plan_with: StackPlans) -> None:
     """PR previews run as the read-only preview identity, not the environment's deployer."""
     preview_client = "11111111-2222-4333-8444-555555555555"
-    ci = {"GITHUB_ACTIONS": "true", "ACTIONS_ID_TOKEN_REQUEST_URL": "https://token.invalid"}
-    for key, value in {**ci, "ARM_CLIENT_ID": preview_client}.items():
-        monkeypatch.setenv(key, value)
-    run = run_offline(program, project=PROJECT, stack="dev", config=_config())
+    run = plan_with(Environment.DEV, environ={**CI_ENVIRON, "ARM_CLIENT_ID": preview_client})
     [provider] = run.of_type("pulumi:providers:databricks")
     assert provider.plain_inputs()["azureClientId"] == preview_client
 
