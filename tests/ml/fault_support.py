@@ -2,17 +2,19 @@
 (IRIS_MLOPS_KILL_AT), or several at once, without paying seconds of imports per process.
 
 Children come from a multiprocessing *forkserver* that imported mlflow, scikit-learn and the wheel
-once: a plain fork of the test process is not safe (deltalake's tokio runtime panics in a child
-forked after the parent used it, and SQLite connections must not cross a fork). So what a child
-runs is one of the module-level functions below, named with its arguments, and what a test checks
-in a child's store is read by a child too and comes back as plain values through a pipe.
+once (fault_preload.py): a plain fork of the test process is not safe (deltalake's tokio runtime
+panics in a child forked after the parent used it, and SQLite connections must not cross a fork).
+So what a child runs is one of the module-level functions below, named with its arguments, and
+what a test checks in a child's store is read by a child too and comes back as plain values
+through a pipe.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -22,17 +24,60 @@ from typing import Any
 from iris_mlops.faults import KILL_AT_ENV_VAR
 from ml_support import TEST_COMMIT
 
+HERE = Path(__file__).parent
 CHILD_TIMEOUT_SECONDS = 120
-PRELOAD = ["iris_mlops.runner", "iris_mlops.context", "iris_mlops.serving", "fault_support"]
+PRELOAD = ["fault_preload", "fault_support"]
+# What every child would import otherwise: fault_preload.py imports it in the server.
+PRELOADED = (
+    "iris_mlops.runner",
+    "iris_mlops.context",
+    "iris_mlops.serving",
+    "iris_mlops.entrypoints",
+    "iris_mlops.backends.local",
+    "iris_mlops.recovery",
+    "iris_mlops.steps.ingest",
+    "iris_mlops.steps.train",
+    "iris_mlops.steps.evaluate",
+    "iris_mlops.steps.approve",
+    "iris_mlops.steps.deploy",
+    "iris_mlops.steps.batch_inference",
+    "mlflow.sklearn",
+    "mlflow.store.tracking.sqlalchemy_store",
+    "mlflow.store.model_registry.sqlalchemy_store",
+    "sklearn.linear_model",
+    "skops.io",
+    "alembic.command",
+    "git",
+)
 _SERVER = multiprocessing.get_context("forkserver")
 _SERVER.set_forkserver_preload(PRELOAD)
 
 
 def start_server() -> None:
-    """Start the forkserver now: it imports PRELOAD (seconds) while other tests run."""
+    """Start the forkserver now: it imports PRELOAD (seconds) while other tests run.
+
+    Python 3.11's forkserver is handed the parent's sys.path but never sets it
+    (multiprocessing/forkserver.py, `main`), and skips a preload module it cannot import without a
+    word: it finds this folder's modules through PYTHONPATH, set only while it starts."""
     from multiprocessing import forkserver  # noqa: PLC0415
 
-    forkserver.ensure_running()
+    paths = [str(HERE), *filter(None, [os.environ.get("PYTHONPATH")])]
+    with _environment({"PYTHONPATH": os.pathsep.join(paths)}):
+        forkserver.ensure_running()
+
+
+@contextmanager
+def _environment(variables: dict[str, str]) -> Iterator[None]:
+    before = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name)
+            else:
+                os.environ[name] = value
 
 
 @dataclass(frozen=True)
@@ -46,6 +91,7 @@ class Child:
     def __init__(
         self, function: Callable[..., Any], arguments: Sequence[Any], home: Path, kill_at: str | None
     ) -> None:
+        start_server()  # returns at once while it runs
         self._reader, writer = _SERVER.Pipe(duplex=False)
         self._process: BaseProcess = _SERVER.Process(
             target=_child_main, args=(function, tuple(arguments), str(home), kill_at, writer)
@@ -102,6 +148,13 @@ def at_once(calls: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]], home: P
 
 
 # -- what a child runs ------------------------------------------------------------------------------
+
+
+def not_preloaded() -> list[str]:
+    """What the server should have imported and this child did not inherit."""
+    import sys  # noqa: PLC0415
+
+    return [name for name in ("fault_preload", *PRELOADED) if name not in sys.modules]
 
 
 def training(*arguments: str) -> list[tuple[str, str, str]]:

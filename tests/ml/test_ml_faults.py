@@ -26,6 +26,7 @@ from fault_support import (
     context,
     in_child,
     model_name,
+    not_preloaded,
     registry_state,
     serve_champion,
     task,
@@ -65,6 +66,12 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     outcome = in_child(training, home=path)
     assert succeeded(outcome), outcome
     return path
+
+
+def test_children_start_with_what_the_server_preloaded(tmp_path: Path) -> None:
+    # The forkserver skips a preload module it cannot import without a word (fault_support.py):
+    # then every child would import mlflow and scikit-learn again, seconds each.
+    assert in_child(not_preloaded, home=tmp_path).value == []
 
 
 # -- 1. the MLflow store: killed while created, created twice at once, half-built ---------------
