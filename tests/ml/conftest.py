@@ -19,6 +19,7 @@ import pytest
 from iris_mlops.job_graph import load_job_graph
 from iris_mlops.runner import run_job
 from ml_support import TEST_COMMIT, build_wheel, wheel_venv
+from threadpoolctl import threadpool_limits
 
 
 def _import_skops_io() -> None:
@@ -36,6 +37,9 @@ def _import_skops_io() -> None:
 
 
 _import_skops_io()
+# One BLAS thread for the in-process fits (ml_support.ONE_BLAS_THREAD says why); skops.io has
+# loaded numpy's and scipy's OpenBLAS, which is what threadpoolctl limits.
+threadpool_limits(limits=1, user_api="blas")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from iris_mlops.faults import KILL_AT_ENV_VAR
-from ml_support import TEST_COMMIT
+from ml_support import ONE_BLAS_THREAD, TEST_COMMIT
 
 HERE = Path(__file__).parent
 CHILD_TIMEOUT_SECONDS = 120
@@ -62,7 +62,7 @@ def start_server() -> None:
     from multiprocessing import forkserver  # noqa: PLC0415
 
     paths = [str(HERE), *filter(None, [os.environ.get("PYTHONPATH")])]
-    with _environment({"PYTHONPATH": os.pathsep.join(paths)}):
+    with _environment({"PYTHONPATH": os.pathsep.join(paths), **ONE_BLAS_THREAD}):
         forkserver.ensure_running()
 
 

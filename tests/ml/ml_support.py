@@ -16,6 +16,11 @@ COMPLETE = job_env.COMPLETE
 venv_key = job_env.venv_key
 SOURCE_DATE_EPOCH = "315532800"  # the Makefile's, so test builds match `make wheel`
 TEST_COMMIT = "0123456789abcdef0123456789abcdef01234567"
+# Iris-sized fits run on one BLAS thread. OpenBLAS's pool (one thread per core) spins on every call
+# however small: a LogisticRegression fit on Iris costs ~100 ms of CPU with it and ~3 ms without,
+# the same result. For the processes the tests start (set before numpy loads); conftest.py limits
+# the test process itself.
+ONE_BLAS_THREAD = {"OPENBLAS_NUM_THREADS": "1"}
 
 
 def build_wheel(out_dir: Path, project: Path = REPO / "ml") -> Path:

@@ -34,6 +34,7 @@ from iris_mlops.steps.approve import GATE_STATUS_TAG
 from iris_mlops.steps.monitor import current_window, monitor
 from iris_mlops.steps.train import DRIFT_SUMMARY_TAG
 from iris_mlops.vocabulary import CHALLENGER, CHAMPION
+from ml_support import ONE_BLAS_THREAD
 
 GRAPH = load_job_graph()
 SHIFT = {"petal_length_cm": 1.4, "petal_width_cm": 1.4}
@@ -109,7 +110,11 @@ def test_an_empty_window_is_not_enough_data_and_triggers_nothing(trained: Path) 
     assert len(rows) == 5
 
 
-def test_drift_retrains_through_the_gate_a_worse_challenger_is_rejected_and_runs_once(trained: Path) -> None:
+def test_drift_retrains_through_the_gate_a_worse_challenger_is_rejected_and_runs_once(
+    trained: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in ONE_BLAS_THREAD.items():  # for the training job LocalTrigger starts
+        monkeypatch.setenv(name, value)
     schema = "drift_loop"
     trained_schema(schema)
     score_shifted(trained, schema)

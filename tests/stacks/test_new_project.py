@@ -99,6 +99,9 @@ def test_the_written_project_builds_plans_runs_its_jobs_and_passes_its_tests(
     written: Path, tmp_path: Path
 ) -> None:
     env = {**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH, "UV_PYTHON_DOWNLOADS": "never"}
+    # The project's tests fit tiny models: OpenBLAS's pool would spin a thread per core on every
+    # call (tests/ml/ml_support.py, ONE_BLAS_THREAD).
+    env["OPENBLAS_NUM_THREADS"] = "1"
     uv = shutil.which("uv") or str(ROOT / ".tools" / "uv" / "bin" / "uv")
     build = [uv, "build", "--quiet", "--wheel", "--no-build-isolation", "--python", sys.executable]
     subprocess.run([*build, "--out-dir", str(tmp_path / "dist"), str(written)], check=True, env=env)
