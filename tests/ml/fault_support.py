@@ -209,6 +209,19 @@ def registry_state() -> dict[str, Any]:
     }
 
 
+def front_door(argv: list[str], environ: dict[str, str]) -> int:
+    """`iris-mlops <argv>` as its console script runs it (iris_mlops.cli:main), in `environ`."""
+    from iris_mlops.cli import main  # noqa: PLC0415
+
+    os.environ.clear()
+    os.environ.update(environ)
+    try:
+        main(argv)
+    except SystemExit as exited:
+        return exited.code if isinstance(exited.code, int) else 1
+    return 0
+
+
 def batch_step() -> str:
     from iris_mlops.steps.batch_inference import batch_inference  # noqa: PLC0415
 
