@@ -9,6 +9,7 @@ what a child inherits is what a fresh process would build for itself.
 
 from __future__ import annotations
 
+import gc
 import importlib
 
 from fault_support import PRELOADED
@@ -26,3 +27,7 @@ def _warm_requirement_checks() -> None:
 for _module in PRELOADED:
     importlib.import_module(_module)
 _warm_requirement_checks()
+# What the server imported lives as long as it does: frozen, a child's garbage collections never
+# walk it, so they do not write to (and copy) the pages it shares with the server (the Python docs'
+# advice for a server that forks, gc.freeze). Page faults per fault suite: ~349k -> ~260k.
+gc.freeze()
