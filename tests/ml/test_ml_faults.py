@@ -77,20 +77,19 @@ def test_children_start_with_what_the_server_preloaded(tmp_path: Path) -> None:
 # -- 1. the MLflow store: killed while created, created twice at once, half-built ---------------
 
 
-def test_a_kill_while_the_store_is_built_leaves_no_store_and_the_next_task_builds_it(tmp_path: Path) -> None:
+def test_a_kill_while_the_store_is_built_leaves_no_store_and_two_next_first_uses_at_once_build_it(
+    tmp_path: Path,
+) -> None:
     killed = in_child(context, home=tmp_path, kill_at=faults.STORE_BUILT_ASIDE)
     assert killed.exitcode == KILLED
     assert not (tmp_path / STORE_FILE).exists()
     assert list(tmp_path.glob(".mlflow.db.building-*"))  # what the kill left, aside
-    after = in_child(model_name, home=tmp_path)
-    assert after.value == MODEL, after
+    # The next two uses come at once: both find no store, build one aside, one links it first.
+    after = at_once([(registry_state, ()), (model_name, ())], tmp_path)
+    assert [outcome.error for outcome in after] == [None, None]
+    assert after[0].value["versions"] == {}
+    assert after[1].value == MODEL
     assert not list(tmp_path.glob(".mlflow.db.building-*"))
-
-
-def test_two_first_uses_at_once_both_get_a_complete_store(tmp_path: Path) -> None:
-    outcomes = at_once([(registry_state, ()), (registry_state, ())], tmp_path)
-    assert [outcome.error for outcome in outcomes] == [None, None]
-    assert all(outcome.value["versions"] == {} for outcome in outcomes)
 
 
 def test_a_half_built_store_without_data_is_moved_aside_and_rebuilt(tmp_path: Path) -> None:
