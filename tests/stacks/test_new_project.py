@@ -126,6 +126,9 @@ def test_the_written_project_builds_plans_runs_its_jobs_and_passes_its_tests(
             "no:cacheprovider",
             "-p",
             "no:randomly",
+            # The template's tests use no Hypothesis; its plugin's import is ~1 s of CPU.
+            "-p",
+            "no:hypothesispytest",
             str(written / "tests"),
         ],
         cwd=written,
