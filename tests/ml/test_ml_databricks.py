@@ -217,8 +217,13 @@ def second_version_approved(workspace: MakeEnvironment) -> Environment:
     return environment
 
 
-def test_a_failed_endpoint_update_records_nothing_and_keeps_the_champion(workspace: MakeEnvironment) -> None:
+def test_a_failed_update_keeps_the_champion_a_retry_waits_out_an_update_and_a_rerun_keeps_the_previous(
+    workspace: MakeEnvironment,
+) -> None:
+    """One endpoint through three deploys (each needs v1 live and v2 approved: two trainings)."""
     environment = second_version_approved(workspace)
+
+    # 1. The endpoint's update fails: nothing is recorded and v1 stays champion and served.
     before = deployments(environment)
     environment.rest.fail_next_update = True
     with pytest.raises(SystemExit):
@@ -227,22 +232,17 @@ def test_a_failed_endpoint_update_records_nothing_and_keeps_the_champion(workspa
     assert champion(environment) == "1"
     assert deployments(environment) == before
 
-
-def test_deploy_waits_for_an_update_in_progress_then_its_own(workspace: MakeEnvironment) -> None:
-    environment = second_version_approved(workspace)
-    environment.rest.start_update(environment.endpoint, "1", polls=2)  # e.g. a `pulumi up`
+    # 2. Retried while another update runs (e.g. a `pulumi up`): it waits for that one, then its own.
+    environment.rest.start_update(environment.endpoint, "1", polls=2)
     task(environment, "iris-deploy")
     assert environment.rest.serves(environment.endpoint) == "2"
     assert environment.rest.endpoints[environment.endpoint]["state"]["config_update"] == "NOT_UPDATING"
     assert champion(environment) == "2"
-    (sent,) = environment.rest.puts
+    _failed, sent = environment.rest.puts
     assert sent["served_entities"][0]["workload_size"] == "Small"  # Pulumi's fields go back as they were
 
-
-def test_a_deploy_retried_after_success_keeps_the_previous_version(workspace: MakeEnvironment) -> None:
-    environment = second_version_approved(workspace)
-    task(environment, "iris-deploy")
+    # 3. Run again after its success: no second update, and the record keeps the version it replaced.
     task(environment, "iris-deploy")
     records = {str(r["model_version"]): str(r["previous_version"]) for r in deployments(environment)}
     assert records["2"] == "1"
-    assert len(environment.rest.puts) == 1
+    assert len(environment.rest.puts) == 2
