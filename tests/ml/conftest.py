@@ -44,9 +44,11 @@ threadpool_limits(limits=1, user_api="blas")
 
 @pytest.fixture(scope="session", autouse=True)
 def fault_children(request: pytest.FixtureRequest) -> None:
-    """The fault tests' forkserver starts with the session when they are selected, so its imports
-    run on the second core while other tests run (fault_support.py)."""
-    if any("test_ml_faults" in item.nodeid for item in request.session.items):
+    """The forkserver of the fault tests and of the drift test's training job starts with the
+    session when they are selected, so its imports run on the second core while other tests run
+    (fault_support.py)."""
+    users = ("test_ml_faults", "test_ml_monitor")
+    if any(user in item.nodeid for item in request.session.items for user in users):
         from fault_support import start_server  # noqa: PLC0415
 
         start_server()
