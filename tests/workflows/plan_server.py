@@ -122,21 +122,23 @@ def run_child(request: dict[str, Any], stdlib: list[str]) -> int:
 
 def serve(address: str) -> None:
     stdlib = list(sys.path)  # started with -S -P: only the standard library
-    site_dir = site_packages(Path(sys.executable))
-    entries = preload(site_dir)
-    # A fork copies only the calling thread: with another one running, a child could inherit a lock
-    # it held. None should run after these imports; if one does, every run is started cold.
-    threads = [thread.name for thread in threading.enumerate() if thread is not threading.main_thread()]
-    # ~400k long-lived SDK objects out of the collector's sight: a child's collections neither
-    # walk them nor copy their pages (https://docs.python.org/3/library/gc.html#gc.freeze).
-    gc.freeze()
     parent = os.getppid()
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        # Listening before the imports: the suite goes on (the job's first steps run meanwhile),
+        # and a run that comes early waits in the backlog until the SDKs are in.
         listener.bind(address)
         listener.listen()
-        listener.settimeout(PARENT_CHECK_SECONDS)
-        sys.stdout.write("ready\n")
+        sys.stdout.write("listening\n")
         sys.stdout.flush()
+        site_dir = site_packages(Path(sys.executable))
+        entries = preload(site_dir)
+        # A fork copies only the calling thread: with another one running, a child could inherit
+        # a lock it held. None should run after these imports; if one does, every run starts cold.
+        threads = [thread.name for thread in threading.enumerate() if thread is not threading.main_thread()]
+        # ~400k long-lived SDK objects out of the collector's sight: a child's collections neither
+        # walk them nor copy their pages (https://docs.python.org/3/library/gc.html#gc.freeze).
+        gc.freeze()
+        listener.settimeout(PARENT_CHECK_SECONDS)
         while True:
             try:
                 connection, _ = listener.accept()
@@ -167,7 +169,7 @@ def started(folder: Path) -> Iterator[str]:
     command = [sys.executable, "-S", "-P", __file__, address]
     with subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True) as server:
         try:
-            if (server.stdout.readline() if server.stdout else "").strip() != "ready":
+            if (server.stdout.readline() if server.stdout else "").strip() != "listening":
                 raise RuntimeError(f"the plan server did not start (exit code {server.wait()})")
             yield address
         finally:
@@ -180,10 +182,16 @@ def run_warm(address: str, python: Path, cwd: Path, code: str, args: list[str]) 
     with tempfile.TemporaryDirectory() as scratch:
         request = {"python": str(python), "cwd": str(cwd), "env": dict(os.environ), "args": args,
                    "code": code, "stdout": f"{scratch}/stdout", "stderr": f"{scratch}/stderr"}  # fmt: skip
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-            connection.connect(address)
-            connection.sendall(json.dumps(request).encode() + b"\n")
-            reply = json.loads(connection.makefile(encoding="utf-8").readline())
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+                connection.connect(address)
+                connection.sendall(json.dumps(request).encode() + b"\n")
+                line = connection.makefile(encoding="utf-8").readline()
+        except OSError as error:  # it ended (its own error is on the suite's stderr)
+            return f"the plan server did not answer: {error}"
+        if not line:
+            return "the plan server did not answer"
+        reply = json.loads(line)
         if "cold" in reply:
             return str(reply["cold"])
         output = "".join(Path(scratch, name).read_text(encoding="utf-8") for name in ("stdout", "stderr"))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -74,3 +76,17 @@ def test_a_warm_start_is_refused_unless_the_preloaded_files_are_the_clones(tmp_p
     assert "PYTHON* variables" in str(refused(same, {**env, "PYTHONPATH": str(tmp_path)}))
     stranger = _venv(tmp_path / "stranger", {"pulumi": server_site / "pulumi"}, python="/bin/sh")
     assert f"{stranger} is not" in str(refused(stranger))
+
+
+def test_a_server_that_is_gone_or_ends_before_answering_leaves_the_run_cold(tmp_path: Path) -> None:
+    python = Path(sys.executable)
+    assert "did not answer" in str(run_warm(str(tmp_path / "none"), python, tmp_path, "pass", []))
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(str(tmp_path / "socket"))
+        listener.listen()
+        # The run waits in the backlog; the server ends (here: closes) without answering it.
+        ending = threading.Timer(0.2, listener.close)
+        ending.start()
+        refusal_reason = run_warm(str(tmp_path / "socket"), python, tmp_path, "pass", [])
+        ending.join()
+    assert "did not answer" in str(refusal_reason)
