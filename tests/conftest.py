@@ -21,9 +21,10 @@ file has a ``secure:`` value, so this is what the secret tests can fail on.
 
 ``switched_plan`` (session scope): dev with harness.SWITCHED, the switches tests flip away from the
 stack file (job clusters, unpaused schedules, no drift alert, a rotated GitHub secret, a rebuilt
-Iris wheel).
+Iris wheel), planned as its deploy job in GitHub Actions plans it (OIDC).
 ``prod_variant_plan`` (session scope): prod with harness.PROD_VARIANT (a reviewer by login, a wait
-timer) as after a training run without a batch run (a champion, no predictions table).
+timer) as after a training run without a batch run (a champion, no predictions table), planned as
+a pull request's preview job plans it (the preview identity's login).
 
 ``registrations``: the URNs the offline engine receives during one test, also of a run that fails.
 
@@ -45,7 +46,9 @@ import yaml
 from harness import (
     PROD_VARIANT,
     SWITCHED,
+    SWITCHED_ENVIRON,
     SWITCHED_SECRETS,
+    VARIANT_ENVIRON,
     VARIANT_WORKSPACE,
     StackPlans,
     changed_wheel_dist,
@@ -105,12 +108,12 @@ def secret_plan(plan_with: StackPlans) -> OfflineRun:
 @pytest.fixture(scope="session")
 def switched_plan(plan_with: StackPlans, tmp_path_factory: pytest.TempPathFactory) -> OfflineRun:
     dist = changed_wheel_dist(tmp_path_factory.mktemp("switched"))
-    return plan_with(Environment.DEV, SWITCHED, secrets=SWITCHED_SECRETS, dist=dist)
+    return plan_with(Environment.DEV, SWITCHED, secrets=SWITCHED_SECRETS, dist=dist, environ=SWITCHED_ENVIRON)
 
 
 @pytest.fixture(scope="session")
 def prod_variant_plan(plan_with: StackPlans) -> OfflineRun:
-    return plan_with(Environment.PROD, PROD_VARIANT, workspace=VARIANT_WORKSPACE)
+    return plan_with(Environment.PROD, PROD_VARIANT, workspace=VARIANT_WORKSPACE, environ=VARIANT_ENVIRON)
 
 
 @pytest.fixture

@@ -60,9 +60,10 @@ CI_ENVIRON = {"GITHUB_ACTIONS": "true", "ACTIONS_ID_TOKEN_REQUEST_URL": "https:/
 SECRET_KEY = "platformGithubToken"  # noqa: S105 - a config key's name, not a credential
 EXTRA_SECRET = {"github": {"extraSecrets": {"PLATFORM_GITHUB_TOKEN": SECRET_KEY}}}
 
-# dev with the switches a test flips away from its stack file, planned once (``switched_plan``):
-# job clusters, unpaused schedules, a repeated and unsorted failure list, no drift alert, a GitHub
-# secret whose decrypted value is ROTATED, and Iris's wheel rebuilt (``changed_wheel_dist``).
+# dev with the switches a test flips away from its stack file, planned once (``switched_plan``), as
+# its deploy job in GitHub Actions plans it (SWITCHED_ENVIRON, OIDC): job clusters, unpaused
+# schedules, a repeated and unsorted failure list, no drift alert, a GitHub secret whose decrypted
+# value is ROTATED, and Iris's wheel rebuilt (``changed_wheel_dist``).
 ROTATED = "rotated-offline-value"
 SWITCHED: dict[str, Any] = {
     **EXTRA_SECRET,
@@ -74,12 +75,16 @@ SWITCHED: dict[str, Any] = {
     "monitoring": {"driftAlert": False},
 }
 SWITCHED_SECRETS = {SECRET_KEY: ROTATED}
+SWITCHED_ENVIRON = CI_ENVIRON
 
 # prod as after a training run whose champion is version 7 but before any batch run (no
 # predictions table yet), its GitHub environment waiting 15 minutes for a reviewer named by login
-# or by team slug (``prod_variant_plan``).
+# or by team slug, planned as a pull request's preview job plans it: logged in as the read-only
+# preview identity (VARIANT_ENVIRON; ``prod_variant_plan``).
 VARIANT_CHAMPION = 7
 VARIANT_WORKSPACE = WorkspaceState(champion_version=VARIANT_CHAMPION)
+PREVIEW_CLIENT_ID = "11111111-2222-4333-8444-555555555555"
+VARIANT_ENVIRON = {**CI_ENVIRON, "ARM_CLIENT_ID": PREVIEW_CLIENT_ID}
 VARIANT_REVIEWER = "octocat"
 PROD_VARIANT: dict[str, Any] = {
     "github": {

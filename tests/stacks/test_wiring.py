@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pulumi
 import pytest
-from harness import CI_ENVIRON, StackPlans, stack_document
+from harness import PREVIEW_CLIENT_ID, StackPlans, stack_document
 
 from core.environment import PRODUCTION_LIKE, Environment
 from infra.wheel import WheelError
@@ -126,25 +126,26 @@ def test_databricks_resources_use_the_provider_built_from_this_stacks_workspace(
         assert _provider_of(run, job).urn == provider.urn
 
 
-def test_ci_uses_github_oidc_with_the_deployer_identity(plan_with: StackPlans) -> None:
-    run = plan_with(Environment.DEV, environ=CI_ENVIRON)
+def test_ci_uses_github_oidc_with_the_deployer_identity(switched_plan: OfflineRun) -> None:
+    """The switched dev stack is planned as its deploy job runs it (harness.SWITCHED_ENVIRON)."""
+    run = switched_plan
     [provider] = run.of_type("pulumi:providers:databricks")
     [deployer] = run.of_type("azure-native:managedidentity:UserAssignedIdentity")
     inputs = provider.plain_inputs()
     assert inputs["authType"] == "github-oidc-azure"
     assert deployer.urn in provider.dependencies
-    assert (inputs["azureClientId"], inputs["azureTenantId"]) == (
-        offline.FAKE_CLIENT_ID,
-        offline.FAKE_TENANT_ID,
-    )
+    assert inputs["azureClientId"] == offline.FAKE_CLIENT_ID == run.exports["deployerClientId"]
+    assert inputs["azureTenantId"] == offline.FAKE_TENANT_ID
 
 
-def test_a_pr_preview_exchanges_the_token_as_the_identity_the_job_logged_in_as(plan_with: StackPlans) -> None:
-    """PR previews run as the read-only preview identity, not the environment's deployer."""
-    preview_client = "11111111-2222-4333-8444-555555555555"
-    run = plan_with(Environment.DEV, environ={**CI_ENVIRON, "ARM_CLIENT_ID": preview_client})
-    [provider] = run.of_type("pulumi:providers:databricks")
-    assert provider.plain_inputs()["azureClientId"] == preview_client
+def test_a_pr_preview_exchanges_the_token_as_the_identity_the_job_logged_in_as(
+    prod_variant_plan: OfflineRun,
+) -> None:
+    """PR previews run as the read-only preview identity, not the environment's deployer: the prod
+    variant is planned as a preview job runs it (harness.VARIANT_ENVIRON)."""
+    [provider] = prod_variant_plan.of_type("pulumi:providers:databricks")
+    assert provider.plain_inputs()["authType"] == "github-oidc-azure"
+    assert provider.plain_inputs()["azureClientId"] == PREVIEW_CLIENT_ID != offline.FAKE_CLIENT_ID
 
 
 def test_a_person_previews_with_the_azure_cli(plans: dict[Environment, OfflineRun]) -> None:
