@@ -15,6 +15,7 @@ never mutate them), so a further test of an existing shape costs no program run.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import shutil
 import tempfile
@@ -31,6 +32,7 @@ import stacks.program
 from core.environment import Environment
 from core.pulumi_project import PROJECT
 from infra.databricks_args import DatabricksWorkloadsArgs
+from infra.wheel import WheelContents, read_wheel
 from stacks import wiring
 from stacks.defaults import deep_merge
 from stacks.loading import read_stack_file
@@ -238,6 +240,18 @@ def changed_wheel_dist(folder: Path) -> Path:
     return dist
 
 
+@functools.cache
+def committed_settings(environment: Environment | str) -> StackSettings:
+    """The validated settings of the committed ``Pulumi.<stack>.yaml`` (frozen: read once a session)."""
+    return stack_settings(Environment(environment))
+
+
+@functools.cache
+def built_wheel(path: Path) -> WheelContents:
+    """The wheel `make wheel` built at ``path`` (a project's dist folder or a wheel), read once."""
+    return read_wheel(path)
+
+
 def trained_workspace(environment: Environment, champion: int = TRAINED_CHAMPION) -> WorkspaceState:
     """The workspace after each of the stack's projects trained and scored once."""
-    return trained(champion, [project.name for project in stack_settings(environment).projects])
+    return trained(champion, [project.name for project in committed_settings(environment).projects])

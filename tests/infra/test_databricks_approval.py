@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness import committed_settings
+
 from core.environment import PRODUCTION_LIKE, Environment
 from infra.jobs import APPROVERS_JOB_PERMISSION
 from stacks.offline import OfflineRun, RecordedResource
-from stacks.plan import stack_settings
 
 JOB = "databricks:index/job:Job"
 PERMISSIONS = "databricks:index/permissions:Permissions"
@@ -85,7 +86,7 @@ def test_what_a_person_may_override_is_a_job_parameter_every_task_receives(
     task parameter of the same name: a job parameter is never also a task's named parameter."""
     for env, run in plans.items():
         planned = jobs(run)
-        (iris,) = [p for p in stack_settings(env).projects if p.name == "iris"]
+        (iris,) = [p for p in committed_settings(env).projects if p.name == "iris"]
         margin = str(iris.margin)
         # A drift alert starts the training job with its summary (iris_mlops.retrain); "{}" otherwise.
         expected = {

@@ -4,19 +4,19 @@ before pytest); the four stacks' plans install exactly those wheels."""
 from __future__ import annotations
 
 import pytest
+from harness import built_wheel, committed_settings
 
 from core.environment import Environment
-from infra.wheel import WheelContents, read_wheel
+from infra.wheel import WheelContents
 from stacks import wiring
 from stacks.offline import OfflineRun
-from stacks.plan import stack_settings
 
 
 @pytest.fixture(scope="module")
 def built_wheels() -> dict[str, WheelContents]:
     # `make unit` builds them; a missing wheel fails, naming `make wheel`.
-    projects = {project for env in Environment for project in stack_settings(env).projects}
-    return {project.name: read_wheel(wiring.project_dist(project)) for project in projects}
+    projects = {project for env in Environment for project in committed_settings(env).projects}
+    return {project.name: built_wheel(wiring.project_dist(project)) for project in projects}
 
 
 def test_every_task_points_at_an_entry_point_of_the_built_wheel(
@@ -38,7 +38,7 @@ def test_the_built_wheels_plan_in_every_environment(
     built_wheels: dict[str, WheelContents], plans: dict[Environment, OfflineRun], env: Environment
 ) -> None:
     jobs = plans[env].of_type("databricks:index/job:Job")
-    for project in stack_settings(env).projects:
+    for project in committed_settings(env).projects:
         wheel = built_wheels[project.name]
         own = [job.plain_inputs() for job in jobs if job.plain_inputs()["tags"]["ml-project"] == project.name]
         assert len(own) == len(wheel.graph.jobs)

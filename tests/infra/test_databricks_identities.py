@@ -5,13 +5,12 @@ Each test names the defect it guards: a plan of the old form fails it.
 
 from __future__ import annotations
 
-from harness import VARIANT_CHAMPION
+from harness import VARIANT_CHAMPION, committed_settings
 
 from core.environment import Environment
 from infra.model_serving import CI_TOKEN_MINUTES
 from infra.workload_identity import SERVICE_PRINCIPAL_MANAGER, SERVICE_PRINCIPAL_USER
 from stacks.offline import FAKE_OUTPUTS, OfflineRun, RecordedResource
-from stacks.plan import stack_settings
 from stacks.projects import predictions_table
 
 SP_ID = FAKE_OUTPUTS["databricks:index/servicePrincipal:ServicePrincipal"]("sp", {})["applicationId"]
@@ -33,8 +32,8 @@ OWNED = (
     "databricks:index/volume:Volume",
 )
 # The stacks that ask for endpoints, and for monitors.
-SERVED = [e for e in Environment if stack_settings(e).databricks.create_serving_endpoint]
-MONITORED = [e for e in Environment if stack_settings(e).databricks.model_monitoring]
+SERVED = [e for e in Environment if committed_settings(e).databricks.create_serving_endpoint]
+MONITORED = [e for e in Environment if committed_settings(e).databricks.model_monitoring]
 
 
 def one(run: OfflineRun, type_: str) -> RecordedResource:
@@ -50,7 +49,7 @@ def per_project(run: OfflineRun, type_: str, name_part: str = "") -> dict[str, R
             for r in run.of_type(type_)
             if r.name.startswith(f"databricks-{project.name}-") and name_part in r.name
         ]
-        for project in stack_settings(run.stack).projects
+        for project in committed_settings(run.stack).projects
     }
     assert all(len(resources) == 1 for resources in found.values()), (type_, name_part, found)
     return {name: resources[0] for name, resources in found.items()}
@@ -65,7 +64,7 @@ def test_jobs_wait_for_the_rule_set_that_lets_the_deployers_use_the_job_principa
     for env, run in plans.items():
         rule_set = one(run, RULE_SET)
         inputs = rule_set.plain_inputs()
-        account = stack_settings(env).databricks.account_id
+        account = committed_settings(env).databricks.account_id
         assert inputs["name"] == f"accounts/{account}/servicePrincipals/{SP_ID}/ruleSets/default"
         roles = {rule["role"]: set(rule["principals"]) for rule in inputs["grantRules"]}
         assert roles == {
@@ -190,7 +189,7 @@ def test_monitor_watches_the_predictions_table_once_it_exists(
 ) -> None:
     assert MONITORED
     for env in MONITORED:
-        settings = stack_settings(env)
+        settings = committed_settings(env)
         for project, monitor in per_project(trained_plans[env], MONITOR).items():
             inputs = monitor.plain_inputs()
             (entry,) = [p for p in settings.projects if p.name == project]

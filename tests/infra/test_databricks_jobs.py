@@ -8,14 +8,13 @@ from typing import Any
 
 import pytest
 from databricks.sdk.service.jobs import JobSettings
-from harness import StackPlans, copied_dist, rewrite_wheel
+from harness import StackPlans, built_wheel, committed_settings, copied_dist, rewrite_wheel
 
 from core.environment import PRODUCTION_LIKE, Environment
 from infra.jobs import SERVERLESS_ENVIRONMENT_VERSION, UnknownJobParameterError
-from infra.wheel import JobGraph, WheelContents, read_wheel
+from infra.wheel import JobGraph, WheelContents
 from stacks import wiring
 from stacks.offline import FAKE_OUTPUTS, OfflineRun
-from stacks.plan import stack_settings
 from stacks.projects import ProjectSettings
 
 JOB = "databricks:index/job:Job"
@@ -63,11 +62,11 @@ def jobs_of(run: OfflineRun, project: str = "iris") -> dict[str, dict[str, Any]]
 
 def wheel_of(project: ProjectSettings) -> WheelContents:
     """The project's wheel as `make wheel` built it (the plans' dist/)."""
-    return read_wheel(wiring.project_dist(project))
+    return built_wheel(wiring.project_dist(project))
 
 
 def projects(environment: Environment) -> tuple[ProjectSettings, ...]:
-    return stack_settings(environment).projects
+    return committed_settings(environment).projects
 
 
 def test_every_job_of_the_graph_exists_in_every_environment(plans: dict[Environment, OfflineRun]) -> None:
@@ -99,7 +98,7 @@ def test_tasks_call_the_wheels_entry_points_with_named_parameters_from_args(
     for run in plans.values():
         args = plan_with.workloads_args(run)
         for project in args.projects:
-            graph = read_wheel(project.wheel_path).graph
+            graph = built_wheel(project.wheel_path).graph
             values = args.parameter_values(project)
             for job_key, job in jobs_of(run, project.name).items():
                 declared = {task.key: task for task in graph.jobs[job_key].tasks}
@@ -118,7 +117,7 @@ def test_tasks_call_the_wheels_entry_points_with_named_parameters_from_args(
 def test_parameters_carry_the_environment_and_its_approval_rule(plans: dict[Environment, OfflineRun]) -> None:
     """uat and prod wait for a human approval of a new champion; sandbox and dev do not."""
     for env, run in plans.items():
-        settings = stack_settings(env)
+        settings = committed_settings(env)
         assert settings.model.require_approval is (env in PRODUCTION_LIKE)
         approvals = set()
         for job in run.of_type(JOB):
@@ -156,7 +155,7 @@ def test_serverless_by_default_installs_the_wheel_at_the_pinned_environment_vers
     plans: dict[Environment, OfflineRun],
 ) -> None:
     for env, run in plans.items():
-        settings = stack_settings(env)
+        settings = committed_settings(env)
         assert settings.databricks.compute_mode == "serverless"
         for project in settings.projects:
             volume = f"/Volumes/{settings.databricks.catalog}/{project.schema_}/artifacts/wheels/"
@@ -171,7 +170,7 @@ def test_serverless_by_default_installs_the_wheel_at_the_pinned_environment_vers
 
 
 def test_job_clusters_when_asked_install_the_wheel_as_a_task_library(switched_plan: OfflineRun) -> None:
-    settings = stack_settings(Environment.DEV)
+    settings = committed_settings(Environment.DEV)
     for project in settings.projects:
         jobs = jobs_of(switched_plan, project.name)
         assert jobs

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import pytest
-from harness import TRAINED_CHAMPION, StackPlans
+from harness import TRAINED_CHAMPION, StackPlans, committed_settings
 from pydantic import ValidationError
 
 from core.environment import Environment
@@ -14,7 +14,6 @@ from infra.databricks_args import DatabricksWorkloadsArgs
 from infra.databricks_provider import DatabricksAuthType, auth_type_for
 from infra.model_serving import ENDPOINT_TIMEOUTS, SERVED_VERSION_PATH
 from stacks.offline import FAKE_OUTPUTS, OfflineRun, RecordedResource
-from stacks.plan import stack_settings
 from stacks.projects import ProjectSettings
 
 SP_ID = FAKE_OUTPUTS["databricks:index/servicePrincipal:ServicePrincipal"]("sp", {})["applicationId"]
@@ -30,7 +29,7 @@ STATEFUL = (
     "databricks:index/registeredModel:RegisteredModel",
     SERVING,
 )
-SERVED = [e for e in Environment if stack_settings(e).databricks.create_serving_endpoint]
+SERVED = [e for e in Environment if committed_settings(e).databricks.create_serving_endpoint]
 
 
 def one(run: OfflineRun, type_: str) -> RecordedResource:
@@ -41,7 +40,7 @@ def one(run: OfflineRun, type_: str) -> RecordedResource:
 def by_project(run: OfflineRun, type_: str) -> dict[ProjectSettings, RecordedResource]:
     """The one resource of a type each ML project of the stack has (``databricks-<name>-...``)."""
     found: dict[ProjectSettings, RecordedResource] = {}
-    for project in stack_settings(run.stack).projects:
+    for project in committed_settings(run.stack).projects:
         (found[project],) = [
             r for r in run.of_type(type_) if r.name.startswith(f"databricks-{project.name}-")
         ]
@@ -119,7 +118,7 @@ def test_catalog_lives_on_the_environments_external_location(plans: dict[Environ
         assert location["credentialName"] == credential["name"] == f"mlops-{env.value}-uc"
         assert catalog["storageRoot"] == location["url"] == run.exports["ucStorageRoot"]
         assert run.exports["ucStorageRoot"].startswith("abfss://unity-catalog@stmlops")
-        assert catalog["name"] == stack_settings(env).databricks.catalog
+        assert catalog["name"] == committed_settings(env).databricks.catalog
         assert catalog["isolationMode"] == "ISOLATED"
         for project, volume in by_project(run, "databricks:index/volume:Volume").items():
             inputs = volume.plain_inputs()
@@ -135,7 +134,7 @@ def test_catalog_lives_on_the_environments_external_location(plans: dict[Environ
 
 def test_registered_model_is_owned_by_the_job_principal(plans: dict[Environment, OfflineRun]) -> None:
     for env, run in plans.items():
-        catalog = stack_settings(env).databricks.catalog
+        catalog = committed_settings(env).databricks.catalog
         for project, model in by_project(run, "databricks:index/registeredModel:RegisteredModel").items():
             inputs = model.plain_inputs()
             assert inputs["owner"] == SP_ID
@@ -166,7 +165,7 @@ def test_the_preview_identity_reads_the_workspace_and_can_do_nothing_else(
     """Read-only: view/read ACLs, BROWSE on the catalog, no compute, no SQL, in every environment."""
     read_levels = {"CAN_VIEW", "CAN_READ"}
     for env, run in trained_plans.items():
-        preview_id = stack_settings(env).bootstrap.preview_client_id
+        preview_id = committed_settings(env).bootstrap.preview_client_id
         [preview] = [
             p.plain_inputs()
             for p in run.of_type("databricks:index/servicePrincipal:ServicePrincipal")
@@ -189,8 +188,8 @@ def test_an_endpoint_and_a_monitor_only_where_the_stack_asks(
     """An environment that asks for neither (sandbox) deploys with no endpoint and no monitor."""
     assert set(SERVED) != set(Environment), "no stack left without an endpoint"
     for env, run in trained_plans.items():
-        databricks = stack_settings(env).databricks
-        projects = len(stack_settings(env).projects)
+        databricks = committed_settings(env).databricks
+        projects = len(committed_settings(env).projects)
         assert len(run.of_type(SERVING)) == (projects if databricks.create_serving_endpoint else 0), env
         assert len(run.of_type(MONITOR)) == (projects if databricks.model_monitoring else 0), env
 
@@ -200,7 +199,7 @@ def test_endpoint_serves_the_uc_model_sized_as_the_project_says(
 ) -> None:
     for env in SERVED:
         run = trained_plans[env]
-        catalog = stack_settings(env).databricks.catalog
+        catalog = committed_settings(env).databricks.catalog
         for project, endpoint in by_project(run, SERVING).items():
             inputs = endpoint.plain_inputs()
             (served,) = inputs["config"]["servedEntities"]
@@ -212,7 +211,7 @@ def test_endpoint_serves_the_uc_model_sized_as_the_project_says(
             assert inputs["name"] == run.exports["projects"][project.name]["servingEndpointName"]
         assert run.exports["projects"]["iris"]["servingEndpointName"] == f"mlops-{env.value}-iris-classifier"
     # prod answers at once: its endpoints never scale to zero.
-    assert not any(p.serving_scale_to_zero for p in stack_settings(Environment.PROD).projects)
+    assert not any(p.serving_scale_to_zero for p in committed_settings(Environment.PROD).projects)
 
 
 def test_pulumi_leaves_the_served_version_to_the_deploy_task(
@@ -244,7 +243,7 @@ def test_inference_table_lands_in_the_projects_schema(
     trained_plans: dict[Environment, OfflineRun],
 ) -> None:
     for env in SERVED:
-        catalog = stack_settings(env).databricks.catalog
+        catalog = committed_settings(env).databricks.catalog
         for project, endpoint in by_project(trained_plans[env], SERVING).items():
             table = endpoint.plain_inputs()["aiGateway"]["inferenceTableConfig"]
             assert table["enabled"] is True
@@ -256,9 +255,9 @@ def test_stateful_objects_are_protected_and_retained_exactly_where_the_stack_say
     trained_plans: dict[Environment, OfflineRun],
 ) -> None:
     """prod protects and retains the model and the endpoint; the other stacks stay disposable."""
-    assert stack_settings(Environment.PROD).protection.protect_stateful
+    assert committed_settings(Environment.PROD).protection.protect_stateful
     for env, run in trained_plans.items():
-        protection = stack_settings(env).protection
+        protection = committed_settings(env).protection
         databricks = [r for r in run.resources if r.type.startswith("databricks:")]
         protected = {r.type for r in databricks if r.protect}
         retained = {r.type for r in databricks if r.options["retainOnDelete"]}

@@ -6,7 +6,7 @@ from typing import Any
 
 import pulumi_github as github
 import pytest
-from harness import ROTATED, VARIANT_REVIEWER
+from harness import ROTATED, VARIANT_REVIEWER, committed_settings
 
 from core.environment import PRODUCTION_LIKE, Environment
 from core.github_oidc import oidc_subject
@@ -18,7 +18,6 @@ from stacks.offline import (
     OfflineRun,
     RecordedResource,
 )
-from stacks.plan import stack_settings
 from stacks.settings import GithubSettings
 
 # The type tokens the provider SDK registers its resources under.
@@ -31,7 +30,7 @@ AZURE_SECRETS = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_SUBSCRIPTION_ID")
 
 
 def gh(environment: Environment) -> GithubSettings:
-    return stack_settings(environment).github
+    return committed_settings(environment).github
 
 
 def _one(run: OfflineRun, type_: str) -> Any:
@@ -145,7 +144,7 @@ def test_azure_secrets_are_wired_from_the_deployer_and_the_login(
     assert deployer.urn in client.dependencies
     assert client.plain_inputs()["value"] == FAKE_CLIENT_ID == run.exports["deployerClientId"]
     assert _secret(run, "AZURE_TENANT_ID").plain_inputs()["value"] == FAKE_TENANT_ID
-    subscription = stack_settings(Environment.DEV).platform.subscription_id
+    subscription = committed_settings(Environment.DEV).platform.subscription_id
     assert _secret(run, "AZURE_SUBSCRIPTION_ID").plain_inputs()["value"] == subscription
 
 

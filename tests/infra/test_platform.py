@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from harness import committed_settings
 
 from core.azure_roles import ROLE_DEFINITION_IDS
 from core.environment import PRODUCTION_LIKE, Environment
 from stacks.offline import OfflineRun, RecordedResource
-from stacks.plan import stack_settings
 
 PROD = Environment.PROD
 OWNER_ROLE_ID = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
@@ -39,23 +39,23 @@ def test_a_delete_lock_and_vnet_injection_exactly_where_the_stack_asks(
     plans: dict[Environment, OfflineRun], environment: Environment
 ) -> None:
     """How many resources each stack has is the URN snapshots' (test_snapshots.py)."""
-    run, settings = plans[environment], stack_settings(environment)
+    run, settings = plans[environment], committed_settings(environment)
     locks = run.of_type(LOCK)
     assert len(locks) == (1 if settings.protection.delete_lock else 0)
     for lock in locks:
         assert lock.plain_inputs()["level"] == "CanNotDelete"
     vnets = run.of_type("azure-native:network:VirtualNetwork")
     assert len(vnets) == (1 if settings.workspace.vnet_injection.enabled else 0)
-    assert stack_settings(PROD).protection.delete_lock
-    assert stack_settings(PROD).workspace.vnet_injection.enabled
+    assert committed_settings(PROD).protection.delete_lock
+    assert committed_settings(PROD).workspace.vnet_injection.enabled
 
 
 @pytest.mark.parametrize("environment", list(Environment))
 def test_stateful_resources_are_protected_and_retained_where_the_stack_says(
     plans: dict[Environment, OfflineRun], environment: Environment
 ) -> None:
-    protection = stack_settings(environment).protection
-    assert stack_settings(PROD).protection.protect_stateful
+    protection = committed_settings(environment).protection
+    assert committed_settings(PROD).protection.protect_stateful
     for type_ in STATEFUL_TYPES:
         resource = one(plans[environment], type_)
         assert resource.protect is protection.protect_stateful, (environment, type_)
@@ -77,7 +77,7 @@ def test_key_vault_purge_protection_is_on_in_uat_prod_and_never_false(
 
 
 def test_vnet_injected_workspaces_have_no_public_ip(plans: dict[Environment, OfflineRun]) -> None:
-    injected = [env for env in Environment if stack_settings(env).workspace.vnet_injection.enabled]
+    injected = [env for env in Environment if committed_settings(env).workspace.vnet_injection.enabled]
     assert injected
     for env in injected:
         parameters = one(plans[env], "azure-native:databricks:Workspace").plain_inputs()["parameters"]
@@ -106,7 +106,7 @@ def test_sizes_and_retentions_are_the_stacks(
 ) -> None:
     """What each environment pays for is its settings' (stacks/defaults.py: sandbox and dev the
     cheapest), reaching the resources unchanged."""
-    run, settings = plans[environment], stack_settings(environment)
+    run, settings = plans[environment], committed_settings(environment)
     storage = one(run, "azure-native:storage:StorageAccount").plain_inputs()
     assert storage["sku"]["name"] == settings.workspace.storage_sku
     logs = one(run, "azure-native:operationalinsights:Workspace").plain_inputs()
