@@ -26,6 +26,7 @@ from ml_support import ONE_BLAS_THREAD, TEST_COMMIT
 
 HERE = Path(__file__).parent
 CHILD_TIMEOUT_SECONDS = 120
+MEETING_TIMEOUT_SECONDS = CHILD_TIMEOUT_SECONDS / 2  # a child left waiting says so before it is killed
 PRELOAD = ["fault_preload", "fault_support"]
 # What every child would import otherwise: fault_preload.py imports it in the server.
 PRELOADED = (
@@ -147,6 +148,11 @@ def at_once(calls: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]], home: P
     return [child.outcome() for child in children]
 
 
+def meeting(parties: int) -> Any:
+    """A barrier the children of one `at_once` can wait at (handed to each as an argument)."""
+    return _SERVER.Barrier(parties)
+
+
 # -- what a child runs ------------------------------------------------------------------------------
 
 
@@ -186,6 +192,36 @@ def context(task: str = "check") -> Any:
     from iris_mlops.params import TaskParameters  # noqa: PLC0415
 
     return TaskContext.create(task, TaskParameters(), LocalBackend.from_environ(os.environ))
+
+
+def inspect_together_then_log(meet: Any, run_name: str) -> list[str]:
+    """Open the store once every child of `meet` has inspected it, log a run, and list the runs
+    every child logged (waiting for them all): what each child sees of one another's store.
+
+    The children meet where the store check has read the store and is about to compare its
+    revision with MLflow's (the first `store._head_revision` call): each has seen what the others
+    saw, so each would decide the same repair on it."""
+    from iris_mlops import store  # noqa: PLC0415
+
+    head_revision = store._head_revision  # the meeting point, replaced in this child only
+    met: list[bool] = []
+
+    def meet_then_head_revision() -> str:
+        if not met:
+            met.append(True)
+            meet.wait(MEETING_TIMEOUT_SECONDS)
+        return head_revision()
+
+    store._head_revision = meet_then_head_revision
+    try:
+        client = context().client
+        run = client.create_run("0", run_name=run_name)
+        client.set_terminated(run.info.run_id)
+    except BaseException:
+        meet.abort()  # the others stop waiting for this child at once (BrokenBarrierError)
+        raise
+    meet.wait(MEETING_TIMEOUT_SECONDS)  # every child has logged its run
+    return sorted(str(seen.info.run_name) for seen in client.search_runs(["0"]))
 
 
 def model_name() -> str:

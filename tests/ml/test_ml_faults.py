@@ -25,6 +25,8 @@ from fault_support import (
     batch_step,
     context,
     in_child,
+    inspect_together_then_log,
+    meeting,
     model_name,
     not_preloaded,
     registry_state,
@@ -100,6 +102,24 @@ def test_a_half_built_store_without_data_is_moved_aside_and_rebuilt(tmp_path: Pa
     assert outcome.error is None, outcome
     (moved,) = tmp_path.glob(f"{STORE_FILE}.incomplete-*")
     assert "secrets" in str(sqlite3.connect(moved).execute("SELECT name FROM sqlite_master").fetchall())
+
+
+def test_two_first_uses_that_found_one_half_built_store_repair_it_once_and_share_it(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / STORE_FILE) as half:  # what a kill during MLflow's migrations left
+        half.execute("CREATE TABLE experiments (experiment_id INTEGER)")
+    # Both read the half-built store before either repairs it (they meet there): one moves it aside
+    # and rebuilds it; the other, under the repair lock, finds the rebuilt store and uses it. Without
+    # the lock the second one's move failed (the store was gone) or moved aside the first one's new
+    # store while that one wrote into it.
+    meet = meeting(2)
+    outcomes = at_once(
+        [(inspect_together_then_log, (meet, "first")), (inspect_together_then_log, (meet, "second"))],
+        tmp_path,
+    )
+    assert [outcome.error for outcome in outcomes] == [None, None], outcomes
+    assert [outcome.value for outcome in outcomes] == [["first", "second"]] * 2  # one store, both runs
+    (moved,) = tmp_path.glob(f"{STORE_FILE}.incomplete-*")
+    assert "experiments" in str(sqlite3.connect(moved).execute("SELECT name FROM sqlite_master").fetchall())
 
 
 # -- 6. corrupt or unwritable state: one message naming the path and what to do ------------------

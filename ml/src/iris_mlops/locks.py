@@ -10,6 +10,10 @@ The lock is `fcntl.flock` on `<home>/locks/<model>.lock`: the kernel releases it
 exits, even on SIGKILL, so no stale lock ever needs a manual repair. The file records the holder's
 pid and start time for the message. Nested takes in one process are free; a child started by the
 holding runner (`--isolation=process`) is told so through HELD_BY_PARENT_ENV_VAR.
+
+The same kernel lock, waited for (bounded) instead of refused, makes the writers of one Delta table
+take turns (`table_write_lock`) and lets one process at a time repair the MLflow store
+(`store_repair_lock`, store.py).
 """
 
 from __future__ import annotations
@@ -94,8 +98,28 @@ def table_write_lock(home: Path, table: str) -> Iterator[None]:
     released when the holder dies, so a killed writer never blocks the next.
     """
     path = home / "locks" / f"table-{table}.lock"
+    with _waited_lock(path, TABLE_LOCK_WAIT_SECONDS, f"table {table}: another writer"):
+        yield
+
+
+@contextmanager
+def store_repair_lock(home: Path) -> Iterator[None]:
+    """One process at a time decides whether the home's MLflow store needs a repair, and does it.
+
+    Two processes that found the same half-built store would otherwise both move it aside: the
+    second move fails, or moves aside the store the first one has just built and writes into
+    (store.py). A repair takes about a second (MLflow's migrations), so the next one waits; one held
+    past TABLE_LOCK_WAIT_SECONDS is named, as for the table writers.
+    """
+    path = home / "locks" / "mlflow-store-repair.lock"
+    with _waited_lock(path, TABLE_LOCK_WAIT_SECONDS, "the MLflow store: another process repairing it"):
+        yield
+
+
+@contextmanager
+def _waited_lock(path: Path, wait_seconds: float, who: str) -> Iterator[None]:
+    """`fcntl.flock` on `path`, waited for up to `wait_seconds`; the holder's pid recorded in it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    wait_seconds = TABLE_LOCK_WAIT_SECONDS
     deadline = time.monotonic() + wait_seconds
     with path.open("a+", encoding="utf-8") as handle:
         while True:
@@ -105,7 +129,7 @@ def table_write_lock(home: Path, table: str) -> Iterator[None]:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     raise StateError(
-                        f"table {table}: another writer has held {path} for over {wait_seconds:.0f} s "
+                        f"{who} has held {path} for over {wait_seconds:.0f} s "
                         f"({_holder(handle)}); stop that process, or wait for it, and run the task again"
                     ) from None
                 time.sleep(TABLE_LOCK_POLL_SECONDS)

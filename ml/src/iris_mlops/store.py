@@ -10,7 +10,10 @@ a half-built database that every later call failed on ("table secrets already ex
 - an existing store is checked first (SQLite `quick_check`, MLflow's schema revision): a store that
   is empty, damaged, or half-built with data in it stops the task with one message naming the file
   and what to do. Only a half-built store holding no run and no model (what an interrupted first use
-  leaves) is moved aside and rebuilt, and the log says so. The registry is never reset silently;
+  leaves) is moved aside and rebuilt, and the log says so. The registry is never reset silently.
+  Two processes may find the same half-built store: the repair is decided again under an exclusive
+  lock (`locks.store_repair_lock`) on what the store is then, so one moves it aside and rebuilds it,
+  and the others use the store it built (or build a missing one as above), never moving it aside;
 - the home must be a writable folder, checked by creating a file in it (MLflow would otherwise retry
   "unable to open database file" for minutes).
 """
@@ -27,6 +30,7 @@ from pathlib import Path
 
 from iris_mlops.errors import StateError
 from iris_mlops.faults import STORE_BUILT_ASIDE, checkpoint
+from iris_mlops.locks import store_repair_lock
 
 STORE_FILE = "mlflow.db"
 BUILDING_PREFIX = f".{STORE_FILE}.building-"
@@ -115,27 +119,25 @@ def _damaged(store: Path, detail: str) -> StateError:
 
 
 def _check(store: Path, artifact_root: str) -> None:
-    if store.stat().st_size == 0:
-        raise StateError(
-            f"{store} is empty (0 bytes): the runs, model versions and aliases it held are gone: "
-            f"restore it from a backup; or, to start a new and empty registry, move it away "
-            f"(mv {store} {store}.empty) and run again"
-        )
-    # Read-write: SQLite rolls back a hot journal a killed writer left before anything is read.
-    connection = sqlite3.connect(str(store), timeout=30)
     try:
-        verdict = [row[0] for row in connection.execute("PRAGMA quick_check").fetchall()]
-        if verdict != ["ok"]:
-            raise _damaged(store, "; ".join(str(line) for line in verdict[:3]))
-        revision = _revision(connection)
-        user_rows = sum(_count(connection, table) for table in USER_DATA_TABLES)
-    except sqlite3.DatabaseError as error:
-        raise _damaged(store, str(error)) from error
-    finally:
-        connection.close()
+        revision, user_rows = _inspect(store)
+    except FileNotFoundError:  # moved aside by a repair since ensure_store saw it: decide below
+        revision, user_rows = None, 0
     if revision == _head_revision():
         return
-    if user_rows == 0:
+    if user_rows:
+        raise _half_built_with_data(store, revision)
+    # Another process may have found the same half-built store: decide again under the lock, on
+    # what the store is now, so that only one moves it aside and the others use the store it built.
+    with store_repair_lock(store.parent):
+        if not store.exists():  # moved aside by a process that died before linking its build
+            _build(store, artifact_root)
+            return
+        revision, user_rows = _inspect(store)
+        if revision == _head_revision():  # repaired by another process meanwhile
+            return
+        if user_rows:
+            raise _half_built_with_data(store, revision)
         moved = store.with_name(f"{store.name}.incomplete-{time.strftime('%Y%m%dT%H%M%S')}")
         store.rename(moved)
         _logger.warning(
@@ -145,8 +147,38 @@ def _check(store: Path, artifact_root: str) -> None:
             moved,
         )
         _build(store, artifact_root)
-        return
-    raise StateError(
+
+
+def _inspect(store: Path) -> tuple[str | None, int]:
+    """The store's schema revision and how many user rows it holds; an error if damaged or empty."""
+    if store.stat().st_size == 0:
+        raise StateError(
+            f"{store} is empty (0 bytes): the runs, model versions and aliases it held are gone: "
+            f"restore it from a backup; or, to start a new and empty registry, move it away "
+            f"(mv {store} {store}.empty) and run again"
+        )
+    # Read-write: SQLite rolls back a hot journal a killed writer left before anything is read.
+    # `mode=rw` never creates the file: a store moved aside meanwhile must stay missing, or the
+    # repairing process would link its build onto the empty file made here.
+    try:
+        connection = sqlite3.connect(f"{store.absolute().as_uri()}?mode=rw", timeout=30, uri=True)
+    except sqlite3.OperationalError as error:
+        if not store.exists():
+            raise FileNotFoundError(store) from error
+        raise _damaged(store, str(error)) from error
+    try:
+        verdict = [row[0] for row in connection.execute("PRAGMA quick_check").fetchall()]
+        if verdict != ["ok"]:
+            raise _damaged(store, "; ".join(str(line) for line in verdict[:3]))
+        return _revision(connection), sum(_count(connection, table) for table in USER_DATA_TABLES)
+    except sqlite3.DatabaseError as error:
+        raise _damaged(store, str(error)) from error
+    finally:
+        connection.close()
+
+
+def _half_built_with_data(store: Path, revision: str | None) -> StateError:
+    return StateError(
         f"{store} holds runs or models but its schema is at revision {revision!r}, not MLflow's "
         f"{_head_revision()!r}: back it up, then run `mlflow db upgrade sqlite:///{store}`"
     )
