@@ -34,7 +34,7 @@ from fault_support import (
     task,
     training,
 )
-from iris_mlops import faults
+from iris_mlops import faults, store
 from iris_mlops.backends.local import LocalBackend, retry_commit_conflicts
 from iris_mlops.data import DEPLOYMENTS_TABLE, FEATURES_TABLE, KEY_COLUMN, PREDICTIONS_TABLE, load_iris_frame
 from iris_mlops.errors import StateError
@@ -120,6 +120,14 @@ def test_two_first_uses_that_found_one_half_built_store_repair_it_once_and_share
     assert [outcome.value for outcome in outcomes] == [["first", "second"]] * 2  # one store, both runs
     (moved,) = tmp_path.glob(f"{STORE_FILE}.incomplete-*")
     assert "experiments" in str(sqlite3.connect(moved).execute("SELECT name FROM sqlite_master").fetchall())
+
+
+def test_checking_a_store_moved_aside_meanwhile_never_creates_an_empty_one(tmp_path: Path) -> None:
+    # sqlite3.connect creates a missing file: an empty store where the repairing process is about
+    # to link its build (its os.link would then fail and it would use the empty file).
+    with pytest.raises(FileNotFoundError):
+        store._inspect(tmp_path / STORE_FILE)
+    assert not (tmp_path / STORE_FILE).exists()
 
 
 # -- 6. corrupt or unwritable state: one message naming the path and what to do ------------------

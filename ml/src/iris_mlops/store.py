@@ -150,16 +150,12 @@ def _check(store: Path, artifact_root: str) -> None:
 
 
 def _inspect(store: Path) -> tuple[str | None, int]:
-    """The store's schema revision and how many user rows it holds; an error if damaged or empty."""
-    if store.stat().st_size == 0:
-        raise StateError(
-            f"{store} is empty (0 bytes): the runs, model versions and aliases it held are gone: "
-            f"restore it from a backup; or, to start a new and empty registry, move it away "
-            f"(mv {store} {store}.empty) and run again"
-        )
+    """The store's schema revision and how many user rows it holds; an error if damaged or empty.
+
+    FileNotFoundError when the store is missing (moved aside by a repair since it was seen)."""
     # Read-write: SQLite rolls back a hot journal a killed writer left before anything is read.
     # `mode=rw` never creates the file: a store moved aside meanwhile must stay missing, or the
-    # repairing process would link its build onto the empty file made here.
+    # repairing process would find this empty file where it links its build, and use it.
     try:
         connection = sqlite3.connect(f"{store.absolute().as_uri()}?mode=rw", timeout=30, uri=True)
     except sqlite3.OperationalError as error:
@@ -167,6 +163,12 @@ def _inspect(store: Path) -> tuple[str | None, int]:
             raise FileNotFoundError(store) from error
         raise _damaged(store, str(error)) from error
     try:
+        if store.stat().st_size == 0:
+            raise StateError(
+                f"{store} is empty (0 bytes): the runs, model versions and aliases it held are gone: "
+                f"restore it from a backup; or, to start a new and empty registry, move it away "
+                f"(mv {store} {store}.empty) and run again"
+            )
         verdict = [row[0] for row in connection.execute("PRAGMA quick_check").fetchall()]
         if verdict != ["ok"]:
             raise _damaged(store, "; ".join(str(line) for line in verdict[:3]))
