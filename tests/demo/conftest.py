@@ -3,6 +3,7 @@ start of the session, on the second core, while the other tests run; its test wa
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 from demo_support import DemoRuns
 from iris_mlops.serving import free_port
+
+from stacks.console import LOG_WIDTH
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,8 +41,16 @@ def demo_runs(
     # Iris's only: the regression's gate direction on a worse challenger is its own project's test
     # (ml/projects/diabetes/tests, test_the_gate_promotes_a_lower_error_and_never_a_higher_one).
     script = f"import subprocess, sys; sys.exit(subprocess.call({whole!r}) or subprocess.call({again!r}))"
+    # The output is a log, LOG_WIDTH wide whatever the caller's COLUMNS: the tests read whole phrases
+    # in it, and rich folds table cells differently at other widths (COLUMNS=200 repeated a phrase).
+    environ = {**os.environ, "COLUMNS": str(LOG_WIDTH)}
     process = subprocess.Popen(
-        [sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     # The wheel records the last commit that changed its sources (ml/hatch_build.py), not HEAD.
     sources = ["ml", ":(exclude)ml/projects", ":(exclude)ml/template"]
