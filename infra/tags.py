@@ -9,9 +9,11 @@ accepts ``tags`` received all of these.
 from __future__ import annotations
 
 from core.pulumi_project import PROJECT
+from core.tags import TAG_KEYS
+
+__all__ = ["MANAGED_BY", "TAG_KEYS", "common_tags"]
 
 MANAGED_BY = "pulumi"
-TAG_KEYS: tuple[str, ...] = ("environment", "project", "owner", "cost-center", "managed-by")
 
 
 def common_tags(*, environment: str, owner: str, cost_center: str) -> dict[str, str]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .context import ENVIRONMENT_TAG, PolicyContext
+from core.tags import TAG_KEYS
 
-REQUIRED_TAGS: tuple[str, ...] = ("environment", "project", "owner", "cost-center", "managed-by")
+from .context import ENVIRONMENT_TAG, PolicyContext
 
 AZURE_NATIVE_PREFIX = "azure-native:"
 
@@ -50,9 +50,9 @@ def check_required_tags(resource_type: str, props: Mapping[str, Any], context: P
         return []
     tags = props.get("tags")
     if not isinstance(tags, Mapping):
-        return [f"no tags: add {', '.join(REQUIRED_TAGS)}"]
+        return [f"no tags: add {', '.join(TAG_KEYS)}"]
     violations: list[str] = []
-    missing = [key for key in REQUIRED_TAGS if not isinstance(tags.get(key), str) or not tags.get(key)]
+    missing = [key for key in TAG_KEYS if not isinstance(tags.get(key), str) or not tags.get(key)]
     if missing:
         violations.append(f"missing required tags: {', '.join(missing)}")
     tagged_environment = tags.get(ENVIRONMENT_TAG)

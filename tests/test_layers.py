@@ -255,11 +255,21 @@ class Facts:
 
     names: dict[str, str]
     values: dict[str, str]
+    lists: dict[frozenset[str], str]  # a tuple of names (the tag keys), whatever its order
+
+
+def string_list(node: ast.AST) -> frozenset[str] | None:
+    """The strings of a tuple, list or set literal of two or more strings, else None."""
+    if not isinstance(node, ast.Tuple | ast.List | ast.Set) or len(node.elts) < 2:
+        return None
+    if not all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts):
+        return None
+    return frozenset(e.value for e in node.elts if isinstance(e, ast.Constant))
 
 
 def bottom_facts() -> Facts:
     environments = {environment.value for environment in Environment}
-    facts = Facts({}, {})
+    facts = Facts({}, {}, {})
     for path in source_files():
         owner = module_name(path)
         if layer_of(owner) != BOTTOM:
@@ -272,6 +282,9 @@ def bottom_facts() -> Facts:
                 facts.names[target.id] = owner
             if owner in WHEEL_CONTRACTS:
                 continue
+            listed = string_list(node.value) if node.value is not None else None
+            if listed is not None:
+                facts.lists[listed] = owner
             # A dict's keys are how callers name the facts (role names); its values are the facts.
             spelled = node.value.values if isinstance(node.value, ast.Dict) else [node.value]
             facts.values.update(
@@ -298,6 +311,11 @@ def restated_facts(tree: ast.AST, facts: Facts) -> list[str]:
             ]
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in facts.values:
             found.append(f"line {node.lineno}: spells {node.value!r} (owned by {facts.values[node.value]})")
+        listed = string_list(node)
+        if listed is not None and listed in facts.lists:
+            found.append(
+                f"line {getattr(node, 'lineno', 0)}: lists {sorted(listed)} (owned by {facts.lists[listed]})"
+            )
     return found
 
 
@@ -316,9 +334,10 @@ def test_no_module_restates_a_fact_of_the_bottom_layer(module: str) -> None:
 def test_the_restatement_check_finds_a_copied_name_and_a_copied_value() -> None:
     copy = (
         'PRODUCTION_LIKE = frozenset({"uat", "prod"})\nISSUER = "https://token.actions.githubusercontent.com"\n'
-        'TRAINING_JOB = "training"'
+        'TRAINING_JOB = "training"\n'
+        'REQUIRED = ("managed-by", "environment", "project", "owner", "cost-center")'
     )
-    assert len(restated_facts(ast.parse(copy), BOTTOM_FACTS)) == 3
+    assert len(restated_facts(ast.parse(copy), BOTTOM_FACTS)) == 4
 
 
 # File names that once named two to four modules (four serving.py, two runner.py, offline.py,

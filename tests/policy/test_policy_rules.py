@@ -8,15 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from policy_examples import REPOSITORY, TAGS, changed, compliant
+from policy_examples import REPOSITORY, changed, compliant
 from rule_cases_azure import AZURE_CASES, BOOTSTRAP, FEDERATED, WORKSPACE, Row
 from rule_cases_databricks import DATABRICKS_CASES
 
-from infra.tags import TAG_KEYS
 from policy.context import BOOTSTRAP_PROJECT, PolicyContext
 from policy.registry import RULES
 from policy.rule import Enforcement
-from policy.tags import REQUIRED_TAGS
 
 RULES_BY_NAME = {rule.name: rule for rule in RULES}
 CASES: list[Row] = AZURE_CASES + DATABRICKS_CASES
@@ -68,11 +66,6 @@ def test_federated_credential_fails_closed_without_a_configured_repository() -> 
     rule = RULES_BY_NAME["federated-credential-scoped"]
     violations = rule.evaluate(FEDERATED, compliant(FEDERATED), PolicyContext("prod", None))
     assert any("configure githubRepository" in message for message in violations)
-
-
-def test_required_tags_match_the_tags_the_program_applies() -> None:
-    """The pack's list and infra's tag keys are one vocabulary (the pack cannot import infra at run time)."""
-    assert set(REQUIRED_TAGS) == set(TAG_KEYS) == set(TAGS)
 
 
 def test_cost_rules_are_advisory_and_guardrails_mandatory() -> None:
