@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 import yaml
+from wheel_files import write_wheel
 
 import stacks.program
 from core.environment import Environment
@@ -227,10 +228,7 @@ def rewrite_wheel(dist: Path, project: str, edit: Callable[[dict[str, bytes]], N
     with zipfile.ZipFile(wheel) as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
     edit(members)
-    with zipfile.ZipFile(wheel, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
-    return wheel
+    return write_wheel(wheel, members)
 
 
 def changed_wheel_dist(folder: Path) -> Path:

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from databricks_fixtures.wheels import build_wheel
+from wheel_files import build_wheel
 
 from core.environment import Environment
 from infra.artifacts import content_addressed_path

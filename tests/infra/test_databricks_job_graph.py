@@ -6,8 +6,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from databricks_fixtures.wheels import CONSOLE_SCRIPTS, JOB_GRAPH, build_wheel
 from iris_mlops.job_graph import WHEEL_MEMBER as GRAPH_MEMBER
+from wheel_files import CONSOLE_SCRIPTS, JOB_GRAPH, build_wheel, write_wheel
 
 from infra.wheel import WheelError, read_wheel, resolve_wheel_path
 
@@ -47,13 +47,10 @@ def test_task_entry_point_absent_from_the_wheel_is_an_error(tmp_path: Path) -> N
 
 def test_wheel_without_job_graph_is_an_error(tmp_path: Path) -> None:
     path = build_wheel(tmp_path)
-    stripped = tmp_path / "other" / path.name
-    stripped.parent.mkdir()
-
-    with zipfile.ZipFile(path) as source, zipfile.ZipFile(stripped, "w") as target:
-        for item in source.infolist():
-            if item.filename != GRAPH_MEMBER:
-                target.writestr(item, source.read(item))
+    with zipfile.ZipFile(path) as source:
+        members = {name: source.read(name) for name in source.namelist() if name != GRAPH_MEMBER}
+    (tmp_path / "other").mkdir()
+    stripped = write_wheel(tmp_path / "other" / path.name, members)
     with pytest.raises(WheelError, match=r"does not contain iris_mlops/job_graph\.toml"):
         read_wheel(stripped)
 

@@ -7,12 +7,12 @@ hold on it and on the four committed stacks.
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import pytest
 from harness import StackPlans, copied_dist, settings_with, stack_document
 from project_invariants import ENDPOINT, JOB, check_project_invariants, groups_granted
+from wheel_files import build_wheel
 
 from core.environment import Environment
 from infra.wheel import WheelContents, read_wheel
@@ -70,19 +70,6 @@ SYNTHETIC_SCRIPTS = ("churn-train", "churn-deploy", "churn-score")
 SYNTHETIC_ENTRY = {"name": SYNTHETIC, "path": f"ml/projects/{SYNTHETIC}", "primaryMetric": "accuracy"}
 
 
-def build_project_wheel(dist: Path, name: str, package: str, graph: str, scripts: tuple[str, ...]) -> Path:
-    """What `make wheel` puts in dist/<name>/ for a project folder: its package with the graph."""
-    folder = dist / name
-    folder.mkdir(parents=True)
-    path = folder / f"{package}-0.1.0-py3-none-any.whl"
-    entry_points = "[console_scripts]\n" + "".join(f"{s} = {package}.cli:main\n" for s in scripts)
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr(f"{package}/__init__.py", "")
-        archive.writestr(f"{package}/job_graph.toml", graph)
-        archive.writestr(f"{package}-0.1.0.dist-info/entry_points.txt", entry_points)
-    return path
-
-
 def settings_of(config: dict[str, str], stack: str) -> StackSettings:
     values, secrets = namespace_values(config)
     return build_settings(stack, values, secrets)
@@ -112,7 +99,8 @@ def with_synthetic(
     """dev planned, after training, with one more project: its folder and wheel in tmp, its entry
     in the stack config; nothing else of the repository changes."""
     dist = copied_dist(tmp_path_factory.mktemp("synthetic"))
-    build_project_wheel(dist, SYNTHETIC, "churn_mlops", SYNTHETIC_GRAPH, SYNTHETIC_SCRIPTS)
+    scripts = {script: "churn_mlops.cli:main" for script in SYNTHETIC_SCRIPTS}
+    build_wheel(dist / SYNTHETIC, package="churn_mlops", graph=SYNTHETIC_GRAPH, console_scripts=scripts)
     entries = stack_document(Environment.DEV)["config"][f"{PROJECT}:projects"]
     overrides = {"projects": [*entries, SYNTHETIC_ENTRY]}
     settings = settings_with(Environment.DEV, overrides)

@@ -1,8 +1,10 @@
-"""Build small wheels shaped like the real one (job graph + entry points), in a temporary dir."""
+"""Small wheels shaped like a project's (job graph + entry points), written as `make wheel` writes
+them: the tests' one way to build or rewrite a wheel."""
 
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
 # The contract's shape (docs/contracts.md section 1); tasks deliberately not in task_key order.
@@ -77,28 +79,35 @@ CONSOLE_SCRIPTS = {
 }
 
 
+def write_wheel(path: Path, members: Mapping[str, str | bytes]) -> Path:
+    """The archive at ``path`` with exactly ``members``, each with a fixed timestamp: the same
+    inputs give the same bytes, as `make wheel` does."""
+    with zipfile.ZipFile(path, "w") as archive:
+        for member, data in members.items():
+            archive.writestr(zipfile.ZipInfo(member, date_time=(1980, 1, 1, 0, 0, 0)), data)
+    return path
+
+
 def build_wheel(
     directory: Path,
     *,
+    package: str = "iris_mlops",
     version: str = "0.1.0",
     graph: str = JOB_GRAPH,
-    console_scripts: dict[str, str] | None = None,
+    console_scripts: Mapping[str, str] | None = None,
     payload: str = "",
 ) -> Path:
-    """A wheel with a valid PEP 427 name; ``payload`` changes the bytes (and so the hash) only."""
+    """A wheel of ``package`` with a valid PEP 427 name; ``payload`` changes the bytes (and so the
+    hash) only."""
     directory.mkdir(parents=True, exist_ok=True)
     scripts = CONSOLE_SCRIPTS if console_scripts is None else console_scripts
-    path = directory / f"iris_mlops-{version}-py3-none-any.whl"
-    dist_info = f"iris_mlops-{version}.dist-info"
+    dist_info = f"{package}-{version}.dist-info"
     entry_points = "[console_scripts]\n" + "".join(f"{k} = {v}\n" for k, v in scripts.items())
+    distribution = package.replace("_", "-")
     members = {
-        "iris_mlops/__init__.py": f'__version__ = "{version}"\n{payload}',
-        "iris_mlops/job_graph.toml": graph,
-        f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: iris-mlops\nVersion: {version}\n",
+        f"{package}/__init__.py": f'__version__ = "{version}"\n{payload}',
+        f"{package}/job_graph.toml": graph,
+        f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: {distribution}\nVersion: {version}\n",
         f"{dist_info}/entry_points.txt": entry_points,
     }
-    with zipfile.ZipFile(path, "w") as archive:
-        for member, text in members.items():
-            # A fixed timestamp: the same inputs give the same bytes, as `make wheel` does.
-            archive.writestr(zipfile.ZipInfo(member, date_time=(1980, 1, 1, 0, 0, 0)), text)
-    return path
+    return write_wheel(directory / f"{package}-{version}-py3-none-any.whl", members)

@@ -1,1 +1,0 @@
-"""Synthetic wheels and a small program that plans DatabricksWorkloads offline."""
