@@ -5,8 +5,8 @@ importing MLflow, scikit-learn, pandas and Arrow (about 2 s of CPU each time, ~1
 job host (``job_host_process.py``, run by the venv's own interpreter) imports them once and forks a
 child per job, which then runs exactly what the fresh process would have: same interpreter and
 site-packages, the caller's working directory and environment, its own output. Fork after those
-imports is safe while no other thread runs: the host checks, and if one does, fresh processes are used. Other
-platforms (macOS forbids fork after some of these imports) start fresh processes.
+imports is safe while no other thread runs: the host checks, and if one does, fresh processes are
+used. Other platforms (macOS forbids fork after some of these imports) start fresh processes.
 """
 
 from __future__ import annotations
@@ -88,8 +88,14 @@ class JobHost:
         assert self._process.stdin is not None  # noqa: S101 - opened with PIPE above
         with self._lock, tempfile.TemporaryDirectory() as scratch:
             out, err = Path(scratch, "stdout"), Path(scratch, "stderr")
-            request = {"argv": list(arguments), "cwd": str(cwd), "env": dict(env)}
-            self._process.stdin.write(json.dumps({**request, "stdout": str(out), "stderr": str(err)}) + "\n")
+            request = {
+                "argv": list(arguments),
+                "cwd": str(cwd),
+                "env": dict(env),
+                "stdout": str(out),
+                "stderr": str(err),
+            }
+            self._process.stdin.write(json.dumps(request) + "\n")
             self._process.stdin.flush()
             code = int(self._answer(f"run {arguments[0]}")["returncode"])
             return subprocess.CompletedProcess(
