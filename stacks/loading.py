@@ -10,13 +10,12 @@ import dataclasses
 import difflib
 import json
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from pulumi.runtime import config as pulumi_config
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
@@ -24,70 +23,29 @@ from pydantic_core import ErrorDetails
 from core.environment import Environment
 from core.pulumi_project import PROJECT
 from stacks.defaults import ENVIRONMENT_DEFAULTS, deep_merge
+from stacks.problems import NAMESPACE, ConfigError, Problem
 from stacks.projects import PROJECTS_KEY, entry_keys, project_conflicts, resolve_projects
 from stacks.rules import rule_violations
 from stacks.settings import StackSettings
+from stacks.stack_file import read_stack_file
+from stacks.types import pattern_meaning
 
-NAMESPACE = f"{PROJECT}:"
+ROOT = Path(__file__).resolve().parent.parent
 
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a stack's config: where, what was given, what is allowed."""
-
-    stack: str
-    key: str
-    value: Any
-    message: str
-    namespace: str = NAMESPACE  # the bootstrap project has its own
-
-    def line(self) -> str:
-        shown = "(missing)" if self.value is None else json.dumps(self.value, default=str)
-        return f"{self.stack}: {self.namespace}{self.key} = {shown}: {self.message}"
-
-
-class ConfigError(Exception):
-    """Every problem of a stack's config at once, one line each."""
-
-    def __init__(self, stack: str, problems: list[Problem], directory: str = "") -> None:
-        self.stack = stack
-        self.problems = tuple(problems)
-        file = f"{directory}Pulumi.{stack}.yaml"  # the bootstrap's stack files are in bootstrap/
-        header = f"{file} has {len(problems)} configuration problem(s); nothing was deployed:"
-        super().__init__("\n".join([header, *(f"  - {p.line()}" for p in problems)]))
-
-
-class StackFileError(ConfigError):
-    """``Pulumi.<stack>.yaml`` is not a YAML mapping: where, and what the parser found."""
-
-    def __init__(self, path: Path, message: str) -> None:
-        Exception.__init__(self, f"{path.name}: {message}; nothing was deployed")
-        self.stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
-        self.path = path
-        self.problems = ()
-
-
-def read_stack_file(path: Path) -> dict[str, Any]:
-    """The stack file as a mapping; a syntax error names the file, line and column, not the parser."""
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "somewhere"
-        context = error.context or ""
-        if context and error.context_mark is not None and error.context_mark is not mark:
-            context += f" (from line {error.context_mark.line + 1})"
-        what = ", ".join(part for part in (context, error.problem) if part)
-        raise StackFileError(path, f"invalid YAML at {where}: {what}") from None
-    except yaml.YAMLError as error:
-        raise StackFileError(path, f"invalid YAML: {error}") from None
-    if document is None:
-        return {}
-    if not isinstance(document, dict):
-        raise StackFileError(
-            path, f"expected a mapping with a `config:` key, found {type(document).__name__}"
-        )
-    return document
+__all__ = [
+    "NAMESPACE",
+    "ConfigError",
+    "LoadedStack",
+    "Problem",
+    "build_settings",
+    "load_settings",
+    "namespace_values",
+    "problem_from",
+    "settings_from_config",
+]
+# Config namespaces besides this project's: the providers the program registers resources with
+# (their provider config, e.g. `azure-native:location`) and Pulumi's own (`pulumi:tags`).
+OTHER_NAMESPACES = ("azure-native", "databricks", "github", "pulumi")
 
 
 @dataclass(frozen=True)
@@ -98,21 +56,57 @@ class LoadedStack:
     secrets: Mapping[str, pulumi.Output[str]]  # GitHub secret name -> secret value
 
 
-def load_settings() -> LoadedStack:
+def load_settings(root: Path = ROOT) -> LoadedStack:
     """Read the current stack's config from the engine, validate it, and fetch referenced secrets."""
     stack = pulumi.get_stack()
+    # The engine hands over the merged config only: a key repeated in the stack file is already
+    # gone (the CLI keeps the last one, stacks/stack_file.py). Read the file itself to refuse it.
+    stack_file = root / f"Pulumi.{stack}.yaml"
+    if stack_file.is_file():
+        read_stack_file(stack_file)
     # The SDK has no public "list all keys" call; the engine hands every key to these two places.
     raw = {**pulumi_config.get_config_env(), **pulumi_config.CONFIG.get()}
-    values = {
-        key.removeprefix(NAMESPACE): _decode(value) for key, value in raw.items() if key.startswith(NAMESPACE)
-    }
-    secret_keys = frozenset(key for key in values if pulumi_config.is_config_secret(NAMESPACE + key))
-    settings = build_settings(stack, values, secret_keys)
+    secret_keys = frozenset(key for key in raw if pulumi_config.is_config_secret(key))
+    settings = settings_from_config(stack, raw, secret_keys)
     config = pulumi.Config(PROJECT)
     secrets = {
         name: config.require_secret(key) for name, key in sorted(settings.github.extra_secrets.items())
     }
     return LoadedStack(settings, secrets)
+
+
+def settings_from_config(
+    stack: str, config: Mapping[str, Any], secret_keys: Iterable[str] = ()
+) -> StackSettings:
+    """Validate a whole stack config as the CLI hands it over (``namespace:key`` -> value).
+
+    A key of any namespace that is neither this project's nor a provider's is refused: the CLI
+    passes it on without a word, and the program would never read it (a typo in the namespace).
+    """
+    foreign = unknown_namespace_problems(stack, config)
+    values, secrets = namespace_values(config, frozenset(secret_keys))
+    try:
+        settings = build_settings(stack, values, secrets)
+    except ConfigError as error:
+        raise ConfigError(stack, [*foreign, *error.problems]) from None
+    if foreign:
+        raise ConfigError(stack, foreign)
+    return settings
+
+
+def unknown_namespace_problems(stack: str, config: Mapping[str, Any]) -> list[Problem]:
+    """A problem per config key whose namespace belongs to neither this project nor a provider."""
+    allowed = (PROJECT, *OTHER_NAMESPACES)
+    problems = []
+    for key in sorted(config):
+        namespace = key.partition(":")[0]
+        if namespace in allowed:
+            continue
+        close = difflib.get_close_matches(namespace, allowed, n=1)
+        hint = f" (did you mean {close[0] + ':'!r}?)" if close else ""
+        message = f"unknown namespace {namespace!r}{hint}; allowed: {', '.join(allowed)}"
+        problems.append(Problem(stack, key, ..., message, namespace=""))
+    return problems
 
 
 def build_settings(
@@ -149,7 +143,13 @@ def build_settings(
         if key in values
     ]
 
-    sections = {k: v for k, v in values.items() if k not in set(referenced.values()) and k != "environment"}
+    # A section left empty (`platform:` and nothing under it) is YAML null: read as absent, so its
+    # required keys are named instead of "not a valid dictionary".
+    sections = {
+        k: v
+        for k, v in values.items()
+        if k not in set(referenced.values()) and k != "environment" and v is not None
+    }
     # An absent `platform` section is reported as its required key (platform.subscriptionId).
     merged = deep_merge({"platform": {}, **ENVIRONMENT_DEFAULTS[environment]}, sections)
     merged = resolve_projects(merged)
@@ -222,6 +222,10 @@ def problem_from(
         message = f"unknown key{hint}; allowed: {', '.join(known)}"
     elif detail["type"] == "missing":
         message = f"required; {_description(loc, root) or 'set it in the stack file'}"
+    elif detail["type"] == "string_pattern_mismatch":
+        pattern = str((detail.get("ctx") or {}).get("pattern", ""))
+        description = _description(loc, root)
+        message = f"expected {pattern_meaning(pattern)}" + (f" ({description})" if description else "")
     elif "allowed" not in message and (description := _description(loc, root)):
         message = f"{message} ({description})"
     return Problem(stack, key, value, message, namespace)

@@ -122,8 +122,9 @@ def write(project: NewProject, root: Path) -> Path:
 
 
 def stack_entry(project: NewProject) -> str:
+    """The project's entry, indented as the items of the committed stack files' projects list: it
+    is pasted into that list, never with a second `mlops-platform:projects:` (a repeated key)."""
     return (
-        "  mlops-platform:projects:    # add to the list in every Pulumi.<stack>.yaml that runs it\n"
         f"    - name: {project.name}\n"
         f"      path: ml/projects/{project.name}\n"
         # The template is a regression gated on RMSE; the default gate metric (f1_macro) is a
@@ -147,7 +148,8 @@ def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
         f"wrote {relative}/ (package {project.package}, console scripts {project.name}-<task>)\n"
         f"next: make setup (installs it), make wheel (dist/{project.name}/), "
         f".venv/bin/python -m pytest -q {relative}\n"
-        f"stack files: deploy it by adding this entry\n{stack_entry(project)}"
+        "stack files: deploy it by adding this entry to the `mlops-platform:projects:` list of each\n"
+        f"Pulumi.<stack>.yaml that runs it (below the last entry, same indentation):\n{stack_entry(project)}"
     )
     return 0
 

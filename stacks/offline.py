@@ -20,7 +20,6 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
 
-from stacks.loading import read_stack_file
 from stacks.offline_fakes import (
     CALL_RESULTS,
     FAKE_CLIENT_ID,
@@ -33,6 +32,7 @@ from stacks.offline_fakes import (
     WorkspaceState,
     fake_id,
 )
+from stacks.stack_file import read_stack_file
 
 __all__ = [  # the fakes are re-exported: tests compare recorded inputs with them
     "CALL_RESULTS", "FAKE_CLIENT_ID", "FAKE_GITHUB_TEAM_ID", "FAKE_GITHUB_USER_ID", "FAKE_OBJECT_ID",

@@ -32,7 +32,7 @@ from core.environment import Environment
 from core.pulumi_project import PROJECT
 from infra.wheel import WheelError
 from stacks.console import FOLD, cli_console
-from stacks.loading import ConfigError, build_settings, namespace_values
+from stacks.loading import ConfigError, namespace_values, settings_from_config
 from stacks.offline import (
     FAKE_SUBSCRIPTION_ID,
     OfflineRun,
@@ -63,9 +63,7 @@ def trained(champion_version: int, projects: Iterable[str] = ("iris",)) -> Works
 
 def stack_projects(stack: str, root: Path = ROOT) -> tuple[str, ...]:
     """The names of the projects ``Pulumi.<stack>.yaml`` lists."""
-    config, secret_keys = stack_config_from_file(stack_file(stack, root), PROJECT)
-    values, secrets = namespace_values(config, secret_keys)
-    return tuple(project.name for project in build_settings(stack, values, secrets).projects)
+    return tuple(project.name for project in stack_settings(stack, root).projects)
 
 
 def plan_stack(
@@ -193,8 +191,7 @@ def print_stack(console: Console, run: OfflineRun, project: str = PROJECT) -> No
 def stack_settings(stack: str, root: Path = ROOT) -> StackSettings:
     """The validated settings of ``Pulumi.<stack>.yaml``, as the program would load them."""
     config, secret_keys = stack_config_from_file(stack_file(stack, root), PROJECT)
-    values, secrets = namespace_values(config, secret_keys)
-    return build_settings(stack, values, secrets)
+    return settings_from_config(stack, config, secret_keys)
 
 
 def settings_differences(root: Path = ROOT) -> dict[str, dict[str, Any]]:

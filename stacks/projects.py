@@ -20,19 +20,17 @@ from pydantic import Field
 
 from infra.model_serving import WorkloadSize as ServingWorkloadSize
 from stacks.settings_base import PROMOTABLE, Section
-from stacks.types import UcIdentifier, WheelVersion
+from stacks.types import PROJECT_NAME_PATTERN, PROJECT_PATH_PATTERN, UcIdentifier, WheelVersion
 
 PROJECTS_KEY = "projects"
 DEFAULTS_KEY = "projectDefaults"
-PROJECT_NAME_PATTERN = r"^[a-z][a-z0-9-]{1,20}$"
-# A folder of this repository: relative, forward slashes, no `..`.
 ProjectName = Annotated[
     str, Field(pattern=PROJECT_NAME_PATTERN, description="lowercase letters, digits, hyphens; 2-21")
 ]
 ProjectPath = Annotated[
     str,
     Field(
-        pattern=r"^[a-z0-9_][a-z0-9_-]*(/[a-z0-9_][a-z0-9_-]*)*$",
+        pattern=PROJECT_PATH_PATTERN,
         description="a folder of this repository, relative to its root, e.g. ml/projects/diabetes",
     ),
 ]

@@ -20,6 +20,7 @@ from infra.jobs import DEFAULT_NODE_TYPE, DEFAULT_SPARK_VERSION, ComputeMode
 from stacks.projects import ProjectDefaults, ProjectSettings
 from stacks.settings_base import Section
 from stacks.types import (
+    LOWERCASE_GUID_PATTERN,
     AzureLocation,
     Cidr,
     ConfigKey,
@@ -154,7 +155,7 @@ class DatabricksSettings(Section):
     catalog: UcIdentifier = Field(description="Unity Catalog catalog of this environment", alias="catalog")
     account_id: str = Field(
         alias="accountId",
-        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+        pattern=LOWERCASE_GUID_PATTERN,
         description="Databricks account id (a GUID, account console); names the job principal's rule set",
     )
     deployers_group: str = Field(

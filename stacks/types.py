@@ -12,7 +12,40 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 
 from core.environment import ENVIRONMENT_CODES
+from infra.bootstrap_interface import GUID_PATTERN
 from infra.naming import NamingError, azure_names
+
+LOWERCASE_GUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+UC_IDENTIFIER_PATTERN = r"^[a-z_][a-z0-9_]{0,254}$"
+GITHUB_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$"
+GIT_REF_PATTERN = r"^[A-Za-z0-9*._/-]{1,255}$"
+SECRET_NAME_PATTERN = r"^[A-Z_][A-Z0-9_]*$"  # noqa: S105 - the pattern of a name, not a secret
+CONFIG_KEY_PATTERN = r"^[a-z][A-Za-z0-9]*$"
+PROJECT_NAME_PATTERN = r"^[a-z][a-z0-9-]{1,20}$"
+# A folder of this repository: relative, forward slashes, no `..`.
+PROJECT_PATH_PATTERN = r"^[a-z0-9_][a-z0-9_-]*(/[a-z0-9_][a-z0-9_-]*)*$"
+WHEEL_VERSION_PATTERN = r"^\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?$"
+# What a value must look like, in words, for the error that names a pattern it does not match.
+PATTERN_MEANINGS = {
+    GUID_PATTERN: "a GUID like 00000000-0000-0000-0000-000000000000",
+    LOWERCASE_GUID_PATTERN: "a GUID in lowercase like 00000000-0000-0000-0000-000000000000",
+    EMAIL_PATTERN: "an e-mail address like name@example.com",
+    UC_IDENTIFIER_PATTERN: "a Unity Catalog name: lowercase letters, digits and _, not starting with a digit",
+    GITHUB_NAME_PATTERN: "a GitHub name: letters, digits, '.', '_', '-', starting with a letter or digit",
+    GIT_REF_PATTERN: "a branch or tag pattern such as main, release/* or v*",
+    SECRET_NAME_PATTERN: "a GitHub secret name: uppercase letters, digits and _",
+    CONFIG_KEY_PATTERN: "a config key in camelCase such as myToken",
+    PROJECT_NAME_PATTERN: "a project name: a lowercase letter, then 1-20 lowercase letters, digits or -",
+    PROJECT_PATH_PATTERN: "a folder of this repository relative to its root, such as ml/projects/diabetes",
+    WHEEL_VERSION_PATTERN: "a release version such as 1.4.0, 1.4.0rc1 or 1.4.0.post1",
+}
+
+
+def pattern_meaning(pattern: str) -> str:
+    """The words for a pattern a value must match; the pattern itself when it has none."""
+    return PATTERN_MEANINGS.get(pattern, f"a value matching {pattern}")
+
 
 # Regions where Azure Databricks (premium, Unity Catalog) is offered. A closed list: a typo such
 # as "westeurop" is caught here instead of by a failed deployment twenty minutes in.
@@ -104,22 +137,22 @@ NamePrefix = Annotated[
 ]
 AzureLocation = Annotated[str, AfterValidator(_check_location)]
 Cidr = Annotated[str, AfterValidator(_check_cidr)]
-Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="an e-mail address")]
+Email = Annotated[str, Field(pattern=EMAIL_PATTERN, description="an e-mail address")]
 # Unity Catalog identifiers used unquoted: lowercase, digits, underscores.
-UcIdentifier = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,254}$")]
-GithubName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")]
+UcIdentifier = Annotated[str, Field(pattern=UC_IDENTIFIER_PATTERN)]
+GithubName = Annotated[str, Field(pattern=GITHUB_NAME_PATTERN)]
 # GitHub Actions secret names: uppercase by convention here, never the reserved GITHUB_ prefix.
 # A ref name pattern of a GitHub deployment policy (fnmatch-like: `main`, `release/*`, `v*`).
-GitRefPattern = Annotated[str, Field(pattern=r"^[A-Za-z0-9*._/-]{1,255}$")]
-GithubSecretName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$"), AfterValidator(_check_not_reserved)]
-ConfigKey = Annotated[str, Field(pattern=r"^[a-z][A-Za-z0-9]*$")]
+GitRefPattern = Annotated[str, Field(pattern=GIT_REF_PATTERN)]
+GithubSecretName = Annotated[str, Field(pattern=SECRET_NAME_PATTERN), AfterValidator(_check_not_reserved)]
+ConfigKey = Annotated[str, Field(pattern=CONFIG_KEY_PATTERN)]
 # An Azure subscription id: a GUID, as `az account show --query id` prints it.
 SubscriptionId = Annotated[
     str,
     Field(
-        pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+        pattern=GUID_PATTERN,
         description="a GUID such as 00000000-0000-0000-0000-000000000000",
     ),
 ]
 # A PEP 440 release such as 1.4.0, 1.4.0rc1 or 1.4.0.post1 (local versions are not promotable).
-WheelVersion = Annotated[str, Field(pattern=r"^\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?$")]
+WheelVersion = Annotated[str, Field(pattern=WHEEL_VERSION_PATTERN)]

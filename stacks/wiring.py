@@ -29,6 +29,7 @@ from infra.tags import common_tags
 from infra.wheel import read_wheel
 from infra.workspace import VnetArgs
 from stacks.loading import ConfigError, Problem
+from stacks.project_folders import folder_problem
 from stacks.projects import ProjectSettings, predictions_table
 from stacks.settings import GithubSettings, StackSettings
 from stacks.types import ReviewerType
@@ -44,7 +45,8 @@ def project_dist(project: ProjectSettings, dist: Path | None = None) -> Path:
 
 
 def checked_wheels(settings: StackSettings, dist: Path | None = None) -> dict[str, Path]:
-    """Each project's wheel, by project; a pinned version must be the one that was built.
+    """Each project's wheel, by project; its path must be a project folder (stacks/project_folders.py),
+    and a pinned version must be the one that was built.
 
     A missing wheel raises WheelError telling the user to `make wheel`; a job graph naming a
     parameter the platform does not fill raises UnknownJobParameterError; every wrong pin is one
@@ -54,6 +56,12 @@ def checked_wheels(settings: StackSettings, dist: Path | None = None) -> dict[st
     """
     wheels, problems = {}, []
     stack = settings.environment.value
+    for project in settings.projects:
+        folder = folder_problem(project.path, ROOT)
+        if folder is not None:
+            problems.append(Problem(stack, f"{project.key}.path", project.path, folder))
+    if problems:  # before the wheels: a project that is not there has none either
+        raise ConfigError(stack, problems)
     for project in settings.projects:
         wheel = read_wheel(project_dist(project, dist))
         check_parameters(wheel.graph, PARAMETERS)

@@ -59,9 +59,9 @@ from bootstrap.plan import plan_bootstrap
 from core.environment import Environment
 from stacks import offline
 from stacks.defaults import deep_merge
-from stacks.loading import read_stack_file
 from stacks.offline import OfflineRun
 from stacks.plan import ROOT, stack_file
+from stacks.stack_file import read_stack_file
 
 SECRET_OVERLAY = Path(__file__).parent / "stacks" / "fixtures" / "secret-overlay.yaml"
 

@@ -36,7 +36,6 @@ from infra.databricks_args import DatabricksWorkloadsArgs
 from infra.wheel import WheelContents, read_wheel
 from stacks import wiring
 from stacks.defaults import deep_merge
-from stacks.loading import read_stack_file
 from stacks.offline import (
     FAKE_SUBSCRIPTION_ID,
     OfflineRun,
@@ -46,6 +45,7 @@ from stacks.offline import (
 )
 from stacks.plan import ROOT, configured_subscription, stack_file, stack_settings, trained
 from stacks.settings import StackSettings
+from stacks.stack_file import read_stack_file
 
 # The champion version a trained workspace reports (``trained_plans``).
 TRAINED_CHAMPION = 3
@@ -134,6 +134,7 @@ class PlanRequest:
     dist: Path | None
     environ: Mapping[str, str]
     subscription_id: str | None
+    root: Path | None = None
 
     def key(self) -> str:
         return json.dumps(dataclasses.astuple(self), sort_keys=True, default=repr)
@@ -157,6 +158,7 @@ class StackPlans:
         dist: Path | None = None,
         environ: Mapping[str, str] | None = None,
         subscription_id: str | None = None,
+        root: Path | None = None,
     ) -> OfflineRun:
         """``environment``'s stack file with ``overrides``, planned as `pulumi preview` would.
 
@@ -166,9 +168,10 @@ class StackPlans:
         ``dist``: where the projects' wheels are (default: the repository's dist/, `make wheel`).
         ``environ``: the variables of the process (default: none of GitHub Actions').
         ``subscription_id``: the Azure login (default: the subscription the stack file names).
+        ``root``: where the projects' folders are (default: this repository).
         """
         request = PlanRequest(
-            environment, overrides or {}, secrets or {}, workspace, dist, environ or {}, subscription_id
+            environment, overrides or {}, secrets or {}, workspace, dist, environ or {}, subscription_id, root
         )
         key = request.key()
         if key not in self.runs:
@@ -200,6 +203,8 @@ class StackPlans:
                 patch.setenv(variable, value)
             if request.dist is not None:
                 patch.setattr(wiring, "DIST", request.dist)
+            if request.root is not None:
+                patch.setattr(wiring, "ROOT", request.root)
             patch.setattr(stacks.program, "databricks_args", recorded)
             logged_in = request.subscription_id or configured_subscription(config) or FAKE_SUBSCRIPTION_ID
             run = run_offline(

@@ -99,9 +99,28 @@ BAD_CONFIGS = [
         "'Large'",
     ),
     # Projects: names and paths checked, every shared schema/model/group refused on both entries.
+    bad(
+        "dev",
+        {"platform": {"subscriptionId": "not-a-guid"}},
+        "platform.subscriptionId",
+        '"not-a-guid"',
+        "expected a GUID like 00000000-0000-0000-0000-000000000000",
+    ),
     bad("dev", {"projects": []}, "projects", "[]", "at least one entry {name, path}"),
-    bad("dev", {"projects": [{"name": "Iris!", "path": "ml"}]}, "projects[Iris!].name", "Iris!", "pattern"),
-    bad("dev", {"projects": [{"name": "iris", "path": "../ml"}]}, "projects[iris].path", "../ml", "pattern"),
+    bad(
+        "dev",
+        {"projects": [{"name": "Iris!", "path": "ml"}]},
+        "projects[Iris!].name",
+        "Iris!",
+        "a lowercase letter, then",
+    ),
+    bad(
+        "dev",
+        {"projects": [{"name": "iris", "path": "../ml"}]},
+        "projects[iris].path",
+        "../ml",
+        "a folder of this repository",
+    ),
     bad("dev", {"projects": [{"path": "ml"}]}, "projects.0.name", "(missing)", "required; the project"),
     bad(
         "dev",
@@ -217,7 +236,7 @@ BAD_CONFIGS = [
         {"github": {**GITHUB, "deploymentTags": ["v 1"]}},
         "github.deploymentTags.0",
         '"v 1"',
-        "pattern",
+        "a branch or tag pattern such as main",
     ),
     bad(
         "prod",
@@ -269,7 +288,7 @@ BAD_CONFIGS = [
         {"projects": [{**IRIS, "wheelVersion": "latest"}]},
         "projects[iris].wheelVersion",
         '"latest"',
-        "pattern",
+        "a release version such as 1.4.0",
     ),
     bad("staging", {}, "(stack name)", '"staging"', "sandbox, dev, uat, prod"),
     bad(

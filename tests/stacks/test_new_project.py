@@ -75,6 +75,8 @@ def test_it_writes_a_wheel_skeleton_and_prints_the_stack_entry(
     assert new_project.main(["fraud"], root=repository) == 0
     printed = capsys.readouterr().out
     assert "- name: fraud\n      path: ml/projects/fraud\n      primaryMetric: rmse\n" in printed
+    # Pasted into the list it names; a second `mlops-platform:projects:` key would be refused.
+    assert "mlops-platform:projects:\n" not in printed
     folder = repository / "ml" / "projects" / "fraud"
     expected = {
         "README.md",

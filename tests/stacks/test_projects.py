@@ -98,14 +98,22 @@ def with_synthetic(
 ) -> tuple[OfflineRun, StackSettings, Path]:
     """dev planned, after training, with one more project: its folder and wheel in tmp, its entry
     in the stack config; nothing else of the repository changes."""
-    dist = copied_dist(tmp_path_factory.mktemp("synthetic"))
+    root = tmp_path_factory.mktemp("synthetic")
+    dist = copied_dist(root)
     scripts = {script: "churn_mlops.cli:main" for script in SYNTHETIC_SCRIPTS}
     build_wheel(dist / SYNTHETIC, package="churn_mlops", graph=SYNTHETIC_GRAPH, console_scripts=scripts)
     entries = stack_document(Environment.DEV)["config"][f"{PROJECT}:projects"]
     overrides = {"projects": [*entries, SYNTHETIC_ENTRY]}
     settings = settings_with(Environment.DEV, overrides)
+    for project in settings.projects:  # each entry's folder, as a project folder of this copy
+        folder = root / project.path
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "pyproject.toml").write_text(
+            f'[project]\nname = "{project.name}-mlops"\n', encoding="utf-8"
+        )
     workspace = trained(CHAMPION, [p.name for p in settings.projects])
-    return plan_with(Environment.DEV, overrides, workspace=workspace, dist=dist), settings, dist
+    run = plan_with(Environment.DEV, overrides, workspace=workspace, dist=dist, root=root)
+    return run, settings, dist
 
 
 def test_a_project_added_by_config_plans_its_own_resources(

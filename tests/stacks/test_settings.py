@@ -65,6 +65,15 @@ def test_a_stack_file_without_a_subscription_names_the_key_it_needs() -> None:
     assert "required; Azure subscription (GUID) this stack deploys into" in problem.message
 
 
+def test_an_empty_section_names_its_required_keys() -> None:
+    # `mlops-platform:platform:` with nothing under it is YAML null, not "no valid dictionary".
+    with pytest.raises(ConfigError) as error:
+        build_settings("dev", {**VALID, "platform": None})
+    [problem] = error.value.problems
+    assert problem.key == "platform.subscriptionId"
+    assert problem.message.startswith("required; Azure subscription (GUID)")
+
+
 @pytest.mark.parametrize(("stack", "values", "key", "shown", "allowed"), BAD_CONFIGS)
 def test_bad_config_names_stack_key_value_and_what_is_allowed(
     stack: str, values: dict[str, Any], key: str, shown: str, allowed: str
