@@ -55,7 +55,13 @@ TAG_KEY_MAX, TAG_VALUE_MAX, TAGS_PER_OBJECT = 255, 1000, 50
 
 
 class SparkError(Exception):
-    """What pyspark raises (AnalysisException and friends), with Databricks' error class."""
+    """What pyspark raises (AnalysisException and friends): the message starts with the error's
+    condition in brackets, which `getCondition()` returns (pyspark/errors/exceptions/base.py,
+    PySparkException; tests/ml/test_ml_spark.py checks the real ones)."""
+
+    def getCondition(self) -> str | None:  # noqa: N802 - pyspark's name
+        found = re.match(r"\[(\w+)\]", str(self))
+        return found[1] if found else None
 
 
 # --------------------------------------------------------------------------------------- Spark
@@ -95,9 +101,19 @@ class FakeWriter:
 
 
 class FakeFrame:
-    def __init__(self, spark: FakeSpark, data: pd.DataFrame) -> None:
+    """A DataFrame of a Spark Connect session: analysed when an action runs, so a frame of a
+    missing table raises only then (`missing`)."""
+
+    def __init__(self, spark: FakeSpark, data: pd.DataFrame | None, missing: str | None = None) -> None:
         self.sparkSession = spark
-        self.data = data.reset_index(drop=True)
+        self._data = None if data is None else data.reset_index(drop=True)
+        self._missing = missing
+
+    @property
+    def data(self) -> pd.DataFrame:
+        if self._data is None:
+            raise SparkError(f"[TABLE_OR_VIEW_NOT_FOUND] The table or view {self._missing} cannot be found.")
+        return self._data
 
     def count(self) -> int:
         return len(self.data)
@@ -166,16 +182,16 @@ class FakeSpark:
         return FakeFrame(self, data.copy())
 
     def table(self, name: str) -> FakeFrame:
-        if name not in self.tables:
-            raise SparkError(f"[TABLE_OR_VIEW_NOT_FOUND] The table or view {name} cannot be found.")
-        return FakeFrame(self, self.tables[name])
+        """Lazy, as on Spark Connect: a missing table raises at the first action."""
+        return FakeFrame(self, self.tables.get(name), missing=name)
 
     def sql(self, statement: str) -> FakeFrame:
         if merge := _MERGE.match(statement):
             return self._merge(merge["table"], merge["view"], _ON.findall(merge["on"]))
         if properties := _PROPERTIES.match(statement):
             table = properties["table"]
-            self.table(table)
+            if table not in self.tables:
+                raise SparkError(f"[TABLE_OR_VIEW_NOT_FOUND] The table or view {table} cannot be found.")
             self.properties.setdefault(table, {}).update(dict(_PAIR.findall(properties["pairs"])))
             self.commit(table, "SET TBLPROPERTIES", None)
             return FakeFrame(self, pd.DataFrame())

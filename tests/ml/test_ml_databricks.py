@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,10 +20,14 @@ from databricks.sdk.errors import ResourceConflict
 from databricks_workspace import APPROVERS, DEVELOPERS, Environment
 from fake_databricks import FakeSpark, SparkError
 from iris_mlops import cli
+from iris_mlops.context import TaskContext
 from iris_mlops.data import DEPLOYMENTS_TABLE, FEATURES_TABLE, PREDICTIONS_TABLE
 from iris_mlops.entrypoints import run_task
+from iris_mlops.errors import MissingStateError
 from iris_mlops.gate import APPROVAL_TAG, APPROVED, AWAITING_APPROVAL
+from iris_mlops.params import TaskParameters
 from iris_mlops.steps.approve import GATE_STATUS_TAG
+from iris_mlops.steps.monitor import current_window, earlier_retrain, scored_in
 from mlflow.exceptions import MlflowException
 
 MakeEnvironment = Callable[..., Environment]
@@ -116,6 +121,29 @@ def test_the_fake_refuses_a_config_update_while_one_is_in_progress(workspace: Ma
         environment.backend._client().serving_endpoints.update_config(
             name=environment.endpoint, served_entities=[]
         )
+
+
+def test_a_missing_table_is_none_yet_for_the_monitor(
+    workspace: MakeEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The retrains table exists only after a first retrain, the predictions table only after a
+    first batch: the monitor on Databricks reads neither as an error (Spark Connect raises
+    TABLE_OR_VIEW_NOT_FOUND at the first action)."""
+    environment = workspace("dev")
+    params = TaskParameters(env=environment.env, catalog=environment.catalog, schema=environment.schema)
+    ctx = TaskContext.create("monitor", params, environment.backend)
+    with pytest.raises(MissingStateError, match="does not exist yet"):
+        environment.backend.read_table(ctx.table("never_written"))
+    assert earlier_retrain(ctx, "1970-01-01T00:00Z/24h") is None
+    start, end, _ = current_window(datetime.now(UTC))
+    assert scored_in(ctx, start, end).empty
+
+    def refused(name: str) -> None:
+        raise SparkError(f"[INSUFFICIENT_PERMISSIONS] User does not have SELECT on Table '{name}'.")
+
+    monkeypatch.setattr(environment.spark, "table", refused)
+    with pytest.raises(SparkError, match="INSUFFICIENT_PERMISSIONS"):  # any other error goes through
+        earlier_retrain(ctx, "1970-01-01T00:00Z/24h")
 
 
 # ------------------------------------------------------------------------------ the jobs on it

@@ -8,7 +8,10 @@ limitations" and "Configure Spark properties for serverless notebooks and jobs")
   `userMetadata` option (docs.delta.io, "Set user-defined commit metadata") when a table is
   created, and into table properties after a MERGE, which has no such option in SQL;
 - the caching APIs (`cache`, `persist`) are not supported. The scored row count comes from the
-  MERGE result (`num_affected_rows`, Databricks SQL "MERGE INTO", output), not from a second pass.
+  MERGE result (`num_affected_rows`, Databricks SQL "MERGE INTO", output), not from a second pass;
+- the session is a Spark Connect client: a DataFrame is analysed when an action runs, so a missing
+  table raises `AnalysisException [TABLE_OR_VIEW_NOT_FOUND]` from `toPandas()`, not from
+  `spark.table()` as a classic session (a job cluster) does. `read_table` catches both.
 
 pyspark exists only on a Databricks runtime, so it is imported inside the functions that need it.
 """
@@ -48,6 +51,8 @@ REGISTRY_URI = "databricks-uc"
 # `spark_udf`, no UDF. Iris has 150; larger tables scale out instead.
 DRIVER_SCORING_MAX_ROWS = 100_000
 MERGE_AFFECTED_ROWS = "num_affected_rows"
+# pyspark's error condition for a table that is not there (pyspark/errors/error-conditions.json).
+TABLE_NOT_FOUND = "TABLE_OR_VIEW_NOT_FOUND"
 # The UDF's result type: a class label, or a number (mlflow.pyfunc.spark_udf `result_type`).
 SPARK_RESULT_TYPE = {ProblemKind.CLASSIFICATION: "string", ProblemKind.REGRESSION: "double"}
 
@@ -69,6 +74,19 @@ def table_properties_statement(table: str, metadata: Mapping[str, str]) -> str:
     """Provenance of the last write as table properties (keys are snake_case identifiers)."""
     pairs = ", ".join(f"{_sql_string(key)} = {_sql_string(value)}" for key, value in sorted(metadata.items()))
     return f"ALTER TABLE {table} SET TBLPROPERTIES ({pairs})"
+
+
+def error_condition(error: BaseException) -> str | None:
+    """A pyspark error's condition: `PySparkException.getCondition()` (pyspark 4.0, Databricks
+    Connect 17), `getErrorClass()` before it (pyspark/errors/exceptions/base.py). Read from the
+    error rather than by importing pyspark's classes: classic and Connect sessions raise different
+    AnalysisException classes, and this module imports pyspark only where a session runs."""
+    for getter in ("getCondition", "getErrorClass"):
+        method = getattr(error, getter, None)
+        if callable(method):
+            condition = method()
+            return str(condition) if condition else None
+    return None
 
 
 def user_metadata(metadata: Mapping[str, str]) -> str:
@@ -132,7 +150,12 @@ class DatabricksBackend:
             ) from error
 
     def read_table(self, table: str) -> pd.DataFrame:
-        frame: pd.DataFrame = self._spark().table(table).toPandas()
+        try:
+            frame: pd.DataFrame = self._spark().table(table).toPandas()
+        except Exception as error:
+            if error_condition(error) != TABLE_NOT_FOUND:
+                raise
+            raise MissingStateError(f"table {table} does not exist yet ({TABLE_NOT_FOUND})") from error
         return frame
 
     def _merge(self, table: str, rows: DataFrame, keys: Sequence[str], metadata: Mapping[str, str]) -> int:
