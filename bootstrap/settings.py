@@ -51,7 +51,7 @@ class BootstrapGithub(Section):
         alias="tagPushers", min_length=1, description="who may create, move or delete v* tags (deploy prod)"
     )
     required_approvals: int = Field(
-        1, ge=0, le=10, description="approving reviews a PR to main or release/** needs"
+        1, ge=0, le=10, description="approving reviews a PR to main or release/* needs"
     )
 
 

@@ -2,8 +2,9 @@
 
 - the repository-level Actions variables and secrets the workflows read outside any environment
   (the backend URL, the PR-preview identity's ids);
-- a ruleset on ``main`` and ``release/**``: changes arrive by pull request with approvals and the
-  PR checks green, no force-push, no deletion, nobody bypasses;
+- a ruleset on the branches that deploy (``main``, ``release/*``; core/branches.py): changes
+  arrive by pull request with approvals and the PR checks green, no force-push, no deletion,
+  nobody bypasses;
 - a ruleset on ``v*`` tags: only the named release managers may create, move or delete them (a
   ``v*`` tag can deploy prod);
 - the workflow token is read-only by default and cannot approve pull requests.
@@ -23,9 +24,10 @@ import pulumi
 import pulumi_github as github
 from pydantic import Field
 
+from core.branches import RELEASE_BRANCHES
 from infra.base import ComponentArgs, PlatformComponent, StrInput
 
-PROTECTED_BRANCHES: tuple[str, ...] = ("refs/heads/main", "refs/heads/release/**")
+PROTECTED_BRANCHES: tuple[str, ...] = ("refs/heads/main", f"refs/heads/{RELEASE_BRANCHES}")
 RELEASE_TAGS: tuple[str, ...] = ("refs/tags/v*",)
 _NAME = re.compile(r"^(?!GITHUB_)[A-Z_][A-Z0-9_]*$")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.branches import RELEASE_BRANCHES
 from core.environment import Environment
 
 ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
@@ -50,7 +51,7 @@ ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
             "modelMonitoring": True,
         },
         "projectDefaults": {"schedulesEnabled": True, "servingScaleToZero": True},
-        "github": {"deploymentBranches": ["release/*"]},
+        "github": {"deploymentBranches": [RELEASE_BRANCHES]},
         "model": {"requireApproval": True, "drift": {"psiThreshold": 0.2, "minRows": 100}},
     },
     Environment.PROD: {

@@ -201,3 +201,14 @@ def test_pr_checks_are_the_pull_request_workflows_job_names() -> None:
             names += [str(job["name"]).replace(f"${{{{ matrix.{name} }}}}", str(v)) for v in values]
     assert sorted(names) == sorted(PR_CHECKS)
     assert {f"preview {env}" for env in Environment} <= set(PR_CHECKS)
+
+
+def test_the_branch_ruleset_protects_exactly_the_branches_that_deploy(bootstrap_run: OfflineRun) -> None:
+    """One pattern everywhere: the ruleset on the branches whose pushes deploy is the workflows'
+    branch filter (itself the environments' deployment rules, tests/workflows). With `release/**`
+    here and `release/*` there, a `release/a/b` branch was protected but deployed nothing."""
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "deploy.yml").read_text(encoding="utf-8"))
+    filters = workflow[True]["push"]["branches"]  # PyYAML reads the key `on` as True
+    (branches,) = [r for r in bootstrap_run.of_type(RULESET) if r.plain_inputs()["target"] == "branch"]
+    includes = branches.plain_inputs()["conditions"]["refName"]["includes"]
+    assert includes == [f"refs/heads/{pattern}" for pattern in filters]
