@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from iris_mlops.backends.local import LocalBackend
 from iris_mlops.data import FEATURE_COLUMNS, load_iris_frame
+from iris_mlops.model_trust import ARTIFACT_DIGEST_TAG
 from iris_mlops.params import TaskParameters
 from iris_mlops.scoring_requests import PAYLOAD_LIMIT_BYTES
 from iris_mlops.serving import (
@@ -170,12 +171,14 @@ FOLLOWED = "main.follow.iris_classifier"
 
 @pytest.fixture(scope="module")
 def followed(trained: Path) -> MlflowClient:
-    """A model whose versions are the trained champion's files registered again (no training)."""
+    """A model whose versions are the trained champion's files registered again (no training),
+    each with the digest training recorded for those files (iris_mlops/model_trust.py)."""
     client = MlflowClient()
     champion = client.get_model_version_by_alias("main.iris.iris_classifier", CHAMPION)
     client.create_registered_model(FOLLOWED)
+    digest = {ARTIFACT_DIGEST_TAG: champion.tags[ARTIFACT_DIGEST_TAG]}
     for _ in range(2):
-        client.create_model_version(FOLLOWED, champion.source, run_id=champion.run_id)
+        client.create_model_version(FOLLOWED, champion.source, run_id=champion.run_id, tags=digest)
     client.set_registered_model_alias(FOLLOWED, CHAMPION, "1")
     return client
 

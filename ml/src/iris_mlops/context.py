@@ -22,6 +22,7 @@ from iris_mlops.errors import StateError
 from iris_mlops.faults import RUN_STARTED, checkpoint
 from iris_mlops.iris_project import IRIS
 from iris_mlops.locks import training_lock
+from iris_mlops.model_trust import verified_model_folder
 from iris_mlops.params import TaskParameters
 from iris_mlops.project import ProjectSpec
 from iris_mlops.provenance import provenance_tags
@@ -105,12 +106,20 @@ class TaskContext:
         files = self.model_files(version)
         return files if files is not None and not (files / "MLmodel").is_file() else None
 
-    def load_model(self, version: RegisteredVersion, role: str) -> PyFuncModel:
-        """The version's pyfunc model; missing or unreadable files name the folder to restore."""
+    @contextmanager
+    def verified_model(self, version: RegisteredVersion, role: str) -> Iterator[Path]:
+        """A checked local copy of the version's files (model_trust.py): what every loader reads;
+        missing files name the folder to restore."""
         missing = self.model_files_missing(version)
         if missing is not None:
             raise missing_model_files(self.model_name, version.version, role, missing)
-        model: PyFuncModel = mlflow.pyfunc.load_model(self.model_uri(version))
+        with verified_model_folder(self.client, self.model_name, version.version) as folder:
+            yield folder
+
+    def load_model(self, version: RegisteredVersion, role: str) -> PyFuncModel:
+        """The version's pyfunc model, loaded from its verified copy."""
+        with self.verified_model(version, role) as folder:
+            model: PyFuncModel = mlflow.pyfunc.load_model(str(folder))
         return model
 
     def training_lock(self) -> AbstractContextManager[None]:

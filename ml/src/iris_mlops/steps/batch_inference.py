@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import mlflow
 
-from iris_mlops.context import TaskContext, missing_model_files
+from iris_mlops.context import TaskContext
 from iris_mlops.errors import MissingStateError
 from iris_mlops.vocabulary import CHAMPION
 
@@ -13,13 +13,12 @@ def batch_inference(ctx: TaskContext) -> str:
     champion = ctx.alias_version(CHAMPION)
     if champion is None:
         raise MissingStateError(f"{ctx.model_name} has no {CHAMPION!r} alias yet: run the training job first")
-    if (missing := ctx.model_files_missing(champion)) is not None:
-        raise missing_model_files(ctx.model_name, champion.version, CHAMPION, missing)
     tables = ctx.project.tables
     target = ctx.table(tables.predictions)
-    with ctx.run():
+    # The backend loads the verified local copy (model_trust.py), never the store's files directly.
+    with ctx.run(), ctx.verified_model(champion, CHAMPION) as model_folder:
         scored = ctx.backend.score_table(
-            ctx.model_uri(champion),
+            str(model_folder),
             champion.version,
             ctx.table(tables.features),
             target,

@@ -17,6 +17,7 @@ from sklearn.pipeline import Pipeline
 
 from iris_mlops.context import TaskContext
 from iris_mlops.faults import VERSION_CREATED, checkpoint
+from iris_mlops.model_trust import ARTIFACT_DIGEST_TAG, logged_model_digest
 from iris_mlops.project import TRAIN_SCORE_METRIC
 from iris_mlops.recovery import close_interrupted_runs, mark_incomplete_versions
 from iris_mlops.vocabulary import CHALLENGER, CHAMPION
@@ -110,7 +111,10 @@ def train(ctx: TaskContext, shuffle_labels_seed: int | None = None) -> str:
         )
         version = str(created.version)
         checkpoint(VERSION_CREATED)
-        for key, value in {**ctx.provenance, FINGERPRINT_TAG: training_fingerprint}.items():
+        # What the loaders verify (model_trust.py): the files as this run wrote them.
+        digest = logged_model_digest(info.model_uri)
+        tags = {**ctx.provenance, ARTIFACT_DIGEST_TAG: digest, FINGERPRINT_TAG: training_fingerprint}
+        for key, value in tags.items():
             ctx.client.set_model_version_tag(ctx.model_name, version, key, value)
         ctx.client.set_registered_model_alias(ctx.model_name, CHALLENGER, version)
     return f"registered {ctx.model_name} v{version} as {CHALLENGER} (run {run.info.run_id})"
