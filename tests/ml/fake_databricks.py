@@ -30,6 +30,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
@@ -157,6 +158,7 @@ _MERGE = re.compile(
     r"WHEN MATCHED THEN UPDATE SET \* WHEN NOT MATCHED THEN INSERT \*$"
 )
 _ON = re.compile(r"target\.(\w+) = source\.\1")
+_DELETE = re.compile(r"DELETE FROM (?P<table>\S+) WHERE (?P<column>\w+) < DATE'(?P<day>\d{4}-\d{2}-\d{2})'$")
 _PROPERTIES = re.compile(r"ALTER TABLE (?P<table>\S+) SET TBLPROPERTIES \((?P<pairs>.*)\)$")
 _PAIR = re.compile(r"'((?:[^'\\]|\\.)*)' = '((?:[^'\\]|\\.)*)'")
 
@@ -188,6 +190,8 @@ class FakeSpark:
     def sql(self, statement: str) -> FakeFrame:
         if merge := _MERGE.match(statement):
             return self._merge(merge["table"], merge["view"], _ON.findall(merge["on"]))
+        if delete := _DELETE.match(statement):
+            return self._delete(delete["table"], delete["column"], date.fromisoformat(delete["day"]))
         if properties := _PROPERTIES.match(statement):
             table = properties["table"]
             if table not in self.tables:
@@ -196,6 +200,13 @@ class FakeSpark:
             self.commit(table, "SET TBLPROPERTIES", None)
             return FakeFrame(self, pd.DataFrame())
         raise SparkError(f"the fake workspace does not run this statement: {statement}")
+
+    def _delete(self, table: str, column: str, before: date) -> FakeFrame:
+        target = self.table(table).data
+        doomed = target[column] < before
+        self.tables[table] = target[~doomed].reset_index(drop=True)
+        self.commit(table, "DELETE", None)
+        return FakeFrame(self, pd.DataFrame([{"num_affected_rows": int(doomed.sum())}]))
 
     def _merge(self, table: str, view: str, keys: list[str]) -> FakeFrame:
         target, source = self.table(table).data, self.views[view]

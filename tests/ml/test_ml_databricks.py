@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -27,6 +27,7 @@ from iris_mlops.errors import MissingStateError
 from iris_mlops.gate import APPROVAL_TAG, APPROVED, AWAITING_APPROVAL
 from iris_mlops.params import TaskParameters
 from iris_mlops.steps.approve import GATE_STATUS_TAG
+from iris_mlops.steps.batch_inference import batch_inference
 from iris_mlops.steps.monitor import current_window, earlier_retrain, scored_in
 from mlflow.exceptions import MlflowException
 
@@ -168,6 +169,20 @@ def test_training_and_batch_inference_run_on_serverless(workspace: MakeEnvironme
         assert "iris_mlops_task=" in str(created["userMetadata"]), table
         assert environment.spark.properties[f"{prefix}.{table}"]["iris_mlops_env"] == "dev"
     assert not environment.spark.conf.values
+
+    # The next days' runs append (the monitors read the history); a rerun replaces its day, and
+    # days past the retention are deleted (a Delta DELETE, then the provenance properties).
+    params = TaskParameters(env=environment.env, catalog=environment.catalog, schema=environment.schema)
+    ctx = TaskContext.create("batch-inference", params, environment.backend)
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    for _ in range(2):
+        batch_inference(ctx, now=tomorrow)
+    predictions = tables[f"{prefix}.{PREDICTIONS_TABLE}"]
+    assert predictions.groupby("scored_on").size().to_list() == [150, 150]
+    later = tomorrow + timedelta(days=ctx.project.predictions_retention_days)
+    assert "deleted 300 rows" in batch_inference(ctx, now=later)
+    assert set(tables[f"{prefix}.{PREDICTIONS_TABLE}"]["scored_on"]) == {later.date()}
+    assert environment.spark.history[f"{prefix}.{PREDICTIONS_TABLE}"][-2]["operation"] == "DELETE"
 
 
 def test_the_model_is_written_with_skops_and_pins_it_for_serving(workspace: MakeEnvironment) -> None:

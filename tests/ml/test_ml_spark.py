@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,14 @@ def test_spark_udf_scores_every_row_with_the_champion_version(trained: Path) -> 
     spark = sql.SparkSession.builder.master("local[1]").appName("iris-mlops-test").getOrCreate()
     try:
         samples = spark.createDataFrame(load_iris_frame().loc[:, [KEY_COLUMN, *FEATURE_COLUMNS]])
-        scored = score_spark_frame(spark, IRIS, "models:/main.iris.iris_classifier@champion", "1", samples)
+        scored = score_spark_frame(
+            spark,
+            IRIS,
+            "models:/main.iris.iris_classifier@champion",
+            "1",
+            samples,
+            scored_at=datetime.now(UTC),
+        )
         rows = scored.toPandas()
     finally:
         spark.stop()

@@ -19,6 +19,7 @@ from iris_mlops.params import TaskParameters
 from iris_mlops.vocabulary import (
     METRIC_FACTS,
     PROJECT_NAME,
+    SCORED_ON_COLUMN,
     VERSION_COLUMN,
     Environment,
     PrimaryMetric,
@@ -59,6 +60,9 @@ class ProjectSpec:
     # higher is better, a ceiling when lower is better (vocabulary.METRIC_FACTS). It also guards the
     # very first champion, which has nothing to beat.
     bounds: Mapping[PrimaryMetric, Mapping[Environment, float]]
+    # How many UTC days of scoring runs the predictions table keeps: each batch run deletes the
+    # rows of older days, so the table holds at most (rows scored a day) x this (docs/ml.md).
+    predictions_retention_days: int = 90
 
     def __post_init__(self) -> None:
         if not PROJECT_NAME.fullmatch(self.name):
@@ -68,6 +72,11 @@ class ProjectSpec:
             raise ValueError(
                 f"project {self.name}: bounds must cover its primary metric {self.primary_metric} and "
                 f"only {self.kind} metrics (got {wrong or sorted(map(str, self.bounds))})"
+            )
+        if self.predictions_retention_days < 1:
+            raise ValueError(
+                f"project {self.name}: predictions_retention_days is {self.predictions_retention_days}; "
+                "allowed: 1 or more (days of scoring runs the predictions table keeps)"
             )
 
     @property
@@ -117,9 +126,10 @@ class ProjectSpec:
         return self.bounds[metric][env]
 
     @property
-    def prediction_keys(self) -> tuple[str, str]:
-        """One prediction per sample and model version: a rerun with the same champion replaces."""
-        return (self.key_column, VERSION_COLUMN)
+    def prediction_keys(self) -> tuple[str, str, str]:
+        """One prediction per sample, model version and UTC day: each day's run appends, a rerun
+        the same day with the same champion replaces its rows."""
+        return (self.key_column, VERSION_COLUMN, SCORED_ON_COLUMN)
 
     @property
     def prediction_dtype(self) -> str:

@@ -111,6 +111,9 @@ TRAINING_JOB = "training"
 PREDICTION_COLUMN = "prediction"
 VERSION_COLUMN = "model_version"
 SCORED_AT_COLUMN = "scored_at"
+# The UTC day of the scoring run: with the key and the version, the predictions table's primary key,
+# so each day's run appends its rows and a rerun that day replaces them (steps/batch_inference.py).
+SCORED_ON_COLUMN = "scored_on"
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -42,9 +42,16 @@ class Backend(Protocol):
         metadata: Mapping[str, str],
         *,
         project: ProjectSpec,
+        scored_at: datetime | None = None,
     ) -> int:
         """Score `source` (the project's features) with the model into `target` (its inference
-        table); return how many rows were scored."""
+        table) as the scoring run at `scored_at` (now if None): rows keyed by
+        `project.prediction_keys`, so a run on another UTC day appends; return how many rows
+        were scored."""
+
+    def delete_before(self, table: str, column: str, before: date, metadata: Mapping[str, str]) -> int:
+        """Delete the rows whose date `column` is before `before` (a missing table: none); return
+        how many were deleted."""
 
     def publish_endpoint(
         self, endpoint_name: str, model_name: str, model_version: str, timeout: timedelta

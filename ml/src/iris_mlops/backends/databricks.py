@@ -19,7 +19,7 @@ pyspark exists only on a Databricks runtime, so it is imported inside the functi
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import mlflow
@@ -30,10 +30,11 @@ from mlflow.exceptions import MlflowException
 from iris_mlops.backends.databricks_serving import publish
 from iris_mlops.errors import MissingStateError
 from iris_mlops.project import ProjectSpec
-from iris_mlops.scoring import prediction_rows
+from iris_mlops.scoring import prediction_rows, scoring_day
 from iris_mlops.vocabulary import (
     PREDICTION_COLUMN,
     SCORED_AT_COLUMN,
+    SCORED_ON_COLUMN,
     SERVED_ENTITY_NAME,
     VERSION_COLUMN,
     ProblemKind,
@@ -43,14 +44,22 @@ if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["SERVED_ENTITY_NAME", "DatabricksBackend", "merge_statement", "score_spark_frame"]
+__all__ = [
+    "SERVED_ENTITY_NAME",
+    "DatabricksBackend",
+    "delete_statement",
+    "merge_statement",
+    "score_spark_frame",
+]
 
 TRACKING_URI = "databricks"
 REGISTRY_URI = "databricks-uc"
 # Up to this many rows are scored on the driver with pandas: no model shipped to executors through
 # `spark_udf`, no UDF. Iris has 150; larger tables scale out instead.
 DRIVER_SCORING_MAX_ROWS = 100_000
-MERGE_AFFECTED_ROWS = "num_affected_rows"
+# The first column of what a Delta MERGE or DELETE returns (Databricks SQL "MERGE INTO" and
+# "DELETE FROM", output).
+AFFECTED_ROWS = "num_affected_rows"
 # pyspark's error condition for a table that is not there (pyspark/errors/error-conditions.json).
 TABLE_NOT_FOUND = "TABLE_OR_VIEW_NOT_FOUND"
 # The UDF's result type: a class label, or a number (mlflow.pyfunc.spark_udf `result_type`).
@@ -64,6 +73,11 @@ def merge_statement(table: str, source_view: str, keys: Sequence[str]) -> str:
         f"MERGE INTO {table} AS target USING {source_view} AS source ON {on} "
         "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
     )
+
+
+def delete_statement(table: str, column: str, before: date) -> str:
+    """Delta DELETE of the rows whose date `column` is before `before` (a validated identifier)."""
+    return f"DELETE FROM {table} WHERE {column} < DATE'{before.isoformat()}'"  # noqa: S608 - no user text
 
 
 def _sql_string(value: str) -> str:
@@ -94,9 +108,17 @@ def user_metadata(metadata: Mapping[str, str]) -> str:
 
 
 def score_spark_frame(
-    spark: SparkSession, project: ProjectSpec, model_uri: str, model_version: str, samples: DataFrame
+    spark: SparkSession,
+    project: ProjectSpec,
+    model_uri: str,
+    model_version: str,
+    samples: DataFrame,
+    *,
+    scored_at: datetime,
 ) -> DataFrame:
-    """Batch scoring that scales out with the cluster: the pyfunc model as a Spark UDF."""
+    """Batch scoring that scales out with the cluster: the pyfunc model as a Spark UDF. The run's
+    time and UTC day are literals from the driver, so they do not depend on the session's time
+    zone (`current_date()` would)."""
     from pyspark.sql import functions  # noqa: PLC0415 - only a Databricks runtime has pyspark
 
     result_type = SPARK_RESULT_TYPE[project.kind]
@@ -107,7 +129,8 @@ def score_spark_frame(
         *features,
         predict(functions.struct(*features)).alias(PREDICTION_COLUMN),
         functions.lit(str(model_version)).alias(VERSION_COLUMN),
-        functions.current_timestamp().alias(SCORED_AT_COLUMN),
+        functions.lit(scored_at.astimezone(UTC)).alias(SCORED_AT_COLUMN),
+        functions.lit(scoring_day(scored_at)).alias(SCORED_ON_COLUMN),
     )
 
 
@@ -170,7 +193,7 @@ class DatabricksBackend:
         rows.createOrReplaceTempView(view)
         result = spark.sql(merge_statement(table, view, keys)).collect()
         spark.sql(table_properties_statement(table, metadata))
-        return int(result[0][MERGE_AFFECTED_ROWS]) if result else 0
+        return int(result[0][AFFECTED_ROWS]) if result else 0
 
     def merge_rows(
         self, table: str, rows: pd.DataFrame, keys: Sequence[str], metadata: Mapping[str, str]
@@ -189,16 +212,29 @@ class DatabricksBackend:
         metadata: Mapping[str, str],
         *,
         project: ProjectSpec,
+        scored_at: datetime | None = None,
     ) -> int:
         spark = self._spark()
+        when = scored_at or datetime.now(UTC)
         samples = spark.table(source)
         if samples.count() <= DRIVER_SCORING_MAX_ROWS:
             local = samples.toPandas()
             model = mlflow.pyfunc.load_model(model_uri)
-            rows = prediction_rows(project, local, model.predict(project.features_of(local)), model_version)
+            predicted = model.predict(project.features_of(local))
+            rows = prediction_rows(project, local, predicted, model_version, when)
             return self._merge(target, spark.createDataFrame(rows), project.prediction_keys, metadata)
-        scored = score_spark_frame(spark, project, model_uri, model_version, samples)
+        scored = score_spark_frame(spark, project, model_uri, model_version, samples, scored_at=when)
         return self._merge(target, scored, project.prediction_keys, metadata)
+
+    def delete_before(self, table: str, column: str, before: date, metadata: Mapping[str, str]) -> int:
+        spark = self._spark()
+        if not spark.catalog.tableExists(table):
+            return 0
+        result = spark.sql(delete_statement(table, column, before)).collect()
+        deleted = int(result[0][AFFECTED_ROWS]) if result else 0
+        if deleted:
+            spark.sql(table_properties_statement(table, metadata))
+        return deleted
 
     def publish_endpoint(
         self, endpoint_name: str, model_name: str, model_version: str, timeout: timedelta

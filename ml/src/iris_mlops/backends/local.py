@@ -7,7 +7,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -152,12 +152,30 @@ class LocalBackend:
         metadata: Mapping[str, str],
         *,
         project: ProjectSpec,
+        scored_at: datetime | None = None,
     ) -> int:
         samples = self.read_table(source)
         model = mlflow.pyfunc.load_model(model_uri)
-        rows = prediction_rows(project, samples, model.predict(project.features_of(samples)), model_version)
+        predicted = model.predict(project.features_of(samples))
+        rows = prediction_rows(project, samples, predicted, model_version, scored_at)
         self.merge_rows(target, rows, project.prediction_keys, metadata)
         return len(rows)
+
+    def delete_before(self, table: str, column: str, before: date, metadata: Mapping[str, str]) -> int:
+        path = self.table_path(table)
+        commit = CommitProperties(custom_metadata=dict(metadata))
+
+        def delete() -> int:
+            if not DeltaTable.is_deltatable(str(path)):
+                return 0
+            predicate = f"{column} < '{before.isoformat()}'"
+            deleted = DeltaTable(str(path)).delete(predicate, commit_properties=commit)
+            return int(deleted.get("num_deleted_rows", 0))
+
+        with self._readable(table), table_write_lock(self.home, table):
+            count = retry_commit_conflicts(delete, table)
+        checkpoint(TABLE_WRITTEN)
+        return count
 
     def publish_endpoint(
         self, endpoint_name: str, model_name: str, model_version: str, timeout: timedelta
