@@ -88,7 +88,13 @@ UC_GRANTS: Mapping[Securable, Mapping[Role, Privileges]] = {
     Securable.SCHEMA: {
         Role.JOB_PRINCIPAL: _JOB_SCHEMA,
         Role.READERS: ("SELECT", "USE_SCHEMA"),
-        # DEPLOYERS: the owner. PREVIEW: BROWSE on the catalog.
+        # The owner, and SELECT besides: owning the catalog and schema gives no privilege on the
+        # job principal's tables, yet listing a table needs its ownership or SELECT on it
+        # (Unity Catalog ListTables, which get_tables calls), and creating a quality monitor as a
+        # catalog owner needs USE_SCHEMA and SELECT on the table too (quality-monitors create).
+        # Owners may grant themselves this anyway: it widens nothing, it says so.
+        Role.DEPLOYERS: ("SELECT", "USE_SCHEMA"),
+        # PREVIEW: BROWSE on the catalog.
         Role.APPROVERS: ("USE_SCHEMA",),
     },
     Securable.VOLUME: {

@@ -133,6 +133,7 @@ class DatabricksWorkloads(PlatformComponent):
                     wheel=wheels[project.name],
                     parameter_values=args.parameter_values(project),
                     shared=shared,
+                    deployed=args.deployed[project.name],
                 ),
                 self.child_opts(),
             )

@@ -19,6 +19,7 @@ from infra.access import AccessLevels
 from infra.base import ComponentArgs, StrInput
 from infra.databricks_provider import DatabricksAuthType
 from infra.jobs import ComputeMode, DriftThresholds, JobCluster
+from infra.last_deploy import DeployedObjects
 from infra.model_serving import WorkloadSize
 from infra.naming import DatabricksNames
 
@@ -113,6 +114,10 @@ class DatabricksWorkloadsArgs(ComponentArgs):
         default=False, description="Serve the champion; created by the first up after the alias exists."
     )
     model_monitoring: bool = Field(default=False, description="Monitor the predictions table (uat/prod).")
+    deployed: Mapping[str, DeployedObjects] = Field(
+        description="Per project: the endpoint and monitor the stack's last `pulumi up` created "
+        "(infra/last_deploy.py); they exist whoever looks."
+    )
     # Lifecycle
     protect: bool = Field(description="Protect the stateful objects (catalog, model, endpoint, ...).")
     force_destroy: bool = Field(description="Destroying the catalog or schema drops their tables.")
@@ -136,6 +141,8 @@ class DatabricksWorkloadsArgs(ComponentArgs):
             for field in ("name", "schema_name", "model_name", "developers_group")
             if (shared := _shared(getattr(p, field) for p in self.projects))
         ]
+        if missing := sorted({p.name for p in self.projects} - set(self.deployed)):
+            problems.append(f"no record of what the last deploy created for {missing}")
         if sum(p.state_from_single_project for p in self.projects) > 1:
             problems.append("at most one project may take over the single-project state")
         if problems:

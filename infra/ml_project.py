@@ -26,13 +26,14 @@ from infra.artifacts import WheelArtifact, WheelArtifactArgs
 from infra.base import ComponentArgs, PlatformComponent, StrInput
 from infra.databricks_args import DatabricksWorkloadsArgs, ProjectArgs
 from infra.jobs import JobsArgs, WheelJobs
+from infra.last_deploy import Champion, DeployedObjects, recorded_or_looked_up, undecidable
 from infra.model_monitoring import ModelMonitor, ModelMonitorArgs, table_exists
 from infra.model_serving import (
     ModelRegistry,
     ModelRegistryArgs,
     ServingEndpoint,
     ServingEndpointArgs,
-    champion_version,
+    champion,
 )
 from infra.unity_catalog import ProjectSchema, ProjectSchemaArgs, UnityCatalog
 from infra.wheel import WheelContents
@@ -56,6 +57,7 @@ class MlProjectArgs(ComponentArgs):
     wheel: WheelContents = Field(description="The project's wheel, read and checked once.")
     parameter_values: Mapping[str, str]
     shared: SharedWorkloads
+    deployed: DeployedObjects = Field(description="What the stack's last `pulumi up` created of it.")
 
 
 class MlProject(PlatformComponent):
@@ -67,6 +69,8 @@ class MlProject(PlatformComponent):
     registered_model_name: pulumi.Output[str]
     experiment_name: str
     serving_endpoint_name: pulumi.Output[str | None] | None
+    serving_endpoint_version: pulumi.Output[str | None] | None
+    monitored_table: pulumi.Output[str | None] | None
 
     def __init__(self, name: str, args: MlProjectArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(name, opts)
@@ -148,13 +152,17 @@ class MlProject(PlatformComponent):
             ),
             opts_for(f"{former}-jobs"),
         )
-        self.serving_endpoint_name = None
+        self.serving_endpoint_name = self.serving_endpoint_version = self.monitored_table = None
         if env_args.create_serving_endpoint:
-            self.serving_endpoint_name = self._serve(
+            self.serving_endpoint_version = self._serve(
                 name, args, principals, registry, schema, opts=opts_for(f"{former}-serving")
             )
+            endpoint_name = env_args.endpoint_name(project)
+            self.serving_endpoint_name = self.serving_endpoint_version.apply(
+                lambda version: endpoint_name if version is not None else None
+            )
         if env_args.model_monitoring:
-            self._monitor(name, args, schema, opts_for(f"{former}-monitoring"))
+            self.monitored_table = self._monitor(name, args, schema, opts_for(f"{former}-monitoring"))
         self.schema_name = schema.schema_name
         self.wheel_volume_path = artifact.path
         self.job_ids = jobs.job_ids
@@ -167,6 +175,8 @@ class MlProject(PlatformComponent):
             registered_model_name=self.registered_model_name,
             experiment_name=self.experiment_name,
             serving_endpoint_name=self.serving_endpoint_name,
+            serving_endpoint_version=self.serving_endpoint_version,
+            monitored_table=self.monitored_table,
         )
 
     def _serve(
@@ -179,20 +189,38 @@ class MlProject(PlatformComponent):
         *,
         opts: pulumi.ResourceOptions,
     ) -> pulumi.Output[str | None]:
-        """The endpoint of this project's model, registered once its champion is known."""
+        """The endpoint of this project's model: the one the last ``up`` created, else one on the
+        champion once training set the alias. Its output: the version it was created on, or None."""
         project, shared = args.project, args.shared
         env_args = shared.workloads
         env = env_args.environment
         endpoint_name = env_args.endpoint_name(project)
-        champion = champion_version(
-            registry.model_full_name,
-            after=[registry.model, registry.model_grants],
-            provider=shared.provider,
-            parent=self,
-        )
+
+        def look_up() -> pulumi.Output[str | None]:
+            answer = champion(
+                registry.model_full_name,
+                after=[registry.model, registry.model_grants],
+                provider=shared.provider,
+                parent=self,
+            )
+
+            def version(found: Champion) -> str | None:
+                if found.version is None and found.browse_only:
+                    undecidable(
+                        f"{project.name}: serving endpoint {endpoint_name}",
+                        "this identity may only browse the model, and the answer names no alias",
+                    )
+                elif found.version is None:
+                    pulumi.log.info(
+                        f"{project.name}: serving endpoint {endpoint_name} waits for a first training "
+                        "run to set the champion alias; the next `pulumi up` after it creates the endpoint"
+                    )
+                return found.version
+
+            return answer.apply(version)
 
         def serve(version: str | None) -> str | None:
-            if version is None:  # nothing to serve before training set the alias
+            if version is None:
                 return None
             ServingEndpoint(
                 f"{name}-serving",
@@ -214,41 +242,58 @@ class MlProject(PlatformComponent):
                 ),
                 opts,
             )
-            return endpoint_name
+            return version
 
-        return champion.apply(serve)
+        return recorded_or_looked_up(args.deployed.endpoint_version, look_up).apply(serve)
 
     def _monitor(
         self, name: str, args: MlProjectArgs, schema: ProjectSchema, opts: pulumi.ResourceOptions
-    ) -> None:
-        """The quality monitor, registered once the predictions table it watches exists."""
+    ) -> pulumi.Output[str | None]:
+        """The quality monitor: the one the last ``up`` created, else one once the predictions
+        table exists. Its output: the monitored table, or None."""
         project, shared = args.project, args.shared
         catalog_name = shared.catalog.catalog_name
-        exists = table_exists(
-            catalog_name,
-            schema.schema_name,
-            project.predictions_table,
-            after=[schema.schema],
-            provider=shared.provider,
-            parent=self,
+        table_name = pulumi.Output.concat(
+            catalog_name, ".", schema.schema_name, ".", project.predictions_table
         )
 
-        def monitor(found: bool) -> bool:
-            if found:
-                ModelMonitor(
-                    f"{name}-monitoring",
-                    ModelMonitorArgs(
-                        table_name=pulumi.Output.concat(
-                            catalog_name, ".", schema.schema_name, ".", project.predictions_table
-                        ),
-                        problem_type=project.problem_type.value,
-                        output_schema=pulumi.Output.concat(catalog_name, ".", schema.schema_name),
-                        assets_dir=shared.workloads.names.monitoring_assets,
-                        failure_emails=shared.workloads.failure_notification_emails,
-                        provider=shared.provider,
-                    ),
-                    opts,
-                )
-            return found
+        def look_up() -> pulumi.Output[str | None]:
+            exists = table_exists(
+                catalog_name,
+                schema.schema_name,
+                project.predictions_table,
+                after=[schema.schema, schema.schema_grants],
+                provider=shared.provider,
+                parent=self,
+            )
 
-        exists.apply(monitor)
+            def found(pair: list[object]) -> str | None:
+                present, table = pair
+                if not present:
+                    pulumi.log.info(
+                        f"{project.name}: the quality monitor waits for {table}, which the batch job "
+                        "writes; the next `pulumi up` after it creates the monitor (an identity without "
+                        "SELECT on the table, like the PR preview's, never sees the table)"
+                    )
+                return str(table) if present else None
+
+            return pulumi.Output.all(exists, table_name).apply(found)
+
+        def monitor(table: str | None) -> str | None:
+            if table is None:
+                return None
+            ModelMonitor(
+                f"{name}-monitoring",
+                ModelMonitorArgs(
+                    table_name=table,
+                    problem_type=project.problem_type.value,
+                    output_schema=pulumi.Output.concat(catalog_name, ".", schema.schema_name),
+                    assets_dir=shared.workloads.names.monitoring_assets(project.name),
+                    failure_emails=shared.workloads.failure_notification_emails,
+                    provider=shared.provider,
+                ),
+                opts,
+            )
+            return table
+
+        return recorded_or_looked_up(args.deployed.monitored_table, look_up).apply(monitor)

@@ -8,8 +8,12 @@ wheel's ``Tables.prefixed``, stacks/projects.py). The batch inference job feeds 
 requests reach it once unpacked from the payload into the same columns.
 
 A monitor needs its table to exist. Nothing exists before the first job run, so the monitor is
-created by the first ``pulumi up`` after the table appears, decided from what exists
-(pulumi-databricks ``get_tables``), as the serving endpoint is from the champion alias.
+created by the first ``pulumi up`` after the table appears (pulumi-databricks ``get_tables``, which
+lists only tables the caller owns or may SELECT: the deployers hold SELECT on the schema,
+infra/access.py) and from then on exists because that ``up`` recorded it (infra/last_deploy.py).
+Creating it as a catalog owner needs USE_SCHEMA and SELECT on the table too (Databricks,
+quality-monitors create: "be an owner of the table's parent catalog, have USE_SCHEMA on the table's
+parent schema, and have SELECT access on the table").
 """
 
 from __future__ import annotations

@@ -9,13 +9,13 @@ Who owns which field of the endpoint (docs/databricks.md):
   ``ignore_changes`` compares with the inputs in the state, so only a refresh brings in the
   version the deploy task moved to; ``Pulumi.yaml`` sets ``options: refresh: always``.
 
-Whether the endpoint exists at all is decided from what exists: an endpoint must name a model
-version, and none exists before the first training run. ``champion_version`` reads the model's
-``champion`` alias (pulumi-databricks ``get_registered_model`` with ``include_aliases``); the
-endpoint is created, on that version, by the first ``pulumi up`` after an alias exists. During a
-preview before the workspace or the model exists, the invoke's inputs are unknown and it answers
-unknown (pulumi sdk/python/lib/pulumi/runtime/invoke.py: unknown inputs, or dependencies pending
-creation, give a wholly unknown result): the preview then shows no endpoint.
+Whether the endpoint exists at all is decided as infra/last_deploy.py says: once a ``pulumi up``
+created it, from the stack's own outputs; before that, from the model's ``champion`` alias
+(``champion``, pulumi-databricks ``get_registered_model`` with ``include_aliases``): an endpoint
+must name a model version, and none exists before the first training run. During a preview before
+the workspace or the model exists, the invoke's inputs are unknown and it answers unknown (pulumi
+sdk/python/lib/pulumi/runtime/invoke.py: unknown inputs, or dependencies pending creation, give a
+wholly unknown result): the preview then shows no endpoint.
 
 Timeouts fit the CI credential: see ``ENDPOINT_TIMEOUTS``.
 """
@@ -32,6 +32,7 @@ from pydantic import Field
 
 from infra.access import Privileges, Role
 from infra.base import ComponentArgs, PlatformComponent, StrInput
+from infra.last_deploy import Champion
 from infra.unity_catalog import grants_for
 from infra.workload_identity import access_controls
 
@@ -126,37 +127,38 @@ class ModelRegistry(PlatformComponent):
         self.register(model_full_name=self.model_full_name, experiment_id=self.experiment_id)
 
 
-def champion_version(
+def champion(
     model_full_name: pulumi.Input[str],
     *,
     after: list[pulumi.Resource],
     provider: databricks.Provider,
     parent: pulumi.Resource,
-) -> pulumi.Output[str | None]:
-    """The version the ``champion`` alias points at, or None while training has not set it.
+) -> pulumi.Output[Champion]:
+    """The version the ``champion`` alias points at (None while training has not set it), and
+    whether the caller could only browse the model.
 
-    Read after ``after`` (the model and its grants: reading a model needs ownership or EXECUTE,
-    or, with ``include_browse``, BROWSE for its metadata;
-    https://docs.databricks.com/api/uc-registered-models/v1/get-registered-model).
+    Read after ``after`` (the model and its grants). Reading a model needs ownership or EXECUTE
+    (the deployers hold EXECUTE, infra/access.py); with ``include_browse`` a caller holding only
+    BROWSE gets its metadata, marked ``browse_only``
+    (https://docs.databricks.com/api/uc-registered-models/v1/get-registered-model): whether that
+    answer carries aliases is not documented, so a browse-only answer without them decides nothing.
     """
     info = databricks.get_registered_model_output(
         full_name=model_full_name,
         include_aliases=True,
-        # A PR preview reads as the preview identity, which holds only BROWSE on the catalog; a
-        # model the caller may only browse is returned only with include_browse
-        # (pulumi-databricks get_registered_model).
         include_browse=True,
         opts=pulumi.InvokeOutputOptions(provider=provider, parent=parent, depends_on=after),
     )
 
-    def champion(result: databricks.GetRegisteredModelResult) -> str | None:
-        for model in result.model_infos or []:
+    def read(result: databricks.GetRegisteredModelResult) -> Champion:
+        models = result.model_infos or []
+        for model in models:
             for alias in model.aliases or []:
                 if alias.alias_name == CHAMPION and alias.version_num is not None:
-                    return str(alias.version_num)
-        return None
+                    return Champion(str(alias.version_num))
+        return Champion(None, browse_only=any(model.browse_only for model in models))
 
-    return info.apply(champion)
+    return info.apply(read)
 
 
 class ServingEndpointArgs(ComponentArgs):

@@ -83,10 +83,10 @@ class DatabricksNames:
         """The storage credential's and the external location's name."""
         return self.physical("uc")
 
-    @property
-    def monitoring_assets(self) -> str:
-        """The quality monitor's dashboards and assets folder."""
-        return f"/Workspace/Shared/{self.physical('monitoring')}"
+    def monitoring_assets(self, project: str) -> str:
+        """One project's quality monitor's dashboards and assets folder: two projects' monitors
+        never write their dashboards into one folder."""
+        return f"/Workspace/Shared/{self.physical('monitoring')}/{project}"
 
     def job(self, project: str, job_key: str) -> str:
         """``<prefix>-<env>-<project>-<job>``: two projects' jobs of one key never share a name."""

@@ -163,6 +163,7 @@ class ProjectSchema(PlatformComponent):
     volume_path: str
     volume: databricks.Volume
     schema: databricks.Schema
+    schema_grants: databricks.Grants
 
     def __init__(
         self, name: str, args: ProjectSchemaArgs, opts: pulumi.ResourceOptions | None = None
@@ -198,7 +199,7 @@ class ProjectSchema(PlatformComponent):
             opts=moved("artifacts-volume", stateful),
         )
         plain = pulumi.ResourceOptions(provider=args.provider)
-        databricks.Grants(
+        self.schema_grants = databricks.Grants(
             f"{name}-schema-grants",
             schema=pulumi.Output.concat(args.catalog_name, ".", schema.name),
             grants=grants_for(args.grants[Securable.SCHEMA], args.principals),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from stacks.offline_fakes import (
     FAKE_OUTPUTS,
     FAKE_SUBSCRIPTION_ID,
     FAKE_TENANT_ID,
+    STACK_REFERENCE,
     WorkspaceState,
     fake_id,
 )
@@ -44,6 +46,8 @@ CLIENT_CONFIG = "azure-native:authorization:getClientConfig"
 SECRET_MASK = "[secret]"  # noqa: S105 - a mask, not a credential
 UNKNOWN_MASK = "[computed]"
 SECRET_PLACEHOLDER = "offline-secret-placeholder"  # noqa: S105 - stands in for `secure:` values
+# The self-managed backend's one organization (pulumi/pulumi pkg/backend/diy/store.go).
+ORGANIZATION = "organization"
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,8 @@ class OfflineRun:
     resources: list[RecordedResource]
     exports: dict[str, Any]
     secret_exports: frozenset[str]
+    # What the program logged (pulumi.log): (severity, message), in order.
+    messages: tuple[tuple[str, str], ...] = ()
 
     def of_type(self, type_: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.type == type_]
@@ -127,8 +133,12 @@ class _Mocks(pulumi.runtime.Mocks):
     def __init__(self, subscription_id: str, workspace: WorkspaceState) -> None:
         self.subscription_id = subscription_id
         self.workspace = workspace
+        self.registered: list[RecordedResource] = []  # the monitor's record, for invoke answers
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
+        if args.typ == STACK_REFERENCE:  # a read: the outputs of the stack's last update
+            outputs = self.workspace.stack_outputs()
+            return args.name, {"name": args.inputs.get("name"), "outputs": outputs, "secretOutputNames": []}
         # Auto-named resources get their logical name, as a provider's `name` output would be.
         state = {"name": args.name, **args.inputs}
         fake = FAKE_OUTPUTS.get(args.typ)
@@ -138,17 +148,29 @@ class _Mocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
         # No failures is an empty list: MockMonitor.Invoke iterates it (None crashes every invoke).
-        answer = self.workspace.invoke_result(args.token, dict(args.args))
+        registered = [(r.type, r.plain_inputs()) for r in self.registered]
+        answer = self.workspace.invoke_result(args.token, dict(args.args), registered)
         result = answer if answer is not None else dict(CALL_RESULTS.get(args.token, {}))
         if args.token == CLIENT_CONFIG:
             result["subscriptionId"] = self.subscription_id
         return result, []
 
 
+class _Messages(logging.Handler):
+    """What the program logs (pulumi.log), as the engine would show it: severity and text."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)  # the SDK logs its own steps at debug
+        self.messages: list[tuple[str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append((record.levelname.lower(), record.getMessage()))
+
+
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
-    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+    def __init__(self, mocks: _Mocks) -> None:
         super().__init__(mocks)
-        self.recorded: list[RecordedResource] = []
+        self.recorded: list[RecordedResource] = mocks.registered
         self.names: dict[str, str] = {}
         self.aliases: dict[str, tuple[str, ...]] = {}
 
@@ -236,6 +258,7 @@ def run_offline(
     secret_keys: frozenset[str] = frozenset(),
     subscription_id: str = FAKE_SUBSCRIPTION_ID,
     workspace: WorkspaceState | None = None,
+    dry_run: bool = True,
 ) -> OfflineRun:
     """Run ``program`` as ``pulumi preview`` would, against mocks, and return what it registered.
 
@@ -244,6 +267,7 @@ def run_offline(
     logged in to, as ``getClientConfig`` reports it. Each run gets a fresh event loop and a fresh
     root stack.
     ``workspace`` is what the Databricks invokes find (default: a brand-new environment).
+    ``dry_run=False`` runs it as ``pulumi up`` runs it (``pulumi.runtime.is_dry_run()`` is false).
     """
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -257,7 +281,18 @@ def run_offline(
         _reset_engine_state()
         pulumi.runtime.set_all_config(dict(config), sorted(secret_keys))
         monitor = _RecordingMonitor(_Mocks(subscription_id, workspace or WorkspaceState()))
-        pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=True, monitor=monitor)
+        logger, messages = logging.getLogger(f"{__name__}.{stack}"), _Messages()
+        logger.propagate, logger.level = False, logging.DEBUG
+        logger.handlers = [messages]
+        pulumi.runtime.set_mocks(
+            monitor.mocks,
+            project=project,
+            stack=stack,
+            preview=dry_run,
+            monitor=monitor,
+            logger=logger,
+            organization=ORGANIZATION,
+        )
         try:
             program()
         finally:
@@ -266,7 +301,9 @@ def run_offline(
             # before the error is reported. A run that fails half-way shows it here too.
             loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
         exports, secret_exports = loop.run_until_complete(_resolve_exports())
-        return OfflineRun(stack, list(monitor.recorded), exports, frozenset(secret_exports))
+        return OfflineRun(
+            stack, list(monitor.recorded), exports, frozenset(secret_exports), tuple(messages.messages)
+        )
     finally:
         # A run that raised (bad config) leaves RPCs pending on this loop; cancel them and forget
         # them, or the next run's wait_for_rpcs waits forever on futures of a closed loop.

@@ -11,6 +11,7 @@ from infra.github import GitHubEnvironment
 from infra.monitoring import DriftAlert
 from infra.platform import Platform
 from infra.preview_access import PreviewAccess, PreviewAccessArgs
+from stacks.last_deploy import ENDPOINT_VERSION, MONITORED_TABLE, PROJECTS_OUTPUT, deployed_objects
 from stacks.loading import LoadedStack, load_settings
 from stacks.wiring import (
     checked_subscription,
@@ -45,7 +46,11 @@ def build_platform(loaded: LoadedStack) -> DeployedEnvironment:
     checked_subscription(settings)
     platform = Platform("platform", platform_args(settings, loaded.secrets))
     children = pulumi.ResourceOptions(parent=platform)
-    databricks = DatabricksWorkloads("databricks", databricks_args(settings, platform, wheels), children)
+    # What the last `pulumi up` created exists whoever looks (infra/last_deploy.py).
+    deployed = deployed_objects(project.name for project in settings.projects)
+    databricks = DatabricksWorkloads(
+        "databricks", databricks_args(settings, platform, wheels, deployed=deployed), children
+    )
     github = GitHubEnvironment(
         "github", github_args(settings, platform, databricks.workspace_url, loaded.secrets), children
     )
@@ -76,7 +81,7 @@ def export_outputs(environment: DeployedEnvironment) -> None:
         "catalogName": workloads.catalog_name,
         "secretScopeName": workloads.secret_scope_name,
         # Per ML project: `pulumi stack output projects --json | jq .iris.jobIds.training`.
-        "projects": {
+        PROJECTS_OUTPUT: {
             name: {
                 "schemaName": project.schema_name,
                 "wheelVolumePath": project.wheel_volume_path,
@@ -84,6 +89,9 @@ def export_outputs(environment: DeployedEnvironment) -> None:
                 "registeredModelName": project.registered_model_name,
                 "experimentName": project.experiment_name,
                 "servingEndpointName": project.serving_endpoint_name,
+                # Read back by the next run (stacks/last_deploy.py): what this update created.
+                ENDPOINT_VERSION: project.serving_endpoint_version,
+                MONITORED_TABLE: project.monitored_table,
             }
             for name, project in sorted(workloads.projects.items())
         },

@@ -22,6 +22,7 @@ from infra.databricks_args import PARAMETERS, DatabricksWorkloadsArgs, ProblemTy
 from infra.databricks_provider import DatabricksAuthType, auth_type_for
 from infra.github import DeploymentRule, GitHubEnvironmentArgs, Protection
 from infra.jobs import DriftThresholds, JobCluster, check_parameters
+from infra.last_deploy import DeployedObjects
 from infra.monitoring import DriftAlertArgs
 from infra.naming import AzureNames, azure_names
 from infra.platform import Platform, PlatformArgs
@@ -187,6 +188,8 @@ def databricks_args(
     platform: Platform,
     wheels: Mapping[str, Path],
     environ: Mapping[str, str] = os.environ,
+    *,
+    deployed: Mapping[str, DeployedObjects],
 ) -> DatabricksWorkloadsArgs:
     db, model, env = settings.databricks, settings.model, settings.environment
     auth_type = auth_type_for(environ)
@@ -225,6 +228,7 @@ def databricks_args(
         ),
         create_serving_endpoint=db.create_serving_endpoint,
         model_monitoring=db.model_monitoring,
+        deployed=deployed,
         protect=settings.protection.protect_stateful,
         force_destroy=db.force_destroy,
         tags=common_tags(

@@ -49,10 +49,10 @@ from harness import (
     SWITCHED_ENVIRON,
     SWITCHED_SECRETS,
     VARIANT_ENVIRON,
-    VARIANT_WORKSPACE,
     StackPlans,
     changed_wheel_dist,
     trained_workspace,
+    variant_workspace,
 )
 
 from bootstrap.plan import plan_bootstrap
@@ -113,7 +113,7 @@ def switched_plan(plan_with: StackPlans, tmp_path_factory: pytest.TempPathFactor
 
 @pytest.fixture(scope="session")
 def prod_variant_plan(plan_with: StackPlans) -> OfflineRun:
-    return plan_with(Environment.PROD, PROD_VARIANT, workspace=VARIANT_WORKSPACE, environ=VARIANT_ENVIRON)
+    return plan_with(Environment.PROD, PROD_VARIANT, workspace=variant_workspace(), environ=VARIANT_ENVIRON)
 
 
 @pytest.fixture

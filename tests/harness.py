@@ -36,6 +36,7 @@ from infra.databricks_args import DatabricksWorkloadsArgs
 from infra.wheel import WheelContents, read_wheel
 from stacks import wiring
 from stacks.defaults import deep_merge
+from stacks.last_deploy import ENDPOINT_VERSION, PROJECTS_OUTPUT
 from stacks.offline import (
     FAKE_SUBSCRIPTION_ID,
     OfflineRun,
@@ -43,6 +44,7 @@ from stacks.offline import (
     run_offline,
     stack_config_from_file,
 )
+from stacks.offline_fakes import Viewer
 from stacks.plan import ROOT, configured_subscription, stack_file, stack_settings, trained
 from stacks.settings import StackSettings
 from stacks.stack_file import read_stack_file
@@ -80,12 +82,12 @@ SWITCHED: dict[str, Any] = {
 SWITCHED_SECRETS = {SECRET_KEY: ROTATED}
 SWITCHED_ENVIRON = CI_ENVIRON
 
-# prod as after a training run whose champion is version 7 but before any batch run (no
-# predictions table yet), its GitHub environment waiting 15 minutes for a reviewer named by login
-# or by team slug, planned as a pull request's preview job plans it: logged in as the read-only
-# preview identity (VARIANT_ENVIRON; ``prod_variant_plan``).
+# prod as after a training run whose champion is version 7 and the deploy that then created the
+# endpoints on it, but before any batch run (no predictions table yet), its GitHub environment
+# waiting 15 minutes for a reviewer named by login or by team slug, planned as a pull request's
+# preview job plans it: logged in as the read-only preview identity, which may only browse the
+# model (VARIANT_ENVIRON, Viewer.PREVIEW; ``prod_variant_plan``).
 VARIANT_CHAMPION = 7
-VARIANT_WORKSPACE = WorkspaceState(champion_version=VARIANT_CHAMPION)
 PREVIEW_CLIENT_ID = "11111111-2222-4333-8444-555555555555"
 VARIANT_ENVIRON = {**CI_ENVIRON, "ARM_CLIENT_ID": PREVIEW_CLIENT_ID}
 VARIANT_REVIEWER = "octocat"
@@ -135,6 +137,7 @@ class PlanRequest:
     environ: Mapping[str, str]
     subscription_id: str | None
     root: Path | None = None
+    dry_run: bool = True
 
     def key(self) -> str:
         return json.dumps(dataclasses.astuple(self), sort_keys=True, default=repr)
@@ -159,6 +162,7 @@ class StackPlans:
         environ: Mapping[str, str] | None = None,
         subscription_id: str | None = None,
         root: Path | None = None,
+        dry_run: bool = True,
     ) -> OfflineRun:
         """``environment``'s stack file with ``overrides``, planned as `pulumi preview` would.
 
@@ -169,9 +173,18 @@ class StackPlans:
         ``environ``: the variables of the process (default: none of GitHub Actions').
         ``subscription_id``: the Azure login (default: the subscription the stack file names).
         ``root``: where the projects' folders are (default: this repository).
+        ``dry_run=False``: as `pulumi up` runs the program.
         """
         request = PlanRequest(
-            environment, overrides or {}, secrets or {}, workspace, dist, environ or {}, subscription_id, root
+            environment,
+            overrides or {},
+            secrets or {},
+            workspace,
+            dist,
+            environ or {},
+            subscription_id,
+            root,
+            dry_run,
         )
         key = request.key()
         if key not in self.runs:
@@ -215,6 +228,7 @@ class StackPlans:
                 secret_keys=secret_keys,
                 subscription_id=logged_in,
                 workspace=request.workspace,
+                dry_run=request.dry_run,
             )
         self._workloads[id(run)] = built[0]
         return run
@@ -258,3 +272,25 @@ def built_wheel(path: Path) -> WheelContents:
 def trained_workspace(environment: Environment, champion: int = TRAINED_CHAMPION) -> WorkspaceState:
     """The workspace after each of the stack's projects trained and scored once."""
     return trained(champion, [project.name for project in committed_settings(environment).projects])
+
+
+def after_deploy(
+    run: OfflineRun, workspace: WorkspaceState, viewer: Viewer = Viewer.DEPLOYER
+) -> WorkspaceState:
+    """``workspace`` once ``run`` was applied by a `pulumi up`: the stack's outputs are its exports,
+    read back by the next run (stacks/last_deploy.py) as ``viewer``."""
+    outputs = {PROJECTS_OUTPUT: run.exports[PROJECTS_OUTPUT]}
+    return dataclasses.replace(workspace, last_outputs=json.dumps(outputs, sort_keys=True), viewer=viewer)
+
+
+def variant_workspace() -> WorkspaceState:
+    """VARIANT_CHAMPION trained, a deploy created prod's endpoints on it; read by the PR preview."""
+    served = {
+        p.name: {ENDPOINT_VERSION: str(VARIANT_CHAMPION)}
+        for p in committed_settings(Environment.PROD).projects
+    }
+    return WorkspaceState(
+        champion_version=VARIANT_CHAMPION,
+        viewer=Viewer.PREVIEW,
+        last_outputs=json.dumps({PROJECTS_OUTPUT: served}, sort_keys=True),
+    )

@@ -42,6 +42,7 @@ LAYERS: dict[str, int] = {
     "bootstrap.settings": SETTINGS,
     "stacks.wiring": ROOT_LAYER,
     "stacks.program": ROOT_LAYER,
+    "stacks.last_deploy": ROOT_LAYER,
     "__main__": ROOT_LAYER,
     "bootstrap.program": ROOT_LAYER,
     "bootstrap.__main__": ROOT_LAYER,

@@ -128,7 +128,7 @@ def test_physical_names_keep_the_spelling_they_were_created_with(
         "credential and location": names.metastore_objects,
         "endpoint": names.endpoint("iris_classifier"),
         "experiment": names.experiment("iris_classifier"),
-        "monitoring": names.monitoring_assets,
+        "monitoring": names.monitoring_assets("iris"),
     } == {
         "job": f"mlops-{databricks}-iris-batch-inference",  # per project since projects exist
         "job principal": f"mlops-{databricks}-jobs",
@@ -138,7 +138,7 @@ def test_physical_names_keep_the_spelling_they_were_created_with(
         "credential and location": f"mlops-{databricks}-uc",
         "endpoint": f"mlops-{databricks}-iris-classifier",
         "experiment": f"/Shared/mlops-{databricks}-iris_classifier",
-        "monitoring": f"/Workspace/Shared/mlops-{databricks}-monitoring",
+        "monitoring": f"/Workspace/Shared/mlops-{databricks}-monitoring/iris",  # one folder per project
     }
 
 
