@@ -12,14 +12,20 @@ on the second core while the in-process tests run; its test waits for it and che
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import pytest
 from iris_mlops.job_graph import load_job_graph
 from iris_mlops.runner import run_job
 from ml_support import TEST_COMMIT, build_wheel, wheel_venv
 from threadpoolctl import threadpool_limits
+
+if TYPE_CHECKING:
+    from databricks_workspace import Environment, FakeWorkspace
 
 
 def _import_skops_io() -> None:
@@ -85,3 +91,54 @@ def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def wheel_env(built_wheel: Path, job_venvs: Path) -> Path:
     """A venv holding the built wheel and ml/requirements.lock, nothing else (see `wheel_venv`)."""
     return wheel_venv(built_wheel, job_venvs)
+
+
+# ----------------------------------------------------------------- the fake Databricks workspace
+
+
+@pytest.fixture(scope="session")
+def fake_workspace() -> Iterator[FakeWorkspace]:
+    """One workspace per session (a loopback REST server: databricks_workspace.py)."""
+    from databricks_workspace import FakeWorkspace  # noqa: PLC0415 - only the Databricks tests start it
+
+    workspace = FakeWorkspace()
+    yield workspace
+    workspace.close()
+
+
+@pytest.fixture
+def workspace(
+    tmp_path_factory: pytest.TempPathFactory,
+    fake_workspace: FakeWorkspace,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> Iterator[Callable[..., Environment]]:
+    """Environments on the fake workspace, each in its own schema named after the test; every task
+    selects the Databricks backend on the latest one and calls the workspace as the job principal."""
+    import databricks.sdk.service.serving  # noqa: PLC0415
+    import iris_mlops.backends  # noqa: PLC0415
+    import mlflow.sklearn  # noqa: PLC0415
+    from databricks_workspace import JOBS, Environment  # noqa: PLC0415
+
+    tracking, registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    monkeypatch.setenv("IRIS_MLOPS_BACKEND", "databricks")
+    for key, value in fake_workspace.environ(JOBS).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("IRIS_MLOPS_GIT_COMMIT", raising=False)
+    # What MLflow does on a Databricks runtime: its default sklearn format there is cloudpickle.
+    monkeypatch.setattr(mlflow.sklearn, "is_in_databricks_runtime", lambda: True)
+    # The SDK's waiter sleeps between polls of the endpoint; the fake needs no wall-clock time.
+    no_sleep = SimpleNamespace(time=time.time, sleep=lambda _: None)
+    monkeypatch.setattr(databricks.sdk.service.serving, "time", no_sleep)
+    home = tmp_path_factory.getbasetemp() / "databricks"
+    home.mkdir(exist_ok=True)
+
+    def make(env: str = "dev", suffix: str = "") -> Environment:
+        schema = f"{request.node.name.removeprefix('test_')[:40]}{suffix}".replace("-", "_")
+        environment = Environment(home, env, schema, fake_workspace)
+        monkeypatch.setattr(iris_mlops.backends, "select_backend", lambda: environment.backend)
+        return environment
+
+    yield make
+    mlflow.set_tracking_uri(tracking)
+    mlflow.set_registry_uri(registry)

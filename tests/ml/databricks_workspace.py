@@ -1,43 +1,69 @@
-"""One environment of the platform on the fake Databricks workspace (fake_databricks.py), set up
-as `pulumi up` leaves it: the registered model owned by the job principal, the grants of
-docs/databricks.md, and the jobs of the wheel's graph with the platform's parameters."""
+"""One environment of the platform on the fake Databricks workspace, set up as `pulumi up` leaves it:
+the registered model owned by the job principal, the grants of docs/databricks.md, and the jobs of
+the wheel's graph with the platform's parameters.
+
+The workspace (one per test session) is a loopback server (fake_workspace_server.py) serving the
+Unity Catalog model registry (fake_uc_registry.py) to MLflow's own `databricks-uc` client; Spark
+and Model Serving are the fakes of fake_databricks.py. Each principal calls with its own token, as
+on Databricks: `acting_as` switches `DATABRICKS_TOKEN`.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import mlflow
-from fake_databricks import (
-    CURRENT_CATALOG,
-    FakeServingRest,
-    FakeSpark,
-    FakeUnityCatalog,
-    FakeWorkspaceClient,
-    JobRun,
-    UnityCatalogRegistryStore,
-    run_job,
-)
-from iris_mlops.backends.databricks import DatabricksBackend
-from iris_mlops.entrypoints import run_task
+from fake_databricks import FakeServingRest, FakeSpark, FakeWorkspaceClient, JobRun, run_job
+from fake_uc_registry import Metastore, UcRegistryService
+from fake_workspace_server import FakeWorkspaceServer
+from iris_mlops.backends.databricks import REGISTRY_URI, DatabricksBackend
+from iris_mlops.data import DEPLOYMENTS_TABLE
+from iris_mlops.entrypoints import run_task, task_entry
 from iris_mlops.job_graph import load_job_graph
+from iris_mlops.vocabulary import CHAMPION
 from mlflow import MlflowClient
-from mlflow.tracking._model_registry.utils import _get_store_registry
+from mlflow.exceptions import MlflowException
 
-REGISTRY_SCHEME = "fakeuc"
 JOBS, DEVELOPERS, APPROVERS, DEPLOYER = "jobs", "developers", "approvers", "deployer"
 MODEL_NAME = "iris_classifier"
 
 
-def _registry_store(store_uri: str) -> UnityCatalogRegistryStore:
-    return UnityCatalogRegistryStore("sqlite:" + store_uri.removeprefix(f"{REGISTRY_SCHEME}:"))
+class FakeWorkspace:
+    """The session's workspace: its REST server, the metastore behind it, the registry service."""
 
+    def __init__(self) -> None:
+        self.server = FakeWorkspaceServer().start()
+        self.metastore = Metastore()
+        self.registry = UcRegistryService(self.metastore)
+        self.registry.install(self.server)
 
-_get_store_registry().register(REGISTRY_SCHEME, _registry_store)
+    def environ(self, principal: str) -> dict[str, str]:
+        """What a process running as `principal` has: the workspace host and its token."""
+        return {"DATABRICKS_HOST": self.server.host, "DATABRICKS_TOKEN": self.server.token_of(principal)}
+
+    @contextmanager
+    def acting_as(self, principal: str) -> Iterator[None]:
+        previous = os.environ.get("DATABRICKS_TOKEN")
+        os.environ["DATABRICKS_TOKEN"] = self.server.token_of(principal)
+        try:
+            yield
+        finally:
+            if previous is None:
+                os.environ.pop("DATABRICKS_TOKEN", None)
+            else:
+                os.environ["DATABRICKS_TOKEN"] = previous
+
+    def close(self) -> None:
+        self.server.stop()
 
 
 class FakeDatabricksBackend(DatabricksBackend):
-    """The real Databricks backend on the fake workspace; only the MLflow URIs point elsewhere."""
+    """The real Databricks backend on the fake workspace; MLflow tracking stays a local SQLite
+    store (the tracking server is not faked), the registry is `databricks-uc` as on Databricks."""
 
     def __init__(self, home: Path, spark: FakeSpark, rest: FakeServingRest) -> None:
         super().__init__(workspace=FakeWorkspaceClient(rest), spark=spark)  # type: ignore[arg-type]
@@ -45,10 +71,15 @@ class FakeDatabricksBackend(DatabricksBackend):
 
     def configure_mlflow(self) -> None:
         mlflow.set_tracking_uri(f"sqlite:///{self.home / 'mlflow.db'}")
-        mlflow.set_registry_uri(f"{REGISTRY_SCHEME}:///{self.home / 'mlflow.db'}")
+        mlflow.set_registry_uri(REGISTRY_URI)
 
     def experiment_artifact_location(self) -> str | None:
-        return (self.home / "artifacts").as_uri()
+        """A plain path, not a file:// URI. With a tracking store that is not Databricks, MLflow
+        registers a UC version from the logged model's artifact location (mlflow
+        `tracking/client.py`, `_create_model_version`), and after the upload it deletes the
+        "downloaded" copy unless `os.path.exists(source)`; for a file:// source that copy is the
+        logged model itself (`_unity_catalog/registry/rest_store.py`, `_local_model_dir`)."""
+        return str(self.home / "artifacts")
 
 
 @dataclass
@@ -56,15 +87,22 @@ class Environment:
     home: Path
     env: str
     schema: str
+    workspace: FakeWorkspace
     catalog: str = "mlops"
     spark: FakeSpark = field(default_factory=FakeSpark)
-    uc: FakeUnityCatalog = field(default_factory=FakeUnityCatalog)
     rest: FakeServingRest = field(default_factory=FakeServingRest)
 
     def __post_init__(self) -> None:
         self.backend = FakeDatabricksBackend(self.home, self.spark, self.rest)
-        CURRENT_CATALOG.append(self.uc)
         self._grant_as_pulumi_does()
+
+    @property
+    def metastore(self) -> Metastore:
+        return self.workspace.metastore
+
+    @property
+    def registry(self) -> UcRegistryService:
+        return self.workspace.registry
 
     @property
     def model(self) -> str:
@@ -78,27 +116,49 @@ class Environment:
     def production_like(self) -> bool:
         return self.env in {"uat", "prod"}
 
-    def _grant_as_pulumi_does(self) -> None:
-        catalog, schema = self.catalog, f"{self.catalog}.{self.schema}"
-        for principal in (JOBS, DEVELOPERS, APPROVERS):
-            self.uc.grant(catalog, principal, "USE_CATALOG")
-            self.uc.grant(schema, principal, "USE_SCHEMA")
-        # The job principal has no CREATE MODEL: the model is Pulumi's, owned by the job principal.
-        self.uc.grant(schema, JOBS, "SELECT", "MODIFY", "CREATE_TABLE", "EXECUTE")
-        self.uc.grant(schema, DEPLOYER, "CREATE_MODEL")
-        self.uc.grant(self.model, DEVELOPERS, "EXECUTE")
-        self.uc.grant(self.model, APPROVERS, "EXECUTE", "APPLY_TAG")
-        self.backend.configure_mlflow()
-        with self.uc.acting_as(DEPLOYER):
-            MlflowClient().create_registered_model(self.model)
-        self.uc.owners[self.model] = JOBS
+    def acting_as(self, principal: str) -> AbstractContextManager[None]:
+        return self.workspace.acting_as(principal)
 
-    def close(self) -> None:
-        CURRENT_CATALOG.remove(self.uc)
+    def _grant_as_pulumi_does(self) -> None:
+        catalog, schema, grant = self.catalog, f"{self.catalog}.{self.schema}", self.metastore.grant
+        for principal in (JOBS, DEVELOPERS, APPROVERS, DEPLOYER):
+            grant(catalog, principal, "USE_CATALOG")
+            grant(schema, principal, "USE_SCHEMA")
+        # The job principal has no CREATE MODEL: the model is Pulumi's, owned by the job principal.
+        grant(schema, JOBS, "SELECT", "MODIFY", "CREATE_TABLE", "EXECUTE")
+        grant(schema, DEPLOYER, "CREATE_MODEL")
+        self.backend.configure_mlflow()
+        with self.acting_as(DEPLOYER):
+            MlflowClient(registry_uri=REGISTRY_URI).create_registered_model(self.model)
+        # Pulumi's RegisteredModel sets `owner` (infra/model_serving.py); grants follow ownership.
+        self.metastore.models[self.model].owner = JOBS
+        grant(self.model, DEPLOYER, "EXECUTE")
+        grant(self.model, DEVELOPERS, "EXECUTE")
+        grant(self.model, APPROVERS, "EXECUTE", "APPLY_TAG")
 
     def client(self) -> MlflowClient:
         self.backend.configure_mlflow()
         return MlflowClient()
+
+    def champion(self) -> str | None:
+        try:
+            return str(self.client().get_model_version_by_alias(self.model, CHAMPION).version)
+        except MlflowException:
+            return None
+
+    def alias_tags(self, alias: str) -> dict[str, str]:
+        return dict(self.client().get_model_version_by_alias(self.model, alias).tags)
+
+    def deployments(self) -> list[dict[str, object]]:
+        table = self.spark.tables.get(f"{self.catalog}.{self.schema}.{DEPLOYMENTS_TABLE}")
+        return [] if table is None else table.to_dict("records")
+
+    def task(self, entry_point: str, *extra: str) -> None:
+        """One task as the job principal, with the platform's parameters that the task takes."""
+        accepted = task_entry(entry_point).accepted
+        parameters = [f"--{k}={v}" for k, v in self.task_parameters().items() if k in accepted]
+        with self.acting_as(JOBS):
+            run_task(entry_point, [*parameters, *extra])
 
     def task_parameters(self) -> dict[str, str]:
         return {
@@ -115,4 +175,5 @@ class Environment:
     def run(self, job: str, **overrides: str) -> JobRun:
         """A run as the job principal; job parameters default as infra/jobs.py sets them."""
         defaults = {"margin": "0.0", "drift_summary": "{}"}
-        return run_job(load_job_graph(), job, self.task_parameters(), {**defaults, **overrides}, run_task)
+        with self.acting_as(JOBS):
+            return run_job(load_job_graph(), job, self.task_parameters(), {**defaults, **overrides}, run_task)

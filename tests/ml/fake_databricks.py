@@ -9,13 +9,8 @@ Each rule names where Databricks states it:
   any other `spark.conf.set` raises `[CONFIG_NOT_AVAILABLE]`.
 - Caching: `cache`, `persist` and friends are unsupported on serverless (Databricks, "Serverless
   compute limitations", https://docs.databricks.com/aws/en/compute/serverless/limitations).
-- Unity Catalog tags: keys must not contain `. , - = / :`, keys up to 255 characters, values up to
-  1000, at most 50 tags per object; setting one needs ownership, or APPLY TAG on the object with
-  USE SCHEMA and USE CATALOG on its parents (Databricks, "Apply tags to Unity Catalog securable
-  objects", https://learn.microsoft.com/azure/databricks/database-objects/tags).
-- Registered models: creating one needs CREATE MODEL on the schema, even when it exists
-  (`mlflow.register_model` asks first and ignores only "already exists"); new versions and aliases
-  are the owner's.
+- Unity Catalog's model registry: MLflow's own `databricks-uc` client over a fake of its REST
+  endpoints (fake_uc_registry.py, on the loopback server of fake_workspace_server.py).
 - Serving: the real databricks-sdk `ServingEndpointsAPI` runs against a fake REST layer; a PUT of
   the config while an update is in progress is a conflict (databricks/sdk/service/serving.py,
   `update_config`: "An endpoint that already has an update in progress can not be updated").
@@ -27,8 +22,7 @@ Each rule names where Databricks states it:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from types import SimpleNamespace
@@ -37,9 +31,6 @@ from typing import Any
 import pandas as pd
 from databricks.sdk.errors import NotFound, ResourceConflict
 from databricks.sdk.service.serving import ServingEndpointsAPI
-from mlflow.exceptions import MlflowException
-from mlflow.protos.databricks_pb2 import PERMISSION_DENIED
-from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore
 
 SERVERLESS_SPARK_PROPERTIES = frozenset(
     {
@@ -51,8 +42,6 @@ SERVERLESS_SPARK_PROPERTIES = frozenset(
         "spark.databricks.execution.timeout",
     }
 )
-TAG_KEY_FORBIDDEN = frozenset(".,-=/:")
-TAG_KEY_MAX, TAG_VALUE_MAX, TAGS_PER_OBJECT = 255, 1000, 50
 
 
 class SparkError(Exception):
@@ -223,89 +212,6 @@ class FakeSpark:
         return FakeFrame(
             self, pd.DataFrame([{**metrics, "num_deleted_rows": 0, "num_inserted_rows": inserted}])
         )
-
-
-# ------------------------------------------------------------------------------ Unity Catalog
-
-
-@dataclass
-class FakeUnityCatalog:
-    """Owners and grants of the metastore, and who is calling."""
-
-    principal: str = "jobs"
-    owners: dict[str, str] = field(default_factory=dict)
-    grants: dict[str, dict[str, set[str]]] = field(default_factory=dict)
-
-    def grant(self, securable: str, principal: str, *privileges: str) -> None:
-        self.grants.setdefault(securable, {}).setdefault(principal, set()).update(privileges)
-
-    def has(self, securable: str, privilege: str) -> bool:
-        return privilege in self.grants.get(securable, {}).get(self.principal, set())
-
-    @contextmanager
-    def acting_as(self, principal: str) -> Iterator[None]:
-        previous, self.principal = self.principal, principal
-        try:
-            yield
-        finally:
-            self.principal = previous
-
-    def refuse(self, what: str) -> MlflowException:
-        return MlflowException(
-            f"PERMISSION_DENIED: {self.principal} may not {what}", error_code=PERMISSION_DENIED
-        )
-
-    def check_tag(self, model: str, key: str, value: str, existing: int) -> None:
-        if set(key) & TAG_KEY_FORBIDDEN or not 0 < len(key) <= TAG_KEY_MAX:
-            raise MlflowException.invalid_parameter_value(
-                f"tag key {key!r}: 1-{TAG_KEY_MAX} characters, none of {''.join(sorted(TAG_KEY_FORBIDDEN))}"
-            )
-        if len(value) > TAG_VALUE_MAX or existing >= TAGS_PER_OBJECT:
-            raise MlflowException.invalid_parameter_value(f"tag {key!r}: value or tag count over the limit")
-        catalog, schema, _ = model.split(".")
-        may = self.owners.get(model) == self.principal or (
-            self.has(model, "APPLY_TAG")
-            and self.has(f"{catalog}.{schema}", "USE_SCHEMA")
-            and self.has(catalog, "USE_CATALOG")
-        )
-        if not may:
-            raise self.refuse(f"tag {model} (needs ownership, or APPLY TAG with USE SCHEMA and USE CATALOG)")
-
-
-CURRENT_CATALOG: list[FakeUnityCatalog] = []  # the fake registry store reads the active workspace
-
-
-class UnityCatalogRegistryStore(SqlAlchemyStore):
-    """The local SQLite registry with Unity Catalog's rules on top (registered as `fakeuc`)."""
-
-    @property
-    def uc(self) -> FakeUnityCatalog:
-        return CURRENT_CATALOG[-1]
-
-    def create_registered_model(
-        self, name: str, tags: Any = None, description: Any = None, deployment_job_id: Any = None
-    ) -> Any:
-        catalog, schema, _ = name.split(".")
-        if not self.uc.has(f"{catalog}.{schema}", "CREATE_MODEL"):
-            raise self.uc.refuse(f"create a model in {catalog}.{schema} (needs CREATE MODEL)")
-        created = super().create_registered_model(name, tags, description, deployment_job_id)
-        self.uc.owners[name] = self.uc.principal
-        return created
-
-    def create_model_version(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        if self.uc.owners.get(name) != self.uc.principal:
-            raise self.uc.refuse(f"add a version to {name} (owner only)")
-        return super().create_model_version(name, *args, **kwargs)
-
-    def set_registered_model_alias(self, name: str, alias: str, version: Any) -> None:
-        if self.uc.owners.get(name) != self.uc.principal:
-            raise self.uc.refuse(f"move alias {alias} of {name} (owner only)")
-        super().set_registered_model_alias(name, alias, version)
-
-    def set_model_version_tag(self, name: str, version: Any, tag: Any) -> None:
-        existing = len(self.get_model_version(name, version).tags)
-        self.uc.check_tag(name, tag.key, tag.value, existing)
-        super().set_model_version_tag(name, version, tag)
 
 
 # ---------------------------------------------------------------------------------- Serving

@@ -3,16 +3,11 @@ privileges and tag rules, Model Serving through the real SDK, job parameter push
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
-import databricks.sdk.service.serving
-import iris_mlops.backends
 import mlflow
-import mlflow.sklearn
 import pandas as pd
 import pytest
 import yaml
@@ -29,60 +24,8 @@ from iris_mlops.params import TaskParameters
 from iris_mlops.steps.approve import GATE_STATUS_TAG
 from iris_mlops.steps.batch_inference import batch_inference
 from iris_mlops.steps.monitor import current_window, earlier_retrain, scored_in
-from mlflow.exceptions import MlflowException
 
 MakeEnvironment = Callable[..., Environment]
-
-
-@pytest.fixture(scope="session")
-def databricks_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("databricks")
-
-
-@pytest.fixture
-def workspace(
-    databricks_home: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
-) -> Iterator[MakeEnvironment]:
-    """Environments on the fake workspace; every task selects the Databricks backend on it."""
-    tracking, registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    made: list[Environment] = []
-    monkeypatch.setenv("IRIS_MLOPS_BACKEND", "databricks")
-    monkeypatch.delenv("IRIS_MLOPS_GIT_COMMIT", raising=False)
-    # What MLflow does on a Databricks runtime: its default sklearn format there is cloudpickle.
-    monkeypatch.setattr(mlflow.sklearn, "is_in_databricks_runtime", lambda: True)
-    # The SDK's waiter sleeps between polls of the endpoint; the fake needs no wall-clock time.
-    no_sleep = SimpleNamespace(time=time.time, sleep=lambda _: None)
-    monkeypatch.setattr(databricks.sdk.service.serving, "time", no_sleep)
-
-    def make(env: str = "dev", suffix: str = "") -> Environment:
-        schema = f"{request.node.name.removeprefix('test_')[:40]}{suffix}".replace("-", "_")
-        environment = Environment(databricks_home, env, schema)
-        monkeypatch.setattr(iris_mlops.backends, "select_backend", lambda: environment.backend)
-        made.append(environment)
-        return environment
-
-    yield make
-    for environment in made:
-        environment.close()
-    mlflow.set_tracking_uri(tracking)
-    mlflow.set_registry_uri(registry)
-
-
-def champion(environment: Environment) -> str | None:
-    try:
-        return str(environment.client().get_model_version_by_alias(environment.model, "champion").version)
-    except MlflowException:
-        return None
-
-
-def challenger_tags(environment: Environment) -> dict[str, str]:
-    client = environment.client()
-    return dict(client.get_model_version_by_alias(environment.model, "challenger").tags)
-
-
-def deployments(environment: Environment) -> list[dict[str, object]]:
-    table = environment.spark.tables.get(f"{environment.catalog}.{environment.schema}.{DEPLOYMENTS_TABLE}")
-    return [] if table is None else table.to_dict("records")
 
 
 # ------------------------------------------------------------------------- the fake is strict
@@ -101,17 +44,6 @@ def test_the_fake_refuses_cache_under_serverless() -> None:
     for uncachable in (frame.cache, frame.persist):
         with pytest.raises(SparkError, match="serverless"):
             uncachable()
-
-
-def test_the_fake_checks_tag_keys_and_apply_tag(workspace: MakeEnvironment) -> None:
-    environment = workspace()
-    for key in ("gate.status", "eval-x", "a=b", "a/b", "a:b", "a,b", "k" * 256):
-        with pytest.raises(MlflowException, match="tag key"):
-            environment.uc.check_tag(environment.model, key, "x", 0)
-    with environment.uc.acting_as(DEVELOPERS), pytest.raises(MlflowException, match="APPLY TAG"):
-        environment.uc.check_tag(environment.model, "approval", APPROVED, 0)
-    with environment.uc.acting_as(APPROVERS):
-        environment.uc.check_tag(environment.model, "approval", APPROVED, 0)
 
 
 def test_the_fake_refuses_a_config_update_while_one_is_in_progress(workspace: MakeEnvironment) -> None:
@@ -156,7 +88,7 @@ def test_training_and_batch_inference_run_on_serverless(workspace: MakeEnvironme
     environment = workspace("dev")
     training = environment.run("training")
     assert training.succeeded, training.outcomes
-    assert champion(environment) == "1"
+    assert environment.champion() == "1"
     environment.rest.create(environment.endpoint, environment.model, "1")  # the next `pulumi up`
     batch = environment.run("batch_inference")
     assert batch.succeeded, batch.outcomes
@@ -217,35 +149,26 @@ def test_uat_waits_for_an_approver_who_can_tag_and_release(workspace: MakeEnviro
     environment = workspace("uat")
     training = environment.run("training")
     assert training.succeeded, training.outcomes  # waiting is not a failure
-    assert challenger_tags(environment)[GATE_STATUS_TAG] == AWAITING_APPROVAL
-    assert champion(environment) is None
-    assert deployments(environment) == []
+    assert environment.alias_tags("challenger")[GATE_STATUS_TAG] == AWAITING_APPROVAL
+    assert environment.champion() is None
+    assert environment.deployments() == []
     scope = [f"--env={environment.env}", f"--catalog={environment.catalog}", f"--schema={environment.schema}"]
-    with environment.uc.acting_as(DEVELOPERS), pytest.raises(SystemExit) as refused:
+    with environment.acting_as(DEVELOPERS), pytest.raises(SystemExit) as refused:
         cli.main(["approve", *scope, "--version=1"])  # developers hold EXECUTE only
     assert refused.value.code == 1
-    assert APPROVAL_TAG not in challenger_tags(environment)
-    with environment.uc.acting_as(APPROVERS), pytest.raises(SystemExit):
+    assert APPROVAL_TAG not in environment.alias_tags("challenger")
+    with environment.acting_as(APPROVERS), pytest.raises(SystemExit):
         cli.main(["approve", *scope, "--version=7"])  # not the challenger
-    with environment.uc.acting_as(APPROVERS):
+    with environment.acting_as(APPROVERS):
         cli.main(["approve", *scope, "--version=1"])
-    assert challenger_tags(environment)[APPROVAL_TAG] == APPROVED
+    assert environment.alias_tags("challenger")[APPROVAL_TAG] == APPROVED
     release = environment.run("release")
     assert release.succeeded, release.outcomes
-    assert champion(environment) == "1"
-    assert challenger_tags(environment)[GATE_STATUS_TAG] == "passed"
+    assert environment.champion() == "1"
+    assert environment.alias_tags("challenger")[GATE_STATUS_TAG] == "passed"
 
 
 # ---------------------------------------------------------------------------------- deploying
-
-
-def task(environment: Environment, entry_point: str, *extra: str) -> None:
-    """One task as the job principal, with the platform's parameters that the task takes."""
-    from iris_mlops.entrypoints import task_entry  # noqa: PLC0415
-
-    accepted = task_entry(entry_point).accepted
-    parameters = [f"--{k}={v}" for k, v in environment.task_parameters().items() if k in accepted]
-    run_task(entry_point, [*parameters, *extra])
 
 
 def second_version_approved(workspace: MakeEnvironment) -> Environment:
@@ -253,10 +176,10 @@ def second_version_approved(workspace: MakeEnvironment) -> Environment:
     environment = workspace("dev")
     assert environment.run("training").succeeded
     environment.rest.create(environment.endpoint, environment.model, "1", workload_size="Small")
-    task(environment, "iris-train", "--regularization=0.5")
-    task(environment, "iris-evaluate")
-    task(environment, "iris-approve", "--gate_mode=disabled")
-    assert challenger_tags(environment)[GATE_STATUS_TAG] == "passed"
+    environment.task("iris-train", "--regularization=0.5")
+    environment.task("iris-evaluate")
+    environment.task("iris-approve", "--gate_mode=disabled")
+    assert environment.alias_tags("challenger")[GATE_STATUS_TAG] == "passed"
     return environment
 
 
@@ -267,25 +190,25 @@ def test_a_failed_update_keeps_the_champion_a_retry_waits_out_an_update_and_a_re
     environment = second_version_approved(workspace)
 
     # 1. The endpoint's update fails: nothing is recorded and v1 stays champion and served.
-    before = deployments(environment)
+    before = environment.deployments()
     environment.rest.fail_next_update = True
     with pytest.raises(SystemExit):
-        task(environment, "iris-deploy")
+        environment.task("iris-deploy")
     assert environment.rest.serves(environment.endpoint) == "1"
-    assert champion(environment) == "1"
-    assert deployments(environment) == before
+    assert environment.champion() == "1"
+    assert environment.deployments() == before
 
     # 2. Retried while another update runs (e.g. a `pulumi up`): it waits for that one, then its own.
     environment.rest.start_update(environment.endpoint, "1", polls=2)
-    task(environment, "iris-deploy")
+    environment.task("iris-deploy")
     assert environment.rest.serves(environment.endpoint) == "2"
     assert environment.rest.endpoints[environment.endpoint]["state"]["config_update"] == "NOT_UPDATING"
-    assert champion(environment) == "2"
+    assert environment.champion() == "2"
     _failed, sent = environment.rest.puts
     assert sent["served_entities"][0]["workload_size"] == "Small"  # Pulumi's fields go back as they were
 
     # 3. Run again after its success: no second update, and the record keeps the version it replaced.
-    task(environment, "iris-deploy")
-    records = {str(r["model_version"]): str(r["previous_version"]) for r in deployments(environment)}
+    environment.task("iris-deploy")
+    records = {str(r["model_version"]): str(r["previous_version"]) for r in environment.deployments()}
     assert records["2"] == "1"
     assert len(environment.rest.puts) == 2

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from mlflow import MlflowClient
 from mlflow.entities import RunStatus
+from mlflow.entities.model_registry import ModelVersion
 
 # Snake_case like every tag key (provenance.py): Unity Catalog refuses dots in tag keys.
 PROCESS_TAG = "iris_mlops_process"  # "<host>:<pid>:<start time>" of the process that opened the run
@@ -68,16 +69,41 @@ def close_interrupted_runs(client: MlflowClient, experiment_id: str) -> list[str
     return closed
 
 
+def all_versions(client: MlflowClient, model_name: str) -> list[ModelVersion]:
+    """Every version of the model, newest first. A Unity Catalog search answers in pages, a page may
+    be empty while another follows, in no particular order (databricks-sdk `service/catalog.py`,
+    `ModelVersionsAPI.list`), and its results carry no tags: MLflow returns `ModelVersionSearch`,
+    whose `tags` raises (mlflow `entities/model_registry/model_version_search.py`), so a version's
+    tags are read with `get_model_version`."""
+    found: list[ModelVersion] = []
+    token = None
+    while True:
+        page = client.search_model_versions(f"name='{model_name}'", page_token=token)
+        found.extend(page)
+        token = page.token
+        if not token:
+            return sorted(found, key=lambda version: int(version.version), reverse=True)
+
+
 def mark_incomplete_versions(client: MlflowClient, model_name: str, complete_tag: str) -> list[str]:
-    """Tag versions a killed training registered but never finished (no `complete_tag`)."""
+    """Tag versions a killed training registered but never finished (no `complete_tag`).
+
+    Newest first, up to the newest complete version: every training marks before it registers,
+    so the versions older than a complete one were settled by the training that made it. Each
+    version looked at costs one `get_model_version`; usually only the newest is read."""
     marked = []
-    for version in client.search_model_versions(f"name='{model_name}'"):
-        if complete_tag in version.tags or INCOMPLETE_TAG in version.tags or not version.run_id:
+    for found in all_versions(client, model_name):
+        if not found.run_id:
             continue
-        run = client.get_run(version.run_id)
+        tags = client.get_model_version(model_name, str(found.version)).tags
+        if complete_tag in tags:
+            break
+        if INCOMPLETE_TAG in tags:
+            continue
+        run = client.get_run(found.run_id)
         if run.data.tags.get(TASK_TAG) != "train" or run.info.status == "RUNNING":
             continue
-        reason = f"training run {version.run_id} ended ({run.info.status}) before finishing this version"
-        client.set_model_version_tag(model_name, str(version.version), INCOMPLETE_TAG, reason)
-        marked.append(str(version.version))
+        reason = f"training run {found.run_id} ended ({run.info.status}) before finishing this version"
+        client.set_model_version_tag(model_name, str(found.version), INCOMPLETE_TAG, reason)
+        marked.append(str(found.version))
     return marked
