@@ -33,7 +33,7 @@ def demo_stages(paths: stages.DemoPaths, port: int | None = None) -> list[Stage]
         Stage("batch", "run the batch inference job", lambda: stages.batch_inference(paths)),
         Stage(
             "drift",
-            "score an unshifted, then a shifted batch; monitoring retrains through the gate",
+            "in a store of its own: an unshifted, then a shifted batch; monitoring retrains through the gate",
             lambda: stages.drift(paths),
         ),
         Stage("serve", "serve the champion and score a request", lambda: stages.serve(paths, port)),
@@ -62,7 +62,9 @@ def summary(paths: stages.DemoPaths, outcomes: Sequence[StageOutcome]) -> Panel:
         f"tables (Delta):        {local}/tables/main/iris/ and {local}/tables/main/diabetes/",
         f"MLflow store (SQLite): {local}/mlflow.db, artefacts in {local}/artifacts/",
         f"job venvs:             {venvs}/ (the wheel and its locked dependencies only)",
+        f"drift loop:            {local}/drift/ (its own tables and MLflow store, new on each run)",
         f"MLflow UI:             .venv/bin/mlflow ui --backend-store-uri sqlite:///{local}/mlflow.db",
+        f"  the drift loop's:    .venv/bin/mlflow ui --backend-store-uri sqlite:///{local}/drift/mlflow.db",
         "run it again:          make demo  (a retrained challenger must beat the champion)",
         f"total:                 {sum(o.seconds for o in outcomes):.1f}s",
     ]

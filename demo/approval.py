@@ -67,13 +67,14 @@ def approval(environment: JobEnvironment, root: Path, home: Path) -> StageResult
     def run(who: str, arguments: list[str]) -> None:
         done = environment.run(arguments, cwd=root)
         state = versions(home)
-        then = f"challenger v{state.challenger} {state.status}, champion v{state.champion}"
+        then = f"challenger {_shown(state.challenger)} {state.status}, champion {_shown(state.champion)}"
         steps.add_row(
             who, " ".join(arguments), then if done.returncode == 0 else f"[red]exit {done.returncode}"
         )
         if done.returncode != 0:
             raise StageError(f"`{' '.join(arguments)}` failed:\n{(done.stdout + done.stderr)[-1500:]}")
 
+    reset(home)
     gate = gate_parameters(root)
     run("scheduler", ["iris-mlops", "run", "training", *SCOPE, *gate])
     waiting = versions(home)
@@ -82,6 +83,24 @@ def approval(environment: JobEnvironment, root: Path, home: Path) -> StageResult
         run("approver", ["iris-mlops", "run", "release", *SCOPE, *gate])
         verdict = f"v{waiting.challenger} waited for approval, was approved and released"
     else:
-        verdict = f"nothing awaits approval (challenger v{waiting.challenger} is {waiting.status})"
+        verdict = f"nothing awaits approval (challenger {_shown(waiting.challenger)} is {waiting.status})"
     final = versions(home)
-    return StageResult(f"{verdict}; champion v{final.champion}", steps, {"champion": final.champion})
+    return StageResult(f"{verdict}; champion {_shown(final.champion)}", steps, {"champion": final.champion})
+
+
+def reset(home: Path) -> None:
+    """Start the uat-like model from nothing, so that every run of the demo shows the whole path:
+    on a rerun its challenger would meet a champion of the same settings and be rejected by the gate
+    before any approval. The model is the demo's own (schema iris_uat); dev's is untouched."""
+    client = MlflowClient(
+        tracking_uri=LocalBackend(home).tracking_uri, registry_uri=LocalBackend(home).tracking_uri
+    )
+    try:
+        client.delete_registered_model(MODEL)
+    except MlflowException as error:
+        if error.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
+
+
+def _shown(version: str | None) -> str:
+    return "none" if version is None else f"v{version}"

@@ -99,7 +99,7 @@ def drift_loop(environment: JobEnvironment, root: Path) -> StageResult:
         champion, newest, gate = _champion_and_gate(home)
         steps.add_row(label, f"champion v{champion}; newest v{newest} gate {gate}")
 
-    run("train a first champion (C=0.1)", ["iris-mlops", "run", "training", *SCOPE, "--regularization=0.1"])
+    run("a champion of its own (C=0.1)", ["iris-mlops", "run", "training", *SCOPE, "--regularization=0.1"])
     run("batch inference (unshifted Iris)", ["iris-mlops", "run", "batch-inference", *SCOPE])
     run("monitoring", ["iris-mlops", "run", "monitoring", *SCOPE])
     if DeltaTable.is_deltatable(str(LocalBackend(home).table_path(f"main.iris.{RETRAINS_TABLE}"))):

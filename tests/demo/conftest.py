@@ -36,8 +36,9 @@ def demo_runs(
     venvs: Path = request.getfixturevalue("job_venvs")
     home = tmp_path_factory.mktemp("demo") / "home"
     demo = [sys.executable, "-m", "demo", f"--home={home}", f"--venvs={venvs}"]
-    whole, again = [*demo, f"--port={free_port()}"], [*demo, "--stages=train"]
-    # Then the user's "run it again", the stage where it matters: the next challenger meets the gate.
+    whole, again = [*demo, f"--port={free_port()}"], [*demo, "--stages=train,approve"]
+    # Then the user's "run it again", the stages where it matters: the next challenger meets the gate,
+    # and the approval path is shown again (its uat-like model starts from nothing each run).
     # Iris's only: the regression's gate direction on a worse challenger is its own project's test
     # (ml/projects/diabetes/tests, test_the_gate_promotes_a_lower_error_and_never_a_higher_one).
     script = f"import subprocess, sys; sys.exit(subprocess.call({whole!r}) or subprocess.call({again!r}))"

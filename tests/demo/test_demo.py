@@ -99,8 +99,13 @@ def test_the_demo_runs_end_to_end_then_the_gate_guards_the_champion(demo_runs: D
     # uat's require_approval reaches the local run from the platform's settings (demo/approval.py).
     assert "waited for approval, was approved and released" in first
     assert "promotion uat -> prod would change projects[iris].wheelVersion" in first
+    assert "champion vNone" not in first  # before the first approval there is no champion: "none"
+    # Where the drift loop's own store is, with the MLflow UI command that shows its runs.
+    assert "/drift/mlflow.db" in second
     # Run again: the next challenger (C=0.1) scores below the champion; the gate keeps v1.
     assert "the gate rejected the challenger; the champion is unchanged" in second
+    # ...and the approval path is shown again, not "nothing awaits approval".
+    assert "waited for approval, was approved and released" in second
     assert registered_versions(demo_runs.home) == 2
     _, status = gate_table(demo_runs.home)
     assert status == "failed"
