@@ -14,6 +14,15 @@ STACK ?=
 NAME ?=
 FROM ?= uat
 TO ?= prod
+CHAMPION ?=
+APPLY ?=
+
+# A missing NAME is said at once, before `setup` (its prerequisite) installs anything.
+ifneq ($(filter new-project,$(MAKECMDGOALS)),)
+ifeq ($(strip $(NAME)),)
+$(error make new-project: NAME=<name> is required, e.g. make new-project NAME=churn)
+endif
+endif
 
 # uv never fetches a Python build: the machine's interpreter is used.
 export UV_PYTHON_DOWNLOADS := never
@@ -26,23 +35,42 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/uv/bin/uv)
 	projects project-tests
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' \
+		'{ name[NR] = $$1; text[NR] = $$2; if (length($$1) > width) width = length($$1) } \
+		END { for (i = 1; i <= NR; i++) printf "  make %-" width "s  %s\n", name[i], text[i] }'
 
 .tools/uv/bin/uv:
 	@echo "uv not on PATH: installing it into .tools/uv with pip"
 	python3 -m venv .tools/uv
 	.tools/uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-# Every further ML project is installed beside Iris (editable, no dependencies of its own: a project's
-# are the framework's, ml/hatch_build.py), so the tests and the local runner see all of them.
-$(VENV)/.synced: requirements.lock ml/pyproject.toml $(wildcard ml/projects/*/pyproject.toml) | $(UV)
+PROJECT_DIRS := ml $(patsubst %/pyproject.toml,%,$(sort $(wildcard ml/projects/*/pyproject.toml)))
+
+# The locked packages: synced only when the lock changes. The sync uninstalls what the lock does not
+# list, the projects too, so they are installed again after it.
+$(VENV)/.synced: requirements.lock | $(UV)
 	@test -x $(PY) || $(UV) venv --quiet --python $(PYTHON_VERSION) $(VENV)
 	$(UV) pip sync --quiet --compile-bytecode --python $(PY) --require-hashes requirements.lock
-	$(UV) pip install --quiet --python $(PY) --no-deps --no-build-isolation -e ml \
-		$(foreach dir,$(filter-out ml,$(PROJECT_DIRS)),-e $(dir))
 	@touch $@
 
-setup: $(VENV)/.synced ## create .venv from the hashed lockfile
+# Every ML project is installed beside Iris (editable, no dependencies of its own: a project's are
+# the framework's, ml/hatch_build.py), so the tests and the local runner see all of them. The stamp
+# holds the folders it installed: when one is removed, no prerequisite is newer, so the stamp goes
+# and the editable installs are redone from scratch, the removed project's console scripts with
+# them (uv pip uninstall removes what its RECORD lists). Seconds, not a sync of the lock.
+INSTALLED_PROJECTS := $(VENV)/.projects
+ifneq ($(shell cat $(INSTALLED_PROJECTS) 2>/dev/null),$(PROJECT_DIRS))
+$(shell rm -f $(INSTALLED_PROJECTS))
+endif
+$(INSTALLED_PROJECTS): $(VENV)/.synced $(addsuffix /pyproject.toml,$(PROJECT_DIRS)) | $(UV)
+	@installed=$$($(UV) pip list --quiet --python $(PY) --editable --format json | $(PY) -c \
+		'import json, sys; print(" ".join(p["name"] for p in json.load(sys.stdin)))'); \
+		test -z "$$installed" || $(UV) pip uninstall --quiet --python $(PY) $$installed
+	$(UV) pip install --quiet --python $(PY) --no-deps --no-build-isolation \
+		$(foreach dir,$(PROJECT_DIRS),-e $(dir))
+	@echo "$(PROJECT_DIRS)" > $@
+
+setup: $(INSTALLED_PROJECTS) ## create .venv from the hashed lockfile, with every ML project installed
 
 $(POLICY_VENV)/.synced: policy/requirements.txt | $(UV)
 	@test -x $(POLICY_VENV)/bin/python || $(UV) venv --quiet --python $(PYTHON_VERSION) $(POLICY_VENV)
@@ -68,7 +96,6 @@ fmt: setup ## apply ruff's fixes and formatting
 # ml/projects/<name>/. `make wheel` builds each into dist/<name>/, exactly one wheel per folder
 # (docs/ml.md, projects). Built aside, then renamed into dist/<name>/: a reader (the demo's
 # background run rebuilds it while the tests read it) sees the old wheel or the new one, never none.
-PROJECT_DIRS := ml $(patsubst %/pyproject.toml,%,$(sort $(wildcard ml/projects/*/pyproject.toml)))
 PROJECT_NAMES := iris $(notdir $(filter-out ml,$(PROJECT_DIRS)))
 # PROJECT=<name>: `make wheel` and `make project-tests` for that project only (CI: one job each).
 PROJECT ?=
@@ -105,11 +132,11 @@ unit: setup wheel ## pytest only
 
 test: lint unit ## lint, then the whole test suite (what CI runs)
 
-plan: setup wheel ## offline plan: make plan [STACK=dev|bootstrap]; no STACK: all four and the bootstrap
+plan: setup wheel ## offline plan: make plan [STACK=dev|bootstrap] [CHAMPION=<version>: as after training]
 ifeq ($(STACK),bootstrap)
 	$(PY) -m bootstrap.plan
 else
-	$(PY) -m stacks.plan $(if $(STACK),--stack $(STACK),)
+	$(PY) -m stacks.plan $(if $(STACK),--stack $(STACK),) $(if $(CHAMPION),--champion $(CHAMPION),)
 	$(if $(STACK),,$(PY) -m bootstrap.plan)
 endif
 
@@ -120,11 +147,10 @@ bench: setup wheel ## performance figures as ratios measured in one run
 	$(PY) -m bench
 
 new-project: setup ## start an ML project: make new-project NAME=<name> writes ml/projects/<name>/
-	@test -n "$(NAME)" || { echo "make new-project: NAME=<name> is required" >&2; exit 2; }
 	$(PY) -m stacks.new_project "$(NAME)"
 
-promote: setup ## pin what FROM runs into TO's stack file: make promote FROM=uat TO=prod [DRY_RUN=1]
-	$(PY) -m stacks.promote --from $(FROM) --to $(TO) $(if $(DRY_RUN),--dry-run,)
+promote: setup ## show what FROM's pins change in TO's stack file: make promote FROM=uat TO=prod; APPLY=1 writes it
+	$(PY) -m stacks.promote --from $(FROM) --to $(TO) $(if $(APPLY),--apply,)
 
 bootstrap: setup policy-venv ## once per organisation: state backend, keys, preview identity, repo settings (asks; GITHUB_TOKEN)
 	$(PY) -m bootstrap.cli

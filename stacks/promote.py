@@ -1,4 +1,6 @@
-"""``make promote FROM=uat TO=prod``: pin what was verified in one stack into the next one's file.
+"""``make promote FROM=uat TO=prod [APPLY=1]``: pin what was verified in one stack into the next one's file.
+
+A dry run unless told to write: without ``--apply`` (``APPLY=1``) it prints the diff and writes nothing.
 
 Copies the promotable settings (each project's wheel version and gate; the list is data owned by
 ``stacks.settings.promotable_keys``) from ``Pulumi.<from>.yaml`` into ``Pulumi.<to>.yaml`` under
@@ -237,7 +239,9 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m stacks.promote", description=__doc__.splitlines()[0])
     parser.add_argument("--from", dest="source", required=True, help="the verified stack, e.g. uat")
     parser.add_argument("--to", dest="target", required=True, help="the stack to pin it into, e.g. prod")
-    parser.add_argument("--dry-run", action="store_true", help="print the diff, write nothing")
+    parser.add_argument(
+        "--apply", action="store_true", help="write the target's stack file (default: print the diff only)"
+    )
     parser.add_argument(
         "--root", type=Path, default=REPO_ROOT, help="where the Pulumi.<stack>.yaml files are"
     )
@@ -262,8 +266,12 @@ def main(argv: Sequence[str] | None = None, keys: Sequence[str] | None = None) -
         out.print(f"{name} already pins what {arguments.source} runs: nothing to promote", markup=False)
         return 0
     out.print(Syntax(promotion.diff(), "diff", theme="ansi_dark", background_color="default"))
-    if arguments.dry_run:
-        out.print(f"dry run: {name} not written ({', '.join(promotion.changed_keys)})", markup=False)
+    if not arguments.apply:
+        out.print(
+            f"dry run: {name} not written ({', '.join(promotion.changed_keys)}); "
+            f"write it with `make promote FROM={arguments.source} TO={arguments.target} APPLY=1`",
+            markup=False,
+        )
         return 0
     promotion.target_file.write_text(promotion.after, encoding="utf-8")
     out.print(

@@ -129,7 +129,7 @@ def test_a_project_the_target_does_not_host_is_named_and_not_added(
     promotion = plan_promotion(repo, "uat", "prod", KEYS)
     assert promotion.not_in_target == ("wine",)
     assert set(_projects(_config(promotion.after))) == {"iris", "diabetes"}
-    assert main(["--from", "uat", "--to", "prod", "--dry-run", "--root", str(repo)], keys=KEYS) == 0
+    assert main(["--from", "uat", "--to", "prod", "--root", str(repo)], keys=KEYS) == 0
     assert "not promoted, Pulumi.prod.yaml does not list them: wine" in capsys.readouterr().out
 
 
@@ -175,7 +175,7 @@ def test_a_pin_added_to_the_last_entry_goes_above_the_next_sections_comment(repo
 
 
 def test_promoting_twice_changes_nothing(repo: Path) -> None:
-    assert main(["--from", "uat", "--to", "prod", "--root", str(repo)], keys=KEYS) == 0
+    assert main(["--from", "uat", "--to", "prod", "--apply", "--root", str(repo)], keys=KEYS) == 0
     again = plan_promotion(repo, "uat", "prod", KEYS)
     assert again.changed_keys == ()
     assert again.after == again.before
@@ -188,18 +188,21 @@ def test_a_key_the_source_leaves_to_its_default_is_removed_from_the_target(repo:
     assert after["iris"]["primaryMetric"] == "f1_macro"
 
 
-def test_dry_run_prints_the_diff_and_writes_nothing(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--from", "uat", "--to", "prod", "--dry-run", "--root", str(repo)], keys=KEYS) == 0
+def test_by_default_a_dry_run_prints_the_diff_and_writes_nothing(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--from", "uat", "--to", "prod", "--root", str(repo)], keys=KEYS) == 0
     out = capsys.readouterr().out
     assert '+      wheelVersion: "0.3.0"' in out
     assert '-      wheelVersion: "0.2.0"' in out
-    assert "dry run" in out
+    assert "dry run: Pulumi.prod.yaml not written" in out
+    assert "make promote FROM=uat TO=prod APPLY=1" in out
     assert (repo / "Pulumi.prod.yaml").read_text(encoding="utf-8") == PROD
 
 
 def test_promotion_writes_the_planned_file_and_leaves_the_source_alone(repo: Path) -> None:
     planned = plan_promotion(repo, "uat", "prod", KEYS).after
-    assert main(["--from", "uat", "--to", "prod", "--root", str(repo)], keys=KEYS) == 0
+    assert main(["--from", "uat", "--to", "prod", "--apply", "--root", str(repo)], keys=KEYS) == 0
     assert (repo / "Pulumi.prod.yaml").read_text(encoding="utf-8") == planned
     assert (repo / "Pulumi.uat.yaml").read_text(encoding="utf-8") == UAT
 
@@ -285,7 +288,7 @@ def test_a_key_outside_the_projects_is_refused(repo: Path) -> None:
 
 
 def test_the_cli_promotes_the_keys_the_settings_model_marks_promotable(repo: Path) -> None:
-    assert main(["--from", "uat", "--to", "prod", "--root", str(repo)]) == 0
+    assert main(["--from", "uat", "--to", "prod", "--apply", "--root", str(repo)]) == 0
     after = _config((repo / "Pulumi.prod.yaml").read_text(encoding="utf-8"))
     assert {name: p["wheelVersion"] for name, p in _projects(after).items()} == {
         "iris": "0.3.0",

@@ -3,7 +3,8 @@
 ``fresh_clone`` copies what a clone has (tracked and new files, nothing ignored or built);
 ``link_venv`` gives it the ``.venv`` that ``make setup`` would build, exactly the packages its
 ``requirements.lock`` names, linked from the suite's venv instead of installed again (fast, and a
-package missing from the lock, such as pip, is missing from it too); ``tool_dir`` is what
+package missing from the lock, such as pip, is missing from it too), and the projects' editable
+installs, copied; ``tool_dir`` is what
 setup-uv leaves on ``PATH``; ``stand_in_dir`` holds the stand-in ``pulumi``.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
+import json
 import os
 import re
 import shutil
@@ -21,7 +23,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PIN = re.compile(r"^([A-Za-z0-9_.-]+)==(\S+)", re.MULTILINE)
-EDITABLE = "iris-mlops"  # `make setup` installs ml/ into .venv besides the lock
 
 
 def fresh_clone(source: Path, destination: Path) -> Path:
@@ -52,26 +53,40 @@ def link_venv(clone: Path, suite_venv: Path) -> None:
         raise RuntimeError(
             f"the suite's .venv is not in sync with requirements.lock ({missing[:5]}...): run make setup"
         )
-    for name, (_, tops) in installed.items():
-        if name in pins or name == EDITABLE:
+    for name, (_, tops, editable) in installed.items():
+        if name in pins:
             for top in tops:
                 if not (site / top).exists():
                     (site / top).symlink_to(suite_site / top)
-    # `make setup`'s stamp, newer than what it depends on: the venv is in sync with this lock.
-    for source in ("requirements.lock", "ml/pyproject.toml"):
+        elif editable:  # an ML project: `make setup` installs each beside the lock
+            # Copied (a .pth file and the dist-info): a `make setup` in the clone that reinstalls
+            # the projects uninstalls these, and must not reach through a link into the suite's venv.
+            for top in tops:
+                copy = shutil.copytree if (suite_site / top).is_dir() else shutil.copy
+                copy(suite_site / top, site / top)
+    # `make setup`'s stamps, newer than what they depend on: the venv is in sync with this lock and
+    # has the projects installed that the Makefile finds (PROJECT_DIRS, in its order).
+    projects = [
+        "ml",
+        *sorted(p.parent.relative_to(clone).as_posix() for p in clone.glob("ml/projects/*/pyproject.toml")),
+    ]
+    for source in ("requirements.lock", *(f"{folder}/pyproject.toml" for folder in projects)):
         os.utime(clone / source, (0, 0))
     (clone / ".venv" / ".synced").touch()
+    (clone / ".venv" / ".projects").write_text(" ".join(projects) + "\n", encoding="utf-8")
 
 
 @functools.cache
-def _installed(suite_site: Path) -> dict[str, tuple[str, frozenset[str]]]:
-    """Each distribution in the suite's site-packages: its version and the top-level entries its
-    RECORD lists. Read once per session (~0.2 s of CPU: every RECORD file); the suite's venv does
-    not change while the tests run."""
+def _installed(suite_site: Path) -> dict[str, tuple[str, frozenset[str], bool]]:
+    """Each distribution in the suite's site-packages: its version, the top-level entries its
+    RECORD lists, and whether it is an editable install (PEP 610 direct_url.json). Read once per
+    session (~0.2 s of CPU: every RECORD file); the suite's venv does not change while the tests run."""
     installed = {}
     for dist in importlib.metadata.distributions(path=[str(suite_site)]):
         tops = frozenset(Path(str(f)).parts[0] for f in dist.files or () if not str(f).startswith(".."))
-        installed[_canonical(dist.metadata["Name"])] = (dist.version, tops)
+        direct = json.loads(dist.read_text("direct_url.json") or "{}")
+        editable = bool(direct.get("dir_info", {}).get("editable"))
+        installed[_canonical(dist.metadata["Name"])] = (dist.version, tops, editable)
     return installed
 
 
