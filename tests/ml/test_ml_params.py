@@ -177,6 +177,27 @@ def test_the_cli_exits_2_on_a_bad_value_before_any_job_runs(
     assert not (tmp_path / "home").exists()
 
 
+def test_an_unknown_job_is_a_usage_error_like_a_bad_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IRIS_MLOPS_HOME", str(tmp_path / "home"))
+    with pytest.raises(SystemExit) as exited:
+        main(["run", "training", "nope"])
+    assert exited.value.code == 2  # as `--env=bogus`: the command line is wrong, nothing ran
+    assert not (tmp_path / "home").exists()
+
+
+def test_run_help_lists_every_job_the_graph_accepts(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert (
+        "jobs of iris-mlops's job graph: " + ", ".join(sorted(key.replace("_", "-") for key in JOBS.jobs))
+        in shown
+    )
+    assert {"training", "batch_inference", "monitoring", "release"} <= set(JOBS.jobs)
+
+
 def test_several_jobs_take_the_union_of_their_parameters() -> None:
     jobs = [JOBS.job("training"), JOBS.job("batch-inference")]
     arguments = ["--env=uat", "--require_approval=false"]

@@ -29,7 +29,8 @@ def _parser(project: ProjectSpec) -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run jobs in order; extra --key=value arguments go to their tasks")
-    run.add_argument("jobs", nargs="+", help="job keys from job_graph.toml: training, batch-inference")
+    jobs = ", ".join(sorted(key.replace("_", "-") for key in load_job_graph(project.package).jobs))
+    run.add_argument("jobs", nargs="+", help=f"jobs of {project.distribution}'s job graph: {jobs}")
     run.add_argument(
         "--isolation",
         choices=[str(mode) for mode in Isolation],
@@ -61,7 +62,10 @@ def _run(
 ) -> int:
     console = Console()
     graph = load_job_graph(project.package)
-    jobs = [graph.job(name) for name in job_names]  # every name is checked before anything runs
+    try:
+        jobs = [graph.job(name) for name in job_names]  # every name is checked before anything runs
+    except JobGraphError as error:  # a usage error, as a bad parameter is: exit 2
+        raise ParameterError(str(error)) from None
     check_job_arguments(jobs, arguments, project)  # ...and every parameter (exit 2, every problem at once)
     for job in jobs:
         report = run_job(job, job_arguments(job, arguments, project), Isolation(isolation), console, project)
