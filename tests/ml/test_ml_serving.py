@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import httpx
@@ -81,6 +82,19 @@ def test_bad_payload_is_a_4xx_with_a_message_never_a_500(client: TestClient, pay
     response = client.post(PATH, content=body, headers={**HEADERS, "Content-Type": content_type})
     assert 400 <= response.status_code < 500, (response.status_code, response.text)
     assert response.text.strip()
+
+
+@pytest.mark.parametrize(
+    ("payload", "advised"),
+    [({"dataframe_split": {"columns": ["a"], "data": [[1]]}}, False), ({"instances": [{"a": 1}]}, True)],
+)
+def test_mlflows_instances_advice_is_logged_only_for_requests_that_use_instances(
+    client: TestClient, caplog: pytest.LogCaptureFixture, payload: dict[str, object], advised: bool
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        response = client.post(PATH, json=payload, headers=HEADERS)
+    assert response.status_code == 400, response.text  # the schema refused the columns
+    assert any("If using `instances`" in r.getMessage() for r in caplog.records) is advised
 
 
 def test_health_routes_stay_reachable(client: TestClient) -> None:

@@ -20,6 +20,7 @@ Databricks serving endpoint, following the `champion` alias as a Databricks endp
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import http.client
 import logging
 import socket
@@ -65,6 +66,17 @@ POLL_SECONDS = 2.0
 VERSION_HEADER = "x-model-version"
 MAX_MESSAGE_CHARS = 1000
 _logger = logging.getLogger("iris_mlops")
+# MLflow's scoring server logs its advice about the `instances` key on every request that fails
+# schema enforcement, whichever key it used (mlflow/pyfunc/scoring_server/__init__.py, invocations):
+# kept for the requests that did use `instances`, dropped for the others.
+_USES_INSTANCES: contextvars.ContextVar[bool] = contextvars.ContextVar("uses_instances", default=True)
+
+
+def _instances_advice_when_relevant(record: logging.LogRecord) -> bool:
+    return _USES_INSTANCES.get() or not record.getMessage().startswith("If using `instances` as input key")
+
+
+logging.getLogger(scoring_server.__name__).addFilter(_instances_advice_when_relevant)
 
 
 def invocations_path(endpoint_name: str) -> str:
@@ -219,6 +231,7 @@ class ServingEndpointApp:
             body = await read_body(raw_headers, receive, self.payload_limit, self.body_timeout)
             payload = parse_json(body)
             check_scoring_input(payload)
+            _USES_INSTANCES.set(isinstance(payload, dict) and scoring_server.INSTANCES in payload)
             result = await asyncio.to_thread(
                 scoring_server.invocations, payload, "application/json", served.model, served.input_schema
             )
