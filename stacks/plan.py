@@ -136,8 +136,10 @@ def critical_path(resources: list[RecordedResource]) -> list[RecordedResource]:
 
 
 def render_tree(run: OfflineRun, project: str = PROJECT) -> Tree:
+    """The resources by parent, each level sorted by name then type: the engine registers them in
+    whatever order their inputs resolve, and two plans of the same program must print the same."""
     children: dict[str, list[RecordedResource]] = {}
-    for r in run.resources:
+    for r in sorted(run.resources, key=lambda r: (r.name, r.type)):
         children.setdefault(r.parent, []).append(r)
     known = {r.urn for r in run.resources}
     tree = Tree(f"[bold]{project}-{run.stack}[/] ({sum(r.custom for r in run.resources)} resources)")
@@ -148,7 +150,7 @@ def render_tree(run: OfflineRun, project: str = PROJECT) -> Tree:
         for child in children.get(resource.urn, []):
             add(branch, child)
 
-    for top in [r for r in run.resources if r.parent not in known]:
+    for top in [r for parent, rs in children.items() if parent not in known for r in rs]:
         add(tree, top)
     return tree
 

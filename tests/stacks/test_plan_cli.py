@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import itertools
 import json
@@ -20,6 +21,7 @@ from stacks.plan import (
     main,
     plan_json,
     print_comparison,
+    render_tree,
     settings_differences,
 )
 
@@ -126,3 +128,17 @@ def test_a_narrow_console_folds_long_cells_instead_of_cutting_them(
     buffer = io.StringIO()
     print_comparison(Console(file=buffer, width=80), plans)
     assert "…" not in buffer.getvalue()
+
+
+def test_the_resource_tree_prints_the_same_whatever_the_registration_order(
+    plans: dict[Environment, OfflineRun],
+) -> None:
+    """The engine registers resources as their inputs resolve: two plans must still diff cleanly."""
+    run = plans[Environment.DEV]
+    printed = []
+    for resources in (run.resources, list(reversed(run.resources))):
+        console = Console(record=True, width=200)
+        console.print(render_tree(dataclasses.replace(run, resources=resources)))
+        printed.append(console.export_text())
+    assert printed[0] == printed[1]
+    assert "databricks-diabetes" in printed[0].split("databricks-iris")[0], "siblings by name"
