@@ -13,7 +13,12 @@ ROOT = Path(__file__).resolve().parents[1]
 def _make(*arguments: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS"))}
     return subprocess.run(
-        ["make", "--no-print-directory", *arguments], cwd=cwd, capture_output=True, text=True, env=environ
+        ["make", "--no-print-directory", *arguments],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=environ,
+        check=False,
     )
 
 
@@ -26,7 +31,8 @@ def test_make_help_lists_every_target_in_one_aligned_column() -> None:
     column = len("  make ") + max(map(len, names)) + 2
     for line, name in zip(lines, names, strict=True):
         assert line.startswith(f"  make {name}")
-        assert line[column - 2 : column] == "  " and line[column] != " ", line
+        assert line[column - 2 : column] == "  ", line
+        assert line[column] != " ", line
 
 
 def test_new_project_without_a_name_stops_before_setup_installs_anything(tmp_path: Path) -> None:

@@ -15,5 +15,5 @@ def test_a_deprecation_in_our_code_fails_the_test(module: str) -> None:
 
 
 def test_a_third_party_deprecation_is_only_reported() -> None:
-    with pytest.warns(DeprecationWarning):
+    with pytest.warns(DeprecationWarning, match="old"):
         warnings.warn_explicit("old", DeprecationWarning, "somelib.py", 1, module="somelib")
