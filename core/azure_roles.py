@@ -18,3 +18,14 @@ ROLE_DEFINITION_IDS: dict[str, str] = {
     "Key Vault Crypto User": "12338af0-0e69-4776-bea7-57ae8d297424",
     "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
 }
+
+# What an identity must not be able to do to itself, where it can write the resource group that
+# holds it: trust a new subject, rewrite itself, or lend itself to compute that outlives a CI job.
+# The deployer's custom role leaves these out (infra/identity.py); the pack checks every role that
+# grants them (policy/identity.py).
+IDENTITY_SELF_ACTIONS: tuple[str, ...] = (
+    "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write",
+    "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/delete",
+    "Microsoft.ManagedIdentity/userAssignedIdentities/write",
+    "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action",
+)

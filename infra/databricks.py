@@ -90,6 +90,7 @@ class DatabricksWorkloads(PlatformComponent):
                 environment=env,
                 metastore_name=names.metastore_objects,
                 access_connector_id=args.access_connector_id,
+                workspace_numeric_id=args.workspace_numeric_id,
                 storage_root=args.uc_storage_root,
                 catalog=args.catalog,
                 # USE CATALOG for every project's developers: each reaches its own schema.

@@ -67,6 +67,9 @@ class DatabricksWorkloadsArgs(ComponentArgs):
     # Workspace and provider (docs/traps.md: explicit-provider)
     workspace_host: StrInput = Field(description="Workspace URL (the workspace's workspaceUrl output).")
     workspace_resource_id: StrInput = Field(description="Azure resource id of the Databricks workspace.")
+    workspace_numeric_id: StrInput = Field(
+        description="The workspace's numeric id (workspaceId output): what Unity Catalog binds securables to."
+    )
     auth_type: DatabricksAuthType = Field(default=DatabricksAuthType.AZURE_CLI, description="Provider auth.")
     deployer_client_id: StrInput | None = Field(
         default=None, description="github-oidc-azure: deployer client id."

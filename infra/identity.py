@@ -1,32 +1,70 @@
 """The deployer: a user-assigned identity CI logs in as by GitHub OIDC, with least-privilege roles.
 
 No client secret exists (docs/traps.md: no-client-secret): GitHub's token for a job bound to the
-environment is exchanged for an Azure token through the federated credential. The deployer gets
-Contributor on its own resource group (never Owner), Key Vault Secrets Officer on the vault, and
-Role Based Access Control Administrator constrained by a condition to assign only the roles this
-program assigns.
+environment is exchanged for an Azure token through the federated credential. On its own resource
+group the deployer gets:
+
+- a custom *deployer role*: Contributor's actions and not-actions (Azure built-in roles, "General":
+  Contributor) minus what would let it keep or widen its access beyond one CI job, because the
+  identity and its federated credential live in that same group: writing or deleting federated
+  credentials (it could trust a subject of its own choosing), writing the identity, and attaching
+  identities to compute it creates (``userAssignedIdentities/assign/action``: a VM holding the
+  deployer's identity would keep its token after the job ends);
+- *Role Based Access Control Administrator* under an ABAC condition (Azure ABAC, "Authorization
+  actions and attributes": ``roleAssignments/write`` offers the request attributes role definition
+  id and principal id, ``roleAssignments/delete`` the resource attribute role definition id): it may
+  write an assignment only of a role in ``DELEGATIONS`` and only to the principal that role is for
+  (the access connector, the PR-preview identity, itself), and delete only assignments of those
+  roles;
+- *Key Vault Secrets Officer* on the vault.
+
+Creating the custom role and both assignments needs Owner or User Access Administrator: the first
+``pulumi up`` of an environment (a person); CI can read them on refresh and never change them.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from enum import StrEnum
 
 import pulumi
 from pulumi_azure_native import authorization, managedidentity
 from pydantic import Field
 
-from core.azure_roles import ROLE_DEFINITION_IDS
+from core.azure_roles import IDENTITY_SELF_ACTIONS, ROLE_DEFINITION_IDS
 from core.github_oidc import AZURE_FEDERATION_AUDIENCE, GITHUB_OIDC_ISSUER, oidc_subject
 from infra.base import ComponentArgs, PlatformComponent, StrInput
 
-# The only roles the deployer may hand out (the access connector's storage role, vault roles, and
-# Reader on its own group for the PR-preview identity: infra/preview_access.py).
-DELEGABLE_ROLES: tuple[str, ...] = (
-    "Storage Blob Data Contributor",
-    "Key Vault Secrets Officer",
-    "Key Vault Secrets User",
-    "Reader",
+
+class Delegate(StrEnum):
+    """Who the deployer may hand a role to."""
+
+    ACCESS_CONNECTOR = "access connector"  # its storage role (infra/workspace.py)
+    PREVIEW = "preview identity"  # Reader on the group (infra/preview_access.py)
+    DEPLOYER = "deployer"  # its own vault role, should the vault be replaced
+
+
+# The only roles the deployer may hand out, each to one principal.
+DELEGATIONS: dict[str, Delegate] = {
+    "Storage Blob Data Contributor": Delegate.ACCESS_CONNECTOR,
+    "Reader": Delegate.PREVIEW,
+    "Key Vault Secrets Officer": Delegate.DEPLOYER,
+}
+# Contributor's not-actions (Azure built-in roles, General, Contributor), then what keeps the
+# deployer from extending its own trust (module docstring).
+CONTRIBUTOR_NOT_ACTIONS: tuple[str, ...] = (
+    "Microsoft.Authorization/*/Delete",
+    "Microsoft.Authorization/*/Write",
+    "Microsoft.Authorization/elevateAccess/Action",
+    "Microsoft.Blueprint/blueprintAssignments/write",
+    "Microsoft.Blueprint/blueprintAssignments/delete",
+    "Microsoft.Compute/galleries/share/action",
+    "Microsoft.Purview/consents/write",
+    "Microsoft.Purview/consents/delete",
+    "Microsoft.Resources/deploymentStacks/manageDenySetting/action",
 )
+DEPLOYER_ROLE_NOT_ACTIONS = CONTRIBUTOR_NOT_ACTIONS + IDENTITY_SELF_ACTIONS
 # Deterministic role assignment names: known at plan time, stable across runs.
 _ASSIGNMENT_NAMESPACE = uuid.UUID("6f1c2b1e-9a4d-4c1e-8f3a-2d5b7e9c0a11")
 
@@ -42,16 +80,21 @@ def role_assignment_name(*parts: str) -> str:
     return str(uuid.uuid5(_ASSIGNMENT_NAMESPACE, "/".join(parts)))
 
 
-def delegation_condition(roles: tuple[str, ...] = DELEGABLE_ROLES) -> str:
-    """ABAC condition: role assignments may be written or deleted only for ``roles``."""
-    guids = ", ".join(ROLE_DEFINITION_IDS[role] for role in roles)
-    attribute = "Microsoft.Authorization/roleAssignments:RoleDefinitionId"
-    action = "Microsoft.Authorization/roleAssignments"
+def delegation_condition(principals: Mapping[Delegate, str]) -> str:
+    """ABAC condition: write an assignment only of a ``DELEGATIONS`` role to its own principal;
+    delete only assignments of those roles (deleting never widens access)."""
+    attribute = "Microsoft.Authorization/roleAssignments"
+    equals = "ForAnyOfAnyValues:GuidEquals"
+    pairs = " OR ".join(
+        f"(@Request[{attribute}:RoleDefinitionId] {equals} {{{ROLE_DEFINITION_IDS[role]}}}"
+        f" AND @Request[{attribute}:PrincipalId] {equals} {{{principals[delegate]}}})"
+        for role, delegate in DELEGATIONS.items()
+    )
+    roles = ", ".join(ROLE_DEFINITION_IDS[role] for role in DELEGATIONS)
     return (
-        f"((!(ActionMatches{{'{action}/write'}})) OR "
-        f"(@Request[{attribute}] ForAnyOfAnyValues:GuidEquals {{{guids}}}))"
-        f" AND ((!(ActionMatches{{'{action}/delete'}})) OR "
-        f"(@Resource[{attribute}] ForAnyOfAnyValues:GuidEquals {{{guids}}}))"
+        f"((!(ActionMatches{{'{attribute}/write'}})) OR ({pairs}))"
+        f" AND ((!(ActionMatches{{'{attribute}/delete'}})) OR "
+        f"(@Resource[{attribute}:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {{{roles}}}))"
     )
 
 
@@ -100,6 +143,8 @@ class IdentityArgs(ComponentArgs):
     github_owner: str = Field(description="GitHub organisation or user")
     github_repository: str = Field(description="repository name")
     environment: str = Field(description="GitHub environment name (the stack name)")
+    access_connector_principal_id: StrInput = Field(description="the one principal of its storage role")
+    preview_principal_id: str = Field(description="the PR-preview identity: the one principal of Reader")
 
 
 class DeployerIdentity(PlatformComponent):
@@ -122,28 +167,74 @@ class DeployerIdentity(PlatformComponent):
             credential_name=f"github-{args.environment}",
             subject=oidc_subject(args.github_owner, args.github_repository, args.environment),
         )
-        grants: tuple[tuple[str, str, pulumi.Input[str], str | None], ...] = (
-            ("rg-contributor", "Contributor", args.resource_group_id, None),
+        role_guid = role_assignment_name(args.identity_name, "deployer-role")
+        deployer_role = authorization.RoleDefinition(
+            f"{name}-deployer-role",
+            role_definition_id=role_guid,
+            # Custom role names are unique in the tenant: the group and subscription make it so.
+            role_name=pulumi.Output.concat(
+                "Deployer of ", args.resource_group_name, " (", args.subscription_id, ")"
+            ),
+            description="Contributor less writing its identity, federated credentials, identity assignments",
+            role_type="CustomRole",
+            scope=args.resource_group_id,
+            assignable_scopes=[args.resource_group_id],
+            permissions=[
+                authorization.PermissionArgs(actions=["*"], not_actions=list(DEPLOYER_ROLE_NOT_ACTIONS))
+            ],
+            opts=self.child_opts(),
+        )
+        condition = pulumi.Output.all(
+            connector=args.access_connector_principal_id, deployer=identity.principal_id
+        ).apply(
+            lambda ids: delegation_condition(
+                {
+                    Delegate.ACCESS_CONNECTOR: ids["connector"],
+                    Delegate.PREVIEW: args.preview_principal_id,
+                    Delegate.DEPLOYER: ids["deployer"],
+                }
+            )
+        )
+        custom_role_id = pulumi.Output.concat(
+            "/subscriptions/",
+            args.subscription_id,
+            "/providers/Microsoft.Authorization/roleDefinitions/",
+            role_guid,
+        )
+        # (logical name, physical-name key, role definition id, scope, condition, depends on)
+        grants: tuple[
+            tuple[str, str, pulumi.Input[str], pulumi.Input[str], pulumi.Input[str] | None], ...
+        ] = (
+            # Logical name kept from when this was Contributor (a new name would delete the assignment);
+            # a new physical name, so the new assignment exists before the Contributor one is deleted.
+            ("rg-contributor", "rg-deployer-role", custom_role_id, args.resource_group_id, None),
             (
                 "rg-rbac-admin",
-                "Role Based Access Control Administrator",
+                "rg-rbac-admin",
+                role_definition_id(args.subscription_id, "Role Based Access Control Administrator"),
                 args.resource_group_id,
-                "constrained",
+                condition,
             ),
-            ("kv-secrets-officer", "Key Vault Secrets Officer", args.key_vault_id, None),
+            (
+                "kv-secrets-officer",
+                "kv-secrets-officer",
+                role_definition_id(args.subscription_id, "Key Vault Secrets Officer"),
+                args.key_vault_id,
+                None,
+            ),
         )
-        for role_key, role, scope, condition in grants:
+        for role_key, physical_key, role_id, scope, role_condition in grants:
             authorization.RoleAssignment(
                 f"{name}-{role_key}",
-                role_assignment_name=role_assignment_name(args.identity_name, role_key),
+                role_assignment_name=role_assignment_name(args.identity_name, physical_key),
                 principal_id=identity.principal_id,
                 principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
-                role_definition_id=role_definition_id(args.subscription_id, role),
+                role_definition_id=role_id,
                 scope=scope,
-                condition=delegation_condition() if condition else None,
-                condition_version="2.0" if condition else None,
-                description=f"deployer: {role}",
-                opts=self.child_opts(),
+                condition=role_condition,
+                condition_version="2.0" if role_condition is not None else None,
+                description=f"deployer: {role_key}",
+                opts=self.child_opts(pulumi.ResourceOptions(depends_on=[deployer_role])),
             )
         self.id = identity.id
         self.client_id = identity.client_id

@@ -46,6 +46,7 @@ class PlatformArgs(ComponentArgs):
     no_public_ip: bool = Field(description="secure cluster connectivity")
     vnet: VnetArgs | None = Field(description="VNet injection, or None for the managed VNet")
     secrets: Mapping[str, pulumi.Output[str]] = Field(description="secret name -> value, stored in the vault")
+    preview_principal_id: str = Field(description="the PR-preview identity, the one principal of its Reader")
 
 
 class Platform(PlatformComponent):
@@ -125,22 +126,6 @@ class Platform(PlatformComponent):
             ),
             opts=self.child_opts(),
         )
-        deployer = DeployerIdentity(
-            f"{name}-identity",
-            IdentityArgs(
-                resource_group_name=group.group_name,
-                resource_group_id=group.id,
-                key_vault_id=vault.id,
-                subscription_id=args.subscription_id,
-                location=location,
-                tags=tags,
-                identity_name=names.deployer_identity,
-                github_owner=args.github_owner,
-                github_repository=args.github_repository,
-                environment=args.environment,
-            ),
-            opts=self.child_opts(),
-        )
         workspace = Workspace(
             f"{name}-databricks",
             WorkspaceArgs(
@@ -158,6 +143,25 @@ class Platform(PlatformComponent):
                 vnet=args.vnet,
                 log_analytics_workspace_id=monitoring.log_analytics_workspace_id,
                 **stateful,
+            ),
+            opts=self.child_opts(),
+        )
+        # After the workspace: its rights name the access connector it may grant storage to.
+        deployer = DeployerIdentity(
+            f"{name}-identity",
+            IdentityArgs(
+                resource_group_name=group.group_name,
+                resource_group_id=group.id,
+                key_vault_id=vault.id,
+                subscription_id=args.subscription_id,
+                location=location,
+                tags=tags,
+                identity_name=names.deployer_identity,
+                github_owner=args.github_owner,
+                github_repository=args.github_repository,
+                environment=args.environment,
+                access_connector_principal_id=workspace.access_connector_principal_id,
+                preview_principal_id=args.preview_principal_id,
             ),
             opts=self.child_opts(),
         )

@@ -16,6 +16,16 @@ person who ran the first ``pulumi up`` would own everything and CI could neither
 (WRITE VOLUME) nor change a grant. The storage credential and the external location validate
 their access when they are created: both wait for the access connector's role on the storage
 account (``storage_access``), or a first deploy races it.
+
+Isolation: the credential, the location and the catalog are each ``ISOLATED`` and bound to this
+environment's workspace alone (``databricks.WorkspaceBinding``; pulumi-databricks
+``workspace_binding.py``, securable types ``catalog``, ``storage_credential``,
+``external_location``; ``isolation_mode`` on ``storage_credential.py``/``external_location.py``:
+"Setting ... to ISOLATION_MODE_ISOLATED will automatically allow access from the current
+workspace"). An OPEN credential or location is usable from every workspace of the metastore, so
+another environment's workspace could read this environment's storage through it. Bindings are
+the owner's to change, which is why each environment has its own owning group (settings
+``databricks.deployersGroup``, one per environment: docs/security.md, trust model).
 """
 
 from __future__ import annotations
@@ -31,6 +41,10 @@ from infra.access import Privileges, Role, Securable
 from infra.base import ComponentArgs, PlatformComponent, StrInput
 
 ARTIFACTS_VOLUME = "artifacts"
+# isolation_mode values: catalogs take the short form, credentials and locations the long one.
+CATALOG_ISOLATED = "ISOLATED"
+SECURABLE_ISOLATED = "ISOLATION_MODE_ISOLATED"
+BINDING_READ_WRITE = "BINDING_TYPE_READ_WRITE"
 
 
 Grantees = pulumi.Input[str] | tuple[pulumi.Input[str], ...]
@@ -58,6 +72,7 @@ class UnityCatalogArgs(ComponentArgs):
         min_length=1, description="Name of the storage credential and external location (metastore-wide)."
     )
     access_connector_id: StrInput = Field(description="Azure resource id of the access connector.")
+    workspace_numeric_id: StrInput = Field(description="The one workspace the securables are bound to.")
     storage_root: StrInput = Field(description="abfss:// URL of the environment's UC container.")
     catalog: str = Field(min_length=1)
     principals: Mapping[Role, StrInput | tuple[StrInput, ...]] = Field(
@@ -101,6 +116,7 @@ class UnityCatalog(PlatformComponent):
                 access_connector_id=args.access_connector_id
             ),
             comment=f"Access connector of the {env.value} workspace",
+            isolation_mode=SECURABLE_ISOLATED,
             owner=args.owner,
             opts=self.child_opts(after_storage_role),
         )
@@ -110,6 +126,7 @@ class UnityCatalog(PlatformComponent):
             url=args.storage_root,
             credential_name=credential.name,
             comment=f"Managed storage of the {env.value} catalog",
+            isolation_mode=SECURABLE_ISOLATED,
             owner=args.owner,
             opts=self.child_opts(after_storage_role),
         )
@@ -117,14 +134,27 @@ class UnityCatalog(PlatformComponent):
             f"{name}-catalog",
             name=args.catalog,
             storage_root=location.url,
-            # Bound to the workspace that creates it: other environments' workspaces cannot see it.
-            isolation_mode="ISOLATED",
+            # Bound to this environment's workspace only (the bindings below): no other sees it.
+            isolation_mode=CATALOG_ISOLATED,
             force_destroy=force_destroy,
             comment=f"MLOps platform, {env.value}",
             owner=args.owner,
             opts=self.child_opts(stateful),
         )
         grant_opts = self.child_opts(pulumi.ResourceOptions(provider=args.provider))
+        for kind, securable in (
+            ("storage_credential", credential),
+            ("external_location", location),
+            ("catalog", catalog),
+        ):
+            databricks.WorkspaceBinding(
+                f"{name}-{kind.replace('_', '-')}-binding",
+                workspace_id=args.workspace_numeric_id,
+                securable_type=kind,
+                securable_name=securable.name,
+                binding_type=BINDING_READ_WRITE,
+                opts=self.child_opts(pulumi.ResourceOptions(provider=args.provider, depends_on=[securable])),
+            )
         databricks.Grants(
             f"{name}-catalog-grants",
             catalog=catalog.name,

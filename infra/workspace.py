@@ -62,6 +62,7 @@ class Workspace(PlatformComponent):
     workspace_numeric_id: pulumi.Output[str]
     workspace_url: pulumi.Output[str]
     access_connector_id: pulumi.Output[str]
+    access_connector_principal_id: pulumi.Output[str]
     storage_account_name: pulumi.Output[str]
     container_name: pulumi.Output[str]
     storage_root: pulumi.Output[str]
@@ -145,6 +146,7 @@ class Workspace(PlatformComponent):
         self.workspace_numeric_id = workspace.workspace_id
         self.workspace_url = workspace.workspace_url.apply(lambda host: f"https://{host}")
         self.access_connector_id = connector.id
+        self.access_connector_principal_id = principal_id
         self.storage_account_name = account.name
         self.container_name = container.name
         self.storage_root = pulumi.Output.format(

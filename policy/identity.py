@@ -1,4 +1,5 @@
-"""Identities: no Owner grants, CI federation only from this repository, bootstrap grants data-plane only."""
+"""Identities: no Owner grants, CI federation only from this repository, bootstrap grants data-plane only,
+and no identity able to extend its own trust."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from core.azure_roles import ROLE_DEFINITION_IDS
+from core.azure_roles import IDENTITY_SELF_ACTIONS, ROLE_DEFINITION_IDS
 from core.environment import Environment
 from core.github_oidc import AZURE_FEDERATION_AUDIENCE, GITHUB_OIDC_ISSUER
 
@@ -14,6 +15,9 @@ from .context import PolicyContext, environment_named
 
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 FEDERATED_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
+ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
+CONTRIBUTOR_ROLE_ID = ROLE_DEFINITION_IDS["Contributor"]
+RBAC_ADMIN_ROLE_ID = ROLE_DEFINITION_IDS["Role Based Access Control Administrator"]
 
 # Built-in roles no platform identity may hold: they can grant themselves anything.
 FORBIDDEN_ROLE_IDS: Mapping[str, str] = {
@@ -89,3 +93,43 @@ def check_bootstrap_role(resource_type: str, props: Mapping[str, Any], context: 
         return []
     allowed = ", ".join(sorted(BOOTSTRAP_ROLE_IDS.values()))
     return [f"grants {role_definition.rsplit('/', 1)[-1] or 'no role'}: the bootstrap grants only {allowed}"]
+
+
+def _grants_identity_writes(actions: object) -> bool:
+    wanted = ("*", "Microsoft.ManagedIdentity/*", "Microsoft.ManagedIdentity/userAssignedIdentities/*")
+    return isinstance(actions, Sequence) and any(
+        str(action) in wanted or str(action) in IDENTITY_SELF_ACTIONS for action in actions
+    )
+
+
+def check_no_self_extension(
+    resource_type: str, props: Mapping[str, Any], context: PolicyContext
+) -> list[str]:
+    """No identity may widen or outlive its own access: Contributor writes the federated credentials
+    of identities in its scope, a role with ``*`` must leave them out, and delegated role assignment
+    must name the principals it may assign to, not only the roles."""
+    if resource_type == ROLE_DEFINITION:
+        violations = []
+        for permission in props.get("permissions") or []:
+            if not isinstance(permission, Mapping) or not _grants_identity_writes(permission.get("actions")):
+                continue
+            missing = sorted(set(IDENTITY_SELF_ACTIONS) - set(permission.get("notActions") or []))
+            if missing:
+                violations.append(
+                    f"grants {', '.join(missing)}: an identity in its scope could trust itself anew"
+                )
+        return violations
+    role_definition = str(props.get("roleDefinitionId") or "").lower().rstrip("/")
+    if role_definition.endswith(CONTRIBUTOR_ROLE_ID):
+        return [
+            "grants Contributor, which writes federated credentials and attaches identities in its scope: "
+            "use a role that leaves them out (infra/identity.py, the deployer role)"
+        ]
+    if role_definition.endswith(RBAC_ADMIN_ROLE_ID) and ":PrincipalId]" not in str(
+        props.get("condition") or ""
+    ):
+        return [
+            "delegates role assignment without constraining the principals (roleAssignments:PrincipalId): "
+            "it could grant anyone a role"
+        ]
+    return []

@@ -14,9 +14,11 @@ from .endpoints import MODEL_SERVING, advise_serving_cost, check_prod_serving_al
 from .identity import (
     FEDERATED_CREDENTIAL,
     ROLE_ASSIGNMENT,
+    ROLE_DEFINITION,
     check_bootstrap_role,
     check_federated_credential,
     check_no_forbidden_role,
+    check_no_self_extension,
 )
 from .jobs import (
     CLUSTER,
@@ -40,6 +42,7 @@ from .storage import (
     check_storage_account,
 )
 from .tags import check_required_tags
+from .uc_isolation import check_uc_isolated
 from .workloads import (
     QUALITY_MONITOR,
     SECRET_SCOPE,
@@ -85,6 +88,14 @@ RULES: tuple[Rule, ...] = (
         MANDATORY,
         check_no_forbidden_role,
         frozenset({ROLE_ASSIGNMENT}),
+    ),
+    Rule(
+        "no-identity-extends-its-trust",
+        "No role lets an identity write federated credentials or attach identities; delegation names "
+        "its principals.",
+        MANDATORY,
+        check_no_self_extension,
+        frozenset({ROLE_ASSIGNMENT, ROLE_DEFINITION}),
     ),
     Rule(
         "federated-credential-scoped",
@@ -213,6 +224,12 @@ STACK_RULES: tuple[StackRule, ...] = (
         "Every Unity Catalog securable names one owner, the deployers group.",
         MANDATORY,
         check_uc_owners,
+    ),
+    StackRule(
+        "uc-isolated-to-its-workspace",
+        "Storage credential, external location and catalog are ISOLATED and bound to the stack's workspace.",
+        MANDATORY,
+        check_uc_isolated,
     ),
     StackRule(
         "endpoint-creator-executes-model",

@@ -27,6 +27,7 @@ ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
         # Disposable: developers build, and destroying it drops its tables too.
         "databricks": {
             "catalog": "mlops_sandbox",
+            "deployersGroup": "mlops-sandbox-deployers",
             "developerAccess": "build",
             "forceDestroy": True,
         },
@@ -36,7 +37,11 @@ ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
         "monitoring": {"retentionDays": 30, "driftAlertSeverity": 4},
         "keyVault": {"softDeleteRetentionDays": 7},
         "workspace": {"noPublicIp": False, "storageSku": "Standard_LRS"},
-        "databricks": {"catalog": "mlops_dev", "developerAccess": "build"},
+        "databricks": {
+            "catalog": "mlops_dev",
+            "deployersGroup": "mlops-dev-deployers",
+            "developerAccess": "build",
+        },
         # Branches and environments (docs/ci.md): what merged to main deploys to dev.
         "github": {"deploymentBranches": ["main"]},
     },
@@ -46,6 +51,7 @@ ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
         "workspace": {"noPublicIp": True, "storageSku": "Standard_ZRS"},
         "databricks": {
             "catalog": "mlops_uat",
+            "deployersGroup": "mlops-uat-deployers",
             "developerAccess": "read",
             "forceDestroy": False,
             "modelMonitoring": True,
@@ -62,6 +68,7 @@ ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
         "workspace": {"noPublicIp": True, "storageSku": "Standard_ZRS"},
         "databricks": {
             "catalog": "mlops_prod",
+            "deployersGroup": "mlops-prod-deployers",
             "developerAccess": "read",
             "forceDestroy": False,
             "modelMonitoring": True,

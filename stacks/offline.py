@@ -32,14 +32,26 @@ from stacks.offline_fakes import (
     FAKE_TENANT_ID,
     STACK_REFERENCE,
     WorkspaceState,
+    fake_guid,
     fake_id,
 )
 from stacks.stack_file import read_stack_file
 
 __all__ = [  # the fakes are re-exported: tests compare recorded inputs with them
-    "CALL_RESULTS", "FAKE_CLIENT_ID", "FAKE_GITHUB_TEAM_ID", "FAKE_GITHUB_USER_ID", "FAKE_OBJECT_ID",
-    "FAKE_OUTPUTS", "FAKE_SUBSCRIPTION_ID", "FAKE_TENANT_ID", "OfflineRun", "RecordedResource",
-    "WorkspaceState", "run_offline", "stack_config_from_file",
+    "CALL_RESULTS",
+    "FAKE_CLIENT_ID",
+    "FAKE_GITHUB_TEAM_ID",
+    "FAKE_GITHUB_USER_ID",
+    "FAKE_OBJECT_ID",
+    "FAKE_OUTPUTS",
+    "FAKE_SUBSCRIPTION_ID",
+    "FAKE_TENANT_ID",
+    "OfflineRun",
+    "RecordedResource",
+    "WorkspaceState",
+    "fake_guid",
+    "run_offline",
+    "stack_config_from_file",
 ]  # fmt: skip
 
 CLIENT_CONFIG = "azure-native:authorization:getClientConfig"

@@ -7,6 +7,7 @@ its inputs. Fake identities are GUID-shaped so validators and string formats hol
 from __future__ import annotations
 
 import json
+import uuid
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,12 @@ FAKE_CLIENT_ID = "00000000-0000-4000-8000-000000000003"
 FAKE_OBJECT_ID = "00000000-0000-4000-8000-000000000004"
 FAKE_GITHUB_USER_ID = "10000001"
 FAKE_GITHUB_TEAM_ID = "20000001"
+
+
+def fake_guid(kind: str, name: str) -> str:
+    """A GUID of its own per resource (an identity's principal and client ids): two identities of
+    one plan differ, as in Azure, so a grant names which one it is for."""
+    return str(uuid.uuid5(uuid.UUID(FAKE_OBJECT_ID), f"{kind}/{name}"))
 
 
 def fake_id(type_: str, name: str) -> str:
@@ -43,12 +50,12 @@ FAKE_OUTPUTS: dict[str, FakeOutputs] = {
     },
     "azure-native:managedidentity:UserAssignedIdentity": lambda name, inputs: {
         "name": inputs.get("resourceName", name),
-        "clientId": FAKE_CLIENT_ID,
-        "principalId": FAKE_OBJECT_ID,
+        "clientId": fake_guid("client", name),
+        "principalId": fake_guid("principal", name),
         "tenantId": FAKE_TENANT_ID,
     },
     "azure-native:databricks:AccessConnector": lambda name, inputs: {
-        "identity": {**inputs.get("identity", {}), "principalId": FAKE_OBJECT_ID},
+        "identity": {**inputs.get("identity", {}), "principalId": fake_guid("principal", name)},
     },
     "azure-native:keyvault:Vault": lambda name, inputs: {
         "name": inputs.get("vaultName", name),

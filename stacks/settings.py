@@ -159,9 +159,9 @@ class DatabricksSettings(Section):
         description="Databricks account id (a GUID, account console); names the job principal's rule set",
     )
     deployers_group: str = Field(
-        "mlops-deployers",
         min_length=1,
-        description="account group of the deployer identity and whoever bootstraps; owns the UC objects",
+        description="account group that owns this environment's UC objects: its deployer identity, and in "
+        "prod no person; one per environment, never shared (docs/security.md, trust model)",
     )
     readers_group: str = Field("mlops-readers", min_length=1, description="account group granted read")
     developer_access: DeveloperAccess = Field(

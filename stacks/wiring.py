@@ -180,6 +180,7 @@ def platform_args(settings: StackSettings, secrets: Mapping[str, pulumi.Output[s
         if injection.enabled
         else None,
         secrets=secrets,
+        preview_principal_id=settings.bootstrap.preview_principal_id,
     )
 
 
@@ -203,6 +204,7 @@ def databricks_args(
         name_prefix=settings.platform.name_prefix,
         workspace_host=platform.workspace_url,
         workspace_resource_id=platform.workspace_id,
+        workspace_numeric_id=platform.workspace_numeric_id,
         auth_type=auth_type,
         deployer_client_id=client_id if oidc else None,
         tenant_id=tenant_id if oidc else None,

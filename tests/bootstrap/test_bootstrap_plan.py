@@ -18,7 +18,7 @@ from infra.bootstrap_access import DEPLOYER_ROLES, PREVIEW_ROLES
 from infra.bootstrap_interface import interface_keys
 from policy.check_plan import evaluate, mandatory
 from policy.identity import BOOTSTRAP_ROLE_IDS
-from stacks.offline import FAKE_OBJECT_ID, OfflineRun
+from stacks.offline import OfflineRun, fake_guid
 from stacks.offline_fakes import fake_id
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,7 +105,7 @@ def test_preview_identity_is_federated_for_this_repositorys_pull_requests_only(
 
 
 def test_preview_identity_holds_read_only_roles_on_the_state_and_every_key(bootstrap_run: OfflineRun) -> None:
-    grants = grants_of(bootstrap_run, FAKE_OBJECT_ID)  # the mocks' principal id of the managed identity
+    grants = grants_of(bootstrap_run, bootstrap_run.exports["previewPrincipalId"])
     assert {role for role, _ in grants} <= READ_ONLY_ROLES
     container = _id_of(bootstrap_run, CONTAINER, "state-container")
     expected = [(PREVIEW_ROLES.state, container)] + [
@@ -162,7 +162,8 @@ def test_policy_pack_passes_the_bootstrap_plan(bootstrap_run: OfflineRun) -> Non
 
 def test_the_environments_interface_is_exported(bootstrap_run: OfflineRun) -> None:
     assert set(interface_keys()) <= set(bootstrap_run.exports)
-    assert bootstrap_run.exports["previewPrincipalId"] == FAKE_OBJECT_ID
+    [identity] = bootstrap_run.of_type(IDENTITY)
+    assert bootstrap_run.exports["previewPrincipalId"] == fake_guid("principal", identity.name)
 
 
 def test_the_pack_allows_the_bootstrap_exactly_the_roles_it_grants() -> None:

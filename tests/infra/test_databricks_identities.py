@@ -5,6 +5,8 @@ Each test names the defect it guards: a plan of the old form fails it.
 
 from __future__ import annotations
 
+import itertools
+
 from harness import VARIANT_CHAMPION, committed_settings
 
 from core.environment import Environment
@@ -15,11 +17,14 @@ from stacks.projects import predictions_table
 
 SP_ID = FAKE_OUTPUTS["databricks:index/servicePrincipal:ServicePrincipal"]("sp", {})["applicationId"]
 # The deployer managed identity's client id, as the platform's identity reports it.
-DEPLOYER_CLIENT_ID = FAKE_OUTPUTS["azure-native:managedidentity:UserAssignedIdentity"]("deployer", {})[
-    "clientId"
-]
 STORAGE_ROLE = "platform-databricks-connector-blob-contributor"  # the access connector's
-DEPLOYERS = "mlops-deployers"
+
+
+def deployers(env: Environment) -> str:
+    """The environment's own deployers group (one per environment: docs/security.md)."""
+    return committed_settings(env).databricks.deployers_group
+
+
 RULE_SET = "databricks:index/accessControlRuleSet:AccessControlRuleSet"
 GRANTS = "databricks:index/grants:Grants"
 SERVING = "databricks:index/modelServing:ModelServing"
@@ -68,8 +73,11 @@ def test_jobs_wait_for_the_rule_set_that_lets_the_deployers_use_the_job_principa
         assert inputs["name"] == f"accounts/{account}/servicePrincipals/{SP_ID}/ruleSets/default"
         roles = {rule["role"]: set(rule["principals"]) for rule in inputs["grantRules"]}
         assert roles == {
-            SERVICE_PRINCIPAL_MANAGER: {f"groups/{DEPLOYERS}"},
-            SERVICE_PRINCIPAL_USER: {f"groups/{DEPLOYERS}", f"servicePrincipals/{DEPLOYER_CLIENT_ID}"},
+            SERVICE_PRINCIPAL_MANAGER: {f"groups/{deployers(env)}"},
+            SERVICE_PRINCIPAL_USER: {
+                f"groups/{deployers(env)}",
+                f"servicePrincipals/{run.exports['deployerClientId']}",
+            },
         }
         for job in run.of_type("databricks:index/job:Job"):
             assert rule_set.urn in job.dependencies, (env, job.name)
@@ -85,7 +93,7 @@ def test_the_deployer_is_a_workspace_admin_before_it_is_named_in_a_rule(
         (deployer,) = [
             sp
             for sp in run.of_type("databricks:index/servicePrincipal:ServicePrincipal")
-            if sp.plain_inputs().get("applicationId") == DEPLOYER_CLIENT_ID
+            if sp.plain_inputs().get("applicationId") == run.exports["deployerClientId"]
         ]
         assert deployer.plain_inputs()["displayName"] == f"mlops-{env.value}-deployer"
         member = one(run, "databricks:index/groupMember:GroupMember")
@@ -104,7 +112,7 @@ def test_every_securable_is_owned_by_the_deployers_not_by_whoever_ran_the_first_
         securables = [r for type_ in OWNED for r in run.of_type(type_)]
         assert {r.type for r in securables} == set(OWNED), env
         for securable in securables:
-            assert securable.plain_inputs()["owner"] == DEPLOYERS, (env, securable.name)
+            assert securable.plain_inputs()["owner"] == deployers(env), (env, securable.name)
         # Each model stays the job principal's: setting an alias needs its owner.
         models = per_project(run, "databricks:index/registeredModel:RegisteredModel")
         assert {model.plain_inputs()["owner"] for model in models.values()} == {SP_ID}, env
@@ -122,7 +130,7 @@ def test_deployers_execute_the_model_before_the_endpoint_is_created(
         endpoints = per_project(run, SERVING)
         for project, grants in per_project(run, GRANTS, "-model-").items():
             privileges = {g["principal"]: g["privileges"] for g in grants.plain_inputs()["grants"]}
-            assert privileges[DEPLOYERS] == ["EXECUTE"], (env, project)
+            assert privileges[deployers(env)] == ["EXECUTE"], (env, project)
             assert grants.urn in endpoints[project].dependencies, (env, project)
 
 
@@ -201,3 +209,25 @@ def test_monitor_watches_the_predictions_table_once_it_exists(
                 "model_version",
                 "scored_at",
             )
+
+
+# --- issue 29, finding 4: one environment's owners own nothing of another's ---------------------------
+
+
+def test_no_principal_owns_unity_catalog_objects_of_two_environments(
+    plans: dict[Environment, OfflineRun],
+) -> None:
+    """Owning a catalog lets one rebind it to another workspace and overwrite what its jobs install:
+    a group owning two environments' securables carries one environment's deployer into the other."""
+    owners: dict[Environment, set[str]] = {}
+    for env, run in plans.items():
+        securables = [r for type_ in OWNED for r in run.of_type(type_)]
+        managers = {
+            principal.removeprefix("groups/")
+            for rule in one(run, RULE_SET).plain_inputs()["grantRules"]
+            if rule["role"] == SERVICE_PRINCIPAL_MANAGER
+            for principal in rule["principals"]
+        }
+        owners[env] = {str(r.plain_inputs()["owner"]) for r in securables} | managers
+    for first, second in itertools.combinations(Environment, 2):
+        assert not owners[first] & owners[second], (first, second, owners[first] & owners[second])

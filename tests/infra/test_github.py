@@ -11,7 +11,6 @@ from harness import ROTATED, VARIANT_REVIEWER, committed_settings
 from core.environment import PRODUCTION_LIKE, Environment
 from core.github_oidc import oidc_subject
 from stacks.offline import (
-    FAKE_CLIENT_ID,
     FAKE_GITHUB_TEAM_ID,
     FAKE_GITHUB_USER_ID,
     FAKE_TENANT_ID,
@@ -142,7 +141,7 @@ def test_azure_secrets_are_wired_from_the_deployer_and_the_login(
     (deployer,) = run.of_type("azure-native:managedidentity:UserAssignedIdentity")
     client = _secret(run, "AZURE_CLIENT_ID")
     assert deployer.urn in client.dependencies
-    assert client.plain_inputs()["value"] == FAKE_CLIENT_ID == run.exports["deployerClientId"]
+    assert client.plain_inputs()["value"] == run.exports["deployerClientId"]
     assert _secret(run, "AZURE_TENANT_ID").plain_inputs()["value"] == FAKE_TENANT_ID
     subscription = committed_settings(Environment.DEV).platform.subscription_id
     assert _secret(run, "AZURE_SUBSCRIPTION_ID").plain_inputs()["value"] == subscription

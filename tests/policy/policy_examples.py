@@ -47,7 +47,7 @@ COMPLIANT: dict[str, dict[str, Any]] = {
         "principalId": "00000000-0000-4000-8000-000000000004",
         "roleDefinitionId": (
             "/subscriptions/00000000-0000-4000-8000-000000000001/providers/Microsoft.Authorization"
-            "/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c"
+            "/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"
         ),
     },
     "azure-native:managedidentity:FederatedIdentityCredential": {

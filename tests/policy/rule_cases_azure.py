@@ -10,6 +10,8 @@ from typing import Any
 
 from policy_examples import REPOSITORY, changed, compliant
 
+from core.azure_roles import IDENTITY_SELF_ACTIONS
+
 Row = tuple[str, str, str, dict[str, Any], str | None]
 
 VAULT = "azure-native:keyvault:Vault"
@@ -24,6 +26,19 @@ OWNER_ROLE = "/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-4
 ROLE_PREFIX = "/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/"
 BLOB_READER = ROLE_PREFIX + "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
 READER = ROLE_PREFIX + "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+RBAC_ADMIN = ROLE_PREFIX + "f58310d9-a9f6-439a-9e8d-f62e7b41a168"
+ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
+_WRITE = "!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})"
+ROLES_ONLY_CONDITION = (
+    f"(({_WRITE}) OR (@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] "
+    "ForAnyOfAnyValues:GuidEquals {acdd72a7-3385-48ef-bd42-f606fba81ae7}))"
+)
+PRINCIPAL_CONDITION = (
+    f"(({_WRITE}) OR ((@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] "
+    "ForAnyOfAnyValues:GuidEquals {acdd72a7-3385-48ef-bd42-f606fba81ae7} AND "
+    "@Request[Microsoft.Authorization/roleAssignments:PrincipalId] ForAnyOfAnyValues:GuidEquals "
+    "{00000000-0000-4000-8000-000000000004})))"
+)
 # The environment column's value for the bootstrap project's stack (no environment, own project).
 BOOTSTRAP = "bootstrap"
 PULL_REQUEST_SUBJECT = f"repo:{REPOSITORY}:pull_request"
@@ -139,6 +154,43 @@ AZURE_CASES: list[Row] = [
         "dev",
         changed(ROLE, "roleDefinitionId", OWNER_ROLE.upper() + "/"),
         "Owner role",
+    ),
+    # no-identity-extends-its-trust (issue 29, finding 8)
+    ("no-identity-extends-its-trust", ROLE, "prod", compliant(ROLE), None),
+    (
+        "no-identity-extends-its-trust",
+        ROLE,
+        "dev",
+        changed(ROLE, "roleDefinitionId", ROLE_PREFIX + "b24988ac-6180-42a0-ab88-20f7382dd24c"),
+        "grants Contributor",
+    ),
+    (
+        "no-identity-extends-its-trust",
+        ROLE,
+        "dev",
+        {"roleDefinitionId": RBAC_ADMIN, "condition": ROLES_ONLY_CONDITION},
+        "without constraining the principals",
+    ),
+    (
+        "no-identity-extends-its-trust",
+        ROLE,
+        "dev",
+        {"roleDefinitionId": RBAC_ADMIN, "condition": PRINCIPAL_CONDITION},
+        None,
+    ),
+    (
+        "no-identity-extends-its-trust",
+        ROLE_DEFINITION,
+        "dev",
+        {"permissions": [{"actions": ["*"], "notActions": ["Microsoft.Authorization/*/Write"]}]},
+        "could trust itself anew",
+    ),
+    (
+        "no-identity-extends-its-trust",
+        ROLE_DEFINITION,
+        "dev",
+        {"permissions": [{"actions": ["*"], "notActions": list(IDENTITY_SELF_ACTIONS)}]},
+        None,
     ),
     # federated-credential-scoped
     ("federated-credential-scoped", FEDERATED, "prod", compliant(FEDERATED), None),

@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 
 import pytest
+from harness import committed_settings
 
 from core.environment import Environment
 from policy.access import (
@@ -31,6 +32,7 @@ from policy.check_plan import evaluate, mandatory, stack_resource
 from policy.context import PolicyContext
 from policy.registry import STACK_RULES
 from policy.stack_rule import StackResource, urn_type
+from policy.uc_isolation import WORKSPACE_BINDING
 from stacks.offline import OfflineRun
 
 RULES = {rule.name: rule for rule in STACK_RULES}
@@ -75,7 +77,8 @@ def _props(r: StackResource, **changes: object) -> StackResource:
 def _model_grants_without_deployers(r: StackResource) -> StackResource:
     if not r.props.get("model"):
         return r
-    grants = [g for g in r.props["grants"] if g["principal"] != "mlops-deployers"]
+    deployers = committed_settings(Environment.UAT).databricks.deployers_group  # the `uat` fixture's
+    grants = [g for g in r.props["grants"] if g["principal"] != deployers]
     return _props(r, grants=grants)
 
 
@@ -167,6 +170,19 @@ OLD_FORMS: list[tuple[str, str, Mutation, str]] = [
         "no release job",
         _edit(JOB, lambda r: None if not r.props.get("schedule") else r),
         "no job without a schedule runs the gate",
+    ),
+    # issue 29, finding 4: an OPEN credential or location serves every workspace of the metastore
+    (
+        "uc-isolated-to-its-workspace",
+        "an open storage credential",
+        _edit(STORAGE_CREDENTIAL, lambda r: _props(r, isolationMode="ISOLATION_MODE_OPEN")),
+        "isolationMode is not ISOLATION_MODE_ISOLATED",
+    ),
+    (
+        "uc-isolated-to-its-workspace",
+        "isolated but bound nowhere",
+        _edit(WORKSPACE_BINDING, lambda r: None),
+        "no WorkspaceBinding (external_location)",
     ),
     # defect 5: the credential validated before the connector's role exists
     (

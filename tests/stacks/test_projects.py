@@ -128,7 +128,8 @@ def test_a_project_added_by_config_plans_its_own_resources(
     }
     [endpoint] = churn.of_type(ENDPOINT)
     assert endpoint["name"] == "mlops-dev-churn-model"
-    assert groups_granted(churn) - {"mlops-readers", "mlops-deployers"} == {"mlops-churn-developers"}
+    shared = {settings.databricks.readers_group, settings.databricks.deployers_group}
+    assert groups_granted(churn) - shared == {"mlops-churn-developers"}
     names = {r.name for r in churn.resources}
     assert {
         "databricks-churn-uc-schema",

@@ -134,7 +134,11 @@ def test_ci_uses_github_oidc_with_the_deployer_identity(switched_plan: OfflineRu
     inputs = provider.plain_inputs()
     assert inputs["authType"] == "github-oidc-azure"
     assert deployer.urn in provider.dependencies
-    assert inputs["azureClientId"] == offline.FAKE_CLIENT_ID == run.exports["deployerClientId"]
+    assert (
+        inputs["azureClientId"]
+        == run.exports["deployerClientId"]
+        == offline.fake_guid("client", deployer.name)
+    )
     assert inputs["azureTenantId"] == offline.FAKE_TENANT_ID
 
 
@@ -145,7 +149,11 @@ def test_a_pr_preview_exchanges_the_token_as_the_identity_the_job_logged_in_as(
     variant is planned as a preview job runs it (harness.VARIANT_ENVIRON)."""
     [provider] = prod_variant_plan.of_type("pulumi:providers:databricks")
     assert provider.plain_inputs()["authType"] == "github-oidc-azure"
-    assert provider.plain_inputs()["azureClientId"] == PREVIEW_CLIENT_ID != offline.FAKE_CLIENT_ID
+    assert (
+        provider.plain_inputs()["azureClientId"]
+        == PREVIEW_CLIENT_ID
+        != prod_variant_plan.exports["deployerClientId"]
+    )
 
 
 def test_a_person_previews_with_the_azure_cli(plans: dict[Environment, OfflineRun]) -> None:
