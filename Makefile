@@ -31,8 +31,8 @@ export SOURCE_DATE_EPOCH ?= 315532800
 
 UV := $(shell command -v uv 2>/dev/null || echo .tools/uv/bin/uv)
 
-.PHONY: help setup policy-venv lock test lint unit wheel plan demo bench promote bootstrap fmt clean new-project \
-	projects project-tests
+.PHONY: help setup policy-venv lock test test-spark lint unit wheel plan demo bench promote bootstrap fmt clean \
+	new-project projects project-tests
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' \
@@ -72,6 +72,16 @@ $(INSTALLED_PROJECTS): $(VENV)/.synced $(addsuffix /pyproject.toml,$(PROJECT_DIR
 
 setup: $(INSTALLED_PROJECTS) ## create .venv from the hashed lockfile, with every ML project installed
 
+# The Spark tier's venv: requirements.lock plus pyspark (requirements-spark.lock, the root
+# pyproject's `spark` extra), with the ML projects installed as in .venv.
+SPARK_VENV := .venv-spark
+$(SPARK_VENV)/.synced: requirements-spark.lock $(addsuffix /pyproject.toml,$(PROJECT_DIRS)) | $(UV)
+	@test -x $(SPARK_VENV)/bin/python || $(UV) venv --quiet --python $(PYTHON_VERSION) $(SPARK_VENV)
+	$(UV) pip sync --quiet --compile-bytecode --python $(SPARK_VENV)/bin/python --require-hashes requirements-spark.lock
+	$(UV) pip install --quiet --python $(SPARK_VENV)/bin/python --no-deps --no-build-isolation \
+		$(foreach dir,$(PROJECT_DIRS),-e $(dir))
+	@touch $@
+
 $(POLICY_VENV)/.synced: policy/requirements.txt | $(UV)
 	@test -x $(POLICY_VENV)/bin/python || $(UV) venv --quiet --python $(PYTHON_VERSION) $(POLICY_VENV)
 	$(UV) pip sync --quiet --python $(POLICY_VENV)/bin/python --require-hashes policy/requirements.txt
@@ -79,9 +89,11 @@ $(POLICY_VENV)/.synced: policy/requirements.txt | $(UV)
 
 policy-venv: $(POLICY_VENV)/.synced ## the policy pack's virtualenv, from the hashed policy/requirements.txt
 
-lock: | $(UV) ## recompile requirements.lock after changing a pyproject.toml
+lock: | $(UV) ## recompile requirements.lock (and the Spark tier's) after changing a pyproject.toml
 	$(UV) pip compile pyproject.toml ml/pyproject.toml --extra dev --generate-hashes \
 		--python-version $(PYTHON_VERSION) --quiet -o requirements.lock
+	$(UV) pip compile pyproject.toml ml/pyproject.toml --extra dev --extra spark -c requirements.lock \
+		--generate-hashes --python-version $(PYTHON_VERSION) --quiet -o requirements-spark.lock
 
 lint: setup ## ruff + mypy (strict for stacks/, infra/ and bootstrap/)
 	$(VENV)/bin/ruff check .
@@ -131,6 +143,11 @@ unit: setup wheel ## pytest only
 	$(PY) -m pytest -q
 
 test: lint unit ## lint, then the whole test suite (what CI runs)
+
+# The Spark tier: the Databricks backend's Spark code on real local Spark (Java 17), Connect and
+# classic sessions (tests/ml/test_ml_spark.py, marker `spark`; `make test` deselects it).
+test-spark: $(SPARK_VENV)/.synced ## the Spark tier: pytest -m spark in its own venv (pyspark, Java 17)
+	$(SPARK_VENV)/bin/python -m pytest -q -m spark tests/ml/test_ml_spark.py
 
 plan: setup wheel ## offline plan: make plan [STACK=dev|bootstrap] [CHAMPION=<version>: as after training]
 ifeq ($(STACK),bootstrap)

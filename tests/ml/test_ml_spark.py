@@ -1,36 +1,150 @@
-"""Batch scoring with `mlflow.pyfunc.spark_udf` (opt-in: `pytest -m spark`; needs pyspark + Java)."""
+"""The Databricks backend's Spark code on real local Spark 4.0 (the Spark tier: `make test-spark`).
+
+Each test runs on a Spark Connect session (what a serverless job has) and on a classic one (a job
+cluster); only Delta's own operations are stood in for (spark_support.py says which and why).
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import iris_mlops.backends.databricks as databricks_backend
 import pytest
-from iris_mlops.backends.databricks import score_spark_frame
+from iris_mlops.backends.databricks import TABLE_NOT_FOUND, DatabricksBackend, error_condition, user_metadata
+from iris_mlops.context import TaskContext
 from iris_mlops.data import FEATURE_COLUMNS, KEY_COLUMN, load_iris_frame
+from iris_mlops.errors import MissingStateError
 from iris_mlops.iris_project import IRIS
-from iris_mlops.vocabulary import PREDICTION_COLUMN, VERSION_COLUMN
+from iris_mlops.params import TaskParameters
+from iris_mlops.steps.monitor import current_window, earlier_retrain, scored_in
+from iris_mlops.vocabulary import PREDICTION_COLUMN, SCORED_ON_COLUMN, VERSION_COLUMN
+from mlflow import MlflowClient
+from spark_support import SESSION_KINDS, DeltaStandIn, local_session, stand_in_delta_writes
 
+# pyspark is in the tier's venv only (make test-spark); `make test` deselects the marker.
 pytestmark = pytest.mark.spark
-# Skip at collection, before the session fixtures train a model for nothing.
-sql = pytest.importorskip("pyspark.sql", reason="pyspark is not installed")
+
+CATALOG = "spark_catalog"  # the local session catalog takes three-part names, as Unity Catalog does
+CHAMPION_URI = "models:/main.iris.iris_classifier@champion"  # what the `trained` fixture registers
+METADATA = {"iris_mlops_task": "spark-tier", "iris_mlops_note": "it's quoted"}
 
 
-def test_spark_udf_scores_every_row_with_the_champion_version(trained: Path) -> None:
-    spark = sql.SparkSession.builder.master("local[1]").appName("iris-mlops-test").getOrCreate()
+@pytest.fixture(scope="module", params=SESSION_KINDS)
+def session(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DeltaStandIn]:
+    with local_session(request.param, tmp_path_factory.mktemp(f"warehouse-{request.param}")) as spark:
+        yield DeltaStandIn(spark, request.param)
+
+
+@pytest.fixture
+def schema(session: DeltaStandIn, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A schema of its own (Pulumi creates it on Databricks), and Delta's writes stood in for."""
+    name = re.sub(r"\W+", "_", request.node.name.removeprefix("test_"))[:60]
+    session.spark.sql(f"CREATE DATABASE IF NOT EXISTS {name}")
+    stand_in_delta_writes(monkeypatch, session)
+    return name
+
+
+def backend_on(session: DeltaStandIn) -> DatabricksBackend:
+    return DatabricksBackend(spark=session)  # type: ignore[arg-type] - the real session behind it
+
+
+def monitor_context(session: DeltaStandIn, schema: str) -> TaskContext:
+    """The monitor's context without `configure_mlflow` (which would point MLflow at Databricks);
+    its client is the session store's, which the `trained` fixture has set up."""
+    params = TaskParameters(catalog=CATALOG, schema=schema)
+    return TaskContext(task="monitor", params=params, backend=backend_on(session), client=MlflowClient())
+
+
+def raised_by(action: Any) -> BaseException:
+    with pytest.raises(Exception) as raised:  # noqa: PT011 - pyspark's classes differ per session kind
+        action()
+    return raised.value
+
+
+def test_a_missing_table_is_table_or_view_not_found_and_none_yet_for_the_monitor(
+    trained: Path, session: DeltaStandIn, schema: str
+) -> None:
+    name = f"{CATALOG}.{schema}.never_written"
+    if session.kind == "connect":  # analysed at the first action, as on a serverless job
+        frame = session.spark.table(name)
+        error = raised_by(frame.toPandas)
+    else:  # a classic session analyses at once
+        error = raised_by(lambda: session.spark.table(name))
+    assert error_condition(error) == TABLE_NOT_FOUND
+    with pytest.raises(MissingStateError, match="does not exist yet"):
+        backend_on(session).read_table(name)
+    ctx = monitor_context(session, schema)
+    assert earlier_retrain(ctx, "2031-03-01T00:00Z/24h") is None
+    start, end, _ = current_window(datetime.now(UTC))
+    assert scored_in(ctx, start, end).empty
+
+
+def test_rows_merge_on_their_keys_with_provenance_and_a_wrong_key_fails_in_the_analyser(
+    session: DeltaStandIn, schema: str
+) -> None:
+    backend, table = backend_on(session), f"{CATALOG}.{schema}.features"
+    frame = load_iris_frame()
+    assert backend.merge_rows(table, frame.head(10), (KEY_COLUMN,), METADATA) == 10
+    assert backend.merge_rows(table, frame.iloc[5:15], (KEY_COLUMN,), METADATA) == 15  # 5 updated, 5 new
+    assert backend.read_table(table)[KEY_COLUMN].is_unique
+    assert session.created == {table: user_metadata(METADATA)}
+    properties = {row.key: row.value for row in session.spark.sql(f"SHOW TBLPROPERTIES {table}").collect()}
+    assert properties["iris_mlops_note"] == "it's quoted"  # the quote survives the SQL string literal
+    assert [statement.split()[0] for statement in session.statements] == ["MERGE", "MERGE"]
+    error = raised_by(lambda: backend.merge_rows(table, frame.head(3), ("no_such_key",), METADATA))
+    assert str(error_condition(error)).startswith("UNRESOLVED_COLUMN")
+
+
+def test_driver_and_spark_udf_scoring_write_one_schema_append_per_utc_day_and_prune(
+    trained: Path, session: DeltaStandIn, schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = backend_on(session)
+    features, target = f"{CATALOG}.{schema}.features", f"{CATALOG}.{schema}.predictions"
+    backend.merge_rows(features, load_iris_frame(), (KEY_COLUMN,), METADATA)
+    # A session 14 hours ahead of UTC: the day of a run at 23:30 UTC is still the UTC day.
+    session.spark.conf.set("spark.sql.session.timeZone", "Pacific/Kiritimati")
+    first = datetime(2031, 3, 1, 23, 30, tzinfo=UTC)
     try:
-        samples = spark.createDataFrame(load_iris_frame().loc[:, [KEY_COLUMN, *FEATURE_COLUMNS]])
-        scored = score_spark_frame(
-            spark,
-            IRIS,
-            "models:/main.iris.iris_classifier@champion",
-            "1",
-            samples,
-            scored_at=datetime.now(UTC),
+        driver = backend.score_table(
+            CHAMPION_URI, "1", features, target, METADATA, project=IRIS, scored_at=first
         )
-        rows = scored.toPandas()
+        driver_schema = session.spark.table(target).schema
+        monkeypatch.setattr(databricks_backend, "DRIVER_SCORING_MAX_ROWS", 0)  # scale out: spark_udf
+        second = first + timedelta(days=1)
+        udf = backend.score_table(
+            CHAMPION_URI, "1", features, target, METADATA, project=IRIS, scored_at=second
+        )
+        rerun = backend.score_table(
+            CHAMPION_URI, "1", features, target, METADATA, project=IRIS, scored_at=second
+        )
     finally:
-        spark.stop()
-    assert len(rows) == 150
+        session.spark.conf.set("spark.sql.session.timeZone", "UTC")
+    assert (driver, udf, rerun) == (150, 150, 150)
+    assert (
+        session.spark.table(target).schema == driver_schema
+    )  # the UDF's rows merged into the driver's table
+    types = {field.name: field.dataType.simpleString() for field in driver_schema.fields}
+    assert types == {
+        KEY_COLUMN: "bigint",
+        **dict.fromkeys(FEATURE_COLUMNS, "double"),
+        PREDICTION_COLUMN: "string",
+        VERSION_COLUMN: "string",
+        "scored_at": "timestamp",
+        SCORED_ON_COLUMN: "date",
+    }
+    rows = backend.read_table(target)
+    assert rows.groupby(SCORED_ON_COLUMN).size().to_dict() == {date(2031, 3, 1): 150, date(2031, 3, 2): 150}
     assert set(rows[PREDICTION_COLUMN]) <= {"setosa", "versicolor", "virginica"}
     assert set(rows[VERSION_COLUMN]) == {"1"}
+    assert backend.delete_before(target, SCORED_ON_COLUMN, date(2031, 3, 2), METADATA) == 150
+    assert set(backend.read_table(target)[SCORED_ON_COLUMN]) == {date(2031, 3, 2)}
+    assert (
+        backend.delete_before(f"{CATALOG}.{schema}.never_written", SCORED_ON_COLUMN, date(2031, 3, 2), {})
+        == 0
+    )
