@@ -12,8 +12,19 @@ from pydantic import Field
 
 from infra.base import ComponentArgs, PlatformComponent, StrInput
 
+# Late rows: an alert looks back LOOKBACK on TimeGenerated (its window) but counts only the rows
+# ingested since the previous evaluation, so a Databricks diagnostic row that lands minutes after
+# its TimeGenerated is still counted once, and no row is counted twice ("Handle ingestion delay in
+# scheduled analytics rules", Microsoft Learn, sentinel/ingestion-delay: widen the look-back,
+# filter on ingestion_time() over the run frequency). LOOKBACK bounds the delay survived.
+EVALUATION_MINUTES = 5
+EVALUATION_FREQUENCY = f"PT{EVALUATION_MINUTES}M"
+LOOKBACK = "PT1H"
+NEWLY_INGESTED = f"| where ingestion_time() > ago({EVALUATION_MINUTES}m)"
+
 # Rows the workspace's "jobs" diagnostic category writes for each failed run (DatabricksJobs table).
-FAILED_JOBS_QUERY = """DatabricksJobs
+FAILED_JOBS_QUERY = f"""DatabricksJobs
+{NEWLY_INGESTED}
 | where ActionName in ("runFailed", "runFailure")
 | extend Params = parse_json(RequestParams)
 | project TimeGenerated, JobId = tostring(Params.jobId), RunId = tostring(Params.runId)"""
@@ -41,6 +52,7 @@ FAILED_JOBS_QUERY = """DatabricksJobs
 # the schedule is another action, and only the monitoring job runs as the job principal and
 # calls run-now (no task of the job graph calls the Jobs API otherwise).
 DRIFT_RETRAIN_QUERY = """DatabricksJobs
+{newly_ingested}
 | where ActionName == "runNow"
 | extend Params = parse_json(RequestParams), Caller = parse_json(Identity)
 | where tostring(Params.job_id) in ({training_job_ids})
@@ -60,6 +72,7 @@ def drift_retrain_query(training_job_ids: Sequence[str], job_principal_applicati
         if not value or _KQL_UNSAFE & set(value):
             raise ValueError(f"{key} {value!r}: must be non-empty, without quotes, backslashes or newlines")
     return DRIFT_RETRAIN_QUERY.format(
+        newly_ingested=NEWLY_INGESTED,
         training_job_ids=", ".join(f'"{job_id}"' for job_id in training_job_ids),
         job_principal=job_principal_application_id,
     )
@@ -213,8 +226,9 @@ def log_alert(
     tags: dict[str, str],
     opts: pulumi.ResourceOptions,
 ) -> monitor.ScheduledQueryRule:
-    """A scheduled query rule on the environment's Log Analytics: any row in 5 minutes notifies the
-    action group once (no auto-resolve: each row is an event, not a state)."""
+    """A scheduled query rule on the environment's Log Analytics: any row ingested since the last
+    evaluation (every 5 minutes, looking back an hour for late rows) notifies the action group once
+    (no auto-resolve: each row is an event, not a state)."""
     return monitor.ScheduledQueryRule(
         name,
         rule_name=alert.rule_name,
@@ -226,8 +240,8 @@ def log_alert(
         kind=monitor.Kind.LOG_ALERT,
         severity=alert.severity,
         scopes=[log_analytics_workspace_id],
-        evaluation_frequency="PT5M",
-        window_size="PT5M",
+        evaluation_frequency=EVALUATION_FREQUENCY,
+        window_size=LOOKBACK,
         criteria=monitor.ScheduledQueryRuleCriteriaArgs(
             all_of=[
                 monitor.ConditionArgs(

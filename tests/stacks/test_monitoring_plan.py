@@ -141,3 +141,24 @@ def test_the_drift_alert_can_be_switched_off_in_settings(switched_plan: OfflineR
     assert SWITCHED["monitoring"] == {"driftAlert": False}
     names = {r.name for r in switched_plan.of_type(RULE)}
     assert names == {"platform-monitoring-failed-jobs-alert"}
+
+
+def _minutes(duration: str) -> int:
+    """An ISO 8601 duration of whole minutes or hours (PT5M, PT1H)."""
+    number, unit = int(duration[2:-1]), duration[-1]
+    return number * {"M": 1, "H": 60}[unit]
+
+
+@pytest.mark.parametrize("environment", list(Environment))
+def test_alerts_count_late_rows_once(plans: dict[Environment, OfflineRun], environment: Environment) -> None:
+    """Databricks diagnostic rows often land minutes after their TimeGenerated. Each alert looks
+    back further than it runs (its window), and counts only what was ingested since its last run:
+    with a 5-minute window on TimeGenerated a late row fell between two evaluations, never counted."""
+    rules = plans[environment].of_type(RULE)
+    assert len(rules) == 2  # failed jobs, drift retrains
+    for rule in rules:
+        inputs = rule.plain_inputs()
+        every = _minutes(inputs["evaluationFrequency"])
+        assert _minutes(inputs["windowSize"]) >= 6 * every, rule.name
+        (condition,) = inputs["criteria"]["allOf"]
+        assert f"| where ingestion_time() > ago({every}m)" in condition["query"].splitlines(), rule.name
