@@ -29,7 +29,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
-from databricks.sdk.errors import NotFound, ResourceConflict
+from databricks.sdk.errors import InvalidParameterValue, NotFound, ResourceConflict
 from databricks.sdk.service.serving import ServingEndpointsAPI
 
 SERVERLESS_SPARK_PROPERTIES = frozenset(
@@ -42,6 +42,7 @@ SERVERLESS_SPARK_PROPERTIES = frozenset(
         "spark.databricks.execution.timeout",
     }
 )
+PROVISIONED_CONCURRENCY = frozenset({"min_provisioned_concurrency", "max_provisioned_concurrency"})
 
 
 class SparkError(Exception):
@@ -258,6 +259,12 @@ class FakeServingRest:
         if method == "PUT" and match[2] and body is not None:
             if endpoint["state"]["config_update"] == "IN_PROGRESS":
                 raise ResourceConflict(f"endpoint {match[1]} has an update in progress")
+            for entity in body["served_entities"]:
+                given = {key for key, value in entity.items() if value is not None}
+                if "workload_size" in given and given & PROVISIONED_CONCURRENCY:
+                    # databricks-sdk ServedEntityInput: provisioned concurrency "Do not use if
+                    # workload_size is specified".
+                    raise InvalidParameterValue("workload_size and provisioned concurrency are exclusive")
             self.puts.append(dict(body))
             endpoint["pending_config"] = {"served_entities": body["served_entities"]}
             endpoint["state"]["config_update"] = "IN_PROGRESS"

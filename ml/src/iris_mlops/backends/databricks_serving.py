@@ -12,7 +12,6 @@ the current update completes or fails" (a second PUT gets a conflict).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from datetime import timedelta
@@ -33,13 +32,21 @@ from iris_mlops.vocabulary import SERVED_ENTITY_NAME
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
 
-# Every field a served entity accepts on input that the endpoint also reports back: an update
-# sends them all back unchanged except the version (the PUT replaces the whole served entity).
-_CARRIED_FIELDS = tuple(
-    sorted(
-        {field.name for field in dataclasses.fields(ServedEntityInput)}
-        & {field.name for field in dataclasses.fields(ServedEntityOutput)} - {"entity_version"}
-    )
+# What an update sends back of a served entity besides the version (the PUT replaces the whole
+# entity): an explicit allow-list, not whatever the GET reports. The GET also reports fields the
+# API refuses together: min/max_provisioned_concurrency "Do not use if workload_size is specified"
+# (databricks-sdk databricks/sdk/service/serving.py, ServedEntityInput), and the endpoint reports
+# the concurrency range its workload size implies. These are the fields Pulumi sets
+# (infra/model_serving.py: name, entity_name, workload_size, scale_to_zero_enabled) and the ones a
+# person may have set on the entity that an update must not drop.
+_CARRIED_FIELDS = (
+    "entity_name",
+    "environment_vars",
+    "instance_profile_arn",
+    "name",
+    "scale_to_zero_enabled",
+    "workload_size",
+    "workload_type",
 )
 
 logger = logging.getLogger(f"{LOGGER_NAME}.databricks")
