@@ -39,6 +39,7 @@ LAYERS: dict[str, int] = {
     "stacks.rules": SETTINGS,
     "stacks.loading": SETTINGS,
     "stacks.subscription": SETTINGS,
+    "stacks.secrets_provider": SETTINGS,
     "bootstrap.settings": SETTINGS,
     "stacks.wiring": ROOT_LAYER,
     "stacks.program": ROOT_LAYER,

@@ -15,7 +15,17 @@ before any program runs, what the real CLI would need and fails with the CLI's o
   <engine> <pack>`` in the pack's folder (main.go, ``RunPlugin``). The pack prints the port it
   serves on (pulumi_policy/policy.py) and must list its policies over gRPC.
 - The wheel in ``dist/`` the program reads, and the credentials the providers read from the
-  environment (ARM_*, GITHUB_TOKEN, and PULUMI_CONFIG_PASSPHRASE for the passphrase provider).
+  environment (ARM_*, GITHUB_TOKEN).
+- The secrets manager: the stack file's ``secretsprovider`` if set, else a passphrase manager
+  (``pkg/cmd/pulumi/stack/secrets.go``, no fallback to the state's manager by default), which
+  needs PULUMI_CONFIG_PASSPHRASE and takes an empty one as the passphrase
+  (``pkg/secrets/passphrase/manager.go``, ``os.LookupEnv``): the stand-in refuses that silent case.
+- The self-managed backend's lock (``pkg/backend/diy/lock.go``): ``up`` writes a lock file under
+  ``.pulumi/locks/<org>/<project>/<stack>/`` and refuses to start while another is there ("the
+  stack is currently locked"); ``pulumi cancel`` deletes them all (``backend.go``,
+  ``CancelCurrentUpdate``). The first SIGINT or SIGTERM cancels: nothing new starts, what is in
+  flight ends, the lock goes; a second one terminates at once, leaving the lock
+  (``pkg/backend/cancellation_scope.go``). The backend is the folder REHEARSAL_BACKEND.
 
 Then it runs the program with the program's own interpreter through the offline engine
 (``stacks.plan``), logged in to ``ARM_SUBSCRIPTION_ID``, and applies the policy pack to the plan:
@@ -31,8 +41,11 @@ import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 
 import yaml
@@ -184,12 +197,65 @@ def refresh_text(project: Path, flag: str | None) -> str:
 def check_environment(project: Path, stack: str) -> None:
     needed = list(CREDENTIALS)
     stack_file = yaml.safe_load((project / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8")) or {}
-    if str(stack_file.get("secretsprovider", "passphrase")).startswith("passphrase"):
-        needed.append("PULUMI_CONFIG_PASSPHRASE")
+    provider = str(stack_file.get("secretsprovider") or "passphrase")
+    if provider == "passphrase":
+        if "PULUMI_CONFIG_PASSPHRASE" not in os.environ and not os.environ.get(
+            "PULUMI_CONFIG_PASSPHRASE_FILE"
+        ):
+            raise CliError(
+                "passphrase must be set with PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE "
+                "environment variables"
+            )
+        if not os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE") and not os.environ["PULUMI_CONFIG_PASSPHRASE"]:
+            raise CliError(
+                f"Pulumi.{stack}.yaml names no secrets provider and PULUMI_CONFIG_PASSPHRASE is empty: "
+                "the real CLI takes the empty string as the passphrase and encrypts the stack with it"
+            )
     empty = [name for name in needed if not os.environ.get(name)]
     if empty:
         raise CliError(f"empty in the environment of `pulumi`: {', '.join(empty)}")
-    say(f"credentials present: {', '.join(needed)}")
+    say(f"credentials present: {', '.join(needed)}; secrets provider: {provider.split('://', maxsplit=1)[0]}")
+
+
+def lock_dir(project: Path, stack: str) -> Path:
+    name = yaml.safe_load((project / "Pulumi.yaml").read_text(encoding="utf-8"))["name"]
+    return Path(os.environ["REHEARSAL_BACKEND"]) / ".pulumi" / "locks" / "organization" / name / stack
+
+
+def take_lock(project: Path, stack: str) -> Path:
+    locks = lock_dir(project, stack)
+    held = sorted(locks.glob("*.json")) if locks.is_dir() else []
+    if held:
+        raise CliError(
+            f"the stack is currently locked by {len(held)} lock(s). Either wait for the other "
+            "process(es) to end or delete the lock file with `pulumi cancel`."
+        )
+    locks.mkdir(parents=True, exist_ok=True)
+    lock = locks / f"{uuid.uuid4()}.json"
+    lock.write_text(json.dumps({"pid": os.getpid()}), encoding="utf-8")
+    return lock
+
+
+def apply_update(lock: Path) -> None:
+    """The update's steps (REHEARSAL_UP_SECONDS of them, one a second), cancellable as the CLI is."""
+    signals: list[int] = []
+
+    def interrupted(number: int, _frame: object) -> None:
+        if signals:  # a second signal: terminate now, the lock stays
+            say("^C received; terminating")
+            os._exit(255)
+        signals.append(number)
+        say("^C received; cancelling. If you would like to terminate immediately, press ^C again.")
+
+    signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
+    for _ in range(int(os.environ.get("REHEARSAL_UP_SECONDS", "0"))):
+        if signals:
+            break
+        time.sleep(1)  # one step in flight, then the next
+    lock.unlink()
+    if signals:
+        raise CliError("update canceled: the in-flight step finished, the state is saved, the lock released")
 
 
 def run(args: argparse.Namespace, rest: list[str]) -> None:
@@ -198,6 +264,11 @@ def run(args: argparse.Namespace, rest: list[str]) -> None:
         if not rest or not rest[0]:
             raise CliError("login: no backend URL (cloud-url) reached the step")
         say(f"logged in to {rest[0]}")
+        return
+    if args.command == "cancel":
+        for lock in sorted(lock_dir(project, args.stack).glob("*.json")):
+            lock.unlink()
+        say(f"the currently running update for '{args.stack}' has been canceled")
         return
     if args.command not in ("preview", "up"):
         raise CliError(f"`pulumi {args.command}` is not modelled")
@@ -216,11 +287,17 @@ def run(args: argparse.Namespace, rest: list[str]) -> None:
     for pack, pack_python in packs.items():
         start_policy_pack(pack, pack_python)
     say(f"wheel: dist/iris/{wheels[-1].name}")
+    # An update locks the stack first; a preview takes no lock (diy backend.go, Preview).
+    lock = take_lock(project, args.stack) if args.command == "up" else None
     code, output = run_program(python, project, args.stack)
     for line in output.strip().splitlines():
         say(line)
     if code != 0:
+        if lock is not None:
+            lock.unlink()
         raise CliError(f"`pulumi {args.command} --stack {args.stack}` failed (program exit code {code})")
+    if lock is not None:
+        apply_update(lock)
 
 
 def run_program(python: Path, project: Path, stack: str) -> tuple[int, str]:

@@ -291,6 +291,10 @@ class Runner:
             ]:
                 raise self.fail(f"{self.where}: azure/login got no {missing}")
             self.login_subscription = str(inputs["subscription-id"])
+        elif action == "pulumi/actions" and "command" not in inputs:
+            # Install only (pulumi/actions src/main.ts, installOnly): later steps call `pulumi`.
+            self.env["PATH"] = f"{self.stand_in}{os.pathsep}{self.env['PATH']}"
+            self.env |= self._stand_in_env()
         elif action == "pulumi/actions":
             self._pulumi(inputs, env)
             return
@@ -318,6 +322,7 @@ class Runner:
         self.transcript.append(
             f"  - {step.get('name', command)}: $ {command} (exit {result.returncode}, {took:.1f} s)"
         )
+        self.transcript += [f"    {line}" for line in result.stdout.splitlines() if "(stand-in)" in line]
         if result.returncode != 0:
             raise self.fail(f"{self.where}: `{command}` failed:\n{(result.stdout + result.stderr)[-3000:]}")
         if "id" in step:
@@ -325,6 +330,14 @@ class Runner:
             context.steps[str(step["id"])] = {
                 "outputs": dict(line.split("=", 1) for line in lines if "=" in line)
             }
+
+    def _stand_in_env(self) -> dict[str, str]:
+        """What the stand-in CLI reads besides the job's variables: its plan server and the folder
+        standing in for the state backend (its locks)."""
+        extra = {"REHEARSAL_BACKEND": str(self.clone.parent / "backend")}
+        if self.plan_server:
+            extra[SERVER_VARIABLE] = self.plan_server
+        return extra
 
     def _pulumi(self, inputs: dict[str, Any], env: dict[str, str]) -> None:
         """What pulumi/actions runs: `pulumi login <cloud-url>`, then the command, on the stand-in."""
@@ -344,9 +357,7 @@ class Runner:
         command += [arg for pack in packs for arg in ("--policy-pack", pack)]
         if self.login_subscription != env.get("ARM_SUBSCRIPTION_ID"):
             raise self.fail(f"{self.where}: azure/login and ARM_SUBSCRIPTION_ID name different subscriptions")
-        env = {**env, "PATH": f"{self.stand_in}{os.pathsep}{env['PATH']}"}
-        if self.plan_server:
-            env[SERVER_VARIABLE] = self.plan_server
+        env = {**env, "PATH": f"{self.stand_in}{os.pathsep}{env['PATH']}", **self._stand_in_env()}
         login = [
             "pulumi",
             "--non-interactive",

@@ -25,7 +25,7 @@ HUMAN_ONLY = ("az account", "pulumi stack")  # a person picks the subscription a
 
 def signature(line: str) -> str | None:
     """What a shell line does, or None for a comment or a variable assignment."""
-    words = shlex.split(line, comments=True)
+    words = _unwrapped(shlex.split(line, comments=True))
     assignments = []
     while words and re.fullmatch(r"[A-Z_]+=\S*", words[0]):
         assignments.append(words.pop(0))
@@ -44,6 +44,16 @@ def signature(line: str) -> str | None:
     if command == "pulumi":
         return _pulumi_signature(args)
     return command
+
+
+def _unwrapped(words: list[str]) -> list[str]:
+    """The command `timeout [options] <duration> <command...>` runs, or the words as they are."""
+    if words[:1] != ["timeout"]:
+        return words
+    rest = words[1:]
+    while rest and rest[0].startswith("-"):
+        rest = rest[1:]
+    return rest[1:]
 
 
 def _pulumi_signature(args: list[str]) -> str:
@@ -74,6 +84,8 @@ def job_signatures(workflow: str, job: str) -> list[str]:
             found += [s for line in str(step["run"]).splitlines() if (s := signature(line))]
         elif uses == "azure/login":
             found.append("az login")
+        elif uses == "pulumi/actions" and "command" not in step["with"]:
+            continue  # install-only: the CLI itself, at the pinned version
         elif uses == "pulumi/actions":
             inputs, env = step["with"], step.get("env") or {}
             flags = [f for f in RUN_FLAGS if inputs.get(f.removeprefix("--")) is True]
@@ -134,6 +146,10 @@ def test_readme_deploys_by_hand_with_the_commands_ci_runs() -> None:
         ),
         ("pulumi up --stack dev --refresh --policy-pack policy", "pulumi up --refresh --policy-pack policy"),
         ("pulumi up -s dev", "pulumi up"),
+        (
+            "timeout --foreground --signal=INT --kill-after=8m 45m pulumi up -s dev --refresh",
+            "pulumi up --refresh",
+        ),
         ("PULUMI_OPTION_REFRESH=false pulumi preview -s dev", "pulumi preview --refresh=false"),
         ("pulumi preview --refresh=false --diff", "pulumi preview --diff --refresh=false"),
         ("pulumi --non-interactive --cwd . login azblob://x", "pulumi login"),

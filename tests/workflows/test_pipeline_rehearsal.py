@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +78,8 @@ def rehearse(
 ) -> list[str]:
     """Clone, reintroduce a defect if asked, then run ``job`` as a runner would."""
     clone = fresh_clone(ROOT, tmp_path / "clone")
+    for stack in Stack:
+        _edit_yaml(clone / f"Pulumi.{stack.value}.yaml", _stack_initialised(stack.value))
     if mutate is not None:
         mutate(clone)
     link_venv(clone, ROOT / ".venv")
@@ -95,8 +98,8 @@ def _assert_pulumi_ran(transcript: list[str], stack: str, command: str) -> None:
         "plugins: pulumi-azure-native, pulumi-databricks, pulumi-github",
         "policy pack 'mlops-platform-policies' loads in policy/venv with",
         "wheel: dist/iris/iris_mlops-",
-        "credentials present: ARM_CLIENT_ID, ARM_TENANT_ID, ARM_SUBSCRIPTION_ID, GITHUB_TOKEN, "
-        "PULUMI_CONFIG_PASSPHRASE",
+        "credentials present: ARM_CLIENT_ID, ARM_TENANT_ID, ARM_SUBSCRIPTION_ID, GITHUB_TOKEN; "
+        "secrets provider: azurekeyvault",
         f"resources planned for {stack}; policy pack: 0 mandatory violation(s)",
         # Not what the job proves, but what keeps the rehearsal cheap: a refusal names its reason.
         "program started warm",
@@ -130,6 +133,40 @@ def _edit_yaml(path: Path, edit: Callable[[Any], object]) -> None:
     document = yaml.load(path)
     edit(document)
     yaml.dump(document, path)
+
+
+def _stack_initialised(stack: str) -> Callable[[Any], object]:
+    """What `pulumi stack init <stack> --secrets-provider azurekeyvault://...` writes into the stack
+    file, committed as the first-deploy sequence says (docs/ci.md)."""
+
+    def edit(document: Any) -> None:
+        document["secretsprovider"] = (
+            f"azurekeyvault://kv-mlops-sp-rehearsal.vault.azure.net/keys/stack-{stack}"
+        )
+        document["encryptedkey"] = "cmVoZWFyc2FsLWRhdGEta2V5"
+
+    return edit
+
+
+def _no_secrets_provider(clone: Path) -> None:
+    """The stack file as the repository had it: `pulumi stack init` wrote it, nobody committed it."""
+    _edit_yaml(
+        clone / "Pulumi.dev.yaml",
+        lambda document: [document.pop(k) for k in ("secretsprovider", "encryptedkey")],
+    )
+
+
+def _empty_passphrase(clone: Path) -> None:
+    """No key in the stack file, no check before `pulumi`, and the passphrase secret exported empty."""
+    _no_secrets_provider(clone)
+
+    def edit(document: Any) -> None:
+        steps = document["jobs"]["up"]["steps"]
+        steps[:] = [step for step in steps if step.get("name") != "Secrets provider of the stack"]
+        (up,) = [step for step in steps if step.get("name") == "pulumi up"]
+        up["env"]["PULUMI_CONFIG_PASSPHRASE"] = ""
+
+    _edit_yaml(clone / ".github" / "workflows" / "pulumi-up.yml", edit)
 
 
 def _drop_preview_step(name: str) -> Callable[[Path], None]:
@@ -181,6 +218,12 @@ DEFECTS = {
     "4 repository secrets never reach the reusable workflow": Defect(
         UP_DEV, _no_secrets_passed, "`secrets.AZURE_CLIENT_ID` is empty there; it never reaches the job"
     ),
+    "5 the stack file names no secrets provider": Defect(
+        UP_DEV, _no_secrets_provider, "Pulumi.dev.yaml names no Key Vault secrets provider"
+    ),
+    "6 an empty passphrase reaches pulumi": Defect(
+        UP_DEV, _empty_passphrase, "PULUMI_CONFIG_PASSPHRASE is empty: the real CLI takes the empty string"
+    ),
 }
 
 
@@ -191,3 +234,69 @@ def test_each_defect_reintroduced_fails_the_rehearsal(
     with pytest.raises(RehearsalError) as failure:
         rehearse(tmp_path, repository, defect.job, defect.mutate)
     assert defect.complaint in failure.value.reason, failure.value.reason
+
+
+# ---- a stopped update ---------------------------------------------------------------------------
+
+
+def _update_stopped_after_seconds(signal_name: str) -> Callable[[Path], None]:
+    """The deploy's `timeout` at seconds instead of minutes, sending ``signal_name``."""
+
+    def mutate(clone: Path) -> None:
+        path = clone / ".github" / "workflows" / "pulumi-up.yml"
+        text = path.read_text(encoding="utf-8")
+        shortened = text.replace(
+            "--signal=INT --kill-after=8m 45m", f"--signal={signal_name} --kill-after=20s 4s"
+        )
+        assert shortened != text
+        path.write_text(shortened, encoding="utf-8")
+
+    return mutate
+
+
+def _locks(tmp_path: Path) -> list[Path]:
+    return sorted((tmp_path / "backend").rglob("*.json"))
+
+
+def test_an_update_stopped_by_its_timeout_cancels_and_unlocks(
+    tmp_path: Path, repository: Repository, plan_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deploy's own SIGINT reaches `pulumi` alone: the engine cancels, the in-flight step ends,
+    the lock goes. The next deploy is not refused as "currently locked"."""
+    monkeypatch.setenv("REHEARSAL_UP_SECONDS", "60")  # an update still running when the timeout fires
+    with pytest.raises(RehearsalError) as stopped:
+        rehearse(tmp_path, repository, UP_DEV, _update_stopped_after_seconds("INT"), plan_server)
+    assert "^C received; cancelling" in stopped.value.reason
+    assert "update canceled" in stopped.value.reason
+    assert _locks(tmp_path) == []
+
+
+def test_a_killed_update_leaves_the_lock_and_pulumi_cancel_clears_it(
+    tmp_path: Path, repository: Repository, plan_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the runner's own step timeout amounts to (SIGINT to the step's entry process, SIGTERM
+    7.5 s later, then the process tree killed): the lock stays and every later deploy is refused,
+    until `pulumi cancel` (docs/ci.md, recovery)."""
+    monkeypatch.setenv("REHEARSAL_UP_SECONDS", "60")
+    with pytest.raises(RehearsalError):
+        rehearse(tmp_path, repository, UP_DEV, _update_stopped_after_seconds("KILL"), plan_server)
+    assert len(_locks(tmp_path)) == 1
+    clone = tmp_path / "clone"
+    credentials = {
+        name: "set" for name in ("ARM_CLIENT_ID", "ARM_TENANT_ID", "ARM_SUBSCRIPTION_ID", "GITHUB_TOKEN")
+    }
+    env = {**os.environ, **credentials, "REHEARSAL_BACKEND": str(tmp_path / "backend")}
+    standin = stand_in_dir(tmp_path / "bin2") / "pulumi"
+    refused = subprocess.run(
+        [str(standin), "up", "--stack", "dev", "--yes"],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "the stack is currently locked by 1 lock(s)" in refused.stdout
+    subprocess.run(
+        [str(standin), "cancel", "--stack", "dev"], cwd=clone, env=env, check=True, capture_output=True
+    )
+    assert _locks(tmp_path) == []

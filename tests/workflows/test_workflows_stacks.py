@@ -107,9 +107,9 @@ def test_pulumi_up_runs_in_the_environment_of_its_stack_and_is_never_cancelled(
     (job,) = reusable["jobs"].values()
     assert job["environment"] == "${{ inputs.stack }}", "the environment's reviewers and secrets apply"
     assert job["concurrency"] == {"group": "pulumi-${{ inputs.stack }}", "cancel-in-progress": False}
-    (up,) = [s for s in job["steps"] if str(s.get("uses", "")).startswith(PULUMI_ACTION)]
-    assert up["with"]["command"] == "up"
-    assert up["with"]["stack-name"] == "${{ inputs.stack }}"
+    up = _up_step(job)
+    assert up["env"]["STACK"] == "${{ inputs.stack }}"
+    assert 'pulumi up --stack "$STACK"' in up["run"]
 
 
 def test_azure_login_uses_the_environment_secrets_and_the_stacks_own_subscription(
@@ -144,7 +144,7 @@ def test_every_pulumi_job_logs_in_to_the_subscription_its_stack_file_names(
     assert reader["run"] == '.venv/bin/python -m stacks.subscription "$STACK" >> "$GITHUB_OUTPUT"'
     assert reader["env"] == {"STACK": stack_expression}
     (login,) = [s for s in job["steps"] if str(s.get("uses", "")).startswith("azure/login@")]
-    (up,) = [s for s in job["steps"] if str(s.get("uses", "")).startswith(PULUMI_ACTION)]
+    (up,) = [s for s in job["steps"] if s.get("name") in ("pulumi up", "pulumi preview")]
     assert login["with"]["subscription-id"] == up["env"]["ARM_SUBSCRIPTION_ID"] == SUBSCRIPTION_OUTPUT
     assert "AZURE_SUBSCRIPTION_ID" not in str(job)
 
@@ -164,9 +164,45 @@ def test_previews_comment_once_per_stack_and_read_no_live_state(jobs: list[Job])
 
 def test_deploys_refresh_and_apply_the_policy_pack(workflows: dict[str, dict[str, Any]]) -> None:
     (job,) = workflows[REUSABLE_UP]["jobs"].values()
-    (up,) = [s for s in job["steps"] if str(s.get("uses", "")).startswith(PULUMI_ACTION)]
-    assert up["with"]["refresh"] is True
-    assert up["with"]["policyPacks"] == "policy"
+    command = _up_step(job)["run"].splitlines()[-1].split()
+    assert "--refresh" in command
+    assert command[command.index("--policy-pack") + 1] == "policy"
+
+
+def _up_step(job: dict[str, Any]) -> dict[str, Any]:
+    (up,) = [s for s in job["steps"] if s.get("name") == "pulumi up"]
+    return up
+
+
+def test_the_cli_is_pinned_at_a_version_that_reads_pulumi_option_flags(jobs: list[Job]) -> None:
+    """Unpinned, pulumi/actions installs whatever `^3` the runner has: before 3.208.0 the CLI
+    ignores PULUMI_OPTION_REFRESH (pulumi/pulumi CHANGELOG 3.208.0, "Expose all command flags as
+    env vars"), and every PR preview would refresh as the read-only identity."""
+    pinned = (ROOT / ".pulumi-version").read_text(encoding="utf-8").strip()
+    assert tuple(int(part) for part in pinned.split(".")) >= (3, 208, 0)
+    steps = [s for job in jobs for s in job.steps if s.runs(PULUMI_ACTION)]
+    assert len(steps) == 2  # the preview, and the deploy's install
+    for step in steps:
+        assert step.body["with"]["pulumi-version-file"] == ".pulumi-version", step.workflow
+        assert "pulumi-version" not in step.body["with"]
+
+
+def test_no_workflow_exports_a_passphrase() -> None:
+    """Every stack CI touches uses its Key Vault key; an empty PULUMI_CONFIG_PASSPHRASE counts as
+    set (pulumi/pulumi pkg/secrets/passphrase/manager.go, os.LookupEnv) and would encrypt a stack
+    whose committed file names no key with the empty passphrase."""
+    for path in sorted((ROOT / ".github").rglob("*.yml")):
+        assert "PULUMI_CONFIG_PASSPHRASE" not in path.read_text(encoding="utf-8"), path.name
+
+
+def test_every_pulumi_job_checks_the_stacks_secrets_provider_first(jobs: list[Job]) -> None:
+    for job in jobs:
+        names = [s.body.get("name") for s in job.steps]
+        if "pulumi up" in names or "pulumi preview" in names:
+            (check,) = [s for s in job.steps if s.body.get("name") == "Secrets provider of the stack"]
+            assert check.body["run"] == '.venv/bin/python -m stacks.secrets_provider "$STACK"'
+            login = next(i for i, s in enumerate(job.steps) if s.runs("azure/login"))
+            assert names.index("Secrets provider of the stack") < login, job.workflow
 
 
 def test_pull_requests_from_forks_get_no_preview_and_no_identity(jobs: list[Job]) -> None:

@@ -19,7 +19,7 @@ VENV_BIN = ROOT / ".venv" / "bin"
 # What a repository owner sets by hand (docs/ci.md, "What a repository owner still clicks by hand"):
 # the values jobs read that no GitHub environment holds (infra/github.py writes those).
 REPOSITORY_SECRETS = ("AZURE_PREVIEW_CLIENT_ID", "AZURE_TENANT_ID", "PLATFORM_GITHUB_READ_TOKEN",
-                      "PLATFORM_GITHUB_TOKEN", "PULUMI_CONFIG_PASSPHRASE")  # fmt: skip
+                      "PLATFORM_GITHUB_TOKEN")  # fmt: skip
 REPOSITORY_VARIABLES = ("PULUMI_BACKEND_URL",)
 
 
