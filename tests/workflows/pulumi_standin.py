@@ -236,25 +236,33 @@ def take_lock(project: Path, stack: str) -> Path:
     return lock
 
 
-def apply_update(lock: Path) -> None:
-    """The update's steps (REHEARSAL_UP_SECONDS of them, one a second), cancellable as the CLI is."""
-    signals: list[int] = []
+SIGNALS: list[int] = []  # the SIGINT/SIGTERM received since an update started
+
+
+def cancellable() -> None:
+    """As the CLI's cancellation scope, from the start of the operation: the first signal cancels,
+    a second terminates at once, leaving the lock (pkg/backend/cancellation_scope.go)."""
 
     def interrupted(number: int, _frame: object) -> None:
-        if signals:  # a second signal: terminate now, the lock stays
+        if SIGNALS:
             say("^C received; terminating")
             os._exit(255)
-        signals.append(number)
+        SIGNALS.append(number)
         say("^C received; cancelling. If you would like to terminate immediately, press ^C again.")
 
     signal.signal(signal.SIGINT, interrupted)
     signal.signal(signal.SIGTERM, interrupted)
+
+
+def apply_update(lock: Path) -> None:
+    """The update's steps (REHEARSAL_UP_SECONDS of them, one a second): none starts once cancelled."""
+    say("applying the update")
     for _ in range(int(os.environ.get("REHEARSAL_UP_SECONDS", "0"))):
-        if signals:
+        if SIGNALS:
             break
         time.sleep(1)  # one step in flight, then the next
     lock.unlink()
-    if signals:
+    if SIGNALS:
         raise CliError("update canceled: the in-flight step finished, the state is saved, the lock released")
 
 
@@ -288,6 +296,8 @@ def run(args: argparse.Namespace, rest: list[str]) -> None:
         start_policy_pack(pack, pack_python)
     say(f"wheel: dist/iris/{wheels[-1].name}")
     # An update locks the stack first; a preview takes no lock (diy backend.go, Preview).
+    if args.command == "up":
+        cancellable()
     lock = take_lock(project, args.stack) if args.command == "up" else None
     code, output = run_program(python, project, args.stack)
     for line in output.strip().splitlines():

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from clone_setup import fresh_clone, link_venv, stand_in_dir, tool_dir
+from plan_server import SERVER_VARIABLE
 from rehearsal import Environment, Event, RehearsalError, Repository, Runner
 from ruamel.yaml import YAML
 from workflow_files import REPOSITORY_SECRETS, REPOSITORY_VARIABLES, ROOT, load_yaml
@@ -25,6 +26,7 @@ from workflow_files import REPOSITORY_SECRETS, REPOSITORY_VARIABLES, ROOT, load_
 from core.environment import Environment as Stack
 from stacks.offline import OfflineRun
 from stacks.plan import stack_settings
+from stacks.subscription import stack_subscription
 from stacks.wiring import github_protection
 
 ENVIRONMENT_SECRET = "github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret"  # noqa: S105
@@ -239,19 +241,13 @@ def test_each_defect_reintroduced_fails_the_rehearsal(
 # ---- a stopped update ---------------------------------------------------------------------------
 
 
-def _update_stopped_after_seconds(signal_name: str) -> Callable[[Path], None]:
-    """The deploy's `timeout` at seconds instead of minutes, sending ``signal_name``."""
-
-    def mutate(clone: Path) -> None:
-        path = clone / ".github" / "workflows" / "pulumi-up.yml"
-        text = path.read_text(encoding="utf-8")
-        shortened = text.replace(
-            "--signal=INT --kill-after=8m 45m", f"--signal={signal_name} --kill-after=20s 4s"
-        )
-        assert shortened != text
-        path.write_text(shortened, encoding="utf-8")
-
-    return mutate
+def _update_interrupted_early(clone: Path) -> None:
+    """The deploy's `timeout` interrupting after seconds instead of minutes (and killing only much later)."""
+    path = clone / ".github" / "workflows" / "pulumi-up.yml"
+    text = path.read_text(encoding="utf-8")
+    shortened = text.replace("--signal=INT --kill-after=8m 45m", "--signal=INT --kill-after=10m 3s")
+    assert shortened != text
+    path.write_text(shortened, encoding="utf-8")
 
 
 def _locks(tmp_path: Path) -> list[Path]:
@@ -263,38 +259,45 @@ def test_an_update_stopped_by_its_timeout_cancels_and_unlocks(
 ) -> None:
     """The deploy's own SIGINT reaches `pulumi` alone: the engine cancels, the in-flight step ends,
     the lock goes. The next deploy is not refused as "currently locked"."""
-    monkeypatch.setenv("REHEARSAL_UP_SECONDS", "60")  # an update still running when the timeout fires
+    monkeypatch.setenv("REHEARSAL_UP_SECONDS", "120")  # an update still running when the timeout fires
     with pytest.raises(RehearsalError) as stopped:
-        rehearse(tmp_path, repository, UP_DEV, _update_stopped_after_seconds("INT"), plan_server)
+        rehearse(tmp_path, repository, UP_DEV, _update_interrupted_early, plan_server)
     assert "^C received; cancelling" in stopped.value.reason
     assert "update canceled" in stopped.value.reason
     assert _locks(tmp_path) == []
 
 
 def test_a_killed_update_leaves_the_lock_and_pulumi_cancel_clears_it(
-    tmp_path: Path, repository: Repository, plan_server: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, repository: Repository, plan_server: str
 ) -> None:
     """What the runner's own step timeout amounts to (SIGINT to the step's entry process, SIGTERM
     7.5 s later, then the process tree killed): the lock stays and every later deploy is refused,
     until `pulumi cancel` (docs/ci.md, recovery)."""
-    monkeypatch.setenv("REHEARSAL_UP_SECONDS", "60")
-    with pytest.raises(RehearsalError):
-        rehearse(tmp_path, repository, UP_DEV, _update_stopped_after_seconds("KILL"), plan_server)
-    assert len(_locks(tmp_path)) == 1
-    clone = tmp_path / "clone"
+    rehearse(tmp_path, repository, UP_DEV, plan_server=plan_server)  # a clone that deploys
+    clone, standin = tmp_path / "clone", stand_in_dir(tmp_path / "bin") / "pulumi"
     credentials = {
         name: "set" for name in ("ARM_CLIENT_ID", "ARM_TENANT_ID", "ARM_SUBSCRIPTION_ID", "GITHUB_TOKEN")
     }
-    env = {**os.environ, **credentials, "REHEARSAL_BACKEND": str(tmp_path / "backend")}
-    standin = stand_in_dir(tmp_path / "bin2") / "pulumi"
-    refused = subprocess.run(
-        [str(standin), "up", "--stack", "dev", "--yes"],
-        cwd=clone,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    env = {
+        **os.environ,
+        **credentials,
+        "REHEARSAL_BACKEND": str(tmp_path / "backend"),
+        SERVER_VARIABLE: plan_server,
+    }
+    env["ARM_SUBSCRIPTION_ID"] = stack_subscription("dev", clone)
+    env["GITHUB_REPOSITORY"] = repository.full_name
+    up = [str(standin), "up", "--stack", "dev", "--yes"]
+    with subprocess.Popen(
+        up, cwd=clone, env={**env, "REHEARSAL_UP_SECONDS": "120"}, stdout=subprocess.PIPE, text=True
+    ) as update:
+        seen = []
+        for line in update.stdout or []:
+            seen.append(line)
+            if "applying the update" in line:
+                update.kill()  # the process tree killed: no chance to unlock
+                break
+    assert len(_locks(tmp_path)) == 1, "".join(seen)
+    refused = subprocess.run(up, cwd=clone, env=env, capture_output=True, text=True, check=False)
     assert "the stack is currently locked by 1 lock(s)" in refused.stdout
     subprocess.run(
         [str(standin), "cancel", "--stack", "dev"], cwd=clone, env=env, check=True, capture_output=True
