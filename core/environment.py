@@ -5,16 +5,14 @@ wheel runs on Databricks without the platform, so it cannot import this module; 
 import that one, as it reads the job-graph contract). This module adds what only the platform
 knows about each environment, and every layer imports ``Environment`` from here, the policy pack
 too (its virtualenv has neither installed; policy/__main__.py puts both on its path).
+``PRODUCTION_LIKE`` (uat, prod) is the wheel's too: its tasks refuse a weakened gate there.
 """
 
 from __future__ import annotations
 
-from iris_mlops.vocabulary import Environment
+from iris_mlops.vocabulary import PRODUCTION_LIKE, Environment
 
 __all__ = ["ENVIRONMENT_CODES", "PRODUCTION_LIKE", "PROMOTION_ORDER", "Environment"]
-
-# uat and prod carry approvals, purge protection and running schedules (stacks/defaults.py, rules.py).
-PRODUCTION_LIKE: frozenset[Environment] = frozenset({Environment.UAT, Environment.PROD})
 
 # Physical names carry a short code; "sbx" and "prd" keep the longest name within Azure's limits.
 ENVIRONMENT_CODES: dict[Environment, str] = {

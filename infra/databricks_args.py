@@ -187,6 +187,9 @@ PARAMETERS: Mapping[str, Callable[[DatabricksWorkloadsArgs, ProjectArgs], str]] 
     "training_job_name": lambda args, project: args.names.job(project.name, TRAINING_JOB),
     # The training job's job parameter default: not started by a drift alert.
     "drift_summary": lambda args, project: "{}",
+    # Databricks' dynamic value reference for the job run: deploy acts on approve's verdict in the
+    # same run (iris_mlops/decisions.py; "Dynamic value references", {{job.run_id}}).
+    "job_run_id": lambda args, project: "{{job.run_id}}",
 }
 
 

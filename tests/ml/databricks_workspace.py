@@ -17,9 +17,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import mlflow
-from fake_databricks import FakeServingRest, FakeSpark, FakeWorkspaceClient, JobRun, run_job
+from fake_databricks import (
+    JOB_RUN_REFERENCE,
+    FakeServingRest,
+    FakeSpark,
+    FakeWorkspaceClient,
+    JobRun,
+    resolve_references,
+    run_job,
+)
 from fake_uc_registry import Metastore, UcRegistryService
 from fake_workspace_server import FakeWorkspaceServer
+from iris_mlops import cli
 from iris_mlops.backends.databricks import REGISTRY_URI, DatabricksBackend
 from iris_mlops.data import DEPLOYMENTS_TABLE
 from iris_mlops.entrypoints import run_task, task_entry
@@ -67,10 +76,12 @@ class FakeDatabricksBackend(DatabricksBackend):
 
     def __init__(self, home: Path, spark: FakeSpark, rest: FakeServingRest) -> None:
         super().__init__(workspace=FakeWorkspaceClient(rest), spark=spark)  # type: ignore[arg-type]
-        self.home = home
+        # Not `home`: a backend with one is local state (backends/base.py, LocalState), which takes
+        # local locks and closes runs by host and pid; the real Databricks backend has none.
+        self.tracking_folder = home
 
     def configure_mlflow(self) -> None:
-        mlflow.set_tracking_uri(f"sqlite:///{self.home / 'mlflow.db'}")
+        mlflow.set_tracking_uri(f"sqlite:///{self.tracking_folder / 'mlflow.db'}")
         mlflow.set_registry_uri(REGISTRY_URI)
 
     def experiment_artifact_location(self) -> str | None:
@@ -79,7 +90,7 @@ class FakeDatabricksBackend(DatabricksBackend):
         `tracking/client.py`, `_create_model_version`), and after the upload it deletes the
         "downloaded" copy unless `os.path.exists(source)`; for a file:// source that copy is the
         logged model itself (`_unity_catalog/registry/rest_store.py`, `_local_model_dir`)."""
-        return str(self.home / "artifacts")
+        return str(self.tracking_folder / "artifacts")
 
 
 @dataclass
@@ -153,12 +164,23 @@ class Environment:
         table = self.spark.tables.get(f"{self.catalog}.{self.schema}.{DEPLOYMENTS_TABLE}")
         return [] if table is None else table.to_dict("records")
 
-    def task(self, entry_point: str, *extra: str) -> None:
-        """One task as the job principal, with the platform's parameters that the task takes."""
+    def task(self, entry_point: str, *extra: str, job_run: str = "4242") -> None:
+        """One task as the job principal, with the platform's parameters that the task takes, as a
+        task of job run `job_run` (a repair of one run, task by task)."""
         accepted = task_entry(entry_point).accepted
-        parameters = [f"--{k}={v}" for k, v in self.task_parameters().items() if k in accepted]
+        parameters = [
+            f"--{k}={resolve_references(v, job_run)}"
+            for k, v in self.task_parameters().items()
+            if k in accepted
+        ]
         with self.acting_as(JOBS):
             run_task(entry_point, [*parameters, *extra])
+
+    def approve_version(self, version: str, as_principal: str = APPROVERS) -> None:
+        """`iris-mlops approve --version=N`, as an approver types it (docs/ml.md, approval)."""
+        scope = [f"--env={self.env}", f"--catalog={self.catalog}", f"--schema={self.schema}"]
+        with self.acting_as(as_principal):
+            cli.main(["approve", *scope, f"--version={version}"])
 
     def task_parameters(self) -> dict[str, str]:
         return {
@@ -170,10 +192,27 @@ class Environment:
             "primary_metric": "f1_macro",
             "require_approval": "true" if self.production_like else "false",
             "endpoint_name": self.endpoint,
+            "job_run_id": JOB_RUN_REFERENCE,
         }
 
-    def run(self, job: str, **overrides: str) -> JobRun:
-        """A run as the job principal; job parameters default as infra/jobs.py sets them."""
+    def run(
+        self,
+        job: str,
+        python_named_params: dict[str, str] | None = None,
+        *,
+        as_principal: str = JOBS,
+        **overrides: str,
+    ) -> JobRun:
+        """A run (as the job's run_as, the job principal, unless said); job parameters default as
+        infra/jobs.py sets them, `overrides` are a run-now's job parameters."""
         defaults = {"margin": "0.0", "drift_summary": "{}"}
+        parameters = {**defaults, **overrides}
         with self.acting_as(JOBS):
-            return run_job(load_job_graph(), job, self.task_parameters(), {**defaults, **overrides}, run_task)
+            return run_job(
+                load_job_graph(),
+                job,
+                self.task_parameters(),
+                parameters,
+                run_task,
+                python_named_params=python_named_params,
+            )

@@ -12,9 +12,8 @@ import pandas as pd
 import pytest
 import yaml
 from databricks.sdk.errors import ResourceConflict
-from databricks_workspace import APPROVERS, DEVELOPERS, Environment
+from databricks_workspace import DEVELOPERS, Environment
 from fake_databricks import FakeSpark, SparkError
-from iris_mlops import cli
 from iris_mlops.context import TaskContext
 from iris_mlops.data import DEPLOYMENTS_TABLE, FEATURES_TABLE, PREDICTIONS_TABLE
 from iris_mlops.entrypoints import run_task
@@ -152,15 +151,13 @@ def test_uat_waits_for_an_approver_who_can_tag_and_release(workspace: MakeEnviro
     assert environment.alias_tags("challenger")[GATE_STATUS_TAG] == AWAITING_APPROVAL
     assert environment.champion() is None
     assert environment.deployments() == []
-    scope = [f"--env={environment.env}", f"--catalog={environment.catalog}", f"--schema={environment.schema}"]
-    with environment.acting_as(DEVELOPERS), pytest.raises(SystemExit) as refused:
-        cli.main(["approve", *scope, "--version=1"])  # developers hold EXECUTE only
+    with pytest.raises(SystemExit) as refused:
+        environment.approve_version("1", as_principal=DEVELOPERS)  # developers hold EXECUTE only
     assert refused.value.code == 1
     assert APPROVAL_TAG not in environment.alias_tags("challenger")
-    with environment.acting_as(APPROVERS), pytest.raises(SystemExit):
-        cli.main(["approve", *scope, "--version=7"])  # not the challenger
-    with environment.acting_as(APPROVERS):
-        cli.main(["approve", *scope, "--version=1"])
+    with pytest.raises(SystemExit):
+        environment.approve_version("7")  # not the challenger
+    environment.approve_version("1")
     assert environment.alias_tags("challenger")[APPROVAL_TAG] == APPROVED
     release = environment.run("release")
     assert release.succeeded, release.outcomes

@@ -23,6 +23,7 @@ PLATFORM_PARAMETERS = {
     "drift_min_rows",
     "training_job_name",
     "drift_summary",
+    "job_run_id",
 }
 GRAPH = load_job_graph()
 
@@ -103,6 +104,17 @@ def test_every_task_that_logs_an_mlflow_run_takes_the_platforms_experiment() -> 
     for job in GRAPH.jobs.values():
         for task in job.tasks:
             assert ("experiment_name" in task.parameters) is (task.key in tracked), task.key
+
+
+def test_every_deploy_follows_an_approve_of_its_own_job_run() -> None:
+    """Deploy finds approve's verdict by the job run both are given (decisions.py): a deploy
+    without it, or without an approve upstream, would act on whatever the aliases say by then."""
+    for job in GRAPH.jobs.values():
+        for task in job.tasks:
+            if task.entry_point == "iris-deploy":
+                assert task.depends_on == ("approve",), job.key
+                assert "job_run_id" in task.parameters, job.key
+                assert "job_run_id" in job.task("approve").parameters, job.key
 
 
 def test_the_gate_is_never_retried() -> None:

@@ -139,13 +139,21 @@ class TaskContext:
             )
         return str(experiment.experiment_id)
 
+    def close_interrupted_runs(self, experiment_id: str) -> None:
+        """Runs left RUNNING by killed processes of this machine, closed (recovery.py). Only on
+        local state: on Databricks, jobs run on hosts this task knows nothing about, where the same
+        host name and pid can belong to another job's live run."""
+        if not isinstance(self.backend, LocalState):
+            return
+        for run_id in close_interrupted_runs(self.client, experiment_id):
+            _logger.warning("closed run %s as KILLED: the process that ran it is gone", run_id)
+
     @contextmanager
     def run(self) -> Iterator[mlflow.ActiveRun]:
         """An MLflow run for this task, tagged with its provenance and the process that runs it;
-        runs left RUNNING by killed processes are closed first (recovery.py)."""
+        runs left RUNNING by killed local processes are closed first."""
         experiment_id = self.experiment_id()
-        for run_id in close_interrupted_runs(self.client, experiment_id):
-            _logger.warning("closed run %s as KILLED: the process that ran it is gone", run_id)
+        self.close_interrupted_runs(experiment_id)
         tags = {**self.provenance, PROCESS_TAG: process_identity()}
         with mlflow.start_run(experiment_id=experiment_id, run_name=self.task, tags=tags) as run:
             checkpoint(RUN_STARTED)

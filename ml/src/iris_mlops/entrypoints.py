@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, cast
 from iris_mlops.errors import IrisMlopsError, ParameterError
 from iris_mlops.iris_project import IRIS
 from iris_mlops.logs import configure_logging
-from iris_mlops.params import parse_parameters, split_argument
+from iris_mlops.params import JOB_RUN_PARAMETER, GateMode, TaskParameters, parse_parameters, split_argument
+from iris_mlops.vocabulary import PRODUCTION_LIKE
 
 if TYPE_CHECKING:
     from iris_mlops.context import TaskContext
@@ -45,6 +46,8 @@ class TaskEntry:
     accepted: tuple[str, ...]  # parameters this task accepts; job_graph.toml passes a subset
     # Moves the model's challenger/champion aliases: runs under the model's training lock (locks.py).
     locks_model: bool = False
+    # Beyond REQUIRED_ON_DATABRICKS: what this task needs there (the platform's jobs pass it).
+    required_on_databricks: tuple[str, ...] = ()
 
     @property
     def step(self) -> Callable[[TaskContext], str]:
@@ -59,12 +62,19 @@ TASKS: dict[str, TaskEntry] = {
     # `regularization` is a hyperparameter for ad hoc runs; the platform's job graph leaves it out.
     "train": TaskEntry("train:train", (*_TRACKED, "regularization"), locks_model=True),
     "evaluate": TaskEntry("evaluate:evaluate", (*_TRACKED, "primary_metric"), locks_model=True),
+    # The job run ties deploy to the verdict approve recorded in the same run (decisions.py).
     "approve": TaskEntry(
         "approve:approve",
-        (*_TRACKED, "primary_metric", "require_approval", "gate_mode"),
+        (*_TRACKED, "primary_metric", "require_approval", "gate_mode", JOB_RUN_PARAMETER),
         locks_model=True,
+        required_on_databricks=(JOB_RUN_PARAMETER,),
     ),
-    "deploy": TaskEntry("deploy:deploy", (*_TRACKED, "endpoint_name"), locks_model=True),
+    "deploy": TaskEntry(
+        "deploy:deploy",
+        (*_TRACKED, "endpoint_name", JOB_RUN_PARAMETER),
+        locks_model=True,
+        required_on_databricks=(JOB_RUN_PARAMETER,),
+    ),
     "batch-inference": TaskEntry("batch_inference:batch_inference", _TRACKED),
     # Reads tables and the champion, starts the training job on drift: takes no lock itself.
     "monitor": TaskEntry(
@@ -93,6 +103,26 @@ def require_parameters(arguments: Sequence[str], required: Sequence[str], progra
         )
 
 
+def refuse_weakened_gate(params: TaskParameters, program: str) -> None:
+    """On Databricks in uat/prod the gate is enforced and a human approves, however the values
+    arrive: task parameters, job parameters (pushed down) or a run-now's `python_named_params`,
+    which replace a wheel task's named parameters and reach it as these same arguments. A missing
+    `require_approval` is false, so it is refused too. The platform's settings require the same
+    (stacks/rules.py, model.requireApproval)."""
+    if params.env not in PRODUCTION_LIKE:
+        return
+    problems = []
+    if params.gate_mode is not GateMode.ENFORCED:
+        problems.append(f"--gate_mode={params.gate_mode} (allowed there: {GateMode.ENFORCED})")
+    if not params.require_approval:
+        problems.append("--require_approval=false (allowed there: true)")
+    if problems:
+        raise ParameterError(
+            f"{program}: refused in {params.env} on Databricks: {'; '.join(problems)}: a new champion "
+            "there passes the enforced gate and a human approval (docs/ml.md, the gate)"
+        )
+
+
 def run_task(entry_point: str, argv: Sequence[str] | None = None, project: ProjectSpec = IRIS) -> None:
     logger = configure_logging()
     entry = task_entry(entry_point, project)
@@ -103,7 +133,11 @@ def run_task(entry_point: str, argv: Sequence[str] | None = None, project: Proje
         from iris_mlops.backends import detect_backend_name, select_backend  # noqa: PLC0415 - after parsing
 
         if detect_backend_name(os.environ) == "databricks":
-            require_parameters(arguments, REQUIRED_ON_DATABRICKS, entry_point)
+            require_parameters(
+                arguments, (*REQUIRED_ON_DATABRICKS, *entry.required_on_databricks), entry_point
+            )
+            if "require_approval" in entry.accepted:  # the tasks that decide
+                refuse_weakened_gate(params, entry_point)
         from iris_mlops.context import TaskContext  # noqa: PLC0415
 
         task = entry_point.removeprefix(f"{project.name}-")

@@ -50,6 +50,9 @@ class TaskParameters:
     drift_min_rows: int = DECISION_DEFAULTS.drift_min_rows
     training_job_name: str | None = None  # Databricks: the job a drift alert starts
     drift_summary: str | None = None  # set by a drift alert on the retrain it starts (JSON)
+    # The job run a task belongs to (the platform passes Databricks' `{{job.run_id}}`, the local
+    # runner its own id): deploy deploys what approve decided in the same job run (decisions.py).
+    job_run_id: str | None = None
 
     @property
     def resolved_endpoint_name(self) -> str:
@@ -78,6 +81,10 @@ REGULARIZATION_RANGE = (1e-6, 1e6)
 # Databricks job names as the platform makes them (`<prefix>-<env>-<job>`).
 _JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 DRIFT_SUMMARY_MAX_CHARS = 4000
+# The job run a task belongs to (TaskParameters.job_run_id); also the name under which approve
+# records it on its run (decisions.py). Databricks run ids are digits; the local runner's `local-<hex>`.
+JOB_RUN_PARAMETER = "job_run_id"
+_JOB_RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 
@@ -154,6 +161,12 @@ def _job_name(raw: str) -> str:
     return raw
 
 
+def _job_run_id(raw: str) -> str:
+    if not _JOB_RUN_ID.fullmatch(raw):
+        raise ValueError(raw)
+    return raw
+
+
 def _drift_summary(raw: str) -> str | None:
     """Empty or `{}` (the job parameter's default: not started by a drift alert), or one JSON object."""
     if raw in ("", "{}"):
@@ -206,6 +219,9 @@ PARAMETER_SPECS: dict[str, ParameterSpec] = {
     "drift_p_value": ParameterSpec(_probability, "a number between 0 and 1 (exclusive)"),
     "drift_min_rows": ParameterSpec(_min_rows, "a whole number from 1 to 10000000"),
     "training_job_name": ParameterSpec(_job_name, "a job name: letters, digits, '-', '_' or '.' (1-100)"),
+    JOB_RUN_PARAMETER: ParameterSpec(
+        _job_run_id, "a job run id: 1-64 letters, digits, '-' or '_' (the platform passes {{job.run_id}})"
+    ),
     "drift_summary": ParameterSpec(
         _drift_summary, f"empty, or one JSON object of at most {DRIFT_SUMMARY_MAX_CHARS} characters"
     ),

@@ -1,8 +1,10 @@
 """What an interrupted task leaves behind, closed or marked by the next one.
 
 - An MLflow run whose process was killed stays RUNNING forever. Every run records the process
-  that opened it (host, pid and the pid's start time); the next tracked task in the experiment
-  ends each RUNNING run of this host whose process is gone as KILLED, with a tag saying why.
+  that opened it (host, pid and the pid's start time); on local state the next tracked task in the
+  experiment ends each RUNNING run of this host whose process is gone as KILLED, with a tag saying
+  why (TaskContext.close_interrupted_runs). Not on Databricks: a host name and pid there can
+  belong to another job's live run.
 - A kill between "Created version" and train's tags leaves a version without them, never
   evaluated. The next training marks each such version of ours (created by a `train` run that has
   ended) with INCOMPLETE_TAG; the aliases never point at one, so nothing else changes.

@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from rich.table import Table
 from iris_mlops.entrypoints import task_entry
 from iris_mlops.iris_project import IRIS
 from iris_mlops.job_graph import Job, Task
-from iris_mlops.params import TaskParameters, parse_parameters, split_argument
+from iris_mlops.params import JOB_RUN_PARAMETER, TaskParameters, parse_parameters, split_argument
 from iris_mlops.project import ProjectSpec
 
 
@@ -163,6 +164,14 @@ def _run_task(task: Task, arguments: list[str], isolation: Isolation, env: Mappi
         return f"{type(error).__name__}: {error}"
 
 
+def with_job_run(arguments: Sequence[str]) -> list[str]:
+    """The arguments plus this run's `job_run_id`, as Databricks fills `{{job.run_id}}`: deploy
+    acts on the verdict approve recorded in the same job run (decisions.py)."""
+    if any(split_argument(argument)[0] == JOB_RUN_PARAMETER for argument in arguments):
+        return list(arguments)
+    return [*arguments, f"--{JOB_RUN_PARAMETER}=local-{uuid.uuid4().hex[:16]}"]
+
+
 def run_job(
     job: Job,
     arguments: Sequence[str] = (),
@@ -172,7 +181,7 @@ def run_job(
 ) -> JobReport:
     params = check_job_arguments([job], arguments, project)
     with job_lock(job, params, project) as child_env:
-        return _run_tasks(job, arguments, isolation, console, child_env, project=project)
+        return _run_tasks(job, with_job_run(arguments), isolation, console, child_env, project=project)
 
 
 def _run_tasks(

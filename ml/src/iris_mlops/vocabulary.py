@@ -37,6 +37,11 @@ class Environment(StrEnum):
     PROD = "prod"
 
 
+# uat and prod carry approvals, purge protection and running schedules (the platform's
+# stacks/defaults.py and rules.py); on Databricks the wheel's tasks refuse a weakened gate there.
+PRODUCTION_LIKE: frozenset[Environment] = frozenset({Environment.UAT, Environment.PROD})
+
+
 class PrimaryMetric(StrEnum):
     """The metrics the gate may compare a challenger and the champion on."""
 

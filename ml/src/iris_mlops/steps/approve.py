@@ -1,51 +1,85 @@
-"""Approve: the gate between evaluation and deployment (thresholds and modes in gate.py)."""
+"""Approve: the gate between evaluation and deployment (thresholds and modes in gate.py).
+
+Its inputs are the scores evaluate recorded on its run and the one human input, the `approval`
+tag; its verdict goes on its own run, with the job run, for deploy to act on (decisions.py). The
+version's `gate_status` and `gate_mode` tags repeat the verdict for people.
+"""
 
 from __future__ import annotations
 
 import mlflow
 
 from iris_mlops.context import TaskContext
+from iris_mlops.decisions import (
+    CHALLENGER_PARAM,
+    CHAMPION_PARAM,
+    GATE_STATUS_TAG,
+    JOB_RUN_PARAM,
+    MODEL_PARAM,
+    NO_JOB_RUN,
+    STALE,
+    UNCHANGED,
+    champion_param,
+    latest_evaluation,
+)
 from iris_mlops.errors import GateFailedError, MissingStateError
 from iris_mlops.gate import APPROVAL_TAG, APPROVED, GateDecision, GateInputs, decide, effective_policy
-from iris_mlops.steps.evaluate import (
-    CHAMPION_VERSION_TAG,
-    NO_CHAMPION,
-    challenger_tag,
-    champion_tag,
-    require_challenger,
-)
+from iris_mlops.steps.evaluate import require_challenger
 from iris_mlops.vocabulary import CHAMPION
 
-GATE_STATUS_TAG = "gate_status"
+__all__ = ["GATE_MODE_TAG", "GATE_STATUS_TAG", "approve"]
+
 GATE_MODE_TAG = "gate_mode"
+
+
+def _record(
+    ctx: TaskContext, challenger: str, champion: str, status: str, gate_passed: bool = False, **params: str
+) -> None:
+    """The verdict on approve's run, where deploy of the same job run finds it."""
+    with ctx.run():
+        mlflow.log_metric("gate_passed", float(gate_passed))
+        mlflow.log_params(
+            {
+                MODEL_PARAM: ctx.model_name,
+                CHALLENGER_PARAM: challenger,
+                CHAMPION_PARAM: champion,
+                JOB_RUN_PARAM: ctx.params.job_run_id or NO_JOB_RUN,
+                **params,
+            }
+        )
+        mlflow.set_tag(GATE_STATUS_TAG, status)
 
 
 def approve(ctx: TaskContext) -> str:
     policy = effective_policy(ctx.params, ctx.project)  # a metric the project has no bound on fails here
     challenger = require_challenger(ctx)
     champion = ctx.alias_version(CHAMPION)
+    current = champion_param(champion.version if champion is not None else None)
+    if champion is not None and champion.version == challenger.version:
+        _record(ctx, challenger.version, current, UNCHANGED)
+        return f"nothing new to promote: challenger v{challenger.version} is the champion; no tag changed"
     metric = str(ctx.params.primary_metric)
-    tags = challenger.tags
-    evaluated_against = champion.version if champion is not None else NO_CHAMPION
-    if challenger_tag(metric) not in tags or tags.get(CHAMPION_VERSION_TAG) != evaluated_against:
-        raise MissingStateError(
-            f"challenger v{challenger.version} has no evaluation against the current champion "
-            f"({evaluated_against}): run evaluate first"
+    evaluation = latest_evaluation(ctx, challenger.version)
+    if evaluation is None:
+        raise MissingStateError(f"challenger v{challenger.version} has no evaluation: run evaluate first")
+    if evaluation.champion_version != current:
+        _record(ctx, challenger.version, current, STALE, evaluate_run=evaluation.run_id)
+        return (
+            f"challenger v{challenger.version} was evaluated against champion {evaluation.champion_version}, "
+            f"but the champion is now {current} (deployed meanwhile): nothing decided; the next training "
+            "evaluates it against the new champion"
         )
-    champion_score = tags.get(champion_tag(metric))
     inputs = GateInputs(
         metric=metric,
         challenger_version=challenger.version,
-        challenger_score=float(tags[challenger_tag(metric)]),
+        challenger_score=evaluation.challenger_score(metric),
         champion_version=champion.version if champion is not None else None,
-        champion_score=float(champion_score) if champion_score is not None else None,
-        approval=tags.get(APPROVAL_TAG),
+        champion_score=evaluation.champion_score(metric),
+        approval=challenger.tags.get(APPROVAL_TAG),
     )
     decision: GateDecision = decide(policy, inputs)
-    with ctx.run():
-        mlflow.log_params({"gate_mode": str(decision.mode), "challenger_version": challenger.version})
-        mlflow.log_metric("gate_passed", float(decision.checks_passed))
-        mlflow.set_tag(GATE_STATUS_TAG, decision.status)
+    judged = {"gate_mode": str(decision.mode), "evaluate_run": evaluation.run_id}
+    _record(ctx, challenger.version, current, decision.status, decision.checks_passed, **judged)
     ctx.client.set_model_version_tag(ctx.model_name, challenger.version, GATE_STATUS_TAG, decision.status)
     ctx.client.set_model_version_tag(ctx.model_name, challenger.version, GATE_MODE_TAG, str(decision.mode))
     if decision.blocks:

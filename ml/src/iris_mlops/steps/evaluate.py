@@ -1,7 +1,9 @@
-"""Evaluate: score challenger and champion on the same held-out rows; record on the challenger.
+"""Evaluate: score challenger and champion on the same held-out rows.
 
-The scores land in two places: MLflow metrics linked to the challenger's logged model (what the
-UI shows on the model version), and tags on the challenger's version (what the gate reads).
+The scores are recorded on this task's MLflow run, with the versions compared: that is what the
+gate reads (decisions.py; only the job principal writes runs in the experiment). The metrics are
+also linked to the challenger's logged model, and copied into `eval_*` tags on its version, for
+people: the gate never reads those tags. A challenger that is the champion is not evaluated.
 """
 
 from __future__ import annotations
@@ -9,6 +11,15 @@ from __future__ import annotations
 import mlflow
 
 from iris_mlops.context import RegisteredVersion, TaskContext
+from iris_mlops.decisions import (
+    CHALLENGER_METRIC,
+    CHALLENGER_PARAM,
+    CHAMPION_METRIC,
+    CHAMPION_PARAM,
+    MODEL_PARAM,
+    NO_CHAMPION,
+    champion_param,
+)
 from iris_mlops.errors import MissingStateError
 from iris_mlops.metrics import score_all
 from iris_mlops.vocabulary import CHALLENGER, CHAMPION
@@ -17,7 +28,6 @@ from iris_mlops.vocabulary import CHALLENGER, CHAMPION
 # Catalog securable objects", constraints), so every key the steps set is snake_case.
 EVAL_TAG_PREFIX = "eval_"
 CHAMPION_VERSION_TAG = "eval_champion_version"
-NO_CHAMPION = "none"
 
 
 def challenger_tag(metric: str) -> str:
@@ -41,23 +51,28 @@ def evaluate(ctx: TaskContext) -> str:
     truth = project.labels_of(holdout).tolist()
     challenger = require_challenger(ctx)
     champion = ctx.alias_version(CHAMPION)
+    if champion is not None and champion.version == challenger.version:
+        # The weekly training on unchanged data keeps the champion as challenger: nothing to judge,
+        # and no tag of the champion changes.
+        return f"nothing new to evaluate: challenger v{challenger.version} is the champion"
 
     def scores(version: RegisteredVersion, role: str) -> dict[str, float]:
         predicted = ctx.load_model(version, role).predict(project.features_of(holdout))
         return score_all(truth, list(predicted), project.kind)
 
     challenger_scores = scores(challenger, CHALLENGER)
-    champion_scores = None
-    if champion is not None:
-        same = champion.version == challenger.version
-        champion_scores = challenger_scores if same else scores(champion, CHAMPION)
+    champion_scores = scores(champion, CHAMPION) if champion is not None else None
 
     with ctx.run():
-        holdout_metrics = {f"holdout_{k}": v for k, v in challenger_scores.items()}
+        compared = champion_param(champion.version if champion is not None else None)
+        mlflow.log_params(
+            {MODEL_PARAM: ctx.model_name, CHALLENGER_PARAM: challenger.version, CHAMPION_PARAM: compared}
+        )
+        holdout_metrics = {CHALLENGER_METRIC.format(k): v for k, v in challenger_scores.items()}
         mlflow.log_metrics(holdout_metrics, model_id=challenger.model_id)
         if champion is not None and champion_scores is not None:
             mlflow.log_metrics(
-                {f"champion_holdout_{k}": v for k, v in champion_scores.items()}, model_id=champion.model_id
+                {CHAMPION_METRIC.format(k): v for k, v in champion_scores.items()}, model_id=champion.model_id
             )
     tags = {challenger_tag(k): repr(v) for k, v in challenger_scores.items()}
     tags[CHAMPION_VERSION_TAG] = champion.version if champion is not None else NO_CHAMPION

@@ -19,7 +19,7 @@ from iris_mlops.context import TaskContext
 from iris_mlops.faults import VERSION_CREATED, checkpoint
 from iris_mlops.model_trust import ARTIFACT_DIGEST_TAG, logged_model_digest
 from iris_mlops.project import TRAIN_SCORE_METRIC
-from iris_mlops.recovery import close_interrupted_runs, mark_incomplete_versions
+from iris_mlops.recovery import mark_incomplete_versions
 from iris_mlops.vocabulary import CHALLENGER, CHAMPION
 
 FINGERPRINT_TAG = "training_fingerprint"
@@ -53,7 +53,7 @@ def train(ctx: TaskContext, shuffle_labels_seed: int | None = None) -> str:
     training_fingerprint = fingerprint(features, labels, pipeline, project.version)
 
     # What a killed training left: its run closed, its half-made version marked (recovery.py).
-    close_interrupted_runs(ctx.client, ctx.experiment_id())
+    ctx.close_interrupted_runs(ctx.experiment_id())
     mark_incomplete_versions(ctx.client, ctx.model_name, FINGERPRINT_TAG)
     for alias in (CHALLENGER, CHAMPION):
         existing = ctx.alias_version(alias)
