@@ -89,11 +89,22 @@ $(POLICY_VENV)/.synced: policy/requirements.txt | $(UV)
 
 policy-venv: $(POLICY_VENV)/.synced ## the policy pack's virtualenv, from the hashed policy/requirements.txt
 
-lock: | $(UV) ## recompile requirements.lock (and the Spark tier's) after changing a pyproject.toml
-	$(UV) pip compile pyproject.toml ml/pyproject.toml --extra dev --generate-hashes \
+# What a Databricks job installs (infra/jobs.py pins it; the wheel carries it): the framework's
+# dependencies without the `local` extra, for serverless environment 4's Python, at the versions the
+# local lock (what the tests run) holds.
+DATABRICKS_LOCK := ml/src/iris_mlops/requirements-databricks.lock
+DATABRICKS_PYTHON := 3.12
+lock: | $(UV) ## recompile the locks (platform, Spark tier, ML projects, Databricks) after a pyproject.toml change
+	$(UV) pip compile pyproject.toml ml/pyproject.toml --extra dev --extra local --generate-hashes \
 		--python-version $(PYTHON_VERSION) --quiet -o requirements.lock
-	$(UV) pip compile pyproject.toml ml/pyproject.toml --extra dev --extra spark -c requirements.lock \
+	$(UV) pip compile pyproject.toml ml/pyproject.toml --extra dev --extra local --extra spark -c requirements.lock \
 		--generate-hashes --python-version $(PYTHON_VERSION) --quiet -o requirements-spark.lock
+	$(UV) pip compile ml/pyproject.toml --extra local -c ml/serverless-environment-4.txt --generate-hashes \
+		--python-version 3.11 --quiet -o ml/requirements.lock
+	cd ml/projects/diabetes && $(abspath $(UV)) pip compile pyproject.toml --extra local \
+		-c ../../serverless-environment-4.txt --generate-hashes --python-version 3.11 --quiet -o requirements.lock
+	$(UV) pip compile ml/pyproject.toml -c ml/serverless-environment-4.txt -c ml/requirements.lock \
+		--generate-hashes --python-version $(DATABRICKS_PYTHON) --quiet -o $(DATABRICKS_LOCK)
 
 lint: setup ## ruff + mypy (strict for stacks/, infra/ and bootstrap/)
 	$(VENV)/bin/ruff check .

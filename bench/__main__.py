@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from rich.table import Table
 
+from bench.install_footprint import install_measurements
 from bench.measurement import Measurement
 from bench.ml import ml_measurements
 from bench.monitoring import drift_measurements
@@ -24,6 +25,7 @@ SOURCES: list[Callable[[], list[Measurement]]] = [
     ml_measurements,
     drift_measurements,
     test_suite_measurements,
+    install_measurements,
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from importlib.metadata import version
 from pathlib import Path
 
 import mlflow
@@ -125,6 +126,9 @@ def test_the_model_is_written_with_skops_and_pins_it_for_serving(workspace: Make
     assert flavor["serialization_format"] == "skops"
     requirements = (local / "requirements.txt").read_text().splitlines()
     assert any(line.startswith("skops==") for line in requirements), requirements
+    # What was tested, not what Model Serving would resolve (pandas 3, a newer numpy).
+    for name in ("mlflow", "scikit-learn", "numpy", "pandas", "scipy"):
+        assert f"{name}=={version(name)}" in requirements, (name, requirements)
 
 
 def test_a_job_parameter_override_reaches_every_task(workspace: MakeEnvironment) -> None:

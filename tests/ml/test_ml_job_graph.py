@@ -77,11 +77,11 @@ def test_every_task_of_a_job_accepts_the_jobs_parameters(job) -> None:  # type: 
         assert not set(job.parameters) & set(task.parameters), task.key  # the job's value would win
 
 
-def test_deploy_waits_within_its_task_timeout_and_the_hour_a_token_lives() -> None:
+def test_deploy_waits_within_its_task_timeout() -> None:
     for job in GRAPH.jobs.values():
         for task in job.tasks:
             if task.entry_point == "iris-deploy":
-                assert SERVING_WAIT.total_seconds() + 600 <= task.timeout_seconds <= 3600, job.key
+                assert SERVING_WAIT.total_seconds() + 600 <= task.timeout_seconds, job.key
 
 
 def test_the_person_overridable_parameters_cannot_switch_the_gate_off() -> None:

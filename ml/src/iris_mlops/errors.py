@@ -17,6 +17,10 @@ class MissingStateError(IrisMlopsError):
     """Something a step needs does not exist yet (a table, a model alias, an evaluation)."""
 
 
+class MissingExtraError(IrisMlopsError):
+    """The wheel was installed without an extra that this run needs (the `local` extra)."""
+
+
 class GateFailedError(IrisMlopsError):
     """The challenger did not pass the approval gate; the champion is left untouched."""
 

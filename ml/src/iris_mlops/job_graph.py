@@ -277,3 +277,10 @@ def load_job_graph(package: str = "iris_mlops") -> JobGraph:
 def wheel_member(package: str) -> str:
     """Where a project's wheel holds its graph: inside the project's own package."""
     return f"{package}/{RESOURCE_NAME}"
+
+
+# What a Databricks job installs besides the wheel: the framework's dependencies at the exact
+# versions that were tested, compiled for serverless environment 4's Python (`make lock`). Every
+# project's wheel carries the framework package, so this file, and the platform pins its versions
+# in the job environment (infra/jobs.py).
+DATABRICKS_REQUIREMENTS_MEMBER = "iris_mlops/requirements-databricks.lock"

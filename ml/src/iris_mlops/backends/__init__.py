@@ -6,11 +6,14 @@ import os
 from collections.abc import Mapping
 
 from iris_mlops.backends.base import Backend
-from iris_mlops.errors import ParameterError
+from iris_mlops.errors import MissingExtraError, ParameterError
 
 BACKEND_ENV_VAR = "IRIS_MLOPS_BACKEND"  # explicit override: local or databricks
 DATABRICKS_MARKER_ENV_VAR = "DATABRICKS_RUNTIME_VERSION"  # set by every Databricks runtime
 BACKEND_NAMES = ("local", "databricks")
+# What the wheel's `local` extra brings that a local run imports: Delta tables without Spark (and
+# the Arrow they come with), and the full MLflow's SQLite store. Databricks installs none of them.
+LOCAL_EXTRA_MODULES = frozenset({"deltalake", "pyarrow", "sqlalchemy", "alembic"})
 
 
 def detect_backend_name(environ: Mapping[str, str]) -> str:
@@ -30,9 +33,18 @@ def select_backend(environ: Mapping[str, str] | None = None) -> Backend:
         from iris_mlops.backends.databricks import DatabricksBackend  # noqa: PLC0415
 
         return DatabricksBackend()
-    # deltalake is the `local` extra, never installed on Databricks: imported only here.
-    from iris_mlops.backends.local import LocalBackend  # noqa: PLC0415
+    # The `local` extra, never installed on Databricks: imported only here.
+    try:
+        import sqlalchemy  # noqa: F401, PLC0415 - MLflow's SQLite store, imported later by MLflow
 
+        from iris_mlops.backends.local import LocalBackend  # noqa: PLC0415
+    except ModuleNotFoundError as error:
+        if str(error.name).partition(".")[0] not in LOCAL_EXTRA_MODULES:
+            raise
+        raise MissingExtraError(
+            f"a local run needs the wheel's `local` extra, which is not installed (no module "
+            f"{error.name!r}): install the wheel as `pip install '<wheel file>[local]'`"
+        ) from error
     return LocalBackend.from_environ(environ)
 
 

@@ -29,8 +29,11 @@ from iris_mlops.vocabulary import CHALLENGER, CHAMPION
 DEPLOYABLE_STATUSES = frozenset({"passed", "bypassed"})
 DEPLOYMENT_KEYS = ("endpoint_name", "model_version")
 # How long deploy waits for the endpoint: an update in progress, then its own. The deploy task's
-# timeout in job_graph.toml leaves 10 minutes on top for the rest of the task and stays within
-# the hour a Databricks token lives (docs/security.md); tests/ml/test_ml_job_graph.py checks both.
+# timeout in job_graph.toml leaves 10 minutes on top for the rest of the task
+# (tests/ml/test_ml_job_graph.py). No token lifetime bounds the wait: inside a job the
+# databricks-sdk asks the runtime for the current token on every request (credentials_provider.py,
+# runtime-native auth; _base_client.py calls Config.authenticate per request), which
+# tests/ml/test_ml_sdk_auth.py checks for the SDK's requests.
 SERVING_WAIT = timedelta(minutes=40)
 
 

@@ -7,6 +7,7 @@ wheel (same fingerprint), so a rerun of the job adds no model version and moves 
 from __future__ import annotations
 
 import hashlib
+from importlib.metadata import version
 
 import mlflow
 import numpy as np
@@ -28,6 +29,17 @@ DRIFT_SUMMARY_TAG = "drift_summary"
 # skops loads without executing code from the file; it needs `skops` where the model is served.
 SERIALIZATION_FORMAT = mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS
 CV_FOLDS = 5
+# Libraries the served model loads with besides its flavor's (scikit-learn, skops): pinned at the
+# versions this run used, or Model Serving resolves its own (pandas 3, a numpy newer than
+# scikit-learn 1.6 was built for).
+SERVING_PINNED = ("numpy", "pandas", "scipy")
+
+
+def serving_requirements() -> list[str]:
+    """The model's pip requirements; MLflow adds `mlflow==<this version>` in front
+    (mlflow/utils/environment.py, _process_pip_requirements)."""
+    flavor = mlflow.sklearn.get_default_pip_requirements(include_skops=True)
+    return [*flavor, *(f"{name}=={version(name)}" for name in SERVING_PINNED)]
 
 
 def fingerprint(features: pd.DataFrame, labels: pd.Series, pipeline: Pipeline, wheel_version: str) -> str:
@@ -99,7 +111,7 @@ def train(ctx: TaskContext, shuffle_labels_seed: int | None = None) -> str:
             # Explicit requirements: inferring them starts a Python process that imports mlflow and
             # scikit-learn again, the slowest part of a training run. skops is pinned with them:
             # serving cannot load a skops model without it.
-            pip_requirements=mlflow.sklearn.get_default_pip_requirements(include_skops=True),
+            pip_requirements=serving_requirements(),
         )
         # Not `registered_model_name=`: mlflow.register_model calls create_registered_model first
         # and ignores only "already exists" (mlflow/tracking/_model_registry/fluent.py,
