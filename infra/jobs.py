@@ -103,6 +103,9 @@ class JobsArgs(ComponentArgs):
     project: str = Field(description="The ML project whose wheel these jobs run.")
     graph: JobGraph = Field(description="The wheel's validated job graph.")
     wheel_path: str = Field(description="Content-addressed /Volumes path of the uploaded wheel.")
+    pinned_requirements: tuple[str, ...] = Field(
+        default=(), description="name==version of every package the wheel's lock pins (infra/wheel_pins.py)."
+    )
     wheel_upload: databricks.File = Field(description="Jobs change only after the new wheel is there.")
     parameter_values: Mapping[str, str] = Field(description="Value per named parameter of the graph.")
     run_as: StrInput = Field(description="Application id of the job service principal.")
@@ -142,11 +145,14 @@ def _task(task: Task, args: JobsArgs) -> databricks.JobTaskArgs:
 
 
 def _environments(args: JobsArgs) -> list[databricks.JobEnvironmentArgs] | None:
-    """Serverless: one job environment that installs the wheel, at the pinned version."""
+    """Serverless: one job environment that installs the wheel and exactly the versions its lock
+    pins (each dependency is a pip requirements line: Jobs API, JobEnvironment `spec.dependencies`),
+    so pip resolves nothing anew on top of the serverless environment."""
     if args.compute_mode is not ComputeMode.SERVERLESS:
         return None
     spec = databricks.JobEnvironmentSpecArgs(
-        environment_version=SERVERLESS_ENVIRONMENT_VERSION, dependencies=[args.wheel_path]
+        environment_version=SERVERLESS_ENVIRONMENT_VERSION,
+        dependencies=[*args.pinned_requirements, args.wheel_path],
     )
     return [databricks.JobEnvironmentArgs(environment_key=ENVIRONMENT_KEY, spec=spec)]
 

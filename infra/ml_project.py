@@ -136,6 +136,7 @@ class MlProject(PlatformComponent):
                 project=project.name,
                 graph=args.wheel.graph,
                 wheel_path=artifact.path,
+                pinned_requirements=args.wheel.pinned_requirements,
                 wheel_upload=artifact.file,
                 parameter_values=args.parameter_values,
                 run_as=identity.application_id,

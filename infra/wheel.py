@@ -16,6 +16,8 @@ from pathlib import Path
 
 from iris_mlops.job_graph import JobGraph, JobGraphError, parse_job_graph, wheel_member
 
+from infra.wheel_pins import StaleLockError, pinned_requirements
+
 # A project's dist folder (dist/<name>/) holds exactly its one wheel, whatever the distribution.
 WHEEL_GLOB = "*.whl"
 MAKE_WHEEL_HINT = "run `make wheel` to build it into dist/<project>/"
@@ -40,6 +42,8 @@ class WheelContents:
     sha256: str
     console_scripts: frozenset[str]
     graph: JobGraph
+    # What its Databricks jobs install besides it, `name==version` (infra/wheel_pins.py).
+    pinned_requirements: tuple[str, ...] = ()
 
     @property
     def file_name(self) -> str:
@@ -74,9 +78,15 @@ def read_wheel(path: Path) -> WheelContents:
             # project's wheel also carries the framework package, iris_mlops, without a graph).
             graph_member = wheel_member(match["distribution"])
             graph_text = _member_text(archive, graph_member, wheel_path)
-            entry_points_text = _member_text(archive, _entry_points_member(archive, wheel_path), wheel_path)
+            entry_points_member = _entry_points_member(archive, wheel_path)
+            entry_points_text = _member_text(archive, entry_points_member, wheel_path)
+            metadata_member = entry_points_member.replace("entry_points.txt", "METADATA")
+            _member_text(archive, metadata_member, wheel_path)
+            pins = pinned_requirements(archive, wheel_path, metadata_member)
     except zipfile.BadZipFile as error:
         raise WheelError(f"{wheel_path} is not a readable wheel ({error}): {MAKE_WHEEL_HINT}") from error
+    except StaleLockError as error:
+        raise WheelError(str(error)) from error
     try:
         graph = parse_job_graph(graph_text)
     except JobGraphError as error:
@@ -93,6 +103,7 @@ def read_wheel(path: Path) -> WheelContents:
         sha256=hashlib.sha256(data).hexdigest(),
         console_scripts=_console_scripts(entry_points_text),
         graph=graph,
+        pinned_requirements=pins,
     )
     check_entry_points(contents)
     return contents

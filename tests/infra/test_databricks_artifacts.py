@@ -35,7 +35,9 @@ def wheels_named_in_jobs(run: OfflineRun, project: str) -> set[str]:
         if not job.name.startswith(f"databricks-{project}-"):
             continue
         inputs = job.plain_inputs()
-        named |= {d for e in inputs.get("environments", []) for d in e["spec"]["dependencies"]}
+        named |= {
+            d for e in inputs.get("environments", []) for d in e["spec"]["dependencies"] if "==" not in d
+        }
         named |= {library["whl"] for task in inputs["tasks"] for library in task.get("libraries", [])}
     return named
 

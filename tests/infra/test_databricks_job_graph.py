@@ -6,6 +6,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from iris_mlops.job_graph import DATABRICKS_REQUIREMENTS_MEMBER
 from iris_mlops.job_graph import WHEEL_MEMBER as GRAPH_MEMBER
 from wheel_files import CONSOLE_SCRIPTS, JOB_GRAPH, build_wheel, write_wheel
 
@@ -53,6 +54,37 @@ def test_wheel_without_job_graph_is_an_error(tmp_path: Path) -> None:
     stripped = write_wheel(tmp_path / "other" / path.name, members)
     with pytest.raises(WheelError, match=r"does not contain iris_mlops/job_graph\.toml"):
         read_wheel(stripped)
+
+
+def with_members(tmp_path: Path, replaced: dict[str, str]) -> Path:
+    """The synthetic wheel with some members replaced or added."""
+    path = build_wheel(tmp_path)
+    with zipfile.ZipFile(path) as source:
+        members: dict[str, str | bytes] = {name: source.read(name) for name in source.namelist()}
+    (tmp_path / "other").mkdir()
+    return write_wheel(tmp_path / "other" / path.name, {**members, **replaced})
+
+
+REQUIRES = (
+    "Metadata-Version: 2.1\nName: iris-mlops\nVersion: 0.1.0\nRequires-Dist: mlflow-skinny<4,>=3.17.2\n"
+)
+EXTRA = 'Requires-Dist: deltalake<2,>=1.0; extra == "local"\n'
+METADATA = "iris_mlops-0.1.0.dist-info/METADATA"
+
+
+def test_the_wheels_databricks_lock_must_pin_what_it_requires(tmp_path: Path) -> None:
+    """Its jobs install the lock's versions: a stale lock would install something untested."""
+    missing = with_members(tmp_path / "a", {METADATA: REQUIRES})
+    with pytest.raises(WheelError, match=rf"carries no {DATABRICKS_REQUIREMENTS_MEMBER}: run `make lock`"):
+        read_wheel(missing)
+    stale = with_members(
+        tmp_path / "b", {METADATA: REQUIRES, DATABRICKS_REQUIREMENTS_MEMBER: "mlflow-skinny==3.5.0 \\\n"}
+    )
+    with pytest.raises(WheelError, match=r"mlflow-skinny<4,>=3\.17\.2 \(locked: 3\.5\.0\)"):
+        read_wheel(stale)
+    lock = "# a comment\nmlflow-skinny==3.17.2 \\\n    --hash=sha256:00\n    # via iris-mlops\nsix==1.17.0\n"
+    locked = with_members(tmp_path / "c", {METADATA: REQUIRES + EXTRA, DATABRICKS_REQUIREMENTS_MEMBER: lock})
+    assert read_wheel(locked).pinned_requirements == ("mlflow-skinny==3.17.2", "six==1.17.0")
 
 
 BROKEN_GRAPHS = {

@@ -151,18 +151,26 @@ def test_schedules_enabled_setting_overrides_the_environment_default(switched_pl
     assert {job["schedule"]["pauseStatus"] for job in scheduled} == {"UNPAUSED"}
 
 
-def test_serverless_by_default_installs_the_wheel_at_the_pinned_environment_version(
+def test_serverless_by_default_installs_the_wheel_and_exactly_its_locked_versions(
     plans: dict[Environment, OfflineRun],
 ) -> None:
+    """Not the wheel's ranges, which pip would resolve anew on each environment build."""
     for env, run in plans.items():
         settings = committed_settings(env)
         assert settings.databricks.compute_mode == "serverless"
         for project in settings.projects:
             volume = f"/Volumes/{settings.databricks.catalog}/{project.schema_}/artifacts/wheels/"
+            locked = wheel_of(project).pinned_requirements
+            assert "mlflow-skinny==3.17.2" in locked
+            assert {"numpy==2.1.3", "pandas==2.2.3", "scikit-learn==1.6.1"} <= set(locked)  # environment 4's
+            assert not {
+                pin for pin in locked if pin.startswith(("mlflow==", "deltalake=="))
+            }  # no server, no local extra
             for job in jobs_of(run, project.name).values():
                 (environment,) = job["environments"]
                 assert environment["spec"]["environmentVersion"] == SERVERLESS_ENVIRONMENT_VERSION
-                (wheel,) = environment["spec"]["dependencies"]
+                *pins, wheel = environment["spec"]["dependencies"]
+                assert tuple(pins) == locked
                 assert wheel.startswith(volume)
                 assert "jobClusters" not in job
                 assert {t["environmentKey"] for t in job["tasks"]} == {environment["environmentKey"]}
