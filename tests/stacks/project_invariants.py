@@ -139,8 +139,15 @@ def check_project_invariants(
                 wheel_task = task["pythonWheelTask"]
                 assert wheel_task["packageName"] == project.wheel.graph.package_name, name
                 assert wheel_task["entryPoint"] in project.wheel.console_scripts, name
+            # Besides its own wheel, a job installs only the versions that wheel's lock pins.
+            pinned = set(project.wheel.pinned_requirements)
             installed = [
-                *(d for env in job.get("environments", []) for d in env["spec"]["dependencies"]),
+                *(
+                    d
+                    for env in job.get("environments", [])
+                    for d in env["spec"]["dependencies"]
+                    if d not in pinned
+                ),
                 *(lib["whl"] for task in job["tasks"] for lib in task.get("libraries", [])),
             ]
             assert installed, name
