@@ -19,6 +19,14 @@ ROLE_DEFINITION_IDS: dict[str, str] = {
     "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
 }
 
+# How long a new role assignment may take to be honoured: "When you assign roles or remove role
+# assignments, it can take up to 10 minutes for changes to take effect" (Microsoft Learn,
+# "Troubleshoot Azure RBAC", symptom "Role assignment changes are not being detected"; the same
+# bound for blob data in "Authorize access to blobs using Microsoft Entra ID", "Role assignment
+# propagation delays for blob data access"). What validates access through a new role waits this
+# long after it (infra/workspace.py); the pack checks it does (policy/access.py).
+ROLE_PROPAGATION_MINUTES = 10
+
 # What an identity must not be able to do to itself, where it can write the resource group that
 # holds it: trust a new subject, rewrite itself, or lend itself to compute that outlives a CI job.
 # The deployer's custom role leaves these out (infra/identity.py); the pack checks every role that

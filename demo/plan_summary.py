@@ -15,7 +15,7 @@ from stacks.offline import OfflineRun
 from stacks.plan import critical_path, settings_differences
 
 # Where a resource lives, by its type token's package.
-PROVIDERS = {"azure-native": "Azure", "databricks": "Databricks", "github": "GitHub"}
+PROVIDERS = {"azure-native": "Azure", "databricks": "Databricks", "github": "GitHub", "time": "waits (time)"}
 
 
 def _count(run: OfflineRun, package: str) -> int:

@@ -89,7 +89,8 @@ class DatabricksWorkloadsArgs(ComponentArgs):
     # Unity Catalog
     access_connector_id: StrInput = Field(description="Azure resource id of the access connector.")
     uc_storage_access: pulumi.Resource = Field(
-        description="The access connector's role on the UC storage: credential and location wait for it."
+        description="The wait after the access connector's role on the UC storage has propagated: "
+        "credential and location are created after it."
     )
     uc_storage_root: StrInput = Field(description="abfss://<container>@<account>.dfs.core.windows.net/")
     catalog: str = Field(pattern=_UC_NAME, description="The environment's catalog.")

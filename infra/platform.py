@@ -185,7 +185,7 @@ class Platform(PlatformComponent):
         self.storage_account_name = workspace.storage_account_name
         self.storage_container_name = workspace.container_name
         self.storage_root = workspace.storage_root
-        self.uc_storage_access = workspace.storage_access
+        self.uc_storage_access = workspace.storage_access_propagated
         self.register(**self.outputs())
 
     def outputs(self) -> dict[str, pulumi.Input[str]]:

@@ -15,7 +15,8 @@ its owner, and CREATE privileges on the metastore give nothing on objects someon
 person who ran the first ``pulumi up`` would own everything and CI could neither upload a wheel
 (WRITE VOLUME) nor change a grant. The storage credential and the external location validate
 their access when they are created: both wait for the access connector's role on the storage
-account (``storage_access``), or a first deploy races it.
+account to propagate (``storage_access``, a bounded wait after the role: ``infra/workspace.py``),
+or a first deploy races it.
 
 Isolation: the credential, the location and the catalog are each ``ISOLATED`` and bound to this
 environment's workspace alone (``databricks.WorkspaceBinding``; pulumi-databricks
@@ -83,7 +84,8 @@ class UnityCatalogArgs(ComponentArgs):
     )
     owner: str = Field(min_length=1, description="Account group owning every securable (the deployers).")
     storage_access: pulumi.Resource = Field(
-        description="The access connector's role on the storage account: the credential waits for it."
+        description="The wait after the access connector's role on the storage account "
+        "(Workspace.storage_access_propagated): the credential and the location come after it."
     )
     protect: bool = Field(description="Protect the stateful objects from deletion.")
     force_destroy: bool = Field(

@@ -8,9 +8,11 @@ access connector) reach the data.
 from __future__ import annotations
 
 import pulumi
+import pulumiverse_time as time
 from pulumi_azure_native import authorization, databricks, storage
 from pydantic import Field
 
+from core.azure_roles import ROLE_PROPAGATION_MINUTES
 from infra.base import ComponentArgs, PlatformComponent, StrInput
 from infra.identity import role_assignment_name, role_definition_id
 from infra.monitoring import send_diagnostics
@@ -27,6 +29,8 @@ WORKSPACE_LOG_CATEGORIES: tuple[str, ...] = (
 )
 PUBLIC_SUBNET = "snet-dbw-public"
 PRIVATE_SUBNET = "snet-dbw-private"
+# time.Sleep takes a Go duration.
+STORAGE_ROLE_PROPAGATION = f"{ROLE_PROPAGATION_MINUTES}m"
 
 
 class VnetArgs(ComponentArgs):
@@ -66,9 +70,11 @@ class Workspace(PlatformComponent):
     storage_account_name: pulumi.Output[str]
     container_name: pulumi.Output[str]
     storage_root: pulumi.Output[str]
-    # The access connector's Storage Blob Data Contributor role: Unity Catalog objects that validate
-    # the connector's access (storage credential, external location) are created after it.
+    # The access connector's Storage Blob Data Contributor role, and the wait for it to propagate:
+    # Unity Catalog objects that validate the connector's access (storage credential, external
+    # location) are created after the wait.
     storage_access: authorization.RoleAssignment
+    storage_access_propagated: time.Sleep
 
     def __init__(self, name: str, args: WorkspaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(name, opts)
@@ -121,6 +127,7 @@ class Workspace(PlatformComponent):
             description="Unity Catalog reads and writes managed tables through the access connector",
             opts=self.child_opts(),
         )
+        self.storage_access_propagated = self._wait_for_propagation(name, self.storage_access)
         workspace = databricks.Workspace(
             f"{name}-workspace",
             workspace_name=args.workspace_name,
@@ -160,6 +167,31 @@ class Workspace(PlatformComponent):
             storage_account_name=self.storage_account_name,
             container_name=self.container_name,
             storage_root=self.storage_root,
+        )
+
+    def _wait_for_propagation(self, name: str, role: authorization.RoleAssignment) -> time.Sleep:
+        """A bounded wait after the role is created, before anything validates storage access with it.
+
+        The role assignment returns when Azure Resource Manager has it, minutes before the storage
+        data plane honours it, while creating a storage credential or an external location
+        validates the connector's access to the ``abfss://`` URL and fails without it
+        (databricks-sdk ``ExternalLocationsAPI.create``: ``skip_validation`` "Skips validation of the
+        storage credential"; terraform-provider-databricks#3069: fails on a first apply, succeeds
+        later unchanged). ``skip_validation`` would only move the failure to the first write, the
+        wheel upload of the same ``pulumi up``.
+
+        The wait (``ROLE_PROPAGATION_MINUTES``, Azure's documented bound) runs only when the Sleep is
+        created: hashicorp/terraform-provider-time ``internal/provider/resource_time_sleep.go``
+        sleeps in Create, not in Update, and its Read is empty (nothing remote to refresh);
+        ``triggers`` "when changed, will run any creation or destroy delays again" (pulumiverse_time
+        ``sleep.py``), and its one trigger is the assignment's id, so only a new assignment waits
+        again. It overlaps the workspace's own creation, which takes minutes too.
+        """
+        return time.Sleep(
+            f"{name}-storage-role-propagation",
+            create_duration=STORAGE_ROLE_PROPAGATION,
+            triggers={"roleAssignmentId": role.id},
+            opts=self.child_opts(pulumi.ResourceOptions(depends_on=[role])),
         )
 
     def _parameters(self, name: str, args: WorkspaceArgs) -> databricks.WorkspaceCustomParametersArgs:

@@ -1,5 +1,6 @@
 """Who may do what across resources: run_as roles, the deployer in the workspace, UC ownership,
-the endpoint creator's EXECUTE, and the storage role the Unity Catalog credential validates.
+the endpoint creator's EXECUTE, and the storage role the Unity Catalog credential validates (and
+the wait for it to propagate).
 
 Each rule here is one that a real ``pulumi up`` enforces and the offline mocks do not: every
 failing case in tests/policy shows the form that a real deploy refused. Values the engine does not
@@ -8,10 +9,11 @@ know yet (``[computed]`` offline, unknown in a preview) never count as a violati
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from core.azure_roles import ROLE_DEFINITION_IDS
+from core.azure_roles import ROLE_DEFINITION_IDS, ROLE_PROPAGATION_MINUTES
 
 from .context import PolicyContext
 from .props import UNKNOWN_MASK, get_path, mappings
@@ -31,6 +33,8 @@ MODEL_SERVING = "databricks:index/modelServing:ModelServing"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 USER_ASSIGNED_IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
 FEDERATED_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
+# pulumiverse-time's Sleep: waits createDuration when created, again only when its triggers change.
+SLEEP = "time:index/sleep:Sleep"
 
 SERVICE_PRINCIPAL_USER = "roles/servicePrincipal.user"
 STORAGE_BLOB_DATA_CONTRIBUTOR = ROLE_DEFINITION_IDS["Storage Blob Data Contributor"]
@@ -183,20 +187,53 @@ def _grants_blob_access(role: StackResource | None) -> bool:
     return definition == UNKNOWN_MASK or definition.lower().endswith(STORAGE_BLOB_DATA_CONTRIBUTOR)
 
 
-def check_credential_after_storage_role(
+def check_storage_validation_after_propagation(
     resources: Sequence[StackResource], context: PolicyContext
 ) -> list[tuple[str, str]]:
-    """Storage credential and external location validate access on creation: the role comes first."""
+    """Storage credential and external location validate the connector's access when created, and a
+    new role takes up to ROLE_PROPAGATION_MINUTES to be honoured: each depends on a wait (a Sleep of
+    at least that long, re-run when the assignment changes) after the connector's storage role."""
     by_urn: Mapping[str, StackResource] = {r.urn: r for r in resources}
     violations: list[tuple[str, str]] = []
     for resource in [*of_type(resources, STORAGE_CREDENTIAL), *of_type(resources, EXTERNAL_LOCATION)]:
-        roles = [d for d in resource.dependencies if urn_type(d) == ROLE_ASSIGNMENT]
-        if not any(_grants_blob_access(by_urn.get(role)) for role in roles):
-            violations.append(
-                (
-                    resource.urn,
-                    "does not depend on the access connector's Storage Blob Data Contributor assignment: "
-                    "on a first deploy its validation races the role and fails",
-                )
+        waits = [by_urn[d] for d in resource.dependencies if urn_type(d) == SLEEP and d in by_urn]
+        problems = [_wait_problem(wait, by_urn) for wait in waits]
+        if waits and not all(problems):
+            continue
+        problem = next((p for p in problems if p), "depends on no wait (time:Sleep) after it")
+        violations.append(
+            (
+                resource.urn,
+                f"validates storage access when created, through the access connector's Storage Blob "
+                f"Data Contributor assignment, which Azure honours up to {ROLE_PROPAGATION_MINUTES} "
+                f"minutes after creating it; {problem}: a first deploy races the role and fails",
             )
+        )
     return violations
+
+
+def _wait_problem(wait: StackResource, by_urn: Mapping[str, StackResource]) -> str:
+    """What keeps ``wait`` from covering the storage role's propagation ("" when nothing does)."""
+    roles = [d for d in wait.dependencies if urn_type(d) == ROLE_ASSIGNMENT]
+    if not any(_grants_blob_access(by_urn.get(role)) for role in roles):
+        return f"its wait {wait.urn} does not follow that assignment"
+    duration = wait.props.get("createDuration")
+    seconds = _go_duration_seconds(duration)
+    if duration != UNKNOWN_MASK and (seconds is None or seconds < ROLE_PROPAGATION_MINUTES * 60):
+        return f"its wait's createDuration is {duration!r}, less than {ROLE_PROPAGATION_MINUTES}m"
+    if not wait.props.get("triggers"):
+        return "its wait has no triggers (the assignment's id): a new assignment would not wait again"
+    return ""
+
+
+_GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_GO_PART = re.compile(r"(\d+(?:\.\d*)?)(ns|us|µs|ms|s|m|h)")
+
+
+def _go_duration_seconds(value: Any) -> float | None:
+    """Seconds in a Go duration ("10m", "1m30s"; time.ParseDuration), None if it is not one."""
+    text = str(value or "")
+    parts = _GO_PART.findall(text)
+    if not parts or "".join(number + unit for number, unit in parts) != text:
+        return None
+    return sum(float(number) * _GO_UNITS[unit] for number, unit in parts)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from .access import (
-    check_credential_after_storage_role,
     check_deployer_in_workspace,
     check_endpoint_creator_executes,
     check_run_as_user_role,
+    check_storage_validation_after_propagation,
     check_uc_owners,
 )
 from .approval import check_approval_path
@@ -245,8 +245,9 @@ STACK_RULES: tuple[StackRule, ...] = (
     ),
     StackRule(
         "uc-storage-after-role",
-        "Storage credential and external location are created after the connector's storage role.",
+        "Storage credential and external location are created after a wait for the connector's storage "
+        "role to propagate.",
         MANDATORY,
-        check_credential_after_storage_role,
+        check_storage_validation_after_propagation,
     ),
 )

@@ -9,10 +9,11 @@ import itertools
 
 from harness import VARIANT_CHAMPION, committed_settings
 
+from core.azure_roles import ROLE_PROPAGATION_MINUTES
 from core.environment import Environment
 from infra.model_serving import CI_TOKEN_MINUTES
 from infra.workload_identity import SERVICE_PRINCIPAL_MANAGER, SERVICE_PRINCIPAL_USER
-from stacks.offline import FAKE_OUTPUTS, OfflineRun, RecordedResource
+from stacks.offline import FAKE_OUTPUTS, OfflineRun, RecordedResource, fake_id
 from stacks.projects import predictions_table
 
 SP_ID = FAKE_OUTPUTS["databricks:index/servicePrincipal:ServicePrincipal"]("sp", {})["applicationId"]
@@ -29,6 +30,7 @@ RULE_SET = "databricks:index/accessControlRuleSet:AccessControlRuleSet"
 GRANTS = "databricks:index/grants:Grants"
 SERVING = "databricks:index/modelServing:ModelServing"
 MONITOR = "databricks:index/qualityMonitor:QualityMonitor"
+SLEEP = "time:index/sleep:Sleep"
 OWNED = (
     "databricks:index/storageCredential:StorageCredential",
     "databricks:index/externalLocation:ExternalLocation",
@@ -134,16 +136,38 @@ def test_deployers_execute_the_model_before_the_endpoint_is_created(
             assert grants.urn in endpoints[project].dependencies, (env, project)
 
 
-# --- defect 5: the storage credential after the connector's role --------------------------------------
+# --- defect 5: the storage credential after the connector's role (issue 24, defect 6: and after --
+# --- the role has propagated) ------------------------------------------------------------------
 
 
-def test_credential_and_location_wait_for_the_connectors_storage_role(
+def test_credential_and_location_wait_for_the_connectors_storage_role_to_propagate(
     plans: dict[Environment, OfflineRun],
 ) -> None:
+    """Creating either validates the connector's access to the storage, which Azure honours minutes
+    after the role assignment returns: both come after a wait that comes after the role."""
     for env, run in plans.items():
         role = run.named(STORAGE_ROLE)
+        wait = one(run, SLEEP)
+        assert role.urn in wait.dependencies, env
+        assert wait.plain_inputs()["createDuration"] == f"{ROLE_PROPAGATION_MINUTES}m", env
         for type_ in OWNED[:2]:
-            assert role.urn in one(run, type_).dependencies, (env, type_)
+            assert wait.urn in one(run, type_).dependencies, (env, type_)
+
+
+def test_the_wait_reruns_only_for_a_new_role_assignment(
+    plans: dict[Environment, OfflineRun],
+    trained_plans: dict[Environment, OfflineRun],
+    switched_plan: OfflineRun,
+) -> None:
+    """A Sleep waits when it is created and again only when it is replaced: its one trigger is the
+    assignment's id, so the next run, the next week's and one with other settings plan it unchanged."""
+    for env, run in plans.items():
+        role = run.named(STORAGE_ROLE)
+        wait = one(run, SLEEP)
+        assert wait.plain_inputs()["triggers"] == {"roleAssignmentId": fake_id(role.type, role.name)}, env
+        assert wait.options["replaceOnChanges"] == [], env
+        assert one(trained_plans[env], SLEEP).plain_inputs() == wait.plain_inputs(), env
+    assert one(switched_plan, SLEEP).plain_inputs() == one(plans[Environment.DEV], SLEEP).plain_inputs()
 
 
 # --- defect 7: the first deploy of a new environment ---------------------------------------------------

@@ -3,7 +3,8 @@
 Each failing case takes a plan of the committed stacks (after a training run, so the endpoint and
 the monitor exist) and puts back one thing a real `pulumi up` refused: a job without the rule set
 its run_as needs, the deployer missing from the workspace, a securable without an owner, an
-endpoint whose creator cannot read its model, a storage credential racing its role.
+endpoint whose creator cannot read its model, a storage credential racing its role or its
+role's propagation.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from policy.access import (
     MODEL_SERVING,
     RULE_SET,
     SERVICE_PRINCIPAL,
+    SLEEP,
     STORAGE_BLOB_DATA_CONTRIBUTOR,
     STORAGE_CREDENTIAL,
     VOLUME,
@@ -67,6 +69,16 @@ def _without_dependency_on(type_: str, dependency_type: str) -> Mutation:
             r, dependencies=tuple(d for d in r.dependencies if urn_type(d) != dependency_type)
         ),
     )
+
+
+def _without_waits(resources: list[StackResource]) -> list[StackResource]:
+    """The plan as if the credential and the location depended on the storage role itself."""
+    waits = {r.urn: r.dependencies for r in resources if r.type == SLEEP}
+    return [
+        dataclasses.replace(r, dependencies=tuple(x for d in r.dependencies for x in waits.get(d, (d,))))
+        for r in resources
+        if r.type != SLEEP
+    ]
 
 
 def _props(r: StackResource, **changes: object) -> StackResource:
@@ -188,8 +200,33 @@ OLD_FORMS: list[tuple[str, str, Mutation, str]] = [
     (
         "uc-storage-after-role",
         "credential racing the role",
-        _without_dependency_on(STORAGE_CREDENTIAL, "azure-native:authorization:RoleAssignment"),
-        "Storage Blob Data Contributor",
+        _without_dependency_on(STORAGE_CREDENTIAL, SLEEP),
+        "depends on no wait",
+    ),
+    # issue 24, defect 6: right after the role, before Azure honours it (the program before the wait)
+    (
+        "uc-storage-after-role",
+        "location created when the role returns",
+        _without_waits,
+        "depends on no wait",
+    ),
+    (
+        "uc-storage-after-role",
+        "a wait shorter than the propagation",
+        _edit(SLEEP, lambda r: _props(r, createDuration="30s")),
+        "less than 10m",
+    ),
+    (
+        "uc-storage-after-role",
+        "a wait that a new assignment would not rerun",
+        _edit(SLEEP, lambda r: _props(r, triggers=...)),
+        "no triggers",
+    ),
+    (
+        "uc-storage-after-role",
+        "a wait before the role",
+        _without_dependency_on(SLEEP, "azure-native:authorization:RoleAssignment"),
+        "does not follow that assignment",
     ),
 ]
 

@@ -53,7 +53,7 @@ from plan_server import SERVER_VARIABLE, run_warm
 
 PACK_START_SECONDS = 60
 CREDENTIALS = ("ARM_CLIENT_ID", "ARM_TENANT_ID", "ARM_SUBSCRIPTION_ID", "GITHUB_TOKEN")
-PROVIDERS = ("pulumi", "pulumi-azure-native", "pulumi-databricks", "pulumi-github")
+PROVIDERS = ("pulumi", "pulumi-azure-native", "pulumi-databricks", "pulumi-github", "pulumiverse-time")
 # Where each provider package's pulumi-plugin.json is, found as the language host finds it
 # (main.go, pulumiPluginJSONPathsScript): by the package's module and its search locations.
 PLUGIN_JSON = """

@@ -97,7 +97,7 @@ def _assert_pulumi_ran(transcript: list[str], stack: str, command: str) -> None:
     for expected in (
         f"pulumi {command} --stack {stack}",
         "toolchain pip: `.venv/bin/python -m pip list` lists",
-        "plugins: pulumi-azure-native, pulumi-databricks, pulumi-github",
+        "plugins: pulumi-azure-native, pulumi-databricks, pulumi-github, pulumiverse-time",
         "policy pack 'mlops-platform-policies' loads in policy/venv with",
         "wheel: dist/iris/iris_mlops-",
         "credentials present: ARM_CLIENT_ID, ARM_TENANT_ID, ARM_SUBSCRIPTION_ID, GITHUB_TOKEN; "
