@@ -3,17 +3,18 @@
 This is the engine behind ``python -m stacks.plan`` and the infrastructure tests. A
 ``MockMonitor`` subclass sees each ``RegisterResource`` request whole (type, name, parent,
 protect, dependencies, options, inputs), which ``Mocks.new_resource`` alone does not.
+
+What a run produced is ``stacks/offline_record.py``; what the mocks answer,
+``stacks/offline_fakes.py``; a stack file as the CLI's config, ``stacks/offline_config.py``. This
+module re-exports their public names, the one import of every test that plans.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -21,6 +22,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
 
+from stacks.offline_config import SECRET_PLACEHOLDER, stack_config_from_file
 from stacks.offline_fakes import (
     CALL_RESULTS,
     FAKE_CLIENT_ID,
@@ -35,7 +37,7 @@ from stacks.offline_fakes import (
     fake_guid,
     fake_id,
 )
-from stacks.stack_file import read_stack_file
+from stacks.offline_record import OfflineRun, RecordedResource
 
 __all__ = [  # the fakes are re-exported: tests compare recorded inputs with them
     "CALL_RESULTS",
@@ -46,99 +48,19 @@ __all__ = [  # the fakes are re-exported: tests compare recorded inputs with the
     "FAKE_OUTPUTS",
     "FAKE_SUBSCRIPTION_ID",
     "FAKE_TENANT_ID",
+    "SECRET_PLACEHOLDER",
     "OfflineRun",
     "RecordedResource",
     "WorkspaceState",
     "fake_guid",
+    "fake_id",
     "run_offline",
     "stack_config_from_file",
 ]  # fmt: skip
 
 CLIENT_CONFIG = "azure-native:authorization:getClientConfig"
-SECRET_MASK = "[secret]"  # noqa: S105 - a mask, not a credential
-UNKNOWN_MASK = "[computed]"
-SECRET_PLACEHOLDER = "offline-secret-placeholder"  # noqa: S105 - stands in for `secure:` values
 # The self-managed backend's one organization (pulumi/pulumi pkg/backend/diy/store.go).
 ORGANIZATION = "organization"
-
-
-@dataclass(frozen=True)
-class RecordedResource:
-    """One resource registration as the engine would receive it."""
-
-    urn: str
-    type: str
-    name: str
-    parent: str
-    custom: bool
-    protect: bool
-    dependencies: tuple[str, ...]
-    provider: str
-    inputs: dict[str, Any]
-    options: dict[str, Any] = field(default_factory=dict)
-    # The former URNs this resource takes over in the state (its own aliases and its parent's).
-    aliases: tuple[str, ...] = ()
-
-    def masked_inputs(self) -> dict[str, Any]:
-        """Inputs with every secret value replaced by ``[secret]``."""
-        masked: dict[str, Any] = mask_secrets(self.inputs)
-        return masked
-
-    def plain_inputs(self) -> dict[str, Any]:
-        """Inputs with secrets unwrapped: only for assertions, never for printing."""
-        plain: dict[str, Any] = unwrap_secrets(self.inputs)
-        return plain
-
-    def is_secret(self, key: str) -> bool:
-        """Whether the top-level input ``key`` reaches the engine as a secret."""
-        return rpc.is_rpc_secret(self.inputs.get(key))
-
-
-@dataclass
-class OfflineRun:
-    """Everything one offline run of the program produced."""
-
-    stack: str
-    resources: list[RecordedResource]
-    exports: dict[str, Any]
-    secret_exports: frozenset[str]
-    # What the program logged (pulumi.log): (severity, message), in order.
-    messages: tuple[tuple[str, str], ...] = ()
-
-    def of_type(self, type_: str) -> list[RecordedResource]:
-        return [r for r in self.resources if r.type == type_]
-
-    def named(self, name: str) -> RecordedResource:
-        matches = [r for r in self.resources if r.name == name]
-        if len(matches) != 1:
-            raise KeyError(f"expected one resource named {name!r}, found {len(matches)}")
-        return matches[0]
-
-    def by_urn(self) -> dict[str, RecordedResource]:
-        return {r.urn: r for r in self.resources}
-
-
-def mask_secrets(value: Any) -> Any:
-    """Secrets become ``[secret]`` and values known only after apply become ``[computed]``."""
-    if rpc.is_rpc_secret(value):
-        return SECRET_MASK
-    if isinstance(value, pulumi.output.Unknown):
-        return UNKNOWN_MASK
-    if isinstance(value, dict):
-        return {k: mask_secrets(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask_secrets(v) for v in value]
-    return value
-
-
-def unwrap_secrets(value: Any) -> Any:
-    if rpc.is_rpc_secret(value):
-        return unwrap_secrets(value["value"])
-    if isinstance(value, dict):
-        return {k: unwrap_secrets(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [unwrap_secrets(v) for v in value]
-    return value
 
 
 class _Mocks(pulumi.runtime.Mocks):
@@ -349,42 +271,3 @@ async def _resolve_exports() -> tuple[dict[str, Any], set[str]]:
         if await output.is_secret():
             secret.add(key)
     return values, secret
-
-
-def stack_config_from_file(path: Path, project: str) -> tuple[dict[str, str], frozenset[str]]:
-    """Read ``Pulumi.<stack>.yaml`` as the CLI would hand it to the program.
-
-    ``secure:`` values cannot be decrypted offline: they become a placeholder and the key is
-    marked secret, so the program sees a secret exactly where a real run would.
-    """
-    raw: dict[str, Any] = read_stack_file(path).get("config") or {}
-    config: dict[str, str] = {}
-    secret_keys: set[str] = set()
-    for key, value in raw.items():
-        full_key = key if ":" in key else f"{project}:{key}"
-        cleaned, has_secret = _replace_secure(value)
-        if has_secret:
-            secret_keys.add(full_key)
-        config[full_key] = _as_config_string(cleaned)
-    return config, frozenset(secret_keys)
-
-
-def _as_config_string(value: Any) -> str:
-    """The CLI passes scalars as their text and structured values as JSON."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return json.dumps(value)
-
-
-def _replace_secure(value: Any) -> tuple[Any, bool]:
-    if isinstance(value, dict):
-        if set(value) == {"secure"}:
-            return SECRET_PLACEHOLDER, True
-        items = {k: _replace_secure(v) for k, v in value.items()}
-        return {k: v for k, (v, _) in items.items()}, any(s for _, s in items.values())
-    if isinstance(value, list):
-        pairs = [_replace_secure(v) for v in value]
-        return [v for v, _ in pairs], any(s for _, s in pairs)
-    return value, False

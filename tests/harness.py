@@ -167,7 +167,7 @@ class StackPlans:
         """``environment``'s stack file with ``overrides``, planned as `pulumi preview` would.
 
         ``secrets``: the decrypted values of secret config keys, as the CLI hands them to the
-        program (a ``secure:`` value without one plans as stacks/offline.py's placeholder).
+        program (a ``secure:`` value without one plans as stacks/offline_config.py's placeholder).
         ``workspace``: what the Databricks workspace already holds (default: nothing).
         ``dist``: where the projects' wheels are (default: the repository's dist/, `make wheel`).
         ``environ``: the variables of the process (default: none of GitHub Actions').
