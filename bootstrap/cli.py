@@ -1,12 +1,17 @@
 """``make bootstrap``: ask for what the bootstrap needs, run its ``pulumi up``, hand its outputs on.
 
-Asks (or reads from the environment variable in brackets) for the Azure subscription
-[AZURE_SUBSCRIPTION_ID], the GitHub owner [GITHUB_OWNER] and repository [GITHUB_REPOSITORY], who
-may push release tags [RELEASE_MANAGERS], who deploys by hand [BOOTSTRAP_OPERATORS], the bootstrap
-stack's name [BOOTSTRAP_STACK] and where its state lives [BOOTSTRAP_BACKEND]; the GitHub token
-comes only from GITHUB_TOKEN. Then, in ``bootstrap/``: select or create the stack, set those
-values, ``pulumi up`` (Pulumi shows the preview and asks before changing anything), and
+First every prerequisite is checked, and all that are missing are named at once: the GitHub token
+(``GITHUB_TOKEN``, with the permissions of bootstrap/github_token.py), the ``pulumi`` and ``az``
+commands, and a way to give the bootstrap stack's passphrase. Then it asks (or reads from the
+environment variable each question names) for the answers of bootstrap/answers.py, each checked as
+the stack settings are. Then, in ``bootstrap/``: select or create the stack, set those values,
+``pulumi up`` (Pulumi shows the preview and asks before changing anything), and
 ``python -m bootstrap.handoff`` on its outputs.
+
+The bootstrap stack keeps its few secrets with a passphrase (docs/bootstrap.md, chicken and egg).
+The Pulumi CLI reads it from PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE, or else asks
+for it on the terminal, and fails without one when there is no terminal (pulumi/pulumi
+pkg/secrets/passphrase/manager.go, readPassphraseImpl).
 """
 
 from __future__ import annotations
@@ -17,77 +22,63 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
 
 from rich.console import Console
 from rich.prompt import Prompt
 
-from bootstrap import handoff
+from bootstrap import github_token, handoff
+from bootstrap.answers import DEFAULT_BACKEND, Answers, AnswersError, ask
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOTSTRAP_DIR = ROOT / "bootstrap"
 POLICY_PACK = ROOT / "policy"
-DEFAULT_BACKEND = "file://" + str(Path.home() / ".pulumi-mlops-bootstrap")
-GITHUB_ACCESS_HELP = (
-    "GITHUB_TOKEN is not set. Export a fine-grained token (or GitHub App token) for the repository "
-    "with Administration, Secrets and Variables: read/write (and organisation Members: read when "
-    "release managers are a team), then run `make bootstrap` again."
-)
+PASSPHRASE_VARIABLES = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
 EXIT_NOT_READY = 2
-
-# (environment variable, question); the answers' order.
-QUESTIONS: tuple[tuple[str, str], ...] = (
-    ("AZURE_SUBSCRIPTION_ID", "Azure subscription id (see `az account show --query id -o tsv`)"),
-    ("GITHUB_OWNER", "GitHub organisation or user that owns the repository"),
-    ("GITHUB_REPOSITORY", "GitHub repository name (without the owner)"),
-    ("RELEASE_MANAGERS", "Who may push v* tags: a team slug, or user:<login> for a personal repository"),
-    (
-        "BOOTSTRAP_OPERATORS",
-        "Entra object ids of who deploys by hand, comma-separated (a group is best; yours: "
-        "`az ad signed-in-user show --query id -o tsv`)",
-    ),
-    ("BOOTSTRAP_STACK", "Bootstrap stack name (one per organisation or subscription)"),
-    ("BOOTSTRAP_BACKEND", "Where the bootstrap's own state lives (a local directory, or azblob://...)"),
-)
 
 Run = Callable[[list[str], Mapping[str, str], bool], str]
 
-
-@dataclass(frozen=True)
-class Answers:
-    subscription: str
-    owner: str
-    repository: str
-    release_managers: str
-    operators: str
-    stack: str
-    backend: str
+__all__ = ["DEFAULT_BACKEND", "Answers", "ask", "main", "missing_prerequisites", "pulumi_commands"]
 
 
-def ask(environ: Mapping[str, str], prompt: Callable[[str, str | None], str]) -> Answers:
-    """Every answer, from the environment when set, else from ``prompt`` (question, default)."""
-    defaults = {"BOOTSTRAP_BACKEND": DEFAULT_BACKEND}
-    values: dict[str, str] = {}
-    for variable, question in QUESTIONS:
-        default = defaults.get(variable) or (
-            values["GITHUB_OWNER"] if variable == "BOOTSTRAP_STACK" else None
+def missing_prerequisites(
+    environ: Mapping[str, str], on_path: Callable[[str], bool], interactive: bool
+) -> list[str]:
+    """Everything `make bootstrap` needs and does not have, each with how to get it."""
+    missing = []
+    if not environ.get("GITHUB_TOKEN"):
+        permissions = "".join(f"\n      {line}" for line in github_token.lines())
+        missing.append(
+            f"GITHUB_TOKEN is not set: export {github_token.KIND}, with these permissions:{permissions}"
         )
-        value = environ.get(variable) or prompt(f"{question} [{variable}]", default)
-        values[variable] = value.strip()
-    return Answers(*(values[variable] for variable, _ in QUESTIONS))
+    missing += [
+        f"`{tool}` is not on PATH ({why}; README, Deploying for real)"
+        for tool, why in (("pulumi", "the Pulumi CLI"), ("az", "the Azure CLI, logged in with `az login`"))
+        if not on_path(tool)
+    ]
+    if not interactive and not any(environ.get(name) for name in PASSPHRASE_VARIABLES):
+        missing.append(
+            "no terminal to type the bootstrap stack's passphrase: set PULUMI_CONFIG_PASSPHRASE_FILE "
+            "(or PULUMI_CONFIG_PASSPHRASE)"
+        )
+    return missing
 
 
-def tag_pusher(answer: str) -> tuple[str, str]:
-    """``user:<login>`` -> (user, login); anything else is a team slug."""
-    kind, _, name = answer.partition(":")
-    return ("user", name) if kind == "user" and name else ("team", answer)
+def passphrase_note(environ: Mapping[str, str]) -> str:
+    given = next((name for name in PASSPHRASE_VARIABLES if environ.get(name)), None)
+    if given is not None:
+        return f"The bootstrap stack's secrets use the passphrase from {given}."
+    return (
+        "The bootstrap stack's secrets use a passphrase: Pulumi asks for it below (twice when the "
+        "stack is new). Keep it: every later `make bootstrap` needs it (or put it in a file and "
+        "export PULUMI_CONFIG_PASSPHRASE_FILE=<file>)."
+    )
 
 
 def pulumi_commands(answers: Answers) -> list[list[str]]:
     """The Pulumi CLI calls, in order, all run in ``bootstrap/``."""
-    kind, name = tag_pusher(answers.release_managers)
+    kind, name = answers.tag_pusher()
     github = "mlops-bootstrap:github"
     return [
         ["pulumi", "stack", "select", "--create", answers.stack, "--secrets-provider", "passphrase"],
@@ -106,9 +97,8 @@ def pulumi_commands(answers: Answers) -> list[list[str]]:
         ["pulumi", "config", "set", "--path", f"{github}.tagPushers[0].type", kind],
         ["pulumi", "config", "set", "--path", f"{github}.tagPushers[0].name", name],
         *(
-            ["pulumi", "config", "set", "--path", f"mlops-bootstrap:operators[{index}]", operator.strip()]
-            for index, operator in enumerate(answers.operators.split(","))
-            if operator.strip()
+            ["pulumi", "config", "set", "--path", f"mlops-bootstrap:operators[{index}]", operator]
+            for index, operator in enumerate(answers.operators)
         ),
         # The same policy pack as the environments' previews and deploys (docs/security.md).
         ["pulumi", "up", "--stack", answers.stack, "--policy-pack", str(POLICY_PACK)],
@@ -124,6 +114,7 @@ def run_bootstrap(
     env = {**environ, "PULUMI_BACKEND_URL": answers.backend, "GITHUB_REPOSITORY": repository}
     if answers.backend.startswith("file://"):
         Path(answers.backend.removeprefix("file://")).expanduser().mkdir(parents=True, exist_ok=True)
+    console.print(passphrase_note(environ), markup=False, highlight=False, soft_wrap=True)
     for command in pulumi_commands(answers):
         console.print(f"$ {' '.join(command)}", markup=False, highlight=False, soft_wrap=True)
         run(command, env, False)
@@ -154,16 +145,28 @@ def _prompt(question: str, default: str | None) -> str:
     return Prompt.ask(question, default=default) if default else Prompt.ask(question)
 
 
-def main(environ: Mapping[str, str] = os.environ, run: Run = subprocess_run) -> int:
+def main(
+    environ: Mapping[str, str] = os.environ,
+    run: Run = subprocess_run,
+    prompt: Callable[[str, str | None], str] = _prompt,
+    on_path: Callable[[str], bool] = lambda tool: shutil.which(tool) is not None,
+    interactive: bool | None = None,
+) -> int:
     console, errors = Console(), Console(stderr=True)
-    if not environ.get("GITHUB_TOKEN"):
-        errors.print(GITHUB_ACCESS_HELP, markup=False, highlight=False, soft_wrap=True)
-        return EXIT_NOT_READY
-    missing = [tool for tool in ("pulumi", "az") if run is subprocess_run and shutil.which(tool) is None]
+    terminal = sys.stdin.isatty() if interactive is None else interactive
+    missing = missing_prerequisites(environ, on_path, terminal)
     if missing:
-        errors.print(f"not on PATH: {', '.join(missing)} (README, Deploying for real)", markup=False)
+        lines = ["make bootstrap cannot start; nothing was run:", *(f"  - {m}" for m in missing)]
+        errors.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
         return EXIT_NOT_READY
-    answers = ask(environ, _prompt)
+    try:
+        answers = ask(environ, prompt, lambda line: errors.print(line, markup=False, highlight=False))
+    except AnswersError as error:
+        errors.print(str(error), markup=False, highlight=False, soft_wrap=True)
+        return EXIT_NOT_READY
+    except (EOFError, KeyboardInterrupt):
+        errors.print("\nmake bootstrap: input ended before every answer was given; nothing was run")
+        return EXIT_NOT_READY
     try:
         return run_bootstrap(environ, answers, run, console)
     except subprocess.CalledProcessError as error:

@@ -104,10 +104,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the policy pack over an offline plan (JSON on stdin).")
     parser.add_argument("--github-repository", help="owner/repo the federated credentials must name")
     args = parser.parse_args(argv)
-    violations = evaluate_plan(json.load(sys.stdin), github_repository=args.github_repository)
+    plan = json.load(sys.stdin)
+    violations = evaluate_plan(plan, github_repository=args.github_repository)
     for violation in violations:
         print(violation)  # noqa: T201 - this is the CLI's output
-    return 1 if mandatory(violations) else 0
+    blocking = mandatory(violations)
+    found = f"{len(violations)} violation(s), {len(blocking)} mandatory" if violations else "no violation"
+    print(f"{plan.get('stack', 'the plan')}: {found} of the policy pack")  # noqa: T201
+    return 1 if blocking else 0
 
 
 if __name__ == "__main__":

@@ -111,7 +111,7 @@ def test_make_bootstrap_refuses_to_start_without_a_github_token(capsys: pytest.C
     def never(command: list[str], env: Any, capture: bool) -> str:
         raise AssertionError(f"ran {command}")
 
-    assert cli.main(environ={}, run=never) == cli.EXIT_NOT_READY
+    assert cli.main(environ={}, run=never, on_path=lambda tool: True, interactive=True) == cli.EXIT_NOT_READY
     assert "GITHUB_TOKEN is not set" in capsys.readouterr().err
 
 
@@ -157,10 +157,16 @@ def test_make_bootstrap_runs_pulumi_up_in_bootstrap_and_hands_the_outputs_on(
 
 def test_prompts_ask_for_what_the_environment_does_not_give() -> None:
     asked: list[str] = []
+    typed = {
+        "AZURE_SUBSCRIPTION_ID": "00000000-0000-4000-8000-000000000001",
+        "GITHUB_REPOSITORY": "mlops-platform",
+        "RELEASE_MANAGERS": "release-managers",
+        "BOOTSTRAP_OPERATORS": "00000000-0000-4000-8000-0000000000c1",
+    }
 
     def prompt(question: str, default: str | None) -> str:
         asked.append(question)
-        return default or "answer"
+        return default or typed[question.rsplit("[", 1)[-1].rstrip("]")]
 
     answers = cli.ask({"GITHUB_OWNER": "contoso"}, prompt)
     assert [q.rsplit("[", 1)[-1].rstrip("]") for q in asked] == [

@@ -1,8 +1,10 @@
 """The demo end to end runs as a user runs it (`python -m demo`, twice) in the background from the
-start of the session, on the second core, while the other tests run; its test waits at the end."""
+start of the session, on the second core, while the other tests run; its test waits at the end. So
+do the docs' offline blocks, in a fresh clone (test_docs.py)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,12 +12,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from demo_support import DemoRuns
+from clone_setup import fresh_clone, link_venv, tool_dir
+from demo_support import DemoRuns, DocsRuns
+from doc_blocks import offline_blocks
 from iris_mlops.serving import free_port
 
 from stacks.console import LOG_WIDTH
 
 ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -69,3 +74,52 @@ def demo_runs(
         if process.poll() is None:
             process.kill()
         process.communicate()
+
+
+# After the docs' own blocks: the project the README's sequence added is removed again, and `make
+# setup` must take its console scripts out of .venv.
+AFTER_THE_BLOCKS = (
+    ("a removed project", "rm -rf ml/projects/churn && make setup && ls .venv/bin"),
+)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def docs_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DocsRuns | None]:
+    """The offline blocks of README.md and docs/*.md, run in a fresh clone in the background from
+    the start of the session (run_doc_blocks.py); the docs tests wait for it at the end."""
+    if not any(item.get_closest_marker("e2e") and "test_docs" in item.nodeid for item in request.session.items):
+        yield None
+        return
+    work = tmp_path_factory.mktemp("docs")
+    clone = fresh_clone(ROOT, work / "clone")
+    link_venv(clone, ROOT / ".venv")
+    for command in (["git", "init", "-q"], ["git", "add", "-A"]):  # pre-commit reads git's file list
+        subprocess.run(command, cwd=clone, check=True)
+    steps = [
+        {"label": block.label, "command": command.text}
+        for block in offline_blocks(clone)
+        for command in block.commands
+    ]
+    steps += [{"label": label, "command": command} for label, command in AFTER_THE_BLOCKS]
+    steps_file, results_file = work / "steps.json", work / "results.json"
+    steps_file.write_text(json.dumps(steps), encoding="utf-8")
+    tools = tool_dir(ROOT, work / "tools")
+    environ = {
+        **os.environ,
+        "PATH": f"{tools}{os.pathsep}{os.environ['PATH']}",
+        "COLUMNS": str(LOG_WIDTH),
+        "PRE_COMMIT_HOME": str(work / "pre-commit"),
+        "OPENBLAS_NUM_THREADS": "1",
+    }
+    process = subprocess.Popen(
+        [sys.executable, str(HERE / "run_doc_blocks.py"), str(clone), str(steps_file), str(results_file)],
+        cwd=clone,
+        env=environ,
+    )
+    runs = DocsRuns(steps, results_file, process)
+    try:
+        yield runs
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()

@@ -1,10 +1,12 @@
-"""Helpers of the demo tests (a unique module name: several test folders have a conftest)."""
+"""Helpers of the demo and docs tests (a unique module name: several test folders have a conftest)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -17,3 +19,17 @@ class DemoRuns:
     def wait(self, timeout: float = 900) -> tuple[int, str]:
         output, _ = self.process.communicate(timeout=timeout)
         return self.process.returncode, output
+
+
+@dataclass(frozen=True)
+class DocsRuns:
+    steps: list[dict[str, str]]  # {"label", "command"}, in the order they run
+    results_file: Path
+    process: subprocess.Popen[bytes]
+
+    def wait(self, timeout: float = 900) -> list[dict[str, Any]]:
+        self.process.wait(timeout=timeout)
+        if not self.results_file.exists():
+            return []
+        results: list[dict[str, Any]] = json.loads(self.results_file.read_text(encoding="utf-8"))
+        return results

@@ -21,7 +21,7 @@ import sys
 import venv
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+WORKFLOW_TESTS = Path(__file__).resolve().parent / "workflows"
 PIN = re.compile(r"^([A-Za-z0-9_.-]+)==(\S+)", re.MULTILINE)
 
 
@@ -107,7 +107,7 @@ def stand_in_dir(destination: Path) -> Path:
     destination.mkdir(parents=True, exist_ok=True)
     wrapper = destination / "pulumi"
     wrapper.write_text(
-        f'#!/bin/sh\nexec "{sys.executable}" "{HERE / "pulumi_standin.py"}" "$@"\n', encoding="utf-8"
+        f'#!/bin/sh\nexec "{sys.executable}" "{WORKFLOW_TESTS / "pulumi_standin.py"}" "$@"\n', encoding="utf-8"
     )
     wrapper.chmod(0o755)
     return destination
