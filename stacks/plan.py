@@ -188,6 +188,24 @@ def print_stack(console: Console, run: OfflineRun, project: str = PROJECT) -> No
     console.print(table)
     path = critical_path(run.resources)
     console.print(f"critical path: {len(path)} resources: " + " -> ".join(r.name for r in path))
+    print_notes(console, run)
+
+
+def print_notes(console: Console, run: OfflineRun) -> None:
+    """What the program said while planning (pulumi.log; `pulumi preview` prints it too): above all
+    what waits for a first training or batch run, and why it is not in the plan yet."""
+    notes = sorted({message for severity, message in run.messages if severity in {"info", "warning"}})
+    if not notes:
+        return
+    console.print(f"{run.stack}: what the program says", markup=False)
+    for note in notes:
+        console.print(f"  - {note}", markup=False, highlight=False)
+    if any("waits for" in note for note in notes):
+        console.print(
+            f"  plan it as after a first training and batch run: make plan STACK={run.stack} CHAMPION=1",
+            markup=False,
+            highlight=False,
+        )
 
 
 def stack_settings(stack: str, root: Path = ROOT) -> StackSettings:

@@ -53,11 +53,12 @@ def link_venv(clone: Path, suite_venv: Path) -> None:
         raise RuntimeError(
             f"the suite's .venv is not in sync with requirements.lock ({missing[:5]}...): run make setup"
         )
-    for name, (_, tops, editable) in installed.items():
+    for name, (_, tops, editable, scripts) in installed.items():
         if name in pins:
             for top in tops:
                 if not (site / top).exists():
                     (site / top).symlink_to(suite_site / top)
+            _copy_scripts(scripts, suite_venv / "bin", clone / ".venv" / "bin")
         elif editable:  # an ML project: `make setup` installs each beside the lock
             # Copied (a .pth file and the dist-info): a `make setup` in the clone that reinstalls
             # the projects uninstalls these, and must not reach through a link into the suite's venv.
@@ -77,17 +78,33 @@ def link_venv(clone: Path, suite_venv: Path) -> None:
 
 
 @functools.cache
-def _installed(suite_site: Path) -> dict[str, tuple[str, frozenset[str], bool]]:
+def _installed(suite_site: Path) -> dict[str, tuple[str, frozenset[str], bool, tuple[str, ...]]]:
     """Each distribution in the suite's site-packages: its version, the top-level entries its
-    RECORD lists, and whether it is an editable install (PEP 610 direct_url.json). Read once per
-    session (~0.2 s of CPU: every RECORD file); the suite's venv does not change while the tests run."""
+    RECORD lists, whether it is an editable install (PEP 610 direct_url.json), and the console
+    scripts it put in bin/. Read once per session (~0.2 s of CPU: every RECORD file); the suite's
+    venv does not change while the tests run."""
     installed = {}
     for dist in importlib.metadata.distributions(path=[str(suite_site)]):
-        tops = frozenset(Path(str(f)).parts[0] for f in dist.files or () if not str(f).startswith(".."))
+        files = [str(f) for f in dist.files or ()]
+        tops = frozenset(Path(f).parts[0] for f in files if not f.startswith(".."))
+        scripts = tuple(Path(f).name for f in files if f.startswith("../../../bin/"))
         direct = json.loads(dist.read_text("direct_url.json") or "{}")
         editable = bool(direct.get("dir_info", {}).get("editable"))
-        installed[_canonical(dist.metadata["Name"])] = (dist.version, tops, editable)
+        installed[_canonical(dist.metadata["Name"])] = (dist.version, tops, editable, scripts)
     return installed
+
+
+def _copy_scripts(names: tuple[str, ...], source: Path, destination: Path) -> None:
+    """The scripts, run by the clone's python (their first line names the suite's)."""
+    for script in names:
+        text = (source / script).read_text(encoding="utf-8", errors="surrogateescape")
+        first, _, rest = text.partition("\n")
+        if not first.startswith("#!") or (destination / script).exists():
+            continue
+        (destination / script).write_text(
+            f"#!{destination / 'python'}\n{rest}", encoding="utf-8", errors="surrogateescape"
+        )
+        (destination / script).chmod(0o755)
 
 
 def _canonical(name: str) -> str:
@@ -106,8 +123,7 @@ def stand_in_dir(destination: Path) -> Path:
     """A directory whose `pulumi` is pulumi_standin.py, run by this interpreter."""
     destination.mkdir(parents=True, exist_ok=True)
     wrapper = destination / "pulumi"
-    wrapper.write_text(
-        f'#!/bin/sh\nexec "{sys.executable}" "{WORKFLOW_TESTS / "pulumi_standin.py"}" "$@"\n', encoding="utf-8"
-    )
+    standin = WORKFLOW_TESTS / "pulumi_standin.py"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{standin}" "$@"\n', encoding="utf-8")
     wrapper.chmod(0o755)
     return destination

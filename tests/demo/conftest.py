@@ -78,16 +78,18 @@ def demo_runs(
 
 # After the docs' own blocks: the project the README's sequence added is removed again, and `make
 # setup` must take its console scripts out of .venv.
-AFTER_THE_BLOCKS = (
-    ("a removed project", "rm -rf ml/projects/churn && make setup && ls .venv/bin"),
-)
+AFTER_THE_BLOCKS = (("a removed project", "rm -rf ml/projects/churn && make setup && ls .venv/bin"),)
 
 
 @pytest.fixture(scope="session", autouse=True)
-def docs_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DocsRuns | None]:
+def docs_runs(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DocsRuns | None]:
     """The offline blocks of README.md and docs/*.md, run in a fresh clone in the background from
     the start of the session (run_doc_blocks.py); the docs tests wait for it at the end."""
-    if not any(item.get_closest_marker("e2e") and "test_docs" in item.nodeid for item in request.session.items):
+    if not any(
+        item.get_closest_marker("e2e") and "test_docs" in item.nodeid for item in request.session.items
+    ):
         yield None
         return
     work = tmp_path_factory.mktemp("docs")

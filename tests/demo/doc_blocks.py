@@ -54,7 +54,9 @@ def offline_blocks(root: Path = ROOT) -> list[Block]:
             if marker is None:
                 continue
             if index + 1 >= len(lines) or not FENCE.match(lines[index + 1].strip()):
-                raise MarkerError(f"{relative}:{index + 1}: `{line.strip()}` is not followed by a ```sh block")
+                raise MarkerError(
+                    f"{relative}:{index + 1}: `{line.strip()}` is not followed by a ```sh block"
+                )
             commands = []
             for offset, text in enumerate(lines[index + 2 :], index + 3):
                 if text.strip() == "```":
@@ -64,5 +66,7 @@ def offline_blocks(root: Path = ROOT) -> list[Block]:
             blocks.append(Block(relative, marker["name"], index + 1, tuple(commands)))
     names = [block.name for block in blocks]
     if len(set(names)) != len(names):
-        raise MarkerError(f"two offline blocks share a name: {sorted(n for n in names if names.count(n) > 1)}")
+        raise MarkerError(
+            f"two offline blocks share a name: {sorted(n for n in names if names.count(n) > 1)}"
+        )
     return blocks

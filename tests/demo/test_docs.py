@@ -5,6 +5,7 @@ about `make demo` against what the demo printed (the background demo run of test
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from demo_support import DemoRuns, DocsRuns
@@ -20,7 +21,7 @@ def test_every_offline_marker_marks_a_shell_block_of_commands() -> None:
         assert block.commands, f"{block.label} marks an empty block"
 
 
-def test_a_marker_without_its_block_is_an_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_marker_without_its_block_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "docs").mkdir()
     (tmp_path / "README.md").write_text("<!-- offline: lost -->\nmake demo\n", encoding="utf-8")
     with pytest.raises(MarkerError, match=r"README.md:1: .* is not followed by a ```sh block"):
@@ -33,16 +34,20 @@ def test_every_offline_command_of_the_docs_runs_in_a_fresh_clone(docs_runs: Docs
     expected = [step["command"] for step in docs_runs.steps]
     ran = [result["command"] for result in results]
     for result in results:
-        assert result["returncode"] == 0, (
-            f"{result['label']}: `{result['command']}` exited {result['returncode']}:\n{result['output'][-3000:]}"
-        )
+        failed = f"{result['label']}: `{result['command']}` exited {result['returncode']}"
+        if "detect-secrets" in result["command"]:  # lines moved under a reviewed false positive
+            failed += (
+                "; if only line numbers moved: `.venv/bin/pre-commit run detect-secrets --all-files`, commit"
+            )
+        assert result["returncode"] == 0, f"{failed}:\n{result['output'][-3000:]}"
     assert ran == expected, "the run stopped early"
 
 
-def _output(docs_runs: DocsRuns, fragment: str) -> str:
-    """What the step whose command contains ``fragment`` printed, whitespace folded."""
+def _output(docs_runs: DocsRuns, fragment: str, but_not: str = "\0") -> str:
+    """What the step whose command contains ``fragment`` (and not ``but_not``) printed, whitespace
+    folded."""
     for result in docs_runs.wait():
-        if fragment in result["command"]:
+        if fragment in result["command"] and but_not not in result["command"]:
             return " ".join(result["output"].split())
     raise AssertionError(f"no step ran {fragment!r}")
 
@@ -73,7 +78,8 @@ def test_the_readmes_numbers_about_make_demo_are_what_it_printed(demo_runs: Demo
     section = readme.split("`make demo` runs ", 1)[1].split("\n\n", 2)
     stages = int(section[0].split()[0])
     listed = re.findall(r"^(\d+)\. ", section[1], re.MULTILINE)
-    printed = {int(total) for total in re.findall(r" \d+/(\d+) ", output)}
+    first_run = output.split("summary: where things are", 1)[0]  # the rerun shows two stages
+    printed = {int(total) for total in re.findall(r"─ \d+/(\d+) ", first_run)}  # each stage's rule
     assert printed == {stages}, f"README says {stages} stages, make demo printed {printed}"
     assert listed == [str(n) for n in range(1, stages + 1)], "the README's numbered list of stages"
     quoted = re.search(r"\((sandbox \d+, dev \d+, uat \d+, prod \d+) resources", readme)
@@ -82,10 +88,21 @@ def test_the_readmes_numbers_about_make_demo_are_what_it_printed(demo_runs: Demo
 
 
 @pytest.mark.e2e
-def test_the_policy_check_example_passes_on_the_committed_stack_files_and_says_so(docs_runs: DocsRuns) -> None:
+def test_the_policy_check_example_passes_on_the_committed_stack_files_and_says_so(
+    docs_runs: DocsRuns,
+) -> None:
     assert _output(docs_runs, "policy.check_plan").endswith("dev: no violation of the policy pack")
 
 
 @pytest.mark.e2e
 def test_make_promote_shows_the_diff_and_writes_nothing_by_default(docs_runs: DocsRuns) -> None:
     assert "dry run: Pulumi.prod.yaml not written" in _output(docs_runs, "make promote")
+
+
+@pytest.mark.e2e
+def test_make_plan_says_why_the_endpoint_waits_and_champion_plans_it(docs_runs: DocsRuns) -> None:
+    fresh = _output(docs_runs, "make plan STACK=dev", but_not="CHAMPION")
+    assert "serving endpoint mlops-dev-iris-classifier waits for a first training run" in fresh
+    trained = _output(docs_runs, "make plan STACK=dev CHAMPION=1")
+    assert "waits for" not in trained
+    assert "databricks-iris-serving" in trained  # the endpoint is in the plan

@@ -21,6 +21,7 @@ from stacks.plan import (
     main,
     plan_json,
     print_comparison,
+    print_notes,
     render_tree,
     settings_differences,
 )
@@ -142,3 +143,21 @@ def test_the_resource_tree_prints_the_same_whatever_the_registration_order(
         printed.append(console.export_text())
     assert printed[0] == printed[1]
     assert "databricks-diabetes" in printed[0].split("databricks-iris")[0], "siblings by name"
+
+
+def _notes(run: OfflineRun) -> str:
+    console = Console(record=True, width=300)
+    print_notes(console, run)
+    return console.export_text()
+
+
+def test_the_plan_says_why_an_endpoint_or_monitor_waits_and_how_to_plan_past_it(
+    plans: dict[Environment, OfflineRun], trained_plans: dict[Environment, OfflineRun]
+) -> None:
+    """`make plan STACK=uat` on a brand-new environment shows no endpoint and no monitor: it says
+    why (the program's own messages, as `pulumi preview` prints them) and how to see them."""
+    fresh = _notes(plans[Environment.UAT])
+    assert "iris: serving endpoint mlops-uat-iris-classifier waits for a first training run" in fresh
+    assert "iris: the quality monitor waits for mlops_uat.iris.iris_predictions" in fresh
+    assert "make plan STACK=uat CHAMPION=1" in fresh
+    assert "waits for" not in _notes(trained_plans[Environment.UAT])
