@@ -17,7 +17,7 @@ class BootstrapKind(StrEnum):
     RESOURCE_GROUP = "bootstrap resource group"
     STATE_STORAGE_ACCOUNT = "state storage account"
     STATE_CONTAINER = "state container"
-    SECRETS_VAULT = "secrets-provider Key Vault"
+    SECRETS_VAULT = "secrets-provider Key Vault"  # pragma: allowlist secret
     PREVIEW_IDENTITY = "preview managed identity"
 
 

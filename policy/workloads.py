@@ -8,7 +8,7 @@ from typing import Any
 from .context import PolicyContext
 from .props import get_path
 
-SECRET_SCOPE = "databricks:index/secretScope:SecretScope"  # noqa: S105 - a type token
+SECRET_SCOPE = "databricks:index/secretScope:SecretScope"  # noqa: S105 - a type token  # pragma: allowlist secret
 QUALITY_MONITOR = "databricks:index/qualityMonitor:QualityMonitor"
 # The AI gateway's payload table keeps request and response as JSON text.
 PAYLOAD_SUFFIX = "_payload"

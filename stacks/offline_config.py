@@ -8,7 +8,7 @@ from typing import Any
 
 from stacks.stack_file import read_stack_file
 
-SECRET_PLACEHOLDER = "offline-secret-placeholder"  # noqa: S105 - stands in for `secure:` values
+SECRET_PLACEHOLDER = "offline-secret-placeholder"  # noqa: S105 - stands in for `secure:` values  # pragma: allowlist secret
 
 
 def stack_config_from_file(path: Path, project: str) -> tuple[dict[str, str], frozenset[str]]:

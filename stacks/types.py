@@ -34,7 +34,7 @@ PATTERN_MEANINGS = {
     UC_IDENTIFIER_PATTERN: "a Unity Catalog name: lowercase letters, digits and _, not starting with a digit",
     GITHUB_NAME_PATTERN: "a GitHub name: letters, digits, '.', '_', '-', starting with a letter or digit",
     GIT_REF_PATTERN: "a branch or tag pattern such as main, release/* or v*",
-    SECRET_NAME_PATTERN: "a GitHub secret name: uppercase letters, digits and _",
+    SECRET_NAME_PATTERN: "a GitHub secret name: uppercase letters, digits and _",  # pragma: allowlist secret
     CONFIG_KEY_PATTERN: "a config key in camelCase such as myToken",
     PROJECT_NAME_PATTERN: "a project name: a lowercase letter, then 1-20 lowercase letters, digits or -",
     PROJECT_PATH_PATTERN: "a folder of this repository relative to its root, such as ml/projects/diabetes",

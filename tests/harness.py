@@ -62,7 +62,7 @@ CI_ENVIRON = {"GITHUB_ACTIONS": "true", "ACTIONS_ID_TOKEN_REQUEST_URL": "https:/
 # What a person adds to hand a secret to the environment's GitHub side: the extraSecrets entry and
 # the secret config key it names (tests/stacks/fixtures/secret-overlay.yaml has the same, as a
 # stack file with its `secure:` value).
-SECRET_KEY = "platformGithubToken"  # noqa: S105 - a config key's name, not a credential
+SECRET_KEY = "platformGithubToken"  # noqa: S105 - a config key's name, not a credential  # pragma: allowlist secret
 EXTRA_SECRET = {"github": {"extraSecrets": {"PLATFORM_GITHUB_TOKEN": SECRET_KEY}}}
 
 # dev with the switches a test flips away from its stack file, planned once (``switched_plan``), as

@@ -15,7 +15,7 @@ LOCK = job_env.LOCK
 COMPLETE = job_env.COMPLETE
 venv_key = job_env.venv_key
 SOURCE_DATE_EPOCH = "315532800"  # the Makefile's, so test builds match `make wheel`
-TEST_COMMIT = "0123456789abcdef0123456789abcdef01234567"
+TEST_COMMIT = "0123456789abcdef0123456789abcdef01234567"  # pragma: allowlist secret
 # Iris-sized fits run on one BLAS thread. OpenBLAS's pool (one thread per core) spins on every call
 # however small: a LogisticRegression fit on Iris costs ~100 ms of CPU with it and ~3 ms without,
 # the same result. For the processes the tests start (set before numpy loads); conftest.py limits

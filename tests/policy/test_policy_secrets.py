@@ -68,7 +68,7 @@ def test_secret_looking_names_follow_the_word_table(name: str, secret_looking: b
         ("azure-native:keyvault:Secret", {"properties": {"value": PLAINTEXT}}, "properties.value"),
         (
             "github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret",
-            {"secretName": "AZURE_X", "plaintextValue": PLAINTEXT},
+            {"secretName": "AZURE_X", "plaintextValue": PLAINTEXT},  # pragma: allowlist secret
             "plaintextValue",
         ),
     ],

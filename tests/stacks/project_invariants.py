@@ -20,7 +20,7 @@ PROJECT_COMPONENT = "mlops:databricks:MlProject"
 JOB = "databricks:index/job:Job"
 GRANTS = "databricks:index/grants:Grants"
 PERMISSIONS = "databricks:index/permissions:Permissions"
-SECRET_ACL = "databricks:index/secretAcl:SecretAcl"  # noqa: S105 - a type token
+SECRET_ACL = "databricks:index/secretAcl:SecretAcl"  # noqa: S105 - a type token  # pragma: allowlist secret
 ENDPOINT = "databricks:index/modelServing:ModelServing"
 
 

@@ -29,7 +29,7 @@ from stacks.plan import stack_settings
 from stacks.subscription import stack_subscription
 from stacks.wiring import github_protection
 
-ENVIRONMENT_SECRET = "github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret"  # noqa: S105
+ENVIRONMENT_SECRET = "github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret"  # noqa: S105  # pragma: allowlist secret
 ENVIRONMENT_VARIABLE = "github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable"
 PREVIEW_STACKS = os.environ.get("REHEARSAL_STACKS", Stack.DEV.value).split(",")
 PULL_REQUEST = Event("pull_request", "main")
