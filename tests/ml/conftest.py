@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from iris_mlops.job_graph import load_job_graph
@@ -133,9 +133,11 @@ def workspace(
     home = tmp_path_factory.getbasetemp() / "databricks"
     home.mkdir(exist_ok=True)
 
-    def make(env: str = "dev", suffix: str = "") -> Environment:
+    def make(env: str = "dev", suffix: str = "", **fields: Any) -> Environment:
+        """`fields`: the Environment's own (schema, catalog, clock); the schema is the test's name
+        unless given."""
         schema = f"{request.node.name.removeprefix('test_')[:40]}{suffix}".replace("-", "_")
-        environment = Environment(home, env, schema, fake_workspace)
+        environment = Environment(home, env, fields.pop("schema", schema), fake_workspace, **fields)
         monkeypatch.setattr(iris_mlops.backends, "select_backend", lambda: environment.backend)
         return environment
 

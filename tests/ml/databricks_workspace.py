@@ -11,21 +11,15 @@ on Databricks: `acting_as` switches `DATABRICKS_TOKEN`.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import mlflow
-from fake_databricks import (
-    JOB_RUN_REFERENCE,
-    FakeServingRest,
-    FakeSpark,
-    FakeWorkspaceClient,
-    JobRun,
-    resolve_references,
-    run_job,
-)
+from fake_databricks import FakeServingRest, FakeSpark, FakeWorkspaceClient
+from fake_jobs import JOB_RUN_REFERENCE, JobRunInProgress, JobsService, from_graph, resolve_references
 from fake_uc_registry import Metastore, UcRegistryService
 from fake_workspace_server import FakeWorkspaceServer
 from iris_mlops import cli
@@ -49,6 +43,8 @@ class FakeWorkspace:
         self.metastore = Metastore()
         self.registry = UcRegistryService(self.metastore)
         self.registry.install(self.server)
+        self.jobs = JobsService()
+        self.jobs.install(self.server)
 
     def environ(self, principal: str) -> dict[str, str]:
         """What a process running as `principal` has: the workspace host and its token."""
@@ -74,11 +70,17 @@ class FakeDatabricksBackend(DatabricksBackend):
     """The real Databricks backend on the fake workspace; MLflow tracking stays a local SQLite
     store (the tracking server is not faked), the registry is `databricks-uc` as on Databricks."""
 
-    def __init__(self, home: Path, spark: FakeSpark, rest: FakeServingRest) -> None:
+    def __init__(
+        self, home: Path, spark: FakeSpark, rest: FakeServingRest, clock: Callable[[], datetime] | None = None
+    ) -> None:
         super().__init__(workspace=FakeWorkspaceClient(rest), spark=spark)  # type: ignore[arg-type]
+        self._clock = clock
         # Not `home`: a backend with one is local state (backends/base.py, LocalState), which takes
         # local locks and closes runs by host and pid; the real Databricks backend has none.
         self.tracking_folder = home
+
+    def now(self) -> datetime:
+        return self._clock() if self._clock is not None else super().now()
 
     def configure_mlflow(self) -> None:
         mlflow.set_tracking_uri(f"sqlite:///{self.tracking_folder / 'mlflow.db'}")
@@ -102,9 +104,10 @@ class Environment:
     catalog: str = "mlops"
     spark: FakeSpark = field(default_factory=FakeSpark)
     rest: FakeServingRest = field(default_factory=FakeServingRest)
+    clock: Callable[[], datetime] | None = None  # the backend's time (Backend.now); None: the wall clock
 
     def __post_init__(self) -> None:
-        self.backend = FakeDatabricksBackend(self.home, self.spark, self.rest)
+        self.backend = FakeDatabricksBackend(self.home, self.spark, self.rest, self.clock)
         self._grant_as_pulumi_does()
 
     @property
@@ -196,23 +199,11 @@ class Environment:
         }
 
     def run(
-        self,
-        job: str,
-        python_named_params: dict[str, str] | None = None,
-        *,
-        as_principal: str = JOBS,
-        **overrides: str,
-    ) -> JobRun:
-        """A run (as the job's run_as, the job principal, unless said); job parameters default as
-        infra/jobs.py sets them, `overrides` are a run-now's job parameters."""
+        self, job: str, python_named_params: dict[str, str] | None = None, **overrides: str
+    ) -> JobRunInProgress:
+        """A run, whoever starts it, as the job's run_as: the job principal. Job parameters default
+        as infra/jobs.py sets them; `overrides` are a run-now's job parameters."""
         defaults = {"margin": "0.0", "drift_summary": "{}"}
-        parameters = {**defaults, **overrides}
+        definition = from_graph(load_job_graph(), job, self.task_parameters(), defaults)
         with self.acting_as(JOBS):
-            return run_job(
-                load_job_graph(),
-                job,
-                self.task_parameters(),
-                parameters,
-                run_task,
-                python_named_params=python_named_params,
-            )
+            return JobRunInProgress(definition, overrides, python_named_params).finish(run_task)

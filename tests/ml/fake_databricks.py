@@ -14,16 +14,13 @@ Each rule names where Databricks states it:
 - Serving: the real databricks-sdk `ServingEndpointsAPI` runs against a fake REST layer; a PUT of
   the config while an update is in progress is a conflict (databricks/sdk/service/serving.py,
   `update_config`: "An endpoint that already has an update in progress can not be updated").
-- Jobs: job parameters are pushed down to every task that takes keyword arguments and win over
-  task parameters of the same name (Databricks, "Configure job parameters", job parameter
-  pushdown).
+- Jobs: fake_jobs.py.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from types import SimpleNamespace
@@ -294,58 +291,3 @@ class FakeWorkspaceClient:
     @property
     def serving_endpoints(self) -> ServingEndpointsAPI:
         return ServingEndpointsAPI(self.rest)  # type: ignore[arg-type]
-
-
-# -------------------------------------------------------------------------------------- Jobs
-
-
-@dataclass(frozen=True)
-class JobRun:
-    outcomes: dict[str, str]  # task key -> "succeeded", "failed: <exit code>" or "skipped"
-
-    @property
-    def succeeded(self) -> bool:
-        return all(outcome == "succeeded" for outcome in self.outcomes.values())
-
-
-JOB_RUN_REFERENCE = "{{job.run_id}}"  # Databricks' dynamic value reference (infra/databricks_args.py)
-_RUN_IDS = itertools.count(700_000_000_001)
-
-
-def resolve_references(value: str, job_run: str) -> str:
-    """What Databricks does to a parameter's value when the run starts ("Dynamic value references")."""
-    return value.replace(JOB_RUN_REFERENCE, job_run)
-
-
-def run_job(
-    graph: Any,
-    job_key: str,
-    task_parameters: Mapping[str, str],
-    job_parameters: Mapping[str, str],
-    run_task: Callable[[str, list[str]], None],
-    *,
-    python_named_params: Mapping[str, str] | None = None,
-) -> JobRun:
-    """A job run as Databricks makes it: each task gets its named parameters, then every job
-    parameter (pushed down, winning over a task parameter of the same name). A legacy run-now's
-    `python_named_params` replace the named parameters of every wheel task (Jobs API `run-now`)."""
-    job = graph.job(job_key)
-    job_run = str(next(_RUN_IDS))
-    if python_named_params is not None:
-        task_parameters = python_named_params
-    outcomes: dict[str, str] = {}
-    for task in job.execution_order():
-        if any(outcomes[upstream] != "succeeded" for upstream in task.depends_on):
-            outcomes[task.key] = "skipped"
-            continue
-        names = task.parameters if python_named_params is None else tuple(python_named_params)
-        named = {name: resolve_references(task_parameters[name], job_run) for name in names}
-        named.update({name: job_parameters[name] for name in job.parameters})
-        try:
-            run_task(task.entry_point, [f"--{key}={value}" for key, value in named.items()])
-        except SystemExit as exit_:
-            if exit_.code not in (None, 0):
-                outcomes[task.key] = f"failed: {exit_.code}"
-                continue
-        outcomes[task.key] = "succeeded"
-    return JobRun(outcomes)

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
@@ -70,6 +71,10 @@ class TaskContext:
     ) -> TaskContext:
         backend.configure_mlflow()
         return cls(task=task, params=params, backend=backend, client=MlflowClient(), project=project)
+
+    def now(self) -> datetime:
+        """The backend's time, in UTC (Backend.now)."""
+        return self.backend.now()
 
     def table(self, short_name: str) -> str:
         return f"{self.params.catalog}.{self.params.schema}.{short_name}"

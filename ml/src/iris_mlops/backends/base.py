@@ -19,6 +19,10 @@ class Backend(Protocol):
     def configure_mlflow(self) -> None:
         """Point MLflow tracking and the model registry at this backend's stores."""
 
+    def now(self) -> datetime:
+        """The time the steps record and window by (scored_at, drift windows, deployed_at): the
+        wall clock in UTC; a simulation of weeks gives its own."""
+
     def experiment_artifact_location(self) -> str | None:
         """Where a new experiment keeps artifacts (None: the tracking server decides)."""
 

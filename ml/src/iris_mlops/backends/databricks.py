@@ -155,6 +155,9 @@ class DatabricksBackend:
             self._workspace = WorkspaceClient()
         return self._workspace
 
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
     def configure_mlflow(self) -> None:
         mlflow.set_tracking_uri(TRACKING_URI)
         mlflow.set_registry_uri(REGISTRY_URI)

@@ -7,7 +7,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -59,6 +59,9 @@ class LocalBackend:
     @property
     def tracking_uri(self) -> str:
         return f"sqlite:///{self.home / 'mlflow.db'}"
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
 
     def configure_mlflow(self) -> None:
         check_home(self.home, HOME_ENV_VAR)

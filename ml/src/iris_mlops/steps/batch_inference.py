@@ -9,7 +9,7 @@ deletes the days older than the project's `predictions_retention_days`, which bo
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import mlflow
 
@@ -25,7 +25,7 @@ def batch_inference(ctx: TaskContext, now: datetime | None = None) -> str:
         raise MissingStateError(f"{ctx.model_name} has no {CHAMPION!r} alias yet: run the training job first")
     tables = ctx.project.tables
     target = ctx.table(tables.predictions)
-    scored_at = now or datetime.now(UTC)
+    scored_at = now or ctx.now()
     keep_from = scoring_day(scored_at) - timedelta(days=ctx.project.predictions_retention_days - 1)
     # The backend loads the verified local copy (model_trust.py), never the store's files directly.
     with ctx.run(), ctx.verified_model(champion, CHAMPION) as model_folder:

@@ -15,7 +15,7 @@ finds the version already champion and changes nothing.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import mlflow
 import pandas as pd
@@ -83,7 +83,7 @@ def deploy(ctx: TaskContext) -> str:
                 "model_name": [ctx.model_name],
                 "model_version": [version],
                 "previous_version": [previous.version if previous is not None else None],
-                "deployed_at": [pd.Timestamp(datetime.now(UTC))],
+                "deployed_at": [pd.Timestamp(ctx.now())],
             }
         ).astype({"previous_version": "string"})
         ctx.backend.merge_rows(

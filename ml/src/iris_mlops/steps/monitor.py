@@ -161,7 +161,7 @@ def _retrain(ctx: TaskContext, window_id: str, drift: str, trigger: RetrainTrigg
                 "run": started.run,
                 "detail": started.detail,
                 "drift_summary": drift,
-                "requested_at": pd.Timestamp(datetime.now(UTC)),
+                "requested_at": pd.Timestamp(ctx.now()),
             }
         ]
     )
@@ -182,7 +182,7 @@ def monitor(ctx: TaskContext, trigger: RetrainTrigger | None = None, now: dateti
     if champion is None:
         raise MissingStateError(f"{ctx.model_name} has no {CHAMPION!r} alias yet: run the training job first")
     limits = thresholds(ctx)
-    computed_at = now or datetime.now(UTC)
+    computed_at = now or ctx.now()
     window = current_window(computed_at)
     project = ctx.project
     reference, _ = project.split_holdout(ctx.backend.read_table(ctx.table(project.tables.features)))
