@@ -95,22 +95,11 @@ def uat_with_a_worse_challenger(workspace: MakeEnvironment) -> Environment:
     return environment
 
 
-def test_an_approver_cannot_rewrite_the_scores_the_gate_reads(workspace: MakeEnvironment) -> None:
-    """Defect: APPLY TAG covers every tag, and approve trusted the `eval_*` tags on the version."""
-    environment = uat_with_a_worse_challenger(workspace)
-    client = environment.client()
-    with environment.acting_as(APPROVERS):  # APPLY TAG: any tag of the version
-        client.set_model_version_tag(environment.model, "2", "eval_f1_macro", "0.999")
-        client.set_model_version_tag(environment.model, "2", "eval_champion_f1_macro", "0.5")
-    environment.approve_version("2")
-    release = environment.run("release", margin="0.2")  # an approver starts it; v2 cannot beat v1 by 0.2
-    assert release.outcomes["approve"] == "failed: 1", release.outcomes
-    assert environment.champion() == "1"
-
-
-def test_uat_on_databricks_refuses_a_weakened_gate_however_it_arrives(workspace: MakeEnvironment) -> None:
+def test_in_uat_whoever_starts_the_release_can_neither_turn_the_gate_off_nor_rewrite_its_scores(
+    workspace: MakeEnvironment,
+) -> None:
     """Defect: a person who may start the release could pass gate_mode=disabled or
-    require_approval=false and deploy an unapproved version."""
+    require_approval=false; and APPLY TAG covers every tag, while approve trusted the `eval_*` tags."""
     environment = uat_with_a_worse_challenger(workspace)
     weakened = {"gate_mode": "disabled"}, {"require_approval": "false"}, {"gate_mode": "dry_run"}
     for extra in weakened:
@@ -118,10 +107,18 @@ def test_uat_on_databricks_refuses_a_weakened_gate_however_it_arrives(workspace:
             environment.task("iris-approve", *(f"--{k}={v}" for k, v in extra.items()))
         assert refused.value.code == 2
         legacy = {**environment.task_parameters(), "job_run_id": "{{job.run_id}}", **extra}
-        run = environment.run("release", python_named_params=legacy)  # started by an approver
+        run = environment.run("release", python_named_params=legacy)  # a legacy run-now by an approver
         assert run.outcomes == {"approve": "failed: 2", "deploy": "skipped"}
-    assert environment.champion() == "1"
     assert "gate_status" not in environment.client().get_model_version(environment.model, "2").tags
+
+    client = environment.client()
+    with environment.acting_as(APPROVERS):  # APPLY TAG: any tag of the version
+        client.set_model_version_tag(environment.model, "2", "eval_f1_macro", "0.999")
+        client.set_model_version_tag(environment.model, "2", "eval_champion_f1_macro", "0.5")
+    environment.approve_version("2")
+    release = environment.run("release", margin="0.2")  # v2 cannot beat v1 by 0.2
+    assert release.outcomes["approve"] == "failed: 1", release.outcomes
+    assert environment.champion() == "1"
 
 
 def test_on_databricks_a_task_leaves_other_runs_open_whatever_their_host_and_pid(
