@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from databricks_workspace import APPROVERS, Environment, FakeWorkspace
+from harness import StackPlans
 from iris_mlops.data import (
     DEPLOYMENTS_TABLE,
     DRIFT_TABLE,
@@ -158,8 +159,9 @@ def verdict(environment: Environment, job_run: str) -> str:
 
 
 @pytest.fixture
-def prod_plan(plans: dict[Stack, OfflineRun]) -> OfflineRun:
-    return plans[Stack.PROD]
+def prod_plan(plan_with: StackPlans) -> OfflineRun:
+    """The committed prod stack, planned once a session (shared with the `plans` of the infra tests)."""
+    return plan_with(Stack.PROD)
 
 
 def test_three_weeks_of_prod_end_green_on_the_expected_champion_with_the_whole_history(
