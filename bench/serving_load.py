@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from iris_mlops.data import FEATURE_COLUMNS, load_iris_frame
-from iris_mlops.serving import _wait_until_ready, free_port, invocations_path, serve_in_subprocess
+from iris_mlops.serving import invocations_path
+from iris_mlops.serving_launch import free_port, serve_in_subprocess, wait_until_ready
 
 from bench.measurement import Measurement
 
@@ -101,7 +102,7 @@ def mlflow_models_serve(env: Mapping[str, str]) -> Iterator[int]:
     ]  # fmt: skip
     process = subprocess.Popen(command, env=dict(env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_until_ready(HOST, port, process)
+        wait_until_ready(HOST, port, process)
         yield port
     finally:
         process.terminate()

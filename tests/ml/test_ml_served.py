@@ -52,7 +52,7 @@ def test_a_served_request_unpacks_into_the_predictions_tables_columns(payload: d
 def test_one_flush_writes_every_pending_request_row_by_row_with_its_own_version_and_time() -> None:
     written: list[pd.DataFrame] = []
     times = iter([SERVED_AT, SERVED_AT.replace(hour=10)])
-    log = ServedRequestLog(written.append, IRIS, flush_seconds=0, clock=lambda: next(times))
+    log = ServedRequestLog(written.append, IRIS, clock=lambda: next(times))
     log.record({"dataframe_split": ROWS.to_dict(orient="split", index=False)}, ANSWER, "3", None)
     one_row = {"inputs": ROWS.iloc[[2]].to_dict(orient="records")}
     log.record(one_row, '{"predictions": ["virginica"]}', "4", None)
@@ -79,7 +79,7 @@ def test_a_record_that_cannot_be_unpacked_or_written_is_logged_never_raised(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     written: list[pd.DataFrame] = []
-    log = ServedRequestLog(written.append, IRIS, flush_seconds=0)
+    log = ServedRequestLog(written.append, IRIS)
     log.record({"dataframe_records": ROWS.to_dict(orient="records")}, ANSWER, "3", None)
     log.record({"dataframe_records": ROWS.to_dict(orient="records")}, "not json", "3", None)
     with caplog.at_level(logging.WARNING, logger="iris_mlops"):
@@ -90,7 +90,7 @@ def test_a_record_that_cannot_be_unpacked_or_written_is_logged_never_raised(
     def broken(rows: pd.DataFrame) -> None:
         raise OSError("disk full")
 
-    failing = ServedRequestLog(broken, IRIS, flush_seconds=0)
+    failing = ServedRequestLog(broken, IRIS)
     failing.record({"dataframe_records": ROWS.to_dict(orient="records")}, ANSWER, "3", None)
     assert failing.flush() == 0
     assert failing.flush() == 0  # dropped, not retried forever

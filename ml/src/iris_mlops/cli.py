@@ -50,6 +50,12 @@ def _parser(project: ProjectSpec) -> argparse.ArgumentParser:
         default=2.0,
         help="how often the champion alias is checked; a moved alias is loaded and swapped in (0: never)",
     )
+    serve.add_argument(
+        "--record",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="record answered requests for the monitoring job (local backend; --no-record: do not)",
+    )
     return parser
 
 
@@ -77,13 +83,15 @@ def _run(
     return 0
 
 
-def _serve(project: ProjectSpec, host: str, port: int, poll_seconds: float, arguments: Sequence[str]) -> int:
+def _serve(
+    project: ProjectSpec, host: str, port: int, poll_seconds: float, *, record: bool, arguments: Sequence[str]
+) -> int:
     # The scoring server (FastAPI, uvicorn, pyfunc) costs seconds of imports a job run never needs.
     from iris_mlops.serving import champion_app, serve_forever  # noqa: PLC0415
 
     program = f"{project.cli} serve"
     params = parse_parameters(arguments, SERVE_PARAMETERS, program, defaults=project.defaults())
-    serve_forever(champion_app(params, poll_seconds, project), host, port)
+    serve_forever(champion_app(params, poll_seconds, project, record=record), host, port)
     return 0
 
 
@@ -132,7 +140,9 @@ def main(argv: Sequence[str] | None = None, project: ProjectSpec = IRIS) -> None
         elif args.command == "approve":
             code = _approve(project, args.version, extra, logger)
         else:
-            code = _serve(project, args.host, args.port, args.poll_seconds, extra)
+            code = _serve(
+                project, args.host, args.port, args.poll_seconds, record=args.record, arguments=extra
+            )
     except (IrisMlopsError, JobGraphError) as error:
         logger.error("%s %s: %s", project.cli, args.command, error)
         code = error.exit_code

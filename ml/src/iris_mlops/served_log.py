@@ -8,16 +8,15 @@ the predictions table's columns (the features, `prediction`, `model_version`, `s
 
 Unpacking uses MLflow's own parser of the invocations formats (`scoring_server.infer_and_parse_data`,
 the function the scoring server parses a request with) and the `predictions` list of MLflow's
-answer. Recording is cheap for a request: it appends what it answered to a list; a background
-thread unpacks and writes every `flush_seconds` (and when `stop()` is called). A record that
-cannot be unpacked or written is logged and dropped: it never fails or slows a request.
+answer. The serving process does none of this: it hands what it answered to a writer process
+(served_writer.py), which unpacks and writes here. A record that cannot be unpacked or written is
+logged and dropped: it never fails or slows a request.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -35,7 +34,6 @@ from iris_mlops.vocabulary import PREDICTION_COLUMN, SCORED_AT_COLUMN, VERSION_C
 REQUEST_ID_COLUMN = "request_id"
 ROW_COLUMN = "row"
 SERVED_KEYS = (REQUEST_ID_COLUMN, ROW_COLUMN)
-FLUSH_SECONDS = 5.0
 _logger = logging.getLogger("iris_mlops")
 
 
@@ -96,66 +94,42 @@ def unpack(request: ServedRequest, project: ProjectSpec) -> pd.DataFrame:
 
 
 class ServedRequestLog:
-    """Served requests kept in memory, unpacked and written in the background."""
+    """Served requests kept in memory until `flush()` unpacks and writes them (in the writer process)."""
 
     def __init__(
         self,
         write: Callable[[pd.DataFrame], object],
         project: ProjectSpec,
-        flush_seconds: float = FLUSH_SECONDS,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._write = write
         self.project = project
-        self.flush_seconds = flush_seconds
         self._clock = clock
         self._pending: list[ServedRequest] = []
-        self._lock = threading.Lock()
-        self._flushing = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def record(
         self, payload: Mapping[str, Any], response: str | bytes, model_version: str, schema: Any
     ) -> None:
-        served = ServedRequest(payload, response, model_version, schema, self._clock(), uuid.uuid4().hex)
-        with self._lock:
-            self._pending.append(served)
+        self.add(ServedRequest(payload, response, model_version, schema, self._clock(), uuid.uuid4().hex))
+
+    def add(self, served: ServedRequest) -> None:
+        self._pending.append(served)
 
     def flush(self) -> int:
         """Unpack and write what is pending; the number of rows written."""
-        with self._flushing:
-            with self._lock:
-                pending, self._pending = self._pending, []
-            parts = []
-            for served in pending:
-                try:
-                    parts.append(_unpacked(served, self.project))
-                except Exception as error:  # noqa: BLE001 - a bad record is dropped, serving goes on
-                    _logger.warning("served request %s not recorded: %s", served.request_id, error)
-            if not parts:
-                return 0
-            rows = _rows(parts, self.project)
+        pending, self._pending = self._pending, []
+        parts = []
+        for served in pending:
             try:
-                self._write(rows)
-            except Exception:  # a broken table is the log's business, never a client's
-                _logger.exception("%d served rows not recorded", len(rows))
-                return 0
-            return len(rows)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.flush_seconds):
-            self.flush()
-
-    def start(self) -> None:
-        if self._thread is None and self.flush_seconds > 0:
-            self._thread = threading.Thread(target=self._run, name="iris-mlops-served-log", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        """Stop the background writer and write what is left."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
-        self.flush()
+                parts.append(_unpacked(served, self.project))
+            except Exception as error:  # noqa: BLE001 - a bad record is dropped, serving goes on
+                _logger.warning("served request %s not recorded: %s", served.request_id, error)
+        if not parts:
+            return 0
+        rows = _rows(parts, self.project)
+        try:
+            self._write(rows)
+        except Exception:  # a broken table is the log's business, never a client's
+            _logger.exception("%d served rows not recorded", len(rows))
+            return 0
+        return len(rows)

@@ -7,12 +7,11 @@ Databricks serving endpoint, following the `champion` alias as a Databricks endp
   `{"predictions": [...]}`), in a worker thread as MLflow's scoring server does. An error answer is
   `{"error_code", "message"}` as Databricks sends it, never a stack trace (that goes to the log).
 - Every answer from the model carries `X-Model-Version`, the registry version that answered.
-- ChampionFollower looks the alias up every `poll_seconds` (one registry read) in a background
-  thread; a new champion is loaded there, then swapped in with one assignment, so a request is
-  answered wholly by the old model or wholly by the new one and never waits for a load. A version
-  that fails to load is logged and the current one keeps serving.
+- The served model follows the `champion` alias (champion_follower.py).
 - With a recorder (`champion_app` on the local backend), every answered request is recorded for
-  the monitoring job, unpacked and written in the background (served_log.py).
+  the monitoring job: the request path only appends it to a list; a writer process unpacks and
+  writes it (served_writer.py).
+- Running the app (uvicorn, a thread, a child `serve`) is serving_launch.py.
 - `/ping`, `/health` and `/version` answer as MLflow's server does; any other path gets a
   Databricks-style 404 JSON. Bearer tokens are accepted and ignored (nothing checks auth locally).
 """
@@ -21,30 +20,18 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import http.client
 import logging
-import socket
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
-from typing import IO, Any, Literal
 
-import uvicorn
 from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PyFuncModel, scoring_server
 from mlflow.version import VERSION as MLFLOW_VERSION
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from iris_mlops.backends import select_backend
+from iris_mlops.champion_follower import POLL_SECONDS, ChampionFollower, Served
 from iris_mlops.context import RegisteredVersion, TaskContext, logged_model_id
-from iris_mlops.errors import IrisMlopsError, MissingStateError
-from iris_mlops.http_protocol import DrainingH11Protocol
+from iris_mlops.errors import MissingStateError
 from iris_mlops.iris_project import IRIS
 from iris_mlops.params import TaskParameters
 from iris_mlops.project import ProjectSpec
@@ -57,12 +44,33 @@ from iris_mlops.scoring_requests import (
     parse_json,
     read_body,
 )
-from iris_mlops.served_log import SERVED_KEYS, ServedRequestLog
+from iris_mlops.served_log import SERVED_KEYS
+from iris_mlops.served_writer import ServedRequestRecorder, ServedTableWrite
+from iris_mlops.serving_launch import (  # re-exported: where callers have always found them
+    free_port,
+    serve_forever,
+    serve_in_subprocess,
+    serve_in_thread,
+    server_config,
+)
 from iris_mlops.vocabulary import CHAMPION
 
+__all__ = [
+    "POLL_SECONDS",
+    "ChampionFollower",
+    "Served",
+    "ServingEndpointApp",
+    "build_app",
+    "champion_app",
+    "free_port",
+    "invocations_path",
+    "serve_forever",
+    "serve_in_subprocess",
+    "serve_in_thread",
+    "server_config",
+]
+
 HEALTH_PATHS = frozenset({"/ping", "/health"})
-READY_TIMEOUT_SECONDS = 60.0
-POLL_SECONDS = 2.0
 VERSION_HEADER = "x-model-version"
 MAX_MESSAGE_CHARS = 1000
 _logger = logging.getLogger("iris_mlops")
@@ -81,69 +89,6 @@ logging.getLogger(scoring_server.__name__).addFilter(_instances_advice_when_rele
 
 def invocations_path(endpoint_name: str) -> str:
     return f"/serving-endpoints/{endpoint_name}/invocations"
-
-
-@dataclass(frozen=True)
-class Served:
-    """One loaded model version; replaced whole, never changed in place."""
-
-    version: str
-    model: PyFuncModel
-
-    @property
-    def input_schema(self) -> Any:
-        return self.model.metadata.get_input_schema()  # type: ignore[no-untyped-call]
-
-
-class ChampionFollower:
-    """The served model, following the alias: `refresh()` loads a new champion and swaps it in."""
-
-    def __init__(
-        self,
-        served: Served,
-        lookup: Callable[[], str | None] | None = None,
-        load: Callable[[str], PyFuncModel] | None = None,
-        poll_seconds: float = POLL_SECONDS,
-    ) -> None:
-        self.served = served
-        self._lookup = lookup
-        self._load = load
-        self.poll_seconds = poll_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def refresh(self) -> bool:
-        """Swap in the alias's version if it moved; True when it did."""
-        if self._lookup is None or self._load is None:
-            return False
-        try:
-            version = self._lookup()
-            if version is None or version == self.served.version:
-                return False
-            served = Served(version, self._load(version))
-        except (IrisMlopsError, MlflowException, OSError) as error:
-            _logger.error(
-                "still serving v%s: the champion could not be loaded: %s", self.served.version, error
-            )
-            return False
-        self.served = served  # one reference assignment: the swap is atomic for every request
-        _logger.info("now serving v%s (the %s alias moved)", served.version, CHAMPION)
-        return True
-
-    def _poll(self) -> None:
-        while not self._stop.wait(self.poll_seconds):
-            self.refresh()
-
-    def start(self) -> None:
-        if self._lookup is not None and self.poll_seconds > 0 and self._thread is None:
-            self._thread = threading.Thread(target=self._poll, name="iris-mlops-champion", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
 
 
 def _error(error: RequestError) -> Response:
@@ -171,7 +116,7 @@ class ServingEndpointApp:
         endpoint_name: str,
         payload_limit: int = PAYLOAD_LIMIT_BYTES,
         body_timeout: float = BODY_TIMEOUT_SECONDS,
-        recorder: ServedRequestLog | None = None,
+        recorder: ServedRequestRecorder | None = None,
     ) -> None:
         self.follower = follower
         self.recorder = recorder
@@ -250,7 +195,7 @@ class ServingEndpointApp:
             }
             return JSONResponse(internal, status_code=500, headers=headers)
         if self.recorder is not None and result.status == 200:
-            self.recorder.record(payload, result.response, served.version, served.input_schema)
+            self.recorder.record(body, result.response, served.version, served.input_schema)
         return Response(
             result.response, status_code=result.status, media_type=result.mimetype, headers=headers
         )
@@ -262,10 +207,15 @@ def build_app(model: PyFuncModel, endpoint_name: str, version: str = "unknown") 
 
 
 def champion_app(
-    params: TaskParameters, poll_seconds: float = POLL_SECONDS, project: ProjectSpec = IRIS
+    params: TaskParameters,
+    poll_seconds: float = POLL_SECONDS,
+    project: ProjectSpec = IRIS,
+    *,
+    record: bool = True,
 ) -> ServingEndpointApp:
     """The app for the project's champion (`catalog.schema.model_name`) on the selected backend,
-    following the alias every `poll_seconds` once served (0: never)."""
+    following the alias every `poll_seconds` once served (0: never), recording what it answered
+    on the local backend unless `record` is False."""
     context = TaskContext.create("serve", params, select_backend(), project)
     champion = context.alias_version(CHAMPION)
     if champion is None:
@@ -285,107 +235,8 @@ def champion_app(
     follower = ChampionFollower(served, lookup, load, poll_seconds)
     # A Databricks endpoint records its requests in its own inference table (infra/model_serving.py).
     recorder = None
-    if context.backend.name == "local":
-        table, provenance, backend = context.table(project.tables.served), context.provenance, context.backend
-        recorder = ServedRequestLog(
-            lambda rows: backend.merge_rows(table, rows, SERVED_KEYS, provenance), project
-        )
+    if record and context.backend.name == "local":
+        table = context.table(project.tables.served)
+        write = ServedTableWrite(context.backend, table, SERVED_KEYS, dict(context.provenance))
+        recorder = ServedRequestRecorder(write, project)
     return ServingEndpointApp(follower, params.resolved_endpoint_name, recorder=recorder)
-
-
-def server_config(
-    app: ASGIApp, host: str, port: int, log_level: str, lifespan: Literal["on", "off"]
-) -> uvicorn.Config:
-    """uvicorn as `iris-mlops serve` runs it: h11 with the lingering 400 (http_protocol.py)."""
-    return uvicorn.Config(
-        app, host=host, port=port, log_level=log_level, lifespan=lifespan, http=DrainingH11Protocol
-    )
-
-
-def serve_forever(app: ASGIApp, host: str, port: int) -> None:
-    uvicorn.Server(server_config(app, host, port, "info", "on")).run()
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@contextmanager
-def serve_in_thread(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-    """Serve `app` from a background thread; yields the base URL, stops cleanly on exit."""
-    server = uvicorn.Server(server_config(app, host, port, "warning", "off"))
-    thread = threading.Thread(target=server.run, name="iris-mlops-serving", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise IrisMlopsError(f"the serving thread did not start on {host}:{port}")
-        time.sleep(0.01)
-    bound: Any = server.servers[0].sockets[0].getsockname()
-    try:
-        yield f"http://{host}:{bound[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-@contextmanager
-def serve_in_subprocess(
-    arguments: Sequence[str] = (),
-    *,
-    host: str = "127.0.0.1",
-    port: int | None = None,
-    python: str = sys.executable,
-    env: Mapping[str, str] | None = None,
-    output: IO[bytes] | None = None,
-    cli: str = "iris-mlops",
-) -> Iterator[str]:
-    """Run a project's `<cli> serve` (Iris's unless named) as a child process on a free port;
-    yields the base URL once ready.
-
-    ``python`` picks the interpreter (and so the installed wheel), e.g. an isolated job venv's.
-    """
-    port = port or free_port(host)
-    script = str(Path(python).with_name(cli))  # the project's front door (ProjectSpec.cli) beside python
-    command = [script, "serve", f"--host={host}", f"--port={port}", *arguments]
-    process = subprocess.Popen(  # noqa: S603 - our own CLI, fixed argv
-        command, env=None if env is None else dict(env), stdout=output, stderr=output
-    )
-    url = f"http://{host}:{port}"
-    try:
-        _wait_until_ready(host, port, process)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _ping(host: str, port: int) -> bool:
-    connection = http.client.HTTPConnection(host, port, timeout=1.0)
-    try:
-        connection.request("GET", "/ping")
-        return connection.getresponse().status == 200
-    except OSError:
-        return False
-    finally:
-        connection.close()
-
-
-def _wait_until_ready(host: str, port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise IrisMlopsError(f"iris-mlops serve exited with code {process.returncode} before ready")
-        if _ping(host, port):
-            return
-        time.sleep(0.1)
-    raise IrisMlopsError(
-        f"iris-mlops serve was not ready on {host}:{port} within {READY_TIMEOUT_SECONDS:.0f} s"
-    )
