@@ -177,7 +177,7 @@ bench: setup wheel ## performance figures as ratios measured in one run
 new-project: setup ## start an ML project: make new-project NAME=<name> writes ml/projects/<name>/
 	$(PY) -m stacks.new_project "$(NAME)"
 
-promote: setup ## show what FROM's pins change in TO's stack file: make promote FROM=uat TO=prod; APPLY=1 writes it
+promote: setup wheel ## show what FROM's pins (and the built wheels' sha256) change in TO's stack file: make promote FROM=uat TO=prod; APPLY=1 writes it
 	$(PY) -m stacks.promote --from $(FROM) --to $(TO) $(if $(APPLY),--apply,)
 
 bootstrap: setup policy-venv ## once per organisation: state backend, keys, preview identity, repo settings (asks; GITHUB_TOKEN)

@@ -56,7 +56,22 @@ class Answers(BaseModel):
     release_managers: str = Field(
         pattern=TEAM_OR_USER_PATTERN,
         json_schema_extra=_asked(
-            "RELEASE_MANAGERS", "Who may push v* tags: a team slug, or user:<login> for a personal repository"
+            "RELEASE_MANAGERS",
+            "Who may create release/* branches and push v* tags: a team slug, or user:<login> for a "
+            "personal repository",
+        ),
+    )
+    prod_reviewers: str = Field(
+        pattern=TEAM_OR_USER_PATTERN,
+        json_schema_extra=_asked(
+            "PROD_REVIEWERS",
+            "Who approves prod deployments: a team slug (not the release managers), or user:<login>",
+        ),
+    )
+    code_owners: GithubName = Field(
+        json_schema_extra=_asked(
+            "CODE_OWNERS",
+            "Team slug whose review changes to .github/, policy/, bootstrap/ and the identities need",
         ),
     )
     operators: Annotated[tuple[Guid, ...], BeforeValidator(_comma_separated)] = Field(
@@ -80,10 +95,11 @@ class Answers(BaseModel):
         ),
     )
 
-    def tag_pusher(self) -> tuple[str, str]:
-        """``user:<login>`` -> (user, login); anything else is a team slug."""
-        kind, _, name = self.release_managers.partition(":")
-        return ("user", name) if kind == "user" and name else ("team", self.release_managers)
+    def actor(self, field: str) -> tuple[str, str]:
+        """The GitHub actor an answer names: ``user:<login>`` -> (user, login), else (team, slug)."""
+        answer = str(getattr(self, field))
+        kind, _, name = answer.partition(":")
+        return ("user", name) if kind == "user" and name else ("team", answer)
 
 
 MEANINGS = {

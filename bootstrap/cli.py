@@ -16,7 +16,6 @@ pkg/secrets/passphrase/manager.go, readPassphraseImpl).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -78,8 +77,12 @@ def passphrase_note(environ: Mapping[str, str]) -> str:
 
 def pulumi_commands(answers: Answers) -> list[list[str]]:
     """The Pulumi CLI calls, in order, all run in ``bootstrap/``."""
-    kind, name = answers.tag_pusher()
     github = "mlops-bootstrap:github"
+    actors = [
+        ["pulumi", "config", "set", "--path", f"{github}.{key}[0].{part}", value]
+        for key, field in (("releaseManagers", "release_managers"), ("prodReviewers", "prod_reviewers"))
+        for part, value in zip(("type", "name"), answers.actor(field), strict=True)
+    ]
     return [
         ["pulumi", "stack", "select", "--create", answers.stack, "--secrets-provider", "passphrase"],
         [
@@ -94,8 +97,8 @@ def pulumi_commands(answers: Answers) -> list[list[str]]:
         ["pulumi", "config", "set", "azure-native:subscriptionId", answers.subscription],
         ["pulumi", "config", "set", "--path", f"{github}.owner", answers.owner],
         ["pulumi", "config", "set", "--path", f"{github}.repository", answers.repository],
-        ["pulumi", "config", "set", "--path", f"{github}.tagPushers[0].type", kind],
-        ["pulumi", "config", "set", "--path", f"{github}.tagPushers[0].name", name],
+        *actors,
+        ["pulumi", "config", "set", "--path", f"{github}.codeOwners", answers.code_owners],
         *(
             ["pulumi", "config", "set", "--path", f"mlops-bootstrap:operators[{index}]", operator]
             for index, operator in enumerate(answers.operators)
@@ -121,11 +124,10 @@ def run_bootstrap(
     outputs = run(["pulumi", "stack", "output", "--json", "--stack", answers.stack], env, True)
     code = handoff.main([], root=root, stdin=StringIO(outputs))
     if code == 0:
-        backend_url = json.loads(outputs).get("backendUrl", "<backendUrl>")
         console.print(
-            "\nNext, per environment (as an Azure Owner): "
-            f"`pulumi login '{backend_url}'`, the `pulumi stack init` line above, `pulumi up -s <env>`; "
-            "then add its `deployerPrincipalId` under mlops-bootstrap:deployers and run "
+            "\nNext, per environment (as an Azure Owner): its `pulumi login` and `pulumi stack init` "
+            "lines above, `pulumi up -s <env>`; then put the stack's deployerPrincipalId and "
+            "deployerClientId under mlops-bootstrap:deployers.<env> (principalId, clientId) and run "
             "`make bootstrap` again.",
             markup=False,
             highlight=False,

@@ -1,7 +1,8 @@
-"""The GitHub token behind `make bootstrap` and every environment's `pulumi up`: its permissions.
+"""The GitHub token behind `make bootstrap`, and nothing else: its permissions.
 
 The one list of them. The GitHub provider reads the token from the ``GITHUB_TOKEN`` environment
-variable of the ``pulumi`` process; the workflow's own token can never hold these (docs/ci.md).
+variable of the ``pulumi`` process a person runs; the workflow's own token can never hold these, and
+no workflow, stack or vault holds this one (docs/ci.md, docs/security.md finding 2).
 `make bootstrap` prints the list when the token is missing, docs/bootstrap.md shows it between its
 ``github-token`` markers (written by ``python -m bootstrap.github_token --docs``; a test checks it is
 current), and the README and docs/ci.md link there.
@@ -30,15 +31,25 @@ class Permission:
 
 PERMISSIONS = (
     Permission("repository", "Administration", "read and write", "rulesets and default workflow permissions"),
-    Permission("repository", "Environments", "read and write", "each environment's GitHub environment"),
+    Permission(
+        "repository",
+        "Actions",
+        "read and write",
+        "the OIDC subject template that puts job_workflow_ref into every token (REST: actions/oidc)",
+    ),
+    Permission(
+        "repository", "Environments", "read and write", "the GitHub environments and their deployment rules"
+    ),
     Permission(
         "repository", "Secrets", "read and write", "Actions secrets of the repository and environments"
     ),
-    Permission(
-        "repository", "Variables", "read and write", "Actions variables of the repository and environments"
-    ),
     Permission("repository", "Metadata", "read", "always on"),
-    Permission("organisation", "Members", "read", "only when reviewers or release managers are teams"),
+    Permission(
+        "organisation",
+        "Members",
+        "read",
+        "only when release managers, prod reviewers or code owners are teams",
+    ),
 )
 KIND = (
     "a fine-grained personal access token limited to the repository, or better a GitHub App "

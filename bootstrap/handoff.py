@@ -2,10 +2,14 @@
 
     pulumi stack output --json -C bootstrap -s <org> | python -m bootstrap.handoff [--dry-run]
 
-Writes the ``mlops-platform:bootstrap`` section (``infra.bootstrap_interface.BootstrapOutputs``)
-into every ``Pulumi.<environment>.yaml``, keeping comments and order, and prints the diff and the
-``pulumi stack init`` line of each environment (its secrets-provider key). An output the interface
-needs but the bootstrap stack did not export is an error naming the key; nothing is written then.
+Writes each environment's ``mlops-platform:bootstrap`` section (``infra.bootstrap_interface.
+BootstrapOutputs``, from the output ``environments.<env>``) into its ``Pulumi.<environment>.yaml``,
+keeping comments and order; writes ``.github/CODEOWNERS`` for the code-owner team (bootstrap/
+codeowners.py); names this repository in the workflows' calls of main's reusable workflows
+(``uses: <owner>/<repo>/.github/workflows/<file>@main``: GitHub allows no expression there); and
+prints the diffs and each environment's ``pulumi login`` and ``pulumi stack init`` lines (its own
+state container and secrets-provider key). An output the interface needs but the bootstrap stack
+did not export is an error naming the key; nothing is written then.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +29,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from ruamel.yaml.comments import CommentedMap
 
+from bootstrap.codeowners import CODEOWNERS, codeowners
 from core.environment import Environment
 from infra.bootstrap_interface import BootstrapOutputs, interface_keys
 from stacks.loading import NAMESPACE
@@ -32,7 +38,17 @@ from stacks.promote import round_trip_yaml
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = f"{NAMESPACE}bootstrap"
 EXIT_MISSING_OUTPUT = 2
-SECTION_COMMENT = "The PR-preview identity, from the bootstrap stack's outputs: written by `make bootstrap`."
+WORKFLOWS = ".github/workflows"
+REPOSITORY = re.compile(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
+# A call of one of this repository's reusable workflows at main: `uses: <owner>/<repo>/.github/...@main`.
+MAIN_CALL = re.compile(
+    r"^([ \t]*uses:[ \t]*)[A-Za-z0-9-]+/[A-Za-z0-9._-]+/(\.github/workflows/[\w.-]+@main(?:[ \t]+#.*)?)$",
+    re.M,
+)
+SECTION_COMMENT = (
+    "Its preview identity and its state container, from the bootstrap stack's outputs: "
+    "written by `make bootstrap`."
+)
 
 
 class HandoffError(Exception):
@@ -55,26 +71,34 @@ class Handoff:
         return "".join(lines)
 
 
-def interface_values(outputs: Mapping[str, Any]) -> BootstrapOutputs:
-    """The interface's keys from ``pulumi stack output --json``; raise HandoffError naming what is missing."""
-    missing = [key for key in interface_keys() if outputs.get(key) in (None, "")]
+def interface_values(outputs: Mapping[str, Any], environment: str) -> BootstrapOutputs:
+    """One environment's interface keys from ``pulumi stack output --json``; raise HandoffError naming
+    what is missing."""
+    per_environment = outputs.get("environments")
+    values = per_environment.get(environment) if isinstance(per_environment, Mapping) else None
+    values = values if isinstance(values, Mapping) else {}
+    missing = [
+        f"environments.{environment}.{key}" for key in interface_keys() if values.get(key) in (None, "")
+    ]
     if missing:
         raise HandoffError(
             f"the bootstrap stack has no output {', '.join(repr(k) for k in missing)}: run `make bootstrap` "
             "(pulumi up in bootstrap/) first, or pass the outputs of the right stack"
         )
     try:
-        return BootstrapOutputs.model_validate({key: outputs[key] for key in interface_keys()})
+        return BootstrapOutputs.model_validate({key: values[key] for key in interface_keys()})
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        raise HandoffError(f"bootstrap outputs do not fit the interface: {problems}") from None
+        raise HandoffError(
+            f"bootstrap outputs for {environment} do not fit the interface: {problems}"
+        ) from None
 
 
 def plan_handoff(outputs: Mapping[str, Any], root: Path = ROOT) -> list[Handoff]:
-    """The rewrite of every environment's stack file; nothing is written here."""
-    values = interface_values(outputs).model_dump(by_alias=True)
+    """The rewrite of every environment's stack file, and of CODEOWNERS; nothing is written here."""
     handoffs = []
     for environment in Environment:
+        values = interface_values(outputs, environment).model_dump(by_alias=True)
         path = root / f"Pulumi.{environment}.yaml"
         before = path.read_text(encoding="utf-8")
         yaml = round_trip_yaml(before)
@@ -90,17 +114,34 @@ def plan_handoff(outputs: Mapping[str, Any], root: Path = ROOT) -> list[Handoff]
         buffer = StringIO()
         yaml.dump(document, buffer)
         handoffs.append(Handoff(path, before, buffer.getvalue()))
+    repository = outputs.get("githubRepository")
+    if not isinstance(repository, str) or not REPOSITORY.fullmatch(repository):
+        raise HandoffError(
+            "the bootstrap stack has no output 'githubRepository' (owner/repo): run `make bootstrap` first"
+        )
+    for path in sorted((root / WORKFLOWS).glob("*.yml")):
+        before = path.read_text(encoding="utf-8")
+        handoffs.append(Handoff(path, before, MAIN_CALL.sub(rf"\g<1>{repository}/\g<2>", before)))
+    owners = outputs.get("codeOwners")
+    if not isinstance(owners, str) or not owners:
+        raise HandoffError("the bootstrap stack has no output 'codeOwners': run `make bootstrap` first")
+    path = root / CODEOWNERS
+    before = path.read_text(encoding="utf-8") if path.exists() else ""
+    handoffs.append(Handoff(path, before, codeowners(owners)))
     return handoffs
 
 
 def stack_init_lines(outputs: Mapping[str, Any]) -> list[str]:
-    """``pulumi stack init`` per environment, with the key the bootstrap created for it."""
+    """Per environment: ``pulumi login`` to its own container, ``pulumi stack init`` with its key."""
     providers = outputs.get("secretsProviders") or {}
-    return [
-        f"pulumi stack init {env} --secrets-provider '{providers[env]}'"
-        for env in Environment
-        if isinstance(providers, Mapping) and env in providers
-    ]
+    environments = outputs.get("environments") or {}
+    lines = []
+    for env in Environment:
+        if isinstance(environments, Mapping) and isinstance(environments.get(env), Mapping):
+            lines.append(f"pulumi login '{environments[env].get('backendUrl')}'   # {env}")
+        if isinstance(providers, Mapping) and env in providers:
+            lines.append(f"pulumi stack init {env} --secrets-provider '{providers[env]}'")
+    return lines
 
 
 def main(argv: list[str] | None = None, root: Path = ROOT, stdin: Any = None) -> int:

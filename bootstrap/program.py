@@ -1,8 +1,9 @@
 """The bootstrap program: what ``bootstrap/__main__.py`` runs, and ``python -m bootstrap.plan`` offline.
 
 It creates, once per organisation or subscription, everything the environment stacks and CI
-need before the first ``pulumi up`` of an environment: the state backend and its keys, the
-PR-preview identity, the deployers' access to the backend, and the repository's settings.
+need before the first ``pulumi up`` of an environment: the state backend (a container and a key
+per environment), the two preview identities, the deployers' access to the backend, and the
+repository's settings and GitHub environments (bootstrap/repository.py).
 """
 
 from __future__ import annotations
@@ -16,46 +17,43 @@ import pulumi
 from pulumi.runtime import config as pulumi_config
 from pulumi_azure_native import authorization
 
-from bootstrap.settings import (
-    NAMESPACE,
-    PREVIEW_TOKEN_KEY,
-    STACK_DIRECTORY,
-    BootstrapSettings,
-    build_bootstrap_settings,
+from bootstrap.repository import Logins, build_repository, environment_logins
+from bootstrap.settings import NAMESPACE, STACK_DIRECTORY, BootstrapSettings, build_bootstrap_settings
+from core.backend import secrets_key_name, state_container_name
+from core.deployments import PROD_PREVIEW, PULL_REQUEST_PREVIEWS, RELEASE_PREVIEW_WORKFLOW, RELEASE_PREVIEWS
+from core.github_oidc import oidc_subject, pull_request_subject
+from infra.bootstrap_access import (
+    DEPLOYER_ROLES,
+    OPERATOR_ROLES,
+    PREVIEW_CREDENTIAL_NAME,
+    PREVIEW_ROLES,
+    RELEASE_PREVIEW_CREDENTIAL_NAME,
+    BackendAccess,
+    BackendAccessArgs,
+    BackendReach,
+    PreviewIdentity,
+    PreviewIdentityArgs,
 )
-from core.environment import Environment
-from core.pulumi_project import BOOTSTRAP_PROJECT
-from infra.base import StrInput
-from infra.bootstrap_access import BackendAccess, BackendAccessArgs, PreviewIdentity, PreviewIdentityArgs
-from infra.bootstrap_naming import bootstrap_names, secrets_key_name
-from infra.repository_settings import RepositorySettings, RepositorySettingsArgs, TagPusher
+from infra.bootstrap_naming import bootstrap_names
+from infra.repository_settings import RepositorySettings
 from infra.resource_group import ResourceGroup, ResourceGroupArgs
 from infra.state_backend import StateBackend, StateBackendArgs
 from infra.tags import common_tags
 from stacks.loading import ConfigError, Problem
 
-# The checks a pull request must pass: the job names of .github/workflows/pr.yml (a test keeps
-# them equal), one preview per environment.
-# The ML projects' own jobs are named per project: "ML projects" stands for them all (pr.yml).
-PR_CHECKS: tuple[str, ...] = (
-    "lint, tests, wheel",
-    "list the ML projects",
-    "ML projects",
-    *(f"preview {env}" for env in Environment),
-)
 BOOTSTRAP_TAG = "bootstrap"  # the `environment` tag of shared resources that belong to no environment
 
 
 @dataclass(frozen=True)
 class LoadedBootstrap:
     settings: BootstrapSettings
-    preview_github_token: pulumi.Output[str] | None
 
 
 @dataclass(frozen=True)
 class Bootstrap:
+    settings: BootstrapSettings
     backend: StateBackend
-    preview: PreviewIdentity
+    previews: Mapping[str, PreviewIdentity]  # environment -> the identity that previews it
     repository: RepositorySettings
     tenant_id: pulumi.Output[str]
     subscription_id: pulumi.Output[str]
@@ -63,21 +61,8 @@ class Bootstrap:
 
 def load_bootstrap() -> LoadedBootstrap:
     """Read this stack's ``mlops-bootstrap:`` config from the engine and validate it."""
-    stack = pulumi.get_stack()
     raw = {**pulumi_config.get_config_env(), **pulumi_config.CONFIG.get()}
-    token_key = NAMESPACE + PREVIEW_TOKEN_KEY
-    values = {
-        key.removeprefix(NAMESPACE): _decode(value)
-        for key, value in raw.items()
-        if key.startswith(NAMESPACE) and key != token_key
-    }
-    if token_key in raw and not pulumi_config.is_config_secret(token_key):
-        message = f"plaintext; set it with `pulumi config set --secret {PREVIEW_TOKEN_KEY}`"
-        problem = Problem(stack, PREVIEW_TOKEN_KEY, "(plaintext)", message, NAMESPACE)
-        raise ConfigError(stack, [problem], STACK_DIRECTORY)
-    settings = build_bootstrap_settings(stack, values)
-    token = pulumi.Config(BOOTSTRAP_PROJECT).get_secret(PREVIEW_TOKEN_KEY)
-    return LoadedBootstrap(settings, token)
+    return LoadedBootstrap(build_bootstrap_settings(pulumi.get_stack(), config_values(raw)))
 
 
 def checked_subscription(settings: BootstrapSettings) -> str:
@@ -96,6 +81,30 @@ def checked_subscription(settings: BootstrapSettings) -> str:
             STACK_DIRECTORY,
         )
     return configured
+
+
+def backend_reach(
+    settings: BootstrapSettings, pull_request: PreviewIdentity, release: PreviewIdentity
+) -> dict[str, BackendReach]:
+    """Who reaches which environment's state and key (docs/security.md, trust model)."""
+    keyed = {env.value for env in settings.environments}
+    reach = {
+        "preview": BackendReach(
+            pull_request.principal_id,
+            tuple(e.value for e in PULL_REQUEST_PREVIEWS if e in keyed),
+            PREVIEW_ROLES,
+        ),
+        "release-preview": BackendReach(
+            release.principal_id, tuple(e.value for e in RELEASE_PREVIEWS if e in keyed), PREVIEW_ROLES
+        ),
+    }
+    for env, ids in settings.deployers.items():
+        reach[f"deployer-{env.value}"] = BackendReach(ids.principal_id, (env.value,), DEPLOYER_ROLES)
+    for operator in settings.operators:
+        reach[f"operator-{operator}"] = BackendReach(
+            operator, tuple(sorted(keyed)), OPERATOR_ROLES, is_person=True
+        )
+    return reach
 
 
 def build_bootstrap(loaded: LoadedBootstrap) -> Bootstrap:
@@ -124,6 +133,7 @@ def build_bootstrap(loaded: LoadedBootstrap) -> Bootstrap:
             delete_lock=False,
         ),
     )
+    environments = [env.value for env in settings.environments]
     backend = StateBackend(
         "state",
         StateBackendArgs(
@@ -131,77 +141,89 @@ def build_bootstrap(loaded: LoadedBootstrap) -> Bootstrap:
             location=platform.location,
             tags=tags,
             account_name=names.state_storage_account,
-            container_name=names.state_container,
+            container_names={env: state_container_name(env) for env in environments},
             storage_sku=settings.state.storage_sku,
             soft_delete_days=settings.state.soft_delete_days,
             vault_name=names.secrets_vault,
             tenant_id=client.tenant_id,
             vault_soft_delete_days=settings.state.vault_soft_delete_days,
-            key_names={env.value: secrets_key_name(env) for env in settings.environments},
+            key_names={env: secrets_key_name(env) for env in environments},
             protect=protect,
         ),
     )
-    preview = PreviewIdentity(
-        "preview",
-        PreviewIdentityArgs(
+
+    def preview_identity(
+        name: str, identity_name: str, credential_name: str, subject: str
+    ) -> PreviewIdentity:
+        args = PreviewIdentityArgs(
             resource_group_name=group.group_name,
             location=platform.location,
             tags=tags,
-            identity_name=names.preview_identity,
-            github_owner=gh.owner,
-            github_repository=gh.repository,
-        ),
+            identity_name=identity_name,
+            credential_name=credential_name,
+            subject=subject,
+        )
+        return PreviewIdentity(name, args)
+
+    # A pull request's own code runs with this one's token: it reaches sandbox and dev only.
+    pull_request = preview_identity(
+        "preview",
+        names.preview_identity,
+        PREVIEW_CREDENTIAL_NAME,
+        pull_request_subject(gh.owner, gh.repository),
+    )
+    # Commits on main and v* tags, in the prod-preview environment, before the prod reviewers approve.
+    release = preview_identity(
+        "release-preview",
+        names.release_preview_identity,
+        RELEASE_PREVIEW_CREDENTIAL_NAME,
+        oidc_subject(gh.owner, gh.repository, PROD_PREVIEW, RELEASE_PREVIEW_WORKFLOW),
     )
     BackendAccess(
         "backend-access",
         BackendAccessArgs(
             subscription_id=subscription_id,
-            container_id=backend.container_id,
+            container_ids=backend.container_ids,
             key_ids=backend.key_ids,
-            preview_principal_id=preview.principal_id,
-            deployer_principal_ids={env.value: pid for env, pid in settings.deployers.items()},
-            operator_principal_ids=settings.operators,
+            reach=backend_reach(settings, pull_request, release),
         ),
     )
-    # What the workflows read outside any environment (pr.yml, pulumi-up.yml). Not the subscription:
-    # each job logs in to the one its stack file names (platform.subscriptionId, docs/ci.md).
-    secrets: dict[str, StrInput] = {
-        "AZURE_PREVIEW_CLIENT_ID": preview.client_id,
-        "AZURE_TENANT_ID": client.tenant_id,
+    repository = build_repository(
+        settings,
+        Logins(
+            tenant_id=client.tenant_id,
+            pull_request_client_id=pull_request.client_id,
+            environment_client_ids=environment_logins(settings, release.client_id),
+        ),
+    )
+    previews = {env.value: pull_request for env in PULL_REQUEST_PREVIEWS} | {
+        env.value: release for env in RELEASE_PREVIEWS
     }
-    if loaded.preview_github_token is not None:
-        secrets["PLATFORM_GITHUB_READ_TOKEN"] = loaded.preview_github_token
-    repository = RepositorySettings(
-        "repository",
-        RepositorySettingsArgs(
-            owner=gh.owner,
-            repository=gh.repository,
-            variables={"PULUMI_BACKEND_URL": backend.backend_url},
-            secrets=secrets,
-            required_checks=PR_CHECKS,
-            required_approvals=gh.required_approvals,
-            tag_pushers=tuple(TagPusher(kind=p.type.value, name=p.name) for p in gh.tag_pushers),
-        ),
-    )
     return Bootstrap(
-        backend, preview, repository, client.tenant_id, pulumi.Output.from_input(subscription_id)
+        settings, backend, previews, repository, client.tenant_id, pulumi.Output.from_input(subscription_id)
     )
 
 
 def bootstrap_outputs(bootstrap: Bootstrap) -> dict[str, pulumi.Input[Any]]:
-    """Every stack output; ``infra.bootstrap_interface.BootstrapOutputs`` names the ones environments read."""
-    backend = bootstrap.backend
+    """Every stack output; ``environments`` holds, per environment, what
+    ``infra.bootstrap_interface.BootstrapOutputs`` declares its stack reads."""
+    backend, gh = bootstrap.backend, bootstrap.settings.github
     return {
-        "backendUrl": backend.backend_url,
+        "environments": {
+            env: {
+                "previewPrincipalId": bootstrap.previews[env].principal_id,
+                "previewClientId": bootstrap.previews[env].client_id,
+                "backendUrl": url,
+            }
+            for env, url in sorted(backend.backend_urls.items())
+        },
         "stateStorageAccount": backend.storage_account_name,
-        "stateContainer": backend.container_name,
         "secretsVaultId": backend.vault_id,
         "secretsProviders": dict(backend.secrets_providers),
-        "previewClientId": bootstrap.preview.client_id,
-        "previewPrincipalId": bootstrap.preview.principal_id,
         "tenantId": bootstrap.tenant_id,
         "subscriptionId": bootstrap.subscription_id,
-        "repositoryVariables": bootstrap.repository.variable_names,
+        "githubRepository": f"{gh.owner}/{gh.repository}",
+        "codeOwners": f"@{gh.owner}/{gh.code_owners}",
         "repositorySecrets": bootstrap.repository.secret_names,
     }
 

@@ -22,7 +22,6 @@ from stacks.types import AzureLocation, GithubName, NamePrefix, ReviewerType, St
 
 NAMESPACE = f"{BOOTSTRAP_PROJECT}:"
 STACK_DIRECTORY = "bootstrap/"  # where this project's stack files live, for error messages
-PREVIEW_TOKEN_KEY = "previewGithubToken"  # noqa: S105 - a config key name; optional secret: the PR previews' read-only GitHub token
 
 
 class BootstrapPlatform(Section):
@@ -39,7 +38,7 @@ class BootstrapPlatform(Section):
     cost_center: str = Field("mlops", min_length=1, description="`cost-center` tag")
 
 
-class TagPusherSetting(Section):
+class GithubActor(Section):
     type: ReviewerType = Field(alias="type", description="user or team")
     name: GithubName = Field(alias="name", description="GitHub login, or team slug in the owner organisation")
 
@@ -47,12 +46,49 @@ class TagPusherSetting(Section):
 class BootstrapGithub(Section):
     owner: GithubName = Field(alias="owner", description="GitHub organisation or user owning the repo")
     repository: GithubName = Field(alias="repository", description="repository name (without owner)")
-    tag_pushers: tuple[TagPusherSetting, ...] = Field(
-        alias="tagPushers", min_length=1, description="who may create, move or delete v* tags (deploy prod)"
+    release_managers: tuple[GithubActor, ...] = Field(
+        alias="releaseManagers",
+        min_length=1,
+        description="who may create release/* branches and push v* tags (the only refs uat and prod "
+        "deploy from); never a prod reviewer",
+    )
+    prod_reviewers: tuple[GithubActor, ...] = Field(
+        alias="prodReviewers",
+        min_length=1,
+        max_length=6,
+        description="who approves a prod deployment (GitHub allows six); never a release manager",
+    )
+    prod_wait_timer_minutes: int = Field(
+        0, ge=0, le=43200, description="delay before an approved prod deployment starts"
+    )
+    code_owners: GithubName = Field(
+        alias="codeOwners",
+        description="team slug whose review every change to CI, the policy pack, the bootstrap and "
+        "the identities needs (.github/CODEOWNERS, written by make bootstrap)",
     )
     required_approvals: int = Field(
-        1, ge=0, le=10, description="approving reviews a PR to main or release/* needs"
+        1, ge=1, le=10, description="approving reviews a pull request to main needs"
     )
+
+    @model_validator(mode="after")
+    def _reviewers_are_not_release_managers(self) -> BootstrapGithub:
+        both = sorted({(a.type.value, a.name.lower()) for a in self.release_managers}
+                      & {(a.type.value, a.name.lower()) for a in self.prod_reviewers})  # fmt: skip
+        if both:
+            named = ", ".join(f"{kind} {name}" for kind, name in both)
+            raise ValueError(
+                f"{named} both pushes release refs and approves prod: one person could ship alone; "
+                "name different teams in releaseManagers and prodReviewers"
+            )
+        return self
+
+
+class DeployerIds(Section):
+    """An environment's deployer identity (`pulumi stack output -s <env>`): what the bootstrap grants
+    the backend to and writes into the environment's GitHub environment."""
+
+    principal_id: Guid = Field(alias="principalId", description="deployerPrincipalId: the backend grants")
+    client_id: Guid = Field(alias="clientId", description="deployerClientId: the GitHub environment's login")
 
 
 class StateSettings(Section):
@@ -81,10 +117,10 @@ class BootstrapSettings(Section):
         description="Entra object ids (a group is best) of the people who run pulumi by hand (sandbox, "
         "first ups): the state and every key; an Owner has no data-plane access without it",
     )
-    deployers: dict[Environment, Guid] = Field(
+    deployers: dict[Environment, DeployerIds] = Field(
         default_factory=dict,
-        description="environment -> principal id of its deployer identity (`pulumi stack output "
-        "deployerPrincipalId -s <env>`); empty until the environments exist",
+        description="environment -> its deployer identity's ids (`pulumi stack output deployerPrincipalId "
+        "deployerClientId -s <env>`); empty until the environments exist",
     )
 
     @model_validator(mode="after")

@@ -1,8 +1,11 @@
 """The declared interface between the bootstrap project and the environment stacks.
 
-The bootstrap stack exports ``BootstrapOutputs``' keys (camelCase) among its outputs; each
-environment stack receives them as its config section ``mlops-platform:bootstrap``, written by
-``python -m bootstrap.handoff`` from ``pulumi stack output --json`` of the bootstrap stack. A
+The bootstrap stack exports, per environment under its output ``environments``, ``BootstrapOutputs``'
+keys (camelCase); each environment stack receives its own as its config section
+``mlops-platform:bootstrap``, written by ``python -m bootstrap.handoff`` from ``pulumi stack output
+--json`` of the bootstrap stack. Each environment gets its own values: sandbox and dev are previewed
+by the pull requests' identity, uat and prod by the release preview identity, and each has its own
+state container (core/deployments.py, core/backend.py). A
 StackReference cannot do it here: the bootstrap's own state lives outside the environments'
 backend (it creates that backend), and Pulumi resolves stack references within one backend only.
 Config also keeps the environments' deployers from needing any access to the bootstrap's state.
@@ -21,7 +24,7 @@ HANDOFF_HINT = "written by `make bootstrap` (python -m bootstrap.handoff) from t
 
 
 class BootstrapOutputs(BaseModel):
-    """What an environment stack reads from the bootstrap stack: the PR-preview identity's ids."""
+    """What an environment stack reads from the bootstrap stack: its preview identity, its backend."""
 
     # Same shape as the settings sections: frozen, camelCase keys, an unknown key is an error.
     model_config = ConfigDict(
@@ -30,11 +33,19 @@ class BootstrapOutputs(BaseModel):
 
     preview_principal_id: Guid = Field(
         alias="previewPrincipalId",
-        description=f"object id of the PR-preview identity; {HANDOFF_HINT} previewPrincipalId",
+        description=f"object id of the identity that previews this environment; {HANDOFF_HINT} "
+        "environments.<env>.previewPrincipalId",
     )
-    preview_client_id: Guid = Field(  # type: ignore[pydantic-alias]
+    preview_client_id: Guid = Field(
         alias="previewClientId",
-        description=f"client (application) id of the PR-preview identity; {HANDOFF_HINT} previewClientId",
+        description=f"client (application) id of that identity; {HANDOFF_HINT} "
+        "environments.<env>.previewClientId",
+    )
+    backend_url: str = Field(  # type: ignore[pydantic-alias]
+        alias="backendUrl",
+        pattern=r"^azblob://[a-z0-9-]+\?storage_account=[a-z0-9]+$",
+        description="where this environment's state lives (its own container; CI logs in to it); "
+        f"{HANDOFF_HINT} environments.<env>.backendUrl",
     )
 
 

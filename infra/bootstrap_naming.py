@@ -16,9 +16,9 @@ from infra.naming import NameRule, NamingError, name_suffix
 class BootstrapKind(StrEnum):
     RESOURCE_GROUP = "bootstrap resource group"
     STATE_STORAGE_ACCOUNT = "state storage account"
-    STATE_CONTAINER = "state container"
     SECRETS_VAULT = "secrets-provider Key Vault"  # pragma: allowlist secret
     PREVIEW_IDENTITY = "preview managed identity"
+    RELEASE_PREVIEW_IDENTITY = "release preview managed identity"
 
 
 BOOTSTRAP_NAME_RULES: dict[BootstrapKind, NameRule] = {
@@ -32,9 +32,6 @@ BOOTSTRAP_NAME_RULES: dict[BootstrapKind, NameRule] = {
         r"[a-z0-9]+",
         "lowercase letters and digits, globally unique",
     ),
-    BootstrapKind.STATE_CONTAINER: NameRule(
-        "pulumi-state", 3, 63, r"[a-z0-9](-?[a-z0-9])*", "lowercase letters, digits and single hyphens"
-    ),
     BootstrapKind.SECRETS_VAULT: NameRule(
         "kv-{prefix}-sp-{suffix}",
         3,
@@ -45,6 +42,9 @@ BOOTSTRAP_NAME_RULES: dict[BootstrapKind, NameRule] = {
     BootstrapKind.PREVIEW_IDENTITY: NameRule(
         "id-{prefix}-preview", 3, 128, r"[a-zA-Z0-9][\w-]*", "letters, digits, _ and -"
     ),
+    BootstrapKind.RELEASE_PREVIEW_IDENTITY: NameRule(
+        "id-{prefix}-release-preview", 3, 128, r"[a-zA-Z0-9][\w-]*", "letters, digits, _ and -"
+    ),
 }
 
 
@@ -53,14 +53,9 @@ class BootstrapNames:
     suffix: str
     resource_group: str
     state_storage_account: str
-    state_container: str
     secrets_vault: str
     preview_identity: str
-
-
-def secrets_key_name(environment: str) -> str:
-    """The secrets-provider key of one environment's stack: ``stack-<environment>``."""
-    return f"stack-{environment}"
+    release_preview_identity: str
 
 
 def bootstrap_names(

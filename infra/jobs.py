@@ -13,7 +13,7 @@ from enum import StrEnum
 import pulumi
 import pulumi_databricks as databricks
 from iris_mlops.job_graph import Job, JobGraph, Task
-from iris_mlops.vocabulary import DECISION_DEFAULTS
+from iris_mlops.vocabulary import DECISION_DEFAULTS, TRAINING_JOB
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.environment import Environment
@@ -211,11 +211,20 @@ def job_args(job_key: str, job: Job, args: JobsArgs) -> databricks.JobArgs:
     )
 
 
-def job_access_controls(job: Job, args: JobsArgs) -> list[databricks.PermissionsAccessControlArgs]:
+def job_access_controls(
+    job_key: str, job: Job, args: JobsArgs
+) -> list[databricks.PermissionsAccessControlArgs]:
     """The levels of ``job_access``, plus CAN_MANAGE_RUN for the approvers on the release job: after
     tagging the challenger they start it (docs/ml.md, approval). CAN_MANAGE_RUN is the level that
-    may trigger a run (Databricks, "Job ACLs")."""
-    entries = access_controls(args.job_access, args.principals)
+    may trigger a run (Databricks, "Job ACLs"). The job principal keeps it on the training job only,
+    the one the monitoring job starts on drift (iris_mlops.retrain): running as a job's run_as needs
+    no ACL, so on every other job it would only let the principal's code start what it need not."""
+    access = {
+        role: level
+        for role, level in args.job_access.items()
+        if role is not Role.JOB_PRINCIPAL or job_key == TRAINING_JOB
+    }
+    entries = access_controls(access, args.principals)
     if job.run_by_approvers and args.approvers_group is not None:
         entries.append(
             databricks.PermissionsAccessControlArgs(
@@ -247,7 +256,7 @@ class WheelJobs(PlatformComponent):
             databricks.Permissions(
                 f"{name}-{job_key}-permissions",
                 job_id=job.id,
-                access_controls=job_access_controls(args.graph.jobs[job_key], args),
+                access_controls=job_access_controls(job_key, args.graph.jobs[job_key], args),
                 opts=self.child_opts(pulumi.ResourceOptions(provider=args.provider)),
             )
             self.job_ids[job_key] = job.id

@@ -1,12 +1,17 @@
-"""The repository's own settings CI relies on, as pulumi-github resources.
+"""The repository's own settings CI relies on, as pulumi-github resources; only the bootstrap, run by
+a person, manages them (no CI job holds a token that could).
 
-- the repository-level Actions variables and secrets the workflows read outside any environment
-  (the backend URL, the PR-preview identity's ids);
-- a ruleset on the branches that deploy (``main``, ``release/*``; core/branches.py): changes
-  arrive by pull request with approvals and the PR checks green, no force-push, no deletion,
-  nobody bypasses;
-- a ruleset on ``v*`` tags: only the named release managers may create, move or delete them (a
-  ``v*`` tag can deploy prod);
+- the repository-level Actions secrets the pull request previews read (the PR-preview identity's
+  ids); everything else a job reads is an environment's (infra/github.py) or its stack file's;
+- ``main``: changes arrive by pull request with approvals, a code owner's among them
+  (.github/CODEOWNERS), and the PR checks green; no force-push, no deletion, nobody bypasses;
+- ``release/*`` branches and ``v*`` tags, the refs uat and prod deploy from: only the release
+  managers may create, move or delete them. Rulesets' ``creation`` rule: "Only allow users with
+  bypass permission to create matching refs" (pulumi-github ``RepositoryRulesetRulesArgs``). What
+  they point at is checked where they cannot change it: a deploy runs main's copy of the workflow,
+  which refuses a commit that is not on main (core/deployments.py);
+- the OIDC subject template that puts the reusable workflow and its ref into every token's ``sub``
+  (``ActionsRepositoryOidcSubjectClaimCustomizationTemplate``; core/github_oidc.py);
 - the workflow token is read-only by default and cannot approve pull requests.
 
 Requiring approval before workflows of fork pull requests run has no pulumi-github resource (none
@@ -25,55 +30,68 @@ import pulumi_github as github
 from pydantic import Field
 
 from core.branches import RELEASE_BRANCHES
+from core.deployments import MAIN, RELEASE_TAGS
+from core.github_oidc import SUBJECT_CLAIM_KEYS
 from infra.base import ComponentArgs, PlatformComponent, StrInput
 
-PROTECTED_BRANCHES: tuple[str, ...] = ("refs/heads/main", f"refs/heads/{RELEASE_BRANCHES}")
-RELEASE_TAGS: tuple[str, ...] = ("refs/tags/v*",)
+REVIEWED_BRANCHES: tuple[str, ...] = (f"refs/heads/{MAIN}",)
+RELEASE_REFS: dict[str, tuple[str, str]] = {
+    # ruleset logical-name part -> (target, ref pattern); creating, moving and deleting them is
+    # the release managers' alone (their bypass), a branch is never force-pushed either
+    "release-branches": ("branch", f"refs/heads/{RELEASE_BRANCHES}"),
+    "release-tags": ("tag", f"refs/tags/{RELEASE_TAGS}"),
+}
 _NAME = re.compile(r"^(?!GITHUB_)[A-Z_][A-Z0-9_]*$")
 
 
-class TagPusher(ComponentArgs):
-    """Who may create, move or delete release tags: a team slug or a user login (looked up)."""
+class GithubActor(ComponentArgs):
+    """A team slug or a user login (looked up to its numeric id)."""
 
     kind: str = Field(pattern="^(team|user)$", description="team or user")
     name: str = Field(min_length=1, description="team slug in the owner organisation, or user login")
 
 
+def actor_id(actor: GithubActor, parent: pulumi.Resource, provider: github.Provider) -> pulumi.Output[int]:
+    """Rulesets and environments want numeric ids: looked up through the same provider."""
+    lookup = pulumi.InvokeOutputOptions(parent=parent, provider=provider)
+    found = (
+        github.get_team_output(slug=actor.name, opts=lookup)
+        if actor.kind == "team"
+        else github.get_user_output(username=actor.name, opts=lookup)
+    )
+    return found.id.apply(int)
+
+
 class RepositorySettingsArgs(ComponentArgs):
     owner: str = Field(min_length=1, description="GitHub organisation or user owning the repository")
     repository: str = Field(min_length=1, description="repository name, without the owner")
-    variables: Mapping[str, StrInput] = Field(description="repository Actions variables, name -> value")
     secrets: Mapping[str, StrInput] = Field(description="repository Actions secrets, name -> value")
     required_checks: tuple[str, ...] = Field(min_length=1, description="status checks a PR must pass")
-    required_approvals: int = Field(ge=0, le=10, description="approving reviews a PR needs")
-    tag_pushers: tuple[TagPusher, ...] = Field(min_length=1, description="who may push release tags")
+    required_approvals: int = Field(ge=1, le=10, description="approving reviews a PR needs")
+    release_managers: tuple[GithubActor, ...] = Field(
+        min_length=1, description="who may create, move or delete release branches and tags"
+    )
 
 
 class RepositorySettings(PlatformComponent):
     AREA: ClassVar[str] = "bootstrap"
 
-    variable_names: pulumi.Output[list[str]]
+    provider: github.Provider
     secret_names: pulumi.Output[list[str]]
 
     def __init__(
         self, name: str, args: RepositorySettingsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(name, opts)
-        bad = sorted(n for n in [*args.variables, *args.secrets] if not _NAME.fullmatch(n))
+        bad = sorted(n for n in args.secrets if not _NAME.fullmatch(n))
         if bad:
             raise ValueError(f"{bad}: names are UPPER_SNAKE_CASE and must not start with GITHUB_")
-        provider = github.Provider(f"{name}-provider", owner=args.owner, opts=self.child_opts())
+        self.provider = provider = github.Provider(
+            f"{name}-provider", owner=args.owner, opts=self.child_opts()
+        )
         on_github = self.child_opts(pulumi.ResourceOptions(provider=provider))
         # Identified by (repository, name): a replacement must delete the old one first.
         by_name = pulumi.ResourceOptions.merge(on_github, pulumi.ResourceOptions(delete_before_replace=True))
-        for variable_name, value in sorted(args.variables.items()):
-            github.ActionsVariable(
-                f"{name}-variable-{_slug(variable_name)}",
-                repository=args.repository,
-                variable_name=variable_name,
-                value=value,
-                opts=by_name,
-            )
         for secret_name, secret_value in sorted(args.secrets.items()):
             github.ActionsSecret(
                 f"{name}-secret-{_slug(secret_name)}",
@@ -88,18 +106,16 @@ class RepositorySettings(PlatformComponent):
             repository=args.repository,
             target="branch",
             enforcement="active",
-            conditions=github.RepositoryRulesetConditionsArgs(
-                ref_name=github.RepositoryRulesetConditionsRefNameArgs(
-                    includes=list(PROTECTED_BRANCHES), excludes=[]
-                )
-            ),
+            conditions=_refs(REVIEWED_BRANCHES),
             rules=github.RepositoryRulesetRulesArgs(
                 deletion=True,
                 non_fast_forward=True,
                 pull_request=github.RepositoryRulesetRulesPullRequestArgs(
                     required_approving_review_count=args.required_approvals,
+                    # One of them a code owner's where .github/CODEOWNERS names the changed files.
+                    require_code_owner_review=True,
                     dismiss_stale_reviews_on_push=True,
-                    require_last_push_approval=args.required_approvals > 0,
+                    require_last_push_approval=True,
                     required_review_thread_resolution=True,
                 ),
                 required_status_checks=github.RepositoryRulesetRulesRequiredStatusChecksArgs(
@@ -112,19 +128,33 @@ class RepositorySettings(PlatformComponent):
             ),
             opts=on_github,
         )
-        github.RepositoryRuleset(
-            f"{name}-release-tags",
-            name="release tags",
+        managers = [
+            github.RepositoryRulesetBypassActorArgs(
+                actor_type="Team" if actor.kind == "team" else "User",
+                actor_id=actor_id(actor, self, provider),
+                bypass_mode="always",
+            )
+            for actor in args.release_managers
+        ]
+        for part, (target, pattern) in RELEASE_REFS.items():
+            github.RepositoryRuleset(
+                f"{name}-{part}",
+                name=part.replace("-", " "),
+                repository=args.repository,
+                target=target,
+                enforcement="active",
+                conditions=_refs((pattern,)),
+                rules=github.RepositoryRulesetRulesArgs(
+                    creation=True, update=True, deletion=True, non_fast_forward=target == "branch" or None
+                ),
+                bypass_actors=managers,
+                opts=on_github,
+            )
+        github.ActionsRepositoryOidcSubjectClaimCustomizationTemplate(
+            f"{name}-oidc-subject",
             repository=args.repository,
-            target="tag",
-            enforcement="active",
-            conditions=github.RepositoryRulesetConditionsArgs(
-                ref_name=github.RepositoryRulesetConditionsRefNameArgs(
-                    includes=list(RELEASE_TAGS), excludes=[]
-                )
-            ),
-            rules=github.RepositoryRulesetRulesArgs(creation=True, update=True, deletion=True),
-            bypass_actors=self._tag_pushers(args.tag_pushers, provider),
+            use_default=False,
+            include_claim_keys=list(SUBJECT_CLAIM_KEYS),
             opts=on_github,
         )
         github.WorkflowRepositoryPermissions(
@@ -134,30 +164,14 @@ class RepositorySettings(PlatformComponent):
             can_approve_pull_request_reviews=False,
             opts=on_github,
         )
-        self.variable_names = pulumi.Output.from_input(sorted(args.variables))
         self.secret_names = pulumi.Output.from_input(sorted(args.secrets))
-        self.register(variable_names=self.variable_names, secret_names=self.secret_names)
+        self.register(secret_names=self.secret_names)
 
-    def _tag_pushers(
-        self, pushers: tuple[TagPusher, ...], provider: github.Provider
-    ) -> list[github.RepositoryRulesetBypassActorArgs]:
-        """Rulesets want numeric ids: team slugs and logins are looked up through the same provider."""
-        lookup = pulumi.InvokeOutputOptions(parent=self, provider=provider)
-        actors: list[github.RepositoryRulesetBypassActorArgs] = []
-        for pusher in pushers:
-            found = (
-                github.get_team_output(slug=pusher.name, opts=lookup)
-                if pusher.kind == "team"
-                else github.get_user_output(username=pusher.name, opts=lookup)
-            )
-            actors.append(
-                github.RepositoryRulesetBypassActorArgs(
-                    actor_type="Team" if pusher.kind == "team" else "User",
-                    actor_id=found.id.apply(int),
-                    bypass_mode="always",
-                )
-            )
-        return actors
+
+def _refs(patterns: tuple[str, ...]) -> github.RepositoryRulesetConditionsArgs:
+    return github.RepositoryRulesetConditionsArgs(
+        ref_name=github.RepositoryRulesetConditionsRefNameArgs(includes=list(patterns), excludes=[])
+    )
 
 
 def _slug(name: str) -> str:

@@ -1,7 +1,8 @@
 """Where every environment's Pulumi state lives, and the key that encrypts each stack's secrets.
 
-The state backend is a storage account with one private container. Pulumi's DIY backend opens
-``azblob://<container>?storage_account=<account>`` with gocloud.dev's azureblob driver, which
+The state backend is a storage account with one private container per environment
+(core/backend.py: a deployer is granted its own environment's container only). Pulumi's DIY backend
+opens ``azblob://<container>?storage_account=<account>`` with gocloud.dev's azureblob driver, which
 uses ``azidentity.NewDefaultAzureCredential`` (``az login`` locally, OIDC in CI) whenever no
 ``AZURE_STORAGE_KEY``, SAS token or connection string is set (google/go-cloud
 ``blob/azureblob/azureblob.go``; the ``storage_account`` query parameter came with pulumi/pulumi#10900).
@@ -31,7 +32,7 @@ class StateBackendArgs(ComponentArgs):
     location: str = Field(description="Azure region")
     tags: dict[str, str] = Field(description="common tags")
     account_name: str = Field(description="physical storage account name (3-24, globally unique)")
-    container_name: str = Field(description="the container holding every environment's state")
+    container_names: dict[str, str] = Field(description="environment -> the container holding its state")
     storage_sku: str = Field(description="redundancy of the state account")
     soft_delete_days: int = Field(ge=1, le=365, description="days deleted blobs and containers are kept")
     vault_name: str = Field(description="physical Key Vault name (3-24, globally unique)")
@@ -45,9 +46,8 @@ class StateBackend(PlatformComponent):
     AREA = "bootstrap"
 
     storage_account_name: pulumi.Output[str]
-    container_name: pulumi.Output[str]
-    container_id: pulumi.Output[str]
-    backend_url: pulumi.Output[str]
+    container_ids: dict[str, pulumi.Output[str]]
+    backend_urls: dict[str, pulumi.Output[str]]
     vault_id: pulumi.Output[str]
     key_ids: dict[str, pulumi.Output[str]]
     secrets_providers: dict[str, pulumi.Output[str]]
@@ -89,14 +89,20 @@ class StateBackend(PlatformComponent):
             ),
             opts=self.child_opts(),
         )
-        container = storage.BlobContainer(
-            f"{name}-container",
-            container_name=args.container_name,
-            account_name=account.name,
-            resource_group_name=args.resource_group_name,
-            public_access=storage.PublicAccess.NONE,
-            opts=stateful,
-        )
+        self.container_ids, self.backend_urls = {}, {}
+        for environment, container_name in sorted(args.container_names.items()):
+            container = storage.BlobContainer(
+                f"{name}-container-{environment}",
+                container_name=container_name,
+                account_name=account.name,
+                resource_group_name=args.resource_group_name,
+                public_access=storage.PublicAccess.NONE,
+                opts=stateful,
+            )
+            self.container_ids[environment] = container.id
+            self.backend_urls[environment] = pulumi.Output.concat(
+                "azblob://", container.name, "?storage_account=", account.name
+            )
         vault = keyvault.Vault(
             f"{name}-vault",
             vault_name=args.vault_name,
@@ -134,16 +140,10 @@ class StateBackend(PlatformComponent):
             self.key_ids[environment] = key.id
             self.secrets_providers[environment] = secrets_provider_url(vault_uri, key_name)
         self.storage_account_name = account.name
-        self.container_name = container.name
-        self.container_id = container.id
         self.vault_id = vault.id
-        self.backend_url = pulumi.Output.concat(
-            "azblob://", container.name, "?storage_account=", account.name
-        )
         self.register(
             storage_account_name=self.storage_account_name,
-            container_name=self.container_name,
-            backend_url=self.backend_url,
+            backend_urls=self.backend_urls,
             vault_id=self.vault_id,
             secrets_providers=self.secrets_providers,
         )

@@ -8,6 +8,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from core.azure_roles import IDENTITY_SELF_ACTIONS, ROLE_DEFINITION_IDS
+from core.deployments import (
+    DEPLOY_WORKFLOW,
+    PR_PREVIEW_WORKFLOW,
+    PROD_PREVIEW,
+    RELEASE_PREVIEW_WORKFLOW,
+    TRUSTED_REF,
+)
 from core.environment import Environment
 from core.github_oidc import AZURE_FEDERATION_AUDIENCE, GITHUB_OIDC_ISSUER
 
@@ -31,10 +38,15 @@ BOOTSTRAP_ROLE_IDS: Mapping[str, str] = {
 }
 
 # Environment stacks federate only GitHub *environment* subjects: branch, tag and pull_request
-# subjects bypass reviewers. The bootstrap project federates only the pull_request subject, for the
-# read-only PR-preview identity, and no environment subject (it creates no deployer).
-ENVIRONMENT_SUBJECT = re.compile(r"^repo:(?P<repository>[^/:]+/[^/:]+):environment:(?P<environment>[^:]+)$")
-PULL_REQUEST_SUBJECT = re.compile(r"^repo:(?P<repository>[^/:]+/[^/:]+):pull_request$")
+# subjects bypass reviewers. The bootstrap federates the pull_request subject (the PR-preview
+# identity) and the prod-preview environment's (the release preview identity), nothing else. Every
+# subject pins main's copy of the reusable workflow the job must run (core/deployments.py).
+ENVIRONMENT_SUBJECT = re.compile(
+    r"^repo:(?P<repository>[^/:]+/[^/:]+):environment:(?P<environment>[^:]+):job_workflow_ref:(?P<workflow>.+)$"
+)
+PULL_REQUEST_SUBJECT = re.compile(
+    r"^repo:(?P<repository>[^/:]+/[^/:]+):pull_request:job_workflow_ref:(?P<workflow>.+)$"
+)
 
 
 def check_no_forbidden_role(
@@ -58,25 +70,45 @@ def check_federated_credential(
     if not isinstance(audiences, Sequence) or list(audiences) != [AZURE_FEDERATION_AUDIENCE]:
         violations.append(f"audiences must be exactly [{AZURE_FEDERATION_AUDIENCE!r}]")
     subject = str(props.get("subject") or "")
-    if context.is_bootstrap:
-        match = PULL_REQUEST_SUBJECT.match(subject)
-        if match is None:
-            return [*violations, f"subject {subject!r} is not repo:<owner>/<repo>:pull_request (bootstrap)"]
-    else:
-        match = ENVIRONMENT_SUBJECT.match(subject)
-        if match is None:
-            return [*violations, f"subject {subject!r} is not repo:<owner>/<repo>:environment:<env>"]
+    match, workflow = _subject_match(subject, context)
+    if match is None:
+        shapes = (
+            "repo:<owner>/<repo>:environment:<env>:job_workflow_ref:<owner>/<repo>/<workflow>@" + TRUSTED_REF
+        )
+        if context.is_bootstrap:
+            shapes += ", or the same with pull_request instead of environment:<env> (bootstrap)"
+        return [*violations, f"subject {subject!r} is not {shapes}"]
+    if match.re is ENVIRONMENT_SUBJECT:
         violations += _environment_problems(match["environment"], context)
     if context.github_repository is None:
         violations.append("cannot verify the subject's repository: configure githubRepository (owner/repo)")
-    elif match["repository"].lower() != context.github_repository.lower():
+        return violations
+    repository = context.github_repository
+    if match["repository"].lower() != repository.lower():
+        violations.append(f"subject repository {match['repository']!r} is not this repository {repository!r}")
+    expected = f"{match['repository']}/{workflow}@{TRUSTED_REF}"
+    if match["workflow"] != expected:
         violations.append(
-            f"subject repository {match['repository']!r} is not this repository {context.github_repository!r}"
+            f"subject trusts workflow {match['workflow']!r}, not {expected!r}: a token must come from "
+            "main's copy of the reusable workflow, which checks what it deploys"
         )
     return violations
 
 
+def _subject_match(subject: str, context: PolicyContext) -> tuple[re.Match[str] | None, str]:
+    """The subject's match and the workflow it must pin, by project and subject kind."""
+    environment = ENVIRONMENT_SUBJECT.match(subject)
+    if not context.is_bootstrap:
+        return environment, DEPLOY_WORKFLOW
+    if environment is not None:
+        # The bootstrap trusts one environment, prod-preview (the release preview identity).
+        return (environment if environment["environment"] == PROD_PREVIEW else None), RELEASE_PREVIEW_WORKFLOW
+    return PULL_REQUEST_SUBJECT.match(subject), PR_PREVIEW_WORKFLOW
+
+
 def _environment_problems(environment: str, context: PolicyContext) -> list[str]:
+    if context.is_bootstrap:
+        return []  # prod-preview, checked by _subject_match
     if environment_named(environment) is None:
         return [f"subject environment {environment!r} is not one of {', '.join(Environment)}"]
     if context.environment is not None and environment != context.environment:

@@ -10,6 +10,7 @@ from .access import (
     check_uc_owners,
 )
 from .approval import check_approval_path
+from .backend import check_pull_request_reach
 from .endpoints import MODEL_SERVING, advise_serving_cost, check_prod_serving_always_on
 from .identity import (
     FEDERATED_CREDENTIAL,
@@ -212,6 +213,12 @@ STACK_RULES: tuple[StackRule, ...] = (
         "A job running as a service principal depends on a rule set granting Service Principal User on it.",
         MANDATORY,
         check_run_as_user_role,
+    ),
+    StackRule(
+        "pull-request-reaches-sandbox-and-dev-only",
+        "No identity a pull_request token can assume holds a role on a uat or prod key or state.",
+        MANDATORY,
+        check_pull_request_reach,
     ),
     StackRule(
         "deployer-in-workspace",

@@ -13,7 +13,7 @@ from typing import IO
 
 from rich.console import Console, OverflowMethod
 
-LOG_WIDTH = 240  # the four-stack tables with their GUIDs fit whole (223 columns); log viewers scroll
+LOG_WIDTH = 320  # the four-stack tables with their GUIDs and backend URLs fit whole; log viewers scroll
 FOLD: OverflowMethod = "fold"  # rich's overflow that wraps a long cell, never replacing text with "…"
 
 

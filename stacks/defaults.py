@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.branches import RELEASE_BRANCHES
 from core.environment import Environment
 
 ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
@@ -31,7 +30,6 @@ ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
             "developerAccess": "build",
             "forceDestroy": True,
         },
-        # No github.deploymentBranches: any branch may deploy to sandbox.
     },
     Environment.DEV: {
         "monitoring": {"retentionDays": 30, "driftAlertSeverity": 4},
@@ -42,8 +40,6 @@ ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
             "deployersGroup": "mlops-dev-deployers",
             "developerAccess": "build",
         },
-        # Branches and environments (docs/ci.md): what merged to main deploys to dev.
-        "github": {"deploymentBranches": ["main"]},
     },
     Environment.UAT: {
         "monitoring": {"retentionDays": 90},
@@ -57,7 +53,6 @@ ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
             "modelMonitoring": True,
         },
         "projectDefaults": {"schedulesEnabled": True, "servingScaleToZero": True},
-        "github": {"deploymentBranches": [RELEASE_BRANCHES]},
         "model": {"requireApproval": True, "drift": {"psiThreshold": 0.2, "minRows": 100}},
     },
     Environment.PROD: {
@@ -79,15 +74,6 @@ ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
             "servingScaleToZero": False,
             "servingWorkloadSize": "Medium",
             "margin": 0.01,
-        },
-        # main (where promotion PRs merge) and release tags by name: GitHub's "protected branches"
-        # mode cannot list tags, and it lets every branch deploy while the repository has no
-        # protection rule at all. A prod deploy waits for a reviewer that no admin can skip.
-        "github": {
-            "deploymentBranches": ["main"],
-            "deploymentTags": ["v*"],
-            "requireReviewers": True,
-            "adminsCanBypass": False,
         },
         "model": {"requireApproval": True, "drift": {"psiThreshold": 0.2, "minRows": 200}},
     },

@@ -45,7 +45,9 @@ __all__ = [
 ]
 # Config namespaces besides this project's: the providers the program registers resources with
 # (their provider config, e.g. `azure-native:location`) and Pulumi's own (`pulumi:tags`).
-OTHER_NAMESPACES = ("azure-native", "databricks", "github", "pulumi")
+OTHER_NAMESPACES = ("azure-native", "databricks", "pulumi")
+# The one place secret config is referenced from: vault secret name -> secret config key.
+SECRETS_KEY = "keyVault.secrets"  # pragma: allowlist secret
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class LoadedStack:
     """Validated settings plus the secret config values they reference (kept as secret Outputs)."""
 
     settings: StackSettings
-    secrets: Mapping[str, pulumi.Output[str]]  # GitHub secret name -> secret value
+    secrets: Mapping[str, pulumi.Output[str]]  # vault secret name -> secret value
 
 
 def load_settings(root: Path = ROOT) -> LoadedStack:
@@ -69,9 +71,7 @@ def load_settings(root: Path = ROOT) -> LoadedStack:
     secret_keys = frozenset(key for key in raw if pulumi_config.is_config_secret(key))
     settings = settings_from_config(stack, raw, secret_keys)
     config = pulumi.Config(PROJECT)
-    secrets = {
-        name: config.require_secret(key) for name, key in sorted(settings.github.extra_secrets.items())
-    }
+    secrets = {name: config.require_secret(key) for name, key in sorted(settings.key_vault.secrets.items())}
     return LoadedStack(settings, secrets)
 
 
@@ -130,14 +130,17 @@ def build_settings(
             message = f"config key {key!r} is plaintext; set it with `pulumi config set --secret {key}`"
         else:
             continue
-        problems.append(Problem(stack, f"github.extraSecrets.{secret_name}", key, message))
+        problems.append(Problem(stack, f"{SECRETS_KEY}.{secret_name}", key, message))
     if "environment" in values:
         problems.append(
             Problem(stack, "environment", values["environment"], "remove it: the stack name is it")
         )
     problems += [
         Problem(
-            stack, key, None, "must not be a secret: put secrets in their own key, referenced by extraSecrets"
+            stack,
+            key,
+            None,
+            f"must not be a secret: put secrets in their own key, referenced by {SECRETS_KEY}",
         )
         for key in sorted(secret_keys - set(referenced.values()))
         if key in values
@@ -192,9 +195,10 @@ def _named_entry(problem: Problem, merged: Mapping[str, Any]) -> Problem:
 
 
 def _referenced_secret_keys(values: Mapping[str, Any]) -> dict[str, str]:
-    github = values.get("github")
-    extra = github.get("extraSecrets") if isinstance(github, dict) else None
-    return {str(k): v for k, v in extra.items() if isinstance(v, str)} if isinstance(extra, dict) else {}
+    section, _, key = SECRETS_KEY.partition(".")
+    vault = values.get(section)
+    named = vault.get(key) if isinstance(vault, dict) else None
+    return {str(k): v for k, v in named.items() if isinstance(v, str)} if isinstance(named, dict) else {}
 
 
 def _decode(value: Any) -> Any:

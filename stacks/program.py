@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import pulumi
 
 from infra.databricks import DatabricksWorkloads
-from infra.github import GitHubEnvironment
 from infra.monitoring import DriftAlert
 from infra.platform import Platform
 from infra.preview_access import PreviewAccess, PreviewAccessArgs
@@ -18,7 +17,6 @@ from stacks.wiring import (
     checked_wheels,
     databricks_args,
     drift_alert_args,
-    github_args,
     platform_args,
 )
 
@@ -27,11 +25,11 @@ __all__ = ["DeployedEnvironment", "build_platform", "export_outputs", "load_sett
 
 @dataclass(frozen=True)
 class DeployedEnvironment:
-    """One deployed environment: the Azure foundation, its Databricks workloads, its GitHub side."""
+    """One deployed environment: the Azure foundation and its Databricks workloads. Its GitHub
+    environment is the bootstrap's (infra/github.py): no environment stack holds a GitHub token."""
 
     platform: Platform
     databricks: DatabricksWorkloads
-    github: GitHubEnvironment
 
 
 def build_platform(loaded: LoadedStack) -> DeployedEnvironment:
@@ -51,9 +49,6 @@ def build_platform(loaded: LoadedStack) -> DeployedEnvironment:
     databricks = DatabricksWorkloads(
         "databricks", databricks_args(settings, platform, wheels, deployed=deployed), children
     )
-    github = GitHubEnvironment(
-        "github", github_args(settings, platform, databricks.workspace_url, loaded.secrets), children
-    )
     # Beside the platform's failed-job alert, once the training job and the job principal exist.
     drift_alert = drift_alert_args(settings, platform, databricks)
     if drift_alert is not None:
@@ -68,7 +63,7 @@ def build_platform(loaded: LoadedStack) -> DeployedEnvironment:
         ),
         children,
     )
-    return DeployedEnvironment(platform, databricks, github)
+    return DeployedEnvironment(platform, databricks)
 
 
 def export_outputs(environment: DeployedEnvironment) -> None:
@@ -95,7 +90,6 @@ def export_outputs(environment: DeployedEnvironment) -> None:
             }
             for name, project in sorted(workloads.projects.items())
         },
-        "githubEnvironment": environment.github.environment_name,
     }
     for key, value in outputs.items():
         pulumi.export(key, value)

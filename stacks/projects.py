@@ -20,7 +20,7 @@ from pydantic import Field
 
 from infra.model_serving import WorkloadSize as ServingWorkloadSize
 from stacks.settings_base import PROMOTABLE, Section
-from stacks.types import PROJECT_NAME_PATTERN, PROJECT_PATH_PATTERN, UcIdentifier, WheelVersion
+from stacks.types import PROJECT_NAME_PATTERN, PROJECT_PATH_PATTERN, UcIdentifier, WheelSha256, WheelVersion
 
 PROJECTS_KEY = "projects"
 DEFAULTS_KEY = "projectDefaults"
@@ -86,6 +86,12 @@ class ProjectSettings(Section):
     schedules_enabled: bool = Field(alias="schedulesEnabled", description="job schedules unpaused")
     wheel_version: WheelVersion | None = Field(
         None, description="pin its wheel version (set by promotion)", json_schema_extra=PROMOTABLE
+    )
+    wheel_sha256: WheelSha256 | None = Field(
+        None,
+        description="pin the wheel file's sha256, the bytes the previous environment ran (set by promotion); "
+        "another build of the same version is refused",
+        json_schema_extra=PROMOTABLE,
     )
     state_from_single_project: bool = Field(
         False,

@@ -11,9 +11,15 @@ names it. Environment-specific settings never move. The file keeps its comments,
 (ruamel.yaml round trip); the change is printed as a unified diff and the result is committed in a
 promotion PR, whose merge deploys the target (promote.yml).
 
+Each project's ``wheelSha256`` is not copied but pinned from the wheel ``make wheel`` built in
+``dist/<name>/`` (``make promote`` builds first): run it on the release's commit and it is the
+bytes the source ran (the build is reproducible), which the target's deploy then refuses to
+replace with another build of the same version (stacks/wiring.py).
+
 Refuses (exit code 2) when the stacks are not in promotion order, when no project is listed by
-both, when the source pins no wheel for one of them, or when a pin is not the version that
-project's folder builds (``<path>/pyproject.toml``).
+both, when the source pins no wheel for one of them, when a pin is not the version that
+project's folder builds (``<path>/pyproject.toml``), or when ``dist/<name>/`` holds no wheel of
+that version (or other bytes than a sha the source pins).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from __future__ import annotations
 import argparse
 import copy
 import difflib
+import hashlib
 import importlib
 import io
 import itertools
@@ -45,6 +52,7 @@ from stacks.projects import PROJECTS_KEY
 NAMESPACE = PROJECT  # config keys are "<project>:<section>"
 PER_PROJECT = f"{PROJECTS_KEY}[]."
 WHEEL_VERSION_KEY = f"{PER_PROJECT}wheelVersion"
+WHEEL_SHA_KEY = f"{PER_PROJECT}wheelSha256"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXIT_REFUSED = 2
 
@@ -183,6 +191,25 @@ def _checked_pins(root: Path, source: Environment, projects: dict[str, Commented
             )
 
 
+def _built_sha(root: Path, source: Environment, name: str, entry: CommentedMap) -> str:
+    """The sha256 of the project's one wheel in ``dist/<name>/``, of the version the source pins."""
+    version, pinned = str(entry.get("wheelVersion")), entry.get(WHEEL_SHA_KEY.removeprefix(PER_PROJECT))
+    wheels = sorted((root / "dist" / name).glob("*.whl"))
+    if len(wheels) != 1 or wheels[0].name.split("-")[1] != version:
+        found = ", ".join(w.name for w in wheels) or "no wheel"
+        raise PromotionRefusedError(
+            f"dist/{name}/ holds {found}, not the {version} wheel {source} runs: check out the commit "
+            f"{source} deployed and `make wheel` (`make promote` does), then promote"
+        )
+    sha = hashlib.sha256(wheels[0].read_bytes()).hexdigest()
+    if pinned and pinned != sha:
+        raise PromotionRefusedError(
+            f"dist/{name}/{wheels[0].name} hashes to {sha}, not the {pinned} {source} pins: build on the "
+            f"commit {source} deployed"
+        )
+    return sha
+
+
 def plan_promotion(root: Path, source: str, target: str, keys: Sequence[str]) -> Promotion:
     """What promoting ``source`` into ``target`` changes; nothing is written."""
     source_stack, target_stack = promotion_pair(source, target)
@@ -210,6 +237,8 @@ def plan_promotion(root: Path, source: str, target: str, keys: Sequence[str]) ->
         field = key.removeprefix(PER_PROJECT)
         for name, entry in promoted.items():
             value, target_entry = entry.get(field, _MISSING), target_projects[name]
+            if key == WHEEL_SHA_KEY:
+                value = _built_sha(root, source_stack, name, entry)
             if value == target_entry.get(field, _MISSING):
                 continue
             changed.append(f"{PROJECTS_KEY}[{name}].{field}")

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from core.environment import Environment
 from stacks.defaults import ENVIRONMENT_DEFAULTS, deep_merge
+from stacks.marked import block, with_block
 from stacks.projects import PROJECTS_KEY, ProjectSettings, resolve_projects
 from stacks.rules import value_at
 from stacks.settings import StackSettings
@@ -27,11 +28,14 @@ _PLACEHOLDERS: dict[str, Any] = {
     "platform": {"subscriptionId": _GUID},  # shown as "required"
     "github": {"owner": _REQUIRED, "repository": _REQUIRED},
     "databricks": {"accountId": _GUID},  # shown as "required"
-    "bootstrap": {"previewPrincipalId": _GUID, "previewClientId": _GUID},  # shown as "required"
+    "bootstrap": {  # shown as "required"
+        "previewPrincipalId": _GUID,
+        "previewClientId": _GUID,
+        "backendUrl": "azblob://required?storage_account=required",
+    },
     # One placeholder entry: its fields show what a project gets when its entry leaves them out.
     "projects": [{"name": "project-name", "path": "ml/projects/project-name"}],
 }
-_PROD_PLACEHOLDERS: dict[str, Any] = {"github": {"reviewers": [{"type": "team", "name": _REQUIRED}]}}
 
 
 def _leaves(model: type[BaseModel], prefix: str = "") -> list[tuple[str, Any, str]]:
@@ -81,8 +85,6 @@ def _defaults_per_environment() -> dict[Environment, dict[str, Any]]:
     defaults = {}
     for env in Environment:
         raw = deep_merge(ENVIRONMENT_DEFAULTS[env], _PLACEHOLDERS)
-        if env is Environment.PROD:
-            raw = deep_merge(raw, _PROD_PLACEHOLDERS)
         raw = resolve_projects(raw)
         settings = StackSettings.model_validate({**raw, "environment": env})
         defaults[env] = settings.model_dump(mode="json", by_alias=True)
@@ -110,18 +112,16 @@ def render_reference() -> str:
 
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
+BLOCK = "config-reference"
 
 
 def readme_reference(readme: str) -> str:
     """The reference as the README holds it (between its markers)."""
-    return readme.split(START, 1)[1].split(END, 1)[0].strip("\n") + "\n"
+    return block(readme, BLOCK)
 
 
 def with_reference(readme: str, reference: str) -> str:
-    before, rest = readme.split(START, 1)
-    after = rest.split(END, 1)[1]
-    return f"{before}{START}\n{reference}{END}{after}"
+    return with_block(readme, BLOCK, reference)
 
 
 if __name__ == "__main__":

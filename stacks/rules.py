@@ -38,26 +38,6 @@ RULES: tuple[EnvironmentRule, ...] = (
         "a failed job must reach a person (the policy pack refuses silent jobs)",
     ),
     EnvironmentRule(
-        "github.reviewers", PROD_ONLY, bool, "at least one reviewer", "prod deploys wait for an approval"
-    ),
-    EnvironmentRule(
-        "github.requireReviewers", PROD_ONLY, lambda v: v is True, "true", "prod deploys wait for an approval"
-    ),
-    EnvironmentRule(
-        "github.adminsCanBypass",
-        PROD_ONLY,
-        lambda v: v is False,
-        "false",
-        "nobody skips the approval of a prod deploy",
-    ),
-    EnvironmentRule(
-        "github.deploymentBranches",
-        PRODUCTION_LIKE,
-        bool,
-        "at least one branch pattern",
-        "only named branches deploy to uat/prod",
-    ),
-    EnvironmentRule(
         "databricks.developerAccess",
         PRODUCTION_LIKE,
         lambda v: v == "read",

@@ -27,11 +27,9 @@ from stacks.types import (
     Email,
     GithubName,
     GithubSecretName,
-    GitRefPattern,
     KeyVaultSku,
     NamePrefix,
     NetworkDefaultAction,
-    ReviewerType,
     StorageSku,
     SubscriptionId,
     UcIdentifier,
@@ -85,6 +83,10 @@ class KeyVaultSettings(Section):
         NetworkDefaultAction.ALLOW, description="what the vault firewall does with unmatched traffic"
     )
     allowed_ip_ranges: tuple[Cidr, ...] = Field((), description="IPv4 ranges let through the vault firewall")
+    secrets: dict[GithubSecretName, ConfigKey] = Field(
+        default_factory=dict,
+        description="vault secret name (UPPER_SNAKE_CASE) -> the Pulumi secret config key holding its value",
+    )
 
 
 class VnetInjectionSettings(Section):
@@ -129,26 +131,12 @@ class WorkspaceSettings(Section):
     )
 
 
-class Reviewer(Section):
-    type: ReviewerType = Field(alias="type", description="user or team")
-    name: GithubName = Field(alias="name", description="GitHub login, or team slug")
-
-
 class GithubSettings(Section):
+    """The repository whose GitHub environment of this stack's name the deployer trusts. Who may run
+    a job in that environment, and who approves, is the bootstrap's (core/deployments.py)."""
+
     owner: GithubName = Field(alias="owner", description="GitHub organisation or user owning the repo")
     repository: GithubName = Field(alias="repository", description="repository name (without owner)")
-    reviewers: tuple[Reviewer, ...] = Field((), description="required reviewers of the environment")
-    wait_timer_minutes: int = Field(0, ge=0, le=43200, description="delay before a deployment starts")
-    require_reviewers: bool = Field(False, description="a deployment waits for one of the reviewers")
-    admins_can_bypass: bool = Field(True, description="repository admins may skip the environment's rules")
-    deployment_branches: tuple[GitRefPattern, ...] = Field(
-        (), description="branch name patterns that may deploy; none, with no tags either: any branch"
-    )
-    deployment_tags: tuple[GitRefPattern, ...] = Field((), description="tag name patterns that may deploy")
-    extra_secrets: dict[GithubSecretName, ConfigKey] = Field(
-        default_factory=dict,
-        description="GitHub secret name -> Pulumi secret config key holding its value",
-    )
 
 
 class DatabricksSettings(Section):

@@ -19,13 +19,13 @@ LOWERCASE_GUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 UC_IDENTIFIER_PATTERN = r"^[a-z_][a-z0-9_]{0,254}$"
 GITHUB_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$"
-GIT_REF_PATTERN = r"^[A-Za-z0-9*._/-]{1,255}$"
 SECRET_NAME_PATTERN = r"^[A-Z_][A-Z0-9_]*$"  # noqa: S105 - the pattern of a name, not a secret
 CONFIG_KEY_PATTERN = r"^[a-z][A-Za-z0-9]*$"
 PROJECT_NAME_PATTERN = r"^[a-z][a-z0-9-]{1,20}$"
 # A folder of this repository: relative, forward slashes, no `..`.
 PROJECT_PATH_PATTERN = r"^[a-z0-9_][a-z0-9_-]*(/[a-z0-9_][a-z0-9_-]*)*$"
 WHEEL_VERSION_PATTERN = r"^\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?$"
+WHEEL_SHA256_PATTERN = r"^[0-9a-f]{64}$"
 # What a value must look like, in words, for the error that names a pattern it does not match.
 PATTERN_MEANINGS = {
     GUID_PATTERN: "a GUID like 00000000-0000-0000-0000-000000000000",
@@ -33,12 +33,12 @@ PATTERN_MEANINGS = {
     EMAIL_PATTERN: "an e-mail address like name@example.com",
     UC_IDENTIFIER_PATTERN: "a Unity Catalog name: lowercase letters, digits and _, not starting with a digit",
     GITHUB_NAME_PATTERN: "a GitHub name: letters, digits, '.', '_', '-', starting with a letter or digit",
-    GIT_REF_PATTERN: "a branch or tag pattern such as main, release/* or v*",
     SECRET_NAME_PATTERN: "a GitHub secret name: uppercase letters, digits and _",  # pragma: allowlist secret
     CONFIG_KEY_PATTERN: "a config key in camelCase such as myToken",
     PROJECT_NAME_PATTERN: "a project name: a lowercase letter, then 1-20 lowercase letters, digits or -",
     PROJECT_PATH_PATTERN: "a folder of this repository relative to its root, such as ml/projects/diabetes",
     WHEEL_VERSION_PATTERN: "a release version such as 1.4.0, 1.4.0rc1 or 1.4.0.post1",
+    WHEEL_SHA256_PATTERN: "the 64 lowercase hex digits of a sha256 (make promote pins it)",
 }
 
 
@@ -143,7 +143,6 @@ UcIdentifier = Annotated[str, Field(pattern=UC_IDENTIFIER_PATTERN)]
 GithubName = Annotated[str, Field(pattern=GITHUB_NAME_PATTERN)]
 # GitHub Actions secret names: uppercase by convention here, never the reserved GITHUB_ prefix.
 # A ref name pattern of a GitHub deployment policy (fnmatch-like: `main`, `release/*`, `v*`).
-GitRefPattern = Annotated[str, Field(pattern=GIT_REF_PATTERN)]
 GithubSecretName = Annotated[str, Field(pattern=SECRET_NAME_PATTERN), AfterValidator(_check_not_reserved)]
 ConfigKey = Annotated[str, Field(pattern=CONFIG_KEY_PATTERN)]
 # An Azure subscription id: a GUID, as `az account show --query id` prints it.
@@ -156,3 +155,4 @@ SubscriptionId = Annotated[
 ]
 # A PEP 440 release such as 1.4.0, 1.4.0rc1 or 1.4.0.post1 (local versions are not promotable).
 WheelVersion = Annotated[str, Field(pattern=WHEEL_VERSION_PATTERN)]
+WheelSha256 = Annotated[str, Field(pattern=WHEEL_SHA256_PATTERN)]

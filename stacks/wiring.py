@@ -20,7 +20,6 @@ from infra.base import StrInput
 from infra.databricks import DatabricksWorkloads
 from infra.databricks_args import PARAMETERS, DatabricksWorkloadsArgs, ProblemType, ProjectArgs
 from infra.databricks_provider import DatabricksAuthType, auth_type_for
-from infra.github import DeploymentRule, GitHubEnvironmentArgs, Protection
 from infra.jobs import DriftThresholds, JobCluster, check_parameters
 from infra.last_deploy import DeployedObjects
 from infra.monitoring import DriftAlertArgs
@@ -32,8 +31,7 @@ from infra.workspace import VnetArgs
 from stacks.loading import ConfigError, Problem
 from stacks.project_folders import folder_problem
 from stacks.projects import ProjectSettings, predictions_table
-from stacks.settings import GithubSettings, StackSettings
-from stacks.types import ReviewerType
+from stacks.settings import StackSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 # `make wheel` builds each ML project into dist/<name>/ (Makefile, PROJECT_DIRS): project_dist.
@@ -73,6 +71,15 @@ def checked_wheels(settings: StackSettings, dist: Path | None = None) -> dict[st
                 f"release, or pin {wheel.version!r} with `make promote` / by editing Pulumi.{stack}.yaml"
             )
             problems.append(Problem(stack, f"{project.key}.wheelVersion", pin, message))
+        elif project.wheel_sha256 is not None and project.wheel_sha256 != wheel.sha256:
+            # Same version, other bytes: ML code merged after the release cut never ran where it
+            # was promoted from (issue 29, finding 7).
+            message = (
+                f"the built {wheel.path.name} hashes to {wheel.sha256}, not the bytes the previous "
+                "environment ran: this commit's ML code differs from the release's under the same "
+                "version; deploy the release's commit, or bump the version and release it anew"
+            )
+            problems.append(Problem(stack, f"{project.key}.wheelSha256", project.wheel_sha256, message))
         wheels[project.name] = wheel.path
     if problems:
         raise ConfigError(stack, problems)
@@ -263,41 +270,4 @@ def drift_alert_args(
             if TRAINING_JOB in project.job_ids
         ),
         job_principal_application_id=databricks.service_principal_application_id,
-    )
-
-
-def github_protection(gh: GithubSettings) -> Protection:
-    """Who may deploy to the environment, and whether a reviewer must approve."""
-    named = gh.deployment_branches or gh.deployment_tags
-    return Protection(
-        # No pattern at all: no rule, any branch may deploy.
-        deployments=DeploymentRule(branch_patterns=gh.deployment_branches, tag_patterns=gh.deployment_tags)
-        if named
-        else None,
-        requires_reviewers=gh.require_reviewers,
-        admins_can_bypass=gh.admins_can_bypass,
-    )
-
-
-def github_args(
-    settings: StackSettings,
-    platform: Platform,
-    databricks_host: pulumi.Input[str],
-    secrets: Mapping[str, pulumi.Output[str]],
-) -> GitHubEnvironmentArgs:
-    gh = settings.github
-    return GitHubEnvironmentArgs(
-        environment=settings.environment,
-        owner=gh.owner,
-        repository=gh.repository,
-        protection=github_protection(gh),
-        reviewer_users=tuple(r.name for r in gh.reviewers if r.type is ReviewerType.USER),
-        reviewer_teams=tuple(r.name for r in gh.reviewers if r.type is ReviewerType.TEAM),
-        wait_timer_minutes=gh.wait_timer_minutes or None,
-        azure_client_id=platform.deployer_client_id,
-        azure_tenant_id=platform.tenant_id,
-        azure_subscription_id=platform.subscription_id,
-        azure_resource_group=platform.resource_group_name,
-        databricks_host=pulumi.Output.from_input(databricks_host),
-        extra_secrets=dict(secrets),
     )

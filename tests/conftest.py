@@ -15,16 +15,16 @@ shape are a contract other tests (policy, GitHub, Databricks) rely on.
 alias, the predictions tables), which is when the serving endpoints and the monitors appear.
 
 ``secret_stack_root`` / ``secret_plan`` (session scope): a folder holding Pulumi.dev.yaml with
-tests/stacks/fixtures/secret-overlay.yaml laid over it (a ``secure:`` value and the extraSecrets
+tests/stacks/fixtures/secret-overlay.yaml laid over it (a ``secure:`` value and the keyVault.secrets
 entry that hands it to GitHub), and that stack planned through the real program. No committed stack
 file has a ``secure:`` value, so this is what the secret tests can fail on.
 
 ``switched_plan`` (session scope): dev with harness.SWITCHED, the switches tests flip away from the
 stack file (job clusters, unpaused schedules, no drift alert, a rotated GitHub secret, a rebuilt
 Iris wheel), planned as its deploy job in GitHub Actions plans it (OIDC).
-``prod_variant_plan`` (session scope): prod with harness.PROD_VARIANT (a reviewer by login, a wait
-timer) as after a training run without a batch run (a champion, no predictions table), planned as
-a pull request's preview job plans it (the preview identity's login).
+``prod_variant_plan`` (session scope): prod as after a training run without a batch run (a champion,
+no predictions table), planned as the post-merge prod preview plans it (the release preview
+identity's login).
 
 ``registrations``: the URNs the offline engine receives during one test, also of a run that fails.
 

@@ -59,19 +59,19 @@ CI_AUTH_VARIABLES = ("GITHUB_ACTIONS", "ACTIONS_ID_TOKEN_REQUEST_URL", "ARM_CLIE
 # A GitHub Actions job with the id-token permission, as the deploy workflows run the program.
 CI_ENVIRON = {"GITHUB_ACTIONS": "true", "ACTIONS_ID_TOKEN_REQUEST_URL": "https://token.invalid"}
 
-# What a person adds to hand a secret to the environment's GitHub side: the extraSecrets entry and
-# the secret config key it names (tests/stacks/fixtures/secret-overlay.yaml has the same, as a
-# stack file with its `secure:` value).
-SECRET_KEY = "platformGithubToken"  # noqa: S105 - a config key's name, not a credential  # pragma: allowlist secret
-EXTRA_SECRET = {"github": {"extraSecrets": {"PLATFORM_GITHUB_TOKEN": SECRET_KEY}}}
+# What a person adds to keep a secret in the environment's vault: the keyVault.secrets entry and the
+# secret config key it names (tests/stacks/fixtures/secret-overlay.yaml has the same, as a stack
+# file with its `secure:` value).
+SECRET_KEY = "alertWebhookUrl"  # noqa: S105 - a config key's name, not a credential  # pragma: allowlist secret
+VAULT_SECRET = {"keyVault": {"secrets": {"ALERT_WEBHOOK_URL": SECRET_KEY}}}
 
 # dev with the switches a test flips away from its stack file, planned once (``switched_plan``), as
 # its deploy job in GitHub Actions plans it (SWITCHED_ENVIRON, OIDC): job clusters, unpaused
-# schedules, a repeated and unsorted failure list, no drift alert, a GitHub secret whose decrypted
+# schedules, a repeated and unsorted failure list, no drift alert, a vault secret whose decrypted
 # value is ROTATED, and Iris's wheel rebuilt (``changed_wheel_dist``).
 ROTATED = "rotated-offline-value"
 SWITCHED: dict[str, Any] = {
-    **EXTRA_SECRET,
+    **VAULT_SECRET,
     "databricks": {
         "computeMode": "job_cluster",
         "failureNotificationEmails": ["ml-oncall@example.com", "ml-dev@example.com", "ml-oncall@example.com"],
@@ -83,23 +83,14 @@ SWITCHED_SECRETS = {SECRET_KEY: ROTATED}
 SWITCHED_ENVIRON = CI_ENVIRON
 
 # prod as after a training run whose champion is version 7 and the deploy that then created the
-# endpoints on it, but before any batch run (no predictions table yet), its GitHub environment
-# waiting 15 minutes for a reviewer named by login or by team slug, planned as a pull request's
-# preview job plans it: logged in as the read-only preview identity, which may only browse the
-# model (VARIANT_ENVIRON, Viewer.PREVIEW; ``prod_variant_plan``).
+# endpoints on it, but before any batch run (no predictions table yet), planned as the post-merge
+# prod preview plans it (promote.yml, environment prod-preview): logged in as the read-only release
+# preview identity, which may only browse the model (VARIANT_ENVIRON, Viewer.PREVIEW;
+# ``prod_variant_plan``). Its settings are the committed stack file's.
 VARIANT_CHAMPION = 7
 PREVIEW_CLIENT_ID = "11111111-2222-4333-8444-555555555555"
 VARIANT_ENVIRON = {**CI_ENVIRON, "ARM_CLIENT_ID": PREVIEW_CLIENT_ID}
-VARIANT_REVIEWER = "octocat"
-PROD_VARIANT: dict[str, Any] = {
-    "github": {
-        "reviewers": [
-            {"type": "user", "name": VARIANT_REVIEWER},
-            {"type": "team", "name": "mlops-release-managers"},
-        ],
-        "waitTimerMinutes": 15,
-    }
-}
+PROD_VARIANT: dict[str, Any] = {}
 
 
 def namespaced(overrides: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,15 +10,14 @@ import pytest
 
 from bootstrap.plan import main as plan_main
 from bootstrap.plan import plan_bootstrap
-from bootstrap.program import config_values, program
+from bootstrap.program import config_values
 from bootstrap.settings import build_bootstrap_settings
 from core.pulumi_project import BOOTSTRAP_PROJECT
 from stacks.loading import ConfigError
-from stacks.offline import run_offline, stack_config_from_file
+from stacks.offline import OfflineRun, stack_config_from_file
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "bootstrap" / "Pulumi.example-org.yaml"
-PREVIEW_TOKEN = f"{BOOTSTRAP_PROJECT}:previewGithubToken"
 SUBSCRIPTION = "00000000-0000-4000-8000-0000000000b0"  # the example stack's
 
 
@@ -38,12 +37,23 @@ def test_the_example_stack_is_valid() -> None:
     assert settings.github.owner == "example-org"
 
 
-def test_missing_tag_pushers_names_the_key_and_the_file() -> None:
+def test_missing_release_managers_names_the_key_and_the_file() -> None:
     values = _values()
-    del values["github"]["tagPushers"]
+    del values["github"]["releaseManagers"]
     message = _problems(values)
     assert message.startswith("bootstrap/Pulumi.example-org.yaml has 1 configuration problem(s)")
-    assert "mlops-bootstrap:github.tagPushers = (missing): required" in message
+    assert "mlops-bootstrap:github.releaseManagers = (missing): required" in message
+
+
+def test_prod_reviewers_who_also_push_release_refs_are_refused() -> None:
+    """Issue 29, finding 6: one colleague's approval of a tag they could push themselves ships it."""
+    values = _values()
+    values["github"]["prodReviewers"] = [
+        *values["github"]["prodReviewers"],
+        values["github"]["releaseManagers"][0],
+    ]
+    message = _problems(values)
+    assert "team mlops-release-managers both pushes release refs and approves prod" in message
 
 
 def test_deployer_of_an_environment_without_a_key_is_refused() -> None:
@@ -52,9 +62,11 @@ def test_deployer_of_an_environment_without_a_key_is_refused() -> None:
     assert "deployers names prod, uat, not in environments; allowed: dev" in message
 
 
-def test_deployer_id_must_be_a_guid() -> None:
-    values = {**_values(), "deployers": {"dev": "not-a-guid"}}
-    assert 'mlops-bootstrap:deployers.dev = "not-a-guid"' in _problems(values)
+def test_deployer_ids_must_be_guids() -> None:
+    values = {**_values(), "deployers": {"dev": {"principalId": "not-a-guid", "clientId": "x"}}}
+    message = _problems(values)
+    assert 'mlops-bootstrap:deployers.dev.principalId = "not-a-guid"' in message
+    assert 'mlops-bootstrap:deployers.dev.clientId = "x"' in message
 
 
 def test_unknown_key_suggests_the_close_one() -> None:
@@ -67,30 +79,6 @@ def test_unknown_environment_in_environments_lists_the_allowed_ones() -> None:
     assert "'sandbox', 'dev', 'uat' or 'prod'" in _problems(values)
 
 
-def test_a_plaintext_preview_token_is_refused_and_a_secret_one_becomes_a_repository_secret() -> None:
-    config, _ = stack_config_from_file(EXAMPLE, BOOTSTRAP_PROJECT)
-    config = {**config, PREVIEW_TOKEN: "ghp-offline"}
-    with pytest.raises(ConfigError, match="previewGithubToken"):
-        run_offline(
-            program,
-            project=BOOTSTRAP_PROJECT,
-            stack="example-org",
-            config=config,
-            subscription_id=SUBSCRIPTION,
-        )
-    run = run_offline(
-        program,
-        project=BOOTSTRAP_PROJECT,
-        stack="example-org",
-        config=config,
-        secret_keys=frozenset({PREVIEW_TOKEN}),
-        subscription_id=SUBSCRIPTION,
-    )
-    secret = run.named("repository-secret-platform-github-read-token")
-    assert secret.is_secret("value")
-    assert "PLATFORM_GITHUB_READ_TOKEN" in run.exports["repositorySecrets"]
-
-
 def test_plan_cli_exits_2_with_the_problem_on_bad_config(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -98,7 +86,7 @@ def test_plan_cli_exits_2_with_the_problem_on_bad_config(
     text = EXAMPLE.read_text(encoding="utf-8").replace("type: team", "type: robot")
     (tmp_path / "bootstrap" / "Pulumi.example-org.yaml").write_text(text, encoding="utf-8")
     assert plan_main(["--stack", "example-org"], root=tmp_path) == 2
-    assert "mlops-bootstrap:github.tagPushers.0.type" in capsys.readouterr().err
+    assert "mlops-bootstrap:github.releaseManagers.0.type" in capsys.readouterr().err
 
 
 def test_plan_cli_prints_the_json_shape_of_stacks_plan(capsys: pytest.CaptureFixture[str]) -> None:
@@ -126,24 +114,11 @@ def _workflow_references(kind: str) -> dict[str, set[str]]:
     }
 
 
-def test_repository_settings_are_what_the_pull_request_workflow_reads() -> None:
-    """Every repository-level name pr.yml reads is written by the bootstrap, and nothing more is written."""
-    config, _ = stack_config_from_file(EXAMPLE, BOOTSTRAP_PROJECT)
-    run = run_offline(
-        program,
-        project=BOOTSTRAP_PROJECT,
-        stack="example-org",
-        config={**config, PREVIEW_TOKEN: "ghp-offline"},
-        secret_keys=frozenset({PREVIEW_TOKEN}),
-        subscription_id=SUBSCRIPTION,
-    )
-    written = {
-        "secrets": set(run.exports["repositorySecrets"]),
-        "vars": set(run.exports["repositoryVariables"]),
-    }
-    for kind, names in written.items():
-        read = _workflow_references(kind)
-        # The passphrase secret serves only the passphrase secrets provider, which the bootstrap's
-        # keys replace; GITHUB_TOKEN is GitHub's own.
-        assert read["pr.yml"] - {"PULUMI_CONFIG_PASSPHRASE", "GITHUB_TOKEN"} == names, kind
-        assert names <= set().union(*read.values()), f"{kind} written that no workflow reads"
+def test_repository_secrets_are_what_the_pull_request_preview_reads(bootstrap_run: OfflineRun) -> None:
+    """Every repository-level secret the PR preview reads is written by the bootstrap, and nothing
+    more: everything else a job reads is its environment's (infra/github.py) or its stack file's."""
+    written = set(bootstrap_run.exports["repositorySecrets"])
+    read = _workflow_references("secrets")
+    assert read["pr.yml"] == written
+    assert read["pr-preview.yml"] == written
+    assert not set().union(*_workflow_references("vars").values()), "no workflow reads a variable"

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from bootstrap import cli, handoff
+from bootstrap.codeowners import CODEOWNERS
 from core.environment import Environment
 from infra.bootstrap_interface import interface_keys
 from stacks.offline import OfflineRun
@@ -26,17 +27,34 @@ PREVIEW_CLIENT = "00000000-0000-4000-8000-0000000000e4"
 def root(tmp_path: Path) -> Path:
     for env in Environment:
         shutil.copy(ROOT / f"Pulumi.{env}.yaml", tmp_path)
+    shutil.copytree(ROOT / ".github" / "workflows", tmp_path / ".github" / "workflows")
+    shutil.copy(ROOT / CODEOWNERS, tmp_path / CODEOWNERS)
     return tmp_path
 
 
+def _backend(env: str) -> str:
+    return f"azblob://pulumi-state-{env}?storage_account=st"
+
+
 def _outputs(**overrides: Any) -> dict[str, Any]:
-    outputs = {
-        "previewPrincipalId": PREVIEW_PRINCIPAL,
-        "previewClientId": PREVIEW_CLIENT,
-        "backendUrl": "azblob://pulumi-state?storage_account=st",
-        "secretsProviders": {"dev": "azurekeyvault://kv.vault.azure.net/keys/stack-dev"},
+    """The bootstrap's outputs; an override replaces one interface key in every environment."""
+    per_environment = {
+        env.value: {
+            "previewPrincipalId": PREVIEW_PRINCIPAL,
+            "previewClientId": PREVIEW_CLIENT,
+            "backendUrl": _backend(env),
+            **overrides,
+        }
+        for env in Environment
     }
-    return {k: v for k, v in {**outputs, **overrides}.items() if v is not None}
+    return {
+        "environments": {
+            env: {k: v for k, v in values.items() if v is not None} for env, values in per_environment.items()
+        },
+        "secretsProviders": {"dev": "azurekeyvault://kv.vault.azure.net/keys/stack-dev"},
+        "codeOwners": "@contoso/platform-owners",
+        "githubRepository": "contoso/mlops-platform",
+    }
 
 
 def _section(root: Path, env: Environment) -> Any:
@@ -46,9 +64,15 @@ def _section(root: Path, env: Environment) -> Any:
 
 
 def test_the_bootstrap_plan_exports_what_the_handoff_needs(bootstrap_run: OfflineRun, root: Path) -> None:
-    """Fed the offline bootstrap plan's own exports, the handoff finds every interface key."""
-    values = handoff.interface_values(bootstrap_run.exports)
-    assert values.model_dump(by_alias=True) == {key: bootstrap_run.exports[key] for key in interface_keys()}
+    """Fed the offline bootstrap plan's own exports, the handoff finds every interface key; each
+    environment gets its own container, and uat/prod another preview identity than sandbox/dev."""
+    exports = bootstrap_run.exports
+    for env in Environment:
+        values = handoff.interface_values(exports, env).model_dump(by_alias=True)
+        assert values == {key: exports["environments"][env][key] for key in interface_keys()}
+        assert f"pulumi-state-{env}?" in values["backendUrl"]
+    previews = {env: exports["environments"][env]["previewPrincipalId"] for env in Environment}
+    assert previews["sandbox"] == previews["dev"] != previews["uat"] == previews["prod"]
 
 
 def test_handoff_writes_the_interface_into_every_environment_keeping_comments(
@@ -60,6 +84,7 @@ def test_handoff_writes_the_interface_into_every_environment_keeping_comments(
         assert _section(root, env) == {
             "previewPrincipalId": PREVIEW_PRINCIPAL,
             "previewClientId": PREVIEW_CLIENT,
+            "backendUrl": _backend(env),
         }
     after = (root / "Pulumi.prod.yaml").read_text(encoding="utf-8")
     comments = [line for line in before.splitlines() if line.lstrip().startswith("#")]
@@ -70,6 +95,12 @@ def test_handoff_writes_the_interface_into_every_environment_keeping_comments(
     assert (
         "pulumi stack init dev --secrets-provider 'azurekeyvault://kv.vault.azure.net/keys/stack-dev'" in out
     )
+    assert f"pulumi login '{_backend('dev')}'" in out
+    assert "/policy/ @contoso/platform-owners" in (root / CODEOWNERS).read_text(encoding="utf-8")
+    # Calls of main's reusable workflows name this repository: GitHub allows no expression there.
+    deploy = (root / ".github" / "workflows" / "deploy.yml").read_text(encoding="utf-8")
+    assert deploy.count("uses: contoso/mlops-platform/.github/workflows/pulumi-up.yml@main") == 2
+    assert "example-org" not in deploy
     # Running it again changes nothing.
     assert handoff.main([], root=root, stdin=StringIO(json.dumps(_outputs()))) == 0
     assert (root / "Pulumi.prod.yaml").read_text(encoding="utf-8") == after
@@ -78,7 +109,7 @@ def test_handoff_writes_the_interface_into_every_environment_keeping_comments(
 def test_handoff_creates_the_section_with_its_comment_where_it_is_missing(tmp_path: Path) -> None:
     for env in Environment:
         (tmp_path / f"Pulumi.{env}.yaml").write_text("config:\n  azure-native:location: westeurope\n")
-    [sandbox, *_] = handoff.plan_handoff(_outputs(), tmp_path)
+    [sandbox, *_, codeowners] = handoff.plan_handoff(_outputs(), tmp_path)  # no workflows here
     assert sandbox.after == (
         "config:\n"
         "  azure-native:location: westeurope\n"
@@ -86,7 +117,9 @@ def test_handoff_creates_the_section_with_its_comment_where_it_is_missing(tmp_pa
         "  mlops-platform:bootstrap:\n"
         f"    previewPrincipalId: {PREVIEW_PRINCIPAL}\n"
         f"    previewClientId: {PREVIEW_CLIENT}\n"
+        f"    backendUrl: {_backend('sandbox')}\n"
     )
+    assert (codeowners.before, codeowners.path.name) == ("", "CODEOWNERS")
 
 
 @pytest.mark.parametrize("missing", interface_keys())
@@ -97,7 +130,7 @@ def test_a_missing_bootstrap_output_is_a_clean_error_naming_the_key(
     code = handoff.main([], root=root, stdin=StringIO(json.dumps(_outputs(**{missing: None}))))
     assert code == handoff.EXIT_MISSING_OUTPUT
     err = capsys.readouterr().err
-    assert f"the bootstrap stack has no output {missing!r}" in err
+    assert f"the bootstrap stack has no output 'environments.sandbox.{missing}'" in err
     assert "Traceback" not in err
     assert before == {env: (root / f"Pulumi.{env}.yaml").read_text(encoding="utf-8") for env in Environment}
 
@@ -124,6 +157,8 @@ def test_make_bootstrap_runs_pulumi_up_in_bootstrap_and_hands_the_outputs_on(
         "GITHUB_OWNER": "contoso",
         "GITHUB_REPOSITORY": "mlops-platform",
         "RELEASE_MANAGERS": "user:octocat",
+        "PROD_REVIEWERS": "mlops-prod-approvers",
+        "CODE_OWNERS": "mlops-platform-owners",
         "BOOTSTRAP_OPERATORS": "00000000-0000-4000-8000-0000000000c1, 00000000-0000-4000-8000-0000000000c2",
         "BOOTSTRAP_BACKEND": f"file://{tmp_path / 'state'}",
     }
@@ -139,8 +174,10 @@ def test_make_bootstrap_runs_pulumi_up_in_bootstrap_and_hands_the_outputs_on(
     assert cli.run_bootstrap(environ, answers, fake, cli.Console(), root=root) == 0
     commands = [" ".join(command) for command, _ in ran]
     assert commands[0] == "pulumi stack select --create contoso --secrets-provider passphrase"
-    assert "pulumi config set --path mlops-bootstrap:github.tagPushers[0].type user" in commands
-    assert "pulumi config set --path mlops-bootstrap:github.tagPushers[0].name octocat" in commands
+    assert "pulumi config set --path mlops-bootstrap:github.releaseManagers[0].type user" in commands
+    assert "pulumi config set --path mlops-bootstrap:github.releaseManagers[0].name octocat" in commands
+    assert "pulumi config set --path mlops-bootstrap:github.prodReviewers[0].type team" in commands
+    assert "pulumi config set --path mlops-bootstrap:github.codeOwners mlops-platform-owners" in commands
     assert (
         "pulumi config set --path mlops-bootstrap:operators[1] 00000000-0000-4000-8000-0000000000c2"
         in commands
@@ -161,6 +198,8 @@ def test_prompts_ask_for_what_the_environment_does_not_give() -> None:
         "AZURE_SUBSCRIPTION_ID": "00000000-0000-4000-8000-000000000001",
         "GITHUB_REPOSITORY": "mlops-platform",
         "RELEASE_MANAGERS": "release-managers",
+        "PROD_REVIEWERS": "prod-reviewers",
+        "CODE_OWNERS": "platform-owners",
         "BOOTSTRAP_OPERATORS": "00000000-0000-4000-8000-0000000000c1",
     }
 
@@ -173,8 +212,21 @@ def test_prompts_ask_for_what_the_environment_does_not_give() -> None:
         "AZURE_SUBSCRIPTION_ID",
         "GITHUB_REPOSITORY",
         "RELEASE_MANAGERS",
+        "PROD_REVIEWERS",
+        "CODE_OWNERS",
         "BOOTSTRAP_OPERATORS",
         "BOOTSTRAP_STACK",
         "BOOTSTRAP_BACKEND",
     ]
     assert (answers.stack, answers.backend) == ("contoso", cli.DEFAULT_BACKEND)
+
+
+def test_the_committed_codeowners_and_workflow_calls_are_what_the_example_bootstrap_writes(
+    bootstrap_run: OfflineRun,
+) -> None:
+    """The repository as committed is what `make bootstrap` writes for the example organisation."""
+    untouched = [
+        h for h in handoff.plan_handoff(bootstrap_run.exports, ROOT) if h.path.parent.name != ROOT.name
+    ]
+    assert untouched, "the handoff writes CODEOWNERS and the workflows"
+    assert [h.path.name for h in untouched if h.after != h.before] == []

@@ -7,18 +7,21 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import yaml
 from bootstrap_support import grants_of, only, role_name
 
-from bootstrap.program import PR_CHECKS
+from bootstrap.repository import PR_CHECKS
 from bootstrap.settings import BootstrapSettings
-from core.environment import Environment
+from core.deployments import PROD_PREVIEW, PULL_REQUEST_PREVIEWS, RELEASE_PREVIEW_WORKFLOW, RELEASE_PREVIEWS
+from core.environment import PRODUCTION_LIKE, Environment
+from core.github_oidc import oidc_subject, pull_request_subject
 from infra.bootstrap_access import DEPLOYER_ROLES, PREVIEW_ROLES
 from infra.bootstrap_interface import interface_keys
 from policy.check_plan import evaluate, mandatory
 from policy.identity import BOOTSTRAP_ROLE_IDS
-from stacks.offline import OfflineRun, fake_guid
+from stacks.offline import OfflineRun, RecordedResource, fake_guid
 from stacks.offline_fakes import fake_id
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,11 +65,16 @@ def test_state_backend_is_entra_only_versioned_and_soft_deleted(bootstrap_run: O
     assert service["isVersioningEnabled"] is True
     assert service["deleteRetentionPolicy"] == {"enabled": True, "days": 30}
     assert service["containerDeleteRetentionPolicy"] == {"enabled": True, "days": 30}
-    assert only(bootstrap_run, CONTAINER)["publicAccess"] == "None"
-    assert (
-        bootstrap_run.exports["backendUrl"]
-        == f"azblob://pulumi-state?storage_account={account['accountName']}"
-    )
+    # One private container per environment: a deployer is granted its own only (core/backend.py).
+    containers = {
+        r.plain_inputs()["containerName"]: r.plain_inputs() for r in bootstrap_run.of_type(CONTAINER)
+    }
+    assert set(containers) == {f"pulumi-state-{env}" for env in Environment}
+    assert {c["publicAccess"] for c in containers.values()} == {"None"}
+    for env in Environment:
+        assert bootstrap_run.exports["environments"][env]["backendUrl"] == (
+            f"azblob://pulumi-state-{env}?storage_account={account['accountName']}"
+        )
 
 
 def test_stateful_resources_are_protected(bootstrap_run: OfflineRun) -> None:
@@ -94,46 +102,69 @@ def test_secrets_provider_vault_uses_rbac_and_purge_protection_with_one_key_per_
     }
 
 
-def test_preview_identity_is_federated_for_this_repositorys_pull_requests_only(
-    bootstrap_run: OfflineRun,
-) -> None:
-    assert only(bootstrap_run, IDENTITY)["resourceName"] == "id-mlops-preview"
-    credential = only(bootstrap_run, FEDERATED)
-    assert credential["subject"] == f"repo:{REPOSITORY}:pull_request"
-    assert credential["issuer"] == "https://token.actions.githubusercontent.com"
-    assert credential["audiences"] == ["api://AzureADTokenExchange"]
+def _identity(run: OfflineRun, name: str) -> RecordedResource:
+    return run.named(f"{name}-identity")
 
 
-def test_preview_identity_holds_read_only_roles_on_the_state_and_every_key(bootstrap_run: OfflineRun) -> None:
-    grants = grants_of(bootstrap_run, bootstrap_run.exports["previewPrincipalId"])
+def _principal(run: OfflineRun, name: str) -> str:
+    return fake_guid("principal", _identity(run, name).name)
+
+
+def _backend_of(run: OfflineRun, envs: tuple[Environment, ...], roles: object) -> list[tuple[str, str]]:
+    state, key = roles.state, roles.key  # type: ignore[attr-defined]
+    return sorted(
+        [(state, _id_of(run, CONTAINER, f"state-container-{env}")) for env in envs]
+        + [(key, _id_of(run, KEY, f"state-key-{env}")) for env in envs]
+    )
+
+
+def test_each_preview_identity_trusts_one_subject_that_pins_mains_workflow(bootstrap_run: OfflineRun) -> None:
+    credentials = {c.name: c.plain_inputs() for c in bootstrap_run.of_type(FEDERATED)}
+    owner, repository = REPOSITORY.split("/")
+    assert credentials["preview-github-oidc"]["subject"] == pull_request_subject(owner, repository)
+    assert credentials["release-preview-github-oidc"]["subject"] == oidc_subject(
+        owner, repository, PROD_PREVIEW, RELEASE_PREVIEW_WORKFLOW
+    )
+    assert len(credentials) == 2
+    for credential in credentials.values():
+        assert credential["issuer"] == "https://token.actions.githubusercontent.com"
+        assert credential["audiences"] == ["api://AzureADTokenExchange"]
+    assert _identity(bootstrap_run, "preview").plain_inputs()["resourceName"] == "id-mlops-preview"
+
+
+def test_a_pull_requests_identity_reads_and_decrypts_sandbox_and_dev_only(bootstrap_run: OfflineRun) -> None:
+    """Issue 29, finding 1: a pull request's code runs with this identity's token."""
+    grants = grants_of(bootstrap_run, _principal(bootstrap_run, "preview"))
     assert {role for role, _ in grants} <= READ_ONLY_ROLES
-    container = _id_of(bootstrap_run, CONTAINER, "state-container")
-    expected = [(PREVIEW_ROLES.state, container)] + [
-        (PREVIEW_ROLES.key, _id_of(bootstrap_run, KEY, f"state-key-{env}")) for env in Environment
-    ]
-    assert grants == sorted(expected)
+    assert grants == _backend_of(bootstrap_run, PULL_REQUEST_PREVIEWS, PREVIEW_ROLES)
+    assert not set(PULL_REQUEST_PREVIEWS) & PRODUCTION_LIKE, "never a uat or prod key"
 
 
-def test_each_deployer_gets_the_state_and_its_own_environments_key_only(bootstrap_run: OfflineRun) -> None:
+def test_the_release_preview_identity_reads_and_decrypts_uat_and_prod_only(bootstrap_run: OfflineRun) -> None:
+    grants = grants_of(bootstrap_run, _principal(bootstrap_run, "release-preview"))
+    assert {role for role, _ in grants} <= READ_ONLY_ROLES
+    assert grants == _backend_of(bootstrap_run, RELEASE_PREVIEWS, PREVIEW_ROLES)
+
+
+def test_each_deployer_gets_its_own_environments_state_and_key_only(bootstrap_run: OfflineRun) -> None:
+    """Issue 29, finding 8: dev's deployer can neither rewrite prod's state nor decrypt its secrets."""
     deployers = _settings().deployers
     assert deployers, "the example stack names deployers, so the plan shows their grants"
-    container = _id_of(bootstrap_run, CONTAINER, "state-container")
-    for env, principal_id in deployers.items():
-        key = _id_of(bootstrap_run, KEY, f"state-key-{env}")
-        assert grants_of(bootstrap_run, principal_id) == sorted(
-            [(DEPLOYER_ROLES.state, container), (DEPLOYER_ROLES.key, key)]
+    for env, ids in deployers.items():
+        assert grants_of(bootstrap_run, ids.principal_id) == _backend_of(
+            bootstrap_run, (env,), DEPLOYER_ROLES
         )
 
 
-def test_operators_get_the_state_and_every_key_so_people_can_deploy_by_hand(
+def test_operators_get_every_environments_state_and_key_so_people_can_deploy_by_hand(
     bootstrap_run: OfflineRun,
 ) -> None:
     operators = _settings().operators
     assert operators, "the example stack names an operator group"
-    container = _id_of(bootstrap_run, CONTAINER, "state-container")
-    keys = [(DEPLOYER_ROLES.key, _id_of(bootstrap_run, KEY, f"state-key-{env}")) for env in Environment]
     for operator in operators:
-        assert grants_of(bootstrap_run, operator) == sorted([(DEPLOYER_ROLES.state, container), *keys])
+        assert grants_of(bootstrap_run, operator) == _backend_of(
+            bootstrap_run, tuple(Environment), DEPLOYER_ROLES
+        )
 
 
 def test_every_grant_is_a_data_plane_backend_role(bootstrap_run: OfflineRun) -> None:
@@ -161,9 +192,13 @@ def test_policy_pack_passes_the_bootstrap_plan(bootstrap_run: OfflineRun) -> Non
 
 
 def test_the_environments_interface_is_exported(bootstrap_run: OfflineRun) -> None:
-    assert set(interface_keys()) <= set(bootstrap_run.exports)
-    [identity] = bootstrap_run.of_type(IDENTITY)
-    assert bootstrap_run.exports["previewPrincipalId"] == fake_guid("principal", identity.name)
+    """Each environment gets the identity that previews it: a pull request's for sandbox and dev,
+    the release preview's for uat and prod."""
+    for env in Environment:
+        exported = bootstrap_run.exports["environments"][env]
+        assert set(interface_keys()) <= set(exported)
+        previewer = "preview" if env in PULL_REQUEST_PREVIEWS else "release-preview"
+        assert exported["previewPrincipalId"] == _principal(bootstrap_run, previewer)
 
 
 def test_the_pack_allows_the_bootstrap_exactly_the_roles_it_grants() -> None:
@@ -196,20 +231,60 @@ def test_pr_checks_are_the_pull_request_workflows_job_names() -> None:
         if any(isinstance(values, str) for values in matrix.values()):  # ${{ fromJSON(...) }}
             assert any(key in _needs(other) and other.get("if") == "always()" for other in jobs.values()), key
             continue
+        own = str(job["name"]) + (f" / {_called_job_name(job)}" if "uses" in job else "")
         if not matrix:
-            names.append(str(job["name"]))
+            names.append(own)
         for name, values in matrix.items():
-            names += [str(job["name"]).replace(f"${{{{ matrix.{name} }}}}", str(v)) for v in values]
+            names += [own.replace(f"${{{{ matrix.{name} }}}}", str(v)) for v in values]
     assert sorted(names) == sorted(PR_CHECKS)
-    assert {f"preview {env}" for env in Environment} <= set(PR_CHECKS)
 
 
-def test_the_branch_ruleset_protects_exactly_the_branches_that_deploy(bootstrap_run: OfflineRun) -> None:
-    """One pattern everywhere: the ruleset on the branches whose pushes deploy is the workflows'
-    branch filter (itself the environments' deployment rules, tests/workflows). With `release/**`
-    here and `release/*` there, a `release/a/b` branch was protected but deployed nothing."""
+def _called_job_name(job: dict[str, object]) -> str:
+    """The name a reusable workflow's one job reports: checks read `<caller> / <called>`."""
+    path = ROOT / str(job["uses"]).split("/", 2)[2].split("@")[0]
+    called = yaml.safe_load(path.read_text(encoding="utf-8"))
+    [inner] = called["jobs"].values()
+    return str(inner["name"])
+
+
+def _rulesets(run: OfflineRun) -> dict[str, dict[str, Any]]:
+    return {r.name: r.plain_inputs() for r in run.of_type(RULESET)}
+
+
+def test_main_takes_reviewed_pull_requests_only_with_a_code_owner_among_the_reviewers(
+    bootstrap_run: OfflineRun,
+) -> None:
+    branches = _rulesets(bootstrap_run)["repository-branches"]
+    assert branches["conditions"]["refName"]["includes"] == ["refs/heads/main"]
+    assert "bypassActors" not in branches
+    review = branches["rules"]["pullRequest"]
+    assert review["requireCodeOwnerReview"] is True  # issue 29, finding 10: .github/CODEOWNERS
+    assert review["requiredApprovingReviewCount"] >= 1
+    assert review["requireLastPushApproval"] is True
+
+
+def test_only_release_managers_create_move_or_delete_release_branches_and_tags(
+    bootstrap_run: OfflineRun,
+) -> None:
+    """Issue 29, finding 3: no creation rule let any writer push release/9.9 at an unreviewed commit.
+    The release branches are the workflows' uat trigger (deploy.yml), one pattern everywhere."""
     workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "deploy.yml").read_text(encoding="utf-8"))
-    filters = workflow[True]["push"]["branches"]  # PyYAML reads the key `on` as True
-    (branches,) = [r for r in bootstrap_run.of_type(RULESET) if r.plain_inputs()["target"] == "branch"]
-    includes = branches.plain_inputs()["conditions"]["refName"]["includes"]
-    assert includes == [f"refs/heads/{pattern}" for pattern in filters]
+    release = [p for p in workflow[True]["push"]["branches"] if p != "main"]  # PyYAML reads `on` as True
+    rulesets = _rulesets(bootstrap_run)
+    expected = {
+        "repository-release-branches": [f"refs/heads/{pattern}" for pattern in release],
+        "repository-release-tags": ["refs/tags/v*"],
+    }
+    for name, refs in expected.items():
+        ruleset = rulesets[name]
+        assert ruleset["conditions"]["refName"]["includes"] == refs
+        assert {ruleset["rules"][rule] for rule in ("creation", "update", "deletion")} == {True}
+        [actor] = ruleset["bypassActors"]  # the example's one release-manager team
+        assert (actor["actorType"], actor["bypassMode"]) == ("Team", "always")
+
+
+def test_every_token_names_its_reusable_workflow(bootstrap_run: OfflineRun) -> None:
+    [template] = bootstrap_run.of_type("github:index/actionsRepositoryOidcSubjectClaimCustomizationTemplate:"
+                                       "ActionsRepositoryOidcSubjectClaimCustomizationTemplate")  # fmt: skip
+    assert template.plain_inputs()["useDefault"] is False
+    assert template.plain_inputs()["includeClaimKeys"] == ["repo", "context", "job_workflow_ref"]

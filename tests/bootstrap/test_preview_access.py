@@ -1,4 +1,4 @@
-"""Each environment grants the PR-preview identity what a preview reads, and nothing that writes.
+"""Each environment grants its preview identity what a preview reads, and nothing that writes.
 
 The identity's ids come from the bootstrap outputs through the declared interface (config section
 ``mlops-platform:bootstrap``); a stack without them fails before anything is registered, naming the key.
@@ -27,6 +27,7 @@ VALUES = {
     "bootstrap": {
         "previewPrincipalId": "00000000-0000-4000-8000-0000000000e1",
         "previewClientId": "00000000-0000-4000-8000-0000000000e2",
+        "backendUrl": "azblob://pulumi-state-dev?storage_account=st",
     },
     "projects": [{"name": "iris", "path": "ml"}],
 }
@@ -65,9 +66,10 @@ def test_a_missing_bootstrap_output_names_the_key(missing: str) -> None:
         build_settings("dev", {**VALUES, "bootstrap": bootstrap})
     [problem] = error.value.problems
     assert problem.key == f"bootstrap.{missing}"
-    assert f"`make bootstrap` (python -m bootstrap.handoff) from the bootstrap stack's output {missing}" in (
-        problem.message
-    )
+    assert (
+        f"`make bootstrap` (python -m bootstrap.handoff) from the bootstrap stack's output "
+        f"environments.<env>.{missing}"
+    ) in problem.message
 
 
 def test_a_stack_without_the_bootstrap_section_says_what_writes_it() -> None:

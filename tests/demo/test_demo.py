@@ -66,6 +66,7 @@ def _stack_files(tmp_path: Path) -> Path:
     for folder in ("ml", "ml/projects/diabetes"):  # each promoted project's version
         (tmp_path / folder).mkdir(parents=True)
         shutil.copy(ROOT / folder / "pyproject.toml", tmp_path / folder / "pyproject.toml")
+    shutil.copytree(ROOT / "dist", tmp_path / "dist")  # the built wheels, whose sha256 promotion pins
     return tmp_path
 
 
@@ -74,6 +75,7 @@ def test_promotion_dry_run_shows_the_pin_and_writes_nothing(tmp_path: Path) -> N
     before = (root / "Pulumi.prod.yaml").read_bytes()
     result = stages.promote_dry_run(stages.DemoPaths(root))
     assert "projects[iris].wheelVersion, projects[diabetes].wheelVersion" in result.summary
+    assert "projects[iris].wheelSha256" in result.summary  # the bytes uat ran (issue 29, finding 7)
     assert (root / "Pulumi.prod.yaml").read_bytes() == before
 
 

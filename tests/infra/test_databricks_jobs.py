@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from databricks.sdk.service.jobs import JobSettings
 from harness import StackPlans, built_wheel, committed_settings, copied_dist, rewrite_wheel
+from iris_mlops.vocabulary import TRAINING_JOB
 
 from core.environment import PRODUCTION_LIKE, Environment
 from infra.jobs import SERVERLESS_ENVIRONMENT_VERSION, UnknownJobParameterError
@@ -278,3 +279,29 @@ def test_unknown_parameter_in_the_graph_fails_before_any_resource(
     with pytest.raises(UnknownJobParameterError, match=r"training\.ingest: region"):
         plan_with(Environment.DEV, dist=dist)
     assert registrations == [], "resources registered before the error"
+
+
+def test_the_job_principal_may_start_the_training_job_and_no_other(
+    plans: dict[Environment, OfflineRun],
+) -> None:
+    """Issue 29, finding 10: the monitoring job starts the training job on drift (iris_mlops.retrain);
+    running as each job's run_as needs no ACL, so CAN_MANAGE_RUN anywhere else is reach it never uses."""
+    principal = FAKE_OUTPUTS[SP_TYPE]("sp", {})["applicationId"]
+    for env, run in plans.items():
+        permissions = [
+            p
+            for p in run.of_type("databricks:index/permissions:Permissions")
+            if p.plain_inputs().get("jobId")
+        ]
+        startable = {
+            p.name.removesuffix("-permissions")
+            for p in permissions
+            for entry in p.plain_inputs()["accessControls"]
+            if entry.get("servicePrincipalName") == principal
+        }
+        assert startable, env
+        assert all(name.endswith(f"-{TRAINING_JOB}") for name in startable), (env, startable)
+        for p in permissions:
+            for entry in p.plain_inputs()["accessControls"]:
+                if entry.get("servicePrincipalName") == principal:
+                    assert entry["permissionLevel"] == "CAN_MANAGE_RUN"

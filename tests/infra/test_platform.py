@@ -137,7 +137,11 @@ def test_deployer_logs_in_by_github_oidc_for_its_own_environment(
     credential = one(
         plans[environment], "azure-native:managedidentity:FederatedIdentityCredential"
     ).plain_inputs()
-    assert credential["subject"] == f"repo:example-org/mlops-platform:environment:{environment}"
+    # Its own GitHub environment, and only a job running main's copy of the deploy workflow.
+    assert credential["subject"] == (
+        f"repo:example-org/mlops-platform:environment:{environment}"
+        ":job_workflow_ref:example-org/mlops-platform/.github/workflows/pulumi-up.yml@refs/heads/main"
+    )
     # What GitHub mints and Entra accepts, spelled out rather than read back from the code.
     assert credential["issuer"] == "https://token.actions.githubusercontent.com"
     assert credential["audiences"] == ["api://AzureADTokenExchange"]

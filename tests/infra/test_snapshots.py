@@ -55,6 +55,12 @@ def test_planning_twice_gives_identical_inputs(plans: dict[Environment, OfflineR
     assert plans[Environment.PROD].exports == again.exports
 
 
+def _moved_to_the_bootstrap(urn: str) -> bool:
+    """The stack's GitHub environment, removed on purpose: the bootstrap manages every GitHub
+    environment now, and no environment stack holds a GitHub token (issue 29; docs/ci.md, upgrading)."""
+    return "mlops:github:GitHubEnvironment" in urn or "::pulumi:providers:github::" in urn
+
+
 @pytest.mark.parametrize("trained", [False, True], ids=["new", "trained"])
 @pytest.mark.parametrize("environment", list(Environment))
 def test_every_single_project_urn_is_still_there_or_aliased_by_exactly_one_resource(
@@ -76,7 +82,7 @@ def test_every_single_project_urn_is_still_there_or_aliased_by_exactly_one_resou
         for alias in resource.aliases:
             takers.setdefault(alias, []).append(resource.urn)
     assert not planned & set(takers), "an alias names a URN that is still planned"
-    moved = former - planned
+    moved = {urn for urn in former - planned if not _moved_to_the_bootstrap(urn)}
     assert moved, "nothing moved: the single-project snapshot no longer describes the past"
     assert sorted(urn for urn in moved if urn not in takers) == [], "replaced, not moved"
     assert {urn: takers[urn] for urn in moved if len(takers[urn]) > 1} == {}, "taken over twice"

@@ -10,8 +10,17 @@ import mlflow
 import pytest
 from fastapi.testclient import TestClient
 from iris_mlops.data import FEATURE_COLUMNS, load_iris_frame
+from iris_mlops.errors import ParameterError
 from iris_mlops.params import TaskParameters
-from iris_mlops.serving import ServingEndpointApp, champion_app, invocations_path, serve_in_thread
+from iris_mlops.serving import (
+    ServingEndpointApp,
+    champion_app,
+    invocations_path,
+    serve_in_thread,
+    server_config,
+    serving_token,
+)
+from iris_mlops.serving_launch import MAX_CONCURRENT_REQUESTS
 
 ENDPOINT = "iris-dev"
 PATH = invocations_path(ENDPOINT)
@@ -108,3 +117,41 @@ def test_a_real_port_serves_a_databricks_client_unchanged(app: ServingEndpointAp
     assert set(response.json()["predictions"]) <= SPECIES
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{url}/ping", timeout=1.0)
+
+
+# --- issue 29, finding 10: who may score, and fill the tables that start a retrain ---------------
+
+
+def test_with_a_token_only_its_bearer_scores(app: ServingEndpointApp) -> None:
+    guarded = TestClient(ServingEndpointApp(app.follower, ENDPOINT, token="s3cret"))  # noqa: S106 - a test value
+    payload = REQUEST_SHAPES["inputs"]
+    refused = guarded.post(PATH, json=payload, headers=HEADERS)
+    assert (refused.status_code, refused.json()["error_code"]) == (401, "UNAUTHENTICATED")
+    assert guarded.post(PATH, json=payload).status_code == 401
+    assert guarded.post(PATH, json=payload, headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    assert guarded.get("/ping").status_code == 200  # health stays open, as a load balancer needs
+
+
+@pytest.mark.parametrize(
+    ("host", "environ", "refused"),
+    [
+        ("127.0.0.1", {}, False),
+        ("::1", {}, False),
+        ("localhost", {}, False),
+        ("0.0.0.0", {}, True),  # noqa: S104 - the bind being refused
+        ("10.1.2.3", {}, True),
+        ("0.0.0.0", {"IRIS_MLOPS_SERVE_TOKEN": "s3cret"}, False),  # noqa: S104
+    ],
+)
+def test_serving_beyond_loopback_needs_a_token(host: str, environ: dict[str, str], refused: bool) -> None:
+    if refused:
+        with pytest.raises(
+            ParameterError, match=f"serving on {host} .* needs a token: set IRIS_MLOPS_SERVE_TOKEN"
+        ):
+            serving_token(host, environ)
+    else:
+        assert serving_token(host, environ) == environ.get("IRIS_MLOPS_SERVE_TOKEN")
+
+
+def test_the_server_limits_concurrent_connections(app: ServingEndpointApp) -> None:
+    assert server_config(app, "127.0.0.1", 0, "warning", "off").limit_concurrency == MAX_CONCURRENT_REQUESTS

@@ -9,6 +9,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from core.github_oidc import oidc_subject
+
 REPOSITORY = "contoso/mlops-platform"
 
 TAGS = {
@@ -53,7 +55,7 @@ COMPLIANT: dict[str, dict[str, Any]] = {
     "azure-native:managedidentity:FederatedIdentityCredential": {
         "issuer": "https://token.actions.githubusercontent.com",
         "audiences": ["api://AzureADTokenExchange"],
-        "subject": f"repo:{REPOSITORY}:environment:prod",
+        "subject": oidc_subject(*REPOSITORY.split("/"), "prod"),
     },
     "databricks:index/modelServing:ModelServing": {
         "name": "iris-prod",
@@ -96,7 +98,7 @@ def compliant(resource_type: str, environment: str = "prod") -> dict[str, Any]:
     if "tags" in props:
         props["tags"]["environment"] = environment
     if "subject" in props:
-        props["subject"] = f"repo:{REPOSITORY}:environment:{environment}"
+        props["subject"] = oidc_subject(*REPOSITORY.split("/"), environment)
     return props
 
 

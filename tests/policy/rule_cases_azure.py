@@ -11,6 +11,8 @@ from typing import Any
 from policy_examples import REPOSITORY, changed, compliant
 
 from core.azure_roles import IDENTITY_SELF_ACTIONS
+from core.deployments import PR_PREVIEW_WORKFLOW, RELEASE_PREVIEW_WORKFLOW
+from core.github_oidc import oidc_subject, pull_request_subject
 
 Row = tuple[str, str, str, dict[str, Any], str | None]
 
@@ -41,7 +43,10 @@ PRINCIPAL_CONDITION = (
 )
 # The environment column's value for the bootstrap project's stack (no environment, own project).
 BOOTSTRAP = "bootstrap"
-PULL_REQUEST_SUBJECT = f"repo:{REPOSITORY}:pull_request"
+PULL_REQUEST_SUBJECT = pull_request_subject(*REPOSITORY.split("/"))
+PROD_PREVIEW_SUBJECT = oidc_subject(*REPOSITORY.split("/"), "prod-preview", RELEASE_PREVIEW_WORKFLOW)
+UNPINNED = "is not repo:<owner>/<repo>:environment:<env>:job_workflow_ref"
+NOT_MAINS = "a token must come from main's copy of the reusable workflow"
 
 AZURE_CASES: list[Row] = [
     # required-tags
@@ -199,27 +204,51 @@ AZURE_CASES: list[Row] = [
         FEDERATED,
         "prod",
         changed(FEDERATED, "subject", f"repo:{REPOSITORY}:ref:refs/heads/main"),
-        "is not repo:<owner>/<repo>:environment:<env>",
+        UNPINNED,
+    ),
+    # issue 29: the subject without its workflow, as before: any workflow of the ref could log in
+    (
+        "federated-credential-scoped",
+        FEDERATED,
+        "prod",
+        changed(FEDERATED, "subject", f"repo:{REPOSITORY}:environment:prod"),
+        UNPINNED,
     ),
     (
         "federated-credential-scoped",
         FEDERATED,
         "prod",
-        changed(FEDERATED, "subject", "repo:someone-else/fork:environment:prod"),
+        changed(
+            FEDERATED, "subject", compliant(FEDERATED)["subject"].replace("refs/heads/main", "refs/tags/v9")
+        ),
+        NOT_MAINS,
+    ),
+    (
+        "federated-credential-scoped",
+        FEDERATED,
+        "prod",
+        changed(FEDERATED, "subject", oidc_subject(*REPOSITORY.split("/"), "prod", PR_PREVIEW_WORKFLOW)),
+        NOT_MAINS,
+    ),
+    (
+        "federated-credential-scoped",
+        FEDERATED,
+        "prod",
+        changed(FEDERATED, "subject", oidc_subject("someone-else", "fork", "prod")),
         "is not this repository",
     ),
     (
         "federated-credential-scoped",
         FEDERATED,
         "prod",
-        changed(FEDERATED, "subject", f"repo:{REPOSITORY}:environment:staging"),
+        changed(FEDERATED, "subject", oidc_subject(*REPOSITORY.split("/"), "staging")),
         "'staging' is not one of",
     ),
     (
         "federated-credential-scoped",
         FEDERATED,
         "prod",
-        changed(FEDERATED, "subject", f"repo:{REPOSITORY}:environment:dev"),
+        changed(FEDERATED, "subject", oidc_subject(*REPOSITORY.split("/"), "dev")),
         "differs from this stack's 'prod'",
     ),
     (
@@ -255,7 +284,7 @@ AZURE_CASES: list[Row] = [
         changed(STORAGE, "sku.name", "Standard_RAGRS", "dev"),
         "geo-redundant",
     ),
-    # federated-credential-scoped in the bootstrap project: the PR-preview subject and nothing else
+    # federated-credential-scoped in the bootstrap project: the two preview subjects and nothing else
     (
         "federated-credential-scoped",
         FEDERATED,
@@ -267,21 +296,44 @@ AZURE_CASES: list[Row] = [
         "federated-credential-scoped",
         FEDERATED,
         BOOTSTRAP,
+        changed(FEDERATED, "subject", PROD_PREVIEW_SUBJECT),
+        None,
+    ),
+    (
+        "federated-credential-scoped",
+        FEDERATED,
+        BOOTSTRAP,
         compliant(FEDERATED),
-        "is not repo:<owner>/<repo>:pull_request",
+        "or the same with pull_request",
+    ),
+    (
+        "federated-credential-scoped",
+        FEDERATED,
+        BOOTSTRAP,
+        changed(FEDERATED, "subject", f"repo:{REPOSITORY}:pull_request"),
+        "or the same with pull_request",
+    ),
+    (
+        "federated-credential-scoped",
+        FEDERATED,
+        BOOTSTRAP,
+        changed(
+            FEDERATED, "subject", pull_request_subject(*REPOSITORY.split("/"), ".github/workflows/pr.yml")
+        ),
+        NOT_MAINS,
     ),
     (
         "federated-credential-scoped",
         FEDERATED,
         "dev",
         changed(FEDERATED, "subject", PULL_REQUEST_SUBJECT, "dev"),
-        "is not repo:<owner>/<repo>:environment",
+        UNPINNED,
     ),
     (
         "federated-credential-scoped",
         FEDERATED,
         BOOTSTRAP,
-        changed(FEDERATED, "subject", "repo:someone/else:pull_request"),
+        changed(FEDERATED, "subject", pull_request_subject("someone", "else")),
         "is not this repository",
     ),
     # bootstrap-grants-data-plane-only

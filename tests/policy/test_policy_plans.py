@@ -106,6 +106,6 @@ def test_plan_cli_json_shows_no_secret_and_passes_the_pack(
     plan = json.loads(printed)
     if with_secret:  # the secret is in the plan, masked: the vault secret's value and GitHub's
         masked = [r for r in plan["resources"] if "[secret]" in json.dumps(r["inputs"])]
-        assert {r["name"] for r in masked} >= {"platform-keyvault-secret-platform-github-token"}
+        assert {r["name"] for r in masked} >= {"platform-keyvault-secret-alert-webhook-url"}
     blocking = mandatory(evaluate_plan(plan, github_repository=repository_of(stack)))
     assert blocking == [], "\n".join(str(v) for v in blocking)

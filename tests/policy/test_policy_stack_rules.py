@@ -16,6 +16,7 @@ import pytest
 from harness import committed_settings
 
 from core.environment import Environment
+from core.pulumi_project import BOOTSTRAP_PROJECT
 from policy.access import (
     CATALOG,
     GRANTS,
@@ -50,8 +51,10 @@ def _resources(run: OfflineRun) -> list[StackResource]:
     return [stack_resource(r) for r in run.resources]
 
 
-def _violations(rule: str, resources: Sequence[StackResource]) -> list[tuple[str, str]]:
-    return RULES[rule].evaluate(resources, PolicyContext("uat"))
+def _violations(
+    rule: str, resources: Sequence[StackResource], context: PolicyContext | None = None
+) -> list[tuple[str, str]]:
+    return RULES[rule].evaluate(resources, context or PolicyContext("uat"))
 
 
 def _edit(type_: str, change: Callable[[StackResource], StackResource | None]) -> Mutation:
@@ -244,8 +247,61 @@ def test_each_stack_rule_catches_the_old_form(
     assert any(expected in message for message in messages), messages
 
 
+def _pull_request_key_moved_to(target: str) -> Mutation:
+    """The PR-preview identity's sandbox key grant, pointed at another resource (the old form: prod's
+    key, as the bootstrap granted before issue 29; or the whole vault)."""
+
+    def mutate(resources: list[StackResource]) -> list[StackResource]:
+        [moved_to] = [r.urn for r in resources if r.urn.endswith(target)]
+        return [
+            dataclasses.replace(
+                r,
+                dependencies=tuple(
+                    moved_to if d.endswith("::state-key-sandbox") else d for d in r.dependencies
+                ),
+            )
+            if r.urn.endswith("::backend-access-preview-key-sandbox")
+            else r
+            for r in resources
+        ]
+
+    return mutate
+
+
+# Stack rules of the bootstrap project, on its plan.
+BOOTSTRAP_OLD_FORMS: list[tuple[str, str, Mutation, str]] = [
+    (
+        "pull-request-reaches-sandbox-and-dev-only",
+        "the PR-preview identity decrypts prod's key",
+        _pull_request_key_moved_to("::state-key-prod"),
+        "on prod's key or state",
+    ),
+    (
+        "pull-request-reaches-sandbox-and-dev-only",
+        "the PR-preview identity holds a role on the whole vault",
+        _pull_request_key_moved_to("::state-vault"),
+        "would reach every environment",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("rule", "case", "mutate", "expected"),
+    BOOTSTRAP_OLD_FORMS,
+    ids=[f"{r}: {c}" for r, c, _, _ in BOOTSTRAP_OLD_FORMS],
+)
+def test_each_bootstrap_stack_rule_catches_the_old_form(
+    bootstrap_run: OfflineRun, rule: str, case: str, mutate: Mutation, expected: str
+) -> None:
+    resources = [stack_resource(r) for r in bootstrap_run.resources]
+    context = PolicyContext(project=BOOTSTRAP_PROJECT)
+    assert _violations(rule, resources, context) == []  # the committed bootstrap complies
+    messages = [message for _, message in _violations(rule, mutate(resources), context)]
+    assert any(expected in message for message in messages), (case, messages)
+
+
 def test_every_stack_rule_has_a_failing_case() -> None:
-    assert {rule for rule, *_ in OLD_FORMS} == set(RULES)
+    assert {rule for rule, *_ in OLD_FORMS + BOOTSTRAP_OLD_FORMS} == set(RULES)
 
 
 def test_the_storage_role_is_checked_by_its_definition(uat: OfflineRun) -> None:

@@ -6,6 +6,7 @@ Every test works on temporary copies; the repository's own stack files are never
 from __future__ import annotations
 
 import difflib
+import hashlib
 import io
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import yaml
 
 from stacks.promote import (
     EXIT_REFUSED,
+    WHEEL_SHA_KEY,
     WHEEL_VERSION_KEY,
     PromotionRefusedError,
     main,
@@ -93,7 +95,13 @@ def repo(tmp_path: Path) -> Path:
     ):
         (tmp_path / folder).mkdir(parents=True)
         (tmp_path / folder / "pyproject.toml").write_text(PYPROJECT.format(version=version), encoding="utf-8")
+    for name, version in WHEELS.items():  # what `make wheel` left in dist/ (bytes stand in for a wheel)
+        (tmp_path / "dist" / name).mkdir(parents=True)
+        (tmp_path / "dist" / name / f"{name}_mlops-{version}-py3-none-any.whl").write_bytes(name.encode())
     return tmp_path
+
+
+WHEELS = {"iris": "0.3.0", "diabetes": "1.2.0"}
 
 
 def _projects(config: dict[str, object]) -> dict[str, dict[str, object]]:
@@ -296,6 +304,32 @@ def test_the_cli_promotes_the_keys_the_settings_model_marks_promotable(repo: Pat
         "diabetes": "1.2.0",
     }
     assert after["mlops-platform:workspace"] == {"sku": "premium", "noPublicIp": True}, "SKUs never move"
+    # Issue 29, finding 7: the bytes, not only the version (the built wheel, the source's commit).
+    assert {name: p["wheelSha256"] for name, p in _projects(after).items()} == {
+        name: hashlib.sha256(name.encode()).hexdigest() for name in WHEELS
+    }
+
+
+@pytest.mark.parametrize(
+    ("built", "complaint"),
+    [("0.4.0", "not the 0.3.0 wheel uat runs"), (None, "holds no wheel")],
+    ids=["another version built", "nothing built"],
+)
+def test_the_sha_pin_needs_the_sources_wheel_built(repo: Path, built: str | None, complaint: str) -> None:
+    for wheel in (repo / "dist" / "iris").glob("*.whl"):
+        wheel.unlink()
+    if built:
+        (repo / "dist" / "iris" / f"iris_mlops-{built}-py3-none-any.whl").write_bytes(b"newer")
+    with pytest.raises(PromotionRefusedError, match=complaint):
+        plan_promotion(repo, "uat", "prod", (WHEEL_VERSION_KEY, WHEEL_SHA_KEY))
+
+
+def test_a_build_other_than_the_sha_the_source_pins_is_refused(repo: Path) -> None:
+    uat = repo / "Pulumi.uat.yaml"
+    pin = f'wheelVersion: "0.3.0"\n      wheelSha256: "{"0" * 64}"'
+    uat.write_text(uat.read_text(encoding="utf-8").replace('wheelVersion: "0.3.0"', pin), encoding="utf-8")
+    with pytest.raises(PromotionRefusedError, match="build on the commit uat deployed"):
+        plan_promotion(repo, "uat", "prod", (WHEEL_VERSION_KEY, WHEEL_SHA_KEY))
 
 
 @pytest.mark.parametrize("stack_file", sorted(REPO_ROOT.glob("Pulumi.*.yaml")), ids=lambda p: p.name)

@@ -12,13 +12,16 @@ from pathlib import Path
 
 import pytest
 import yaml
+from harness import ROTATED, SECRET_KEY
 
+from core.environment import Environment
 from stacks.loading import PROJECT
 from stacks.offline import SECRET_PLACEHOLDER, OfflineRun, stack_config_from_file
 from stacks.plan import plan_json
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml"))
+VAULT_SECRET = "platform-keyvault-secret-alert-webhook-url"  # noqa: S105 - a resource name (the overlay's)  # pragma: allowlist secret
 SECRET_LOOKING_KEY = re.compile(r"(secret|password|token|webhook|credential|apikey|pat)$", re.IGNORECASE)
 SECRET_LOOKING_VALUE = re.compile(r"(dapi[0-9a-f]{32}|gh[pousr]_[A-Za-z0-9]{30,}|[A-Za-z0-9+/]{40,}={0,2})")
 
@@ -51,27 +54,36 @@ def test_stack_file_holds_no_plaintext_secret(path: Path) -> None:
 def test_the_secure_value_reaches_the_program_as_a_secret_config_key(secret_stack_root: Path) -> None:
     """The fixture stack holds a `secure:` value; the offline engine hands it over marked secret."""
     config, secret_keys = stack_config_from_file(secret_stack_root / "Pulumi.dev.yaml", PROJECT)
-    assert secret_keys == {f"{PROJECT}:platformGithubToken"}
-    assert config[f"{PROJECT}:platformGithubToken"] == SECRET_PLACEHOLDER
+    assert secret_keys == {f"{PROJECT}:{SECRET_KEY}"}
+    assert config[f"{PROJECT}:{SECRET_KEY}"] == SECRET_PLACEHOLDER
 
 
 def test_secret_config_reaches_the_vault_secret_as_a_secret(secret_plan: OfflineRun) -> None:
-    secret = secret_plan.named("platform-keyvault-secret-platform-github-token")
+    secret = secret_plan.named(VAULT_SECRET)
     assert secret.is_secret("properties")
     assert secret.masked_inputs()["properties"] == "[secret]"
     assert secret.plain_inputs()["properties"]["value"] == SECRET_PLACEHOLDER
 
 
-def test_secret_config_reaches_the_github_environment_secret_as_a_secret(secret_plan: OfflineRun) -> None:
-    [secret] = [
-        r
-        for r in secret_plan.of_type("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret")
-        if r.plain_inputs()["secretName"] == "PLATFORM_GITHUB_TOKEN"  # pragma: allowlist secret
-    ]
-    value_keys = [key for key in ("value", "plaintextValue") if key in secret.inputs]
-    assert value_keys, "the GitHub secret carries no value"
-    assert all(secret.is_secret(key) for key in value_keys)
-    assert SECRET_PLACEHOLDER in json.dumps(secret.plain_inputs())
+def test_a_changed_secret_value_updates_the_same_vault_secret(
+    secret_plan: OfflineRun, switched_plan: OfflineRun
+) -> None:
+    """The value is a plain (non-replacing) input and the logical name does not move: the switched
+    dev stack keeps the same secret with another value."""
+    before, after = secret_plan.named(VAULT_SECRET), switched_plan.named(VAULT_SECRET)
+    assert before.urn == after.urn
+    assert (
+        after.plain_inputs()["properties"]["value"] == ROTATED != before.plain_inputs()["properties"]["value"]
+    )
+    assert after.options["replaceOnChanges"] == []
+
+
+def test_no_environment_stack_copies_a_secret_to_github(plans: dict[Environment, OfflineRun]) -> None:
+    """Finding 2 of issue 29: no long-lived token goes from a stack to GitHub, and no stack holds one."""
+    for env, run in plans.items():
+        assert not [r for r in run.resources if r.type.startswith(("github:", "pulumi:providers:github"))], (
+            env
+        )
 
 
 def test_secret_values_appear_nowhere_in_the_plan_json_or_exports(secret_plan: OfflineRun) -> None:

@@ -97,7 +97,7 @@ def test_bad_config_names_stack_key_value_and_what_is_allowed(
                 "bootstrap": BOOTSTRAP,
             },
         ),
-        ("prod", VALID),
+        ("prod", {**VALID, "workspace": {"noPublicIp": False}}),
         (
             "dev",
             {
@@ -157,7 +157,12 @@ def test_settings_are_frozen() -> None:
 
 def test_promotable_keys_are_the_release_settings_and_exist_in_the_schema() -> None:
     keys = promotable_keys()
-    assert set(keys) == {"projects[].wheelVersion", "projects[].primaryMetric", "projects[].margin"}
+    assert set(keys) == {
+        "projects[].wheelVersion",
+        "projects[].wheelSha256",
+        "projects[].primaryMetric",
+        "projects[].margin",
+    }
     dumped = build_settings(
         "dev",
         VALID,

@@ -103,7 +103,7 @@ def test_a_misspelled_namespace_is_refused_with_did_you_mean(
     error = _plan_dev(root, capsys)
     assert (
         "dev: mlops-platfrom:monitoring = ...: unknown namespace 'mlops-platfrom' "
-        "(did you mean 'mlops-platform:'?); allowed: mlops-platform, azure-native, databricks, github"
+        "(did you mean 'mlops-platform:'?); allowed: mlops-platform, azure-native, databricks, pulumi"
     ) in error
 
 

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from harness import committed_settings
 
 from core.environment import Environment
 from stacks.loading import PROJECT, build_settings, namespace_values
@@ -23,9 +24,26 @@ def test_it_is_the_subscription_the_settings_model_reads(stack: Environment) -> 
     assert stack_subscription(stack) == build_settings(stack, values, secrets).platform.subscription_id
 
 
-def test_it_prints_one_github_output_line(capsys: pytest.CaptureFixture[str]) -> None:
+def test_it_prints_the_subscription_and_the_stacks_own_backend(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["dev"]) == 0
-    assert capsys.readouterr().out == f"subscription-id={stack_subscription('dev')}\n"
+    backend = committed_settings(Environment.DEV).bootstrap.backend_url
+    assert capsys.readouterr().out == f"subscription-id={stack_subscription('dev')}\nbackend-url={backend}\n"
+    assert "pulumi-state-dev" in backend  # dev's own container (core/backend.py)
+
+
+@pytest.mark.parametrize(
+    ("stack", "environment", "allowed"),
+    [("prod", "prod", True), ("prod", "prod-preview", True), ("prod", "dev", False), ("dev", "prod", False)],
+)
+def test_a_job_in_another_environment_is_refused(
+    capsys: pytest.CaptureFixture[str], stack: str, environment: str, allowed: bool
+) -> None:
+    """main's workflow takes the stack and the environment from its caller: dev's identity must
+    never run prod's stack (it could not decrypt it, and it must not try)."""
+    code = main([stack, "--environment", environment])
+    assert (code == 0) is allowed
+    if not allowed:
+        assert f"stack {stack} runs in GitHub environment {environment!r}" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

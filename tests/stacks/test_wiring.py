@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pulumi
 import pytest
-from harness import PREVIEW_CLIENT_ID, StackPlans, stack_document
+from harness import PREVIEW_CLIENT_ID, StackPlans, settings_with, stack_document
 
 from core.environment import PRODUCTION_LIKE, Environment
-from infra.wheel import WheelError
+from infra.wheel import WheelError, read_wheel
 from stacks import offline, wiring
 from stacks.loading import PROJECT, ConfigError
 from stacks.offline import OfflineRun, RecordedResource, run_offline
@@ -47,6 +47,30 @@ def test_a_pinned_wheel_version_that_was_not_built_fails_before_any_registration
     assert problem.value == "9.9.9"
     assert "make promote" in problem.message
     assert registrations == []
+
+
+def test_another_build_of_the_pinned_version_fails_before_any_registration(
+    plan_with: StackPlans, registrations: list[str]
+) -> None:
+    """Issue 29, finding 7: prod pins the bytes uat ran; the same version built from later ML code
+    is refused, so code merged after the release cut never reaches prod unrun."""
+    entries = stack_document(Environment.PROD)["config"][f"{PROJECT}:projects"]
+    built = read_wheel(ROOT / "dist" / "iris")
+    other = "0" * 64
+    pinned = [
+        {**entry, "wheelVersion": built.version, "wheelSha256": other} if entry["name"] == "iris" else entry
+        for entry in entries
+    ]
+    with pytest.raises(ConfigError) as error:
+        plan_with(Environment.PROD, {"projects": pinned})
+    [problem] = error.value.problems
+    assert (problem.key, problem.value) == ("projects[iris].wheelSha256", other)
+    assert f"hashes to {built.sha256}, not the bytes the previous environment ran" in problem.message
+    assert registrations == []
+    # The sha of the wheel that was built passes.
+    matching = [{**p, "wheelSha256": built.sha256} if p["name"] == "iris" else p for p in pinned]
+    checked = wiring.checked_wheels(settings_with(Environment.PROD, {"projects": matching}))
+    assert checked["iris"] == built.path
 
 
 def test_no_built_wheel_fails_with_the_make_wheel_hint_before_any_registration(
@@ -161,20 +185,6 @@ def test_a_person_previews_with_the_azure_cli(plans: dict[Environment, OfflineRu
         [provider] = run.of_type("pulumi:providers:databricks")
         assert provider.plain_inputs()["authType"] == "azure-cli"
         assert "azureClientId" not in provider.inputs
-
-
-@pytest.mark.parametrize("environment", list(Environment))
-def test_github_environment_points_ci_at_this_stacks_workspace(
-    plans: dict[Environment, OfflineRun], environment: Environment
-) -> None:
-    run = plans[environment]
-    [workspace] = run.of_type("azure-native:databricks:Workspace")
-    variables = {
-        v.plain_inputs()["variableName"]: v
-        for v in run.of_type("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable")
-    }
-    assert variables["PULUMI_STACK"].plain_inputs()["value"] == environment.value
-    assert workspace.urn in variables["DATABRICKS_HOST"].dependencies
 
 
 @pytest.mark.parametrize("environment", list(Environment))

@@ -3,7 +3,12 @@
 The rehearsal puts it on ``PATH`` in place of the CLI that ``pulumi/actions`` drives. It checks,
 before any program runs, what the real CLI would need and fails with the CLI's own complaint:
 
-- ``login <url>``: a backend URL (pulumi/actions src/login.ts runs ``pulumi login <cloud-url>``).
+- ``login <url>``: a backend URL (pulumi/actions src/login.ts runs ``pulumi login <cloud-url>``)
+  the logged-in identity (ARM_CLIENT_ID) may read: Azure's data plane, as the bootstrap granted it
+  (REHEARSAL_STATE_ACCESS, client id -> containers). The URL is remembered as the CLI remembers it
+  (~/.pulumi/credentials.json; here a file in the project), and a later ``preview``/``up`` of a
+  stack whose state is elsewhere finds no such stack: each environment's state has its own
+  container, the stack file's ``bootstrap.backendUrl``.
 - The program's virtualenv and its toolchain's package listing. With ``toolchain: pip`` the Python
   language host runs the program with ``<virtualenv>/bin/python`` and discovers its plugins with
   ``<virtualenv>/bin/python -m pip list --format json`` (pulumi/pulumi sdk/python/toolchain/pip.go,
@@ -15,7 +20,7 @@ before any program runs, what the real CLI would need and fails with the CLI's o
   <engine> <pack>`` in the pack's folder (main.go, ``RunPlugin``). The pack prints the port it
   serves on (pulumi_policy/policy.py) and must list its policies over gRPC.
 - The wheel in ``dist/`` the program reads, and the credentials the providers read from the
-  environment (ARM_*, GITHUB_TOKEN).
+  environment (ARM_*). No GitHub token: no environment stack has a GitHub provider.
 - The secrets manager: the stack file's ``secretsprovider`` if set, else a passphrase manager
   (``pkg/cmd/pulumi/stack/secrets.go``, no fallback to the state's manager by default), which
   needs PULUMI_CONFIG_PASSPHRASE and takes an empty one as the passphrase
@@ -52,7 +57,8 @@ import yaml
 from plan_server import SERVER_VARIABLE, run_warm
 
 PACK_START_SECONDS = 60
-CREDENTIALS = ("ARM_CLIENT_ID", "ARM_TENANT_ID", "ARM_SUBSCRIPTION_ID", "GITHUB_TOKEN")
+CREDENTIALS = ("ARM_CLIENT_ID", "ARM_TENANT_ID", "ARM_SUBSCRIPTION_ID")
+LOGIN_FILE = ".pulumi-standin-login"  # where `login` remembers its backend
 PROVIDERS = ("pulumi", "pulumi-azure-native", "pulumi-databricks", "pulumi-github", "pulumiverse-time")
 # Where each provider package's pulumi-plugin.json is, found as the language host finds it
 # (main.go, pulumiPluginJSONPathsScript): by the package's module and its search locations.
@@ -217,6 +223,31 @@ def check_environment(project: Path, stack: str) -> None:
     say(f"credentials present: {', '.join(needed)}; secrets provider: {provider.split('://', maxsplit=1)[0]}")
 
 
+def check_state_access(url: str) -> None:
+    """The logged-in identity has a blob data role on the URL's container (when the rehearsal says
+    who has which; the lock tests' own calls do not)."""
+    access = os.environ.get("REHEARSAL_STATE_ACCESS")
+    if access is None:
+        return
+    container = re.sub(r"^azblob://([^?]+)\?.*$", r"\1", url)
+    client = os.environ.get("ARM_CLIENT_ID", "")
+    if container not in json.loads(access).get(client, []):
+        raise CliError(f"Azure refuses {client} the state container {container}: no blob data role there")
+
+
+def check_backend(project: Path, stack: str) -> None:
+    """The stack lives in the backend this job logged in to: its own container."""
+    login = project / LOGIN_FILE
+    backend = login.read_text(encoding="utf-8") if login.is_file() else None
+    config = (yaml.safe_load((project / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8")) or {})["config"]
+    own = (config.get("mlops-platform:bootstrap") or {}).get("backendUrl")
+    if backend is None:
+        return  # not logged in through this stand-in (the lock tests call it directly)
+    if backend != own:
+        raise CliError(f"no stack named '{stack}' found in {backend} (its state is in {own})")
+    say(f"logged in to the stack's own state: {backend}")
+
+
 def lock_dir(project: Path, stack: str) -> Path:
     name = yaml.safe_load((project / "Pulumi.yaml").read_text(encoding="utf-8"))["name"]
     return Path(os.environ["REHEARSAL_BACKEND"]) / ".pulumi" / "locks" / "organization" / name / stack
@@ -271,6 +302,8 @@ def run(args: argparse.Namespace, rest: list[str]) -> None:
     if args.command == "login":
         if not rest or not rest[0]:
             raise CliError("login: no backend URL (cloud-url) reached the step")
+        check_state_access(rest[0])
+        (project / LOGIN_FILE).write_text(rest[0], encoding="utf-8")
         say(f"logged in to {rest[0]}")
         return
     if args.command == "cancel":
@@ -290,6 +323,7 @@ def run(args: argparse.Namespace, rest: list[str]) -> None:
             "no wheel in dist/iris/ (run `make wheel` in this job)"
         )
     check_environment(project, args.stack)
+    check_backend(project, args.stack)
     say(f"refresh: {refresh_text(project, args.refresh)}")
     list_packages(python)
     for pack, pack_python in packs.items():

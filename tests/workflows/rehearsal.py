@@ -2,8 +2,15 @@
 
 - The job's ``run:`` steps run in order with bash, as the runner runs them (``bash -e``, or
   ``bash --noprofile --norc -eo pipefail`` for ``shell: bash``); the repository's composite actions
-  (``uses: ./.github/actions/...``) are inlined; a job calling a reusable workflow
-  (``uses: ./.github/workflows/...``) runs the called job with what the call passes.
+  (``uses: ./.github/actions/...``) are inlined; a job calling a reusable workflow runs the called
+  job with what the call passes: ``uses: <owner>/<repo>/.github/workflows/<file>@main`` is main's
+  copy (the clone's ``refs/remotes/origin/main``, whatever the checked-out commit says), and
+  ``./.github/workflows/<file>`` the checked-out commit's.
+- The clone is a git repository whose ``origin/main`` is the repository as committed; a test may
+  check out a commit that is not on main (a release branch or tag pointing anywhere).
+- Azure's side of the login: the OIDC subject the job's token would carry (``repo``, ``context``
+  and ``job_workflow_ref``, the repository's subject template) must be one a federated credential
+  of the plans trusts, or azure/login fails as Azure refuses the exchange.
 - Third-party actions count as done: checkout (the clone is the workspace), setup-python (this
   interpreter), setup-uv (uv on ``PATH``), azure/login (its three ids must be non-empty).
 - ``pulumi/actions`` becomes the CLI calls it makes, ``pulumi login <cloud-url>`` (src/login.ts)
@@ -22,6 +29,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -32,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from plan_server import SERVER_VARIABLE
-from workflow_files import load_yaml
+from workflow_files import load_yaml, load_yaml_text
 
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 CONTEXT_READ = re.compile(r"(?<![\w.])(?:secrets|vars)\.[A-Za-z0-9_-]+")
@@ -61,6 +69,8 @@ class Repository:
     secrets: Mapping[str, str]
     variables: Mapping[str, str]
     environments: Mapping[str, Environment]
+    trusted_subjects: frozenset[str] = frozenset()  # every federated credential's subject
+    state_access: Mapping[str, frozenset[str]] = field(default_factory=dict)  # client id -> containers
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,11 @@ def matches(patterns: Iterable[str], name: str) -> bool:
     return any(glob_regex(p).match(name) for p in patterns)
 
 
+def _text(value: Any) -> str:
+    """A value as GitHub writes it into an environment variable or an input: booleans lowercase."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def _strings(value: Any) -> Iterable[str]:
     """The strings in a step's ``run``, ``with`` or ``env`` value."""
     if isinstance(value, str):
@@ -125,6 +140,8 @@ class Runner:
         self.where = ""  # workflow:job running now, for messages
         self.env: dict[str, str] = {}  # the job's process environment, as steps change it
         self.login_subscription: str | None = None
+        self.workflow_ref = ""  # the job_workflow_ref claim of the job running now
+        self.context_claim = ""  # the context claim (environment:<name>, pull_request, ref:<ref>)
 
     def fail(self, reason: str) -> RehearsalError:
         return RehearsalError(self.transcript, reason)
@@ -174,15 +191,32 @@ class Runner:
             raise self.fail(f"{self.where} is skipped for {event.name} on {event.branch!r}")
         shown = "".join(f", {k}={v}" for k, v in (matrix or {}).items())
         self.transcript.append(f"job {self.where} ({event.name} on {event.branch}{shown})")
+        self.workflow_ref = f"{self.repository.full_name}/.github/workflows/{workflow}@{github['ref']}"
+        self.context_claim = "pull_request" if event.name == "pull_request" else f"ref:{github['ref']}"
         if "uses" in job:
             self._call(job, context, event)
         else:
             self._run_steps(job, context, event)
 
+    def _called(self, uses: str) -> tuple[str, dict[str, Any]]:
+        """A reusable workflow's file name and document: main's copy, or the checked-out commit's."""
+        if uses.startswith("./.github/workflows/"):
+            name = uses.removeprefix("./.github/workflows/")
+            self.workflow_ref = (
+                f"{self.repository.full_name}/.github/workflows/{name}@{self.workflow_ref.split('@')[1]}"
+            )
+            return name, self._workflow(name)
+        remote = re.fullmatch(r"([^/]+/[^/]+)/\.github/workflows/([^@]+)@(.+)", uses)
+        if remote is None or remote[1] != self.repository.full_name or remote[3] != "main":
+            raise self.fail(f"{self.where}: `uses: {uses}` is not this repository's workflow at main")
+        name = remote[2]
+        self.workflow_ref = f"{self.repository.full_name}/.github/workflows/{name}@refs/heads/main"
+        text = self._git("show", f"refs/remotes/origin/main:.github/workflows/{name}")
+        return name, load_yaml_text(text)
+
     def _call(self, job: dict[str, Any], caller: Context, event: Event) -> None:
         """A reusable workflow's job, with the inputs and the secrets the calling job passes."""
-        name = str(job["uses"]).removeprefix("./.github/workflows/")
-        called = self._workflow(name)
+        name, called = self._called(str(job["uses"]))
         declared = (called["on"]["workflow_call"] or {}).get("secrets") or {}
         lenient = Context(caller.github, caller.secrets, caller.variables, caller.matrix, strict=False)
         passed = self.render(job.get("secrets") or {}, lenient)
@@ -199,13 +233,23 @@ class Runner:
         environment = str(
             self.render(inner.get("environment", ""), Context(caller.github, {}, {}, {}, inputs))
         )
-        env = self._environment(environment, event)
-        secrets = {secret: env.secrets.get(secret) or str(value) for secret, value in passed.items()}
+        secrets = {secret: str(value) for secret, value in passed.items()}
+        variables = dict(self.repository.variables)
+        if environment:
+            env = self._environment(environment, event)
+            secrets = {secret: env.secrets.get(secret) or value for secret, value in secrets.items()}
+            variables |= env.variables
+            self.context_claim = f"environment:{environment}"
         self.transcript.append(
             f"  calls {self.where} in environment {environment!r}; passes {sorted(passed)}"
         )
-        variables = {**self.repository.variables, **env.variables}
         self._run_steps(inner, Context(caller.github, secrets, variables, {}, inputs), event)
+
+    def _git(self, *args: str) -> str:
+        result = subprocess.run(["git", *args], cwd=self.clone, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise self.fail(f"{self.where}: git {' '.join(args)}: {result.stderr.strip()}")
+        return result.stdout
 
     def _workflow(self, name: str) -> dict[str, Any]:
         return load_yaml(self.clone / ".github" / "workflows" / name)
@@ -225,6 +269,7 @@ class Runner:
         ref = f"refs/heads/{event.branch}" if event.name == "push" else "refs/pull/1/merge"
         same_repo = {"head": {"repo": {"full_name": self.repository.full_name}}}
         return {"ref": ref, "repository": self.repository.full_name, "event_name": event.name,
+                "sha": self._git("rev-parse", "HEAD").strip(),
                 "event": {"pull_request": same_repo} if event.name == "pull_request" else {}}  # fmt: skip
 
     def _run_steps(self, job: dict[str, Any], context: Context, event: Event) -> None:
@@ -233,15 +278,15 @@ class Runner:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(RUNNER_OWNED) and k != "CI"}
         self.env |= {
             "CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": self.repository.full_name,
-            "GITHUB_REF": context.github["ref"], "GITHUB_EVENT_NAME": event.name,
-            "GITHUB_WORKSPACE": str(self.clone), "RUNNER_OS": "Linux",
+            "GITHUB_REF": context.github["ref"], "GITHUB_SHA": context.github["sha"],
+            "GITHUB_EVENT_NAME": event.name, "GITHUB_WORKSPACE": str(self.clone), "RUNNER_OS": "Linux",
         }  # fmt: skip
         if (job.get("permissions") or {}).get("id-token") == "write":  # the runner offers an OIDC token
             self.env |= {
                 "ACTIONS_ID_TOKEN_REQUEST_URL": "https://token.invalid",
                 "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "t",
             }
-        self.env |= {k: str(v) for k, v in self.render(job.get("env") or {}, context).items()}
+        self.env |= {k: _text(v) for k, v in self.render(job.get("env") or {}, context).items()}
         steps = self._expand(job["steps"])
         self._check_secrets_and_variables(steps, context)
         for index, step in enumerate(steps):
@@ -277,7 +322,7 @@ class Runner:
 
     def _run_step(self, index: int, step: dict[str, Any], context: Context) -> None:
         name = step.get("name") or step.get("run") or step.get("uses")
-        env = {**self.env, **{k: str(v) for k, v in self.render(step.get("env") or {}, context).items()}}
+        env = {**self.env, **{k: _text(v) for k, v in self.render(step.get("env") or {}, context).items()}}
         if "run" in step:
             self._run_script(index, step, context, env)
             return
@@ -290,6 +335,14 @@ class Runner:
                 key for key in ("client-id", "tenant-id", "subscription-id") if not inputs.get(key)
             ]:
                 raise self.fail(f"{self.where}: azure/login got no {missing}")
+            subject = (
+                f"repo:{self.repository.full_name}:{self.context_claim}:job_workflow_ref:{self.workflow_ref}"
+            )
+            if subject not in self.repository.trusted_subjects:
+                raise self.fail(
+                    f"{self.where}: Azure refuses the token: no federated credential trusts subject {subject}"
+                )
+            self.transcript.append(f"  - Azure accepts the token's subject {subject}")
             self.login_subscription = str(inputs["subscription-id"])
         elif action == "pulumi/actions" and "command" not in inputs:
             # Install only (pulumi/actions src/main.ts, installOnly): later steps call `pulumi`.
@@ -334,7 +387,12 @@ class Runner:
     def _stand_in_env(self) -> dict[str, str]:
         """What the stand-in CLI reads besides the job's variables: its plan server and the folder
         standing in for the state backend (its locks)."""
-        extra = {"REHEARSAL_BACKEND": str(self.clone.parent / "backend")}
+        extra = {
+            "REHEARSAL_BACKEND": str(self.clone.parent / "backend"),
+            "REHEARSAL_STATE_ACCESS": json.dumps(
+                {c: sorted(v) for c, v in self.repository.state_access.items()}
+            ),
+        }
         if self.plan_server:
             extra[SERVER_VARIABLE] = self.plan_server
         return extra
@@ -351,7 +409,7 @@ class Runner:
             "--non-interactive",
         ]
         command += [
-            f"--{flag}" for flag in ("diff", "refresh") if str(inputs.get(flag, "")).lower() == "true"
+            f"--{flag}" for flag in ("diff", "refresh") if _text(inputs.get(flag, "")).lower() == "true"
         ]
         command += ["--yes", "--skip-preview"] if inputs["command"] == "up" else []
         command += [arg for pack in packs for arg in ("--policy-pack", pack)]

@@ -1,9 +1,11 @@
-"""The PR preview and the deploy job, rehearsed in a fresh clone as a runner would run them.
+"""The PR preview, the deploy job and prod's post-merge preview, rehearsed in a fresh clone as a runner
+would run them.
 
-See rehearsal.py (how a job runs) and pulumi_standin.py (what the stand-in CLI checks). The
-preview is rehearsed for dev by default; ``REHEARSAL_STACKS=sandbox,dev,uat,prod`` rehearses
-every stack's preview (``pytest -s`` prints each transcript). Each defect the rehearsal exists for
-is reintroduced below, in a clone, and must make it fail with the complaint the real run would give.
+See rehearsal.py (how a job runs, and Azure's side of the login) and pulumi_standin.py (what the
+stand-in CLI checks). The preview is rehearsed for dev by default;
+``REHEARSAL_STACKS=sandbox,dev`` rehearses every stack a pull request previews (``pytest -s``
+prints each transcript). Each defect the rehearsal exists for is reintroduced below, in a clone,
+and must make it fail with the complaint the real run would give.
 """
 
 from __future__ import annotations
@@ -21,19 +23,28 @@ from clone_setup import fresh_clone, link_venv, stand_in_dir, tool_dir
 from plan_server import SERVER_VARIABLE
 from rehearsal import Environment, Event, RehearsalError, Repository, Runner
 from ruamel.yaml import YAML
-from workflow_files import REPOSITORY_SECRETS, REPOSITORY_VARIABLES, ROOT, load_yaml
+from workflow_files import ROOT
 
+from bootstrap.program import config_values
+from bootstrap.settings import build_bootstrap_settings
 from core.environment import Environment as Stack
-from stacks.offline import OfflineRun
-from stacks.plan import stack_settings
+from core.pulumi_project import BOOTSTRAP_PROJECT
+from stacks.offline import OfflineRun, RecordedResource, fake_guid, stack_config_from_file
+from stacks.offline_fakes import fake_id
 from stacks.subscription import stack_subscription
-from stacks.wiring import github_protection
 
+ENVIRONMENT = "github:index/repositoryEnvironment:RepositoryEnvironment"
+POLICY = "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy"
 ENVIRONMENT_SECRET = "github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret"  # noqa: S105  # pragma: allowlist secret
-ENVIRONMENT_VARIABLE = "github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable"
+REPOSITORY_SECRET = "github:index/actionsSecret:ActionsSecret"  # noqa: S105  # pragma: allowlist secret
+FEDERATED = "azure-native:managedidentity:FederatedIdentityCredential"
+CONTAINER = "azure-native:storage:BlobContainer"
+IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 PREVIEW_STACKS = os.environ.get("REHEARSAL_STACKS", Stack.DEV.value).split(",")
 PULL_REQUEST = Event("pull_request", "main")
 PUSH_TO_MAIN = Event("push", "main")
+PUSH_RELEASE = Event("push", "release/9.9")
 
 
 @dataclass(frozen=True)
@@ -46,44 +57,99 @@ class Job:
 
 PREVIEW_DEV = Job("pr.yml", "preview", PULL_REQUEST, (("stack", "dev"),))
 UP_DEV = Job("deploy.yml", "dev", PUSH_TO_MAIN)
+UP_UAT = Job("deploy.yml", "uat", PUSH_RELEASE)
+PROD_PREVIEW = Job("promote.yml", "preview", PUSH_TO_MAIN)
+
+
+def _of_environment(run: OfflineRun, component: str, type_: str) -> list[RecordedResource]:
+    return [r for r in run.of_type(type_) if r.parent.endswith(f"::{component}")]
 
 
 @pytest.fixture(scope="module")
-def repository(plans: dict[Stack, OfflineRun]) -> Repository:
-    """The repository as CI sees it: hand-set repository values, and per stack the environment its
-    GitHub component writes (secrets and variables as planned, deployment rule from the settings)."""
+def repository(bootstrap_run: OfflineRun, plans: dict[Stack, OfflineRun]) -> Repository:
+    """The repository as CI sees it: the bootstrap's repository secrets and GitHub environments (their
+    deployment policies and secrets, as planned), and every subject a federated credential of the
+    plans trusts (the bootstrap's preview identities, each stack's deployer)."""
     environments = {}
-    for stack, run in plans.items():
-        rule = github_protection(stack_settings(stack).github).deployments
-        secrets = [r.plain_inputs() for r in run.of_type(ENVIRONMENT_SECRET)]
-        variables = [r.plain_inputs() for r in run.of_type(ENVIRONMENT_VARIABLE)]
-        environments[stack.value] = Environment(
-            branch_patterns=rule.branch_patterns if rule else None,
+    for environment in bootstrap_run.of_type(ENVIRONMENT):
+        component = environment.parent.rsplit("::", 1)[-1]
+        policies = [p.plain_inputs() for p in _of_environment(bootstrap_run, component, POLICY)]
+        secrets = [s.plain_inputs() for s in _of_environment(bootstrap_run, component, ENVIRONMENT_SECRET)]
+        environments[environment.plain_inputs()["environment"]] = Environment(
+            branch_patterns=tuple(p["branchPattern"] for p in policies if p.get("branchPattern")),
             secrets={s["secretName"]: s["value"] for s in secrets},
-            variables={v["variableName"]: v["value"] for v in variables},
+            variables={},
         )
-    github = load_yaml(ROOT / "Pulumi.dev.yaml")["config"]["mlops-platform:github"]
+    runs = [bootstrap_run, *plans.values()]
     return Repository(
-        full_name=f"{github['owner']}/{github['repository']}",
-        secrets={name: f"<repository secret {name}>" for name in REPOSITORY_SECRETS},
-        variables={name: "azblob://pulumi-state" for name in REPOSITORY_VARIABLES},
+        state_access=_state_access(bootstrap_run),
+        full_name=bootstrap_run.exports["githubRepository"],
+        secrets={
+            s.plain_inputs()["secretName"]: s.plain_inputs()["value"]
+            for s in bootstrap_run.of_type(REPOSITORY_SECRET)
+        },
+        variables={},
         environments=environments,
+        trusted_subjects=frozenset(
+            c.plain_inputs()["subject"] for run in runs for c in run.of_type(FEDERATED)
+        ),
     )
 
 
-def rehearse(
+def _state_access(bootstrap: OfflineRun) -> dict[str, frozenset[str]]:
+    """Client id -> the state containers its identity has a blob data role on, as the bootstrap
+    grants them: the preview identities (the mocks' ids, core of stacks/offline_fakes.py) and each
+    deployer (its ids in the bootstrap's config)."""
+    containers = {
+        fake_id(CONTAINER, c.name): c.plain_inputs()["containerName"] for c in bootstrap.of_type(CONTAINER)
+    }
+    principal_of = {
+        fake_guid("client", i.name): fake_guid("principal", i.name) for i in bootstrap.of_type(IDENTITY)
+    }
+    settings = build_bootstrap_settings("example-org", config_values(stack_config_from_file(
+        ROOT / "bootstrap" / "Pulumi.example-org.yaml", BOOTSTRAP_PROJECT)[0]))  # fmt: skip
+    principal_of |= {ids.client_id: ids.principal_id for ids in settings.deployers.values()}
+    granted: dict[str, set[str]] = {}
+    for grant in bootstrap.of_type(ROLE_ASSIGNMENT):
+        inputs = grant.plain_inputs()
+        if inputs["scope"] in containers:
+            granted.setdefault(inputs["principalId"], set()).add(containers[inputs["scope"]])
+    return {client: frozenset(granted.get(principal, ())) for client, principal in principal_of.items()}
+
+
+def _git(clone: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=clone, check=True, capture_output=True)
+
+
+def _commit(clone: Path, message: str) -> None:
+    _git(clone, "add", "-A")
+    _git(clone, "-c", "user.name=r", "-c", "user.email=r@example.invalid", "commit", "-q", "-m", message)
+
+
+def rehearse(  # noqa: PLR0917 - the rehearsal's one entry point, called by keyword past `job`
     tmp_path: Path,
     repository: Repository,
     job: Job,
     mutate: Callable[[Path], None] | None = None,
     plan_server: str | None = None,
+    off_main: Callable[[Path], None] | None = None,
 ) -> list[str]:
-    """Clone, reintroduce a defect if asked, then run ``job`` as a runner would."""
+    """Clone as main, reintroduce a defect if asked, then run ``job`` as a runner would.
+
+    ``off_main`` makes the checked-out commit one that is not on main (a release branch or tag a
+    release manager pointed elsewhere), after this change to it.
+    """
     clone = fresh_clone(ROOT, tmp_path / "clone")
     for stack in Stack:
         _edit_yaml(clone / f"Pulumi.{stack.value}.yaml", _stack_initialised(stack.value))
     if mutate is not None:
         mutate(clone)
+    _git(clone, "init", "-q", "-b", "main")
+    _commit(clone, "main")
+    _git(clone, "update-ref", "refs/remotes/origin/main", "HEAD")
+    if off_main is not None:
+        off_main(clone)
+        _commit(clone, "elsewhere")
     link_venv(clone, ROOT / ".venv")
     tools, stand_in = tool_dir(ROOT, tmp_path / "tools"), stand_in_dir(tmp_path / "bin")
     runner = Runner(clone, repository, tools, stand_in, plan_server)
@@ -100,8 +166,10 @@ def _assert_pulumi_ran(transcript: list[str], stack: str, command: str) -> None:
         "plugins: pulumi-azure-native, pulumi-databricks, pulumi-github, pulumiverse-time",
         "policy pack 'mlops-platform-policies' loads in policy/venv with",
         "wheel: dist/iris/iris_mlops-",
-        "credentials present: ARM_CLIENT_ID, ARM_TENANT_ID, ARM_SUBSCRIPTION_ID, GITHUB_TOKEN; "
+        "credentials present: ARM_CLIENT_ID, ARM_TENANT_ID, ARM_SUBSCRIPTION_ID; "
         "secrets provider: azurekeyvault",
+        f"logged in to the stack's own state: azblob://pulumi-state-{stack}?",
+        "Azure accepts the token's subject repo:",
         f"resources planned for {stack}; policy pack: 0 mandatory violation(s)",
         # Not what the job proves, but what keeps the rehearsal cheap: a refusal names its reason.
         "program started warm",
@@ -123,8 +191,23 @@ def test_the_pr_preview_runs_on_a_runner(
 def test_pulumi_up_of_dev_runs_on_a_runner(tmp_path: Path, repository: Repository, plan_server: str) -> None:
     transcript = rehearse(tmp_path, repository, UP_DEV, plan_server=plan_server)
     _assert_pulumi_ran(transcript, "dev", "up")
-    assert "refresh: on (--refresh=true)" in "\n".join(transcript)
-    assert "calls pulumi-up.yml:up in environment 'dev'" in "\n".join(transcript)
+    text = "\n".join(transcript)
+    assert "refresh: on (--refresh=true)" in text
+    assert "calls pulumi-up.yml:up in environment 'dev'" in text
+    assert "Deploy only commits on main: $ git merge-base" in text
+
+
+def test_prods_post_merge_preview_runs_as_the_release_preview_identity(
+    tmp_path: Path, repository: Repository, plan_server: str
+) -> None:
+    """What the prod reviewers read before they approve: main's code, planned with the read-only
+    release preview identity in the prod-preview environment (promote.yml)."""
+    transcript = rehearse(tmp_path, repository, PROD_PREVIEW, plan_server=plan_server)
+    _assert_pulumi_ran(transcript, "prod", "preview")
+    text = "\n".join(transcript)
+    assert "calls release-preview.yml:preview in environment 'prod-preview'" in text
+    assert "refresh: off (--refresh=false)" in text
+    assert ":environment:prod-preview:job_workflow_ref:" in text
 
 
 # ---- each defect, reintroduced in a clone, fails the rehearsal ----------------------------------
@@ -177,7 +260,7 @@ def _drop_preview_step(name: str) -> Callable[[Path], None]:
             steps = document["jobs"]["preview"]["steps"]
             steps[:] = [step for step in steps if step.get("name") != name]
 
-        _edit_yaml(clone / ".github" / "workflows" / "pr.yml", edit)
+        _edit_yaml(clone / ".github" / "workflows" / "pr-preview.yml", edit)
 
     return mutate
 
@@ -195,11 +278,57 @@ def _no_secrets_passed(clone: Path) -> None:
     _edit_yaml(workflows / "pulumi-up.yml", lambda document: document["on"]["workflow_call"].pop("secrets"))
 
 
+def _calls_its_own_copy(clone: Path) -> None:
+    """The caller runs the reusable workflow of its own ref, as before issue 29."""
+    path = clone / ".github" / "workflows" / "deploy.yml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        re.sub(
+            r"uses: \S+/\.github/workflows/pulumi-up\.yml@main",
+            "uses: ./.github/workflows/pulumi-up.yml",
+            text,
+        )
+    )
+
+
+def _skips_the_check(clone: Path) -> None:
+    """The deployed commit's own copy of the workflow drops the check: main's copy still runs."""
+    _edit_yaml(
+        clone / ".github" / "workflows" / "pulumi-up.yml",
+        lambda document: document["jobs"]["up"]["steps"].pop(1),
+    )
+
+
+def _own_copy_without_the_check(clone: Path) -> None:
+    """... and builds nothing either: its own copy logs in straight away."""
+    _calls_its_own_copy(clone)
+
+    def edit(document: Any) -> None:
+        steps = document["jobs"]["up"]["steps"]
+        skipped = ("Deploy only commits on main", "Wheel", "Policy pack virtualenv")
+        steps[:] = [step for step in steps if step.get("name") not in skipped]
+
+    _edit_yaml(clone / ".github" / "workflows" / "pulumi-up.yml", edit)
+
+
+def _changes_code(clone: Path) -> None:
+    (clone / "README.md").write_text("unreviewed\n", encoding="utf-8")
+
+
+def _uat_from_a_pull_request_identity(clone: Path) -> None:
+    """A pull request previews uat (finding 1): nothing trusts it, and its identity reads no uat state."""
+    _edit_yaml(
+        clone / ".github" / "workflows" / "pr.yml",
+        lambda document: document["jobs"]["preview"]["strategy"]["matrix"].__setitem__("stack", ["uat"]),
+    )
+
+
 @dataclass(frozen=True)
 class Defect:
     job: Job
-    mutate: Callable[[Path], None]
+    mutate: Callable[[Path], None] | None
     complaint: str
+    off_main: Callable[[Path], None] | None = None
 
 
 DEFECTS = {
@@ -226,6 +355,22 @@ DEFECTS = {
     "6 an empty passphrase reaches pulumi": Defect(
         UP_DEV, _empty_passphrase, "PULUMI_CONFIG_PASSPHRASE is empty: the real CLI takes the empty string"
     ),
+    # Issue 29, finding 3: a release manager points release/9.9 at an unreviewed commit.
+    "7 a release branch at a commit not on main": Defect(
+        UP_UAT, None, "is not on main", off_main=_changes_code
+    ),
+    "8 ... whose own workflow skips the check": Defect(
+        UP_UAT, None, "is not on main", off_main=_skips_the_check
+    ),
+    # ... or its workflow runs its own copy of the deploy workflow: Azure refuses the token.
+    "9 a caller running its own copy of the deploy workflow, without the check": Defect(
+        UP_UAT, None, "Azure refuses the token", off_main=_own_copy_without_the_check
+    ),
+    "10 a pull request previewing uat": Defect(
+        Job("pr.yml", "preview", PULL_REQUEST, (("stack", "uat"),)),
+        _uat_from_a_pull_request_identity,
+        "the state container pulumi-state-uat: no blob data role there",
+    ),
 }
 
 
@@ -234,7 +379,7 @@ def test_each_defect_reintroduced_fails_the_rehearsal(
     tmp_path: Path, repository: Repository, defect: Defect
 ) -> None:
     with pytest.raises(RehearsalError) as failure:
-        rehearse(tmp_path, repository, defect.job, defect.mutate)
+        rehearse(tmp_path, repository, defect.job, defect.mutate, off_main=defect.off_main)
     assert defect.complaint in failure.value.reason, failure.value.reason
 
 
@@ -275,9 +420,7 @@ def test_a_killed_update_leaves_the_lock_and_pulumi_cancel_clears_it(
     until `pulumi cancel` (docs/ci.md, recovery)."""
     rehearse(tmp_path, repository, UP_DEV, plan_server=plan_server)  # a clone that deploys
     clone, standin = tmp_path / "clone", stand_in_dir(tmp_path / "bin") / "pulumi"
-    credentials = {
-        name: "set" for name in ("ARM_CLIENT_ID", "ARM_TENANT_ID", "ARM_SUBSCRIPTION_ID", "GITHUB_TOKEN")
-    }
+    credentials = {name: "set" for name in ("ARM_CLIENT_ID", "ARM_TENANT_ID", "ARM_SUBSCRIPTION_ID")}
     env = {
         **os.environ,
         **credentials,

@@ -174,7 +174,7 @@ def test_each_job_that_runs_pulumi_builds_the_wheel_and_the_policy_venv_first(jo
     """Jobs run on separate runners: what the program (dist/) and the pack (policy/venv) read is
     built in the job that runs Pulumi, before it runs."""
     pulumi_jobs = _pulumi_jobs(jobs)
-    assert len(pulumi_jobs) == 2
+    assert len(pulumi_jobs) == 3  # the pull request's and the release's previews, the deploy
     for job in pulumi_jobs:
         commands = [str(s.body.get("run", s.uses)) for s in job.steps]
         (pulumi_at,) = [i for i, s in enumerate(job.steps) if s.runs(PULUMI_ACTION)]

@@ -17,10 +17,8 @@ WORKFLOWS = ROOT / ".github" / "workflows"
 ACTIONS = ROOT / ".github" / "actions"
 VENV_BIN = ROOT / ".venv" / "bin"
 # What a repository owner sets by hand (docs/ci.md, "What a repository owner still clicks by hand"):
-# the values jobs read that no GitHub environment holds (infra/github.py writes those).
-REPOSITORY_SECRETS = ("AZURE_PREVIEW_CLIENT_ID", "AZURE_TENANT_ID", "PLATFORM_GITHUB_READ_TOKEN",
-                      "PLATFORM_GITHUB_TOKEN")  # fmt: skip
-REPOSITORY_VARIABLES = ("PULUMI_BACKEND_URL",)
+# the values jobs read that no GitHub environment holds (the bootstrap writes both kinds).
+REPOSITORY_SECRETS = ("AZURE_PREVIEW_CLIENT_ID", "AZURE_TENANT_ID")
 
 
 @dataclass(frozen=True)
@@ -53,13 +51,18 @@ class Job:
 
     @property
     def calls(self) -> str | None:
-        """The reusable workflow's file name when the job calls one (`uses: ./.github/workflows/x.yml`)."""
+        """The reusable workflow's file name when the job calls one (`uses: <owner>/<repo>/.github/
+        workflows/x.yml@main` or `./.github/workflows/x.yml`)."""
         uses = self.body.get("uses")
-        return str(uses).rsplit("/", 1)[-1] if uses else None
+        return str(uses).rsplit("/", 1)[-1].split("@")[0] if uses else None
 
 
 def load_yaml(path: Path) -> dict[str, Any]:
-    document: dict[str, Any] = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+    return load_yaml_text(path.read_text(encoding="utf-8"))
+
+
+def load_yaml_text(text: str) -> dict[str, Any]:
+    document: dict[str, Any] = YAML(typ="safe", pure=True).load(text)
     return document
 
 

@@ -87,11 +87,12 @@ def _serve(
     project: ProjectSpec, host: str, port: int, poll_seconds: float, *, record: bool, arguments: Sequence[str]
 ) -> int:
     # The scoring server (FastAPI, uvicorn, pyfunc) costs seconds of imports a job run never needs.
-    from iris_mlops.serving import champion_app, serve_forever  # noqa: PLC0415
+    from iris_mlops.serving import champion_app, serve_forever, serving_token  # noqa: PLC0415
 
+    token = serving_token(host, os.environ)  # before anything loads: refused beyond loopback without one
     program = f"{project.cli} serve"
     params = parse_parameters(arguments, SERVE_PARAMETERS, program, defaults=project.defaults())
-    serve_forever(champion_app(params, poll_seconds, project, record=record), host, port)
+    serve_forever(champion_app(params, poll_seconds, project, record=record, token=token), host, port)
     return 0
 
 

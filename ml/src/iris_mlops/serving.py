@@ -13,14 +13,23 @@ Databricks serving endpoint, following the `champion` alias as a Databricks endp
   writes it (served_writer.py).
 - Running the app (uvicorn, a thread, a child `serve`) is serving_launch.py.
 - `/ping`, `/health` and `/version` answer as MLflow's server does; any other path gets a
-  Databricks-style 404 JSON. Bearer tokens are accepted and ignored (nothing checks auth locally).
+  Databricks-style 404 JSON.
+- Callers: on loopback anyone on this machine may score, and every request is recorded for the
+  monitoring job (so it can start a retrain). Bound anywhere else the server needs a token
+  (`IRIS_MLOPS_SERVE_TOKEN`; `cli.py` refuses to start without one) and answers the invocations
+  path only for `Authorization: Bearer <token>` (401 otherwise, compared in constant time); at
+  most `MAX_CONCURRENT_REQUESTS` connections at once, then 503 (uvicorn `limit_concurrency`,
+  serving_launch.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import hmac
+import ipaddress
 import logging
+from collections.abc import Mapping
 
 from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PyFuncModel, scoring_server
@@ -31,7 +40,7 @@ from starlette.types import Message, Receive, Scope, Send
 from iris_mlops.backends import select_backend
 from iris_mlops.champion_follower import POLL_SECONDS, ChampionFollower, Served
 from iris_mlops.context import RegisteredVersion, TaskContext, logged_model_id
-from iris_mlops.errors import MissingStateError
+from iris_mlops.errors import MissingStateError, ParameterError
 from iris_mlops.iris_project import IRIS
 from iris_mlops.params import TaskParameters
 from iris_mlops.project import ProjectSpec
@@ -72,6 +81,7 @@ __all__ = [
 
 HEALTH_PATHS = frozenset({"/ping", "/health"})
 VERSION_HEADER = "x-model-version"
+TOKEN_VARIABLE = "IRIS_MLOPS_SERVE_TOKEN"  # noqa: S105 - the name of the variable holding it  # pragma: allowlist secret
 MAX_MESSAGE_CHARS = 1000
 _logger = logging.getLogger("iris_mlops")
 # MLflow's scoring server logs its advice about the `instances` key on every request that fails
@@ -117,8 +127,11 @@ class ServingEndpointApp:
         payload_limit: int = PAYLOAD_LIMIT_BYTES,
         body_timeout: float = BODY_TIMEOUT_SECONDS,
         recorder: ServedRequestRecorder | None = None,
+        *,
+        token: str | None = None,
     ) -> None:
         self.follower = follower
+        self.token = token
         self.recorder = recorder
         self.endpoint_name = endpoint_name
         self.path = invocations_path(endpoint_name)
@@ -132,7 +145,11 @@ class ServingEndpointApp:
         if scope["type"] != "http":
             return
         path = scope["path"]
-        if path == self.path:
+        response: Response
+        if path == self.path and not self._authorized(scope):
+            body = {"error_code": "UNAUTHENTICATED", "message": "send Authorization: Bearer <token>"}
+            response = JSONResponse(body, status_code=401)
+        elif path == self.path:
             response = await self._invocations(scope, receive)
         elif path in HEALTH_PATHS:
             response = Response("\n", media_type="application/json")
@@ -143,6 +160,12 @@ class ServingEndpointApp:
             body = {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": message}
             response = JSONResponse(body, status_code=404)
         await response(scope, receive, send)
+
+    def _authorized(self, scope: Scope) -> bool:
+        if self.token is None:
+            return True
+        sent = dict(scope["headers"]).get(b"authorization", b"")
+        return hmac.compare_digest(sent, f"Bearer {self.token}".encode())
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -212,6 +235,7 @@ def champion_app(
     project: ProjectSpec = IRIS,
     *,
     record: bool = True,
+    token: str | None = None,
 ) -> ServingEndpointApp:
     """The app for the project's champion (`catalog.schema.model_name`) on the selected backend,
     following the alias every `poll_seconds` once served (0: never), recording what it answered
@@ -239,4 +263,24 @@ def champion_app(
         table = context.table(project.tables.served)
         write = ServedTableWrite(context.backend, table, SERVED_KEYS, dict(context.provenance))
         recorder = ServedRequestRecorder(write, project)
-    return ServingEndpointApp(follower, params.resolved_endpoint_name, recorder=recorder)
+    return ServingEndpointApp(follower, params.resolved_endpoint_name, recorder=recorder, token=token)
+
+
+def serving_token(host: str, environ: Mapping[str, str]) -> str | None:
+    """The token callers must send: required beyond loopback, where anyone reaching the port could
+    otherwise score, and fill the tables that decide retraining."""
+    token = environ.get(TOKEN_VARIABLE) or None
+    loopback = host == "localhost" or _is_loopback(host)
+    if token is None and not loopback:
+        raise ParameterError(
+            f"serving on {host} (beyond this machine) needs a token: set {TOKEN_VARIABLE}, and callers "
+            "send Authorization: Bearer <it>; or serve on 127.0.0.1"
+        )
+    return token
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -20,6 +20,7 @@ from iris_mlops.errors import IrisMlopsError
 from iris_mlops.http_protocol import DrainingH11Protocol
 
 READY_TIMEOUT_SECONDS = 60.0
+MAX_CONCURRENT_REQUESTS = 32  # then 503: one client cannot hold every worker (docs/ml.md)
 
 
 def server_config(
@@ -27,7 +28,13 @@ def server_config(
 ) -> uvicorn.Config:
     """uvicorn as `iris-mlops serve` runs it: h11 with the lingering 400 (http_protocol.py)."""
     return uvicorn.Config(
-        app, host=host, port=port, log_level=log_level, lifespan=lifespan, http=DrainingH11Protocol
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        lifespan=lifespan,
+        http=DrainingH11Protocol,
+        limit_concurrency=MAX_CONCURRENT_REQUESTS,
     )
 
 
