@@ -109,15 +109,22 @@ def github_federated_identity(
     tags: dict[str, str],
     credential_name: str,
     subject: str,
+    retain_on_delete: bool = False,
 ) -> managedidentity.UserAssignedIdentity:
-    """A user-assigned identity that GitHub Actions logs in as, for one OIDC subject only."""
+    """A user-assigned identity that GitHub Actions logs in as, for one OIDC subject only.
+
+    ``retain_on_delete``: when the pair leaves this stack's program, Pulumi forgets it without
+    deleting it in Azure (pulumi/pulumi ``pkg/resource/deploy/step.go``, ``DeleteStep.Apply``: a
+    retained resource's delete is a no-op; only ``protect`` is checked before, and fails).
+    """
+    kept = pulumi.ResourceOptions(retain_on_delete=retain_on_delete)
     identity = managedidentity.UserAssignedIdentity(
         identity_logical_name,
         resource_name_=identity_name,
         resource_group_name=resource_group_name,
         location=location,
         tags=tags,
-        opts=parent.child_opts(),
+        opts=parent.child_opts(kept),
     )
     managedidentity.FederatedIdentityCredential(
         credential_logical_name,
@@ -127,7 +134,7 @@ def github_federated_identity(
         issuer=GITHUB_OIDC_ISSUER,
         audiences=[AZURE_FEDERATION_AUDIENCE],
         subject=subject,
-        opts=parent.child_opts(),
+        opts=parent.child_opts(kept),
     )
     return identity
 
@@ -166,6 +173,10 @@ class DeployerIdentity(PlatformComponent):
             tags=args.tags,
             credential_name=f"github-{args.environment}",
             subject=oidc_subject(args.github_owner, args.github_repository, args.environment),
+            # Moving to the bootstrap (docs/bootstrap.md, "Moving the deployers into the bootstrap"):
+            # this release writes retain-on-delete into every environment's state, so that the
+            # release that drops the pair from this stack leaves the real identity in Azure.
+            retain_on_delete=True,
         )
         role_guid = role_assignment_name(args.identity_name, "deployer-role")
         deployer_role = authorization.RoleDefinition(

@@ -63,6 +63,7 @@ class Platform(PlatformComponent):
     key_vault_name: pulumi.Output[str]
     key_vault_uri: pulumi.Output[str]
     deployer_client_id: pulumi.Output[str]
+    deployer_identity_id: pulumi.Output[str]
     deployer_principal_id: pulumi.Output[str]
     workspace_id: pulumi.Output[str]
     workspace_numeric_id: pulumi.Output[str]
@@ -177,6 +178,7 @@ class Platform(PlatformComponent):
         self.key_vault_name = vault.vault_name
         self.key_vault_uri = vault.vault_uri
         self.deployer_client_id = deployer.client_id
+        self.deployer_identity_id = deployer.id
         self.deployer_principal_id = deployer.principal_id
         self.workspace_id = workspace.workspace_id
         self.workspace_numeric_id = workspace.workspace_numeric_id
@@ -202,6 +204,7 @@ class Platform(PlatformComponent):
             "keyVaultName": self.key_vault_name,
             "keyVaultUri": self.key_vault_uri,
             "deployerClientId": self.deployer_client_id,
+            "deployerIdentityId": self.deployer_identity_id,
             "deployerPrincipalId": self.deployer_principal_id,
             "workspaceId": self.workspace_id,
             "workspaceNumericId": self.workspace_numeric_id,

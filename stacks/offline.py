@@ -158,6 +158,7 @@ def _record(request: Any, urn: str, aliases: tuple[str, ...] = ()) -> RecordedRe
         "additionalSecretOutputs": sorted(request.additionalSecretOutputs),
         "deleteBeforeReplace": bool(request.deleteBeforeReplace),
         "retainOnDelete": bool(request.retainOnDelete),
+        "importId": request.importId,
         "customTimeouts": {
             k: v
             for k, v in (

@@ -76,3 +76,21 @@ def test_the_deployer_may_assign_each_role_to_its_one_principal_only(
                 assert (guid, inputs["principalId"]) in allowed, (env, assignment.name)
         # And nobody else: a principal of the plan outside its pair is refused.
         assert (ROLE_DEFINITION_IDS["Reader"], run.exports["deployerPrincipalId"]) not in allowed
+
+
+IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
+CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
+
+
+def test_the_deployer_and_its_credential_stay_in_azure_when_they_leave_the_stack(
+    plans: dict[Environment, OfflineRun],
+) -> None:
+    """Step one of moving the deployer into the bootstrap (docs/bootstrap.md): retain-on-delete is in
+    every environment's state before any release drops the pair, so no drop deletes the identity CI
+    logs in as. Protect would make that drop fail instead (pkg/resource/deploy/step.go)."""
+    for env, run in plans.items():
+        [identity] = run.of_type(IDENTITY)
+        [credential] = run.of_type(CREDENTIAL)
+        for resource in (identity, credential):
+            assert resource.options["retainOnDelete"] is True, (env, resource.name)
+            assert resource.protect is False, (env, resource.name)

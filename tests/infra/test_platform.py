@@ -20,8 +20,8 @@ STATEFUL_TYPES = (
 )
 REQUIRED_EXPORTS = {
     "resourceGroupName", "workspaceUrl", "workspaceId", "workspaceNumericId", "keyVaultUri", "keyVaultName",
-    "logAnalyticsWorkspaceId", "deployerClientId", "tenantId", "subscriptionId", "ucStorageAccountName",
-    "ucStorageContainerName", "ucStorageRoot", "accessConnectorId",
+    "logAnalyticsWorkspaceId", "deployerClientId", "deployerIdentityId", "tenantId", "subscriptionId",
+    "ucStorageAccountName", "ucStorageContainerName", "ucStorageRoot", "accessConnectorId",
 }  # fmt: skip
 
 
