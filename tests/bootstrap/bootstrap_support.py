@@ -8,6 +8,18 @@ from core.azure_roles import ROLE_DEFINITION_IDS
 from stacks.offline import OfflineRun, RecordedResource
 
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+# Every answer `make bootstrap` asks for, each one that fits (bootstrap/answers.py).
+ANSWERS = {
+    "AZURE_SUBSCRIPTION_ID": "00000000-0000-4000-8000-000000000001",
+    "GITHUB_OWNER": "contoso",
+    "GITHUB_REPOSITORY": "mlops-platform",
+    "RELEASE_MANAGERS": "user:octocat",
+    "PROD_REVIEWERS": "mlops-prod-approvers",
+    "CODE_OWNERS": "mlops-platform-owners",
+    "BOOTSTRAP_OPERATORS": "00000000-0000-4000-8000-0000000000c1",
+    "BOOTSTRAP_STACK": "contoso",
+    "BOOTSTRAP_BACKEND": "file:///tmp/never-used",
+}
 ROLE_NAMES = {guid: name for name, guid in ROLE_DEFINITION_IDS.items()}
 
 

@@ -7,21 +7,12 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
+from bootstrap_support import ANSWERS
 
 from bootstrap import cli, github_token
 from bootstrap.answers import AnswersError, ask
 
-GOOD = {
-    "AZURE_SUBSCRIPTION_ID": "00000000-0000-4000-8000-000000000001",
-    "GITHUB_OWNER": "contoso",
-    "GITHUB_REPOSITORY": "mlops-platform",
-    "RELEASE_MANAGERS": "user:octocat",
-    "PROD_REVIEWERS": "mlops-prod-approvers",
-    "CODE_OWNERS": "mlops-platform-owners",
-    "BOOTSTRAP_OPERATORS": "00000000-0000-4000-8000-0000000000c1",
-    "BOOTSTRAP_STACK": "contoso",
-    "BOOTSTRAP_BACKEND": "file:///tmp/never-used",
-}
+GOOD = ANSWERS
 
 
 def never(command: list[str], env: Mapping[str, str], capture: bool) -> str:

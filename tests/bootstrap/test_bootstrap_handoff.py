@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from bootstrap_support import ANSWERS
 
 from bootstrap import cli, handoff
 from bootstrap.codeowners import CODEOWNERS
@@ -152,13 +153,8 @@ def test_make_bootstrap_runs_pulumi_up_in_bootstrap_and_hands_the_outputs_on(
     root: Path, tmp_path: Path
 ) -> None:
     environ = {
+        **{k: v for k, v in ANSWERS.items() if k != "BOOTSTRAP_STACK"},
         "GITHUB_TOKEN": "offline",
-        "AZURE_SUBSCRIPTION_ID": "00000000-0000-4000-8000-000000000001",
-        "GITHUB_OWNER": "contoso",
-        "GITHUB_REPOSITORY": "mlops-platform",
-        "RELEASE_MANAGERS": "user:octocat",
-        "PROD_REVIEWERS": "mlops-prod-approvers",
-        "CODE_OWNERS": "mlops-platform-owners",
         "BOOTSTRAP_OPERATORS": "00000000-0000-4000-8000-0000000000c1, 00000000-0000-4000-8000-0000000000c2",
         "BOOTSTRAP_BACKEND": f"file://{tmp_path / 'state'}",
     }
