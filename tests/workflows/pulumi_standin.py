@@ -53,8 +53,15 @@ import time
 import uuid
 from pathlib import Path
 
-import yaml
-from plan_server import SERVER_VARIABLE, run_warm
+# The CLI's cancellation scope exists from its start; Python's default SIGINT raises wherever the
+# interpreter is (under load, inside the imports below). A signal before `cancellable()` is kept
+# for it, so a deploy's `timeout` that fires during start-up still cancels rather than crashes.
+SIGNALS: list[int] = []  # the SIGINT/SIGTERM received since the CLI started
+signal.signal(signal.SIGINT, lambda number, _frame: SIGNALS.append(number))
+signal.signal(signal.SIGTERM, lambda number, _frame: SIGNALS.append(number))
+
+import yaml  # noqa: E402 - after the handlers: importing is the slow part of start-up
+from plan_server import SERVER_VARIABLE, run_warm  # noqa: E402
 
 PACK_START_SECONDS = 60
 CREDENTIALS = ("ARM_CLIENT_ID", "ARM_TENANT_ID", "ARM_SUBSCRIPTION_ID")
@@ -267,9 +274,6 @@ def take_lock(project: Path, stack: str) -> Path:
     return lock
 
 
-SIGNALS: list[int] = []  # the SIGINT/SIGTERM received since an update started
-
-
 def cancellable() -> None:
     """As the CLI's cancellation scope, from the start of the operation: the first signal cancels,
     a second terminates at once, leaving the lock (pkg/backend/cancellation_scope.go)."""
@@ -283,6 +287,8 @@ def cancellable() -> None:
 
     signal.signal(signal.SIGINT, interrupted)
     signal.signal(signal.SIGTERM, interrupted)
+    if SIGNALS:  # received during start-up: the scope cancels as soon as it exists
+        say("^C received; cancelling. If you would like to terminate immediately, press ^C again.")
 
 
 def apply_update(lock: Path) -> None:
