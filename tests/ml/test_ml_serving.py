@@ -155,3 +155,11 @@ def test_serving_beyond_loopback_needs_a_token(host: str, environ: dict[str, str
 
 def test_the_server_limits_concurrent_connections(app: ServingEndpointApp) -> None:
     assert server_config(app, "127.0.0.1", 0, "warning", "off").limit_concurrency == MAX_CONCURRENT_REQUESTS
+
+
+def test_the_benchs_busiest_level_is_served_without_a_503() -> None:
+    """uvicorn answers 503 once `limit_concurrency` connections are open: a limit at or below the
+    bench's top level made `make bench` fail at its 64-client level."""
+    from bench.serving_load import CLIENTS  # noqa: PLC0415 - the bench is not the suite's dependency
+
+    assert max(CLIENTS) < MAX_CONCURRENT_REQUESTS

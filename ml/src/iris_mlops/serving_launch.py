@@ -20,7 +20,7 @@ from iris_mlops.errors import IrisMlopsError
 from iris_mlops.http_protocol import DrainingH11Protocol
 
 READY_TIMEOUT_SECONDS = 60.0
-MAX_CONCURRENT_REQUESTS = 32  # then 503: one client cannot hold every worker (docs/ml.md)
+MAX_CONCURRENT_REQUESTS = 128  # then 503: one client cannot hold every worker (docs/ml.md)
 
 
 def server_config(
