@@ -68,6 +68,7 @@ class _Mocks(pulumi.runtime.Mocks):
         self.subscription_id = subscription_id
         self.workspace = workspace
         self.registered: list[RecordedResource] = []  # the monitor's record, for invoke answers
+        self.invoked: list[str] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
         if args.typ == STACK_REFERENCE:  # a read: the outputs of the stack's last update
@@ -82,6 +83,7 @@ class _Mocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
         # No failures is an empty list: MockMonitor.Invoke iterates it (None crashes every invoke).
+        self.invoked.append(args.token)
         registered = [(r.type, r.plain_inputs()) for r in self.registered]
         answer = self.workspace.invoke_result(args.token, dict(args.args), registered)
         result = answer if answer is not None else dict(CALL_RESULTS.get(args.token, {}))
@@ -215,7 +217,8 @@ def run_offline(
     try:
         _reset_engine_state()
         pulumi.runtime.set_all_config(dict(config), sorted(secret_keys))
-        monitor = _RecordingMonitor(_Mocks(subscription_id, workspace or WorkspaceState()))
+        mocks = _Mocks(subscription_id, workspace or WorkspaceState())
+        monitor = _RecordingMonitor(mocks)
         logger, messages = logging.getLogger(f"{__name__}.{stack}"), _Messages()
         logger.propagate, logger.level = False, logging.DEBUG
         logger.handlers = [messages]
@@ -237,7 +240,12 @@ def run_offline(
             loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
         exports, secret_exports = loop.run_until_complete(_resolve_exports())
         return OfflineRun(
-            stack, list(monitor.recorded), exports, frozenset(secret_exports), tuple(messages.messages)
+            stack,
+            list(monitor.recorded),
+            exports,
+            frozenset(secret_exports),
+            tuple(messages.messages),
+            tuple(mocks.invoked),
         )
     finally:
         # A run that raised (bad config) leaves RPCs pending on this loop; cancel them and forget

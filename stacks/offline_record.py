@@ -59,6 +59,8 @@ class OfflineRun:
     secret_exports: frozenset[str]
     # What the program logged (pulumi.log): (severity, message), in order.
     messages: tuple[tuple[str, str], ...] = ()
+    # The data sources (invoke tokens) the program read, in order: what a preview asks providers for.
+    invokes: tuple[str, ...] = ()
 
     def of_type(self, type_: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.type == type_]

@@ -92,3 +92,15 @@ def test_secret_values_appear_nowhere_in_the_plan_json_or_exports(secret_plan: O
     rendered = json.dumps(plan_json(secret_plan))
     assert SECRET_PLACEHOLDER not in rendered
     assert SECRET_PLACEHOLDER not in json.dumps(secret_plan.exports)
+
+
+def test_no_environments_preview_reads_github(
+    plans: dict[Environment, OfflineRun], bootstrap_run: OfflineRun
+) -> None:
+    """Issue 24, defect 5: "preview prod" is a required check, and it once looked up prod's reviewer
+    team through the GitHub API, with a token the bootstrap treated as optional. Teams are now read
+    by the bootstrap only, with its operator's token; no environment's preview needs a GitHub token."""
+    assert "github:index/getTeam:getTeam" in bootstrap_run.invokes  # the record sees GitHub reads
+    for env, run in plans.items():
+        assert run.invokes, env
+        assert not [token for token in run.invokes if token.startswith("github:")], env
