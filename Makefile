@@ -17,10 +17,19 @@ TO ?= prod
 CHAMPION ?=
 APPLY ?=
 
-# A missing NAME is said at once, before `setup` (its prerequisite) installs anything.
+# A missing NAME, or a missing or unknown KIND, is said at once, before `setup` (its prerequisite)
+# installs anything. The kinds are the template's folders (stacks/new_project.py reads the same).
+KIND ?=
+TEMPLATE_KINDS := $(notdir $(wildcard ml/template/kinds/*))
 ifneq ($(filter new-project,$(MAKECMDGOALS)),)
 ifeq ($(strip $(NAME)),)
-$(error make new-project: NAME=<name> is required, e.g. make new-project NAME=churn)
+$(error make new-project: NAME=<name> is required, e.g. make new-project NAME=churn KIND=classification)
+endif
+ifeq ($(strip $(KIND)),)
+$(error make new-project: KIND=<kind> is required; allowed: $(TEMPLATE_KINDS))
+endif
+ifneq ($(words $(KIND))$(filter $(KIND),$(TEMPLATE_KINDS)),1$(strip $(KIND)))
+$(error make new-project: KIND=$(KIND) is not a kind; allowed: $(TEMPLATE_KINDS))
 endif
 endif
 
@@ -111,9 +120,12 @@ lint: setup ## ruff + mypy (strict for stacks/, infra/ and bootstrap/)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-fmt: setup ## apply ruff's fixes and formatting
-	$(VENV)/bin/ruff check --fix .
+# Formatting runs even where a fix is left to a person (`ruff check --fix` exits 1 then), and
+# whatever is left is reported last, failing the target.
+fmt: setup ## apply ruff's fixes and formatting; then list what is left to fix by hand
+	$(VENV)/bin/ruff check --fix --exit-zero --silent .
 	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check .
 
 # Every ML project is a folder: Iris in ml/ (its name is `iris`), each further project in
 # ml/projects/<name>/. `make wheel` builds each into dist/<name>/, exactly one wheel per folder
@@ -174,8 +186,8 @@ demo: setup ## the whole platform on this laptop, offline: plan, train, gate, se
 bench: setup wheel ## performance figures as ratios measured in one run
 	$(PY) -m bench
 
-new-project: setup ## start an ML project: make new-project NAME=<name> writes ml/projects/<name>/
-	$(PY) -m stacks.new_project "$(NAME)"
+new-project: setup ## start an ML project: make new-project NAME=<name> KIND=classification|regression
+	$(PY) -m stacks.new_project "$(NAME)" "$(KIND)"
 
 promote: setup wheel ## show what FROM's pins (and the built wheels' sha256) change in TO's stack file: make promote FROM=uat TO=prod; APPLY=1 writes it
 	$(PY) -m stacks.promote --from $(FROM) --to $(TO) $(if $(APPLY),--apply,)

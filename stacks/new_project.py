@@ -1,12 +1,15 @@
-"""`make new-project NAME=<name>`: start an ML project the way the MLOps Stacks template does.
+"""`make new-project NAME=<name> KIND=<kind>`: start an ML project the way the MLOps Stacks template does.
 
-Writes `ml/projects/<name>/` from `ml/template/` (a wheel skeleton: its spec, job graph and console
-scripts, tests, the lock and a README stub) and prints the stack-file entry that deploys it. The
+Writes `ml/projects/<name>/` from `ml/template/` (a wheel skeleton: its job graph and console
+scripts, tests, the lock and a README stub) with the spec of its kind over it
+(`ml/template/kinds/<kind>/`: a classification or a regression, each with its gate metric in
+`kind.toml`), and prints the stack-file entry that deploys it. The
 result builds, runs its jobs locally and passes its tests before any model code is written
 (tests/stacks/test_new_project.py runs it into a temporary copy of the repository).
 
-A name that is invalid or taken (Iris's, or an existing folder) is refused with nothing written; the
-folder is written aside and renamed into place, so a failure never leaves half a project.
+A name that is invalid or taken (Iris's, or an existing folder), or a kind without a template, is
+refused with nothing written; the folder is written aside and renamed into place, so a failure
+never leaves half a project.
 """
 
 from __future__ import annotations
@@ -16,21 +19,50 @@ import os
 import shutil
 import sys
 import tempfile
+import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from iris_mlops.vocabulary import PROJECT_NAME
+from iris_mlops.vocabulary import PROJECT_NAME, PrimaryMetric, ProblemKind
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_SUFFIX = ".tmpl"
+KINDS_FOLDER = Path("ml", "template", "kinds")  # one folder per kind; the Makefile lists them too
+KIND_FACTS = "kind.toml"
 RESERVED = frozenset({"iris"})  # Iris is ml/ itself
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind's template (`ml/template/kinds/<kind>/`): its files over the shared ones, its gate
+    metric and what the project's README says it is."""
+
+    kind: ProblemKind
+    folder: Path
+    primary_metric: PrimaryMetric
+    summary: str
+
+
+def template_kinds(root: Path) -> dict[str, Path]:
+    return {folder.name: folder for folder in sorted((root / KINDS_FOLDER).iterdir()) if folder.is_dir()}
+
+
+def load_kind(name: str, root: Path) -> Kind:
+    folders = template_kinds(root)
+    if name not in folders:
+        allowed = ", ".join(folders)
+        said = " is required" if not name else f"={name!r} is not a kind"
+        raise RefusedError(f"KIND{said}; allowed: {allowed}")
+    facts = tomllib.loads((folders[name] / KIND_FACTS).read_text(encoding="utf-8"))
+    return Kind(ProblemKind(name), folders[name], PrimaryMetric(facts["primary_metric"]), facts["summary"])
 
 
 @dataclass(frozen=True)
 class NewProject:
     name: str
+    kind: Kind
 
     @property
     def identifier(self) -> str:
@@ -54,6 +86,8 @@ class NewProject:
             "identifier": self.identifier,
             "package": self.package,
             "distribution": self.distribution,
+            "kind": self.kind.kind.value,
+            "summary": self.kind.summary,
         }
 
     def target(self, relative: Path) -> Path:
@@ -71,13 +105,13 @@ class RefusedError(ValueError):
     """The name cannot be used; nothing was written."""
 
 
-def check(name: str, root: Path) -> NewProject:
+def check(name: str, kind: str, root: Path) -> NewProject:
     if not PROJECT_NAME.fullmatch(name):
         raise RefusedError(
             f"NAME={name!r} is not a project name; allowed: {PROJECT_NAME.pattern} "
             "(lowercase letter first, then 1-20 lowercase letters, digits or '-')"
         )
-    project = NewProject(name)
+    project = NewProject(name, load_kind(kind, root))
     if name in RESERVED:
         raise RefusedError(f"NAME={name!r} is taken: Iris is ml/ itself")
     if project.folder(root).exists():
@@ -86,15 +120,20 @@ def check(name: str, root: Path) -> NewProject:
 
 
 def render(project: NewProject, root: Path) -> dict[Path, str]:
-    """Every file of the new folder (relative path -> text), from the template and Iris's lock."""
+    """Every file of the new folder (relative path -> text): the shared template, its kind's files
+    over it, and Iris's lock."""
     template = root / "ml" / "template"
     values = project.substitutions()
+    shared = [p for p in sorted(template.rglob("*")) if (root / KINDS_FOLDER) not in p.parents]
+    sources = {path.relative_to(template): path for path in shared if path.is_file()}
+    sources |= {
+        path.relative_to(project.kind.folder): path
+        for path in sorted(project.kind.folder.rglob("*"))
+        if path.is_file() and path.name != KIND_FACTS
+    }
     files = {
-        project.target(path.relative_to(template)): Template(path.read_text(encoding="utf-8")).substitute(
-            values
-        )
-        for path in sorted(template.rglob("*"))
-        if path.is_file()
+        project.target(relative): Template(path.read_text(encoding="utf-8")).substitute(values)
+        for relative, path in sources.items()
     }
     # A project's dependencies are the framework's (ml/hatch_build.py), so are its pins.
     lock = (root / "ml" / "requirements.lock").read_text(encoding="utf-8")
@@ -127,25 +166,26 @@ def stack_entry(project: NewProject) -> str:
     return (
         f"    - name: {project.name}\n"
         f"      path: ml/projects/{project.name}\n"
-        # The template is a regression gated on RMSE; the default gate metric (f1_macro) is a
-        # classification metric its tasks would refuse.
-        "      primaryMetric: rmse\n"
+        # Said even where it is the default: the entry shows what the project is gated on.
+        f"      primaryMetric: {project.kind.primary_metric.value}\n"
     )
 
 
 def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
     parser = argparse.ArgumentParser(prog="make new-project", description=__doc__.splitlines()[0])
     parser.add_argument("name", help="the project's name: ml/projects/<name>/, dist/<name>/, <name>-<task>")
+    parser.add_argument("kind", help=f"what its model predicts: {', '.join(template_kinds(root))}")
     args = parser.parse_args(argv)
     try:
-        project = check(args.name, root)
+        project = check(args.name, args.kind, root)
         folder = write(project, root)
     except RefusedError as refusal:
         sys.stderr.write(f"make new-project: {refusal}; nothing written\n")
         return 2
     relative = folder.relative_to(root)
     sys.stdout.write(
-        f"wrote {relative}/ (package {project.package}, console scripts {project.name}-<task>)\n"
+        f"wrote {relative}/ (a {project.kind.kind.value}: package {project.package}, "
+        f"console scripts {project.name}-<task>)\n"
         f"next: make setup (installs it), make wheel (dist/{project.name}/), "
         f".venv/bin/python -m pytest -q {relative}\n"
         "stack files: deploy it by adding this entry to the `mlops-platform:projects:` list of each\n"

@@ -95,11 +95,15 @@ def _installed(suite_site: Path) -> dict[str, tuple[str, frozenset[str], bool, t
 
 
 def _copy_scripts(names: tuple[str, ...], source: Path, destination: Path) -> None:
-    """The scripts, run by the clone's python (their first line names the suite's)."""
+    """The scripts, run by the clone's python (their first line names the suite's); a program that
+    is not a script (ruff's binary) is linked."""
     for script in names:
+        if (destination / script).exists():
+            continue
         text = (source / script).read_text(encoding="utf-8", errors="surrogateescape")
         first, _, rest = text.partition("\n")
-        if not first.startswith("#!") or (destination / script).exists():
+        if not first.startswith("#!"):
+            (destination / script).symlink_to(source / script)
             continue
         (destination / script).write_text(
             f"#!{destination / 'python'}\n{rest}", encoding="utf-8", errors="surrogateescape"

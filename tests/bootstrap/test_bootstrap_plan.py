@@ -5,12 +5,12 @@ Runs the real bootstrap program under the offline engine with ``bootstrap/Pulumi
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import yaml
 from bootstrap_support import grants_of, only, role_name
+from urn_snapshots import compare_snapshot
 
 from bootstrap.repository import PR_CHECKS
 from bootstrap.settings import BootstrapSettings
@@ -207,11 +207,7 @@ def test_the_pack_allows_the_bootstrap_exactly_the_roles_it_grants() -> None:
 
 
 def test_urns_match_the_committed_snapshot(bootstrap_run: OfflineRun) -> None:
-    actual = "\n".join(sorted(r.urn for r in bootstrap_run.resources)) + "\n"
-    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
-        SNAPSHOT.write_text(actual, encoding="utf-8")
-    assert SNAPSHOT.exists(), f"no snapshot yet: run with UPDATE_SNAPSHOTS=1 to create {SNAPSHOT.name}"
-    assert actual == SNAPSHOT.read_text(encoding="utf-8"), "URNs changed: a rename replaces real resources"
+    compare_snapshot(SNAPSHOT, bootstrap_run.resources)
 
 
 def _needs(job: dict[str, object]) -> list[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from clone_setup import fresh_clone, link_venv, tool_dir
-from demo_support import DemoRuns, DocsRuns
+from demo_support import ADDED_PROJECT, DemoRuns, DocsRuns
 from doc_blocks import offline_blocks
 from iris_mlops.serving import free_port
 
@@ -76,9 +76,27 @@ def demo_runs(
         process.communicate()
 
 
-# After the docs' own blocks: the project the README's sequence added is removed again, and `make
-# setup` must take its console scripts out of .venv.
-AFTER_THE_BLOCKS = (("a removed project", "rm -rf ml/projects/churn && make setup && ls .venv/bin"),)
+# After the docs' own blocks: the README's "then" for the project its sequence added (its entry in
+# dev's stack file; the snapshot tests name its resources; recorded), then lint and the suite's
+# tests over the projects (test_add_project.py says why these); then the project is removed again,
+# and `make setup` must take its console scripts out of .venv.
+PYTEST = ".venv/bin/python -m pytest -q -p no:randomly"
+OVER_PROJECTS = (
+    "tests/infra tests/stacks/test_projects.py tests/stacks/test_access_invariants.py "
+    "tests/stacks/test_promote.py tests/policy/test_policy_plans.py"
+)
+ADD_PROJECT_STEPS = (
+    ("add-project: the stack entry", f"PYTHONPATH=. .venv/bin/python {HERE / 'paste_stack_entry.py'} "
+     f"Pulumi.dev.yaml {' '.join(ADDED_PROJECT)}"),
+    ("add-project: the snapshots say it", f"{PYTEST} tests/infra/test_snapshots.py || true"),
+    ("add-project: recorded", f"UPDATE_SNAPSHOTS=1 {PYTEST} tests/infra/test_snapshots.py"),
+    ("add-project: make lint", "make lint"),
+    ("add-project: the tests over projects", f"{PYTEST} {OVER_PROJECTS}"),
+)  # fmt: skip
+AFTER_THE_BLOCKS = (
+    *ADD_PROJECT_STEPS,
+    ("a removed project", "rm -rf ml/projects/churn && make setup && ls .venv/bin"),
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -88,7 +106,8 @@ def docs_runs(
     """The offline blocks of README.md and docs/*.md, run in a fresh clone in the background from
     the start of the session (run_doc_blocks.py); the docs tests wait for it at the end."""
     if not any(
-        item.get_closest_marker("e2e") and "test_docs" in item.nodeid for item in request.session.items
+        item.get_closest_marker("e2e") and ("test_docs" in item.nodeid or "test_add_project" in item.nodeid)
+        for item in request.session.items
     ):
         yield None
         return

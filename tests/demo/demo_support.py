@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+ADDED_PROJECT = ("churn", "classification")  # what the README's add-project block writes
+
 
 @dataclass(frozen=True)
 class DemoRuns:

@@ -61,7 +61,7 @@ def test_the_readmes_add_a_project_sequence_gives_what_its_comments_promise(docs
     assert re.search(r"\d+ passed", _output(docs_runs, "pytest -q ml/projects/"))
     # The printed entry pastes into the committed stack files' list, without a second list key.
     printed = _output(docs_runs, "make new-project")
-    assert "- name: churn path: ml/projects/churn primaryMetric: rmse" in printed
+    assert "- name: churn path: ml/projects/churn primaryMetric: f1_macro" in printed
     assert "mlops-platform:projects: -" not in printed
 
 

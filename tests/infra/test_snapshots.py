@@ -1,16 +1,18 @@
 """Logical names are the state's identity: a rename destroys a real resource, so it must show in review.
 
-The committed ``snapshots/urns-<stack>.txt`` list every URN. After a deliberate rename, update
-them with ``UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest tests/infra/test_snapshots.py`` and
-commit the diff (add a Pulumi alias if the resource must survive the rename).
+The committed ``snapshots/urns-<stack>.txt`` list every URN. A change is told apart by what it
+does to real resources: a project added to a stack only adds URNs under its own name (nothing real
+is touched; record them), any other addition is new resources (record them), and a URN that is
+gone is a resource Pulumi deletes (a rename: keep the name or add a Pulumi alias). Record with
+``UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest tests/infra/test_snapshots.py`` and commit the diff.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+from urn_snapshots import compare_snapshot, snapshot_change
 
 from core.environment import Environment
 from stacks.offline import OfflineRun
@@ -23,12 +25,8 @@ SNAPSHOTS = Path(__file__).parent / "snapshots"
 def test_urns_match_the_committed_snapshot(
     plans: dict[Environment, OfflineRun], environment: Environment
 ) -> None:
-    actual = "\n".join(sorted(r.urn for r in plans[environment].resources)) + "\n"
-    path = SNAPSHOTS / f"urns-{environment}.txt"
-    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
-        path.write_text(actual, encoding="utf-8")
-    assert path.exists(), f"no snapshot yet: run with UPDATE_SNAPSHOTS=1 to create {path.name}"
-    assert actual == path.read_text(encoding="utf-8"), "URNs changed: a rename replaces real resources"
+    run = plans[environment]
+    compare_snapshot(SNAPSHOTS / f"urns-{environment}.txt", run.resources, run.exports["projects"])
 
 
 @pytest.mark.parametrize("environment", list(Environment))
@@ -36,12 +34,8 @@ def test_urns_after_training_match_the_committed_snapshot(
     trained_plans: dict[Environment, OfflineRun], environment: Environment
 ) -> None:
     """The endpoint and the monitor exist only after training: their names are API too."""
-    actual = "\n".join(sorted(r.urn for r in trained_plans[environment].resources)) + "\n"
-    path = SNAPSHOTS / f"urns-{environment}-trained.txt"
-    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
-        path.write_text(actual, encoding="utf-8")
-    assert path.exists(), f"no snapshot yet: run with UPDATE_SNAPSHOTS=1 to create {path.name}"
-    assert actual == path.read_text(encoding="utf-8"), "URNs changed: a rename replaces real resources"
+    run = trained_plans[environment]
+    compare_snapshot(SNAPSHOTS / f"urns-{environment}-trained.txt", run.resources, run.exports["projects"])
 
 
 def test_planning_twice_gives_identical_inputs(plans: dict[Environment, OfflineRun]) -> None:
@@ -86,3 +80,40 @@ def test_every_single_project_urn_is_still_there_or_aliased_by_exactly_one_resou
     assert moved, "nothing moved: the single-project snapshot no longer describes the past"
     assert sorted(urn for urn in moved if urn not in takers) == [], "replaced, not moved"
     assert {urn: takers[urn] for urn in moved if len(takers[urn]) > 1} == {}, "taken over twice"
+
+
+def _recorded(environment: str = "dev") -> str:
+    return (SNAPSHOTS / f"urns-{environment}.txt").read_text(encoding="utf-8")
+
+
+def test_an_added_project_is_said_as_an_addition_with_how_to_record_it() -> None:
+    """A project added to a stack file adds URNs under its own name only: no real resource changes."""
+    recorded = _recorded()
+    added = [urn.replace("diabetes", "fraud") for urn in recorded.split() if "diabetes" in urn]
+    change = snapshot_change(recorded, "\n".join([*recorded.split(), *added]), ["iris", "diabetes", "fraud"])
+    assert change is not None
+    assert change.startswith(f"new project fraud adds {len(added)} resources\n")
+    assert "Nothing real is replaced" in change
+    assert "UPDATE_SNAPSHOTS=1" in change
+    assert "alias" not in change
+
+
+def test_a_renamed_or_removed_urn_fails_with_the_alias_advice() -> None:
+    """Renaming a project (or any logical name) deletes what the old URNs name: never an addition."""
+    recorded = _recorded()
+    renamed = recorded.replace("-diabetes", "-diabetic")
+    change = snapshot_change(recorded, renamed, ["iris", "diabetic"])
+    assert change is not None
+    gone = sum("-diabetes" in urn for urn in recorded.split())
+    assert change.startswith(f"{gone} URN(s) are gone: `pulumi up` deletes these real resources")
+    assert "aliases=[<the old URN>]" in change
+    assert "new project" not in change
+
+
+def test_a_new_resource_of_an_existing_project_is_named() -> None:
+    recorded = _recorded()
+    extra = recorded.split()[0].rsplit("::", 1)[0] + "::databricks-iris-extra"
+    change = snapshot_change(recorded, recorded + extra + "\n", ["iris", "diabetes"])
+    assert change is not None
+    assert change.startswith(f"1 new resource(s):\n  {extra}\n")
+    assert snapshot_change(recorded, recorded, ["iris", "diabetes"]) is None

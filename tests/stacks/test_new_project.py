@@ -1,5 +1,6 @@
-"""`make new-project`: the written project builds, plans its jobs from its wheel, runs them locally
-and passes its own tests before any model code is written; a bad or taken name writes nothing."""
+"""`make new-project`: the written project passes the repository's lint whatever its name and kind,
+builds, plans its jobs from its wheel, runs them locally and passes its own tests before any model
+code is written; a bad or taken name, or a kind without a template, writes nothing."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from iris_mlops.vocabulary import METRIC_FACTS, ProblemKind
 
 from infra.wheel import read_wheel
 from stacks import new_project
@@ -25,6 +27,8 @@ def _copy(root: Path) -> Path:
     for name in ("pyproject.toml", "hatch_build.py", "requirements.lock"):
         shutil.copy(ROOT / "ml" / name, root / "ml" / name)
     shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
+    (root / "ml" / "projects").mkdir()
+    shutil.copy(ROOT / "ml" / "projects" / "ruff.toml", root / "ml" / "projects" / "ruff.toml")
     ignore = shutil.ignore_patterns("__pycache__")
     shutil.copytree(ROOT / "ml" / "src", root / "ml" / "src", ignore=ignore)
     shutil.copytree(ROOT / "ml" / "template", root / "ml" / "template", ignore=ignore)
@@ -44,37 +48,67 @@ def _tree(root: Path) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    ("name", "reason"),
+    ("name", "kind", "reason"),
     [
-        ("Churn", "is not a project name"),
-        ("x", "is not a project name"),
-        ("churn_model", "is not a project name"),
-        ("a-name-longer-than-twenty-one", "is not a project name"),
-        ("iris", "is taken: Iris is ml/ itself"),
-        ("diabetes", "is taken: ml/projects/diabetes exists"),
+        ("Churn", "regression", "is not a project name"),
+        ("x", "regression", "is not a project name"),
+        ("churn_model", "regression", "is not a project name"),
+        ("a-name-longer-than-twenty-one", "regression", "is not a project name"),
+        ("iris", "classification", "is taken: Iris is ml/ itself"),
+        ("diabetes", "regression", "is taken: ml/projects/diabetes exists"),
+        ("churn", "", "KIND is required; allowed: classification, regression"),
+        ("churn", "forecast", "KIND='forecast' is not a kind; allowed: classification, regression"),
     ],
 )
-def test_a_bad_or_taken_name_is_refused_and_nothing_is_written(
-    repository: Path, name: str, reason: str, capsys: pytest.CaptureFixture[str]
+def test_a_bad_or_taken_name_or_an_unknown_kind_is_refused_and_nothing_is_written(
+    repository: Path, name: str, kind: str, reason: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = _tree(repository)
-    assert new_project.main([name], root=repository) == 2
+    assert new_project.main([name, kind], root=repository) == 2
     assert reason in capsys.readouterr().err
     assert _tree(repository) == before
 
 
+def test_every_template_kind_is_a_problem_kind_and_every_problem_kind_has_one() -> None:
+    assert set(new_project.template_kinds(ROOT)) == {kind.value for kind in ProblemKind}
+    for kind in ProblemKind:
+        facts = new_project.load_kind(kind.value, ROOT)
+        assert METRIC_FACTS[facts.primary_metric].kind is kind, "the kind's gate metric is of its kind"
+
+
+# Names whose package sorts before and after the framework's and Iris's, with and without a hyphen.
+@pytest.mark.parametrize("name", ["abacus", "hr-churn", "jade", "zulu-risk"])
+@pytest.mark.parametrize("kind", [kind.value for kind in ProblemKind])
+def test_what_it_writes_passes_the_repositorys_lint_for_any_name_and_kind(
+    repository: Path, name: str, kind: str
+) -> None:
+    """ruff with the repository's settings (ml/projects/ruff.toml extends pyproject.toml), as
+    `make lint` runs it; the written files are neither fixed nor reformatted by it."""
+    assert new_project.main([name, kind], root=repository) == 0
+    folder = repository / "ml" / "projects" / name
+    try:
+        ruff = str(ROOT / ".venv" / "bin" / "ruff")
+        for check in ([ruff, "check", "--no-cache", "."], [ruff, "format", "--no-cache", "--check", "."]):
+            done = subprocess.run(check, cwd=folder, capture_output=True, text=True, check=False)
+            assert done.returncode == 0, f"{' '.join(check[1:])}:\n{done.stdout}{done.stderr}"
+    finally:
+        shutil.rmtree(folder)
+
+
 @pytest.fixture(scope="module")
 def written(repository: Path) -> Path:
-    assert new_project.main(["churn-risk"], root=repository) == 0
+    """A regression (the README's sequence, tests/demo/test_add_project.py, runs a classification)."""
+    assert new_project.main(["churn-risk", "regression"], root=repository) == 0
     return repository / "ml" / "projects" / "churn-risk"
 
 
+@pytest.mark.parametrize(("kind", "metric"), [("regression", "rmse"), ("classification", "f1_macro")])
 def test_it_writes_a_wheel_skeleton_and_prints_the_stack_entry(
-    repository: Path, capsys: pytest.CaptureFixture[str]
+    repository: Path, kind: str, metric: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert new_project.main(["fraud"], root=repository) == 0
+    assert new_project.main(["fraud", kind], root=repository) == 0
     printed = capsys.readouterr().out
-    assert "- name: fraud\n      path: ml/projects/fraud\n      primaryMetric: rmse\n" in printed
+    assert f"- name: fraud\n      path: ml/projects/fraud\n      primaryMetric: {metric}\n" in printed
     # Pasted into the list it names; a second `mlops-platform:projects:` key would be refused.
     assert "mlops-platform:projects:\n" not in printed
     folder = repository / "ml" / "projects" / "fraud"
@@ -93,7 +127,11 @@ def test_it_writes_a_wheel_skeleton_and_prints_the_stack_entry(
     assert {str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file()} == expected
     scripts = tomllib.loads((folder / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["fraud-train"] == "fraud_mlops.project:SCRIPTS.train"
+    spec = (folder / "src" / "fraud_mlops" / "project.py").read_text(encoding="utf-8")
+    assert f"kind=ProblemKind.{kind.upper()}," in spec
+    assert f"KIND={kind}" in (folder / "README.md").read_text(encoding="utf-8")
     assert not [path for path in folder.parent.iterdir() if path.name.startswith(".")]  # nothing left aside
+    shutil.rmtree(folder)
 
 
 @pytest.mark.e2e

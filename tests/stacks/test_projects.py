@@ -24,14 +24,15 @@ from stacks.settings import StackSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAMPION = 3
-SYNTHETIC = "churn"
+# A name no user picks: a user's own project (the README's `churn`, say) may sit beside it.
+SYNTHETIC = "suite-probe"
 # The least a project's job graph needs: a training job and a scoring job, its own entry points.
 SYNTHETIC_GRAPH = """
 schema_version = 1
-package_name = "churn_mlops"
+package_name = "suite_probe_mlops"
 
 [jobs.training]
-description = "Train and gate the churn model."
+description = "Train and gate the probe model."
 schedule = { quartz_cron = "0 0 2 ? * TUE", timezone = "UTC" }
 max_concurrent_runs = 1
 timeout_seconds = 2700
@@ -39,7 +40,7 @@ parameters = ["margin"]
 
 [[jobs.training.tasks]]
 key = "train"
-entry_point = "churn-train"
+entry_point = "suite-probe-train"
 parameters = ["env", "catalog", "schema", "model_name", "experiment_name", "primary_metric"]
 depends_on = []
 max_retries = 0
@@ -47,26 +48,26 @@ timeout_seconds = 1800
 
 [[jobs.training.tasks]]
 key = "deploy"
-entry_point = "churn-deploy"
+entry_point = "suite-probe-deploy"
 parameters = ["env", "catalog", "schema", "model_name", "endpoint_name"]
 depends_on = ["train"]
 max_retries = 0
 timeout_seconds = 900
 
 [jobs.batch_inference]
-description = "Score the customers."
+description = "Score the probes."
 max_concurrent_runs = 1
 timeout_seconds = 1200
 
 [[jobs.batch_inference.tasks]]
 key = "score"
-entry_point = "churn-score"
+entry_point = "suite-probe-score"
 parameters = ["env", "catalog", "schema", "model_name"]
 depends_on = []
 max_retries = 1
 timeout_seconds = 600
 """
-SYNTHETIC_SCRIPTS = ("churn-train", "churn-deploy", "churn-score")
+SYNTHETIC_SCRIPTS = ("suite-probe-train", "suite-probe-deploy", "suite-probe-score")
 SYNTHETIC_ENTRY = {"name": SYNTHETIC, "path": f"ml/projects/{SYNTHETIC}", "primaryMetric": "accuracy"}
 
 
@@ -100,8 +101,8 @@ def with_synthetic(
     in the stack config; nothing else of the repository changes."""
     root = tmp_path_factory.mktemp("synthetic")
     dist = copied_dist(root)
-    scripts = {script: "churn_mlops.cli:main" for script in SYNTHETIC_SCRIPTS}
-    build_wheel(dist / SYNTHETIC, package="churn_mlops", graph=SYNTHETIC_GRAPH, console_scripts=scripts)
+    scripts = {script: "suite_probe_mlops.cli:main" for script in SYNTHETIC_SCRIPTS}
+    build_wheel(dist / SYNTHETIC, package="suite_probe_mlops", graph=SYNTHETIC_GRAPH, console_scripts=scripts)
     entries = stack_document(Environment.DEV)["config"][f"{PROJECT}:projects"]
     overrides = {"projects": [*entries, SYNTHETIC_ENTRY]}
     settings = settings_with(Environment.DEV, overrides)
@@ -121,24 +122,26 @@ def test_a_project_added_by_config_plans_its_own_resources(
 ) -> None:
     run, settings, dist = with_synthetic
     planned = check_project_invariants(run, settings, wheels_of(settings, dist))
-    churn = planned[SYNTHETIC]
-    assert {job["name"] for job in churn.of_type(JOB)} == {
-        "mlops-dev-churn-training",
-        "mlops-dev-churn-batch-inference",
+    probe = planned[SYNTHETIC]
+    assert {job["name"] for job in probe.of_type(JOB)} == {
+        "mlops-dev-suite-probe-training",
+        "mlops-dev-suite-probe-batch-inference",
     }
-    [endpoint] = churn.of_type(ENDPOINT)
-    assert endpoint["name"] == "mlops-dev-churn-model"
+    [endpoint] = probe.of_type(ENDPOINT)
+    assert endpoint["name"] == "mlops-dev-suite-probe-model"
     shared = {settings.databricks.readers_group, settings.databricks.deployers_group}
-    assert groups_granted(churn) - shared == {"mlops-churn-developers"}
-    names = {r.name for r in churn.resources}
+    assert groups_granted(probe) - shared == {"mlops-suite-probe-developers"}
+    names = {r.name for r in probe.resources}
     assert {
-        "databricks-churn-uc-schema",
-        "databricks-churn-registry-model",
-        "databricks-churn-jobs-training",
+        "databricks-suite-probe-uc-schema",
+        "databricks-suite-probe-registry-model",
+        "databricks-suite-probe-jobs-training",
     } <= (names)
     # A new project moves no state: none of its resources takes over a former URN.
-    assert all(not r.aliases for r in churn.resources)
-    assert run.exports["projects"][SYNTHETIC]["registeredModelName"] == "mlops_dev.churn.churn_model"
+    assert all(not r.aliases for r in probe.resources)
+    assert (
+        run.exports["projects"][SYNTHETIC]["registeredModelName"] == "mlops_dev.suite_probe.suite_probe_model"
+    )
 
 
 def test_adding_a_project_leaves_the_others_resources_as_they_were(
@@ -159,4 +162,4 @@ def test_adding_a_project_leaves_the_others_resources_as_they_were(
     assert changed == ["databricks-uc-catalog-grants", "drift-alert-rule"]
     added = sorted(urn.rsplit("::", 1)[1] for urn in set(after) - set(before))
     assert all(name.startswith(f"databricks-{SYNTHETIC}") for name in added if "secrets" not in name)
-    assert "databricks-secrets-developers-churn-acl" in added
+    assert "databricks-secrets-developers-suite-probe-acl" in added

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from stacks.loading import load_settings
-from stacks.new_project import NewProject, stack_entry
+from stacks.new_project import NewProject, load_kind, stack_entry
 from stacks.offline import run_offline, stack_config_from_file
 from stacks.plan import EXIT_BAD_CONFIG, PROJECT, main
 from stacks.stack_file import StackFileError, read_stack_file
@@ -43,7 +43,7 @@ def test_a_pasted_second_projects_key_is_refused_naming_file_line_and_key(
     # What a user did with the entry `make new-project` printed (with its header, as it once was):
     # pasted at the end of the file. The CLI would keep the last list: dev without Iris and diabetes.
     stack_file = root / "Pulumi.dev.yaml"
-    pasted = f"  {PROJECT}:projects:\n{stack_entry(NewProject('churn'))}"
+    pasted = f"  {PROJECT}:projects:\n{stack_entry(NewProject('churn', load_kind('regression', ROOT)))}"
     stack_file.write_text(stack_file.read_text(encoding="utf-8") + pasted, encoding="utf-8")
     text = stack_file.read_text(encoding="utf-8")
     first, again = _line_of(text, f"{PROJECT}:projects:", 0), _line_of(text, f"{PROJECT}:projects:", 1)

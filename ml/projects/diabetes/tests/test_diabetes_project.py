@@ -9,8 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-from diabetes_mlops.project import PROJECT, SCRIPTS
-from diabetes_support import local_home
 from iris_mlops.backends import select_backend
 from iris_mlops.context import TaskContext
 from iris_mlops.job_graph import load_job_graph
@@ -18,6 +16,9 @@ from iris_mlops.runner import run_job
 from iris_mlops.serving import champion_app, serve_in_thread
 from iris_mlops.steps.approve import GATE_STATUS_TAG
 from iris_mlops.vocabulary import CHAMPION
+
+from diabetes_mlops.project import PROJECT, SCRIPTS
+from diabetes_support import local_home
 
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 GRAPH = load_job_graph(PROJECT.package)
