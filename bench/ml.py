@@ -5,11 +5,6 @@ Everything runs against a throwaway IRIS_MLOPS_HOME, so the real `.local/` is ne
 
 from __future__ import annotations
 
-import os
-import tempfile
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import mlflow
@@ -21,6 +16,7 @@ from iris_mlops.iris_project import IRIS
 from iris_mlops.job_graph import load_job_graph
 from iris_mlops.runner import Isolation, run_job
 
+from bench.local_state import best_of, local_home, timed
 from bench.measurement import Measurement
 from bench.serving_load import serving_measurements
 
@@ -28,26 +24,6 @@ BATCH_ROWS = 100_000
 REQUESTS = 300
 WARMUP_REQUESTS = 20
 MODEL = "main.iris.iris_classifier"
-
-
-@contextmanager
-def local_home() -> Iterator[Path]:
-    previous = os.environ.get("IRIS_MLOPS_HOME")
-    with tempfile.TemporaryDirectory(prefix="iris-bench-") as directory:
-        os.environ["IRIS_MLOPS_HOME"] = directory
-        try:
-            yield Path(directory)
-        finally:
-            if previous is None:
-                os.environ.pop("IRIS_MLOPS_HOME")
-            else:
-                os.environ["IRIS_MLOPS_HOME"] = previous
-
-
-def timed(action: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    action()
-    return time.perf_counter() - started
 
 
 def training_job(home: Path) -> Measurement:
@@ -67,11 +43,6 @@ def new_samples(rows: int, seed: int = 0) -> pd.DataFrame:
     features = picked.loc[:, list(FEATURE_COLUMNS)] + rng.normal(0, 0.05, (rows, len(FEATURE_COLUMNS)))
     features.insert(0, KEY_COLUMN, np.arange(rows, dtype="int64"))
     return features
-
-
-def best_of(action: Callable[[], object], repeats: int = 3) -> float:
-    """The fastest of a few runs: scoring 100k rows takes milliseconds, so one run is noise."""
-    return min(timed(action) for _ in range(repeats))
 
 
 def batch_inference(home: Path) -> list[Measurement]:
@@ -100,11 +71,6 @@ def batch_inference(home: Path) -> list[Measurement]:
             baseline,
         ),
     ]
-
-
-def trained_home() -> None:
-    """The training job once, in-process, on the current IRIS_MLOPS_HOME."""
-    run_job(load_job_graph().job("training"))
 
 
 def ml_measurements() -> list[Measurement]:

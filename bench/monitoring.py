@@ -20,8 +20,8 @@ from iris_mlops.samples import new_samples
 from iris_mlops.steps.monitor import monitor
 from iris_mlops.vocabulary import CHAMPION
 
+from bench.local_state import best_of, local_home, timed, trained_home
 from bench.measurement import Measurement
-from bench.ml import best_of, local_home, timed, trained_home
 
 SCORED_ROWS = 1_000_000
 

@@ -38,6 +38,7 @@ from iris_mlops.data import FEATURE_COLUMNS, load_iris_frame
 from iris_mlops.serving import invocations_path
 from iris_mlops.serving_launch import free_port, serve_in_subprocess, wait_until_ready
 
+from bench.local_state import local_home, trained_home
 from bench.measurement import Measurement, render
 
 HOST = "127.0.0.1"
@@ -209,8 +210,6 @@ def main() -> None:
     """Train once in a throwaway home, then print every round and the median ratios."""
     from rich.console import Console  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
-
-    from bench.ml import local_home, trained_home  # noqa: PLC0415
 
     started = time.perf_counter()
     with local_home() as home:

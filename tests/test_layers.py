@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import sys
 from dataclasses import dataclass
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 import pytest
@@ -357,3 +358,24 @@ ONE_MODULE_EACH = ("serving", "runner", "offline", "job_graph", "drift", "projec
 @pytest.mark.parametrize("name", ONE_MODULE_EACH)
 def test_a_once_ambiguous_module_name_names_one_module(name: str) -> None:
     assert len([module for module in MODULES if module.rsplit(".", 1)[-1] == name]) <= 1
+
+
+def _circle(package: str) -> list[str] | None:
+    """One import circle among the package's modules (graphlib names it), or None."""
+    graph = {
+        module: {name for name in names if name in MODULES and name != module}
+        for module, names in MODULES.items()
+        if module.split(".")[0] == package
+    }
+    try:
+        TopologicalSorter(graph).prepare()
+    except CycleError as error:
+        return list(error.args[1])
+    return None
+
+
+@pytest.mark.parametrize("package", sorted(p for p in OURS if p != "iris_mlops"))
+def test_no_module_imports_itself_through_others(package: str) -> None:
+    """A circle makes the order of first imports matter (a name half-defined), and hides which
+    module owns what; a function-level import that only breaks it at run time counts too."""
+    assert _circle(package) is None, f"import circle: {' -> '.join(_circle(package) or ())}"

@@ -1,0 +1,44 @@
+"""What the ML benches share: a throwaway local home (IRIS_MLOPS_HOME) with Iris trained in it, so the
+real `.local/` is never touched, and the timers they measure with."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from iris_mlops.job_graph import load_job_graph
+from iris_mlops.runner import run_job
+
+
+@contextmanager
+def local_home() -> Iterator[Path]:
+    previous = os.environ.get("IRIS_MLOPS_HOME")
+    with tempfile.TemporaryDirectory(prefix="iris-bench-") as directory:
+        os.environ["IRIS_MLOPS_HOME"] = directory
+        try:
+            yield Path(directory)
+        finally:
+            if previous is None:
+                os.environ.pop("IRIS_MLOPS_HOME")
+            else:
+                os.environ["IRIS_MLOPS_HOME"] = previous
+
+
+def timed(action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def best_of(action: Callable[[], object], repeats: int = 3) -> float:
+    """The fastest of a few runs: scoring 100k rows takes milliseconds, so one run is noise."""
+    return min(timed(action) for _ in range(repeats))
+
+
+def trained_home() -> None:
+    """The training job once, in-process, on the current IRIS_MLOPS_HOME."""
+    run_job(load_job_graph().job("training"))
