@@ -20,7 +20,8 @@ from bootstrap.program import config_values, program
 from core.pulumi_project import BOOTSTRAP_PROJECT
 from stacks.loading import ConfigError
 from stacks.offline import FAKE_SUBSCRIPTION_ID, OfflineRun, run_offline, stack_config_from_file
-from stacks.plan import EXIT_BAD_CONFIG, plan_json, print_stack
+from stacks.plan import EXIT_BAD_CONFIG, plan_json
+from stacks.plan_view import print_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK_FILE_PREFIX = "Pulumi."

@@ -12,7 +12,8 @@ from rich.table import Table
 from core.environment import Environment
 from stacks.console import FOLD
 from stacks.offline import OfflineRun
-from stacks.plan import critical_path, settings_differences
+from stacks.plan import settings_differences
+from stacks.plan_view import critical_path
 
 # Where a resource lives, by its type token's package.
 PROVIDERS = {"azure-native": "Azure", "databricks": "Databricks", "github": "GitHub", "time": "waits (time)"}

@@ -54,6 +54,7 @@ LAYERS: dict[str, int] = {
     "stacks.offline_fakes": TOOLS,
     "stacks.offline_record": TOOLS,
     "stacks.plan": TOOLS,
+    "stacks.plan_view": TOOLS,
     "stacks.promote": TOOLS,
     "stacks.reference": TOOLS,
     "stacks.new_project": TOOLS,

@@ -15,16 +15,8 @@ from rich.console import Console
 from core.environment import Environment
 from stacks.console import cli_console
 from stacks.offline import OfflineRun
-from stacks.plan import (
-    EXIT_BAD_CONFIG,
-    critical_path,
-    main,
-    plan_json,
-    print_comparison,
-    print_notes,
-    render_tree,
-    settings_differences,
-)
+from stacks.plan import EXIT_BAD_CONFIG, main, plan_json, print_comparison, settings_differences
+from stacks.plan_view import critical_path, print_notes, render_tree
 
 ROOT = Path(__file__).resolve().parents[2]
 
