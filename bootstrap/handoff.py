@@ -33,7 +33,7 @@ from bootstrap.codeowners import CODEOWNERS, codeowners
 from core.environment import Environment
 from infra.bootstrap_interface import BootstrapOutputs, interface_keys
 from stacks.loading import NAMESPACE
-from stacks.promote import round_trip_yaml
+from stacks.yaml_round_trip import round_trip_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = f"{NAMESPACE}bootstrap"

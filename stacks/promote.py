@@ -30,24 +30,22 @@ import difflib
 import hashlib
 import importlib
 import io
-import itertools
 import sys
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from rich.syntax import Syntax
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
-from ruamel.yaml.tokens import CommentToken
 
 from core.environment import PROMOTION_ORDER, Environment
 from core.pulumi_project import PROJECT
 from stacks.console import cli_console
 from stacks.projects import PROJECTS_KEY
+from stacks.yaml_round_trip import put_keeping_comments, round_trip_yaml
 
 NAMESPACE = PROJECT  # config keys are "<project>:<section>"
 PER_PROJECT = f"{PROJECTS_KEY}[]."
@@ -107,27 +105,6 @@ def built_wheel_version(folder: Path) -> str:
     return str(version)
 
 
-def _indentation(text: str) -> tuple[int, int]:
-    """The file's mapping indent and the offset of `-` under a sequence's parent key."""
-    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    depths = [len(line) - len(line.lstrip(" ")) for line in lines]
-    mapping = min((d for d in depths if d > 0), default=2)
-    for (parent, parent_depth), (line, depth) in itertools.pairwise(zip(lines, depths, strict=True)):
-        if parent.rstrip().endswith(":") and line.lstrip().startswith("- "):
-            return mapping, depth - parent_depth
-    return mapping, mapping
-
-
-def round_trip_yaml(text: str) -> YAML:
-    """A round-trip YAML that writes back with the file's own indentation and quoting."""
-    mapping, offset = _indentation(text)
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    yaml.width = 4096  # never re-wrap long values
-    yaml.indent(mapping=mapping, sequence=offset + 2, offset=offset)
-    return yaml
-
-
 def _load(path: Path) -> tuple[str, YAML, CommentedMap]:
     if not path.is_file():
         raise PromotionRefusedError(f"{path.name} not found in {path.parent}")
@@ -145,21 +122,6 @@ def _load(path: Path) -> tuple[str, YAML, CommentedMap]:
 
 
 _MISSING = object()
-
-
-def _put(entry: CommentedMap, field: str, value: Any) -> None:
-    """Set ``field``; a new last key takes over the comment lines that followed the former last one
-    (ruamel keeps them on that key: the next section's comment would land above the new key)."""
-    last = next(reversed(entry), None) if field not in entry else None
-    entry[field] = value
-    token = entry.ca.items.get(last, [None, None, None, None])[2] if last is not None else None
-    if token is None:
-        return
-    inline, newline, following = token.value.partition("\n")
-    if not following:
-        return
-    token.value = inline + newline  # the former last key keeps its own inline comment
-    entry.ca.items[field] = [None, None, CommentToken("\n" + following, token.start_mark), None]
 
 
 def _projects(document: CommentedMap) -> dict[str, CommentedMap]:
@@ -245,7 +207,7 @@ def plan_promotion(root: Path, source: str, target: str, keys: Sequence[str]) ->
             if value is _MISSING:
                 del target_entry[field]
             else:
-                _put(target_entry, field, copy.deepcopy(value))
+                put_keeping_comments(target_entry, field, copy.deepcopy(value))
     buffer = io.StringIO()
     yaml.dump(target_document, buffer)
     after = buffer.getvalue() if changed else before

@@ -56,6 +56,7 @@ LAYERS: dict[str, int] = {
     "stacks.plan": TOOLS,
     "stacks.plan_view": TOOLS,
     "stacks.promote": TOOLS,
+    "stacks.yaml_round_trip": TOOLS,
     "stacks.reference": TOOLS,
     "stacks.new_project": TOOLS,
     "bootstrap.plan": TOOLS,

@@ -21,8 +21,8 @@ from stacks.promote import (
     main,
     plan_promotion,
     promotion_pair,
-    round_trip_yaml,
 )
+from stacks.yaml_round_trip import round_trip_yaml
 
 KEYS = ("projects[].primaryMetric", "projects[].margin", WHEEL_VERSION_KEY)
 PROMOTED_LEAVES = ("primaryMetric:", "margin:", "wheelVersion:")
