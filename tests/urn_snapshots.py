@@ -9,7 +9,7 @@ from pathlib import Path
 
 from stacks.offline import RecordedResource
 
-RECORD = "UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest -q tests/infra/test_snapshots.py tests/bootstrap"
+RECORD = "UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest -q -k committed_snapshot tests/infra tests/bootstrap"
 
 
 def _belongs_to(urn: str, project: str) -> bool:

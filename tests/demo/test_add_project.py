@@ -9,8 +9,10 @@ second time tests nothing new and would double `make test`'s time. What does rea
 `make lint` (ruff and mypy over every file, the new project's included), the new project's own
 tests (the README block runs them), and the tests that plan every stack or iterate over every
 project of a stack file or of ml/projects: tests/infra (the four stacks' plans, URN snapshots,
-jobs, workloads, identities, contract), tests/stacks/test_projects.py (per-project invariants),
-test_access_invariants.py, test_promote.py (every project's pin), and the policy pack on the plans.
+jobs, workloads, identities, contract, what waits for a job), tests/stacks/test_projects.py
+(per-project invariants), test_access_invariants.py, test_wiring.py (each project's wheel upload),
+test_stack_file_mistakes.py (the project folders listed), test_promote.py (every project's pin),
+and the policy pack on the plans.
 The run shares the docs test's clone and its already-run README block: a second clone would redo
 that block's `make setup`, the project's tests and `make wheel` (tens of seconds).
 """

@@ -21,6 +21,7 @@ from harness import StackPlans, after_deploy, trained_workspace
 from core.environment import Environment
 from stacks.offline import OfflineRun
 from stacks.offline_fakes import Viewer
+from stacks.plan import stack_projects
 
 SERVING = "databricks:index/modelServing:ModelServing"
 MONITOR = "databricks:index/qualityMonitor:QualityMonitor"
@@ -75,8 +76,7 @@ def test_the_deployer_sees_the_table_it_must_monitor(trained_plans: dict[Environ
     create a monitor (and creating one as catalog owner needs SELECT on the table too)."""
     uat = trained_plans[Environment.UAT]
     assert {r.name for r in uat.of_type(MONITOR)} == {
-        "databricks-iris-monitoring-monitor",
-        "databricks-diabetes-monitoring-monitor",
+        f"databricks-{name}-monitoring-monitor" for name in stack_projects(Environment.UAT)
     }
 
 
@@ -84,7 +84,7 @@ def test_every_project_monitor_has_its_own_assets_folder(
     trained_plans: dict[Environment, OfflineRun],
 ) -> None:
     folders = [r.plain_inputs()["assetsDir"] for r in trained_plans[Environment.PROD].of_type(MONITOR)]
-    assert len(folders) == len(set(folders)) == 2
+    assert len(folders) == len(set(folders)) == len(stack_projects(Environment.PROD))
 
 
 def test_a_preview_that_cannot_read_the_alias_shows_no_endpoint_and_says_why(plan_with: StackPlans) -> None:
@@ -94,7 +94,7 @@ def test_a_preview_that_cannot_read_the_alias_shows_no_endpoint_and_says_why(pla
     preview = plan_with(Environment.DEV, workspace=workspace)
     assert preview.of_type(SERVING) == []
     warnings = [text for severity, text in preview.messages if severity == "warning"]
-    assert len(warnings) == 2
+    assert len(warnings) == len(stack_projects(Environment.DEV))  # one per project's endpoint
     assert all("may only browse the model" in text and "the deploy decides" in text for text in warnings)
 
 

@@ -125,4 +125,7 @@ def test_a_project_path_that_is_not_a_project_folder_is_refused_naming_what_is_m
     stack_file.write_text(text.replace("path: ml/projects/diabetes", f"path: {path}"), encoding="utf-8")
     error = _plan_dev(root, capsys)
     assert f'dev: {PROJECT}:projects[diabetes].path = "{path}": not a project folder: {missing}' in error
-    assert "project folders: ml, ml/projects/diabetes" in error
+    listed = error.split("project folders: ", 1)[1].splitlines()[0].split(", ")
+    # Every folder with a pyproject.toml, sorted: the committed projects, and any a user added.
+    assert {"ml", "ml/projects/diabetes"} <= set(listed)
+    assert listed == sorted(listed)

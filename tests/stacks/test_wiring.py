@@ -16,7 +16,7 @@ from stacks import offline, wiring
 from stacks.loading import PROJECT, ConfigError
 from stacks.offline import OfflineRun, RecordedResource, run_offline
 from stacks.plan import main as plan_main
-from stacks.plan import stack_settings
+from stacks.plan import stack_projects, stack_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 JOB = "databricks:index/job:Job"
@@ -195,7 +195,9 @@ def test_the_wheel_upload_names_its_source_relative_to_the_project(
     sources = sorted(
         upload.plain_inputs()["source"] for upload in plans[environment].of_type("databricks:index/file:File")
     )
-    assert [source.split("-")[0] for source in sources] == [
-        "dist/diabetes/diabetes_mlops", "dist/iris/iris_mlops"
-    ]  # fmt: skip
+    # One wheel per project of the stack file, from its own dist/<name>/ (a user's added one too).
+    assert {Path(source).parent.as_posix() for source in sources} == {
+        f"dist/{name}" for name in stack_projects(environment)
+    }
+    assert len(sources) == len(stack_projects(environment))
     assert all((ROOT / source).is_file() for source in sources)
