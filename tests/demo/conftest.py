@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -102,6 +103,13 @@ AFTER_THE_BLOCKS = (
 )
 
 
+def _link_or_copy(source: str, destination: str) -> None:
+    try:
+        os.link(source, destination)
+    except OSError:  # another file system
+        shutil.copy2(source, destination)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def docs_runs(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -117,6 +125,11 @@ def docs_runs(
     work = tmp_path_factory.mktemp("docs")
     clone = fresh_clone(ROOT, work / "clone")
     link_venv(clone, ROOT / ".venv")
+    # mypy's cache from the suite's own `make lint` (if it ran), hard-linked (~0.5 GB): mypy checks
+    # a cached module's source hash when its mtime differs, so only what the steps change is
+    # analysed again, and it replaces a cache file (write aside, rename), never writes into one.
+    if (ROOT / ".mypy_cache").is_dir():
+        shutil.copytree(ROOT / ".mypy_cache", clone / ".mypy_cache", copy_function=_link_or_copy)
     for command in (["git", "init", "-q"], ["git", "add", "-A"]):  # pre-commit reads git's file list
         subprocess.run(command, cwd=clone, check=True)
     steps = [
