@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -181,10 +182,19 @@ def test_the_wheel_carries_the_commit_its_source_comes_from(built_wheel: Path) -
     with zipfile.ZipFile(built_wheel) as archive:
         packaged = archive.read(PACKAGED_MEMBER).decode().strip()
     assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?", packaged)
-    last_ml_commit = subprocess.run(
-        ["git", "log", "-1", "--format=%H", "--", "ml"], cwd=REPO, capture_output=True, text=True, check=True
+    # Iris's sources are ml/ less the folders its build hook excludes (the other projects, the
+    # scaffold's template): a commit that touches only those is not the wheel's source commit.
+    pyproject = tomllib.loads((REPO / "ml" / "pyproject.toml").read_text(encoding="utf-8"))
+    not_sources = pyproject["tool"]["hatch"]["build"]["hooks"]["custom"]["exclude"]
+    excluded = [f":(exclude)ml/{folder}" for folder in not_sources]
+    last_source_commit = subprocess.run(
+        ["git", "log", "-1", "--format=%H", "--", "ml", *excluded],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    assert packaged.removesuffix("-dirty") == last_ml_commit.stdout.strip()
+    assert packaged.removesuffix("-dirty") == last_source_commit.stdout.strip()
 
 
 def test_provenance_prefers_the_override_then_the_wheels_commit(monkeypatch: pytest.MonkeyPatch) -> None:
