@@ -14,6 +14,7 @@ from typing import TypeVar
 import mlflow
 import pandas as pd
 import pyarrow as pa
+import pyarrow.fs as pa_fs
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError
 from mlflow import MlflowClient
@@ -111,8 +112,17 @@ class LocalBackend:
 
     def read_table(self, table: str) -> pd.DataFrame:
         table_ = self._existing(table)
+        # Arrow's own local filesystem, not deltalake's default: that default wraps a Python object
+        # (pyarrow.fs.PyFileSystem over deltalake.fs.DeltaStorageHandler, deltalake/table.py
+        # to_pyarrow_dataset), and in about a third of reads an Arrow pool thread, finishing the scan
+        # after to_table returned, drops its last reference. Releasing it takes the GIL; once the
+        # interpreter is finalising, CPython 3.11 ends such a thread with pthread_exit (take_gil),
+        # whose unwinding through that noexcept C++ destructor calls std::terminate: a job that
+        # exits right after its last read aborted with "terminate called without an active
+        # exception": python -m bench.exit_race forces that ordering.
+        local = pa_fs.SubTreeFileSystem(str(self.table_path(table)), pa_fs.LocalFileSystem())
         with self._readable(table):
-            return table_.to_pandas()
+            return table_.to_pandas(filesystem=local)
 
     def merge_rows(
         self, table: str, rows: pd.DataFrame, keys: Sequence[str], metadata: Mapping[str, str]
