@@ -53,7 +53,9 @@ def main(runs: int) -> None:
             write_deltalake(str(table), pd.DataFrame({"x": range(part * 10, part * 10 + 10)}), mode="append")
         aborts = 0
         for _ in range(runs):
-            done = subprocess.run([sys.executable, "-c", CHILD, home], capture_output=True, text=True, check=False)
+            done = subprocess.run(
+                [sys.executable, "-c", CHILD, home], capture_output=True, text=True, check=False
+            )
             aborts += done.returncode == -signal.SIGABRT
             print(f"exit {done.returncode}", flush=True)
         print(f"{aborts} aborts in {runs} runs")
