@@ -110,6 +110,23 @@ class FakeFrame:
     def toPandas(self) -> pd.DataFrame:  # noqa: N802 - pyspark's name
         return self.data.copy()
 
+    def where(self, condition: str) -> FakeFrame:
+        """Only the window the monitor reads (backends/databricks.py, `window_condition`)."""
+        window = _WINDOW.fullmatch(condition)
+        if window is None:
+            raise SparkError(f"the fake workspace does not filter on: {condition}")
+        if self._data is None:  # lazy, as on Spark Connect: the action raises
+            return self
+        data = self._data
+        when = pd.to_datetime(data[window["column"]], utc=True)
+        start, end = pd.Timestamp(window["start"]), pd.Timestamp(window["end"])
+        return FakeFrame(self.sparkSession, data[(when >= start) & (when < end)])
+
+    def select(self, *columns: str) -> FakeFrame:
+        if self._data is None:
+            return self
+        return FakeFrame(self.sparkSession, self.data.loc[:, list(columns)])
+
     def limit(self, rows: int) -> FakeFrame:
         return FakeFrame(self.sparkSession, self.data.head(rows))
 
@@ -147,6 +164,9 @@ _MERGE = re.compile(
 )
 _ON = re.compile(r"target\.(\w+) = source\.\1")
 _DELETE = re.compile(r"DELETE FROM (?P<table>\S+) WHERE (?P<column>\w+) < DATE'(?P<day>\d{4}-\d{2}-\d{2})'$")
+_WINDOW = re.compile(
+    r"(?P<column>\w+) >= TIMESTAMP'(?P<start>[\d\- :]+Z)' AND (?P=column) < TIMESTAMP'(?P<end>[\d\- :]+Z)'"
+)
 _PROPERTIES = re.compile(r"ALTER TABLE (?P<table>\S+) SET TBLPROPERTIES \((?P<pairs>.*)\)$")
 _PAIR = re.compile(r"'((?:[^'\\]|\\.)*)' = '((?:[^'\\]|\\.)*)'")
 

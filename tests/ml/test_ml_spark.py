@@ -20,6 +20,7 @@ from iris_mlops.data import FEATURE_COLUMNS, KEY_COLUMN, load_iris_frame
 from iris_mlops.errors import MissingStateError
 from iris_mlops.iris_project import IRIS
 from iris_mlops.params import TaskParameters
+from iris_mlops.scoring import prediction_rows
 from iris_mlops.steps.monitor import current_window, earlier_retrain, scored_in
 from iris_mlops.vocabulary import PREDICTION_COLUMN, SCORED_ON_COLUMN, VERSION_COLUMN
 from mlflow import MlflowClient
@@ -148,3 +149,48 @@ def test_driver_and_spark_udf_scoring_write_one_schema_append_per_utc_day_and_pr
         backend.delete_before(f"{CATALOG}.{schema}.never_written", SCORED_ON_COLUMN, date(2031, 3, 2), {})
         == 0
     )
+
+
+def collected_frames(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every DataFrame brought to the driver with `toPandas` (classic and Connect), recorded."""
+    from pyspark.sql.classic.dataframe import DataFrame as ClassicFrame  # noqa: PLC0415
+    from pyspark.sql.connect.dataframe import DataFrame as ConnectFrame  # noqa: PLC0415
+
+    frames: list[Any] = []
+    for kind in (ClassicFrame, ConnectFrame):
+
+        def to_pandas(self: Any, real: Any = kind.toPandas) -> Any:
+            frames.append(self)
+            return real(self)
+
+        monkeypatch.setattr(kind, "toPandas", to_pandas)
+    return frames
+
+
+def test_the_monitors_window_is_filtered_in_the_scan_in_any_session_time_zone(
+    session: DeltaStandIn, schema: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What reaches the driver is the scan with the window's filter pushed into it, never the table."""
+    backend, table = backend_on(session), f"{CATALOG}.{schema}.predictions"
+    frame = load_iris_frame()
+    first = datetime(2031, 3, 1, 23, 30, tzinfo=UTC)
+    for day in range(3):
+        rows = prediction_rows(IRIS, frame, ["setosa"] * len(frame), "1", first + timedelta(days=day))
+        backend.merge_rows(table, rows, IRIS.prediction_keys, METADATA)
+    start, end, _ = current_window(first + timedelta(days=1))
+    collected = collected_frames(monkeypatch)
+    session.spark.conf.set("spark.sql.session.timeZone", "Pacific/Kiritimati")  # 14 h ahead of UTC
+    try:
+        window = backend.read_window(table, "scored_at", start, end, [KEY_COLUMN, SCORED_ON_COLUMN])
+        capsys.readouterr()
+        [read] = collected
+        read.explain()
+    finally:
+        session.spark.conf.set("spark.sql.session.timeZone", "UTC")
+    assert len(window) == len(frame)
+    assert set(window[SCORED_ON_COLUMN]) == {date(2031, 3, 2)}  # the UTC day, not Kiritimati's
+    plan = capsys.readouterr().out
+    pushed = re.search(r"PushedFilters: \[([^\]]*)", plan)  # the plan truncates long lists
+    assert pushed is not None, plan
+    assert "GreaterThanOrEqual(scored_at," in pushed[1], plan
+    assert "LessThan(scored_at" in pushed[1], plan

@@ -32,6 +32,13 @@ class Backend(Protocol):
     def read_table(self, table: str) -> pd.DataFrame:
         """Read a whole `catalog.schema.table` (small tables only)."""
 
+    def read_window(
+        self, table: str, column: str, start: datetime, end: datetime, columns: Sequence[str]
+    ) -> pd.DataFrame:
+        """`columns` of the rows whose timestamp `column` is in [start, end), the filter pushed into
+        the read (files and row groups outside the window are never read); a missing table raises
+        MissingStateError."""
+
     def merge_rows(
         self, table: str, rows: pd.DataFrame, keys: Sequence[str], metadata: Mapping[str, str]
     ) -> int:

@@ -18,7 +18,7 @@ pyspark exists only on a Databricks runtime, so it is imported inside the functi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -78,6 +78,13 @@ def merge_statement(table: str, source_view: str, keys: Sequence[str]) -> str:
 def delete_statement(table: str, column: str, before: date) -> str:
     """Delta DELETE of the rows whose date `column` is before `before` (a validated identifier)."""
     return f"DELETE FROM {table} WHERE {column} < DATE'{before.isoformat()}'"  # noqa: S608 - no user text
+
+
+def window_condition(column: str, start: datetime, end: datetime) -> str:
+    """`column` in [start, end), as SQL with UTC timestamp literals (an explicit zone, so the
+    session time zone does not move the window; Spark SQL "Literals", timestamp)."""
+    bounds = (f"TIMESTAMP'{when.astimezone(UTC):%Y-%m-%d %H:%M:%S}Z'" for when in (start, end))
+    return "{0} >= {1} AND {0} < {2}".format(column, *bounds)
 
 
 def _sql_string(value: str) -> str:
@@ -176,13 +183,29 @@ class DatabricksBackend:
             ) from error
 
     def read_table(self, table: str) -> pd.DataFrame:
+        return self._collect(table, lambda: self._spark().table(table))
+
+    def _collect(self, table: str, frame: Callable[[], DataFrame]) -> pd.DataFrame:
+        """`frame()` on the driver; a missing `table` (raised at `spark.table()` on a classic
+        session, at `toPandas()` on Connect) as MissingStateError."""
         try:
-            frame: pd.DataFrame = self._spark().table(table).toPandas()
+            rows: pd.DataFrame = frame().toPandas()
         except Exception as error:
             if error_condition(error) != TABLE_NOT_FOUND:
                 raise
             raise MissingStateError(f"table {table} does not exist yet ({TABLE_NOT_FOUND})") from error
-        return frame
+        return rows
+
+    def window_frame(self, table: str, column: str, start: datetime, end: datetime) -> DataFrame:
+        """The rows of `table` in [start, end) of `column`, as a lazy Spark DataFrame: the filter is
+        part of the scan, so Delta skips the files outside the window by their statistics (the
+        plan's `PushedFilters`) and only the window's rows go on."""
+        return self._spark().table(table).where(window_condition(column, start, end))
+
+    def read_window(
+        self, table: str, column: str, start: datetime, end: datetime, columns: Sequence[str]
+    ) -> pd.DataFrame:
+        return self._collect(table, lambda: self.window_frame(table, column, start, end).select(*columns))
 
     def _merge(self, table: str, rows: DataFrame, keys: Sequence[str], metadata: Mapping[str, str]) -> int:
         """Upsert `rows` into `table`; the number of rows the MERGE inserted or updated."""

@@ -19,6 +19,7 @@ from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
+from pyarrow import dataset
 
 from iris_mlops.errors import MissingStateError, StateError
 from iris_mlops.faults import TABLE_WRITTEN, checkpoint
@@ -123,6 +124,21 @@ class LocalBackend:
         local = pa_fs.SubTreeFileSystem(str(self.table_path(table)), pa_fs.LocalFileSystem())
         with self._readable(table):
             return table_.to_pandas(filesystem=local)
+
+    def read_window(
+        self, table: str, column: str, start: datetime, end: datetime, columns: Sequence[str]
+    ) -> pd.DataFrame:
+        """Delta's per-file min/max statistics drop the files outside [start, end) before any is
+        opened (`file_pruning_predicate`, deltalake `DeltaTable.file_uris`); the rows are then
+        filtered in the parquet scan (pyarrow row-group statistics, then rows)."""
+        inside = [(column, ">=", start), (column, "<", end)]
+        table_ = self._existing(table)
+        with self._readable(table):
+            data = table_.to_pyarrow_dataset(file_pruning_predicate=inside)
+            rows = data.to_table(
+                columns=list(columns), filter=(dataset.field(column) >= start) & (dataset.field(column) < end)
+            )
+            return rows.to_pandas()
 
     def merge_rows(
         self, table: str, rows: pd.DataFrame, keys: Sequence[str], metadata: Mapping[str, str]

@@ -64,11 +64,9 @@ def scored_in(ctx: TaskContext, start: datetime, end: datetime) -> pd.DataFrame:
     frames = []
     for table in scored_tables(ctx):
         try:
-            scored = ctx.backend.read_table(ctx.table(table))
+            frames.append(ctx.backend.read_window(ctx.table(table), SCORED_AT_COLUMN, start, end, columns))
         except MissingStateError:
             continue
-        when = pd.to_datetime(scored[SCORED_AT_COLUMN], utc=True)
-        frames.append(scored.loc[(when >= start) & (when < end), columns])
     if not frames:
         return pd.DataFrame(columns=columns)
     return pd.concat(frames, ignore_index=True)
