@@ -13,6 +13,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import iris_mlops.steps.monitor as monitor_step
 import pytest
 from deltalake import DeltaTable
 from fault_support import front_door, in_child
@@ -33,7 +34,7 @@ from iris_mlops.retrain import (
 from iris_mlops.runner import run_job
 from iris_mlops.samples import new_samples
 from iris_mlops.steps.approve import GATE_STATUS_TAG
-from iris_mlops.steps.monitor import current_window, monitor
+from iris_mlops.steps.monitor import current_window, monitor, thresholds, window_drift
 from iris_mlops.steps.train import DRIFT_SUMMARY_TAG
 from iris_mlops.vocabulary import CHALLENGER, CHAMPION
 
@@ -237,3 +238,32 @@ def test_databricks_trigger_needs_exactly_one_training_job(found: list[int]) -> 
         DatabricksTrigger(SimpleNamespace(jobs=FakeJobs(found, [])), "x").start(
             RetrainRequest("m", "w", "{}", ())
         )  # type: ignore[arg-type]
+
+
+def test_above_the_row_limit_drift_comes_from_summaries_and_the_training_runs_profile(
+    trained: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same decisions as the exact path on a drifted window; the reference is the profile the
+    champion's training logged (the feature table is not read), the window summarised."""
+    trained_schema("drift_summaries")
+    score_shifted(trained, "drift_summaries")
+    ctx = context("drift_summaries")
+    champion = ctx.alias_version(CHAMPION)
+    assert champion is not None
+    start, end, _ = current_window(datetime.now(UTC))
+    limits = thresholds(ctx)
+    exact, window_rows, reference_rows = window_drift(ctx, champion, start, end, limits)
+    monkeypatch.setattr(monitor_step, "EXACT_MAX_ROWS", 10)
+    features = ctx.table(ctx.project.tables.features)
+    real_read = LocalBackend.read_table
+
+    def read_table(self: LocalBackend, table: str) -> Any:
+        assert table != features, "the summary path read the feature table"
+        return real_read(self, table)
+
+    monkeypatch.setattr(LocalBackend, "read_table", read_table)
+    summarised, *counts = window_drift(ctx, champion, start, end, limits)
+    assert counts == [window_rows, reference_rows]
+    assert [(r.feature, r.status) for r in summarised] == [(r.feature, r.status) for r in exact]
+    assert {r.feature for r in exact if r.drifted} >= {"petal_length_cm", "petal_width_cm"}
+    assert [r.psi for r in summarised] == pytest.approx([r.psi for r in exact], rel=1e-9)

@@ -1,4 +1,5 @@
-"""The monitor reads its window only (issue 30): a day's read never opens another day's files."""
+"""The monitor reads its window only (issue 30): a day's read never opens another day's files, and
+drift computed from bounded summaries (window_stats.py) decides as the exact computation does."""
 
 from __future__ import annotations
 
@@ -10,10 +11,18 @@ import pandas as pd
 import pytest
 from deltalake import DeltaTable
 from iris_mlops.backends.local import LocalBackend
+from iris_mlops.drift import DriftThresholds, compare
 from iris_mlops.errors import MissingStateError, StateError
 from iris_mlops.iris_project import IRIS
 from iris_mlops.scoring import prediction_rows
 from iris_mlops.vocabulary import SCORED_AT_COLUMN
+from iris_mlops.window_stats import (
+    QUANTILE_POINTS,
+    ReferenceProfile,
+    compare_summaries,
+    reference_profile,
+    summarize_frame,
+)
 
 TABLE = "main.window.iris_predictions"
 FIRST_DAY = datetime(2031, 3, 1, 4, tzinfo=UTC)
@@ -56,3 +65,51 @@ def test_a_days_read_opens_only_that_days_files(tmp_path: Path) -> None:
 def test_a_window_of_a_missing_table_is_missing_state(tmp_path: Path) -> None:
     with pytest.raises(MissingStateError):
         LocalBackend(tmp_path).read_window(TABLE, SCORED_AT_COLUMN, FIRST_DAY, FIRST_DAY + DAY, ["x"])
+
+
+# ------------------------------------------------------------- drift from summaries vs exact
+
+LIMITS = DriftThresholds(psi=0.2, p_value=0.01, min_rows=50)
+# How far a KS D read off two quantile grids may be from the exact one (window_stats' docstring).
+KS_GRID_ERROR = 2 / (QUANTILE_POINTS - 1)
+
+
+def drifting_pair(rows: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A reference and a window: one feature unchanged, one barely moved (tested, not drifted),
+    one drifted, one on a coarse grid of ties, and the class column drifted."""
+    generator = np.random.default_rng(30)
+
+    def side(shift: float, heavy: float) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "same": generator.normal(0, 1, rows),
+                "barely": generator.normal(0.05 * shift, 1, rows),
+                "moved": generator.lognormal(shift, 1, rows),
+                "ties": np.round(generator.normal(shift, 1, rows), 1),
+                "label": generator.choice(["a", "b", "c"], rows, p=[1 - 2 * heavy, heavy, heavy]),
+            }
+        )
+
+    return side(0.0, 0.2), side(1.0, 0.05).rename(columns={"label": "prediction"})
+
+
+def test_summaries_give_the_exact_decisions_psi_and_ks_within_its_grid() -> None:
+    reference, window = drifting_pair(20_000)
+    numeric = [(name, name) for name in ("same", "barely", "moved", "ties")]
+    categorical = [("label", "prediction")]
+    exact = compare(reference, window, numeric, categorical, LIMITS)
+    profile = ReferenceProfile.from_dict(reference_profile(reference, numeric, categorical).to_dict())
+    summarised = compare_summaries(profile, summarize_frame(window, profile.edges, ["prediction"]), LIMITS)
+    assert [r.status for r in summarised] == [r.status for r in exact]
+    assert {r.feature: r.drifted for r in exact} == {
+        "same": False,
+        "barely": False,
+        "moved": True,
+        "ties": True,
+        "prediction": True,
+    }
+    for approx, truth in zip(summarised, exact, strict=True):
+        assert (approx.reference_rows, approx.window_rows) == (truth.reference_rows, truth.window_rows)
+        assert approx.psi == pytest.approx(truth.psi, rel=1e-12)  # the same bin counts
+        tolerance = KS_GRID_ERROR if truth.kind == "numeric" else 1e-9
+        assert abs((approx.statistic or 0) - (truth.statistic or 0)) <= tolerance, approx.feature

@@ -13,18 +13,23 @@ from pathlib import Path
 from typing import Any
 
 import iris_mlops.backends.databricks as databricks_backend
+import pandas as pd
 import pytest
 from iris_mlops.backends.databricks import TABLE_NOT_FOUND, DatabricksBackend, error_condition, user_metadata
 from iris_mlops.context import TaskContext
 from iris_mlops.data import FEATURE_COLUMNS, KEY_COLUMN, load_iris_frame
+from iris_mlops.drift import compare
 from iris_mlops.errors import MissingStateError
 from iris_mlops.iris_project import IRIS
 from iris_mlops.params import TaskParameters
 from iris_mlops.scoring import prediction_rows
+from iris_mlops.spark_stats import RELATIVE_ERROR
 from iris_mlops.steps.monitor import current_window, earlier_retrain, scored_in
 from iris_mlops.vocabulary import PREDICTION_COLUMN, SCORED_ON_COLUMN, VERSION_COLUMN
+from iris_mlops.window_stats import Summary, WindowRequest, compare_summaries, reference_profile
 from mlflow import MlflowClient
 from spark_support import SESSION_KINDS, DeltaStandIn, local_session, stand_in_delta_writes
+from test_ml_monitor_window import KS_GRID_ERROR, LIMITS, drifting_pair
 
 # pyspark is in the tier's venv only (make test-spark); `make test` deselects the marker.
 pytestmark = pytest.mark.spark
@@ -194,3 +199,30 @@ def test_the_monitors_window_is_filtered_in_the_scan_in_any_session_time_zone(
     assert pushed is not None, plan
     assert "GreaterThanOrEqual(scored_at," in pushed[1], plan
     assert "LessThan(scored_at" in pushed[1], plan
+
+
+def test_above_the_row_limit_spark_summarises_the_window_and_decides_as_the_exact_path(
+    session: DeltaStandIn, schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """approxQuantile and aggregate counts on real Spark: exact PSI, KS D within the grid's error
+    plus the quantiles' rank error, the same decisions; only the summary reaches the driver."""
+    reference, window = drifting_pair(20_000)
+    numeric = [(name, name) for name in ("same", "barely", "moved", "ties")]
+    exact = compare(reference, window, numeric, [("label", "prediction")], LIMITS)
+    profile = reference_profile(reference, numeric, [("label", "prediction")])
+    table, day = f"{CATALOG}.{schema}.scored", datetime(2031, 3, 2, tzinfo=UTC)
+    days = pd.concat([window.assign(scored_at=day - timedelta(days=1)), window.assign(scored_at=day)])
+    session.spark.createDataFrame(days).write.saveAsTable(table)
+    collected = collected_frames(monkeypatch)
+    columns = [*profile.edges, "prediction"]
+    request = WindowRequest(columns, profile.edges, ["prediction"], max_rows=len(window) - 1)
+    summary = backend_on(session).scored_window([table], "scored_at", day, day + timedelta(days=1), request)
+    assert collected == []  # no row went to the driver
+    assert isinstance(summary, Summary)
+    assert summary.rows == len(window)
+    summarised = compare_summaries(profile, summary, LIMITS)
+    assert [r.status for r in summarised] == [r.status for r in exact]
+    for approx, truth in zip(summarised, exact, strict=True):
+        assert approx.psi == pytest.approx(truth.psi, rel=1e-9), approx.feature  # exact bin counts
+        bound = KS_GRID_ERROR + 2 * RELATIVE_ERROR if truth.kind == "numeric" else 1e-9
+        assert abs((approx.statistic or 0) - (truth.statistic or 0)) <= bound, approx.feature

@@ -19,7 +19,7 @@ alert, never a crash.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -65,13 +65,13 @@ class FeatureDrift:
         return self.status is DriftStatus.DRIFT
 
 
-def _clean(values: pd.Series | Values | Sequence[float]) -> Values:
+def clean(values: pd.Series | Values | Sequence[float]) -> Values:
     array: Values = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype="float64")
     finite: Values = array[np.isfinite(array)]
     return finite
 
 
-def _psi(expected: Values, actual: Values) -> float:
+def psi_of_shares(expected: Values, actual: Values) -> float:
     """PSI of two proportion vectors (each summing to 1), floored against empty bins."""
     e = np.clip(expected, PSI_FLOOR, None)
     a = np.clip(actual, PSI_FLOOR, None)
@@ -79,19 +79,35 @@ def _psi(expected: Values, actual: Values) -> float:
     return float(np.sum(special.rel_entr(a, e) + special.rel_entr(e, a)))
 
 
+def decile_edges(reference: Values, bins: int = PSI_BINS) -> Values:
+    """The inner edges of the reference's quantile bins (open-ended at both ends)."""
+    edges: Values = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1]))
+    return edges
+
+
+def bin_counts(edges: Values, values: Values) -> npt.NDArray[np.int64]:
+    """How many of `values` fall in each bin: [-inf, e0), [e0, e1), ..., [e_last, inf)."""
+    counts: npt.NDArray[np.int64] = np.bincount(
+        np.searchsorted(edges, values, side="right"), minlength=len(edges) + 1
+    )
+    return counts
+
+
+def psi_of_counts(expected: npt.NDArray[np.int64], actual: npt.NDArray[np.int64]) -> float:
+    return psi_of_shares(expected / expected.sum(), actual / actual.sum())
+
+
 def psi_numeric(reference: Values, window: Values, bins: int = PSI_BINS) -> float:
-    """PSI over the reference's quantile bins (open-ended at both ends)."""
-    inner = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1]))
-    expected = np.bincount(np.searchsorted(inner, reference, side="right"), minlength=len(inner) + 1)
-    actual = np.bincount(np.searchsorted(inner, window, side="right"), minlength=len(inner) + 1)
-    return _psi(expected / expected.sum(), actual / actual.sum())
+    """PSI over the reference's quantile bins."""
+    edges = decile_edges(reference, bins)
+    return psi_of_counts(bin_counts(edges, reference), bin_counts(edges, window))
 
 
-def _not_enough(feature: str, kind: str, reference: int, window: int) -> FeatureDrift:
+def not_enough(feature: str, kind: str, reference: int, window: int) -> FeatureDrift:
     return FeatureDrift(feature, kind, DriftStatus.NOT_ENOUGH_DATA, reference, window)
 
 
-def _status(psi: float, p_value: float, thresholds: DriftThresholds) -> DriftStatus:
+def status_of(psi: float, p_value: float, thresholds: DriftThresholds) -> DriftStatus:
     drifted = psi >= thresholds.psi and p_value < thresholds.p_value
     return DriftStatus.DRIFT if drifted else DriftStatus.OK
 
@@ -102,14 +118,14 @@ def numeric_drift(
     window: pd.Series | Values,
     thresholds: DriftThresholds,
 ) -> FeatureDrift:
-    ref, win = _clean(reference), _clean(window)
+    ref, win = clean(reference), clean(window)
     if min(len(ref), len(win)) < thresholds.min_rows:
-        return _not_enough(feature, "numeric", len(ref), len(win))
+        return not_enough(feature, "numeric", len(ref), len(win))
     psi = psi_numeric(ref, win)
     test = stats.ks_2samp(ref, win)
     statistic, p_value = float(test.statistic), float(test.pvalue)
     return FeatureDrift(
-        feature, "numeric", _status(psi, p_value, thresholds), len(ref), len(win), psi, statistic, p_value
+        feature, "numeric", status_of(psi, p_value, thresholds), len(ref), len(win), psi, statistic, p_value
     )
 
 
@@ -117,19 +133,28 @@ def categorical_drift(
     feature: str, reference: pd.Series, window: pd.Series, thresholds: DriftThresholds
 ) -> FeatureDrift:
     ref, win = reference.dropna().astype(str), window.dropna().astype(str)
-    if min(len(ref), len(win)) < thresholds.min_rows:
-        return _not_enough(feature, "categorical", len(ref), len(win))
-    classes = sorted(set(ref) | set(win))
-    expected = ref.value_counts(normalize=True).reindex(classes, fill_value=0.0).to_numpy()
-    observed = win.value_counts().reindex(classes, fill_value=0).to_numpy()
-    psi = _psi(expected, observed / observed.sum())
+    return categorical_drift_of_counts(
+        feature, ref.value_counts().to_dict(), win.value_counts().to_dict(), thresholds
+    )
+
+
+def categorical_drift_of_counts(
+    feature: str, reference: Mapping[str, int], window: Mapping[str, int], thresholds: DriftThresholds
+) -> FeatureDrift:
+    """The class counts of the reference and the window (what a Spark group-by returns too)."""
+    ref_rows, win_rows = sum(reference.values()), sum(window.values())
+    if min(ref_rows, win_rows) < thresholds.min_rows:
+        return not_enough(feature, "categorical", ref_rows, win_rows)
+    classes = sorted(set(reference) | set(window))
+    expected = np.array([reference.get(name, 0) for name in classes], dtype="float64") / ref_rows
+    observed = np.array([window.get(name, 0) for name in classes], dtype="int64")
+    psi = psi_of_shares(expected, observed / observed.sum())
     # A class the reference never had gets the floor share, so the test stays defined (and rejects).
     shares = np.clip(expected, PSI_FLOOR, None)
     test = stats.chisquare(observed, f_exp=shares / shares.sum() * observed.sum())
     statistic, p_value = float(test.statistic), float(test.pvalue)
-    return FeatureDrift(
-        feature, "categorical", _status(psi, p_value, thresholds), len(ref), len(win), psi, statistic, p_value
-    )
+    status = status_of(psi, p_value, thresholds)
+    return FeatureDrift(feature, "categorical", status, ref_rows, win_rows, psi, statistic, p_value)
 
 
 def compare(

@@ -11,6 +11,7 @@ import pandas as pd
 from mlflow import MlflowClient
 
 from iris_mlops.project import ProjectSpec
+from iris_mlops.window_stats import Summary, WindowRequest
 
 
 class Backend(Protocol):
@@ -38,6 +39,16 @@ class Backend(Protocol):
         """`columns` of the rows whose timestamp `column` is in [start, end), the filter pushed into
         the read (files and row groups outside the window are never read); a missing table raises
         MissingStateError."""
+
+    def count_rows(self, table: str) -> int:
+        """The table's row count from its Delta log's file statistics, no data read."""
+
+    def scored_window(
+        self, tables: Sequence[str], column: str, start: datetime, end: datetime, request: WindowRequest
+    ) -> pd.DataFrame | Summary:
+        """The rows of `tables` in [start, end) of `column` (each read as `read_window` does; a
+        missing table adds none): `request.columns` of them if `request.wants_rows(count)`, else
+        their drift Summary, computed where the rows are (window_stats.py)."""
 
     def merge_rows(
         self, table: str, rows: pd.DataFrame, keys: Sequence[str], metadata: Mapping[str, str]

@@ -18,9 +18,10 @@ pyspark exists only on a Databricks runtime, so it is imported inside the functi
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import mlflow
 import pandas as pd
@@ -28,6 +29,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from iris_mlops.backends.databricks_serving import publish
+from iris_mlops.backends.databricks_window import rows_or_summary, window_condition
 from iris_mlops.errors import MissingStateError
 from iris_mlops.project import ProjectSpec
 from iris_mlops.scoring import prediction_rows, scoring_day
@@ -39,6 +41,7 @@ from iris_mlops.vocabulary import (
     VERSION_COLUMN,
     ProblemKind,
 )
+from iris_mlops.window_stats import Summary, WindowRequest
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
@@ -52,6 +55,7 @@ __all__ = [
     "score_spark_frame",
 ]
 
+_T = TypeVar("_T")
 TRACKING_URI = "databricks"
 REGISTRY_URI = "databricks-uc"
 # Up to this many rows are scored on the driver with pandas: no model shipped to executors through
@@ -78,13 +82,6 @@ def merge_statement(table: str, source_view: str, keys: Sequence[str]) -> str:
 def delete_statement(table: str, column: str, before: date) -> str:
     """Delta DELETE of the rows whose date `column` is before `before` (a validated identifier)."""
     return f"DELETE FROM {table} WHERE {column} < DATE'{before.isoformat()}'"  # noqa: S608 - no user text
-
-
-def window_condition(column: str, start: datetime, end: datetime) -> str:
-    """`column` in [start, end), as SQL with UTC timestamp literals (an explicit zone, so the
-    session time zone does not move the window; Spark SQL "Literals", timestamp)."""
-    bounds = (f"TIMESTAMP'{when.astimezone(UTC):%Y-%m-%d %H:%M:%S}Z'" for when in (start, end))
-    return "{0} >= {1} AND {0} < {2}".format(column, *bounds)
 
 
 def _sql_string(value: str) -> str:
@@ -183,18 +180,18 @@ class DatabricksBackend:
             ) from error
 
     def read_table(self, table: str) -> pd.DataFrame:
-        return self._collect(table, lambda: self._spark().table(table))
+        rows: pd.DataFrame = self._reading(table, lambda: self._spark().table(table).toPandas())
+        return rows
 
-    def _collect(self, table: str, frame: Callable[[], DataFrame]) -> pd.DataFrame:
-        """`frame()` on the driver; a missing `table` (raised at `spark.table()` on a classic
-        session, at `toPandas()` on Connect) as MissingStateError."""
+    def _reading(self, table: str, action: Callable[[], _T]) -> _T:
+        """`action()`, with a missing `table` (raised at `spark.table()` on a classic session, at
+        the first action on Connect) as MissingStateError."""
         try:
-            rows: pd.DataFrame = frame().toPandas()
+            return action()
         except Exception as error:
             if error_condition(error) != TABLE_NOT_FOUND:
                 raise
             raise MissingStateError(f"table {table} does not exist yet ({TABLE_NOT_FOUND})") from error
-        return rows
 
     def window_frame(self, table: str, column: str, start: datetime, end: datetime) -> DataFrame:
         """The rows of `table` in [start, end) of `column`, as a lazy Spark DataFrame: the filter is
@@ -205,7 +202,34 @@ class DatabricksBackend:
     def read_window(
         self, table: str, column: str, start: datetime, end: datetime, columns: Sequence[str]
     ) -> pd.DataFrame:
-        return self._collect(table, lambda: self.window_frame(table, column, start, end).select(*columns))
+        rows: pd.DataFrame = self._reading(
+            table, lambda: self.window_frame(table, column, start, end).select(*columns).toPandas()
+        )
+        return rows
+
+    def count_rows(self, table: str) -> int:
+        """Delta answers a bare count from its log's statistics (no file is scanned)."""
+        return int(self._reading(table, lambda: self._spark().table(table).count()))
+
+    def scored_window(
+        self, tables: Sequence[str], column: str, start: datetime, end: datetime, request: WindowRequest
+    ) -> pd.DataFrame | Summary:
+        """Counted and, above `request.max_rows`, summarised by Spark: the window's rows reach the
+        driver only when they are few (spark_stats.py)."""
+
+        def counted(table: str) -> tuple[DataFrame, int]:
+            frame = self.window_frame(table, column, start, end).select(*request.columns)
+            return frame, frame.count()
+
+        frames, rows = [], 0
+        for table in tables:
+            try:
+                frame, count = self._reading(table, functools.partial(counted, table))
+            except MissingStateError:
+                continue
+            frames.append(frame)
+            rows += count
+        return rows_or_summary(frames, rows, request)
 
     def _merge(self, table: str, rows: DataFrame, keys: Sequence[str], metadata: Mapping[str, str]) -> int:
         """Upsert `rows` into `table`; the number of rows the MERGE inserted or updated."""

@@ -27,6 +27,7 @@ from iris_mlops.locks import table_write_lock
 from iris_mlops.project import ProjectSpec
 from iris_mlops.scoring import prediction_rows
 from iris_mlops.store import check_home, ensure_store
+from iris_mlops.window_stats import Summary, WindowRequest, summarize_frame
 
 HOME_ENV_VAR = "IRIS_MLOPS_HOME"
 DEFAULT_HOME = Path(".local")
@@ -139,6 +140,25 @@ class LocalBackend:
                 columns=list(columns), filter=(dataset.field(column) >= start) & (dataset.field(column) < end)
             )
             return rows.to_pandas()
+
+    def count_rows(self, table: str) -> int:
+        table_ = self._existing(table)
+        with self._readable(table):
+            return table_.count()  # the add actions' num_records (deltalake DeltaTable.count)
+
+    def scored_window(
+        self, tables: Sequence[str], column: str, start: datetime, end: datetime, request: WindowRequest
+    ) -> pd.DataFrame | Summary:
+        frames = []
+        for table in tables:
+            try:
+                frames.append(self.read_window(table, column, start, end, request.columns))
+            except MissingStateError:
+                continue
+        rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=request.columns)
+        if request.wants_rows(len(rows)):
+            return rows
+        return summarize_frame(rows, request.edges, request.classes)
 
     def merge_rows(
         self, table: str, rows: pd.DataFrame, keys: Sequence[str], metadata: Mapping[str, str]

@@ -3,6 +3,8 @@
 The window is the current UTC day ([00:00, 24:00), WINDOW_HOURS), the day the batch inference
 job scored (job_graph.toml schedules monitoring after it). The reference is the champion's
 training data: the train split of the feature table (ProjectSpec.split_holdout), what train.py fits on.
+Both are read bounded: the window's filter is pushed into the read, and above EXACT_MAX_ROWS rows
+the comparison runs on fixed-size summaries (window_drift; the reference's logged by training).
 Results: one row per window and feature in the drift table, with the champion's version; a rerun
 in the same window replaces its rows. Drift on any feature (drift.py) starts the training job once
 per window (retrain.py): the retrains table records it, and the trigger itself refuses a second run.
@@ -22,10 +24,12 @@ import pandas as pd
 
 from iris_mlops.context import RegisteredVersion, TaskContext
 from iris_mlops.drift import DriftThresholds, FeatureDrift, compare, summary
+from iris_mlops.drift_reference import champion_profile, reference_rows
 from iris_mlops.errors import MissingStateError
 from iris_mlops.retrain import RetrainRequest, RetrainStart, RetrainTrigger
 from iris_mlops.steps.approve import GATE_STATUS_TAG
-from iris_mlops.vocabulary import CHALLENGER, CHAMPION, PREDICTION_COLUMN, SCORED_AT_COLUMN, ProblemKind
+from iris_mlops.vocabulary import CHALLENGER, CHAMPION, PREDICTION_COLUMN, SCORED_AT_COLUMN
+from iris_mlops.window_stats import EXACT_MAX_ROWS, Summary, WindowRequest, compare_summaries, summarize_frame
 
 WINDOW_HOURS = 24
 DRIFT_KEYS = ("window_id", "feature")
@@ -61,15 +65,37 @@ def scored_tables(ctx: TaskContext) -> tuple[str, ...]:
 def scored_in(ctx: TaskContext, start: datetime, end: datetime) -> pd.DataFrame:
     """Rows scored in [start, end), batch and served alike; a table not there yet adds none."""
     columns = [*ctx.project.feature_columns, PREDICTION_COLUMN, SCORED_AT_COLUMN]
-    frames = []
-    for table in scored_tables(ctx):
-        try:
-            frames.append(ctx.backend.read_window(ctx.table(table), SCORED_AT_COLUMN, start, end, columns))
-        except MissingStateError:
-            continue
-    if not frames:
-        return pd.DataFrame(columns=columns)
-    return pd.concat(frames, ignore_index=True)
+    rows = scored_window(ctx, start, end, WindowRequest(columns, max_rows=None))
+    assert isinstance(rows, pd.DataFrame)  # noqa: S101 - max_rows=None asks for the rows
+    return rows
+
+
+def scored_window(
+    ctx: TaskContext, start: datetime, end: datetime, request: WindowRequest
+) -> pd.DataFrame | Summary:
+    tables = [ctx.table(table) for table in scored_tables(ctx)]
+    return ctx.backend.scored_window(tables, SCORED_AT_COLUMN, start, end, request)
+
+
+def window_drift(
+    ctx: TaskContext, champion: RegisteredVersion, start: datetime, end: datetime, limits: DriftThresholds
+) -> tuple[list[FeatureDrift], int, int]:
+    """The window's drift against the champion's training data, and both row counts. Exact
+    (drift.py, on the rows) when the window and the whole feature table have at most
+    EXACT_MAX_ROWS rows; from bounded summaries otherwise (window_stats.py): the window's computed
+    where its rows are, the reference's the one its training logged (drift_reference.py)."""
+    reference = champion_profile(ctx, champion)
+    columns = [*ctx.project.feature_columns, PREDICTION_COLUMN]
+    classes = list(reference.summary.classes)
+    request = WindowRequest(columns, reference.edges, classes, EXACT_MAX_ROWS)
+    window = scored_window(ctx, start, end, request)
+    features = ctx.table(ctx.project.tables.features)
+    if isinstance(window, pd.DataFrame) and ctx.backend.count_rows(features) <= EXACT_MAX_ROWS:
+        rows, numeric, categorical = reference_rows(ctx, champion)
+        return compare(rows, window, numeric, categorical, limits), len(window), len(rows)
+    if isinstance(window, pd.DataFrame):
+        window = summarize_frame(window, reference.edges, classes)
+    return compare_summaries(reference, window, limits), window.rows, reference.rows
 
 
 def drift_rows(
@@ -91,23 +117,6 @@ def drift_rows(
     rows["p_value_threshold"] = limits.p_value
     rows["computed_at"] = pd.Timestamp(computed_at)
     return rows.astype({"reference_rows": "int64", "window_rows": "int64"})
-
-
-def with_outcome_pairs(
-    ctx: TaskContext, reference: pd.DataFrame, champion: RegisteredVersion
-) -> tuple[pd.DataFrame, list[tuple[str, str]], list[tuple[str, str]]]:
-    """The reference, and the (reference column, window column) pairs to compare: every feature,
-    and the outcome. A classifier's predicted class shares are compared with the training labels'
-    shares; a regression's predictions with the champion's own predictions on the training rows
-    (a regression's predictions are narrower than its labels: against the labels, every window
-    would drift)."""
-    project = ctx.project
-    numeric = [(feature, feature) for feature in project.feature_columns]
-    if project.kind is ProblemKind.CLASSIFICATION:
-        return reference, numeric, [(project.label_column, PREDICTION_COLUMN)]
-    predicted = ctx.load_model(champion, CHAMPION).predict(project.features_of(reference))
-    reference = reference.assign(**{PREDICTION_COLUMN: list(predicted)})
-    return reference, [*numeric, (PREDICTION_COLUMN, PREDICTION_COLUMN)], []
 
 
 def earlier_retrain(ctx: TaskContext, window_id: str) -> str | None:
@@ -182,26 +191,22 @@ def monitor(ctx: TaskContext, trigger: RetrainTrigger | None = None, now: dateti
     limits = thresholds(ctx)
     computed_at = now or ctx.now()
     window = current_window(computed_at)
-    project = ctx.project
-    reference, _ = project.split_holdout(ctx.backend.read_table(ctx.table(project.tables.features)))
-    scored = scored_in(ctx, window[0], window[1])
-    reference, numeric, categorical = with_outcome_pairs(ctx, reference, champion)
-    results = compare(reference, scored, numeric, categorical, limits)
+    results, window_rows, reference_rows_ = window_drift(ctx, champion, window[0], window[1], limits)
     rows = drift_rows(results, window, champion.version, limits, computed_at)
-    ctx.backend.merge_rows(ctx.table(project.tables.drift), rows, DRIFT_KEYS, ctx.provenance)
+    ctx.backend.merge_rows(ctx.table(ctx.project.tables.drift), rows, DRIFT_KEYS, ctx.provenance)
     drifted = [result for result in results if result.drifted]
     with ctx.run():
         mlflow.log_params({"window_id": window[2], "champion_version": champion.version})
         mlflow.log_metrics(
             {
-                "window_rows": len(scored),
+                "window_rows": window_rows,
                 "features_drifted": len(drifted),
                 "max_psi": float(rows["psi"].max()),
             }
             if rows["psi"].notna().any()
-            else {"window_rows": len(scored), "features_drifted": 0}
+            else {"window_rows": window_rows, "features_drifted": 0}
         )
-    seen = f"window {window[2]}: {len(scored)} scored rows vs {len(reference)} training rows"
+    seen = f"window {window[2]}: {window_rows} scored rows vs {reference_rows_} training rows"
     if not drifted:
         short = [r.feature for r in results if r.status == "not_enough_data"]
         state = f"not enough data (fewer than {limits.min_rows} rows)" if short else "no drift"

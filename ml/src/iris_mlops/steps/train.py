@@ -17,6 +17,7 @@ from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import Pipeline
 
 from iris_mlops.context import TaskContext
+from iris_mlops.drift_reference import REFERENCE_ARTIFACT, training_profile
 from iris_mlops.faults import VERSION_CREATED, checkpoint
 from iris_mlops.model_trust import ARTIFACT_DIGEST_TAG, logged_model_digest
 from iris_mlops.project import TRAIN_SCORE_METRIC
@@ -83,6 +84,9 @@ def train(ctx: TaskContext, shuffle_labels_seed: int | None = None) -> str:
             project.build_estimator(regularization), features, labels, cv=CV_FOLDS, scoring=project.cv_scoring
         )
         pipeline.fit(features, labels)
+        # What the monitor compares windows with, summarised once (drift_reference.py).
+        profile = training_profile(project, train_rows, pipeline)
+        mlflow.log_dict(profile.to_dict(), REFERENCE_ARTIFACT)
         last_step = f"{pipeline.steps[-1][0]}__"  # the estimator's own parameters
         mlflow.log_params(
             {
