@@ -17,6 +17,7 @@ import pulumi
 from pulumi.runtime import config as pulumi_config
 from pulumi_azure_native import authorization
 
+from bootstrap.account import build_account
 from bootstrap.repository import Logins, build_repository, environment_logins
 from bootstrap.settings import NAMESPACE, STACK_DIRECTORY, BootstrapSettings, build_bootstrap_settings
 from core.backend import secrets_key_name, state_container_name
@@ -57,6 +58,7 @@ class Bootstrap:
     repository: RepositorySettings
     tenant_id: pulumi.Output[str]
     subscription_id: pulumi.Output[str]
+    account: Mapping[str, Any] | None = None  # the accountObjects output (bootstrap/account.py)
 
 
 def load_bootstrap() -> LoadedBootstrap:
@@ -196,11 +198,18 @@ def build_bootstrap(loaded: LoadedBootstrap) -> Bootstrap:
             environment_client_ids=environment_logins(settings, release.client_id),
         ),
     )
+    account = build_account(settings, settings.deployers)
     previews = {env.value: pull_request for env in PULL_REQUEST_PREVIEWS} | {
         env.value: release for env in RELEASE_PREVIEWS
     }
     return Bootstrap(
-        settings, backend, previews, repository, client.tenant_id, pulumi.Output.from_input(subscription_id)
+        settings,
+        backend,
+        previews,
+        repository,
+        client.tenant_id,
+        pulumi.Output.from_input(subscription_id),
+        account,
     )
 
 
@@ -225,7 +234,7 @@ def bootstrap_outputs(bootstrap: Bootstrap) -> dict[str, pulumi.Input[Any]]:
         "githubRepository": f"{gh.owner}/{gh.repository}",
         "codeOwners": f"@{gh.owner}/{gh.code_owners}",
         "repositorySecrets": bootstrap.repository.secret_names,
-    }
+    } | ({"accountObjects": bootstrap.account} if bootstrap.account is not None else {})
 
 
 def program() -> None:

@@ -18,7 +18,15 @@ from infra.bootstrap_naming import bootstrap_names
 from infra.naming import NamingError
 from stacks.loading import ConfigError, Problem, problem_from
 from stacks.settings_base import Section
-from stacks.types import AzureLocation, GithubName, NamePrefix, ReviewerType, StorageSku, SubscriptionId
+from stacks.types import (
+    LOWERCASE_GUID_PATTERN,
+    AzureLocation,
+    GithubName,
+    NamePrefix,
+    ReviewerType,
+    StorageSku,
+    SubscriptionId,
+)
 
 NAMESPACE = f"{BOOTSTRAP_PROJECT}:"
 STACK_DIRECTORY = "bootstrap/"  # where this project's stack files live, for error messages
@@ -91,6 +99,35 @@ class DeployerIds(Section):
     client_id: Guid = Field(alias="clientId", description="deployerClientId: the GitHub environment's login")
 
 
+class BootstrapDatabricks(Section):
+    """The optional account-level step (bootstrap/account.py, docs/bootstrap.md "The Databricks account")."""
+
+    account_id: str | None = Field(
+        None,
+        alias="accountId",
+        pattern=LOWERCASE_GUID_PATTERN,
+        description="Databricks account id, as in the environments' stack files; unset: no account step",
+    )
+    manage_account: bool = Field(
+        False,
+        alias="manageAccount",
+        description="the bootstrap owns the account groups and the deployers' memberships (set by "
+        "make bootstrap when an account admin runs it; from then on only an account admin may run it)",
+    )
+    metastore_id: str | None = Field(
+        None,
+        alias="metastoreId",
+        pattern=LOWERCASE_GUID_PATTERN,
+        description="the region's Unity Catalog metastore (make bootstrap writes it for an account admin)",
+    )
+
+    @model_validator(mode="after")
+    def _managing_needs_an_account(self) -> BootstrapDatabricks:
+        if self.manage_account and self.account_id is None:
+            raise ValueError("manageAccount is true but accountId is not set: name the Databricks account")
+        return self
+
+
 class StateSettings(Section):
     storage_sku: StorageSku = Field(StorageSku.STANDARD_ZRS, description="redundancy of the state account")
     soft_delete_days: int = Field(
@@ -109,6 +146,7 @@ class BootstrapSettings(Section):
     platform: BootstrapPlatform = Field(alias="platform")
     github: BootstrapGithub = Field(alias="github")
     state: StateSettings = Field(default_factory=StateSettings)
+    databricks: BootstrapDatabricks = Field(default_factory=BootstrapDatabricks)
     environments: tuple[Environment, ...] = Field(
         tuple(Environment), min_length=1, description="environments that get a secrets-provider key"
     )

@@ -85,7 +85,9 @@ def check_deployer_in_workspace(
     resources: Sequence[StackResource], context: PolicyContext
 ) -> list[tuple[str, str]]:
     """The identity CI logs in as (trusted by a federated credential) is a workspace admin."""
-    if not any(r.type.startswith("databricks:index/") for r in resources):
+    # The bootstrap's Databricks objects are the account's (infra/account_access.py): registering
+    # an identity in a workspace is its environment's stack's.
+    if context.is_bootstrap or not any(r.type.startswith("databricks:index/") for r in resources):
         return []
     identities = {r.urn: r for r in of_type(resources, USER_ASSIGNED_IDENTITY)}
     trusted = {

@@ -84,7 +84,9 @@ def evaluate(
             for message in rule.evaluate(resource_type, inputs, context):
                 violations.append(Violation(rule.name, rule.enforcement, urn, message))
     whole = [stack_resource(resource) for resource in listed]
-    stack_context = PolicyContext(environment_from(stack, {}), github_repository)
+    # As the pack's context in a real run (pulumi.get_project()): the project is every URN's.
+    project = project_from_urn(whole[0].urn) if whole else None
+    stack_context = PolicyContext(environment_from(stack, {}), github_repository, project)
     for stack_rule in stack_rules:
         for urn, message in stack_rule.evaluate(whole, stack_context):
             violations.append(Violation(stack_rule.name, stack_rule.enforcement, urn, message))

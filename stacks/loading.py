@@ -42,6 +42,7 @@ __all__ = [
     "namespace_values",
     "problem_from",
     "settings_from_config",
+    "with_defaults",
 ]
 # Config namespaces besides this project's: the providers the program registers resources with
 # (their provider config, e.g. `azure-native:location`) and Pulumi's own (`pulumi:tags`).
@@ -153,9 +154,7 @@ def build_settings(
         for k, v in values.items()
         if k not in set(referenced.values()) and k != "environment" and v is not None
     }
-    # An absent `platform` section is reported as its required key (platform.subscriptionId).
-    merged = deep_merge({"platform": {}, **ENVIRONMENT_DEFAULTS[environment]}, sections)
-    merged = resolve_projects(merged)
+    merged = with_defaults(environment, sections)
     problems += [
         Problem(stack, key, value, message)
         for key, value, message in (*rule_violations(environment, merged), *project_conflicts(merged))
@@ -167,6 +166,12 @@ def build_settings(
     if problems:
         raise ConfigError(stack, problems)
     return settings
+
+
+def with_defaults(environment: Environment, sections: Mapping[str, Any]) -> dict[str, Any]:
+    """The stack's sections over its environment's defaults, each project's entry filled in."""
+    # An absent `platform` section is reported as its required key (platform.subscriptionId).
+    return resolve_projects(deep_merge({"platform": {}, **ENVIRONMENT_DEFAULTS[environment]}, dict(sections)))
 
 
 def namespace_values(

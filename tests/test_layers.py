@@ -50,7 +50,7 @@ LAYERS: dict[str, int] = {
     "bootstrap.__main__": ROOT_LAYER,
     "stacks.console": TOOLS,
     "stacks.offline": TOOLS,
-    "stacks.offline_config": TOOLS,
+    "stacks.offline_config": SETTINGS,  # reads a committed stack file; the bootstrap reads the environments'
     "stacks.offline_fakes": TOOLS,
     "stacks.offline_record": TOOLS,
     "stacks.plan": TOOLS,
