@@ -28,6 +28,8 @@ from rich.console import Console
 from rich.prompt import Prompt
 
 from bootstrap import github_token, handoff
+from bootstrap.account_admin import account_access
+from bootstrap.account_step import Check, account_step, printed
 from bootstrap.answers import DEFAULT_BACKEND, Answers, AnswersError, ask
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,20 +111,37 @@ def pulumi_commands(answers: Answers) -> list[list[str]]:
 
 
 def run_bootstrap(
-    environ: Mapping[str, str], answers: Answers, run: Run, console: Console, root: Path = ROOT
+    environ: Mapping[str, str],
+    answers: Answers,
+    run: Run,
+    console: Console,
+    root: Path = ROOT,
+    *,
+    check: Check = account_access,
 ) -> int:
     """Run the commands against ``answers.backend``, then hand the outputs to the environments."""
+    account = account_step(root / "bootstrap" / f"Pulumi.{answers.stack}.yaml", check)
+    if account.refusal is not None:
+        Console(stderr=True).print(account.refusal, markup=False, highlight=False, soft_wrap=True)
+        return EXIT_NOT_READY
     # The pack's federated-credential rule checks subjects against GITHUB_REPOSITORY (policy/pack.py).
     repository = f"{answers.owner}/{answers.repository}"
     env = {**environ, "PULUMI_BACKEND_URL": answers.backend, "GITHUB_REPOSITORY": repository}
     if answers.backend.startswith("file://"):
         Path(answers.backend.removeprefix("file://")).expanduser().mkdir(parents=True, exist_ok=True)
     console.print(passphrase_note(environ), markup=False, highlight=False, soft_wrap=True)
-    for command in pulumi_commands(answers):
+    commands = pulumi_commands(answers)
+    for command in [*commands[:-1], *account.config, commands[-1]]:  # the last is `pulumi up`
         console.print(f"$ {' '.join(command)}", markup=False, highlight=False, soft_wrap=True)
         run(command, env, False)
     outputs = run(["pulumi", "stack", "output", "--json", "--stack", answers.stack], env, True)
     code = handoff.main([], root=root, stdin=StringIO(outputs))
+    still = printed(outputs, account)
+    if still:
+        console.print(
+            "\nFor a Databricks account or metastore admin (docs/bootstrap.md, The Databricks account):"
+        )
+        console.print("\n".join(still), markup=False, highlight=False, soft_wrap=True)
     if code == 0:
         console.print(
             "\nNext, per environment (as an Azure Owner): its `pulumi login` and `pulumi stack init` "
