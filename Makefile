@@ -53,7 +53,10 @@ help: ## list the targets
 	python3 -m venv .tools/uv
 	.tools/uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-PROJECT_DIRS := ml $(patsubst %/pyproject.toml,%,$(sort $(wildcard ml/projects/*/pyproject.toml)))
+# The ML framework (ml/framework, installed editable; vendored into each project's wheel) and the
+# projects, one folder each (ml/projects/<name>/).
+FRAMEWORK_DIR := ml/framework
+PROJECT_DIRS := $(patsubst %/pyproject.toml,%,$(sort $(wildcard ml/projects/*/pyproject.toml)))
 
 # The locked packages: synced only when the lock changes. The sync uninstalls what the lock does not
 # list, the projects too, so they are installed again after it.
@@ -62,33 +65,33 @@ $(VENV)/.synced: requirements.lock | $(UV)
 	$(UV) pip sync --quiet --compile-bytecode --python $(PY) --require-hashes requirements.lock
 	@touch $@
 
-# Every ML project is installed beside Iris (editable, no dependencies of its own: a project's are
-# the framework's, ml/hatch_build.py), so the tests and the local runner see all of them. The stamp
+# The framework and every ML project are installed editable (no dependencies of their own: a
+# project's are the framework's, ml/hatch_build.py), so the tests and the local runner see all of them. The stamp
 # holds the folders it installed: when one is removed, no prerequisite is newer, so the stamp goes
 # and the editable installs are redone from scratch, the removed project's console scripts with
 # them (uv pip uninstall removes what its RECORD lists). Seconds, not a sync of the lock.
 INSTALLED_PROJECTS := $(VENV)/.projects
-ifneq ($(shell cat $(INSTALLED_PROJECTS) 2>/dev/null),$(PROJECT_DIRS))
+ifneq ($(shell cat $(INSTALLED_PROJECTS) 2>/dev/null),$(FRAMEWORK_DIR) $(PROJECT_DIRS))
 $(shell rm -f $(INSTALLED_PROJECTS))
 endif
-$(INSTALLED_PROJECTS): $(VENV)/.synced $(addsuffix /pyproject.toml,$(PROJECT_DIRS)) | $(UV)
+$(INSTALLED_PROJECTS): $(VENV)/.synced $(addsuffix /pyproject.toml,$(FRAMEWORK_DIR) $(PROJECT_DIRS)) | $(UV)
 	@installed=$$($(UV) pip list --quiet --python $(PY) --editable --format json | $(PY) -c \
 		'import json, sys; print(" ".join(p["name"] for p in json.load(sys.stdin)))'); \
 		test -z "$$installed" || $(UV) pip uninstall --quiet --python $(PY) $$installed
 	$(UV) pip install --quiet --python $(PY) --no-deps --no-build-isolation \
-		$(foreach dir,$(PROJECT_DIRS),-e $(dir))
-	@echo "$(PROJECT_DIRS)" > $@
+		$(foreach dir,$(FRAMEWORK_DIR) $(PROJECT_DIRS),-e $(dir))
+	@echo "$(FRAMEWORK_DIR) $(PROJECT_DIRS)" > $@
 
 setup: $(INSTALLED_PROJECTS) ## create .venv from the hashed lockfile, with every ML project installed
 
 # The Spark tier's venv: requirements.lock plus pyspark (requirements-spark.lock, the root
 # pyproject's `spark` extra), with the ML projects installed as in .venv.
 SPARK_VENV := .venv-spark
-$(SPARK_VENV)/.synced: requirements-spark.lock $(addsuffix /pyproject.toml,$(PROJECT_DIRS)) | $(UV)
+$(SPARK_VENV)/.synced: requirements-spark.lock $(addsuffix /pyproject.toml,$(FRAMEWORK_DIR) $(PROJECT_DIRS)) | $(UV)
 	@test -x $(SPARK_VENV)/bin/python || $(UV) venv --quiet --python $(PYTHON_VERSION) $(SPARK_VENV)
 	$(UV) pip sync --quiet --compile-bytecode --python $(SPARK_VENV)/bin/python --require-hashes requirements-spark.lock
 	$(UV) pip install --quiet --python $(SPARK_VENV)/bin/python --no-deps --no-build-isolation \
-		$(foreach dir,$(PROJECT_DIRS),-e $(dir))
+		$(foreach dir,$(FRAMEWORK_DIR) $(PROJECT_DIRS),-e $(dir))
 	@touch $@
 
 $(POLICY_VENV)/.synced: policy/requirements.txt | $(UV)
@@ -101,18 +104,20 @@ policy-venv: $(POLICY_VENV)/.synced ## the policy pack's virtualenv, from the ha
 # What a Databricks job installs (infra/jobs.py pins it; the wheel carries it): the framework's
 # dependencies without the `local` extra, for serverless environment 4's Python, at the versions the
 # local lock (what the tests run) holds.
-DATABRICKS_LOCK := ml/src/iris_mlops/requirements-databricks.lock
+DATABRICKS_LOCK := ml/framework/src/mlops_framework/requirements-databricks.lock
 DATABRICKS_PYTHON := 3.12
 lock: | $(UV) ## recompile the locks (platform, Spark tier, ML projects, Databricks) after a pyproject.toml change
-	$(UV) pip compile pyproject.toml ml/pyproject.toml --extra dev --extra local --generate-hashes \
+	$(UV) pip compile pyproject.toml ml/framework/pyproject.toml --extra dev --extra local --generate-hashes \
 		--python-version $(PYTHON_VERSION) --quiet -o requirements.lock
-	$(UV) pip compile pyproject.toml ml/pyproject.toml --extra dev --extra local --extra spark -c requirements.lock \
+	$(UV) pip compile pyproject.toml ml/framework/pyproject.toml --extra dev --extra local --extra spark -c requirements.lock \
 		--generate-hashes --python-version $(PYTHON_VERSION) --quiet -o requirements-spark.lock
-	$(UV) pip compile ml/pyproject.toml --extra local -c ml/serverless-environment-4.txt --generate-hashes \
-		--python-version 3.11 --quiet -o ml/requirements.lock
-	cd ml/projects/diabetes && $(abspath $(UV)) pip compile pyproject.toml --extra local \
-		-c ../../serverless-environment-4.txt --generate-hashes --python-version 3.11 --quiet -o requirements.lock
-	$(UV) pip compile ml/pyproject.toml -c ml/serverless-environment-4.txt -c ml/requirements.lock \
+	$(UV) pip compile ml/framework/pyproject.toml --extra local -c ml/serverless-environment-4.txt --generate-hashes \
+		--python-version 3.11 --quiet -o ml/framework/requirements.lock
+	for dir in $(PROJECT_DIRS); do \
+		(cd $$dir && $(abspath $(UV)) pip compile pyproject.toml --extra local -c ../../serverless-environment-4.txt \
+			--generate-hashes --python-version 3.11 --quiet -o requirements.lock) || exit 1; \
+	done
+	$(UV) pip compile ml/framework/pyproject.toml -c ml/serverless-environment-4.txt -c ml/framework/requirements.lock \
 		--generate-hashes --python-version $(DATABRICKS_PYTHON) --quiet -o $(DATABRICKS_LOCK)
 
 lint: setup ## ruff + mypy (strict for stacks/, infra/ and bootstrap/)
@@ -127,18 +132,18 @@ fmt: setup ## apply ruff's fixes and formatting; then list what is left to fix b
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check .
 
-# Every ML project is a folder: Iris in ml/ (its name is `iris`), each further project in
-# ml/projects/<name>/. `make wheel` builds each into dist/<name>/, exactly one wheel per folder
+# Every ML project is a folder ml/projects/<name>/. `make wheel` builds each into dist/<name>/,
+# exactly one wheel per folder, the framework vendored into it
 # (docs/ml.md, projects). Built aside, then renamed into dist/<name>/: a reader (the demo's
 # background run rebuilds it while the tests read it) sees the old wheel or the new one, never none.
-PROJECT_NAMES := iris $(notdir $(filter-out ml,$(PROJECT_DIRS)))
+PROJECT_NAMES := $(notdir $(PROJECT_DIRS))
 # PROJECT=<name>: `make wheel` and `make project-tests` for that project only (CI: one job each).
 PROJECT ?=
 ifneq ($(PROJECT),)
 ifeq ($(filter $(PROJECT),$(PROJECT_NAMES)),)
 $(error PROJECT=$(PROJECT) is not an ML project; allowed: $(PROJECT_NAMES))
 endif
-BUILT_DIRS := $(if $(filter iris,$(PROJECT)),ml,ml/projects/$(PROJECT))
+BUILT_DIRS := ml/projects/$(PROJECT)
 else
 BUILT_DIRS := $(PROJECT_DIRS)
 endif
@@ -146,7 +151,7 @@ endif
 wheel: setup ## build every ML project's wheel into dist/<name>/ (reproducible); PROJECT=<name>: one
 	@find dist -maxdepth 1 -name '*.whl' -delete 2>/dev/null || true
 	@for dir in $(BUILT_DIRS); do \
-		if [ "$$dir" = ml ]; then name=iris; else name=$${dir##*/}; fi; \
+		name=$${dir##*/}; \
 		rm -rf "dist/.build-$$name" && mkdir -p "dist/$$name" && \
 		$(UV) build --quiet --wheel --no-build-isolation --python $(PY) --out-dir "dist/.build-$$name" "$$dir" && \
 		built=$$(ls "dist/.build-$$name"/*.whl) && mv -f "$$built" "dist/$$name/" && \
@@ -157,10 +162,10 @@ wheel: setup ## build every ML project's wheel into dist/<name>/ (reproducible);
 projects: ## the ML projects' names as a JSON list (CI's matrix of project jobs)
 	@echo '[$(patsubst %,"%",$(PROJECT_NAMES))]' | sed 's/" "/", "/g'
 
-# Iris's tests are tests/ml (with the platform's); every other project's live in its folder.
+# A project's tests live in its folder (the framework's, tests/ml, run with the platform's).
 project-tests: setup ## one ML project's tests: make project-tests PROJECT=<name>
 	@test -n "$(PROJECT)" || { echo "make project-tests: PROJECT=<name> is required" >&2; exit 2; }
-	$(PY) -m pytest -q $(if $(filter iris,$(PROJECT)),tests/ml,ml/projects/$(PROJECT))
+	$(PY) -m pytest -q ml/projects/$(PROJECT)
 
 unit: setup wheel ## pytest only
 	$(PY) -m pytest -q

@@ -10,6 +10,8 @@ import os
 import time
 from collections.abc import Callable
 
+from mlops_framework.logs import LOGGER_NAME
+
 from bench.install_footprint import install_measurements
 from bench.measurement import Measurement, render
 from bench.ml import ml_measurements
@@ -28,7 +30,7 @@ SOURCES: list[Callable[[], list[Measurement]]] = [
 
 
 def main() -> None:
-    logging.getLogger("iris_mlops").setLevel(logging.WARNING)  # the table is the output
+    logging.getLogger(LOGGER_NAME).setLevel(logging.WARNING)  # the table is the output
     console = cli_console()
     started = time.perf_counter()
     rows = [row for source in SOURCES for row in source()]

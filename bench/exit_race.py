@@ -26,7 +26,7 @@ CHILD = """
 import sys, threading, time
 from pathlib import Path
 from deltalake.fs import DeltaStorageHandler
-from iris_mlops.backends.local import LocalBackend
+from mlops_framework.backends.local import LocalBackend
 
 released = []
 DeltaStorageHandler.__del__ = lambda self: released.append(threading.get_ident())

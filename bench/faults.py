@@ -26,9 +26,9 @@ CLI = str(Path(sys.executable).with_name("iris-mlops"))
 CHECK = """
 import json
 from mlflow import MlflowClient
-from iris_mlops.backends.local import LocalBackend
-from iris_mlops.recovery import PROCESS_TAG
-from iris_mlops.steps.approve import GATE_STATUS_TAG
+from mlops_framework.backends.local import LocalBackend
+from mlops_framework.recovery import PROCESS_TAG
+from mlops_framework.steps.approve import GATE_STATUS_TAG
 LocalBackend.from_environ(__import__("os").environ).configure_mlflow()
 client = MlflowClient()
 runs = client.search_runs([e.experiment_id for e in client.search_experiments()])

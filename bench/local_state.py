@@ -10,8 +10,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from iris_mlops.job_graph import load_job_graph
-from iris_mlops.runner import run_job
+from iris_mlops.project import PROJECT as IRIS
+from mlops_framework.job_graph import load_job_graph
+from mlops_framework.runner import run_job
 
 
 @contextmanager
@@ -41,4 +42,4 @@ def best_of(action: Callable[[], object], repeats: int = 3) -> float:
 
 def trained_home() -> None:
     """The training job once, in-process, on the current IRIS_MLOPS_HOME."""
-    run_job(load_job_graph().job("training"))
+    run_job(load_job_graph(IRIS.package).job("training"), project=IRIS)

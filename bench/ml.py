@@ -10,11 +10,11 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pandas as pd
-from iris_mlops.backends.local import LocalBackend
 from iris_mlops.data import FEATURE_COLUMNS, KEY_COLUMN, load_iris_frame
-from iris_mlops.iris_project import IRIS
-from iris_mlops.job_graph import load_job_graph
-from iris_mlops.runner import Isolation, run_job
+from iris_mlops.project import PROJECT as IRIS
+from mlops_framework.backends.local import LocalBackend
+from mlops_framework.job_graph import load_job_graph
+from mlops_framework.runner import Isolation, run_job
 
 from bench.local_state import best_of, local_home, timed
 from bench.measurement import Measurement
@@ -28,10 +28,10 @@ MODEL = "main.iris.iris_classifier"
 
 def training_job(home: Path) -> Measurement:
     """Wall time of the training job in-process vs one process per task (as on Databricks)."""
-    job = load_job_graph().job("training")
-    in_process = timed(lambda: run_job(job, isolation=Isolation.IN_PROCESS))
+    job = load_job_graph(IRIS.package).job("training")
+    in_process = timed(lambda: run_job(job, isolation=Isolation.IN_PROCESS, project=IRIS))
     with local_home():
-        per_process = timed(lambda: run_job(job, isolation=Isolation.PROCESS))
+        per_process = timed(lambda: run_job(job, isolation=Isolation.PROCESS, project=IRIS))
     return Measurement("training job, in-process runner", in_process, "one process per task", per_process)
 
 

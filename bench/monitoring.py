@@ -10,15 +10,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from deltalake import DeltaTable
-from iris_mlops.backends import select_backend
-from iris_mlops.backends.local import LocalBackend
-from iris_mlops.context import TaskContext
 from iris_mlops.data import PREDICTIONS_TABLE
-from iris_mlops.params import TaskParameters
-from iris_mlops.retrain import RetrainRequest, RetrainStart
+from iris_mlops.project import PROJECT as IRIS
 from iris_mlops.samples import new_samples
-from iris_mlops.steps.monitor import monitor
-from iris_mlops.vocabulary import CHAMPION
+from mlops_framework.backends import select_backend
+from mlops_framework.backends.local import LocalBackend
+from mlops_framework.context import TaskContext
+from mlops_framework.params import TaskParameters
+from mlops_framework.retrain import RetrainRequest, RetrainStart
+from mlops_framework.steps.monitor import monitor
+from mlops_framework.vocabulary import CHAMPION
 
 from bench.local_state import best_of, local_home, timed, trained_home
 from bench.measurement import Measurement
@@ -34,7 +35,7 @@ class NoRetrain:
 def monitoring_measurements(home: Path) -> list[Measurement]:
     """Needs a trained home (a champion and the feature table)."""
     backend = LocalBackend(home)
-    ctx = TaskContext.create("monitor", TaskParameters(), select_backend())
+    ctx = TaskContext.create("monitor", TaskParameters(), select_backend(), IRIS)
     champion = ctx.alias_version(CHAMPION)
     assert champion is not None  # noqa: S101 - the caller trained first
     source = ctx.table("bench_incoming")

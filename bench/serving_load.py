@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from iris_mlops.data import FEATURE_COLUMNS, load_iris_frame
-from iris_mlops.serving import invocations_path
-from iris_mlops.serving_launch import free_port, serve_in_subprocess, wait_until_ready
+from mlops_framework.serving import invocations_path
+from mlops_framework.serving_launch import free_port, serve_in_subprocess, wait_until_ready
 
 from bench.local_state import local_home, trained_home
 from bench.measurement import Measurement, render

@@ -8,7 +8,7 @@ policy pack tells which environment a key or container serves by these names (po
 
 from __future__ import annotations
 
-from iris_mlops.vocabulary import Environment
+from mlops_framework.vocabulary import Environment
 
 _KEY_PREFIX = "stack-"
 _CONTAINER_PREFIX = "pulumi-state-"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from iris_mlops.vocabulary import Environment
+from mlops_framework.vocabulary import Environment
 
 from core.branches import RELEASE_BRANCHES
 

@@ -1,6 +1,6 @@
 """The environments, their short codes and the order a release is promoted through.
 
-The list of environments has one owner, the wheel's stdlib-only ``iris_mlops.vocabulary`` (the
+The list of environments has one owner, the wheel's stdlib-only ``mlops_framework.vocabulary`` (the
 wheel runs on Databricks without the platform, so it cannot import this module; the platform may
 import that one, as it reads the job-graph contract). This module adds what only the platform
 knows about each environment, and every layer imports ``Environment`` from here, the policy pack
@@ -10,7 +10,7 @@ too (its virtualenv has neither installed; policy/__main__.py puts both on its p
 
 from __future__ import annotations
 
-from iris_mlops.vocabulary import PRODUCTION_LIKE, Environment
+from mlops_framework.vocabulary import PRODUCTION_LIKE, Environment
 
 __all__ = ["ENVIRONMENT_CODES", "PRODUCTION_LIKE", "PROMOTION_ORDER", "Environment"]
 

@@ -27,7 +27,7 @@ CODE_OWNED_PATHS: tuple[str, ...] = (
     "/infra/bootstrap_access.py",
     "/infra/preview_access.py",
     "/Makefile",
-    "/ml/src/iris_mlops/model_trust.py",
+    "/ml/framework/src/mlops_framework/model_trust.py",
 )
 
 POLICY = "policy:"  # a guard naming a policy of the pack (policy/registry.py)

@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from iris_mlops.backends.local import LocalBackend
-from iris_mlops.steps.approve import GATE_STATUS_TAG
-from iris_mlops.vocabulary import CHALLENGER, CHAMPION
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
+from mlops_framework.backends.local import LocalBackend
+from mlops_framework.steps.approve import GATE_STATUS_TAG
+from mlops_framework.vocabulary import CHALLENGER, CHAMPION
 from rich.table import Table
 
 from demo.job_env import JobEnvironment

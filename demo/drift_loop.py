@@ -15,14 +15,14 @@ import shutil
 from pathlib import Path
 
 from deltalake import DeltaTable
-from iris_mlops.backends.local import LocalBackend
 from iris_mlops.data import DRIFT_TABLE, KEY_COLUMN, PREDICTIONS_TABLE, RETRAINS_TABLE
-from iris_mlops.iris_project import IRIS
-from iris_mlops.params import TaskParameters
+from iris_mlops.project import PROJECT as IRIS
 from iris_mlops.samples import new_samples
-from iris_mlops.steps.approve import GATE_STATUS_TAG
-from iris_mlops.vocabulary import CHAMPION
 from mlflow import MlflowClient
+from mlops_framework.backends.local import LocalBackend
+from mlops_framework.params import TaskParameters
+from mlops_framework.steps.approve import GATE_STATUS_TAG
+from mlops_framework.vocabulary import CHAMPION
 from rich.console import Group
 from rich.table import Table
 

@@ -1,11 +1,12 @@
-"""An isolated environment with only the built wheel in it, installed the way a Databricks job does.
+"""An isolated environment with only built wheels in it, installed the way a Databricks job does.
 
 A job cluster or serverless environment starts from its runtime, installs the wheel's pinned
 dependencies, then the wheel; tasks run its console scripts. Here: a fresh venv synced from the
-wheel's hashed lock (``ml/requirements.lock``), then the wheel without resolving anything else.
-Venvs are keyed by lock, wheel bytes and interpreter, so an unchanged wheel reuses its venv (and
-the bytecode its first run wrote), like a cached job environment. The demo and the tests share
-this one implementation.
+wheel's hashed lock (its project's ``requirements.lock``: the framework's pins), then the wheel
+without resolving anything else; the tests install two projects' wheels into one venv this way, as
+a shared environment would. Venvs are keyed by lock, wheel bytes and interpreter, so an unchanged
+wheel reuses its venv (and the bytecode its first run wrote), like a cached job environment. The
+demo and the tests share this one implementation.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from demo.job_host import host_for
 from demo.stage_runner import StageError
 
 REPO = Path(__file__).resolve().parent.parent
-LOCK = REPO / "ml" / "requirements.lock"  # Iris's; every project has its own (its folder)
+LOCK = REPO / "ml" / "framework" / "requirements.lock"  # every project's lock pins the same
 HOME_ENV_VAR = "IRIS_MLOPS_HOME"  # where the wheel's local backend keeps tables and MLflow
 COMPLETE = ".iris-mlops-complete"  # written last: a venv without it was interrupted
 STALE_SECONDS = 24 * 3600  # venvs of other wheels unused this long are removed
@@ -39,10 +40,15 @@ def uv_binary() -> str:
     return found
 
 
-def venv_key(wheel: Path, lock: Path = LOCK) -> str:
-    """Same lock, same wheel bytes (the build is reproducible), same interpreter: same venv."""
+def venv_key(wheel: Path, lock: Path = LOCK, beside: Sequence[Path] = ()) -> str:
+    """Same lock, same wheels' bytes (the build is reproducible), same interpreter: same venv."""
     digest = hashlib.sha256()
-    for part in (lock.read_bytes(), wheel.read_bytes(), sys.version.encode()):
+    for part in (
+        lock.read_bytes(),
+        wheel.read_bytes(),
+        *(w.read_bytes() for w in beside),
+        sys.version.encode(),
+    ):
         digest.update(hashlib.sha256(part).digest())
     return digest.hexdigest()[:24]
 
@@ -82,20 +88,20 @@ class JobEnvironment:
         )
 
 
-def _install(venv: Path, wheel: Path, lock: Path) -> None:
+def _install(venv: Path, wheels: Sequence[Path], lock: Path) -> None:
     uv, python = uv_binary(), str(venv / "bin" / "python")
     link = ("--link-mode", "hardlink")  # from uv's cache: a warm cache installs ~800 MB in ~2 s
     steps = [
         ("venv", "--quiet", "--python", sys.executable, str(venv)),
         ("pip", "sync", "--quiet", *link, "--python", python, "--require-hashes", str(lock)),
-        ("pip", "install", "--quiet", *link, "--python", python, "--no-deps", str(wheel)),
+        ("pip", "install", "--quiet", *link, "--python", python, "--no-deps", *map(str, wheels)),
     ]
     environ = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
     for step in steps:
         done = subprocess.run([uv, *step], env=environ, capture_output=True, text=True, check=False)  # noqa: S603
         if done.returncode != 0:
             raise StageError(f"`uv {' '.join(step[:2])}` failed: {done.stderr.strip()[-500:]}")
-    (venv / COMPLETE).write_text(wheel.name)
+    (venv / COMPLETE).write_text(" ".join(wheel.name for wheel in wheels))
 
 
 def _prune(root: Path, keep: Path) -> None:
@@ -107,20 +113,20 @@ def _prune(root: Path, keep: Path) -> None:
             (root / f"{other.name}.lock").unlink(missing_ok=True)
 
 
-def wheel_venv(wheel: Path, root: Path, lock: Path = LOCK) -> tuple[Path, bool]:
-    """The venv under ``root`` for ``wheel`` and its project's ``lock``, and whether it had to be
-    built now.
+def wheel_venv(wheel: Path, root: Path, lock: Path = LOCK, beside: Sequence[Path] = ()) -> tuple[Path, bool]:
+    """The venv under ``root`` for ``wheel`` (and other projects' wheels ``beside`` it) and its
+    project's ``lock``, and whether it had to be built now.
 
     Never changed once complete, so concurrent sessions share it; a file lock lets one build it.
     """
     root.mkdir(parents=True, exist_ok=True)
-    venv = root / venv_key(wheel, lock)
+    venv = root / venv_key(wheel, lock, beside)
     with (root / f"{venv.name}.lock").open("w") as building:
         fcntl.flock(building, fcntl.LOCK_EX)
         built = not (venv / COMPLETE).exists()
         if built:
             shutil.rmtree(venv, ignore_errors=True)
-            _install(venv, wheel, lock)
+            _install(venv, [wheel, *beside], lock)
             _prune(root, keep=venv)
         (venv / COMPLETE).touch()  # last use, for pruning
     return venv, built

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deltalake import DeltaTable
-from iris_mlops.backends.local import LocalBackend
-from iris_mlops.steps.approve import GATE_STATUS_TAG
-from iris_mlops.steps.evaluate import CHAMPION_VERSION_TAG, challenger_tag, champion_tag
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
+from mlops_framework.backends.local import LocalBackend
+from mlops_framework.steps.approve import GATE_STATUS_TAG
+from mlops_framework.steps.evaluate import CHAMPION_VERSION_TAG, challenger_tag, champion_tag
 from rich.table import Table
 
 from demo.projects import IRIS_DEMO, DemoProject

@@ -9,9 +9,9 @@ from typing import Any
 
 from diabetes_mlops.project import PROJECT as DIABETES
 from iris_mlops.data import FEATURE_COLUMNS as IRIS_FEATURES
-from iris_mlops.iris_project import IRIS
-from iris_mlops.params import TaskParameters
-from iris_mlops.project import ProjectSpec
+from iris_mlops.project import PROJECT as IRIS
+from mlops_framework.params import TaskParameters
+from mlops_framework.project import ProjectSpec
 
 CATALOG = TaskParameters().catalog  # the jobs' local default catalog
 
@@ -50,7 +50,7 @@ class DemoProject:
 
 IRIS_DEMO = DemoProject(
     IRIS,
-    folder="ml",
+    folder="ml/projects/iris",
     # On Iris, C=0.1 scores below the champion (the gate rejects it), C=10 ties it.
     rotation=(1.0, 0.1, 10.0, 0.3, 3.0),
     strength="C",

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from iris_mlops.errors import IrisMlopsError
-from iris_mlops.serving import serve_in_subprocess
+from mlops_framework.errors import IrisMlopsError
+from mlops_framework.serving import serve_in_subprocess
 
 from demo.job_env import JobEnvironment
 from demo.projects import IRIS_DEMO, DemoProject

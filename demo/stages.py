@@ -12,7 +12,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from iris_mlops.vocabulary import direction_of
+from mlops_framework.vocabulary import direction_of
 from rich.console import Group
 from rich.syntax import Syntax
 from rich.table import Table

@@ -134,7 +134,7 @@ DEVELOPER_UC_GRANTS: Mapping[DeveloperAccess, Mapping[Securable, Privileges]] = 
 
 # Workspace ACL levels of the job principal and the PR-preview identity, the same everywhere.
 # run_as needs no job ACL to run a job; the principal's CAN_MANAGE_RUN lets the monitoring job start
-# the training job on drift (iris_mlops.retrain, Jobs API run-now), on that job only (infra/jobs.py,
+# the training job on drift (mlops_framework.retrain, Jobs API run-now), on that job only (infra/jobs.py,
 # job_access_controls). The deploy task (as the
 # principal) updates the endpoint config. The preview identity reads what a refresh reads.
 WORKSPACE_ACCESS: Mapping[WorkspaceObject, Mapping[Role, str]] = {

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Self
 
 import pulumi
-from iris_mlops.vocabulary import DECISION_DEFAULTS, TRAINING_JOB
+from mlops_framework.vocabulary import DECISION_DEFAULTS, TRAINING_JOB
 from pydantic import Field, model_validator
 
 from core.environment import Environment
@@ -184,7 +184,7 @@ PARAMETERS: Mapping[str, Callable[[DatabricksWorkloadsArgs, ProjectArgs], str]] 
     "drift_psi_threshold": lambda args, project: str(args.drift.psi),
     "drift_p_value": lambda args, project: str(args.drift.p_value),
     "drift_min_rows": lambda args, project: str(args.drift.min_rows),
-    # The job a drift alert starts (iris_mlops.retrain): this project's training job.
+    # The job a drift alert starts (mlops_framework.retrain): this project's training job.
     "training_job_name": lambda args, project: args.names.job(project.name, TRAINING_JOB),
     # The training job's job parameter default: not started by a drift alert.
     "drift_summary": lambda args, project: "{}",

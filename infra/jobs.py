@@ -12,8 +12,8 @@ from enum import StrEnum
 
 import pulumi
 import pulumi_databricks as databricks
-from iris_mlops.job_graph import Job, JobGraph, Task
-from iris_mlops.vocabulary import DECISION_DEFAULTS, TRAINING_JOB
+from mlops_framework.job_graph import Job, JobGraph, Task
+from mlops_framework.vocabulary import DECISION_DEFAULTS, TRAINING_JOB
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.environment import Environment
@@ -51,7 +51,7 @@ class JobCluster(BaseModel):
 
 
 class DriftThresholds(BaseModel):
-    """The monitoring task's drift parameters (iris_mlops.drift): a feature drifts when its PSI
+    """The monitoring task's drift parameters (mlops_framework.drift): a feature drifts when its PSI
     reaches `psi` and its two-sample test's p-value is below `p_value`; a window with fewer than
     `min_rows` rows is "not enough data"."""
 
@@ -217,7 +217,7 @@ def job_access_controls(
     """The levels of ``job_access``, plus CAN_MANAGE_RUN for the approvers on the release job: after
     tagging the challenger they start it (docs/ml.md, approval). CAN_MANAGE_RUN is the level that
     may trigger a run (Databricks, "Job ACLs"). The job principal keeps it on the training job only,
-    the one the monitoring job starts on drift (iris_mlops.retrain): running as a job's run_as needs
+    the one the monitoring job starts on drift (mlops_framework.retrain): running as a job's run_as needs
     no ACL, so on every other job it would only let the principal's code start what it need not."""
     access = {
         role: level

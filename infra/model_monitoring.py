@@ -3,7 +3,7 @@
 The AI gateway's ``<prefix>_payload`` table keeps request and response as JSON text: a monitor
 on it profiles strings, not predictions. The monitor therefore watches the predictions table the
 wheel writes, one row per scored sample with the predicted label, the model version and when it
-was scored (column names from the wheel's ``iris_mlops.vocabulary``; the table is named by the
+was scored (column names from the wheel's ``mlops_framework.vocabulary``; the table is named by the
 wheel's ``Tables.prefixed``, stacks/projects.py). The batch inference job feeds it; served
 requests reach it once unpacked from the payload into the same columns.
 
@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_databricks as databricks
-from iris_mlops.vocabulary import PREDICTION_COLUMN, SCORED_AT_COLUMN, VERSION_COLUMN
+from mlops_framework.vocabulary import PREDICTION_COLUMN, SCORED_AT_COLUMN, VERSION_COLUMN
 from pydantic import Field
 
 from infra.base import ComponentArgs, PlatformComponent, StrInput
 
-# The monitor's roles of the wheel's scored-row columns (iris_mlops.vocabulary owns their names).
+# The monitor's roles of the wheel's scored-row columns (mlops_framework.vocabulary owns their names).
 PREDICTION_COLUMNS = {
     "timestamp": SCORED_AT_COLUMN,
     "model_id": VERSION_COLUMN,

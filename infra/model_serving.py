@@ -27,7 +27,7 @@ from enum import StrEnum
 
 import pulumi
 import pulumi_databricks as databricks
-from iris_mlops.vocabulary import CHAMPION, SERVED_ENTITY_NAME
+from mlops_framework.vocabulary import CHAMPION, SERVED_ENTITY_NAME
 from pydantic import Field
 
 from infra.access import Privileges, Role

@@ -35,7 +35,7 @@ FAILED_JOBS_QUERY = f"""DatabricksJobs
 #   Monitor table reference, learn.microsoft.com/azure/azure-monitor/reference/tables/databricksjobs;
 #   MicrosoftDocs/azure-reference-other azure-monitor-ref/tables/databricksjobs.md). parse_json
 #   also accepts a column that is already dynamic, as the newer Databricks tables are.
-# - ``runNow`` is the Jobs API run-now (iris_mlops.retrain calls JobsAPI.run_now); its request
+# - ``runNow`` is the Jobs API run-now (mlops_framework.retrain calls JobsAPI.run_now); its request
 #   parameters carry ``job_id`` and its response's ``result`` is JSON text with ``run_id``: the
 #   audit-log reader databrickslabs/overwatch does exactly that (WorkflowsTransforms.scala,
 #   jobRunsDeriveRunsLaunched: ``'job_id`` and ``get_json_object($"response.result", "$.run_id")``).

@@ -1,7 +1,7 @@
 """Open the built wheel once: its name, hash, entry points and job graph, validated together.
 
 The wheel in ``dist/<project>/`` is the artifact being deployed, so the jobs are described by the graph
-*inside* it, parsed by the wheel's own contract module (``iris_mlops.job_graph``, stdlib-only;
+*inside* it, parsed by the wheel's own contract module (``mlops_framework.job_graph``, stdlib-only;
 docs/contracts.md section 1), never by a copy of its rules.
 """
 
@@ -14,7 +14,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from iris_mlops.job_graph import JobGraph, JobGraphError, parse_job_graph, wheel_member
+from mlops_framework.job_graph import JobGraph, JobGraphError, parse_job_graph, wheel_member
 
 from infra.wheel_pins import StaleLockError, pinned_requirements
 
@@ -74,15 +74,15 @@ def read_wheel(path: Path) -> WheelContents:
     data = wheel_path.read_bytes()
     try:
         with zipfile.ZipFile(wheel_path) as archive:
-            # A project's graph is in its own package, named like the distribution (a further
-            # project's wheel also carries the framework package, iris_mlops, without a graph).
+            # A project's graph is in its own package, named like the distribution (the wheel's
+            # copy of the framework is inside that package, without a graph).
             graph_member = wheel_member(match["distribution"])
             graph_text = _member_text(archive, graph_member, wheel_path)
             entry_points_member = _entry_points_member(archive, wheel_path)
             entry_points_text = _member_text(archive, entry_points_member, wheel_path)
             metadata_member = entry_points_member.replace("entry_points.txt", "METADATA")
             _member_text(archive, metadata_member, wheel_path)
-            pins = pinned_requirements(archive, wheel_path, metadata_member)
+            pins = pinned_requirements(archive, wheel_path, metadata_member, match["distribution"])
     except zipfile.BadZipFile as error:
         raise WheelError(f"{wheel_path} is not a readable wheel ({error}): {MAKE_WHEEL_HINT}") from error
     except StaleLockError as error:

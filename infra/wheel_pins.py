@@ -4,8 +4,9 @@ it requires.
 A job environment installs the wheel with pip on top of the serverless environment, which would
 resolve the wheel's ranges anew (the newest MLflow 3.x each time an environment is built). So the
 environment's dependencies pin every package of the lock the wheel carries
-(``iris_mlops.job_graph.DATABRICKS_REQUIREMENTS_MEMBER``: the framework's dependencies, compiled for
-serverless environment 4's Python with the versions the tests run). A wheel requiring a package
+(``mlops_framework.job_graph.databricks_requirements_member``, inside the wheel's copy of the
+framework: the framework's dependencies, compiled for serverless environment 4's Python with the
+versions the tests run). A wheel requiring a package
 the lock does not pin, or at a version its range refuses, is refused: its lock is stale.
 """
 
@@ -16,7 +17,7 @@ import zipfile
 from email.parser import Parser
 from pathlib import Path
 
-from iris_mlops.job_graph import DATABRICKS_REQUIREMENTS_MEMBER
+from mlops_framework.job_graph import databricks_requirements_member
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -29,18 +30,20 @@ class StaleLockError(ValueError):
     """The wheel's Databricks lock does not satisfy what the wheel requires."""
 
 
-def pinned_requirements(archive: zipfile.ZipFile, wheel_path: Path, metadata_member: str) -> tuple[str, ...]:
-    """`name==version` for every package of the wheel's Databricks lock, sorted by name; none for a
-    wheel that requires nothing."""
+def pinned_requirements(
+    archive: zipfile.ZipFile, wheel_path: Path, metadata_member: str, package: str
+) -> tuple[str, ...]:
+    """`name==version` for every package of the Databricks lock the wheel of project package
+    `package` carries, sorted by name; none for a wheel that requires nothing."""
+    member = databricks_requirements_member(package)
     required = _required(archive.read(metadata_member).decode("utf-8"))
     if not required:
         return ()
     try:
-        lock = archive.read(DATABRICKS_REQUIREMENTS_MEMBER).decode("utf-8")
+        lock = archive.read(member).decode("utf-8")
     except KeyError as error:
         raise StaleLockError(
-            f"{wheel_path.name} requires {len(required)} packages but carries no "
-            f"{DATABRICKS_REQUIREMENTS_MEMBER}: {LOCK_HINT}"
+            f"{wheel_path.name} requires {len(required)} packages but carries no {member}: {LOCK_HINT}"
         ) from error
     pins = {canonicalize_name(name): version for name, version in _PIN.findall(lock)}
     problems = []
@@ -50,7 +53,7 @@ def pinned_requirements(archive: zipfile.ZipFile, wheel_path: Path, metadata_mem
             problems.append(f"{requirement} (locked: {locked or 'not pinned'})")
     if problems:
         raise StaleLockError(
-            f"{wheel_path.name}: {DATABRICKS_REQUIREMENTS_MEMBER} does not satisfy what the wheel "
+            f"{wheel_path.name}: {member} does not satisfy what the wheel "
             f"requires: {'; '.join(problems)}: {LOCK_HINT}"
         )
     return tuple(f"{name}=={version}" for name, version in sorted(pins.items()))

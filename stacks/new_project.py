@@ -25,13 +25,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from iris_mlops.vocabulary import PROJECT_NAME, PrimaryMetric, ProblemKind
+from mlops_framework.vocabulary import PROJECT_NAME, PrimaryMetric, ProblemKind
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_SUFFIX = ".tmpl"
 KINDS_FOLDER = Path("ml", "template", "kinds")  # one folder per kind; the Makefile lists them too
 KIND_FACTS = "kind.toml"
-RESERVED = frozenset({"iris"})  # Iris is ml/ itself
+# The framework's lock as `make lock` writes it from a project's folder (its pins are the project's).
+PROJECT_LOCK_SPELLING = {
+    "uv pip compile ml/framework/pyproject.toml": "uv pip compile pyproject.toml",
+    "-c ml/serverless-environment-4.txt": "-c ../../serverless-environment-4.txt",
+    "-o ml/framework/requirements.lock": "-o requirements.lock",
+    "mlops-framework (ml/framework/pyproject.toml)": "{distribution} (pyproject.toml)",
+}
 
 
 @dataclass(frozen=True)
@@ -112,8 +118,6 @@ def check(name: str, kind: str, root: Path) -> NewProject:
             "(lowercase letter first, then 1-20 lowercase letters, digits or '-')"
         )
     project = NewProject(name, load_kind(kind, root))
-    if name in RESERVED:
-        raise RefusedError(f"NAME={name!r} is taken: Iris is ml/ itself")
     if project.folder(root).exists():
         raise RefusedError(f"NAME={name!r} is taken: {project.folder(root).relative_to(root)} exists")
     return project
@@ -121,7 +125,7 @@ def check(name: str, kind: str, root: Path) -> NewProject:
 
 def render(project: NewProject, root: Path) -> dict[Path, str]:
     """Every file of the new folder (relative path -> text): the shared template, its kind's files
-    over it, and Iris's lock."""
+    over it, and the framework's lock."""
     template = root / "ml" / "template"
     values = project.substitutions()
     shared = [p for p in sorted(template.rglob("*")) if (root / KINDS_FOLDER) not in p.parents]
@@ -136,10 +140,10 @@ def render(project: NewProject, root: Path) -> dict[Path, str]:
         for relative, path in sources.items()
     }
     # A project's dependencies are the framework's (ml/hatch_build.py), so are its pins.
-    lock = (root / "ml" / "requirements.lock").read_text(encoding="utf-8")
-    files[Path("requirements.lock")] = lock.replace(
-        "iris-mlops (ml/pyproject.toml)", f"{project.distribution} (pyproject.toml)"
-    )
+    lock = (root / "ml" / "framework" / "requirements.lock").read_text(encoding="utf-8")
+    for framework, own in PROJECT_LOCK_SPELLING.items():
+        lock = lock.replace(framework, own.format(distribution=project.distribution))
+    files[Path("requirements.lock")] = lock
     return files
 
 

@@ -15,7 +15,7 @@ PYPROJECT = "pyproject.toml"
 
 def project_folders(root: Path) -> list[str]:
     """Every folder of the repository that builds an ML project's wheel (as `make wheel` finds them)."""
-    candidates = [root / "ml" / PYPROJECT, *root.glob(f"ml/*/*/{PYPROJECT}")]
+    candidates = root.glob(f"ml/projects/*/{PYPROJECT}")
     found = [path.parent for path in candidates if path.is_file()]
     return sorted(folder.relative_to(root).as_posix() for folder in found)
 

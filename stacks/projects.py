@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from iris_mlops.vocabulary import DECISION_DEFAULTS, PrimaryMetric, Tables
+from mlops_framework.vocabulary import DECISION_DEFAULTS, PrimaryMetric, Tables
 from pydantic import Field
 
 from infra.model_serving import WorkloadSize as ServingWorkloadSize

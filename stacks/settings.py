@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import typing
 
-from iris_mlops.vocabulary import DECISION_DEFAULTS
+from mlops_framework.vocabulary import DECISION_DEFAULTS
 from pydantic import BaseModel, Field, model_validator
 
 from core.environment import Environment
@@ -187,7 +187,7 @@ class DatabricksSettings(Section):
 
 class DriftSettings(Section):
     """The monitoring job's thresholds, passed to its task as parameters (the wheel has no table of
-    its own); the defaults are what a local run without them uses (iris_mlops.vocabulary)."""
+    its own); the defaults are what a local run without them uses (mlops_framework.vocabulary)."""
 
     psi_threshold: float = Field(
         DECISION_DEFAULTS.drift_psi_threshold,

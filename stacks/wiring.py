@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pulumi
-from iris_mlops.vocabulary import METRIC_FACTS, TRAINING_JOB, ProblemKind
+from mlops_framework.vocabulary import METRIC_FACTS, TRAINING_JOB, ProblemKind
 from pulumi_azure_native import authorization
 
 from infra.access import access_levels
@@ -87,7 +87,7 @@ def checked_wheels(settings: StackSettings, dist: Path | None = None) -> dict[st
 
 
 # The quality monitor's problem type per kind of problem the gate metric scores (the wheel's
-# vocabulary, iris_mlops.vocabulary.METRIC_FACTS).
+# vocabulary, mlops_framework.vocabulary.METRIC_FACTS).
 PROBLEM_TYPES = {
     ProblemKind.CLASSIFICATION: ProblemType.CLASSIFICATION,
     ProblemKind.REGRESSION: ProblemType.REGRESSION,

@@ -66,9 +66,10 @@ def link_venv(clone: Path, suite_venv: Path) -> None:
                 copy = shutil.copytree if (suite_site / top).is_dir() else shutil.copy
                 copy(suite_site / top, site / top)
     # `make setup`'s stamps, newer than what they depend on: the venv is in sync with this lock and
-    # has the projects installed that the Makefile finds (PROJECT_DIRS, in its order).
+    # has the framework and the projects installed that the Makefile finds (FRAMEWORK_DIR, then
+    # PROJECT_DIRS in its order).
     projects = [
-        "ml",
+        "ml/framework",
         *sorted(p.parent.relative_to(clone).as_posix() for p in clone.glob("ml/projects/*/pyproject.toml")),
     ]
     for source in ("requirements.lock", *(f"{folder}/pyproject.toml" for folder in projects)):

@@ -1,10 +1,12 @@
 """Imports between our packages point one way: bottom -> components -> settings -> root -> tools.
 
 Each module of ours is given a layer; a module may import its own layer and the layers below it,
-never one above. The ml wheel (iris_mlops) imports nothing of the platform, and its job-graph
-contract imports the standard library only, because the platform reads it without the wheel's
-dependencies. The policy pack runs in its own virtualenv: of ours it imports the bottom layer only
-(core, stdlib-only; policy/__main__.py puts it on the path).
+never one above. The ML framework (mlops_framework) imports nothing of the platform nor of any
+project, and imports itself relatively only (each project's wheel vendors it under the project's
+package); its job-graph contract imports the standard library only, because the platform reads it
+without the wheel's dependencies. A project's package (ml/projects/<name>/src/<package>) imports the
+framework and itself only. The policy pack runs in its own virtualenv: of ours it imports the
+bottom layer only (core, stdlib-only; policy/__main__.py puts it on the path).
 """
 
 from __future__ import annotations
@@ -16,14 +18,20 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 import pytest
-from iris_mlops.vocabulary import Environment
+from mlops_framework.vocabulary import Environment
 
 ROOT = Path(__file__).resolve().parent.parent
 BOTTOM, COMPONENTS, SETTINGS, ROOT_LAYER, TOOLS = range(5)
 LAYER_NAMES = ("bottom", "components", "settings", "composition root", "tools")
-OURS = ("core", "infra", "stacks", "bootstrap", "policy", "demo", "bench", "iris_mlops", "__main__")
-CONTRACT = "iris_mlops.job_graph"
-VOCABULARY = "iris_mlops.vocabulary"
+FRAMEWORK = "mlops_framework"
+PROJECT_SOURCES = sorted((ROOT / "ml" / "projects").glob("*/src"))
+PROJECT_PACKAGES = tuple(
+    sorted(path.parent.name for folder in PROJECT_SOURCES for path in folder.glob("*/__init__.py"))
+)
+ML = frozenset({FRAMEWORK, *PROJECT_PACKAGES})
+OURS = ("core", "infra", "stacks", "bootstrap", "policy", "demo", "bench", *sorted(ML), "__main__")
+CONTRACT = "mlops_framework.job_graph"
+VOCABULARY = "mlops_framework.vocabulary"
 WHEEL_CONTRACTS = {CONTRACT, VOCABULARY}
 
 # Most specific prefix wins.
@@ -69,8 +77,10 @@ LAYERS: dict[str, int] = {
 
 def module_name(path: Path) -> str:
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
-    if parts[:2] == ["ml", "src"]:
-        parts = parts[2:]
+    if parts[:3] == ["ml", "framework", "src"]:
+        parts = parts[3:]
+    elif parts[:2] == ["ml", "projects"] and parts[3:4] == ["src"]:
+        parts = parts[4:]
     if parts[-1] == "__init__" and len(parts) > 1:
         parts = parts[:-1]
     return ".".join(parts)
@@ -79,7 +89,8 @@ def module_name(path: Path) -> str:
 def source_files() -> list[Path]:
     roots = [ROOT / name for name in ("core", "infra", "stacks", "bootstrap", "policy", "demo", "bench")]
     files = [path for root in roots for path in root.rglob("*.py") if "venv" not in path.parts]
-    return sorted([*files, ROOT / "__main__.py", *(ROOT / "ml" / "src").rglob("*.py")])
+    ml = [ROOT / "ml" / "framework" / "src", *PROJECT_SOURCES]
+    return sorted([*files, ROOT / "__main__.py", *(path for folder in ml for path in folder.rglob("*.py"))])
 
 
 def imports(path: Path) -> set[str]:
@@ -103,7 +114,9 @@ MODULES = {module_name(path): imports(path) for path in source_files()}
 
 def test_every_platform_module_has_a_layer() -> None:
     unplaced = sorted(
-        m for m in MODULES if layer_of(m) is None and not m.startswith(("iris_mlops", "policy"))
+        m
+        for m in MODULES
+        if layer_of(m) is None and m.split(".")[0] not in {FRAMEWORK, *PROJECT_PACKAGES, "policy"}
     )
     assert not unplaced, f"give these modules a layer in LAYERS: {unplaced}"
 
@@ -126,18 +139,23 @@ def test_components_read_the_wheel_only_through_its_contract() -> None:
         for module, names in MODULES.items()
         if layer_of(module) in (COMPONENTS, SETTINGS, ROOT_LAYER)
         for name in names
-        if name.split(".")[0] == "iris_mlops" and name not in WHEEL_CONTRACTS
+        if name.split(".")[0] in ML and name not in WHEEL_CONTRACTS
     }
     assert not reads
 
 
-# What each stand-alone package may import of ours besides itself: the wheel runs on Databricks
-# without the platform; the policy pack runs in policy/venv, where only the bottom layer loads.
-STANDALONE = {"iris_mlops": frozenset(), "policy": frozenset({"core"})}
+# What each stand-alone package may import of ours besides itself: a project's wheel runs on
+# Databricks without the platform, with its own copy of the framework; the policy pack runs in
+# policy/venv, where only the bottom layer loads.
+STANDALONE = {
+    FRAMEWORK: frozenset(),
+    **{package: frozenset({FRAMEWORK}) for package in PROJECT_PACKAGES},
+    "policy": frozenset({"core"}),
+}
 
 
 @pytest.mark.parametrize("package", sorted(STANDALONE))
-def test_the_wheel_and_the_policy_pack_import_nothing_of_the_platform_above_the_bottom(package: str) -> None:
+def test_the_wheels_and_the_policy_pack_import_nothing_of_the_platform_above_the_bottom(package: str) -> None:
     foreign = {
         (module, name)
         for module, names in MODULES.items()
@@ -146,6 +164,34 @@ def test_the_wheel_and_the_policy_pack_import_nothing_of_the_platform_above_the_
         if name.split(".")[0] in OURS and name.split(".")[0] not in {package, *STANDALONE[package]}
     }
     assert not foreign
+
+
+def test_the_framework_imports_itself_relatively_so_a_wheel_can_vendor_it_under_any_name() -> None:
+    absolute = sorted(
+        (module, name)
+        for module, names in MODULES.items()
+        if module.split(".")[0] == FRAMEWORK
+        for name in names
+        if name.split(".")[0] == FRAMEWORK
+    )
+    assert not absolute
+
+
+def relative_imports(path: Path) -> set[str]:
+    """Every relative import of the module, at any depth, as the module it names."""
+    module = module_name(path)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package.split(".")[: len(package.split(".")) - node.level + 1]
+            target = ".".join([*base, node.module] if node.module else base)
+            names = [f"{target}.{alias.name}" for alias in node.names]
+            found |= {name if name in MODULES else target for name in names}
+    return found - {module}
+
+
+RELATIVE = {module_name(path): relative_imports(path) for path in source_files()}
 
 
 @pytest.mark.parametrize("module", sorted(m for m in MODULES if layer_of(m) == BOTTOM))
@@ -331,7 +377,12 @@ def restated_facts(tree: ast.AST, facts: Facts) -> list[str]:
 BOTTOM_FACTS = bottom_facts()
 
 
-@pytest.mark.parametrize("module", sorted(m for m in MODULES if layer_of(m) != BOTTOM))
+# A project's own modules (each project's layout is the scaffold's, project.py holding PROJECT,
+# its spec) are not the platform's: its facts are its own.
+PLATFORM_AND_FRAMEWORK = sorted(m for m in MODULES if m.split(".")[0] not in PROJECT_PACKAGES)
+
+
+@pytest.mark.parametrize("module", [m for m in PLATFORM_AND_FRAMEWORK if layer_of(m) != BOTTOM])
 def test_no_module_restates_a_fact_of_the_bottom_layer(module: str) -> None:
     """The issuer, the audience, the role ids, the project names, the production-like set, the
     model aliases, the served entity, the training job: each is assigned once, in the bottom layer,
@@ -359,13 +410,13 @@ ONE_MODULE_EACH = ("serving", "runner", "offline", "job_graph", "drift", "projec
 
 @pytest.mark.parametrize("name", ONE_MODULE_EACH)
 def test_a_once_ambiguous_module_name_names_one_module(name: str) -> None:
-    assert len([module for module in MODULES if module.rsplit(".", 1)[-1] == name]) <= 1
+    assert len([module for module in PLATFORM_AND_FRAMEWORK if module.rsplit(".", 1)[-1] == name]) <= 1
 
 
 def _circle(package: str) -> list[str] | None:
     """One import circle among the package's modules (graphlib names it), or None."""
     graph = {
-        module: {name for name in names if name in MODULES and name != module}
+        module: {name for name in names | RELATIVE[module] if name in MODULES and name != module}
         for module, names in MODULES.items()
         if module.split(".")[0] == package
     }
@@ -376,8 +427,9 @@ def _circle(package: str) -> list[str] | None:
     return None
 
 
-@pytest.mark.parametrize("package", sorted(p for p in OURS if p != "iris_mlops"))
+@pytest.mark.parametrize("package", sorted(OURS))
 def test_no_module_imports_itself_through_others(package: str) -> None:
     """A circle makes the order of first imports matter (a name half-defined), and hides which
-    module owns what; a function-level import that only breaks it at run time counts too."""
+    module owns what; a function-level import that only breaks it at run time counts too, and so
+    does a relative one (the framework's: cli -> runner -> entrypoints -> cli was one)."""
     assert _circle(package) is None, f"import circle: {' -> '.join(_circle(package) or ())}"

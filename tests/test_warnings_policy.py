@@ -8,7 +8,7 @@ import warnings
 import pytest
 
 
-@pytest.mark.parametrize("module", ["stacks.loading", "iris_mlops.serving", "infra"])
+@pytest.mark.parametrize("module", ["stacks.loading", "mlops_framework.serving", "infra"])
 def test_a_deprecation_in_our_code_fails_the_test(module: str) -> None:
     with pytest.raises(DeprecationWarning):
         warnings.warn_explicit("old", DeprecationWarning, f"{module}.py", 1, module=module)

@@ -69,13 +69,13 @@ timeout_seconds = 1800
 """
 
 CONSOLE_SCRIPTS = {
-    "iris-ingest": "iris_mlops.entrypoints:ingest",
-    "iris-train": "iris_mlops.entrypoints:train",
-    "iris-evaluate": "iris_mlops.entrypoints:evaluate",
-    "iris-approve": "iris_mlops.entrypoints:approve",
-    "iris-deploy": "iris_mlops.entrypoints:deploy",
-    "iris-batch-inference": "iris_mlops.entrypoints:batch_inference",
-    "iris-mlops": "iris_mlops.cli:main",
+    "iris-ingest": "mlops_framework.entrypoints:ingest",
+    "iris-train": "mlops_framework.entrypoints:train",
+    "iris-evaluate": "mlops_framework.entrypoints:evaluate",
+    "iris-approve": "mlops_framework.entrypoints:approve",
+    "iris-deploy": "mlops_framework.entrypoints:deploy",
+    "iris-batch-inference": "mlops_framework.entrypoints:batch_inference",
+    "iris-mlops": "mlops_framework.cli:main",
 }
 
 

@@ -16,7 +16,7 @@ import pytest
 from clone_setup import fresh_clone, link_venv, tool_dir
 from demo_support import ADDED_PROJECT, DemoRuns, DocsRuns
 from doc_blocks import offline_blocks
-from iris_mlops.serving import free_port
+from mlops_framework.serving import free_port
 from urn_snapshots import RECORD
 
 from stacks.console import LOG_WIDTH
@@ -60,8 +60,9 @@ def demo_runs(
         stderr=subprocess.STDOUT,
         text=True,
     )
-    # The wheel records the last commit that changed its sources (ml/hatch_build.py), not HEAD.
-    sources = ["ml", ":(exclude)ml/projects", ":(exclude)ml/template"]
+    # Iris's wheel records the last commit that changed its sources (its folder and the framework:
+    # ml/hatch_build.py), not HEAD.
+    sources = ["ml/projects/iris", "ml/framework"]
     head = subprocess.run(
         ["git", "log", "-1", "--format=%H", "--", *sources],
         cwd=ROOT,

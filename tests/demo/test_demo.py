@@ -63,7 +63,7 @@ def test_compact_plan_counts_every_resource_of_every_stack(plans: dict[Environme
 def _stack_files(tmp_path: Path) -> Path:
     for stack_file in ROOT.glob("Pulumi.*.yaml"):
         shutil.copy(stack_file, tmp_path / stack_file.name)
-    for folder in ("ml", "ml/projects/diabetes"):  # each promoted project's version
+    for folder in ("ml/projects/iris", "ml/projects/diabetes"):  # each promoted project's version
         (tmp_path / folder).mkdir(parents=True)
         shutil.copy(ROOT / folder / "pyproject.toml", tmp_path / folder / "pyproject.toml")
     shutil.copytree(ROOT / "dist", tmp_path / "dist")  # the built wheels, whose sha256 promotion pins
@@ -148,7 +148,11 @@ def test_the_jobs_ran_from_the_wheel_installed_in_the_job_venv(demo_runs: DemoRu
     champion = champion_version(demo_runs.home)
     if demo_runs.commit is not None:  # provenance: the run records the commit its wheel came from
         packaged = environment.run(
-            ["python", "-c", "from iris_mlops.provenance import packaged_commit; print(packaged_commit())"],
+            [
+                "python",
+                "-c",
+                "from iris_mlops._framework.provenance import packaged_commit; print(packaged_commit())",
+            ],
             cwd=ROOT,
         )
         assert packaged.stdout.strip().removesuffix("-dirty") == demo_runs.commit

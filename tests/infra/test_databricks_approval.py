@@ -88,7 +88,7 @@ def test_what_a_person_may_override_is_a_job_parameter_every_task_receives(
         planned = jobs(run)
         (iris,) = [p for p in committed_settings(env).projects if p.name == "iris"]
         margin = str(iris.margin)
-        # A drift alert starts the training job with its summary (iris_mlops.retrain); "{}" otherwise.
+        # A drift alert starts the training job with its summary (mlops_framework.retrain); "{}" otherwise.
         expected = {
             "training": {"margin": margin, "drift_summary": "{}"},
             "release": {"margin": margin},

@@ -6,11 +6,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from iris_mlops.job_graph import DATABRICKS_REQUIREMENTS_MEMBER
-from iris_mlops.job_graph import WHEEL_MEMBER as GRAPH_MEMBER
+from mlops_framework.job_graph import databricks_requirements_member, wheel_member
 from wheel_files import CONSOLE_SCRIPTS, JOB_GRAPH, build_wheel, write_wheel
 
 from infra.wheel import WheelError, read_wheel, resolve_wheel_path
+
+GRAPH_MEMBER = wheel_member("iris_mlops")
+DATABRICKS_REQUIREMENTS_MEMBER = databricks_requirements_member("iris_mlops")
 
 
 def test_graph_and_entry_points_are_read_from_the_wheel(tmp_path: Path) -> None:
@@ -115,7 +117,7 @@ def test_invalid_job_graph_is_rejected_with_the_reason(
 
 
 def test_infra_refuses_a_job_timeout_shorter_than_its_task_chain(tmp_path: Path) -> None:
-    """The wheel's own contract decides: the platform parses the graph with iris_mlops.job_graph."""
+    """The wheel's own contract decides: the platform parses the graph with mlops_framework.job_graph."""
     short = JOB_GRAPH.replace("timeout_seconds = 10500", "timeout_seconds = 3600", 1)
     with pytest.raises(WheelError, match=r"before its longest task chain ingest -> "):
         read_wheel(build_wheel(tmp_path, graph=short))

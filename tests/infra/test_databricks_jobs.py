@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from databricks.sdk.service.jobs import JobSettings
 from harness import StackPlans, built_wheel, committed_settings, copied_dist, rewrite_wheel
-from iris_mlops.vocabulary import TRAINING_JOB
+from mlops_framework.vocabulary import TRAINING_JOB
 
 from core.environment import PRODUCTION_LIKE, Environment
 from infra.jobs import SERVERLESS_ENVIRONMENT_VERSION, UnknownJobParameterError
@@ -284,7 +284,7 @@ def test_unknown_parameter_in_the_graph_fails_before_any_resource(
 def test_the_job_principal_may_start_the_training_job_and_no_other(
     plans: dict[Environment, OfflineRun],
 ) -> None:
-    """Issue 29, finding 10: the monitoring job starts the training job on drift (iris_mlops.retrain);
+    """Issue 29, finding 10: the monitoring job starts the training job on drift (mlops_framework.retrain);
     running as each job's run_as needs no ACL, so CAN_MANAGE_RUN anywhere else is reach it never uses."""
     principal = FAKE_OUTPUTS[SP_TYPE]("sp", {})["applicationId"]
     for env, run in plans.items():

@@ -19,9 +19,10 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from iris_mlops.job_graph import load_job_graph
-from iris_mlops.runner import run_job
-from ml_support import TEST_COMMIT, build_wheel, wheel_venv
+from iris_mlops.project import PROJECT as IRIS
+from ml_support import IRIS_DIR, PROJECT_DIRS, TEST_COMMIT, build_wheel, wheel_venv
+from mlops_framework.job_graph import load_job_graph
+from mlops_framework.runner import run_job
 from threadpoolctl import threadpool_limits
 
 if TYPE_CHECKING:
@@ -74,9 +75,9 @@ def ml_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def trained(ml_home: Path) -> Path:
     """The training and batch jobs run once, in-process, with default parameters."""
-    graph = load_job_graph()
+    graph = load_job_graph(IRIS.package)
     for job in ("training", "batch_inference"):
-        report = run_job(graph.job(job))
+        report = run_job(graph.job(job), project=IRIS)
         assert report.succeeded, report.outcomes
     return ml_home
 
@@ -88,9 +89,21 @@ def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def wheel_env(built_wheel: Path, job_venvs: Path) -> Path:
-    """A venv holding the built wheel and ml/requirements.lock, nothing else (see `wheel_venv`)."""
-    return wheel_venv(built_wheel, job_venvs)
+def built_wheels(built_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every project's wheel (by project name), built once per session; Iris's is `built_wheel`."""
+    return {
+        folder.name: built_wheel
+        if folder == IRIS_DIR
+        else build_wheel(tmp_path_factory.mktemp(folder.name), folder)
+        for folder in PROJECT_DIRS
+    }
+
+
+@pytest.fixture(scope="session")
+def wheel_env(built_wheels: dict[str, Path], job_venvs: Path) -> Path:
+    """A venv holding Iris's built wheel, diabetes's beside it, and ml/framework/requirements.lock,
+    nothing else (see `wheel_venv`): two projects installed together, as a shared environment."""
+    return wheel_venv(built_wheels["iris"], job_venvs, beside=[built_wheels["diabetes"]])
 
 
 # ----------------------------------------------------------------- the fake Databricks workspace
@@ -116,8 +129,8 @@ def workspace(
     """Environments on the fake workspace, each in its own schema named after the test; every task
     selects the Databricks backend on the latest one and calls the workspace as the job principal."""
     import databricks.sdk.service.serving  # noqa: PLC0415
-    import iris_mlops.backends  # noqa: PLC0415
     import mlflow.sklearn  # noqa: PLC0415
+    import mlops_framework.backends  # noqa: PLC0415
     from databricks_workspace import JOBS, Environment  # noqa: PLC0415
 
     tracking, registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
@@ -138,7 +151,7 @@ def workspace(
         unless given."""
         schema = f"{request.node.name.removeprefix('test_')[:40]}{suffix}".replace("-", "_")
         environment = Environment(home, env, fields.pop("schema", schema), fake_workspace, **fields)
-        monkeypatch.setattr(iris_mlops.backends, "select_backend", lambda: environment.backend)
+        monkeypatch.setattr(mlops_framework.backends, "select_backend", lambda: environment.backend)
         return environment
 
     yield make

@@ -22,17 +22,23 @@ from fake_databricks import FakeServingRest, FakeSpark, FakeWorkspaceClient
 from fake_jobs import JOB_RUN_REFERENCE, JobRunInProgress, JobsService, from_graph, resolve_references
 from fake_uc_registry import Metastore, UcRegistryService
 from fake_workspace_server import FakeWorkspaceServer
-from iris_mlops import cli
-from iris_mlops.backends.databricks import REGISTRY_URI, DatabricksBackend
 from iris_mlops.data import DEPLOYMENTS_TABLE
-from iris_mlops.entrypoints import run_task, task_entry
-from iris_mlops.job_graph import load_job_graph
-from iris_mlops.vocabulary import CHAMPION
+from iris_mlops.project import PROJECT as IRIS
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
+from mlops_framework import cli
+from mlops_framework.backends.databricks import REGISTRY_URI, DatabricksBackend
+from mlops_framework.entrypoints import run_task, task_entry
+from mlops_framework.job_graph import load_job_graph
+from mlops_framework.vocabulary import CHAMPION
 
 JOBS, DEVELOPERS, APPROVERS, DEPLOYER = "jobs", "developers", "approvers", "deployer"
 MODEL_NAME = "iris_classifier"
+
+
+def run_iris_task(entry_point: str, arguments: list[str]) -> None:
+    """What the job's python_wheel_task runs: the entry point of Iris's wheel (its ProjectScripts)."""
+    run_task(entry_point, arguments, IRIS)
 
 
 class FakeWorkspace:
@@ -170,20 +176,20 @@ class Environment:
     def task(self, entry_point: str, *extra: str, job_run: str = "4242") -> None:
         """One task as the job principal, with the platform's parameters that the task takes, as a
         task of job run `job_run` (a repair of one run, task by task)."""
-        accepted = task_entry(entry_point).accepted
+        accepted = task_entry(entry_point, IRIS).accepted
         parameters = [
             f"--{k}={resolve_references(v, job_run)}"
             for k, v in self.task_parameters().items()
             if k in accepted
         ]
         with self.acting_as(JOBS):
-            run_task(entry_point, [*parameters, *extra])
+            run_task(entry_point, [*parameters, *extra], IRIS)
 
     def approve_version(self, version: str, as_principal: str = APPROVERS) -> None:
         """`iris-mlops approve --version=N`, as an approver types it (docs/ml.md, approval)."""
         scope = [f"--env={self.env}", f"--catalog={self.catalog}", f"--schema={self.schema}"]
         with self.acting_as(as_principal):
-            cli.main(["approve", *scope, f"--version={version}"])
+            cli.main(["approve", *scope, f"--version={version}"], project=IRIS)
 
     def task_parameters(self) -> dict[str, str]:
         return {
@@ -204,6 +210,6 @@ class Environment:
         """A run, whoever starts it, as the job's run_as: the job principal. Job parameters default
         as infra/jobs.py sets them; `overrides` are a run-now's job parameters."""
         defaults = {"margin": "0.0", "drift_summary": "{}"}
-        definition = from_graph(load_job_graph(), job, self.task_parameters(), defaults)
+        definition = from_graph(load_job_graph(IRIS.package), job, self.task_parameters(), defaults)
         with self.acting_as(JOBS):
-            return JobRunInProgress(definition, overrides, python_named_params).finish(run_task)
+            return JobRunInProgress(definition, overrides, python_named_params).finish(run_iris_task)

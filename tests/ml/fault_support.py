@@ -21,8 +21,9 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from iris_mlops.faults import KILL_AT_ENV_VAR
+from iris_mlops.project import PROJECT as IRIS
 from ml_support import ONE_BLAS_THREAD, TEST_COMMIT
+from mlops_framework.faults import KILL_AT_ENV_VAR
 
 HERE = Path(__file__).parent
 CHILD_TIMEOUT_SECONDS = 120
@@ -30,18 +31,18 @@ MEETING_TIMEOUT_SECONDS = CHILD_TIMEOUT_SECONDS / 2  # a child left waiting says
 PRELOAD = ["fault_preload", "fault_support"]
 # What every child would import otherwise: fault_preload.py imports it in the server.
 PRELOADED = (
-    "iris_mlops.runner",
-    "iris_mlops.context",
-    "iris_mlops.serving",
-    "iris_mlops.entrypoints",
-    "iris_mlops.backends.local",
-    "iris_mlops.recovery",
-    "iris_mlops.steps.ingest",
-    "iris_mlops.steps.train",
-    "iris_mlops.steps.evaluate",
-    "iris_mlops.steps.approve",
-    "iris_mlops.steps.deploy",
-    "iris_mlops.steps.batch_inference",
+    "mlops_framework.runner",
+    "mlops_framework.context",
+    "mlops_framework.serving",
+    "mlops_framework.entrypoints",
+    "mlops_framework.backends.local",
+    "mlops_framework.recovery",
+    "mlops_framework.steps.ingest",
+    "mlops_framework.steps.train",
+    "mlops_framework.steps.evaluate",
+    "mlops_framework.steps.approve",
+    "mlops_framework.steps.deploy",
+    "mlops_framework.steps.batch_inference",
     "mlflow.sklearn",
     "mlflow.store.tracking.sqlalchemy_store",
     "mlflow.store.model_registry.sqlalchemy_store",
@@ -164,34 +165,34 @@ def not_preloaded() -> list[str]:
 
 
 def training(*arguments: str) -> list[tuple[str, str, str]]:
-    from iris_mlops.job_graph import load_job_graph  # noqa: PLC0415 - preloaded in the server
-    from iris_mlops.runner import run_job  # noqa: PLC0415
+    from mlops_framework.job_graph import load_job_graph  # noqa: PLC0415 - preloaded in the server
+    from mlops_framework.runner import run_job  # noqa: PLC0415
 
-    report = run_job(load_job_graph().job("training"), list(arguments))
+    report = run_job(load_job_graph(IRIS.package).job("training"), list(arguments), project=IRIS)
     return [(outcome.key, str(outcome.status), outcome.detail) for outcome in report.outcomes]
 
 
 def task(entry_point: str, *arguments: str) -> str:
     """One task through its console-script entry point, as Databricks runs it."""
-    from iris_mlops.entrypoints import run_task  # noqa: PLC0415
+    from mlops_framework.entrypoints import run_task  # noqa: PLC0415
 
-    run_task(entry_point, list(arguments))
+    run_task(entry_point, list(arguments), IRIS)
     return "ok"
 
 
 def batch() -> bool:
-    from iris_mlops.job_graph import load_job_graph  # noqa: PLC0415
-    from iris_mlops.runner import run_job  # noqa: PLC0415
+    from mlops_framework.job_graph import load_job_graph  # noqa: PLC0415
+    from mlops_framework.runner import run_job  # noqa: PLC0415
 
-    return run_job(load_job_graph().job("batch_inference")).succeeded
+    return run_job(load_job_graph(IRIS.package).job("batch_inference"), project=IRIS).succeeded
 
 
 def context(task: str = "check") -> Any:
-    from iris_mlops.backends.local import LocalBackend  # noqa: PLC0415
-    from iris_mlops.context import TaskContext  # noqa: PLC0415
-    from iris_mlops.params import TaskParameters  # noqa: PLC0415
+    from mlops_framework.backends.local import LocalBackend  # noqa: PLC0415
+    from mlops_framework.context import TaskContext  # noqa: PLC0415
+    from mlops_framework.params import TaskParameters  # noqa: PLC0415
 
-    return TaskContext.create(task, TaskParameters(), LocalBackend.from_environ(os.environ))
+    return TaskContext.create(task, TaskParameters(), LocalBackend.from_environ(os.environ), IRIS)
 
 
 def inspect_together_then_log(meet: Any, run_name: str) -> list[str]:
@@ -201,7 +202,7 @@ def inspect_together_then_log(meet: Any, run_name: str) -> list[str]:
     The children meet where the store check has read the store and is about to compare its
     revision with MLflow's (the first `store._head_revision` call): each has seen what the others
     saw, so each would decide the same repair on it."""
-    from iris_mlops import store  # noqa: PLC0415
+    from mlops_framework import store  # noqa: PLC0415
 
     head_revision = store._head_revision  # the meeting point, replaced in this child only
     met: list[bool] = []
@@ -230,7 +231,7 @@ def model_name() -> str:
 
 def registry_state() -> dict[str, Any]:
     """Run statuses (with the interrupted reason), versions with their tags, the two aliases."""
-    from iris_mlops.recovery import INTERRUPTED_TAG  # noqa: PLC0415
+    from mlops_framework.recovery import INTERRUPTED_TAG  # noqa: PLC0415
 
     ctx = context()
     experiment = ctx.client.get_experiment_by_name(ctx.params.resolved_experiment_name)
@@ -246,34 +247,34 @@ def registry_state() -> dict[str, Any]:
 
 
 def front_door(argv: list[str], environ: dict[str, str]) -> int:
-    """`iris-mlops <argv>` as its console script runs it (iris_mlops.cli:main), in `environ`."""
-    from iris_mlops.cli import main  # noqa: PLC0415
+    """`iris-mlops <argv>` as its console script runs it (iris_mlops.project:SCRIPTS.cli), in `environ`."""
+    from iris_mlops.project import SCRIPTS  # noqa: PLC0415
 
     os.environ.clear()
     os.environ.update(environ)
     try:
-        main(argv)
+        SCRIPTS.cli(argv)
     except SystemExit as exited:
         return exited.code if isinstance(exited.code, int) else 1
     return 0
 
 
 def batch_step() -> str:
-    from iris_mlops.steps.batch_inference import batch_inference  # noqa: PLC0415
+    from mlops_framework.steps.batch_inference import batch_inference  # noqa: PLC0415
 
     return batch_inference(context("batch-inference"))
 
 
 def serve_champion() -> str:
-    from iris_mlops.params import TaskParameters  # noqa: PLC0415
-    from iris_mlops.serving import champion_app  # noqa: PLC0415
+    from mlops_framework.params import TaskParameters  # noqa: PLC0415
+    from mlops_framework.serving import champion_app  # noqa: PLC0415
 
-    return champion_app(TaskParameters(), poll_seconds=0).follower.served.version
+    return champion_app(TaskParameters(), poll_seconds=0, project=IRIS).follower.served.version
 
 
 def as_nobody(home: str) -> None:
     """Configure the backend as a user who cannot write the home (root writes anywhere)."""
-    from iris_mlops.backends.local import LocalBackend  # noqa: PLC0415
+    from mlops_framework.backends.local import LocalBackend  # noqa: PLC0415
 
     if os.geteuid() == 0:
         os.setuid(65534)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from demo import job_env
@@ -23,7 +24,12 @@ TEST_COMMIT = "0123456789abcdef0123456789abcdef01234567"  # pragma: allowlist se
 ONE_BLAS_THREAD = {"OPENBLAS_NUM_THREADS": "1"}
 
 
-def build_wheel(out_dir: Path, project: Path = REPO / "ml") -> Path:
+# Every ML project's folder, as `make wheel` finds them.
+PROJECT_DIRS = sorted(path.parent for path in (REPO / "ml" / "projects").glob("*/pyproject.toml"))
+IRIS_DIR = REPO / "ml" / "projects" / "iris"  # the framework's tests run on Iris
+
+
+def build_wheel(out_dir: Path, project: Path = IRIS_DIR) -> Path:
     """The wheel of a project folder (Iris's unless named), built as `make wheel` builds it."""
     env = {**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH, "UV_PYTHON_DOWNLOADS": "never"}
     command = [UV, "build", "--quiet", "--wheel", "--no-build-isolation", "--python", sys.executable]
@@ -32,8 +38,9 @@ def build_wheel(out_dir: Path, project: Path = REPO / "ml") -> Path:
     return wheel
 
 
-def wheel_venv(wheel: Path, root: Path) -> Path:
-    """A venv with exactly the hashed ml/requirements.lock and `wheel` (demo.job_env, shared with
-    `make demo`): a fresh clone installs once, later sessions reuse it while both are unchanged."""
-    venv, _built = job_env.wheel_venv(wheel, root)
+def wheel_venv(wheel: Path, root: Path, beside: Sequence[Path] = ()) -> Path:
+    """A venv with exactly the hashed ml/framework/requirements.lock, `wheel` and the wheels `beside`
+    it (demo.job_env, shared with `make demo`): a fresh clone installs once, later sessions reuse it
+    while all are unchanged."""
+    venv, _built = job_env.wheel_venv(wheel, root, beside=beside)
     return venv

@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from databricks_workspace import JOBS, Environment
+from databricks_workspace import JOBS, Environment, run_iris_task
 from fake_jobs import JobDefinition, JobRunInProgress, JobsService, JobTask
-from iris_mlops.entrypoints import run_task
 
 JOB_TYPE = "databricks:index/job:Job"
 STEP = timedelta(minutes=15)
@@ -127,7 +126,7 @@ class Simulation:
     def step(self, run: JobRunInProgress, task: str) -> str:
         """One task of a run, as the job's run_as (the job principal)."""
         with self.environment.acting_as(JOBS):
-            return run.step(task, run_task)
+            return run.step(task, run_iris_task)
 
     def finish(self, run: JobRunInProgress, why: str) -> JobRunInProgress:
         for task in run.job.tasks:

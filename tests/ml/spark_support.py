@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from iris_mlops.backends.databricks import error_condition
+from mlops_framework.backends.databricks import error_condition
 
 # What the local Spark 4.0 says when the statement parsed and analysed but the table is not Delta:
 # MERGE (QueryExecutionErrors.ddlUnsupportedTemporarilyError) and DELETE (TABLE_OPERATION).

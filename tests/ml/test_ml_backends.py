@@ -20,18 +20,19 @@ from databricks.sdk.service.serving import (
     TrafficConfig,
 )
 from fake_databricks import FakeServingRest, FakeWorkspaceClient
-from iris_mlops.backends import detect_backend_name, select_backend
-from iris_mlops.backends.databricks import (
+from iris_mlops.project import PROJECT as IRIS
+from mlops_framework.backends import detect_backend_name, select_backend
+from mlops_framework.backends.databricks import (
     REGISTRY_URI,
     SERVED_ENTITY_NAME,
     TRACKING_URI,
     DatabricksBackend,
     merge_statement,
 )
-from iris_mlops.backends.local import LocalBackend
-from iris_mlops.context import TaskContext, experiment_name
-from iris_mlops.errors import ParameterError, ServingError
-from iris_mlops.params import Environment, TaskParameters
+from mlops_framework.backends.local import LocalBackend
+from mlops_framework.context import TaskContext, experiment_name
+from mlops_framework.errors import ParameterError, ServingError
+from mlops_framework.params import Environment, TaskParameters
 
 
 @pytest.mark.parametrize(
@@ -69,7 +70,7 @@ def test_local_backend_defaults_to_dot_local() -> None:
 
 def test_tables_and_model_use_three_level_unity_catalog_names() -> None:
     params = TaskParameters(env=Environment.UAT, catalog="mlops_uat", schema="iris", model_name="clf")
-    context = TaskContext("t", params, LocalBackend(Path("unused")), client=None)  # type: ignore[arg-type]
+    context = TaskContext("t", params, LocalBackend(Path("unused")), client=None, project=IRIS)  # type: ignore[arg-type]
     assert context.table("iris_features") == "mlops_uat.iris.iris_features"
     assert context.model_name == "mlops_uat.iris.clf"
     assert experiment_name(params) == "/Shared/iris-mlops-uat"

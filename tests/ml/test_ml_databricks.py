@@ -15,15 +15,16 @@ import yaml
 from databricks.sdk.errors import ResourceConflict
 from databricks_workspace import DEVELOPERS, Environment
 from fake_databricks import FakeSpark, SparkError
-from iris_mlops.context import TaskContext
 from iris_mlops.data import DEPLOYMENTS_TABLE, FEATURES_TABLE, PREDICTIONS_TABLE
-from iris_mlops.entrypoints import run_task
-from iris_mlops.errors import MissingStateError
-from iris_mlops.gate import APPROVAL_TAG, APPROVED, AWAITING_APPROVAL
-from iris_mlops.params import TaskParameters
-from iris_mlops.steps.approve import GATE_STATUS_TAG
-from iris_mlops.steps.batch_inference import batch_inference
-from iris_mlops.steps.monitor import current_window, earlier_retrain, scored_in
+from iris_mlops.project import PROJECT as IRIS
+from mlops_framework.context import TaskContext
+from mlops_framework.entrypoints import run_task
+from mlops_framework.errors import MissingStateError
+from mlops_framework.gate import APPROVAL_TAG, APPROVED, AWAITING_APPROVAL
+from mlops_framework.params import TaskParameters
+from mlops_framework.steps.approve import GATE_STATUS_TAG
+from mlops_framework.steps.batch_inference import batch_inference
+from mlops_framework.steps.monitor import current_window, earlier_retrain, scored_in
 
 MakeEnvironment = Callable[..., Environment]
 
@@ -64,7 +65,7 @@ def test_a_missing_table_is_none_yet_for_the_monitor(
     TABLE_OR_VIEW_NOT_FOUND at the first action)."""
     environment = workspace("dev")
     params = TaskParameters(env=environment.env, catalog=environment.catalog, schema=environment.schema)
-    ctx = TaskContext.create("monitor", params, environment.backend)
+    ctx = TaskContext.create("monitor", params, environment.backend, IRIS)
     with pytest.raises(MissingStateError, match="does not exist yet"):
         environment.backend.read_table(ctx.table("never_written"))
     assert earlier_retrain(ctx, "1970-01-01T00:00Z/24h") is None
@@ -105,7 +106,7 @@ def test_training_and_batch_inference_run_on_serverless(workspace: MakeEnvironme
     # The next days' runs append (the monitors read the history); a rerun replaces its day, and
     # days past the retention are deleted (a Delta DELETE, then the provenance properties).
     params = TaskParameters(env=environment.env, catalog=environment.catalog, schema=environment.schema)
-    ctx = TaskContext.create("batch-inference", params, environment.backend)
+    ctx = TaskContext.create("batch-inference", params, environment.backend, IRIS)
     tomorrow = datetime.now(UTC) + timedelta(days=1)
     for _ in range(2):
         batch_inference(ctx, now=tomorrow)
@@ -141,7 +142,7 @@ def test_a_job_parameter_override_reaches_every_task(workspace: MakeEnvironment)
 def test_on_databricks_env_catalog_and_schema_are_required(workspace: MakeEnvironment) -> None:
     workspace("dev")
     with pytest.raises(SystemExit) as exited:
-        run_task("iris-ingest", ["--env=dev"])
+        run_task("iris-ingest", ["--env=dev"], IRIS)
     assert exited.value.code == 2
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 from databricks_workspace import APPROVERS, JOBS, Environment
-from iris_mlops.recovery import INCOMPLETE_TAG, PROCESS_TAG, TASK_TAG
+from mlops_framework.recovery import INCOMPLETE_TAG, PROCESS_TAG, TASK_TAG
 
 MakeEnvironment = Callable[..., Environment]
 GET_VERSION = "/api/2.0/mlflow/unity-catalog/model-versions/get"

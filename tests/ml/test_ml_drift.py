@@ -1,4 +1,4 @@
-"""The drift statistics (iris_mlops.drift): no drift on identical data, the PSI a known shift must
+"""The drift statistics (mlops_framework.drift): no drift on identical data, the PSI a known shift must
 give, and "not enough data" instead of a crash or a false alert on empty and tiny windows."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-from iris_mlops.drift import (
+from mlops_framework.drift import (
     PSI_BINS,
     DriftStatus,
     DriftThresholds,
@@ -19,9 +19,9 @@ from iris_mlops.drift import (
     psi_numeric,
     summary,
 )
-from iris_mlops.params import Environment, TaskParameters
-from iris_mlops.steps.monitor import thresholds
-from iris_mlops.vocabulary import DECISION_DEFAULTS
+from mlops_framework.params import Environment, TaskParameters
+from mlops_framework.steps.monitor import thresholds
+from mlops_framework.vocabulary import DECISION_DEFAULTS
 from scipy import stats
 
 LIMITS = DriftThresholds(psi=0.2, p_value=0.01, min_rows=50)

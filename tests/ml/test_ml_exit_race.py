@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow.fs
 import pytest
 from deltalake import write_deltalake
-from iris_mlops.backends.local import LocalBackend
+from mlops_framework.backends.local import LocalBackend
 
 
 def test_a_table_read_builds_no_python_filesystem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -34,14 +34,14 @@ from fault_support import (
     task,
     training,
 )
-from iris_mlops import faults, store
-from iris_mlops.backends.local import LocalBackend, retry_commit_conflicts
 from iris_mlops.data import DEPLOYMENTS_TABLE, FEATURES_TABLE, KEY_COLUMN, PREDICTIONS_TABLE, load_iris_frame
-from iris_mlops.errors import StateError
-from iris_mlops.locks import table_write_lock, training_lock
-from iris_mlops.recovery import INCOMPLETE_TAG
-from iris_mlops.store import STORE_FILE
-from iris_mlops.vocabulary import CHAMPION
+from mlops_framework import faults, store
+from mlops_framework.backends.local import LocalBackend, retry_commit_conflicts
+from mlops_framework.errors import StateError
+from mlops_framework.locks import table_write_lock, training_lock
+from mlops_framework.recovery import INCOMPLETE_TAG
+from mlops_framework.store import STORE_FILE
+from mlops_framework.vocabulary import CHAMPION
 
 MODEL = "main.iris.iris_classifier"
 KILLED = -9
@@ -263,7 +263,7 @@ def test_writers_of_one_table_take_turns_and_a_stuck_one_is_named(
 ) -> None:
     # Two insert-only MERGEs can both commit under deltalake's conflict rules (every row twice), so
     # each write waits for the table's lock; one held past the bound is reported, never waited on.
-    monkeypatch.setattr("iris_mlops.locks.TABLE_LOCK_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr("mlops_framework.locks.TABLE_LOCK_WAIT_SECONDS", 0.2)
     backend = LocalBackend(tmp_path)
     rows = pd.DataFrame({"sample_id": [1], "model_version": ["1"], "prediction": [0]})
     with table_write_lock(backend.home, PREDICTIONS_TABLE), pytest.raises(StateError) as refused:
@@ -275,7 +275,7 @@ def test_writers_of_one_table_take_turns_and_a_stuck_one_is_named(
 
 
 def test_commit_conflicts_are_retried_a_bounded_number_of_times(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("iris_mlops.backends.local.COMMIT_BACKOFF_SECONDS", 0.0)
+    monkeypatch.setattr("mlops_framework.backends.local.COMMIT_BACKOFF_SECONDS", 0.0)
     calls: list[int] = []
 
     def conflicts_twice() -> int:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from iris_mlops.errors import ParameterError
-from iris_mlops.gate import AWAITING_APPROVAL, GateInputs, GatePolicy, decide, effective_policy
-from iris_mlops.iris_project import FLOORS, IRIS
-from iris_mlops.params import Environment, GateMode, TaskParameters
-from iris_mlops.vocabulary import (
+from iris_mlops.project import FLOORS
+from iris_mlops.project import PROJECT as IRIS
+from mlops_framework.errors import ParameterError
+from mlops_framework.gate import AWAITING_APPROVAL, GateInputs, GatePolicy, decide, effective_policy
+from mlops_framework.params import Environment, GateMode, TaskParameters
+from mlops_framework.vocabulary import (
     DECISION_DEFAULTS,
     METRIC_FACTS,
     Direction,

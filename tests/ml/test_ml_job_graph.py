@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from iris_mlops.entrypoints import JOB_PARAMETERS, TASKS, task_entry
-from iris_mlops.job_graph import JobGraphError, load_job_graph, parse_job_graph
-from iris_mlops.params import PARAMETER_SPECS
-from iris_mlops.steps.deploy import SERVING_WAIT
+from iris_mlops.project import PROJECT as IRIS
+from mlops_framework.entrypoints import JOB_PARAMETERS, TASKS, task_entry
+from mlops_framework.job_graph import JobGraphError, load_job_graph, parse_job_graph
+from mlops_framework.params import PARAMETER_SPECS
+from mlops_framework.steps.deploy import SERVING_WAIT
 
 PLATFORM_PARAMETERS = {
     "env",
@@ -25,7 +26,7 @@ PLATFORM_PARAMETERS = {
     "drift_summary",
     "job_run_id",
 }
-GRAPH = load_job_graph()
+GRAPH = load_job_graph(IRIS.package)
 
 
 def test_graph_declares_the_package_and_its_jobs() -> None:
@@ -73,7 +74,7 @@ def test_every_task_of_a_job_accepts_the_jobs_parameters(job) -> None:  # type: 
     that rejected one would fail every run started with an override."""
     assert set(job.parameters) <= set(JOB_PARAMETERS)
     for task in job.tasks:
-        assert set(job.parameters) <= set(task_entry(task.entry_point).accepted), task.key
+        assert set(job.parameters) <= set(task_entry(task.entry_point, IRIS).accepted), task.key
         assert not set(job.parameters) & set(task.parameters), task.key  # the job's value would win
 
 
@@ -92,7 +93,7 @@ def test_every_task_names_a_known_entry_point_that_accepts_its_parameters() -> N
     for job in GRAPH.jobs.values():
         for task in job.tasks:
             assert task.entry_point in {f"iris-{name}" for name in TASKS}, task
-            assert set(task.parameters) <= set(task_entry(task.entry_point).accepted), task
+            assert set(task.parameters) <= set(task_entry(task.entry_point, IRIS).accepted), task
             assert set(task.parameters) <= PLATFORM_PARAMETERS, task
             assert "env" in task.parameters
 

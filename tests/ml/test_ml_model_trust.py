@@ -10,23 +10,24 @@ from pathlib import Path
 import pytest
 import skops.io
 import yaml
-from iris_mlops.backends import select_backend
-from iris_mlops.context import RegisteredVersion, TaskContext
-from iris_mlops.model_trust import (
+from iris_mlops.project import PROJECT as IRIS
+from mlops_framework.backends import select_backend
+from mlops_framework.context import RegisteredVersion, TaskContext
+from mlops_framework.model_trust import (
     ARTIFACT_DIGEST_TAG,
     UntrustedModelError,
     artifact_digest,
     check_model_folder,
     verified_model_folder,
 )
-from iris_mlops.params import TaskParameters
-from iris_mlops.steps.batch_inference import batch_inference
-from iris_mlops.vocabulary import CHAMPION
+from mlops_framework.params import TaskParameters
+from mlops_framework.steps.batch_inference import batch_inference
+from mlops_framework.vocabulary import CHAMPION
 from sklearn.preprocessing import FunctionTransformer
 
 
 def _context() -> TaskContext:
-    return TaskContext.create("test", TaskParameters(), select_backend())
+    return TaskContext.create("test", TaskParameters(), select_backend(), IRIS)
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +117,7 @@ def test_the_loader_refuses_a_version_whose_tag_does_not_match(trained: Path) ->
     assert champion is not None
     source = ctx.client.get_model_version(ctx.model_name, champion.version)
     tampered = TaskContext.create(
-        "test", TaskParameters(model_name=f"{ctx.params.model_name}_tampered"), select_backend()
+        "test", TaskParameters(model_name=f"{ctx.params.model_name}_tampered"), select_backend(), IRIS
     )
     tampered.client.create_registered_model(tampered.model_name)
     version = tampered.client.create_model_version(

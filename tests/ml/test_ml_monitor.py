@@ -13,32 +13,34 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import iris_mlops.steps.monitor as monitor_step
+import mlops_framework.steps.monitor as monitor_step
 import pytest
 from deltalake import DeltaTable
 from fault_support import front_door, in_child
-from iris_mlops.backends import select_backend
-from iris_mlops.backends.local import HOME_ENV_VAR, LocalBackend
-from iris_mlops.context import TaskContext
 from iris_mlops.data import DRIFT_TABLE, FEATURE_COLUMNS, PREDICTIONS_TABLE, RETRAINS_TABLE
-from iris_mlops.errors import MissingStateError
-from iris_mlops.job_graph import load_job_graph
-from iris_mlops.params import TaskParameters
-from iris_mlops.retrain import (
+from iris_mlops.project import PROJECT as IRIS
+from iris_mlops.samples import new_samples
+from mlops_framework.backends import select_backend
+from mlops_framework.backends.local import HOME_ENV_VAR, LocalBackend
+from mlops_framework.context import TaskContext
+from mlops_framework.errors import MissingStateError
+from mlops_framework.job_graph import load_job_graph
+from mlops_framework.params import TaskParameters
+from mlops_framework.retrain import (
     DatabricksTrigger,
     LocalTrigger,
     RetrainRequest,
     RetrainStart,
     idempotency_token,
 )
-from iris_mlops.runner import run_job
+from mlops_framework.runner import run_job
 from iris_mlops.samples import new_samples
-from iris_mlops.steps.approve import GATE_STATUS_TAG
-from iris_mlops.steps.monitor import current_window, monitor, thresholds, window_drift
-from iris_mlops.steps.train import DRIFT_SUMMARY_TAG
-from iris_mlops.vocabulary import CHALLENGER, CHAMPION
+from mlops_framework.steps.approve import GATE_STATUS_TAG
+from mlops_framework.steps.monitor import current_window, monitor, thresholds, window_drift
+from mlops_framework.steps.train import DRIFT_SUMMARY_TAG
+from mlops_framework.vocabulary import CHALLENGER, CHAMPION
 
-GRAPH = load_job_graph()
+GRAPH = load_job_graph(IRIS.package)
 SHIFT = {"petal_length_cm": 1.4, "petal_width_cm": 1.4}
 
 
@@ -54,12 +56,12 @@ class Recording:
 
 
 def context(schema: str, **params: Any) -> TaskContext:
-    return TaskContext.create("monitor", TaskParameters(schema=schema, **params), select_backend())
+    return TaskContext.create("monitor", TaskParameters(schema=schema, **params), select_backend(), IRIS)
 
 
 def trained_schema(schema: str) -> None:
     for job in ("training", "batch_inference"):
-        report = run_job(GRAPH.job(job), [f"--schema={schema}"])
+        report = run_job(GRAPH.job(job), [f"--schema={schema}"], project=IRIS)
         assert report.succeeded, report.outcomes
 
 
@@ -116,7 +118,7 @@ def forked_front_door(command: Sequence[str], **options: Any) -> subprocess.Comp
     """What LocalTrigger runs, from the fault tests' forkserver (fault_support.py): a process of
     its own as the console script would be, without importing mlflow and scikit-learn again
     (~4 s of CPU). The console script itself: it is the venv's `iris-mlops`, and test_ml_wheel.py
-    checks that it calls iris_mlops.cli:main."""
+    checks that it runs Iris's front door (iris_mlops.project:SCRIPTS.cli)."""
     assert Path(command[0]) == Path(sys.executable).with_name("iris-mlops")
     assert Path(command[0]).is_file()
     environ = dict(options.pop("env"))
@@ -129,14 +131,14 @@ def forked_front_door(command: Sequence[str], **options: Any) -> subprocess.Comp
 def test_drift_retrains_through_the_gate_a_worse_challenger_is_rejected_and_runs_once(
     trained: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("iris_mlops.retrain.subprocess", SimpleNamespace(run=forked_front_door))
+    monkeypatch.setattr("mlops_framework.retrain.subprocess", SimpleNamespace(run=forked_front_door))
     schema = "drift_loop"
     trained_schema(schema)
     score_shifted(trained, schema)
     champion = context(schema).alias_version(CHAMPION)
     assert champion is not None
     # The retrain fits a much weaker model (C=1e-4): the gate must reject it, drift or not.
-    trigger = LocalTrigger(trained, HOME_ENV_VAR, extra_arguments=("--regularization=0.0001",))
+    trigger = LocalTrigger(trained, HOME_ENV_VAR, IRIS.cli, extra_arguments=("--regularization=0.0001",))
     said = monitor(context(schema), trigger)
     assert "drift in" in said
     assert "petal_length_cm" in said
@@ -166,7 +168,7 @@ def test_drift_retrains_through_the_gate_a_worse_challenger_is_rejected_and_runs
 HOLD_LOCK = """
 import sys, time
 from pathlib import Path
-from iris_mlops.locks import training_lock
+from mlops_framework.locks import training_lock
 with training_lock(Path(sys.argv[1]), sys.argv[2]):
     print("held", flush=True)
     time.sleep(60)
@@ -182,7 +184,7 @@ def test_the_local_trigger_starts_no_second_training_while_one_holds_the_lock(tr
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == "held"
         request = RetrainRequest(model, "w", "{}", ("--schema=drift_busy",))
-        started = LocalTrigger(trained, HOME_ENV_VAR).start(request)
+        started = LocalTrigger(trained, HOME_ENV_VAR, IRIS.cli).start(request)
         assert not started.started
         assert "no second retrain" in started.detail
     finally:

@@ -10,13 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from deltalake import DeltaTable
-from iris_mlops.backends.local import LocalBackend
-from iris_mlops.drift import DriftThresholds, compare
-from iris_mlops.errors import MissingStateError, StateError
-from iris_mlops.iris_project import IRIS
-from iris_mlops.scoring import prediction_rows
-from iris_mlops.vocabulary import SCORED_AT_COLUMN
-from iris_mlops.window_stats import (
+from mlops_framework.backends.local import LocalBackend
+from mlops_framework.drift import DriftThresholds, compare
+from mlops_framework.errors import MissingStateError, StateError
+from iris_mlops.project import PROJECT as IRIS
+from mlops_framework.scoring import prediction_rows
+from mlops_framework.vocabulary import SCORED_AT_COLUMN
+from mlops_framework.window_stats import (
     QUANTILE_POINTS,
     ReferenceProfile,
     compare_summaries,

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from iris_mlops.cli import main
-from iris_mlops.errors import ParameterError
-from iris_mlops.job_graph import load_job_graph
-from iris_mlops.params import (
+from iris_mlops.project import PROJECT as IRIS
+from mlops_framework.cli import main
+from mlops_framework.errors import ParameterError
+from mlops_framework.job_graph import load_job_graph
+from mlops_framework.params import (
     PARAMETER_SPECS,
     Environment,
     GateMode,
@@ -18,7 +19,7 @@ from iris_mlops.params import (
     TaskParameters,
     parse_parameters,
 )
-from iris_mlops.runner import check_job_arguments, job_arguments, run_job
+from mlops_framework.runner import check_job_arguments, job_arguments, run_job
 
 ALL = tuple(PARAMETER_SPECS)
 
@@ -148,7 +149,7 @@ def test_margin_takes_a_plain_number_from_0_to_1(raw: str) -> None:
         parse_parameters([f"--margin={raw}"], ALL, "iris-test")
 
 
-JOBS = load_job_graph()
+JOBS = load_job_graph(IRIS.package)
 
 
 def test_a_job_checks_every_parameter_of_every_task_before_the_first_runs(
@@ -158,7 +159,7 @@ def test_a_job_checks_every_parameter_of_every_task_before_the_first_runs(
     monkeypatch.setenv("IRIS_MLOPS_HOME", str(home))
     bad = ["--regularization=abc", "--env=qa", "--margin=2", "--primary_metric=auc", "--bogus=1"]
     with pytest.raises(ParameterError) as raised:
-        run_job(JOBS.job("training"), bad)
+        run_job(JOBS.job("training"), bad, project=IRIS)
     message = str(raised.value)
     assert message.startswith("job training: ")
     for name in ("--regularization", "--env", "--margin", "--primary_metric", "--bogus"):
@@ -172,7 +173,7 @@ def test_the_cli_exits_2_on_a_bad_value_before_any_job_runs(
 ) -> None:
     monkeypatch.setenv("IRIS_MLOPS_HOME", str(tmp_path / "home"))
     with pytest.raises(SystemExit) as exited:
-        main(["run", "training", "batch-inference", "--regularization=-1"])
+        main(["run", "training", "batch-inference", "--regularization=-1"], project=IRIS)
     assert exited.value.code == 2
     assert not (tmp_path / "home").exists()
 
@@ -182,14 +183,14 @@ def test_an_unknown_job_is_a_usage_error_like_a_bad_value(
 ) -> None:
     monkeypatch.setenv("IRIS_MLOPS_HOME", str(tmp_path / "home"))
     with pytest.raises(SystemExit) as exited:
-        main(["run", "training", "nope"])
+        main(["run", "training", "nope"], project=IRIS)
     assert exited.value.code == 2  # as `--env=bogus`: the command line is wrong, nothing ran
     assert not (tmp_path / "home").exists()
 
 
 def test_run_help_lists_every_job_the_graph_accepts(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
-        main(["run", "--help"])
+        main(["run", "--help"], project=IRIS)
     shown = " ".join(capsys.readouterr().out.split())
     assert (
         "jobs of iris-mlops's job graph: " + ", ".join(sorted(key.replace("_", "-") for key in JOBS.jobs))
@@ -201,5 +202,5 @@ def test_run_help_lists_every_job_the_graph_accepts(capsys: pytest.CaptureFixtur
 def test_several_jobs_take_the_union_of_their_parameters() -> None:
     jobs = [JOBS.job("training"), JOBS.job("batch-inference")]
     arguments = ["--env=uat", "--require_approval=false"]
-    assert check_job_arguments(jobs, arguments).require_approval is False
-    assert job_arguments(JOBS.job("batch-inference"), arguments) == ["--env=uat"]
+    assert check_job_arguments(jobs, arguments, IRIS).require_approval is False
+    assert job_arguments(JOBS.job("batch-inference"), arguments, IRIS) == ["--env=uat"]

@@ -13,12 +13,12 @@ import pytest
 from deltalake import DeltaTable
 from fastapi.testclient import TestClient
 from iris_mlops.data import FEATURE_COLUMNS, SERVED_TABLE, load_iris_frame
-from iris_mlops.iris_project import IRIS
-from iris_mlops.params import TaskParameters
+from iris_mlops.project import PROJECT as IRIS
 from iris_mlops.samples import new_samples
-from iris_mlops.served_log import ServedRequest, ServedRequestLog, unpack
-from iris_mlops.serving import champion_app, invocations_path
-from iris_mlops.steps.monitor import monitor
+from mlops_framework.params import TaskParameters
+from mlops_framework.served_log import ServedRequest, ServedRequestLog, unpack
+from mlops_framework.serving import champion_app, invocations_path
+from mlops_framework.steps.monitor import monitor
 from test_ml_monitor import SHIFT, Recording, context, trained_schema
 
 ROWS = load_iris_frame().loc[[0, 60, 120], list(FEATURE_COLUMNS)].reset_index(drop=True)
@@ -101,7 +101,7 @@ def test_served_requests_are_in_the_monitoring_window_with_the_batch_rows(traine
     endpoint. Without the served rows the monitor sees no drift."""
     schema = "drift_served"
     trained_schema(schema)
-    app = champion_app(TaskParameters(schema=schema), poll_seconds=0)
+    app = champion_app(TaskParameters(schema=schema), poll_seconds=0, project=IRIS)
     assert app.recorder is not None
     shifted = new_samples(400, seed=7, scale=SHIFT, first_key=10_000)[list(FEATURE_COLUMNS)]
     path = invocations_path(app.endpoint_name)

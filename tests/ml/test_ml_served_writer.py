@@ -27,10 +27,10 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from iris_mlops.data import FEATURE_COLUMNS, load_iris_frame
-from iris_mlops.iris_project import IRIS
-from iris_mlops.params import TaskParameters
-from iris_mlops.served_writer import ServedRequestRecorder
-from iris_mlops.serving import ServingEndpointApp, champion_app, invocations_path
+from iris_mlops.project import PROJECT as IRIS
+from mlops_framework.params import TaskParameters
+from mlops_framework.served_writer import ServedRequestRecorder
+from mlops_framework.serving import ServingEndpointApp, champion_app, invocations_path
 
 HERE = Path(__file__).parent
 PATH = invocations_path("iris-dev")
@@ -80,7 +80,7 @@ def wait_for(condition: Callable[[], bool]) -> None:
 @pytest.fixture
 def held(trained: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ServingEndpointApp]:
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(HERE), *sys.path]))  # HeldWrite, unpickled
-    follower = champion_app(TaskParameters(), poll_seconds=0, record=False).follower
+    follower = champion_app(TaskParameters(), poll_seconds=0, project=IRIS, record=False).follower
     recorder = ServedRequestRecorder(HeldWrite(tmp_path), IRIS, flush_seconds=0)
     app = ServingEndpointApp(follower, "iris-dev", recorder=recorder)
     recorder.start()

@@ -10,9 +10,10 @@ import mlflow
 import pytest
 from fastapi.testclient import TestClient
 from iris_mlops.data import FEATURE_COLUMNS, load_iris_frame
-from iris_mlops.errors import ParameterError
-from iris_mlops.params import TaskParameters
-from iris_mlops.serving import (
+from iris_mlops.project import PROJECT as IRIS
+from mlops_framework.errors import ParameterError
+from mlops_framework.params import TaskParameters
+from mlops_framework.serving import (
     ServingEndpointApp,
     champion_app,
     invocations_path,
@@ -20,7 +21,7 @@ from iris_mlops.serving import (
     server_config,
     serving_token,
 )
-from iris_mlops.serving_launch import MAX_CONCURRENT_REQUESTS
+from mlops_framework.serving_launch import MAX_CONCURRENT_REQUESTS
 
 ENDPOINT = "iris-dev"
 PATH = invocations_path(ENDPOINT)
@@ -31,7 +32,7 @@ HEADERS = {"Authorization": "Bearer dapi-not-checked-locally"}
 
 @pytest.fixture(scope="module")
 def app(trained: Path) -> ServingEndpointApp:
-    return champion_app(TaskParameters())
+    return champion_app(TaskParameters(), project=IRIS)
 
 
 @pytest.fixture(scope="module")

@@ -12,20 +12,21 @@ from pathlib import Path
 import mlflow
 import pytest
 from fastapi.testclient import TestClient
-from iris_mlops.backends.local import LocalBackend
 from iris_mlops.data import FEATURE_COLUMNS, load_iris_frame
-from iris_mlops.model_trust import ARTIFACT_DIGEST_TAG
-from iris_mlops.params import TaskParameters
-from iris_mlops.scoring_requests import PAYLOAD_LIMIT_BYTES
-from iris_mlops.serving import (
+from iris_mlops.project import PROJECT as IRIS
+from mlflow import MlflowClient
+from mlops_framework.backends.local import LocalBackend
+from mlops_framework.model_trust import ARTIFACT_DIGEST_TAG
+from mlops_framework.params import TaskParameters
+from mlops_framework.scoring_requests import PAYLOAD_LIMIT_BYTES
+from mlops_framework.serving import (
     VERSION_HEADER,
     ServingEndpointApp,
     champion_app,
     invocations_path,
     serve_in_thread,
 )
-from iris_mlops.vocabulary import CHAMPION
-from mlflow import MlflowClient
+from mlops_framework.vocabulary import CHAMPION
 
 PATH = invocations_path("iris-dev")
 ROWS = load_iris_frame().loc[[0, 60, 120], list(FEATURE_COLUMNS)]
@@ -36,7 +37,7 @@ JSON_HEADER = "Content-Type: application/json\r\n"
 
 @pytest.fixture(scope="module")
 def app(trained: Path) -> ServingEndpointApp:
-    return champion_app(TaskParameters(), poll_seconds=0)
+    return champion_app(TaskParameters(), poll_seconds=0, project=IRIS)
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +185,7 @@ def followed(trained: Path) -> MlflowClient:
 
 
 def test_serve_follows_the_champion_alias_and_swaps_the_model(followed: MlflowClient) -> None:
-    app = champion_app(TaskParameters(schema="follow"), poll_seconds=0)
+    app = champion_app(TaskParameters(schema="follow"), poll_seconds=0, project=IRIS)
     client = TestClient(app)
     assert client.post(PATH, content=GOOD, headers=JSON).headers[VERSION_HEADER] == "1"
     assert not app.follower.refresh()  # the alias has not moved: nothing is loaded
@@ -200,7 +201,7 @@ def test_serve_follows_the_champion_alias_and_swaps_the_model(followed: MlflowCl
 def test_a_champion_that_cannot_be_loaded_leaves_the_current_one_serving(
     followed: MlflowClient, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
-    app = champion_app(TaskParameters(schema="follow"), poll_seconds=0)
+    app = champion_app(TaskParameters(schema="follow"), poll_seconds=0, project=IRIS)
     serving = app.follower.served.version
     broken = followed.create_model_version(FOLLOWED, (tmp_path / "no-model-here").as_uri())
     followed.set_registered_model_alias(FOLLOWED, CHAMPION, str(broken.version))

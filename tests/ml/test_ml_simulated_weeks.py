@@ -39,10 +39,10 @@ from iris_mlops.data import (
     RETRAINS_TABLE,
     load_iris_frame,
 )
-from iris_mlops.decisions import GATE_STATUS_TAG
-from iris_mlops.iris_project import IRIS
+from iris_mlops.project import PROJECT as IRIS
 from iris_mlops.samples import new_samples
-from iris_mlops.vocabulary import SCORED_ON_COLUMN, VERSION_COLUMN
+from mlops_framework.decisions import GATE_STATUS_TAG
+from mlops_framework.vocabulary import SCORED_ON_COLUMN, VERSION_COLUMN
 from simulated_weeks import Clock, Simulation, planned_jobs
 
 from core.environment import Environment as Stack

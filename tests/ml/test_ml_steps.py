@@ -9,33 +9,32 @@ from typing import Any
 
 import pytest
 from deltalake import DeltaTable
-from iris_mlops import __version__
-from iris_mlops.backends import select_backend
-from iris_mlops.context import TaskContext, experiment_name
 from iris_mlops.data import FEATURES_TABLE, KEY_COLUMN, PREDICTIONS_TABLE, load_iris_frame
-from iris_mlops.entrypoints import IRIS_SCRIPTS
-from iris_mlops.errors import GateFailedError, MissingStateError
-from iris_mlops.gate import APPROVAL_TAG, APPROVED, AWAITING_APPROVAL
-from iris_mlops.iris_project import IRIS
-from iris_mlops.job_graph import load_job_graph
-from iris_mlops.params import Environment, TaskParameters
-from iris_mlops.runner import TaskStatus, run_job
-from iris_mlops.steps.approve import GATE_STATUS_TAG, approve
-from iris_mlops.steps.batch_inference import batch_inference
-from iris_mlops.steps.deploy import deploy
-from iris_mlops.steps.evaluate import evaluate
-from iris_mlops.steps.ingest import ingest
-from iris_mlops.steps.train import train
-from iris_mlops.vocabulary import CHALLENGER, CHAMPION
+from iris_mlops.project import PROJECT as IRIS
+from iris_mlops.project import SCRIPTS as IRIS_SCRIPTS
 from ml_support import TEST_COMMIT
 from mlflow import MlflowClient
+from mlops_framework.backends import select_backend
+from mlops_framework.context import TaskContext, experiment_name
+from mlops_framework.errors import GateFailedError, MissingStateError
+from mlops_framework.gate import APPROVAL_TAG, APPROVED, AWAITING_APPROVAL
+from mlops_framework.job_graph import load_job_graph
+from mlops_framework.params import Environment, TaskParameters
+from mlops_framework.runner import TaskStatus, run_job
+from mlops_framework.steps.approve import GATE_STATUS_TAG, approve
+from mlops_framework.steps.batch_inference import batch_inference
+from mlops_framework.steps.deploy import deploy
+from mlops_framework.steps.evaluate import evaluate
+from mlops_framework.steps.ingest import ingest
+from mlops_framework.steps.train import train
+from mlops_framework.vocabulary import CHALLENGER, CHAMPION
 
-GRAPH = load_job_graph()
+GRAPH = load_job_graph(IRIS.package)
 SPECIES = {"setosa", "versicolor", "virginica"}
 
 
 def context(task: str = "test", **params: Any) -> TaskContext:
-    return TaskContext.create(task, TaskParameters(**params), select_backend())
+    return TaskContext.create(task, TaskParameters(**params), select_backend(), IRIS)
 
 
 def table(home: Path, name: str, schema: str = "iris") -> DeltaTable:
@@ -66,7 +65,7 @@ def test_first_training_run_makes_an_evaluated_approved_champion(trained: Path) 
     assert champion == ctx.alias_version(CHALLENGER)
     assert champion.tags[GATE_STATUS_TAG] == "passed"
     assert float(champion.tags["eval_f1_macro"]) > 0.8
-    assert champion.tags["iris_mlops_wheel_version"] == __version__
+    assert champion.tags["iris_mlops_wheel_version"] == IRIS.version
 
 
 def test_ingest_rerun_merges_and_never_duplicates_rows(trained: Path) -> None:
@@ -108,7 +107,7 @@ def test_each_days_batch_appends_a_rerun_replaces_its_day_and_old_days_are_delet
 def test_rerunning_both_jobs_is_idempotent(trained: Path) -> None:
     before = state(trained)
     for job in ("training", "batch-inference"):
-        assert run_job(GRAPH.job(job)).succeeded
+        assert run_job(GRAPH.job(job), project=IRIS).succeeded
     assert state(trained) == before
 
 
@@ -116,7 +115,7 @@ def test_runs_go_to_the_experiment_the_platform_names(trained: Path) -> None:
     """On Databricks Pulumi creates the experiment (owned by the job principal) and passes it."""
     name = "/Shared/mlops-dev-iris_classifier"
     for job in ("training", "batch-inference"):
-        assert run_job(GRAPH.job(job), [f"--experiment_name={name}"]).succeeded
+        assert run_job(GRAPH.job(job), [f"--experiment_name={name}"], project=IRIS).succeeded
     client = MlflowClient()
     experiment = client.get_experiment_by_name(name)
     assert experiment is not None
@@ -134,7 +133,7 @@ def test_every_run_records_its_provenance(trained: Path) -> None:
     for run in runs:
         tags = run.data.tags
         assert tags["iris_mlops_git_commit"] == TEST_COMMIT
-        assert tags["iris_mlops_wheel_version"] == __version__
+        assert tags["iris_mlops_wheel_version"] == IRIS.version
         assert tags["iris_mlops_backend"] == "local"
         assert tags["iris_mlops_env"] in set(Environment)
 
@@ -186,7 +185,7 @@ def test_uat_gate_waits_for_the_human_approval_tag(trained: Path) -> None:
 
 def test_training_job_waiting_for_approval_succeeds_without_deploying(trained: Path) -> None:
     uat = ["--schema=needs_approval", "--env=uat", "--require_approval=true"]  # as the platform passes it
-    report = run_job(GRAPH.job("training"), uat)
+    report = run_job(GRAPH.job("training"), uat, project=IRIS)
     assert report.succeeded, report.outcomes
     ctx = context(schema="needs_approval", env=Environment.UAT)
     assert ctx.alias_version(CHAMPION) is None
@@ -194,13 +193,13 @@ def test_training_job_waiting_for_approval_succeeds_without_deploying(trained: P
     assert challenger is not None
     assert challenger.tags[GATE_STATUS_TAG] == AWAITING_APPROVAL
     ctx.client.set_model_version_tag(ctx.model_name, challenger.version, APPROVAL_TAG, APPROVED)
-    assert run_job(GRAPH.job("release"), uat).succeeded
+    assert run_job(GRAPH.job("release"), uat, project=IRIS).succeeded
     assert ctx.alias_version(CHAMPION) == ctx.alias_version(CHALLENGER)
 
 
 def test_runner_names_the_failed_task_and_skips_its_dependants(trained: Path) -> None:
     # C=1e-6 regularizes the classifier into one constant answer: below every minimum score.
-    report = run_job(GRAPH.job("training"), ["--schema=underfit", "--regularization=1e-6"])
+    report = run_job(GRAPH.job("training"), ["--schema=underfit", "--regularization=1e-6"], project=IRIS)
     statuses = {outcome.key: outcome.status for outcome in report.outcomes}
     assert not report.succeeded
     assert report.failed_task is not None
@@ -225,8 +224,8 @@ def test_entry_point_exits_non_zero_on_a_bad_parameter(ml_home: Path) -> None:
 def test_a_new_regularization_trains_a_new_challenger_and_the_same_one_does_not() -> None:
     """The training fingerprint covers the hyperparameters: a rerun with the same C is skipped,
     another C trains anew (how `make demo` shows the gate on every rerun)."""
-    from iris_mlops.iris_project import IRIS, build_pipeline  # noqa: PLC0415
-    from iris_mlops.steps.train import fingerprint  # noqa: PLC0415
+    from iris_mlops.project import build_pipeline  # noqa: PLC0415
+    from mlops_framework.steps.train import fingerprint  # noqa: PLC0415
 
     frame = IRIS.load_frame()
     features, labels = IRIS.features_of(frame), IRIS.labels_of(frame)

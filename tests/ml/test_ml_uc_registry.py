@@ -10,10 +10,10 @@ from collections.abc import Callable
 import pytest
 from databricks_workspace import APPROVERS, DEPLOYER, DEVELOPERS, JOBS, Environment
 from fake_uc_registry import Version
-from iris_mlops.recovery import all_versions
 from mlflow import MlflowClient
 from mlflow.entities.model_registry.model_version_search import ModelVersionSearch
 from mlflow.exceptions import MlflowException
+from mlops_framework.recovery import all_versions
 
 MakeEnvironment = Callable[..., Environment]
 

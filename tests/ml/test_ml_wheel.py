@@ -1,5 +1,5 @@
 """The built wheel: reproducible, carries the job graph and its entry points, and runs both jobs
-end to end when installed alone into a fresh venv from the hashed ml/requirements.lock."""
+end to end when installed alone into a fresh venv from the hashed ml/framework/requirements.lock."""
 
 from __future__ import annotations
 
@@ -10,18 +10,27 @@ import os
 import re
 import subprocess
 import sys
-import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
-from iris_mlops import provenance
-from iris_mlops.job_graph import WHEEL_MEMBER, JobGraph, load_job_graph, parse_job_graph
+from iris_mlops.project import PROJECT as IRIS
 from ml_support import COMPLETE, LOCK, REPO, build_wheel, venv_key
+from mlops_framework import provenance
+from mlops_framework.job_graph import (
+    JobGraph,
+    load_job_graph,
+    parse_job_graph,
+    vendored_framework,
+    wheel_member,
+)
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-PACKAGED_MEMBER = f"iris_mlops/{provenance.PACKAGED_COMMIT_RESOURCE}"
+WHEEL_MEMBER = wheel_member(IRIS.package)
+PACKAGED_MEMBER = (
+    f"{vendored_framework(IRIS.package).replace('.', '/')}/{provenance.PACKAGED_COMMIT_RESOURCE}"
+)
 
 
 def sha256(path: Path) -> str:
@@ -51,14 +60,14 @@ def test_every_job_task_entry_point_is_a_console_script_of_the_wheel(built_wheel
     for job in graph.jobs.values():
         for task in job.tasks:
             assert task.entry_point in scripts, (job.key, task.key)
-            assert scripts[task.entry_point].startswith("iris_mlops.entrypoints:IRIS_SCRIPTS.")
-    assert scripts["iris-mlops"] == "iris_mlops.cli:main"
+            assert scripts[task.entry_point].startswith("iris_mlops.project:SCRIPTS.")
+    assert scripts["iris-mlops"] == "iris_mlops.project:SCRIPTS.cli"
 
 
 def test_wheel_ships_the_same_job_graph_as_the_source(built_wheel: Path) -> None:
     with zipfile.ZipFile(built_wheel) as archive:
         assert WHEEL_MEMBER in archive.namelist()
-    assert graph_in(built_wheel) == load_job_graph()
+    assert graph_in(built_wheel) == load_job_graph(IRIS.package)
 
 
 def test_runtime_lock_is_hashed_and_points_at_no_url() -> None:
@@ -70,11 +79,12 @@ def test_runtime_lock_is_hashed_and_points_at_no_url() -> None:
 
 
 def test_the_e2e_venv_holds_the_locked_dependencies_and_this_wheel(
-    wheel_env: Path, built_wheel: Path
+    wheel_env: Path, built_wheel: Path, built_wheels: dict[str, Path]
 ) -> None:
     """The reused venv is keyed by the lock and the wheel bytes: any change gives a new one."""
-    assert wheel_env.name == venv_key(built_wheel)
-    assert (wheel_env / COMPLETE).read_text() == built_wheel.name
+    beside = [wheel for wheel in built_wheels.values() if wheel != built_wheel]
+    assert wheel_env.name == venv_key(built_wheel, beside=beside)
+    assert (wheel_env / COMPLETE).read_text().split()[0] == built_wheel.name
     (site_packages,) = wheel_env.glob("lib/python*/site-packages")
     (record,) = site_packages.glob("iris_mlops-*.dist-info/RECORD")
     installed = {line.split(",")[0] for line in record.read_text().splitlines()}
@@ -86,7 +96,7 @@ def test_the_e2e_venv_holds_the_locked_dependencies_and_this_wheel(
 
 
 SERVERLESS_PACKAGES = REPO / "ml" / "serverless-environment-4.txt"
-DATABRICKS_LOCK = REPO / "ml" / "src" / "iris_mlops" / "requirements-databricks.lock"
+DATABRICKS_LOCK = REPO / "ml" / "framework" / "src" / "mlops_framework" / "requirements-databricks.lock"
 
 
 def requires_dist(wheel: Path) -> list[Requirement]:
@@ -133,11 +143,12 @@ def test_the_local_extra_is_never_imported_on_databricks(built_wheel: Path) -> N
     without the full MLflow's dependencies and without deltalake."""
     extras = {canonicalize_name(r.name) for r in requires_dist(built_wheel) if "local" in str(r.marker)}
     assert extras == {"deltalake", "mlflow"}
-    steps = ", ".join(f"iris_mlops.steps.{step}" for step in STEP_MODULES)
+    steps = ", ".join(f"mlops_framework.steps.{step}" for step in STEP_MODULES)
     blocked = (
         f"import sys; sys.modules.update(dict.fromkeys({LOCAL_ONLY!r})); "
-        f"import iris_mlops.entrypoints, iris_mlops.backends.databricks, iris_mlops.context, {steps}; "
-        "from iris_mlops.backends import select_backend; "
+        "import mlops_framework.entrypoints, mlops_framework.backends.databricks, mlops_framework.context; "
+        f"import {steps}; "
+        "from mlops_framework.backends import select_backend; "
         "assert type(select_backend({'IRIS_MLOPS_BACKEND': 'databricks'})).__name__ == 'DatabricksBackend'"
     )
     subprocess.run([sys.executable, "-c", blocked], check=True)
@@ -148,7 +159,7 @@ def test_a_local_job_without_the_local_extra_says_in_one_line_which_extra_to_ins
     """Not a ModuleNotFoundError traceback from deep inside the local backend."""
     script = (
         f"import sys; sys.modules[{missing!r}] = None; sys.argv = ['iris-mlops', 'run', 'training']; "
-        "from iris_mlops.cli import main; main()"
+        "from iris_mlops.project import SCRIPTS; SCRIPTS.cli()"
     )
     env = {**os.environ, "IRIS_MLOPS_BACKEND": "local", "IRIS_MLOPS_HOME": "/nonexistent", "COLUMNS": "400"}
     command = [sys.executable, "-c", script]
@@ -178,25 +189,6 @@ def test_mlflows_floor_is_the_version_the_locks_pin(built_wheel: Path) -> None:
     assert set(floors) == {"mlflow", "mlflow-skinny"}
 
 
-def test_the_wheel_carries_the_commit_its_source_comes_from(built_wheel: Path) -> None:
-    with zipfile.ZipFile(built_wheel) as archive:
-        packaged = archive.read(PACKAGED_MEMBER).decode().strip()
-    assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?", packaged)
-    # Iris's sources are ml/ less the folders its build hook excludes (the other projects, the
-    # scaffold's template): a commit that touches only those is not the wheel's source commit.
-    pyproject = tomllib.loads((REPO / "ml" / "pyproject.toml").read_text(encoding="utf-8"))
-    not_sources = pyproject["tool"]["hatch"]["build"]["hooks"]["custom"]["exclude"]
-    excluded = [f":(exclude)ml/{folder}" for folder in not_sources]
-    last_source_commit = subprocess.run(
-        ["git", "log", "-1", "--format=%H", "--", "ml", *excluded],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert packaged.removesuffix("-dirty") == last_source_commit.stdout.strip()
-
-
 def test_provenance_prefers_the_override_then_the_wheels_commit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(provenance, "packaged_commit", lambda: "a" * 40)
     monkeypatch.setattr(provenance, "checkout_commit", lambda: "b" * 40)
@@ -213,27 +205,31 @@ def _git(repo: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
-def test_the_wheels_commit_ignores_the_other_projects_and_the_template(tmp_path: Path) -> None:
-    """Iris's wheel records the last commit of its own sources: a commit in ml/projects/ or
-    ml/template/ leaves its bytes (and its content-addressed Databricks path) unchanged."""
+def test_a_wheels_commit_is_its_own_folders_and_the_frameworks_not_another_projects(tmp_path: Path) -> None:
+    """A commit in another project's folder leaves a project's wheel (and its content-addressed
+    Databricks path) unchanged; one in the framework, or an uncommitted change there, does not."""
     spec = importlib.util.spec_from_file_location("ml_hatch_build", REPO / "ml" / "hatch_build.py")
     assert spec is not None
     assert spec.loader is not None
     hook = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(hook)
-    ml = tmp_path / "ml"
-    (ml / "projects" / "other").mkdir(parents=True)
-    (ml / "src.py").write_text("one\n")
+    framework, own, other = (
+        tmp_path / "ml" / part for part in ("framework", "projects/own", "projects/other")
+    )
+    for folder in (framework, own, other):
+        folder.mkdir(parents=True)
+        (folder / "x.py").write_text("one\n")
+    commit = ("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam")
     _git(tmp_path, "init", "-q")
-    _git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "add", ".")
-    _git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "ml")
-    own = _git(tmp_path, "rev-parse", "HEAD")
-    (ml / "projects" / "other" / "project.py").write_text("two\n")
-    (ml / "template").mkdir()
-    (ml / "template" / "x.tmpl").write_text("three\n")
-    _git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "add", ".")
-    _git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "others")
-    assert hook.source_commit(ml, exclude=("projects", "template")) == own
-    assert hook.source_commit(ml) != own  # what the exclusion prevents
-    (ml / "projects" / "other" / "project.py").write_text("changed, not committed\n")
-    assert hook.source_commit(ml, exclude=("projects", "template")) == own  # not dirty either
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, *commit, "all")
+    first = _git(tmp_path, "rev-parse", "HEAD")
+    (other / "x.py").write_text("two\n")
+    _git(tmp_path, *commit, "other")
+    assert hook.source_commit(own, framework) == first
+    (other / "x.py").write_text("changed, not committed\n")
+    assert hook.source_commit(own, framework) == first  # not dirty either
+    (framework / "x.py").write_text("changed, not committed\n")
+    assert hook.source_commit(own, framework) == f"{first}-dirty"
+    _git(tmp_path, *commit, "framework")
+    assert hook.source_commit(own, framework) == _git(tmp_path, "rev-parse", "HEAD")

@@ -59,7 +59,7 @@ def test_pack_requirements_name_no_host_or_url() -> None:
 
 
 # What policy/__main__.py puts on the path of the pack's own virtualenv.
-PACK_PATH = (ROOT, ROOT / "ml" / "src")
+PACK_PATH = (ROOT, ROOT / "ml" / "framework" / "src")
 LOAD_RULES = """
 import sys
 sys.path[:0] = sys.argv[1:]
@@ -82,7 +82,7 @@ def test_the_rules_load_with_the_standard_library_and_the_bottom_layer_only() ->
     assert loaded.returncode == 0, loaded.stderr
     modules = set(loaded.stdout.split())
     assert {"core.environment", "core.github_oidc", "core.azure_roles"} <= modules
-    assert modules <= {"core", "iris_mlops", "iris_mlops.vocabulary"} | {
+    assert modules <= {"core", "iris_mlops", "mlops_framework.vocabulary"} | {
         m for m in modules if m.startswith("core.")
     }
 

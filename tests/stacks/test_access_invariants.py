@@ -185,7 +185,7 @@ def test_the_platform_passes_every_value_the_gate_and_the_monitor_decide_with(
     """Every approve task gets require_approval from the settings, and margin as a task or job
     parameter; every monitor task gets model.drift.*. The settings (stacks/defaults.py and the
     stack file) are their only owner: the wheel keeps no table per environment, and a value the
-    jobs did not get would be its local default instead (iris_mlops.vocabulary.DECISION_DEFAULTS)."""
+    jobs did not get would be its local default instead (mlops_framework.vocabulary.DECISION_DEFAULTS)."""
     for environment, run in plans.items():
         settings = settings_of(environment)
         drift = settings.model.drift

@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from iris_mlops.vocabulary import METRIC_FACTS, ProblemKind
+from mlops_framework.vocabulary import METRIC_FACTS, ProblemKind
 
 from infra.wheel import read_wheel
 from stacks import new_project
@@ -24,17 +24,16 @@ SOURCE_DATE_EPOCH = "315532800"  # the Makefile's
 def _copy(root: Path) -> Path:
     """What the scaffold reads and a project's build needs, in a temporary repository."""
     (root / "ml").mkdir(parents=True)
-    for name in ("pyproject.toml", "hatch_build.py", "requirements.lock"):
+    for name in ("hatch_build.py", "serverless-environment-4.txt"):
         shutil.copy(ROOT / "ml" / name, root / "ml" / name)
     shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
     (root / "ml" / "projects").mkdir()
     shutil.copy(ROOT / "ml" / "projects" / "ruff.toml", root / "ml" / "projects" / "ruff.toml")
     ignore = shutil.ignore_patterns("__pycache__")
-    shutil.copytree(ROOT / "ml" / "src", root / "ml" / "src", ignore=ignore)
+    shutil.copytree(ROOT / "ml" / "framework", root / "ml" / "framework", ignore=ignore)
     shutil.copytree(ROOT / "ml" / "template", root / "ml" / "template", ignore=ignore)
-    shutil.copytree(
-        ROOT / "ml" / "projects" / "diabetes", root / "ml" / "projects" / "diabetes", ignore=ignore
-    )
+    for project in ("iris", "diabetes"):
+        shutil.copytree(ROOT / "ml" / "projects" / project, root / "ml" / "projects" / project, ignore=ignore)
     return root
 
 
@@ -54,7 +53,7 @@ def _tree(root: Path) -> list[str]:
         ("x", "regression", "is not a project name"),
         ("churn_model", "regression", "is not a project name"),
         ("a-name-longer-than-twenty-one", "regression", "is not a project name"),
-        ("iris", "classification", "is taken: Iris is ml/ itself"),
+        ("iris", "classification", "is taken: ml/projects/iris exists"),
         ("diabetes", "regression", "is taken: ml/projects/diabetes exists"),
         ("churn", "", "KIND is required; allowed: classification, regression"),
         ("churn", "forecast", "KIND='forecast' is not a kind; allowed: classification, regression"),
@@ -151,11 +150,22 @@ def test_the_written_project_builds_plans_runs_its_jobs_and_passes_its_tests(
     assert {
         task.entry_point for job in contents.graph.jobs.values() for task in job.tasks
     } <= contents.console_scripts
-    # Installed as a job would (the wheel alone, the framework inside it), then its own tests.
+    # Installed as a job would (the wheel alone, its own copy of the framework inside it): its
+    # front door starts from it.
     site = tmp_path / "site"
     subprocess.run(
         [uv, "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)], check=True, env=env
     )
+    probe = "from churn_risk_mlops.project import SCRIPTS; print(type(SCRIPTS).__module__)"
+    installed = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**env, "PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert installed.stdout.strip() == "churn_risk_mlops._framework.scripts", installed.stderr[-2000:]
+    # Its tests, from its source, as `make test` runs them (the framework's editable install).
     tests = subprocess.run(
         [
             sys.executable,
@@ -172,7 +182,7 @@ def test_the_written_project_builds_plans_runs_its_jobs_and_passes_its_tests(
             str(written / "tests"),
         ],
         cwd=written,
-        env={**env, "PYTHONPATH": str(site)},
+        env={**env, "PYTHONPATH": str(written / "src")},
         capture_output=True,
         text=True,
         check=False,

@@ -188,7 +188,7 @@ def test_no_stack_file_path_is_outside_the_repo() -> None:
 
 def test_gate_metrics_are_the_ones_the_wheel_computes() -> None:
     """A metric the settings accept but the wheel cannot compute would fail only at run time."""
-    from iris_mlops.metrics import METRICS  # noqa: PLC0415 - the ml package, with scikit-learn
+    from mlops_framework.metrics import METRICS  # noqa: PLC0415 - the ml package, with scikit-learn
 
     from stacks.projects import ProjectSettings  # noqa: PLC0415
 

@@ -114,7 +114,7 @@ def test_a_misspelled_namespace_is_refused_with_did_you_mean(
             "ml/projects/diabetis",
             "no folder ml/projects/diabetis/ in this repository (did you mean 'ml/projects/diabetes'?)",
         ),
-        ("ml/src", "ml/src/ has no pyproject.toml"),
+        ("ml", "ml/ has no pyproject.toml"),  # Iris's folder before it moved to ml/projects/iris
     ],
 )
 def test_a_project_path_that_is_not_a_project_folder_is_refused_naming_what_is_missing(
@@ -127,5 +127,5 @@ def test_a_project_path_that_is_not_a_project_folder_is_refused_naming_what_is_m
     assert f'dev: {PROJECT}:projects[diabetes].path = "{path}": not a project folder: {missing}' in error
     listed = error.split("project folders: ", 1)[1].splitlines()[0].split(", ")
     # Every folder with a pyproject.toml, sorted: the committed projects, and any a user added.
-    assert {"ml", "ml/projects/diabetes"} <= set(listed)
+    assert {"ml/projects/diabetes", "ml/projects/iris"} <= set(listed)
     assert listed == sorted(listed)

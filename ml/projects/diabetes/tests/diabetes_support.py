@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-HOME_ENV_VAR = "IRIS_MLOPS_HOME"  # the framework's local backend (iris_mlops.backends.local)
+HOME_ENV_VAR = "IRIS_MLOPS_HOME"  # the framework's local backend (mlops_framework.backends.local)
 
 
 @contextmanager

@@ -9,13 +9,13 @@ from typing import Any
 
 import httpx
 import pytest
-from iris_mlops.backends import select_backend
-from iris_mlops.context import TaskContext
-from iris_mlops.job_graph import load_job_graph
-from iris_mlops.runner import run_job
-from iris_mlops.serving import champion_app, serve_in_thread
-from iris_mlops.steps.approve import GATE_STATUS_TAG
-from iris_mlops.vocabulary import CHAMPION
+from mlops_framework.backends import select_backend
+from mlops_framework.context import TaskContext
+from mlops_framework.job_graph import load_job_graph
+from mlops_framework.runner import run_job
+from mlops_framework.serving import champion_app, serve_in_thread
+from mlops_framework.steps.approve import GATE_STATUS_TAG
+from mlops_framework.vocabulary import CHAMPION
 
 from diabetes_mlops.project import PROJECT, SCRIPTS
 from diabetes_support import local_home
@@ -98,7 +98,7 @@ def test_monitoring_sees_no_drift_in_the_data_it_was_trained_on(trained: str) ->
 def test_the_endpoint_serves_numbers_and_refuses_another_projects_request(trained: str) -> None:
     rows: list[dict[str, Any]] = PROJECT.features_of(PROJECT.load_frame().head(4)).to_dict(orient="records")
     iris_row = {"sepal_length_cm": 5.1, "sepal_width_cm": 3.5, "petal_length_cm": 1.4, "petal_width_cm": 0.2}
-    app = champion_app(PROJECT.defaults(), 0, PROJECT)
+    app = champion_app(PROJECT.defaults(), 0, project=PROJECT)
     with serve_in_thread(app) as url:
         path = f"{url}/serving-endpoints/diabetes-dev/invocations"
         answer = httpx.post(path, json={"dataframe_records": rows})

@@ -1,7 +1,7 @@
 """The diabetes project: a regression on scikit-learn's bundled diabetes data set (no download).
 
 Everything generic (steps, gate, backends, serving, monitoring, runner) is the framework's
-(`iris_mlops`, built into this wheel: docs/ml.md, "Projects"); this module says only what differs:
+(`mlops_framework`, vendored into this wheel: docs/ml.md, "Projects"); this module says only what differs:
 the data, the estimator, the tables, the gate metric (RMSE: lower is better) and its bounds.
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from iris_mlops.entrypoints import ProjectScripts
-from iris_mlops.project import ProjectSpec
-from iris_mlops.vocabulary import Environment, PrimaryMetric, ProblemKind, Tables
+from mlops_framework.project import ProjectSpec
+from mlops_framework.scripts import ProjectScripts
+from mlops_framework.vocabulary import Environment, PrimaryMetric, ProblemKind, Tables
 
 if TYPE_CHECKING:  # pandas and scikit-learn: seconds of imports, paid once a task's parameters parsed
     import pandas as pd

@@ -1,0 +1,292 @@
+"""Databricks backend: Unity Catalog tables through Spark, the UC registry, Model Serving.
+
+Written for serverless compute, where the jobs run by default (Databricks, "Serverless compute
+limitations" and "Configure Spark properties for serverless notebooks and jobs"):
+
+- only a short list of Spark properties may be set; any other `spark.conf.set` raises
+  `[CONFIG_NOT_AVAILABLE]`. So commit provenance goes through the Delta writer's per-write
+  `userMetadata` option (docs.delta.io, "Set user-defined commit metadata") when a table is
+  created, and into table properties after a MERGE, which has no such option in SQL;
+- the caching APIs (`cache`, `persist`) are not supported. The scored row count comes from the
+  MERGE result (`num_affected_rows`, Databricks SQL "MERGE INTO", output), not from a second pass;
+- the session is a Spark Connect client: a DataFrame is analysed when an action runs, so a missing
+  table raises `AnalysisException [TABLE_OR_VIEW_NOT_FOUND]` from `toPandas()`, not from
+  `spark.table()` as a classic session (a job cluster) does. `read_table` catches both.
+
+pyspark exists only on a Databricks runtime, so it is imported inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, TypeVar
+
+import mlflow
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from ..backends.databricks_serving import publish
+from ..backends.databricks_window import rows_or_summary, window_condition
+from ..errors import MissingStateError
+from ..project import ProjectSpec
+from ..scoring import prediction_rows, scoring_day
+from ..vocabulary import (
+    PREDICTION_COLUMN,
+    SCORED_AT_COLUMN,
+    SCORED_ON_COLUMN,
+    SERVED_ENTITY_NAME,
+    VERSION_COLUMN,
+    ProblemKind,
+)
+from ..window_stats import Summary, WindowRequest
+
+if TYPE_CHECKING:
+    from databricks.sdk import WorkspaceClient
+    from pyspark.sql import DataFrame, SparkSession
+
+__all__ = [
+    "SERVED_ENTITY_NAME",
+    "DatabricksBackend",
+    "delete_statement",
+    "merge_statement",
+    "score_spark_frame",
+]
+
+_T = TypeVar("_T")
+TRACKING_URI = "databricks"
+REGISTRY_URI = "databricks-uc"
+# Up to this many rows are scored on the driver with pandas: no model shipped to executors through
+# `spark_udf`, no UDF. Iris has 150; larger tables scale out instead.
+DRIVER_SCORING_MAX_ROWS = 100_000
+# The first column of what a Delta MERGE or DELETE returns (Databricks SQL "MERGE INTO" and
+# "DELETE FROM", output).
+AFFECTED_ROWS = "num_affected_rows"
+# pyspark's error condition for a table that is not there (pyspark/errors/error-conditions.json).
+TABLE_NOT_FOUND = "TABLE_OR_VIEW_NOT_FOUND"
+# The UDF's result type: a class label, or a number (mlflow.pyfunc.spark_udf `result_type`).
+SPARK_RESULT_TYPE = {ProblemKind.CLASSIFICATION: "string", ProblemKind.REGRESSION: "double"}
+
+
+def merge_statement(table: str, source_view: str, keys: Sequence[str]) -> str:
+    """Delta MERGE upserting a temp view into `table` (names are validated identifiers)."""
+    on = " AND ".join(f"target.{key} = source.{key}" for key in keys)
+    return (
+        f"MERGE INTO {table} AS target USING {source_view} AS source ON {on} "
+        "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
+    )
+
+
+def delete_statement(table: str, column: str, before: date) -> str:
+    """Delta DELETE of the rows whose date `column` is before `before` (a validated identifier)."""
+    return f"DELETE FROM {table} WHERE {column} < DATE'{before.isoformat()}'"  # noqa: S608 - no user text
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def table_properties_statement(table: str, metadata: Mapping[str, str]) -> str:
+    """Provenance of the last write as table properties (keys are snake_case identifiers)."""
+    pairs = ", ".join(f"{_sql_string(key)} = {_sql_string(value)}" for key, value in sorted(metadata.items()))
+    return f"ALTER TABLE {table} SET TBLPROPERTIES ({pairs})"
+
+
+def error_condition(error: BaseException) -> str | None:
+    """A pyspark error's condition: `PySparkException.getCondition()` (pyspark 4.0, Databricks
+    Connect 17), `getErrorClass()` before it (pyspark/errors/exceptions/base.py). Read from the
+    error rather than by importing pyspark's classes: classic and Connect sessions raise different
+    AnalysisException classes, and this module imports pyspark only where a session runs."""
+    for getter in ("getCondition", "getErrorClass"):
+        method = getattr(error, getter, None)
+        if callable(method):
+            condition = method()
+            return str(condition) if condition else None
+    return None
+
+
+def user_metadata(metadata: Mapping[str, str]) -> str:
+    return ",".join(f"{key}={value}" for key, value in sorted(metadata.items()))
+
+
+def score_spark_frame(
+    spark: SparkSession,
+    project: ProjectSpec,
+    model_uri: str,
+    model_version: str,
+    samples: DataFrame,
+    *,
+    scored_at: datetime,
+) -> DataFrame:
+    """Batch scoring that scales out with the cluster: the pyfunc model as a Spark UDF. The run's
+    time and UTC day are literals from the driver, so they do not depend on the session's time
+    zone (`current_date()` would)."""
+    from pyspark.sql import functions  # noqa: PLC0415 - only a Databricks runtime has pyspark
+
+    result_type = SPARK_RESULT_TYPE[project.kind]
+    predict = mlflow.pyfunc.spark_udf(spark, model_uri, result_type=result_type, env_manager="local")
+    features = project.feature_columns
+    return samples.select(
+        project.key_column,
+        *features,
+        predict(functions.struct(*features)).alias(PREDICTION_COLUMN),
+        functions.lit(str(model_version)).alias(VERSION_COLUMN),
+        functions.lit(scored_at.astimezone(UTC)).alias(SCORED_AT_COLUMN),
+        functions.lit(scoring_day(scored_at)).alias(SCORED_ON_COLUMN),
+    )
+
+
+class DatabricksBackend:
+    name = "databricks"
+
+    def __init__(self, workspace: WorkspaceClient | None = None, spark: SparkSession | None = None) -> None:
+        self._workspace = workspace
+        self._spark_session = spark
+
+    def _spark(self) -> SparkSession:
+        if self._spark_session is None:
+            from pyspark.sql import SparkSession  # noqa: PLC0415 - only a Databricks runtime has pyspark
+
+            self._spark_session = SparkSession.builder.getOrCreate()
+        return self._spark_session
+
+    def _client(self) -> WorkspaceClient:
+        if self._workspace is None:
+            from databricks.sdk import WorkspaceClient  # noqa: PLC0415 - seconds of imports
+
+            self._workspace = WorkspaceClient()
+        return self._workspace
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def configure_mlflow(self) -> None:
+        mlflow.set_tracking_uri(TRACKING_URI)
+        mlflow.set_registry_uri(REGISTRY_URI)
+
+    def experiment_artifact_location(self) -> str | None:
+        return None
+
+    def ensure_registered_model(self, client: MlflowClient, name: str) -> None:
+        """Pulumi creates the model (infra/model_serving.py) and makes the job principal its owner."""
+        try:
+            client.get_registered_model(name)
+        except MlflowException as error:
+            raise MissingStateError(
+                f"registered model {name} is not readable by this job ({error.error_code}): "
+                "`pulumi up` creates it, owned by the job principal; the job never creates it"
+            ) from error
+
+    def read_table(self, table: str) -> pd.DataFrame:
+        rows: pd.DataFrame = self._reading(table, lambda: self._spark().table(table).toPandas())
+        return rows
+
+    def _reading(self, table: str, action: Callable[[], _T]) -> _T:
+        """`action()`, with a missing `table` (raised at `spark.table()` on a classic session, at
+        the first action on Connect) as MissingStateError."""
+        try:
+            return action()
+        except Exception as error:
+            if error_condition(error) != TABLE_NOT_FOUND:
+                raise
+            raise MissingStateError(f"table {table} does not exist yet ({TABLE_NOT_FOUND})") from error
+
+    def window_frame(self, table: str, column: str, start: datetime, end: datetime) -> DataFrame:
+        """The rows of `table` in [start, end) of `column`, as a lazy Spark DataFrame: the filter is
+        part of the scan, so Delta skips the files outside the window by their statistics (the
+        plan's `PushedFilters`) and only the window's rows go on."""
+        return self._spark().table(table).where(window_condition(column, start, end))
+
+    def read_window(
+        self, table: str, column: str, start: datetime, end: datetime, columns: Sequence[str]
+    ) -> pd.DataFrame:
+        rows: pd.DataFrame = self._reading(
+            table, lambda: self.window_frame(table, column, start, end).select(*columns).toPandas()
+        )
+        return rows
+
+    def count_rows(self, table: str) -> int:
+        """Delta answers a bare count from its log's statistics (no file is scanned)."""
+        return int(self._reading(table, lambda: self._spark().table(table).count()))
+
+    def scored_window(
+        self, tables: Sequence[str], column: str, start: datetime, end: datetime, request: WindowRequest
+    ) -> pd.DataFrame | Summary:
+        """Counted and, above `request.max_rows`, summarised by Spark: the window's rows reach the
+        driver only when they are few (spark_stats.py)."""
+
+        def counted(table: str) -> tuple[DataFrame, int]:
+            frame = self.window_frame(table, column, start, end).select(*request.columns)
+            return frame, frame.count()
+
+        frames, rows = [], 0
+        for table in tables:
+            try:
+                frame, count = self._reading(table, functools.partial(counted, table))
+            except MissingStateError:
+                continue
+            frames.append(frame)
+            rows += count
+        return rows_or_summary(frames, rows, request)
+
+    def _merge(self, table: str, rows: DataFrame, keys: Sequence[str], metadata: Mapping[str, str]) -> int:
+        """Upsert `rows` into `table`; the number of rows the MERGE inserted or updated."""
+        spark = self._spark()
+        if not spark.catalog.tableExists(table):
+            # An empty table with the rows' schema, created with the provenance as commit metadata;
+            # the rows themselves always go through the MERGE, whose result counts them.
+            empty = rows.limit(0).write.format("delta").option("userMetadata", user_metadata(metadata))
+            empty.saveAsTable(table)
+        view = f"source_{table.replace('.', '_')}"
+        rows.createOrReplaceTempView(view)
+        result = spark.sql(merge_statement(table, view, keys)).collect()
+        spark.sql(table_properties_statement(table, metadata))
+        return int(result[0][AFFECTED_ROWS]) if result else 0
+
+    def merge_rows(
+        self, table: str, rows: pd.DataFrame, keys: Sequence[str], metadata: Mapping[str, str]
+    ) -> int:
+        spark = self._spark()
+        self._merge(table, spark.createDataFrame(rows), keys, metadata)
+        count: int = spark.table(table).count()
+        return count
+
+    def score_table(
+        self,
+        model_uri: str,
+        model_version: str,
+        source: str,
+        target: str,
+        metadata: Mapping[str, str],
+        *,
+        project: ProjectSpec,
+        scored_at: datetime | None = None,
+    ) -> int:
+        spark = self._spark()
+        when = scored_at or datetime.now(UTC)
+        samples = spark.table(source)
+        if samples.count() <= DRIVER_SCORING_MAX_ROWS:
+            local = samples.toPandas()
+            model = mlflow.pyfunc.load_model(model_uri)
+            predicted = model.predict(project.features_of(local))
+            rows = prediction_rows(project, local, predicted, model_version, when)
+            return self._merge(target, spark.createDataFrame(rows), project.prediction_keys, metadata)
+        scored = score_spark_frame(spark, project, model_uri, model_version, samples, scored_at=when)
+        return self._merge(target, scored, project.prediction_keys, metadata)
+
+    def delete_before(self, table: str, column: str, before: date, metadata: Mapping[str, str]) -> int:
+        spark = self._spark()
+        if not spark.catalog.tableExists(table):
+            return 0
+        result = spark.sql(delete_statement(table, column, before)).collect()
+        deleted = int(result[0][AFFECTED_ROWS]) if result else 0
+        if deleted:
+            spark.sql(table_properties_statement(table, metadata))
+        return deleted
+
+    def publish_endpoint(
+        self, endpoint_name: str, model_name: str, model_version: str, timeout: timedelta
+    ) -> str:
+        return publish(self._client(), endpoint_name, model_name, model_version, timeout)
