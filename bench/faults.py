@@ -25,23 +25,23 @@ from rich.table import Table
 CLI = str(Path(sys.executable).with_name("iris-mlops"))
 CHECK = """
 import json
+from iris_mlops.project import PROJECT as IRIS
 from mlflow import MlflowClient
 from mlops_framework.backends.local import LocalBackend
-from mlops_framework.recovery import PROCESS_TAG
 from mlops_framework.steps.approve import GATE_STATUS_TAG
 LocalBackend.from_environ(__import__("os").environ).configure_mlflow()
 client = MlflowClient()
 runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
 champion = client.get_model_version_by_alias("main.iris.iris_classifier", "champion")
 running = [
-    (r.info.run_name, r.data.tags.get(PROCESS_TAG)) for r in runs if r.info.status == "RUNNING"
+    (r.info.run_name, r.data.tags.get(IRIS.tags.process)) for r in runs if r.info.status == "RUNNING"
 ]
 print(json.dumps({"running": len(running), "gate": champion.tags.get(GATE_STATUS_TAG), "left": running}))
 """
 
 
 def run(home: Path, *arguments: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "IRIS_MLOPS_HOME": str(home), "IRIS_MLOPS_BACKEND": "local"}
+    env = {**os.environ, "MLOPS_HOME": str(home), "MLOPS_BACKEND": "local"}
     return subprocess.Popen(
         [CLI, "run", *arguments], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
@@ -54,7 +54,7 @@ def finished(process: subprocess.Popen[bytes]) -> tuple[int, str]:
 
 
 def healthy(home: Path) -> bool:
-    env = {**os.environ, "IRIS_MLOPS_HOME": str(home), "IRIS_MLOPS_BACKEND": "local"}
+    env = {**os.environ, "MLOPS_HOME": str(home), "MLOPS_BACKEND": "local"}
     result = subprocess.run(
         [sys.executable, "-c", CHECK], env=env, capture_output=True, text=True, check=False
     )

@@ -1,4 +1,4 @@
-"""What the ML benches share: a throwaway local home (IRIS_MLOPS_HOME) with Iris trained in it, so the
+"""What the ML benches share: a throwaway local home (MLOPS_HOME) with Iris trained in it, so the
 real `.local/` is never touched, and the timers they measure with."""
 
 from __future__ import annotations
@@ -17,16 +17,16 @@ from mlops_framework.runner import run_job
 
 @contextmanager
 def local_home() -> Iterator[Path]:
-    previous = os.environ.get("IRIS_MLOPS_HOME")
+    previous = os.environ.get("MLOPS_HOME")
     with tempfile.TemporaryDirectory(prefix="iris-bench-") as directory:
-        os.environ["IRIS_MLOPS_HOME"] = directory
+        os.environ["MLOPS_HOME"] = directory
         try:
             yield Path(directory)
         finally:
             if previous is None:
-                os.environ.pop("IRIS_MLOPS_HOME")
+                os.environ.pop("MLOPS_HOME")
             else:
-                os.environ["IRIS_MLOPS_HOME"] = previous
+                os.environ["MLOPS_HOME"] = previous
 
 
 def timed(action: Callable[[], object]) -> float:
@@ -41,5 +41,5 @@ def best_of(action: Callable[[], object], repeats: int = 3) -> float:
 
 
 def trained_home() -> None:
-    """The training job once, in-process, on the current IRIS_MLOPS_HOME."""
+    """The training job once, in-process, on the current MLOPS_HOME."""
     run_job(load_job_graph(IRIS.package).job("training"), project=IRIS)

@@ -1,6 +1,6 @@
 """ML wheel benchmarks: batch inference, local serving (bench/serving_load.py), the local training job.
 
-Everything runs against a throwaway IRIS_MLOPS_HOME, so the real `.local/` is never touched.
+Everything runs against a throwaway MLOPS_HOME, so the real `.local/` is never touched.
 """
 
 from __future__ import annotations

@@ -135,7 +135,7 @@ def compare(home: Path) -> list[Level]:
     """The three servers on the champion in `home`; every level on each in turn, ROUNDS times."""
     env = {
         **os.environ,
-        "IRIS_MLOPS_HOME": str(home),
+        "MLOPS_HOME": str(home),
         "MLFLOW_TRACKING_URI": f"sqlite:///{home}/mlflow.db",
         # `mlflow models serve` execs `uvicorn` from PATH: this interpreter's.
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",

@@ -27,7 +27,7 @@ from demo.stage_runner import StageError
 
 REPO = Path(__file__).resolve().parent.parent
 LOCK = REPO / "ml" / "framework" / "requirements.lock"  # every project's lock pins the same
-HOME_ENV_VAR = "IRIS_MLOPS_HOME"  # where the wheel's local backend keeps tables and MLflow
+HOME_ENV_VAR = "MLOPS_HOME"  # where the wheel's local backend keeps tables and MLflow
 COMPLETE = ".iris-mlops-complete"  # written last: a venv without it was interrupted
 STALE_SECONDS = 24 * 3600  # venvs of other wheels unused this long are removed
 
@@ -65,7 +65,7 @@ class JobEnvironment:
 
     def environ(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """The caller's environment without this project's settings, and a home of its own."""
-        environ = {k: v for k, v in os.environ.items() if not k.startswith(("IRIS_MLOPS_", "DATABRICKS_"))}
+        environ = {k: v for k, v in os.environ.items() if not k.startswith(("MLOPS_", "DATABRICKS_"))}
         environ.pop("VIRTUAL_ENV", None)  # the job's venv, not the caller's
         # Let the first task write bytecode, as on a cluster, so later tasks start in ~4 s, not ~9 s.
         environ.pop("PYTHONDONTWRITEBYTECODE", None)

@@ -65,9 +65,9 @@ def fault_children(request: pytest.FixtureRequest) -> None:
 def ml_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     home = tmp_path_factory.mktemp("iris_mlops_home")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("IRIS_MLOPS_HOME", str(home))
-        patch.setenv("IRIS_MLOPS_BACKEND", "local")
-        patch.setenv("IRIS_MLOPS_GIT_COMMIT", TEST_COMMIT)
+        patch.setenv("MLOPS_HOME", str(home))
+        patch.setenv("MLOPS_BACKEND", "local")
+        patch.setenv("MLOPS_GIT_COMMIT", TEST_COMMIT)
         patch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
         yield home
 
@@ -134,10 +134,10 @@ def workspace(
     from databricks_workspace import JOBS, Environment  # noqa: PLC0415
 
     tracking, registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    monkeypatch.setenv("IRIS_MLOPS_BACKEND", "databricks")
+    monkeypatch.setenv("MLOPS_BACKEND", "databricks")
     for key, value in fake_workspace.environ(JOBS).items():
         monkeypatch.setenv(key, value)
-    monkeypatch.delenv("IRIS_MLOPS_GIT_COMMIT", raising=False)
+    monkeypatch.delenv("MLOPS_GIT_COMMIT", raising=False)
     # What MLflow does on a Databricks runtime: its default sklearn format there is cloudpickle.
     monkeypatch.setattr(mlflow.sklearn, "is_in_databricks_runtime", lambda: True)
     # The SDK's waiter sleeps between polls of the endpoint; the fake needs no wall-clock time.

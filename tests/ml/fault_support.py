@@ -1,5 +1,5 @@
 """Run a task in a child process on a home of its own: killed at a named point
-(IRIS_MLOPS_KILL_AT), or several at once, without paying seconds of imports per process.
+(MLOPS_KILL_AT), or several at once, without paying seconds of imports per process.
 
 Children come from a multiprocessing *forkserver* that imported mlflow, scikit-learn and the wheel
 once (fault_preload.py): a plain fork of the test process is not safe (deltalake's tokio runtime
@@ -124,9 +124,7 @@ def _child_main(
     kill_at: str | None,
     writer: Connection,
 ) -> None:
-    os.environ.update(
-        {"IRIS_MLOPS_HOME": home, "IRIS_MLOPS_BACKEND": "local", "IRIS_MLOPS_GIT_COMMIT": TEST_COMMIT}
-    )
+    os.environ.update({"MLOPS_HOME": home, "MLOPS_BACKEND": "local", "MLOPS_GIT_COMMIT": TEST_COMMIT})
     os.environ.pop("DATABRICKS_RUNTIME_VERSION", None)
     os.environ.pop(KILL_AT_ENV_VAR, None)
     if kill_at is not None:
@@ -231,14 +229,13 @@ def model_name() -> str:
 
 def registry_state() -> dict[str, Any]:
     """Run statuses (with the interrupted reason), versions with their tags, the two aliases."""
-    from mlops_framework.recovery import INTERRUPTED_TAG  # noqa: PLC0415
 
     ctx = context()
     experiment = ctx.client.get_experiment_by_name(ctx.params.resolved_experiment_name)
     runs = ctx.client.search_runs([experiment.experiment_id]) if experiment else []
     versions = ctx.client.search_model_versions(f"name='{ctx.model_name}'")
     return {
-        "runs": [(run.info.status, run.data.tags.get(INTERRUPTED_TAG)) for run in runs],
+        "runs": [(run.info.status, run.data.tags.get(IRIS.tags.interrupted)) for run in runs],
         "versions": {str(v.version): dict(v.tags) for v in versions},
         "aliases": {
             alias: getattr(ctx.alias_version(alias), "version", None) for alias in ("challenger", "champion")

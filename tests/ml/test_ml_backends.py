@@ -41,8 +41,8 @@ from mlops_framework.params import Environment, TaskParameters
         ({}, "local"),
         ({"DATABRICKS_RUNTIME_VERSION": "16.4"}, "databricks"),
         ({"DATABRICKS_RUNTIME_VERSION": "client.2.0"}, "databricks"),
-        ({"DATABRICKS_RUNTIME_VERSION": "16.4", "IRIS_MLOPS_BACKEND": "local"}, "local"),
-        ({"IRIS_MLOPS_BACKEND": "databricks"}, "databricks"),
+        ({"DATABRICKS_RUNTIME_VERSION": "16.4", "MLOPS_BACKEND": "local"}, "local"),
+        ({"MLOPS_BACKEND": "databricks"}, "databricks"),
     ],
 )
 def test_backend_is_detected_from_the_runtime_environment(environ: dict[str, str], expected: str) -> None:
@@ -50,12 +50,12 @@ def test_backend_is_detected_from_the_runtime_environment(environ: dict[str, str
 
 
 def test_unknown_backend_override_names_the_allowed_values() -> None:
-    with pytest.raises(ParameterError, match=r"IRIS_MLOPS_BACKEND='spark'.*local, databricks"):
-        detect_backend_name({"IRIS_MLOPS_BACKEND": "spark"})
+    with pytest.raises(ParameterError, match=r"MLOPS_BACKEND='spark'.*local, databricks"):
+        detect_backend_name({"MLOPS_BACKEND": "spark"})
 
 
 def test_local_backend_keeps_everything_under_the_home_override(tmp_path: Path) -> None:
-    backend = select_backend({"IRIS_MLOPS_HOME": str(tmp_path)})
+    backend = select_backend({"MLOPS_HOME": str(tmp_path)})
     assert isinstance(backend, LocalBackend)
     assert backend.tracking_uri == f"sqlite:///{tmp_path}/mlflow.db"
     assert backend.table_path("main.iris.iris_features") == tmp_path / "tables/main/iris/iris_features"

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 from databricks_workspace import APPROVERS, JOBS, Environment
-from mlops_framework.recovery import INCOMPLETE_TAG, PROCESS_TAG, TASK_TAG
+from iris_mlops.project import PROJECT as IRIS
 
 MakeEnvironment = Callable[..., Environment]
 GET_VERSION = "/api/2.0/mlflow/unity-catalog/model-versions/get"
@@ -21,7 +21,7 @@ def killed_training_version(environment: Environment) -> str:
     champion = client.get_model_version_by_alias(environment.model, "champion")
     experiment = client.get_experiment_by_name(environment.task_parameters()["experiment_name"])
     assert experiment is not None
-    run = client.create_run(experiment.experiment_id, tags={TASK_TAG: "train"})
+    run = client.create_run(experiment.experiment_id, tags={IRIS.tags.task: "train"})
     with environment.acting_as(JOBS):
         created = client.create_model_version(environment.model, champion.source, run_id=run.info.run_id)
     client.set_terminated(run.info.run_id, status="FAILED")
@@ -39,7 +39,7 @@ def test_the_next_training_on_unity_catalog_reads_tags_per_version_and_marks_a_k
     monkeypatch.setattr(environment.registry, "page_size", 1)  # a version a page, an empty page between
     with environment.workspace.server.recording() as requests:
         environment.task("iris-train", "--regularization=0.5")
-    assert environment.client().get_model_version(environment.model, killed).tags[INCOMPLETE_TAG]
+    assert environment.client().get_model_version(environment.model, killed).tags[IRIS.tags.incomplete]
     assert environment.alias_tags("challenger")["training_fingerprint"]
     read = [path for _, method, path in requests if method == "GET" and path == GET_VERSION]
     assert len(read) == 2  # the killed version, then the complete one below it; no further
@@ -131,6 +131,6 @@ def test_on_databricks_a_task_leaves_other_runs_open_whatever_their_host_and_pid
     name = environment.task_parameters()["experiment_name"]
     found = client.get_experiment_by_name(name)
     experiment = found.experiment_id if found is not None else client.create_experiment(name)
-    other_job = client.create_run(experiment, tags={PROCESS_TAG: f"{socket.gethostname()}:999999999:1"})
+    other_job = client.create_run(experiment, tags={IRIS.tags.process: f"{socket.gethostname()}:999999999:1"})
     assert environment.run("training").succeeded
     assert client.get_run(other_job.info.run_id).info.status == "RUNNING"

@@ -1,7 +1,7 @@
 """The wheel under faults: kills at named points, concurrent runs, corrupt or unwritable state.
 
 Each task runs in a forked child (fault_support.py) on a home of this module, so a kill is a real
-SIGKILL at a named step (IRIS_MLOPS_KILL_AT), not a timer. Every test checks the message a user
+SIGKILL at a named step (MLOPS_KILL_AT), not a timer. Every test checks the message a user
 gets (names the path, says what to do) and that nothing was lost.
 """
 
@@ -35,11 +35,11 @@ from fault_support import (
     training,
 )
 from iris_mlops.data import DEPLOYMENTS_TABLE, FEATURES_TABLE, KEY_COLUMN, PREDICTIONS_TABLE, load_iris_frame
+from iris_mlops.project import PROJECT as IRIS
 from mlops_framework import faults, store
 from mlops_framework.backends.local import LocalBackend, retry_commit_conflicts
 from mlops_framework.errors import StateError
 from mlops_framework.locks import table_write_lock, training_lock
-from mlops_framework.recovery import INCOMPLETE_TAG
 from mlops_framework.store import STORE_FILE
 from mlops_framework.vocabulary import CHAMPION
 
@@ -178,7 +178,7 @@ def test_a_damaged_store_stops_with_its_path_and_is_never_reset(
 def test_a_home_that_is_a_file_is_named(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.write_text("not a folder")
-    with pytest.raises(StateError, match=rf"{home} is a file, not a folder: set IRIS_MLOPS_HOME"):
+    with pytest.raises(StateError, match=rf"{home} is a file, not a folder: set MLOPS_HOME"):
         LocalBackend(home).configure_mlflow()
 
 
@@ -191,7 +191,7 @@ def test_a_read_only_home_fails_at_once_with_its_path() -> None:
         shutil.rmtree(home)
     assert outcome.error is not None
     assert f"{home} is not writable" in outcome.error
-    assert "set IRIS_MLOPS_HOME to a writable folder" in outcome.error
+    assert "set MLOPS_HOME to a writable folder" in outcome.error
 
 
 def test_removed_model_files_are_named_by_every_reader(home: Path) -> None:
@@ -314,7 +314,7 @@ def test_killed_runs_are_closed_and_half_made_versions_marked_by_the_next_traini
     interrupted = [reason for status, reason in state["runs"] if status == "KILLED"]
     assert len(interrupted) == 2
     assert all("ended with the run open" in str(reason) for reason in interrupted)
-    assert INCOMPLETE_TAG in state["versions"][half_made[0]]
+    assert IRIS.tags.incomplete in state["versions"][half_made[0]]
     assert half_made[0] not in state["aliases"].values()
     assert state["aliases"]["champion"] == before["aliases"]["champion"]  # nothing lost
     assert len(table_rows(home, DEPLOYMENTS_TABLE)) == deployments

@@ -156,7 +156,7 @@ def test_a_job_checks_every_parameter_of_every_task_before_the_first_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     home = tmp_path / "home"
-    monkeypatch.setenv("IRIS_MLOPS_HOME", str(home))
+    monkeypatch.setenv("MLOPS_HOME", str(home))
     bad = ["--regularization=abc", "--env=qa", "--margin=2", "--primary_metric=auc", "--bogus=1"]
     with pytest.raises(ParameterError) as raised:
         run_job(JOBS.job("training"), bad, project=IRIS)
@@ -171,7 +171,7 @@ def test_a_job_checks_every_parameter_of_every_task_before_the_first_runs(
 def test_the_cli_exits_2_on_a_bad_value_before_any_job_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("IRIS_MLOPS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("MLOPS_HOME", str(tmp_path / "home"))
     with pytest.raises(SystemExit) as exited:
         main(["run", "training", "batch-inference", "--regularization=-1"], project=IRIS)
     assert exited.value.code == 2
@@ -181,7 +181,7 @@ def test_the_cli_exits_2_on_a_bad_value_before_any_job_runs(
 def test_an_unknown_job_is_a_usage_error_like_a_bad_value(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("IRIS_MLOPS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("MLOPS_HOME", str(tmp_path / "home"))
     with pytest.raises(SystemExit) as exited:
         main(["run", "training", "nope"], project=IRIS)
     assert exited.value.code == 2  # as `--env=bogus`: the command line is wrong, nothing ran

@@ -141,17 +141,17 @@ def test_with_a_token_only_its_bearer_scores(app: ServingEndpointApp) -> None:
         ("localhost", {}, False),
         ("0.0.0.0", {}, True),  # noqa: S104 - the bind being refused
         ("10.1.2.3", {}, True),
-        ("0.0.0.0", {"IRIS_MLOPS_SERVE_TOKEN": "s3cret"}, False),  # noqa: S104
+        ("0.0.0.0", {"MLOPS_SERVE_TOKEN": "s3cret"}, False),  # noqa: S104
     ],
 )
 def test_serving_beyond_loopback_needs_a_token(host: str, environ: dict[str, str], refused: bool) -> None:
     if refused:
         with pytest.raises(
-            ParameterError, match=f"serving on {host} .* needs a token: set IRIS_MLOPS_SERVE_TOKEN"
+            ParameterError, match=f"serving on {host} .* needs a token: set MLOPS_SERVE_TOKEN"
         ):
             serving_token(host, environ)
     else:
-        assert serving_token(host, environ) == environ.get("IRIS_MLOPS_SERVE_TOKEN")
+        assert serving_token(host, environ) == environ.get("MLOPS_SERVE_TOKEN")
 
 
 def test_the_server_limits_concurrent_connections(app: ServingEndpointApp) -> None:

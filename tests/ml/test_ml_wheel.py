@@ -149,7 +149,7 @@ def test_the_local_extra_is_never_imported_on_databricks(built_wheel: Path) -> N
         "import mlops_framework.entrypoints, mlops_framework.backends.databricks, mlops_framework.context; "
         f"import {steps}; "
         "from mlops_framework.backends import select_backend; "
-        "assert type(select_backend({'IRIS_MLOPS_BACKEND': 'databricks'})).__name__ == 'DatabricksBackend'"
+        "assert type(select_backend({'MLOPS_BACKEND': 'databricks'})).__name__ == 'DatabricksBackend'"
     )
     subprocess.run([sys.executable, "-c", blocked], check=True)
 
@@ -161,7 +161,7 @@ def test_a_local_job_without_the_local_extra_says_in_one_line_which_extra_to_ins
         f"import sys; sys.modules[{missing!r}] = None; sys.argv = ['iris-mlops', 'run', 'training']; "
         "from iris_mlops.project import SCRIPTS; SCRIPTS.cli()"
     )
-    env = {**os.environ, "IRIS_MLOPS_BACKEND": "local", "IRIS_MLOPS_HOME": "/nonexistent", "COLUMNS": "400"}
+    env = {**os.environ, "MLOPS_BACKEND": "local", "MLOPS_HOME": "/nonexistent", "COLUMNS": "400"}
     command = [sys.executable, "-c", script]
     result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     assert result.returncode == 1, result.stdout + result.stderr
@@ -196,8 +196,9 @@ def test_provenance_prefers_the_override_then_the_wheels_commit(monkeypatch: pyt
     assert provenance.git_commit() == "a" * 40
     monkeypatch.setenv(provenance.COMMIT_ENV_VAR, "c" * 40)
     assert provenance.git_commit() == "c" * 40
-    tags = provenance.provenance_tags("train", "dev", "databricks", "0.1.0")
+    tags = provenance.provenance_tags(IRIS.tags, "train", "dev", "databricks", "0.1.0")
     assert all("." not in key for key in tags)
+    assert tags["iris_mlops_task"] == "train"
 
 
 def _git(repo: Path, *args: str) -> str:

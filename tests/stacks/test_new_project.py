@@ -5,6 +5,7 @@ code is written; a bad or taken name, or a kind without a template, writes nothi
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -130,6 +131,9 @@ def test_it_writes_a_wheel_skeleton_and_prints_the_stack_entry(
     assert f"kind=ProblemKind.{kind.upper()}," in spec
     assert f"KIND={kind}" in (folder / "README.md").read_text(encoding="utf-8")
     assert not [path for path in folder.parent.iterdir() if path.name.startswith(".")]  # nothing left aside
+    # Nothing it says names Iris's package, tags or variables: the framework's or its own.
+    iris_named = re.compile(r"IRIS_MLOPS|iris_mlops[._]")
+    assert not [path for path in folder.rglob("*") if path.is_file() and iris_named.search(path.read_text())]
     shutil.rmtree(folder)
 
 

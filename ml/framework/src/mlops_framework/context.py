@@ -27,7 +27,7 @@ from .model_trust import verified_model_folder
 from .params import TaskParameters
 from .project import ProjectSpec
 from .provenance import provenance_tags
-from .recovery import PROCESS_TAG, close_interrupted_runs, process_identity
+from .recovery import close_interrupted_runs, process_identity
 
 _logger = logging.getLogger(LOGGER_NAME)
 
@@ -84,7 +84,9 @@ class TaskContext:
 
     @property
     def provenance(self) -> dict[str, str]:
-        return provenance_tags(self.task, str(self.params.env), self.backend.name, self.project.version)
+        return provenance_tags(
+            self.project.tags, self.task, str(self.params.env), self.backend.name, self.project.version
+        )
 
     def alias_version(self, alias: str) -> RegisteredVersion | None:
         try:
@@ -148,7 +150,7 @@ class TaskContext:
         host name and pid can belong to another job's live run."""
         if not isinstance(self.backend, LocalState):
             return
-        for run_id in close_interrupted_runs(self.client, experiment_id):
+        for run_id in close_interrupted_runs(self.client, experiment_id, self.project.tags):
             _logger.warning("closed run %s as KILLED: the process that ran it is gone", run_id)
 
     @contextmanager
@@ -157,7 +159,7 @@ class TaskContext:
         runs left RUNNING by killed local processes are closed first."""
         experiment_id = self.experiment_id()
         self.close_interrupted_runs(experiment_id)
-        tags = {**self.provenance, PROCESS_TAG: process_identity()}
+        tags = {**self.provenance, self.project.tags.process: process_identity()}
         with mlflow.start_run(experiment_id=experiment_id, run_name=self.task, tags=tags) as run:
             checkpoint(RUN_STARTED)
             yield run

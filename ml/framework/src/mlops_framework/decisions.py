@@ -24,7 +24,6 @@ from mlflow.entities import Run
 
 from .context import TaskContext
 from .params import JOB_RUN_PARAMETER
-from .recovery import TASK_TAG
 
 MODEL_PARAM = "model_name"
 CHALLENGER_PARAM = "challenger_version"
@@ -68,7 +67,7 @@ def champion_param(version: str | None) -> str:
 
 def latest_run(ctx: TaskContext, task: str, **params: str) -> Run | None:
     """The newest finished run of `task` for this model with these parameters, in the experiment."""
-    clauses = [f"tags.{TASK_TAG} = '{task}'", "attributes.status = 'FINISHED'"]
+    clauses = [f"tags.{ctx.project.tags.task} = '{task}'", "attributes.status = 'FINISHED'"]
     clauses += [f"params.{key} = '{value}'" for key, value in {MODEL_PARAM: ctx.model_name, **params}.items()]
     found = ctx.client.search_runs(
         [ctx.experiment_id()], " and ".join(clauses), order_by=["attributes.start_time DESC"], max_results=1

@@ -1,4 +1,4 @@
-"""Named kill points for fault-injection tests: `IRIS_MLOPS_KILL_AT=<point>` makes the process
+"""Named kill points for fault-injection tests: `MLOPS_KILL_AT=<point>` makes the process
 SIGKILL itself when it reaches that point, so a test can stop a task exactly there (not on a timer).
 
 Unset (always, outside tests) each checkpoint is one environment lookup.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import signal
 
-KILL_AT_ENV_VAR = "IRIS_MLOPS_KILL_AT"
+KILL_AT_ENV_VAR = "MLOPS_KILL_AT"
 
 STORE_BUILT_ASIDE = "store-built-aside"  # MLflow store built under its temporary name, not yet linked
 RUN_STARTED = "run-started"  # an MLflow run of the task is open

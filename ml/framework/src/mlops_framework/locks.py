@@ -29,7 +29,7 @@ from typing import IO
 
 from .errors import BusyError, StateError
 
-HELD_BY_PARENT_ENV_VAR = "IRIS_MLOPS_TRAINING_LOCK_HELD_BY"
+HELD_BY_PARENT_ENV_VAR = "MLOPS_TRAINING_LOCK_HELD_BY"
 # A table write takes seconds; a writer that holds one longer than this is stuck, not busy.
 TABLE_LOCK_WAIT_SECONDS = 300.0
 TABLE_LOCK_POLL_SECONDS = 0.05

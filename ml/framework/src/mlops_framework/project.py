@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ParameterError
 from .params import TaskParameters
+from .provenance import RunTags
 from .vocabulary import (
     METRIC_FACTS,
     PROJECT_NAME,
@@ -86,6 +87,11 @@ class ProjectSpec:
             return version(self.distribution)
         except PackageNotFoundError:
             return "0+unknown"
+
+    @property
+    def tags(self) -> RunTags:
+        """The keys of the framework's tags on this project's runs, versions and tables."""
+        return RunTags(f"{self.package}_")
 
     @property
     def cli(self) -> str:

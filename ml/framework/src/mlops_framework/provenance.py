@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from dataclasses import dataclass
 from importlib.resources import files
 
-TAG_PREFIX = "iris_mlops_"
-COMMIT_ENV_VAR = "IRIS_MLOPS_GIT_COMMIT"  # an explicit override, e.g. from CI
+COMMIT_ENV_VAR = "MLOPS_GIT_COMMIT"  # an explicit override, e.g. from CI
 # Written by ml/hatch_build.py at build time: a Databricks job has no checkout to ask.
 PACKAGED_COMMIT_RESOURCE = "_source_commit.txt"
 
@@ -45,13 +45,43 @@ def checkout_commit() -> str | None:
 
 
 def git_commit() -> str | None:
-    """IRIS_MLOPS_GIT_COMMIT, else the commit inside the wheel, else the checkout's HEAD."""
+    """MLOPS_GIT_COMMIT, else the commit inside the wheel, else the checkout's HEAD."""
     return os.environ.get(COMMIT_ENV_VAR) or packaged_commit() or checkout_commit()
 
 
-def provenance_tags(task: str, env: str, backend: str, wheel_version: str) -> dict[str, str]:
+@dataclass(frozen=True)
+class RunTags:
+    """The keys of the tags the framework writes on a project's runs, model versions and tables,
+    named after the project's package (ProjectSpec.tags: `iris_mlops_task`, `diabetes_mlops_task`),
+    never after another project. Iris's are the keys its runs and versions carried before the
+    framework had a name of its own, so the gate, the recovery and people's searches read its
+    history on."""
+
+    prefix: str
+
+    def key(self, name: str) -> str:
+        return self.prefix + name
+
+    @property
+    def task(self) -> str:
+        return self.key("task")
+
+    @property
+    def process(self) -> str:  # "<host>:<pid>:<start time>" of the process that opened the run
+        return self.key("process")
+
+    @property
+    def interrupted(self) -> str:
+        return self.key("interrupted")
+
+    @property
+    def incomplete(self) -> str:
+        return self.key("incomplete")
+
+
+def provenance_tags(keys: RunTags, task: str, env: str, backend: str, wheel_version: str) -> dict[str, str]:
     """`wheel_version` is the running project's wheel (ProjectSpec.version)."""
     tags = {"wheel_version": wheel_version, "env": env, "backend": backend, "task": task}
     if commit := git_commit():
         tags["git_commit"] = commit
-    return {TAG_PREFIX + key: value for key, value in tags.items()}
+    return {keys.key(name): value for name, value in tags.items()}

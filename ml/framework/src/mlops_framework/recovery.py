@@ -7,7 +7,8 @@
   belong to another job's live run.
 - A kill between "Created version" and train's tags leaves a version without them, never
   evaluated. The next training marks each such version of ours (created by a `train` run that has
-  ended) with INCOMPLETE_TAG; the aliases never point at one, so nothing else changes.
+  ended) with the project's `incomplete` tag (provenance.RunTags); the aliases never point at one,
+  so nothing else changes.
 """
 
 from __future__ import annotations
@@ -20,11 +21,7 @@ from mlflow import MlflowClient
 from mlflow.entities import RunStatus
 from mlflow.entities.model_registry import ModelVersion
 
-# Snake_case like every tag key (provenance.py): Unity Catalog refuses dots in tag keys.
-PROCESS_TAG = "iris_mlops_process"  # "<host>:<pid>:<start time>" of the process that opened the run
-INTERRUPTED_TAG = "iris_mlops_interrupted"
-INCOMPLETE_TAG = "iris_mlops_incomplete"
-TASK_TAG = "iris_mlops_task"
+from .provenance import RunTags
 
 
 def _start_time(pid: int) -> str:
@@ -56,16 +53,16 @@ def _gone(identity: str) -> bool:
     return bool(started) and _start_time(int(pid)) != started
 
 
-def close_interrupted_runs(client: MlflowClient, experiment_id: str) -> list[str]:
+def close_interrupted_runs(client: MlflowClient, experiment_id: str, keys: RunTags) -> list[str]:
     """End the experiment's RUNNING runs whose process is gone; return their ids."""
     closed = []
     running = client.search_runs(
         [experiment_id], filter_string="attributes.status = 'RUNNING'", max_results=1000
     )
     for run in running:
-        identity = run.data.tags.get(PROCESS_TAG, "")
+        identity = run.data.tags.get(keys.process, "")
         if identity and _gone(identity):
-            client.set_tag(run.info.run_id, INTERRUPTED_TAG, f"process {identity} ended with the run open")
+            client.set_tag(run.info.run_id, keys.interrupted, f"process {identity} ended with the run open")
             client.set_terminated(run.info.run_id, status=RunStatus.to_string(RunStatus.KILLED))
             closed.append(run.info.run_id)
     return closed
@@ -87,7 +84,9 @@ def all_versions(client: MlflowClient, model_name: str) -> list[ModelVersion]:
             return sorted(found, key=lambda version: int(version.version), reverse=True)
 
 
-def mark_incomplete_versions(client: MlflowClient, model_name: str, complete_tag: str) -> list[str]:
+def mark_incomplete_versions(
+    client: MlflowClient, model_name: str, complete_tag: str, keys: RunTags
+) -> list[str]:
     """Tag versions a killed training registered but never finished (no `complete_tag`).
 
     Newest first, up to the newest complete version: every training marks before it registers,
@@ -100,12 +99,12 @@ def mark_incomplete_versions(client: MlflowClient, model_name: str, complete_tag
         tags = client.get_model_version(model_name, str(found.version)).tags
         if complete_tag in tags:
             break
-        if INCOMPLETE_TAG in tags:
+        if keys.incomplete in tags:
             continue
         run = client.get_run(found.run_id)
-        if run.data.tags.get(TASK_TAG) != "train" or run.info.status == "RUNNING":
+        if run.data.tags.get(keys.task) != "train" or run.info.status == "RUNNING":
             continue
         reason = f"training run {found.run_id} ended ({run.info.status}) before finishing this version"
-        client.set_model_version_tag(model_name, str(found.version), INCOMPLETE_TAG, reason)
+        client.set_model_version_tag(model_name, str(found.version), keys.incomplete, reason)
         marked.append(str(found.version))
     return marked

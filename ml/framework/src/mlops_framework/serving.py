@@ -16,7 +16,7 @@ Databricks serving endpoint, following the `champion` alias as a Databricks endp
   Databricks-style 404 JSON.
 - Callers: on loopback anyone on this machine may score, and every request is recorded for the
   monitoring job (so it can start a retrain). Bound anywhere else the server needs a token
-  (`IRIS_MLOPS_SERVE_TOKEN`; `cli.py` refuses to start without one) and answers the invocations
+  (`MLOPS_SERVE_TOKEN`; `cli.py` refuses to start without one) and answers the invocations
   path only for `Authorization: Bearer <token>` (401 otherwise, compared in constant time); at
   most `MAX_CONCURRENT_REQUESTS` connections at once, then 503 (uvicorn `limit_concurrency`,
   serving_launch.py).
@@ -81,7 +81,7 @@ __all__ = [
 
 HEALTH_PATHS = frozenset({"/ping", "/health"})
 VERSION_HEADER = "x-model-version"
-TOKEN_VARIABLE = "IRIS_MLOPS_SERVE_TOKEN"  # noqa: S105 - the name of the variable holding it  # pragma: allowlist secret
+TOKEN_VARIABLE = "MLOPS_SERVE_TOKEN"  # noqa: S105 - the name of the variable holding it  # pragma: allowlist secret
 MAX_MESSAGE_CHARS = 1000
 _logger = logging.getLogger(LOGGER_NAME)
 # MLflow's scoring server logs its advice about the `instances` key on every request that fails

@@ -87,6 +87,25 @@ def test_batch_inference_writes_a_number_per_patient(trained: str) -> None:
     assert list(rows.columns[:11]) == [PROJECT.key_column, *PROJECT.feature_columns]
 
 
+def test_its_runs_and_versions_carry_tags_named_after_this_project_only(trained: str) -> None:
+    ctx = context(trained)
+    runs = ctx.client.search_runs([ctx.experiment_id()])
+    version = ctx.alias_version(CHAMPION)
+    assert runs
+    assert version is not None
+    keys = {key for run in runs for key in run.data.tags} | set(
+        ctx.client.get_model_version(ctx.model_name, version.version).tags
+    )
+    assert {run.data.tags["diabetes_mlops_task"] for run in runs} >= {
+        "train",
+        "evaluate",
+        "approve",
+        "deploy",
+    }
+    assert "diabetes_mlops_wheel_version" in keys
+    assert not [key for key in keys if "iris" in key], keys
+
+
 def test_monitoring_sees_no_drift_in_the_data_it_was_trained_on(trained: str) -> None:
     assert run_job(GRAPH.job("monitoring"), project=PROJECT).succeeded
     ctx = context(trained)

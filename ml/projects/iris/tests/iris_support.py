@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-HOME_ENV_VAR = "IRIS_MLOPS_HOME"  # the framework's local backend (mlops_framework.backends.local)
+HOME_ENV_VAR = "MLOPS_HOME"  # the framework's local backend (mlops_framework.backends.local)
 
 
 @contextmanager
@@ -16,6 +16,6 @@ def local_home(home: Path) -> Iterator[Path]:
     """The local backend on `home` while it lasts (other suites in the session keep theirs)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(HOME_ENV_VAR, str(home))
-        patch.setenv("IRIS_MLOPS_BACKEND", "local")
+        patch.setenv("MLOPS_BACKEND", "local")
         patch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
         yield home

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from ..backends.base import Backend
 from ..errors import MissingExtraError, ParameterError
 
-BACKEND_ENV_VAR = "IRIS_MLOPS_BACKEND"  # explicit override: local or databricks
+BACKEND_ENV_VAR = "MLOPS_BACKEND"  # explicit override: local or databricks
 DATABRICKS_MARKER_ENV_VAR = "DATABRICKS_RUNTIME_VERSION"  # set by every Databricks runtime
 BACKEND_NAMES = ("local", "databricks")
 # What the wheel's `local` extra brings that a local run imports: Delta tables without Spark (and

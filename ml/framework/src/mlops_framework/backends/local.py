@@ -30,7 +30,7 @@ from ..store import check_home, ensure_store
 from ..window_stats import Summary, WindowRequest, summarize_frame
 from ..logs import LOGGER_NAME
 
-HOME_ENV_VAR = "IRIS_MLOPS_HOME"
+HOME_ENV_VAR = "MLOPS_HOME"
 DEFAULT_HOME = Path(".local")
 # Writers of one home take turns per table (locks.table_write_lock). A writer outside that lock
 # (another home on the same folder, a notebook) can still conflict when both rewrite the same files;

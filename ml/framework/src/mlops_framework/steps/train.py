@@ -67,7 +67,7 @@ def train(ctx: TaskContext, shuffle_labels_seed: int | None = None) -> str:
 
     # What a killed training left: its run closed, its half-made version marked (recovery.py).
     ctx.close_interrupted_runs(ctx.experiment_id())
-    mark_incomplete_versions(ctx.client, ctx.model_name, FINGERPRINT_TAG)
+    mark_incomplete_versions(ctx.client, ctx.model_name, FINGERPRINT_TAG, ctx.project.tags)
     for alias in (CHALLENGER, CHAMPION):
         existing = ctx.alias_version(alias)
         if existing is not None and existing.tags.get(FINGERPRINT_TAG) == training_fingerprint:
