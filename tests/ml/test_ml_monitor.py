@@ -34,7 +34,6 @@ from mlops_framework.retrain import (
     idempotency_token,
 )
 from mlops_framework.runner import run_job
-from iris_mlops.samples import new_samples
 from mlops_framework.steps.approve import GATE_STATUS_TAG
 from mlops_framework.steps.monitor import current_window, monitor, thresholds, window_drift
 from mlops_framework.steps.train import DRIFT_SUMMARY_TAG

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from deltalake import DeltaTable
+from iris_mlops.project import PROJECT as IRIS
 from mlops_framework.backends.local import LocalBackend
 from mlops_framework.drift import DriftThresholds, compare
 from mlops_framework.errors import MissingStateError, StateError
-from iris_mlops.project import PROJECT as IRIS
 from mlops_framework.scoring import prediction_rows
 from mlops_framework.vocabulary import SCORED_AT_COLUMN
 from mlops_framework.window_stats import (

@@ -16,15 +16,7 @@ import mlops_framework.backends.databricks as databricks_backend
 import pandas as pd
 import pytest
 from iris_mlops.data import FEATURE_COLUMNS, KEY_COLUMN, load_iris_frame
-from mlops_framework.drift import compare
-from mlops_framework.errors import MissingStateError
 from iris_mlops.project import PROJECT as IRIS
-from mlops_framework.params import TaskParameters
-from mlops_framework.scoring import prediction_rows
-from mlops_framework.spark_stats import RELATIVE_ERROR
-from mlops_framework.steps.monitor import current_window, earlier_retrain, scored_in
-from mlops_framework.vocabulary import PREDICTION_COLUMN, SCORED_ON_COLUMN, VERSION_COLUMN
-from mlops_framework.window_stats import Summary, WindowRequest, compare_summaries, reference_profile
 from mlflow import MlflowClient
 from mlops_framework.backends.databricks import (
     TABLE_NOT_FOUND,
@@ -33,10 +25,14 @@ from mlops_framework.backends.databricks import (
     user_metadata,
 )
 from mlops_framework.context import TaskContext
+from mlops_framework.drift import compare
 from mlops_framework.errors import MissingStateError
 from mlops_framework.params import TaskParameters
+from mlops_framework.scoring import prediction_rows
+from mlops_framework.spark_stats import RELATIVE_ERROR
 from mlops_framework.steps.monitor import current_window, earlier_retrain, scored_in
 from mlops_framework.vocabulary import PREDICTION_COLUMN, SCORED_ON_COLUMN, VERSION_COLUMN
+from mlops_framework.window_stats import Summary, WindowRequest, compare_summaries, reference_profile
 from spark_support import SESSION_KINDS, DeltaStandIn, local_session, stand_in_delta_writes
 from test_ml_monitor_window import KS_GRID_ERROR, LIMITS, drifting_pair
 

@@ -24,11 +24,11 @@ from pyarrow import dataset
 from ..errors import MissingStateError, StateError
 from ..faults import TABLE_WRITTEN, checkpoint
 from ..locks import table_write_lock
+from ..logs import LOGGER_NAME
 from ..project import ProjectSpec
 from ..scoring import prediction_rows
 from ..store import check_home, ensure_store
 from ..window_stats import Summary, WindowRequest, summarize_frame
-from ..logs import LOGGER_NAME
 
 HOME_ENV_VAR = "MLOPS_HOME"
 DEFAULT_HOME = Path(".local")
