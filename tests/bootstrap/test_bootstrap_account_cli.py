@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
+from bootstrap_support import ANSWERS
 
 from bootstrap import cli
 from bootstrap.account_admin import AccountAccess, account_access
@@ -28,16 +29,6 @@ from stacks.offline import OfflineRun
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "00000000-0000-4000-8000-00000000acc0"
 METASTORE = "11111111-1111-4111-8111-111111111111"
-ENVIRON = {
-    "GITHUB_TOKEN": "offline",
-    "AZURE_SUBSCRIPTION_ID": "00000000-0000-4000-8000-000000000001",
-    "GITHUB_OWNER": "contoso",
-    "GITHUB_REPOSITORY": "mlops-platform",
-    "RELEASE_MANAGERS": "user:octocat",
-    "PROD_REVIEWERS": "mlops-prod-approvers",
-    "CODE_OWNERS": "mlops-platform-owners",
-    "BOOTSTRAP_OPERATORS": "00000000-0000-4000-8000-0000000000c1",
-}
 
 
 @pytest.fixture
@@ -121,7 +112,7 @@ def _run_with(
     document = {"config": {"mlops-bootstrap:databricks": databricks}}
     (root / "bootstrap" / "Pulumi.contoso.yaml").write_text(yaml.safe_dump(document))
     answers = cli.ask(
-        {**ENVIRON, "BOOTSTRAP_BACKEND": f"file://{root / 'state'}"}, lambda q, d: d or pytest.fail(q)
+        {**ANSWERS, "BOOTSTRAP_BACKEND": f"file://{root / 'state'}"}, lambda q, d: d or pytest.fail(q)
     )
     ran: list[str] = []
 
