@@ -11,6 +11,7 @@ make test); this test checks the cause is gone: no read builds a Python filesyst
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +21,26 @@ import pytest
 from deltalake import write_deltalake
 from mlops_framework.backends.local import LocalBackend
 
+WHEN = datetime(2031, 3, 1, tzinfo=UTC)
+READS = {
+    "whole": lambda backend: backend.read_table("main.race.rows"),
+    "window": lambda backend: backend.read_window(
+        "main.race.rows", "at", WHEN, WHEN + timedelta(days=1), ["x", "at"]
+    ),  # the monitor's read
+}
 
-def test_a_table_read_builds_no_python_filesystem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+
+@pytest.mark.parametrize("read", READS)
+def test_a_table_read_builds_no_python_filesystem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read: str
+) -> None:
     table = tmp_path / "tables" / "main" / "race" / "rows"
     for part in range(2):
-        write_deltalake(str(table), pd.DataFrame({"x": range(part * 10, part * 10 + 10)}), mode="append")
+        rows = pd.DataFrame({"x": range(part * 10, part * 10 + 10), "at": pd.Timestamp(WHEN)})
+        write_deltalake(str(table), rows, mode="append")
     built: list[Any] = []
     real = pyarrow.fs.PyFileSystem
     monkeypatch.setattr(pyarrow.fs, "PyFileSystem", lambda handler: built.append(handler) or real(handler))
-    rows = LocalBackend(tmp_path).read_table("main.race.rows")
+    rows = READS[read](LocalBackend(tmp_path))
     assert sorted(rows["x"]) == list(range(20))
     assert built == []

@@ -115,17 +115,19 @@ class LocalBackend:
 
     def read_table(self, table: str) -> pd.DataFrame:
         table_ = self._existing(table)
-        # Arrow's own local filesystem, not deltalake's default: that default wraps a Python object
-        # (pyarrow.fs.PyFileSystem over deltalake.fs.DeltaStorageHandler, deltalake/table.py
-        # to_pyarrow_dataset), and in about a third of reads an Arrow pool thread, finishing the scan
-        # after to_table returned, drops its last reference. Releasing it takes the GIL; once the
-        # interpreter is finalising, CPython 3.11 ends such a thread with pthread_exit (take_gil),
-        # whose unwinding through that noexcept C++ destructor calls std::terminate: a job that
-        # exits right after its last read aborted with "terminate called without an active
-        # exception": python -m bench.exit_race forces that ordering.
-        local = pa_fs.SubTreeFileSystem(str(self.table_path(table)), pa_fs.LocalFileSystem())
         with self._readable(table):
-            return table_.to_pandas(filesystem=local)
+            return table_.to_pandas(filesystem=self._arrow_filesystem(table))
+
+    def _arrow_filesystem(self, table: str) -> pa_fs.FileSystem:
+        """Arrow's own local filesystem, not deltalake's default: that default wraps a Python object
+        (pyarrow.fs.PyFileSystem over deltalake.fs.DeltaStorageHandler, deltalake/table.py
+        to_pyarrow_dataset), and in about a third of reads an Arrow pool thread, finishing the scan
+        after to_table returned, drops its last reference. Releasing it takes the GIL; once the
+        interpreter is finalising, CPython 3.11 ends such a thread with pthread_exit (take_gil),
+        whose unwinding through that noexcept C++ destructor calls std::terminate: a job that
+        exits right after its last read aborted with "terminate called without an active
+        exception": python -m bench.exit_race forces that ordering."""
+        return pa_fs.SubTreeFileSystem(str(self.table_path(table)), pa_fs.LocalFileSystem())
 
     def read_window(
         self, table: str, column: str, start: datetime, end: datetime, columns: Sequence[str]
@@ -136,7 +138,9 @@ class LocalBackend:
         inside = [(column, ">=", start), (column, "<", end)]
         table_ = self._existing(table)
         with self._readable(table):
-            data = table_.to_pyarrow_dataset(file_pruning_predicate=inside)
+            data = table_.to_pyarrow_dataset(
+                file_pruning_predicate=inside, filesystem=self._arrow_filesystem(table)
+            )
             rows = data.to_table(
                 columns=list(columns), filter=(dataset.field(column) >= start) & (dataset.field(column) < end)
             )
