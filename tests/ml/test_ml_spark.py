@@ -69,7 +69,9 @@ def monitor_context(session: DeltaStandIn, schema: str) -> TaskContext:
     """The monitor's context without `configure_mlflow` (which would point MLflow at Databricks);
     its client is the session store's, which the `trained` fixture has set up."""
     params = TaskParameters(catalog=CATALOG, schema=schema)
-    return TaskContext(task="monitor", params=params, backend=backend_on(session), client=MlflowClient())
+    return TaskContext(
+        task="monitor", params=params, backend=backend_on(session), client=MlflowClient(), project=IRIS
+    )
 
 
 def raised_by(action: Any) -> BaseException:
