@@ -6,13 +6,15 @@ import that one, as it reads the job-graph contract). This module adds what only
 knows about each environment, and every layer imports ``Environment`` from here, the policy pack
 too (its virtualenv has neither installed; policy/__main__.py puts both on its path).
 ``PRODUCTION_LIKE`` (uat, prod) is the wheel's too: its tasks refuse a weakened gate there.
+``ENVIRONMENT_PROPERTY`` is the catalog property the platform sets and those tasks trust over
+their ``env`` parameter (mlops_framework.catalog_environment).
 """
 
 from __future__ import annotations
 
-from mlops_framework.vocabulary import PRODUCTION_LIKE, Environment
+from mlops_framework.vocabulary import ENVIRONMENT_PROPERTY, PRODUCTION_LIKE, Environment
 
-__all__ = ["ENVIRONMENT_CODES", "PRODUCTION_LIKE", "PROMOTION_ORDER", "Environment"]
+__all__ = ["ENVIRONMENT_CODES", "ENVIRONMENT_PROPERTY", "PRODUCTION_LIKE", "PROMOTION_ORDER", "Environment"]
 
 # Physical names carry a short code; "sbx" and "prd" keep the longest name within Azure's limits.
 ENVIRONMENT_CODES: dict[Environment, str] = {

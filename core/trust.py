@@ -41,6 +41,7 @@ _DATABRICKS_APPROVAL = "tests/infra/test_databricks_approval.py::"
 _DATABRICKS_IDENTITIES = "tests/infra/test_databricks_identities.py::"
 _DATABRICKS_JOBS = "tests/infra/test_databricks_jobs.py::"
 _DEPLOYER_IDENTITY = "tests/infra/test_deployer_identity.py::"
+_ML_WEEK_TWO = "tests/ml/test_ml_databricks_week_two.py::"
 _ML_MODEL_TRUST = "tests/ml/test_ml_model_trust.py::"
 _ML_SERVING = "tests/ml/test_ml_serving.py::"
 _ACCESS_INVARIANTS = "tests/stacks/test_access_invariants.py::"
@@ -132,9 +133,12 @@ TRUST_MODEL: tuple[TrustRow, ...] = (
         "model approver",
         "the approvers group, where a new champion waits for approval (uat, prod)",
         "APPLY TAG on the model, CAN_MANAGE_RUN on the release job",
-        "data, compute or any other job; the infrastructure",
+        "data, compute or any other job; the infrastructure; turning the gate or the approval off "
+        "through a run's parameters, `env` included (the catalog's `mlops.environment` decides)",
         (
             f"{POLICY}approval-has-an-approver",
+            f"{POLICY}catalog-names-its-environment",
+            f"{_ML_WEEK_TWO}test_in_uat_whoever_starts_the_release_can_neither_turn_the_gate_off_nor_rewrite_its_scores",
             f"{_DATABRICKS_APPROVAL}test_approvers_can_tag_the_model_and_start_the_release_job_where_approval_is_required",
             f"{_DATABRICKS_APPROVAL}test_no_approver_may_write_data_or_run_compute_beyond_the_release_job",
         ),

@@ -37,7 +37,7 @@ import pulumi
 import pulumi_databricks as databricks
 from pydantic import Field
 
-from core.environment import Environment
+from core.environment import ENVIRONMENT_PROPERTY, Environment
 from infra.access import Privileges, Role, Securable
 from infra.base import ComponentArgs, PlatformComponent, StrInput
 
@@ -68,7 +68,9 @@ def grants_for(
 
 
 class UnityCatalogArgs(ComponentArgs):
-    environment: Environment = Field(description="Named in comments only.")
+    environment: Environment = Field(
+        description="Named in comments, and the catalog's ENVIRONMENT_PROPERTY (the wheel reads it)."
+    )
     metastore_name: str = Field(
         min_length=1, description="Name of the storage credential and external location (metastore-wide)."
     )
@@ -140,6 +142,12 @@ class UnityCatalog(PlatformComponent):
             isolation_mode=CATALOG_ISOLATED,
             force_destroy=force_destroy,
             comment=f"MLOps platform, {env.value}",
+            # The environment as a fact only the owner (the deployers) can change: on Databricks the
+            # wheel's tasks read it and trust it over their `env` parameter, which whoever starts a
+            # run chooses (mlops_framework.catalog_environment). A property change is an update in place
+            # (terraform-provider-databricks catalog/resource_catalog.go: `properties` is not ForceNew;
+            # the update sends it with Catalogs.Update).
+            properties={ENVIRONMENT_PROPERTY: env.value},
             owner=args.owner,
             opts=self.child_opts(stateful),
         )

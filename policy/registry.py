@@ -11,6 +11,7 @@ from .access import (
 )
 from .approval import check_approval_path
 from .backend import check_pull_request_reach
+from .catalog_environment import check_catalog_names_its_environment
 from .endpoints import MODEL_SERVING, advise_serving_cost, check_prod_serving_always_on
 from .identity import (
     FEDERATED_CREDENTIAL,
@@ -237,6 +238,12 @@ STACK_RULES: tuple[StackRule, ...] = (
         "Storage credential, external location and catalog are ISOLATED and bound to the stack's workspace.",
         MANDATORY,
         check_uc_isolated,
+    ),
+    StackRule(
+        "catalog-names-its-environment",
+        "Every catalog's properties name the stack's environment (mlops.environment), which the jobs trust.",
+        MANDATORY,
+        check_catalog_names_its_environment,
     ),
     StackRule(
         "endpoint-creator-executes-model",

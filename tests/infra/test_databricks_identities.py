@@ -10,7 +10,7 @@ import itertools
 from harness import VARIANT_CHAMPION, committed_settings
 
 from core.azure_roles import ROLE_PROPAGATION_MINUTES
-from core.environment import Environment
+from core.environment import ENVIRONMENT_PROPERTY, Environment
 from infra.model_serving import CI_TOKEN_MINUTES
 from infra.workload_identity import SERVICE_PRINCIPAL_MANAGER, SERVICE_PRINCIPAL_USER
 from stacks.offline import FAKE_OUTPUTS, OfflineRun, RecordedResource, fake_id
@@ -255,3 +255,27 @@ def test_no_principal_owns_unity_catalog_objects_of_two_environments(
         owners[env] = {str(r.plain_inputs()["owner"]) for r in securables} | managers
     for first, second in itertools.combinations(Environment, 2):
         assert not owners[first] & owners[second], (first, second, owners[first] & owners[second])
+
+
+# --- issue 23, defect 6: the jobs learn their environment from their catalog, not from `env` -----------
+
+
+def test_each_environments_catalog_names_its_environment_for_its_jobs_and_only_its_deployers_own_it(
+    plans: dict[Environment, OfflineRun],
+) -> None:
+    """The wheel's tasks trust the catalog's ENVIRONMENT_PROPERTY over a run's `env` parameter
+    (mlops_framework.catalog_environment): set by Pulumi on the catalog its jobs are given, owned by the
+    deployers (who alone may update it), and readable by the job principal (USE CATALOG)."""
+    for env, run in plans.items():
+        catalog = one(run, "databricks:index/catalog:Catalog").plain_inputs()
+        assert catalog["properties"] == {ENVIRONMENT_PROPERTY: env.value}, env
+        assert catalog["owner"] == committed_settings(env).databricks.deployers_group, env
+        [catalog_grants] = [g.plain_inputs() for g in run.of_type(GRANTS) if g.plain_inputs().get("catalog")]
+        granted = {g["principal"]: set(g["privileges"]) for g in catalog_grants["grants"]}
+        assert all(privileges <= {"USE_CATALOG", "BROWSE"} for privileges in granted.values()), (env, granted)
+        given = {
+            task["pythonWheelTask"]["namedParameters"]["catalog"]
+            for job in run.of_type("databricks:index/job:Job")
+            for task in job.plain_inputs()["tasks"]
+        }
+        assert given == {catalog["name"]}, env  # the catalog the jobs' tasks read it from

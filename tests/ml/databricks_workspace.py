@@ -3,7 +3,8 @@ the registered model owned by the job principal, the grants of docs/databricks.m
 the wheel's graph with the platform's parameters.
 
 The workspace (one per test session) is a loopback server (fake_workspace_server.py) serving the
-Unity Catalog model registry (fake_uc_registry.py) to MLflow's own `databricks-uc` client; Spark
+Unity Catalog model registry (fake_uc_registry.py) to MLflow's own `databricks-uc` client and the
+catalogs (fake_uc_catalogs.py) to the databricks-sdk; Spark
 and Model Serving are the fakes of fake_databricks.py. Each principal calls with its own token, as
 on Databricks: `acting_as` switches `DATABRICKS_TOKEN`.
 """
@@ -20,6 +21,7 @@ from pathlib import Path
 import mlflow
 from fake_databricks import FakeServingRest, FakeSpark, FakeWorkspaceClient
 from fake_jobs import JOB_RUN_REFERENCE, JobRunInProgress, JobsService, from_graph, resolve_references
+from fake_uc_catalogs import Catalog, CatalogsService
 from fake_uc_registry import Metastore, UcRegistryService
 from fake_workspace_server import FakeWorkspaceServer
 from iris_mlops.data import DEPLOYMENTS_TABLE
@@ -30,7 +32,8 @@ from mlops_framework import cli
 from mlops_framework.backends.databricks import REGISTRY_URI, DatabricksBackend
 from mlops_framework.entrypoints import run_task, task_entry
 from mlops_framework.job_graph import load_job_graph
-from mlops_framework.vocabulary import CHAMPION
+from mlops_framework.params import split_argument
+from mlops_framework.vocabulary import CHAMPION, ENVIRONMENT_PROPERTY
 
 JOBS, DEVELOPERS, APPROVERS, DEPLOYER = "jobs", "developers", "approvers", "deployer"
 MODEL_NAME = "iris_classifier"
@@ -49,6 +52,8 @@ class FakeWorkspace:
         self.metastore = Metastore()
         self.registry = UcRegistryService(self.metastore)
         self.registry.install(self.server)
+        self.catalogs = CatalogsService(self.metastore)
+        self.catalogs.install(self.server)
         self.jobs = JobsService()
         self.jobs.install(self.server)
 
@@ -107,12 +112,13 @@ class Environment:
     env: str
     schema: str
     workspace: FakeWorkspace
-    catalog: str = "mlops"
+    catalog: str = ""  # "": mlops_<env>, as the platform's stacks name it (stacks/defaults.py)
     spark: FakeSpark = field(default_factory=FakeSpark)
     rest: FakeServingRest = field(default_factory=FakeServingRest)
     clock: Callable[[], datetime] | None = None  # the backend's time (Backend.now); None: the wall clock
 
     def __post_init__(self) -> None:
+        self.catalog = self.catalog or f"mlops_{self.env}"
         self.backend = FakeDatabricksBackend(self.home, self.spark, self.rest, self.clock)
         self._grant_as_pulumi_does()
 
@@ -141,6 +147,8 @@ class Environment:
 
     def _grant_as_pulumi_does(self) -> None:
         catalog, schema, grant = self.catalog, f"{self.catalog}.{self.schema}", self.metastore.grant
+        # The catalog is the deployers', with its environment as a property (infra/unity_catalog.py).
+        self.workspace.catalogs.create(Catalog(catalog, DEPLOYER, {ENVIRONMENT_PROPERTY: self.env}))
         for principal in (JOBS, DEVELOPERS, APPROVERS, DEPLOYER):
             grant(catalog, principal, "USE_CATALOG")
             grant(schema, principal, "USE_SCHEMA")
@@ -175,15 +183,15 @@ class Environment:
 
     def task(self, entry_point: str, *extra: str, job_run: str = "4242") -> None:
         """One task as the job principal, with the platform's parameters that the task takes, as a
-        task of job run `job_run` (a repair of one run, task by task)."""
+        task of job run `job_run` (a repair of one run, task by task); an `extra` `--key=value`
+        replaces the platform's value of that key, as a task's own parameters would."""
         accepted = task_entry(entry_point, IRIS).accepted
-        parameters = [
-            f"--{k}={resolve_references(v, job_run)}"
-            for k, v in self.task_parameters().items()
-            if k in accepted
-        ]
+        named = {
+            k: resolve_references(v, job_run) for k, v in self.task_parameters().items() if k in accepted
+        }
+        named.update(split_argument(argument) for argument in extra)
         with self.acting_as(JOBS):
-            run_task(entry_point, [*parameters, *extra], IRIS)
+            run_task(entry_point, [f"--{k}={v}" for k, v in named.items()], IRIS)
 
     def approve_version(self, version: str, as_principal: str = APPROVERS) -> None:
         """`iris-mlops approve --version=N`, as an approver types it (docs/ml.md, approval)."""

@@ -63,6 +63,7 @@ class JobRunInProgress:
     python_named_params: Mapping[str, str] | None = None
     run_id: str = field(default_factory=lambda: str(next(_RUN_IDS)))
     outcomes: dict[str, str] = field(default_factory=dict)  # task key -> succeeded, failed: <code>, skipped
+    errors: dict[str, str] = field(default_factory=dict)  # task key -> what a failed task said
 
     @property
     def succeeded(self) -> bool:
@@ -88,6 +89,7 @@ class JobRunInProgress:
             self.outcomes[key] = "succeeded"
         except SystemExit as exit_:
             self.outcomes[key] = "succeeded" if exit_.code in (None, 0) else f"failed: {exit_.code}"
+            self.errors[key] = str(exit_.__cause__ or exit_)
         return self.outcomes[key]
 
     def finish(self, run_task: RunTask) -> JobRunInProgress:

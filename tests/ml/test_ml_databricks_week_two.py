@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 from databricks_workspace import APPROVERS, JOBS, Environment
 from iris_mlops.project import PROJECT as IRIS
+from mlops_framework.entrypoints import task_entry
 
 MakeEnvironment = Callable[..., Environment]
 GET_VERSION = "/api/2.0/mlflow/unity-catalog/model-versions/get"
@@ -84,6 +85,14 @@ def test_deploy_serves_what_approve_decided_while_a_training_moves_the_challenge
     assert [str(row["model_version"]) for row in environment.deployments()] == ["1", "2"]
 
 
+APPROVE_TAKES = task_entry("iris-approve", IRIS).accepted
+
+
+def refusal(weakened: dict[str, str]) -> str:
+    """What the approve task says when it refuses these parameters in uat."""
+    return "--env=dev, but catalog mlops_uat belongs to uat" if "env" in weakened else "refused in uat"
+
+
 def uat_with_a_worse_challenger(workspace: MakeEnvironment) -> Environment:
     """uat: v1 approved, released and champion; v2 (another C) trained and evaluated against it."""
     environment = workspace("uat")
@@ -99,16 +108,26 @@ def test_in_uat_whoever_starts_the_release_can_neither_turn_the_gate_off_nor_rew
     workspace: MakeEnvironment,
 ) -> None:
     """Defect: a person who may start the release could pass gate_mode=disabled or
-    require_approval=false; and APPLY TAG covers every tag, while approve trusted the `eval_*` tags."""
+    require_approval=false, and name another environment (`env=dev`) to make either allowed; and
+    APPLY TAG covers every tag, while approve trusted the `eval_*` tags."""
     environment = uat_with_a_worse_challenger(workspace)
-    weakened = {"gate_mode": "disabled"}, {"require_approval": "false"}, {"gate_mode": "dry_run"}
+    weakened = (
+        {"gate_mode": "disabled"},
+        {"require_approval": "false"},
+        {"gate_mode": "dry_run"},
+        {"env": "dev", "gate_mode": "disabled", "require_approval": "false"},  # uat's catalog says uat
+    )
     for extra in weakened:
         with pytest.raises(SystemExit) as refused:  # as task parameters
             environment.task("iris-approve", *(f"--{k}={v}" for k, v in extra.items()))
         assert refused.value.code == 2
-        legacy = {**environment.task_parameters(), "job_run_id": "{{job.run_id}}", **extra}
-        run = environment.run("release", python_named_params=legacy)  # a legacy run-now by an approver
+        assert refusal(extra) in str(refused.value.__cause__)
+        # A legacy run-now by an approver: its named parameters, those approve takes, replace every
+        # task's (deploy's endpoint_name is left out: approve would refuse it as unknown).
+        legacy = {**{k: v for k, v in environment.task_parameters().items() if k in APPROVE_TAKES}, **extra}
+        run = environment.run("release", python_named_params=legacy)
         assert run.outcomes == {"approve": "failed: 2", "deploy": "skipped"}
+        assert refusal(extra) in run.errors["approve"]
     assert "gate_status" not in environment.client().get_model_version(environment.model, "2").tags
 
     client = environment.client()

@@ -199,6 +199,19 @@ OLD_FORMS: list[tuple[str, str, Mutation, str]] = [
         _edit(WORKSPACE_BINDING, lambda r: None),
         "no WorkspaceBinding (external_location)",
     ),
+    # issue 23, defect 6: the jobs trust their catalog's environment over their `env` parameter
+    (
+        "catalog-names-its-environment",
+        "a catalog that names no environment",
+        _edit(CATALOG, lambda r: _props(r, properties=...)),
+        "is None, not uat",
+    ),
+    (
+        "catalog-names-its-environment",
+        "uat's catalog that says dev",
+        _edit(CATALOG, lambda r: _props(r, properties={"mlops.environment": "dev"})),
+        "is 'dev', not uat",
+    ),
     # defect 5: the credential validated before the connector's role exists
     (
         "uc-storage-after-role",

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, cast
 from .errors import IrisMlopsError, ParameterError
 from .logs import configure_logging
 from .params import JOB_RUN_PARAMETER, GateMode, TaskParameters, parse_parameters, split_argument
-from .vocabulary import PRODUCTION_LIKE
+from .vocabulary import PRODUCTION_LIKE, Environment
 
 if TYPE_CHECKING:
     from .context import TaskContext
@@ -102,13 +102,14 @@ def require_parameters(arguments: Sequence[str], required: Sequence[str], progra
         )
 
 
-def refuse_weakened_gate(params: TaskParameters, program: str) -> None:
+def refuse_weakened_gate(params: TaskParameters, environment: Environment, program: str) -> None:
     """On Databricks in uat/prod the gate is enforced and a human approves, however the values
     arrive: task parameters, job parameters (pushed down) or a run-now's `python_named_params`,
     which replace a wheel task's named parameters and reach it as these same arguments. A missing
     `require_approval` is false, so it is refused too. The platform's settings require the same
-    (stacks/rules.py, model.requireApproval)."""
-    if params.env not in PRODUCTION_LIKE:
+    (stacks/rules.py, model.requireApproval). `environment` is the catalog's
+    (catalog_environment.py), which those parameters cannot change."""
+    if environment not in PRODUCTION_LIKE:
         return
     problems = []
     if params.gate_mode is not GateMode.ENFORCED:
@@ -117,7 +118,7 @@ def refuse_weakened_gate(params: TaskParameters, program: str) -> None:
         problems.append("--require_approval=false (allowed there: true)")
     if problems:
         raise ParameterError(
-            f"{program}: refused in {params.env} on Databricks: {'; '.join(problems)}: a new champion "
+            f"{program}: refused in {environment} on Databricks: {'; '.join(problems)}: a new champion "
             "there passes the enforced gate and a human approval (docs/ml.md, the gate)"
         )
 
@@ -135,8 +136,11 @@ def run_task(entry_point: str, argv: Sequence[str] | None, project: ProjectSpec)
             require_parameters(
                 arguments, (*REQUIRED_ON_DATABRICKS, *entry.required_on_databricks), entry_point
             )
+            from .catalog_environment import verified_environment  # noqa: PLC0415
+
+            environment = verified_environment(params, entry_point)
             if "require_approval" in entry.accepted:  # the tasks that decide
-                refuse_weakened_gate(params, entry_point)
+                refuse_weakened_gate(params, environment, entry_point)
         from .context import TaskContext  # noqa: PLC0415
 
         task = entry_point.removeprefix(f"{project.name}-")

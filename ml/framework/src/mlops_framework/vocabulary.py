@@ -40,6 +40,10 @@ class Environment(StrEnum):
 # uat and prod carry approvals, purge protection and running schedules (the platform's
 # stacks/defaults.py and rules.py); on Databricks the wheel's tasks refuse a weakened gate there.
 PRODUCTION_LIKE: frozenset[Environment] = frozenset({Environment.UAT, Environment.PROD})
+# The catalog property naming the environment whose catalog it is. Pulumi sets it on each
+# environment's catalog (infra/unity_catalog.py), owned by that environment's deployers; on
+# Databricks every task reads it and trusts it over its own `env` parameter (catalog_environment.py).
+ENVIRONMENT_PROPERTY = "mlops.environment"
 
 
 class PrimaryMetric(StrEnum):
