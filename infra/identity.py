@@ -193,7 +193,8 @@ class DeployerIdentity(PlatformComponent):
             permissions=[
                 authorization.PermissionArgs(actions=["*"], not_actions=list(DEPLOYER_ROLE_NOT_ACTIONS))
             ],
-            opts=self.child_opts(),
+            # Leaves this stack with the identity (docs/bootstrap.md): CI may not delete it.
+            opts=self.child_opts(pulumi.ResourceOptions(retain_on_delete=True)),
         )
         condition = pulumi.Output.all(
             connector=args.access_connector_principal_id, deployer=identity.principal_id
@@ -245,7 +246,12 @@ class DeployerIdentity(PlatformComponent):
                 condition=role_condition,
                 condition_version="2.0" if role_condition is not None else None,
                 description=f"deployer: {role_key}",
-                opts=self.child_opts(pulumi.ResourceOptions(depends_on=[deployer_role])),
+                # The group roles leave this stack with the identity; CI may not delete them.
+                opts=self.child_opts(
+                    pulumi.ResourceOptions(
+                        depends_on=[deployer_role], retain_on_delete=role_key != "kv-secrets-officer"
+                    )
+                ),
             )
         self.id = identity.id
         self.client_id = identity.client_id

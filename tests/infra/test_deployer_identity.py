@@ -78,8 +78,15 @@ def test_the_deployer_may_assign_each_role_to_its_one_principal_only(
         assert (ROLE_DEFINITION_IDS["Reader"], run.exports["deployerPrincipalId"]) not in allowed
 
 
-IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
-CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
+# What leaves the environment stacks with the deployer: identity, credential, group role and its
+# two group assignments (CI may delete none of them).
+LEAVING = (
+    "platform-identity-deployer",
+    "platform-identity-github-oidc",
+    "platform-identity-deployer-role",
+    "platform-identity-rg-contributor",
+    "platform-identity-rg-rbac-admin",
+)
 
 
 def test_the_deployer_and_its_credential_stay_in_azure_when_they_leave_the_stack(
@@ -89,8 +96,11 @@ def test_the_deployer_and_its_credential_stay_in_azure_when_they_leave_the_stack
     every environment's state before any release drops the pair, so no drop deletes the identity CI
     logs in as. Protect would make that drop fail instead (pkg/resource/deploy/step.go)."""
     for env, run in plans.items():
-        [identity] = run.of_type(IDENTITY)
-        [credential] = run.of_type(CREDENTIAL)
-        for resource in (identity, credential):
+        leaving = [r for r in run.resources if r.name in LEAVING]
+        assert sorted(r.name for r in leaving) == sorted(LEAVING), env
+        for resource in leaving:
             assert resource.options["retainOnDelete"] is True, (env, resource.name)
             assert resource.protect is False, (env, resource.name)
+        # The vault role stays in the stack (the deployer may grant it to itself): deleted with it.
+        [vault_role] = [r for r in run.of_type(ROLE_ASSIGNMENT) if r.name.endswith("kv-secrets-officer")]
+        assert vault_role.options.get("retainOnDelete") is not True, env
