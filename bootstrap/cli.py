@@ -144,10 +144,9 @@ def run_bootstrap(
         console.print("\n".join(still), markup=False, highlight=False, soft_wrap=True)
     if code == 0:
         console.print(
-            "\nNext, per environment (as an Azure Owner): its `pulumi login` and `pulumi stack init` "
-            "lines above, `pulumi up -s <env>`; then put the stack's deployerPrincipalId and "
-            "deployerClientId under mlops-bootstrap:deployers.<env> (principalId, clientId) and run "
-            "`make bootstrap` again.",
+            "\nNext, per environment: its `pulumi login` and `pulumi stack init` lines above; commit "
+            "the stack files and push: CI's deploy creates each environment with the deployer the "
+            'bootstrap created (docs/bootstrap.md, "The deployers").',
             markup=False,
             highlight=False,
             soft_wrap=True,

@@ -46,7 +46,7 @@ MAIN_CALL = re.compile(
     re.M,
 )
 SECTION_COMMENT = (
-    "Its preview identity and its state container, from the bootstrap stack's outputs: "
+    "Its preview identity, its deployer and its state container, from the bootstrap stack's outputs: "
     "written by `make bootstrap`."
 )
 

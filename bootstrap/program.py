@@ -2,7 +2,8 @@
 
 It creates, once per organisation or subscription, everything the environment stacks and CI
 need before the first ``pulumi up`` of an environment: the state backend (a container and a key
-per environment), the two preview identities, the deployers' access to the backend, and the
+per environment), the two preview identities, each environment's deployer with its roles on the
+environment's subscription (bootstrap/deployers.py) and its access to the backend, and the
 repository's settings and GitHub environments (bootstrap/repository.py).
 """
 
@@ -18,10 +19,13 @@ from pulumi.runtime import config as pulumi_config
 from pulumi_azure_native import authorization
 
 from bootstrap.account import build_account
+from bootstrap.deployers import build_deployers
+from bootstrap.environment_platforms import environment_platforms, shared_subscription_problems
 from bootstrap.repository import Logins, build_repository, environment_logins
 from bootstrap.settings import NAMESPACE, STACK_DIRECTORY, BootstrapSettings, build_bootstrap_settings
 from core.backend import secrets_key_name, state_container_name
 from core.deployments import PROD_PREVIEW, PULL_REQUEST_PREVIEWS, RELEASE_PREVIEW_WORKFLOW, RELEASE_PREVIEWS
+from core.environment import Environment
 from core.github_oidc import oidc_subject, pull_request_subject
 from infra.bootstrap_access import (
     DEPLOYER_ROLES,
@@ -35,12 +39,14 @@ from infra.bootstrap_access import (
     PreviewIdentity,
     PreviewIdentityArgs,
 )
+from infra.bootstrap_deployer import EnvironmentDeployer
 from infra.bootstrap_naming import bootstrap_names
 from infra.repository_settings import RepositorySettings
 from infra.resource_group import ResourceGroup, ResourceGroupArgs
 from infra.state_backend import StateBackend, StateBackendArgs
 from infra.tags import common_tags
 from stacks.loading import ConfigError, Problem
+from stacks.settings import PlatformSettings
 
 BOOTSTRAP_TAG = "bootstrap"  # the `environment` tag of shared resources that belong to no environment
 
@@ -48,6 +54,7 @@ BOOTSTRAP_TAG = "bootstrap"  # the `environment` tag of shared resources that be
 @dataclass(frozen=True)
 class LoadedBootstrap:
     settings: BootstrapSettings
+    platforms: Mapping[Environment, PlatformSettings]  # each environment's, from its own stack file
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,7 @@ class Bootstrap:
     backend: StateBackend
     previews: Mapping[str, PreviewIdentity]  # environment -> the identity that previews it
     repository: RepositorySettings
+    deployers: Mapping[Environment, EnvironmentDeployer]  # one per settings.environments, in order
     tenant_id: pulumi.Output[str]
     subscription_id: pulumi.Output[str]
     account: Mapping[str, Any] | None = None  # the accountObjects output (bootstrap/account.py)
@@ -64,7 +72,8 @@ class Bootstrap:
 def load_bootstrap() -> LoadedBootstrap:
     """Read this stack's ``mlops-bootstrap:`` config from the engine and validate it."""
     raw = {**pulumi_config.get_config_env(), **pulumi_config.CONFIG.get()}
-    return LoadedBootstrap(build_bootstrap_settings(pulumi.get_stack(), config_values(raw)))
+    settings = build_bootstrap_settings(pulumi.get_stack(), config_values(raw))
+    return LoadedBootstrap(settings, environment_platforms(settings.environments))
 
 
 def checked_subscription(settings: BootstrapSettings) -> str:
@@ -86,7 +95,10 @@ def checked_subscription(settings: BootstrapSettings) -> str:
 
 
 def backend_reach(
-    settings: BootstrapSettings, pull_request: PreviewIdentity, release: PreviewIdentity
+    settings: BootstrapSettings,
+    pull_request: PreviewIdentity,
+    release: PreviewIdentity,
+    deployers: Mapping[Environment, EnvironmentDeployer],
 ) -> dict[str, BackendReach]:
     """Who reaches which environment's state and key (docs/security.md, trust model)."""
     keyed = {env.value for env in settings.environments}
@@ -100,8 +112,8 @@ def backend_reach(
             release.principal_id, tuple(e.value for e in RELEASE_PREVIEWS if e in keyed), PREVIEW_ROLES
         ),
     }
-    for env, ids in settings.deployers.items():
-        reach[f"deployer-{env.value}"] = BackendReach(ids.principal_id, (env.value,), DEPLOYER_ROLES)
+    for env, deployer in deployers.items():
+        reach[f"deployer-{env.value}"] = BackendReach(deployer.principal_id, (env.value,), DEPLOYER_ROLES)
     for operator in settings.operators:
         reach[f"operator-{operator}"] = BackendReach(
             operator, tuple(sorted(keyed)), OPERATOR_ROLES, is_person=True
@@ -114,6 +126,9 @@ def build_bootstrap(loaded: LoadedBootstrap) -> Bootstrap:
     settings = loaded.settings
     platform, gh = settings.platform, settings.github
     subscription_id = checked_subscription(settings)
+    shared = shared_subscription_problems(settings.stack, subscription_id, loaded.platforms)
+    if shared:
+        raise ConfigError(settings.stack, shared, STACK_DIRECTORY)
     names = bootstrap_names(
         platform.name_prefix,
         gh.owner,
@@ -181,13 +196,22 @@ def build_bootstrap(loaded: LoadedBootstrap) -> Bootstrap:
         RELEASE_PREVIEW_CREDENTIAL_NAME,
         oidc_subject(gh.owner, gh.repository, PROD_PREVIEW, RELEASE_PREVIEW_WORKFLOW),
     )
+    previews = {env.value: pull_request for env in PULL_REQUEST_PREVIEWS} | {
+        env.value: release for env in RELEASE_PREVIEWS
+    }
+    deployers = build_deployers(
+        settings,
+        loaded.platforms,
+        group.group_name,
+        {env: preview.principal_id for env, preview in previews.items()},
+    )
     BackendAccess(
         "backend-access",
         BackendAccessArgs(
             subscription_id=subscription_id,
             container_ids=backend.container_ids,
             key_ids=backend.key_ids,
-            reach=backend_reach(settings, pull_request, release),
+            reach=backend_reach(settings, pull_request, release, deployers),
         ),
     )
     repository = build_repository(
@@ -195,18 +219,18 @@ def build_bootstrap(loaded: LoadedBootstrap) -> Bootstrap:
         Logins(
             tenant_id=client.tenant_id,
             pull_request_client_id=pull_request.client_id,
-            environment_client_ids=environment_logins(settings, release.client_id),
+            environment_client_ids=environment_logins(
+                {env: deployer.client_id for env, deployer in deployers.items()}, release.client_id
+            ),
         ),
     )
-    account = build_account(settings, settings.deployers)
-    previews = {env.value: pull_request for env in PULL_REQUEST_PREVIEWS} | {
-        env.value: release for env in RELEASE_PREVIEWS
-    }
+    account = build_account(settings, deployers)
     return Bootstrap(
         settings,
         backend,
         previews,
         repository,
+        deployers,
         client.tenant_id,
         pulumi.Output.from_input(subscription_id),
         account,
@@ -222,6 +246,8 @@ def bootstrap_outputs(bootstrap: Bootstrap) -> dict[str, pulumi.Input[Any]]:
             env: {
                 "previewPrincipalId": bootstrap.previews[env].principal_id,
                 "previewClientId": bootstrap.previews[env].client_id,
+                "deployerPrincipalId": bootstrap.deployers[Environment(env)].principal_id,
+                "deployerClientId": bootstrap.deployers[Environment(env)].client_id,
                 "backendUrl": url,
             }
             for env, url in sorted(backend.backend_urls.items())

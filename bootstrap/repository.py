@@ -72,7 +72,7 @@ def build_repository(settings: BootstrapSettings, logins: Logins) -> RepositoryS
                 rule=rule,
                 reviewers=_actors(gh.prod_reviewers) if prod else (),
                 wait_timer_minutes=gh.prod_wait_timer_minutes if prod else 0,
-                # Until an environment's deployer is handed to the bootstrap, its jobs cannot log in.
+                # An environment outside the bootstrap's environments has no deployer: no login.
                 secrets={"AZURE_TENANT_ID": logins.tenant_id}
                 | ({"AZURE_CLIENT_ID": client_id} if client_id is not None else {}),
                 provider=repository.provider,
@@ -83,9 +83,9 @@ def build_repository(settings: BootstrapSettings, logins: Logins) -> RepositoryS
 
 
 def environment_logins(
-    settings: BootstrapSettings, release_preview_client_id: StrInput
+    deployer_client_ids: Mapping[Environment, StrInput], release_preview_client_id: StrInput
 ) -> dict[str, StrInput]:
     """GitHub environment -> the client id its jobs log in as: each deployer, and the release preview."""
-    logins: dict[str, StrInput] = {env.value: ids.client_id for env, ids in settings.deployers.items()}
+    logins: dict[str, StrInput] = {env.value: client_id for env, client_id in deployer_client_ids.items()}
     logins[PROD_PREVIEW] = release_preview_client_id
     return logins

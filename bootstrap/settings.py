@@ -91,12 +91,45 @@ class BootstrapGithub(Section):
         return self
 
 
-class DeployerIds(Section):
-    """An environment's deployer identity (`pulumi stack output -s <env>`): what the bootstrap grants
-    the backend to and writes into the environment's GitHub environment."""
+# An identity's ARM id: what `pulumi stack output deployerIdentityId -s <env>` prints.
+IDENTITY_ID_PATTERN = (
+    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/]+/providers/"
+    r"Microsoft\.ManagedIdentity/userAssignedIdentities/[^/]+$"
+)
 
-    principal_id: Guid = Field(alias="principalId", description="deployerPrincipalId: the backend grants")
-    client_id: Guid = Field(alias="clientId", description="deployerClientId: the GitHub environment's login")
+
+class DeployerIds(Section):
+    """A deployed environment's deployer, which the bootstrap adopts where it is (import by id)
+    instead of creating one (infra/bootstrap_deployer.py; docs/bootstrap.md, "The deployers")."""
+
+    identity_id: str = Field(
+        alias="identityId",
+        pattern=IDENTITY_ID_PATTERN,
+        description="the environment stack's output deployerIdentityId "
+        "(`pulumi stack output deployerIdentityId -s <env>`)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ids_became_the_identity(cls, values: Any) -> Any:
+        if isinstance(values, Mapping) and {"principalId", "clientId"} & set(values):
+            raise ValueError(
+                "principalId and clientId are no longer set here: the bootstrap owns the deployer now; "
+                "replace them with identityId (`pulumi stack output deployerIdentityId -s <env>`)"
+            )
+        return values
+
+    @property
+    def subscription_id(self) -> str:
+        return self.identity_id.split("/")[2]
+
+    @property
+    def resource_group_name(self) -> str:
+        return self.identity_id.split("/")[4]
+
+    @property
+    def identity_name(self) -> str:
+        return self.identity_id.rsplit("/", 1)[1]
 
 
 class BootstrapDatabricks(Section):
@@ -157,8 +190,8 @@ class BootstrapSettings(Section):
     )
     deployers: dict[Environment, DeployerIds] = Field(
         default_factory=dict,
-        description="environment -> its deployer identity's ids (`pulumi stack output deployerPrincipalId "
-        "deployerClientId -s <env>`); empty until the environments exist",
+        description="environment -> its deployed deployer to adopt (identityId); only environments "
+        "deployed before the bootstrap created their deployers; a new organisation leaves it empty",
     )
 
     @model_validator(mode="after")

@@ -24,7 +24,8 @@ HANDOFF_HINT = "written by `make bootstrap` (python -m bootstrap.handoff) from t
 
 
 class BootstrapOutputs(BaseModel):
-    """What an environment stack reads from the bootstrap stack: its preview identity, its backend."""
+    """What an environment stack reads from the bootstrap stack: its preview identity, its deployer,
+    its backend."""
 
     # Same shape as the settings sections: frozen, camelCase keys, an unknown key is an error.
     model_config = ConfigDict(
@@ -40,6 +41,16 @@ class BootstrapOutputs(BaseModel):
         alias="previewClientId",
         description=f"client (application) id of that identity; {HANDOFF_HINT} "
         "environments.<env>.previewClientId",
+    )
+    deployer_principal_id: Guid = Field(
+        alias="deployerPrincipalId",
+        description="object id of this environment's deployer (the bootstrap creates it); "
+        f"{HANDOFF_HINT} environments.<env>.deployerPrincipalId",
+    )
+    deployer_client_id: Guid = Field(
+        alias="deployerClientId",
+        description="client (application) id of that deployer: CI's login, its Databricks service "
+        f"principal; {HANDOFF_HINT} environments.<env>.deployerClientId",
     )
     backend_url: str = Field(  # type: ignore[pydantic-alias]
         alias="backendUrl",

@@ -48,6 +48,16 @@ BOOTSTRAP_NAME_RULES: dict[BootstrapKind, NameRule] = {
 }
 
 
+# A new environment's deployer lives beside the preview identities (infra/bootstrap_deployer.py).
+DEPLOYER_IDENTITY_TEMPLATE = "id-{prefix}-deployer-{environment}"
+
+
+def deployer_identity_name(prefix: str, environment: str) -> str:
+    """The bootstrap-created deployer's name (within the preview identities' rule: the prefix is
+    at most 12 characters, the environment a known name)."""
+    return DEPLOYER_IDENTITY_TEMPLATE.format(prefix=prefix, environment=environment)
+
+
 @dataclass(frozen=True)
 class BootstrapNames:
     suffix: str

@@ -1,25 +1,25 @@
-"""The deployer: a user-assigned identity CI logs in as by GitHub OIDC, with least-privilege roles.
+"""The deployer's rights: a user-assigned identity CI logs in as by GitHub OIDC, with least privilege.
 
 No client secret exists (docs/traps.md: no-client-secret): GitHub's token for a job bound to the
-environment is exchanged for an Azure token through the federated credential. On its own resource
-group the deployer gets:
+environment is exchanged for an Azure token through the federated credential. The bootstrap
+creates each environment's deployer (infra/bootstrap_deployer.py) and gives it, on the
+environment's subscription:
 
 - a custom *deployer role*: Contributor's actions and not-actions (Azure built-in roles, "General":
-  Contributor) minus what would let it keep or widen its access beyond one CI job, because the
-  identity and its federated credential live in that same group: writing or deleting federated
-  credentials (it could trust a subject of its own choosing), writing the identity, and attaching
-  identities to compute it creates (``userAssignedIdentities/assign/action``: a VM holding the
-  deployer's identity would keep its token after the job ends);
+  Contributor) minus what would let it keep or widen its access beyond one CI job: writing or
+  deleting federated credentials (it could trust a subject of its own choosing), writing the
+  identity, and attaching identities to compute it creates (``userAssignedIdentities/assign/action``:
+  a VM holding the deployer's identity would keep its token after the job ends);
 - *Role Based Access Control Administrator* under an ABAC condition (Azure ABAC, "Authorization
   actions and attributes": ``roleAssignments/write`` offers the request attributes role definition
-  id and principal id, ``roleAssignments/delete`` the resource attribute role definition id): it may
-  write an assignment only of a role in ``DELEGATIONS`` and only to the principal that role is for
-  (the access connector, the PR-preview identity, itself), and delete only assignments of those
-  roles;
-- *Key Vault Secrets Officer* on the vault.
+  id, principal id and principal type, ``roleAssignments/delete`` the resource attribute role
+  definition id): it may write an assignment only of a role in ``DELEGATIONS`` and only to the
+  principal that role is for (the PR-preview identity, itself), or for the access connector, whose
+  identity does not exist yet, to a service principal (``PINNED_BY_TYPE``); and delete only
+  assignments of those roles.
 
-Creating the custom role and both assignments needs Owner or User Access Administrator: the first
-``pulumi up`` of an environment (a person); CI can read them on refresh and never change them.
+The environment stack grants it *Key Vault Secrets Officer* on its vault (``DeployerIdentity``), a
+delegated role it may give itself. This module holds what both projects share.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from pulumi_azure_native import authorization, managedidentity
 from pydantic import Field
 
 from core.azure_roles import IDENTITY_SELF_ACTIONS, ROLE_DEFINITION_IDS
-from core.github_oidc import AZURE_FEDERATION_AUDIENCE, GITHUB_OIDC_ISSUER, oidc_subject
+from core.github_oidc import AZURE_FEDERATION_AUDIENCE, GITHUB_OIDC_ISSUER
 from infra.base import ComponentArgs, PlatformComponent, StrInput
 
 
@@ -80,21 +80,36 @@ def role_assignment_name(*parts: str) -> str:
     return str(uuid.uuid5(_ASSIGNMENT_NAMESPACE, "/".join(parts)))
 
 
+# Who a delegated role may go to, when the principal cannot be named in advance: the access
+# connector's system-assigned identity is born at the environment's first deploy, after the
+# bootstrap wrote the condition. Its pair is pinned to the principal *type* instead (Azure ABAC,
+# "Authorization actions and attributes": roleAssignments/write offers the request attribute
+# ``Microsoft.Authorization/roleAssignments:PrincipalType``); docs/security.md, residual risks.
+PINNED_BY_TYPE: dict[Delegate, str] = {Delegate.ACCESS_CONNECTOR: "ServicePrincipal"}
+_ATTRIBUTE = "Microsoft.Authorization/roleAssignments"
+
+
+def _write_clause(role: str, delegate: Delegate, principals: Mapping[Delegate, str]) -> str:
+    request = f"@Request[{_ATTRIBUTE}"
+    role_id = f"{request}:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {{{ROLE_DEFINITION_IDS[role]}}}"
+    if delegate in PINNED_BY_TYPE:
+        kind = PINNED_BY_TYPE[delegate]
+        who = f"{request}:PrincipalType] ForAnyOfAnyValues:StringEqualsIgnoreCase {{'{kind}'}}"
+    else:
+        who = f"{request}:PrincipalId] ForAnyOfAnyValues:GuidEquals {{{principals[delegate]}}}"
+    return f"({role_id} AND {who})"
+
+
 def delegation_condition(principals: Mapping[Delegate, str]) -> str:
-    """ABAC condition: write an assignment only of a ``DELEGATIONS`` role to its own principal;
-    delete only assignments of those roles (deleting never widens access)."""
-    attribute = "Microsoft.Authorization/roleAssignments"
-    equals = "ForAnyOfAnyValues:GuidEquals"
-    pairs = " OR ".join(
-        f"(@Request[{attribute}:RoleDefinitionId] {equals} {{{ROLE_DEFINITION_IDS[role]}}}"
-        f" AND @Request[{attribute}:PrincipalId] {equals} {{{principals[delegate]}}})"
-        for role, delegate in DELEGATIONS.items()
-    )
+    """ABAC condition: write an assignment only of a ``DELEGATIONS`` role to its own principal (or,
+    for ``PINNED_BY_TYPE``, principal type); delete only assignments of those roles (deleting never
+    widens access)."""
+    pairs = " OR ".join(_write_clause(role, delegate, principals) for role, delegate in DELEGATIONS.items())
     roles = ", ".join(ROLE_DEFINITION_IDS[role] for role in DELEGATIONS)
     return (
-        f"((!(ActionMatches{{'{attribute}/write'}})) OR ({pairs}))"
-        f" AND ((!(ActionMatches{{'{attribute}/delete'}})) OR "
-        f"(@Resource[{attribute}:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {{{roles}}}))"
+        f"((!(ActionMatches{{'{_ATTRIBUTE}/write'}})) OR ({pairs}))"
+        f" AND ((!(ActionMatches{{'{_ATTRIBUTE}/delete'}})) OR "
+        f"(@Resource[{_ATTRIBUTE}:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {{{roles}}}))"
     )
 
 
@@ -110,14 +125,18 @@ def github_federated_identity(
     credential_name: str,
     subject: str,
     retain_on_delete: bool = False,
+    import_id: str | None = None,
+    provider: pulumi.ProviderResource | None = None,
 ) -> managedidentity.UserAssignedIdentity:
     """A user-assigned identity that GitHub Actions logs in as, for one OIDC subject only.
 
     ``retain_on_delete``: when the pair leaves this stack's program, Pulumi forgets it without
     deleting it in Azure (pulumi/pulumi ``pkg/resource/deploy/step.go``, ``DeleteStep.Apply``: a
     retained resource's delete is a no-op; only ``protect`` is checked before, and fails).
+    ``import_id``: adopt the existing identity with that ARM id (and its credential) instead of
+    creating one (pulumi docs, "Resource option: import"); once in the state the option is inert.
     """
-    kept = pulumi.ResourceOptions(retain_on_delete=retain_on_delete)
+    kept = pulumi.ResourceOptions(retain_on_delete=retain_on_delete, import_=import_id, provider=provider)
     identity = managedidentity.UserAssignedIdentity(
         identity_logical_name,
         resource_name_=identity_name,
@@ -134,126 +153,45 @@ def github_federated_identity(
         issuer=GITHUB_OIDC_ISSUER,
         audiences=[AZURE_FEDERATION_AUDIENCE],
         subject=subject,
-        opts=parent.child_opts(kept),
+        opts=parent.child_opts(
+            pulumi.ResourceOptions(
+                retain_on_delete=retain_on_delete,
+                provider=provider,
+                import_=f"{import_id}/federatedIdentityCredentials/{credential_name}" if import_id else None,
+            )
+        ),
     )
     return identity
 
 
 class IdentityArgs(ComponentArgs):
-    resource_group_name: StrInput = Field(description="the environment's resource group")
-    resource_group_id: StrInput = Field(description="scope of the deployer's group roles")
     key_vault_id: StrInput = Field(description="scope of the deployer's secrets role")
     subscription_id: StrInput = Field(description="for role definition ids")
-    location: str = Field(description="Azure region")
-    tags: dict[str, str] = Field(description="common tags")
-    identity_name: str = Field(description="physical managed identity name")
-    github_owner: str = Field(description="GitHub organisation or user")
-    github_repository: str = Field(description="repository name")
-    environment: str = Field(description="GitHub environment name (the stack name)")
-    access_connector_principal_id: StrInput = Field(description="the one principal of its storage role")
-    preview_principal_id: str = Field(description="the PR-preview identity: the one principal of Reader")
+    identity_name: str = Field(description="the deployer's physical identity name (names the assignment)")
+    deployer_principal_id: str = Field(description="the deployer's object id, from the bootstrap (handoff)")
 
 
 class DeployerIdentity(PlatformComponent):
-    AREA = "azure"
+    """What the environment stack still grants its deployer: *Key Vault Secrets Officer* on its vault.
 
-    id: pulumi.Output[str]
-    client_id: pulumi.Output[str]
-    principal_id: pulumi.Output[str]
+    The identity, its credential and its subscription roles are the bootstrap's
+    (infra/bootstrap_deployer.py); the deployer may grant this one role to itself
+    (``DELEGATIONS``), so CI creates it at an environment's first deploy. The component keeps its
+    name and type: the assignment's URN, and so the real assignment, stay.
+    """
+
+    AREA = "azure"
 
     def __init__(self, name: str, args: IdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(name, opts)
-        identity = github_federated_identity(
-            self,
-            f"{name}-deployer",
-            f"{name}-github-oidc",
-            identity_name=args.identity_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            tags=args.tags,
-            credential_name=f"github-{args.environment}",
-            subject=oidc_subject(args.github_owner, args.github_repository, args.environment),
-            # Moving to the bootstrap (docs/bootstrap.md, "Moving the deployers into the bootstrap"):
-            # this release writes retain-on-delete into every environment's state, so that the
-            # release that drops the pair from this stack leaves the real identity in Azure.
-            retain_on_delete=True,
+        authorization.RoleAssignment(
+            f"{name}-kv-secrets-officer",
+            role_assignment_name=role_assignment_name(args.identity_name, "kv-secrets-officer"),
+            principal_id=args.deployer_principal_id,
+            principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+            role_definition_id=role_definition_id(args.subscription_id, "Key Vault Secrets Officer"),
+            scope=args.key_vault_id,
+            description="deployer: kv-secrets-officer",
+            opts=self.child_opts(),
         )
-        role_guid = role_assignment_name(args.identity_name, "deployer-role")
-        deployer_role = authorization.RoleDefinition(
-            f"{name}-deployer-role",
-            role_definition_id=role_guid,
-            # Custom role names are unique in the tenant: the group and subscription make it so.
-            role_name=pulumi.Output.concat(
-                "Deployer of ", args.resource_group_name, " (", args.subscription_id, ")"
-            ),
-            description="Contributor less writing its identity, federated credentials, identity assignments",
-            role_type="CustomRole",
-            scope=args.resource_group_id,
-            assignable_scopes=[args.resource_group_id],
-            permissions=[
-                authorization.PermissionArgs(actions=["*"], not_actions=list(DEPLOYER_ROLE_NOT_ACTIONS))
-            ],
-            # Leaves this stack with the identity (docs/bootstrap.md): CI may not delete it.
-            opts=self.child_opts(pulumi.ResourceOptions(retain_on_delete=True)),
-        )
-        condition = pulumi.Output.all(
-            connector=args.access_connector_principal_id, deployer=identity.principal_id
-        ).apply(
-            lambda ids: delegation_condition(
-                {
-                    Delegate.ACCESS_CONNECTOR: ids["connector"],
-                    Delegate.PREVIEW: args.preview_principal_id,
-                    Delegate.DEPLOYER: ids["deployer"],
-                }
-            )
-        )
-        custom_role_id = pulumi.Output.concat(
-            "/subscriptions/",
-            args.subscription_id,
-            "/providers/Microsoft.Authorization/roleDefinitions/",
-            role_guid,
-        )
-        # (logical name, physical-name key, role definition id, scope, condition, depends on)
-        grants: tuple[
-            tuple[str, str, pulumi.Input[str], pulumi.Input[str], pulumi.Input[str] | None], ...
-        ] = (
-            # Logical name kept from when this was Contributor (a new name would delete the assignment);
-            # a new physical name, so the new assignment exists before the Contributor one is deleted.
-            ("rg-contributor", "rg-deployer-role", custom_role_id, args.resource_group_id, None),
-            (
-                "rg-rbac-admin",
-                "rg-rbac-admin",
-                role_definition_id(args.subscription_id, "Role Based Access Control Administrator"),
-                args.resource_group_id,
-                condition,
-            ),
-            (
-                "kv-secrets-officer",
-                "kv-secrets-officer",
-                role_definition_id(args.subscription_id, "Key Vault Secrets Officer"),
-                args.key_vault_id,
-                None,
-            ),
-        )
-        for role_key, physical_key, role_id, scope, role_condition in grants:
-            authorization.RoleAssignment(
-                f"{name}-{role_key}",
-                role_assignment_name=role_assignment_name(args.identity_name, physical_key),
-                principal_id=identity.principal_id,
-                principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
-                role_definition_id=role_id,
-                scope=scope,
-                condition=role_condition,
-                condition_version="2.0" if role_condition is not None else None,
-                description=f"deployer: {role_key}",
-                # The group roles leave this stack with the identity; CI may not delete them.
-                opts=self.child_opts(
-                    pulumi.ResourceOptions(
-                        depends_on=[deployer_role], retain_on_delete=role_key != "kv-secrets-officer"
-                    )
-                ),
-            )
-        self.id = identity.id
-        self.client_id = identity.client_id
-        self.principal_id = identity.principal_id
-        self.register(id=self.id, client_id=self.client_id, principal_id=self.principal_id)
+        self.register()

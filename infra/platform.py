@@ -1,4 +1,4 @@
-"""One environment's foundation: resource group, monitoring, Key Vault, deployer identity, workspace.
+"""One environment's foundation: resource group, monitoring, Key Vault, the deployer's vault role, workspace.
 
 It takes explicit args (the composition root, stacks/wiring.py, resolves them from settings),
 creates its children in dependency order and exposes every output later components (Databricks
@@ -40,13 +40,13 @@ class PlatformArgs(ComponentArgs):
     key_vault_purge_protection: bool = Field(description="turn purge protection on")
     key_vault_network_default_action: str = Field(description="Allow or Deny")
     key_vault_allowed_ip_ranges: tuple[str, ...] = Field(description="IPv4 ranges let through the firewall")
-    github_owner: str = Field(description="GitHub owner whose environment the deployer trusts")
-    github_repository: str = Field(description="GitHub repository whose environment the deployer trusts")
     storage_sku: str = Field(description="Unity Catalog storage redundancy SKU")
     no_public_ip: bool = Field(description="secure cluster connectivity")
     vnet: VnetArgs | None = Field(description="VNet injection, or None for the managed VNet")
     secrets: Mapping[str, pulumi.Output[str]] = Field(description="secret name -> value, stored in the vault")
     preview_principal_id: str = Field(description="the PR-preview identity, the one principal of its Reader")
+    deployer_principal_id: str = Field(description="the bootstrap's deployer of this environment (handoff)")
+    deployer_client_id: str = Field(description="its client id: CI's login, its Databricks service principal")
 
 
 class Platform(PlatformComponent):
@@ -63,7 +63,6 @@ class Platform(PlatformComponent):
     key_vault_name: pulumi.Output[str]
     key_vault_uri: pulumi.Output[str]
     deployer_client_id: pulumi.Output[str]
-    deployer_identity_id: pulumi.Output[str]
     deployer_principal_id: pulumi.Output[str]
     workspace_id: pulumi.Output[str]
     workspace_numeric_id: pulumi.Output[str]
@@ -147,22 +146,14 @@ class Platform(PlatformComponent):
             ),
             opts=self.child_opts(),
         )
-        # After the workspace: its rights name the access connector it may grant storage to.
-        deployer = DeployerIdentity(
+        # The deployer itself is the bootstrap's (infra/bootstrap_deployer.py); here only its vault role.
+        DeployerIdentity(
             f"{name}-identity",
             IdentityArgs(
-                resource_group_name=group.group_name,
-                resource_group_id=group.id,
                 key_vault_id=vault.id,
                 subscription_id=args.subscription_id,
-                location=location,
-                tags=tags,
                 identity_name=names.deployer_identity,
-                github_owner=args.github_owner,
-                github_repository=args.github_repository,
-                environment=args.environment,
-                access_connector_principal_id=workspace.access_connector_principal_id,
-                preview_principal_id=args.preview_principal_id,
+                deployer_principal_id=args.deployer_principal_id,
             ),
             opts=self.child_opts(),
         )
@@ -177,9 +168,8 @@ class Platform(PlatformComponent):
         self.key_vault_id = vault.id
         self.key_vault_name = vault.vault_name
         self.key_vault_uri = vault.vault_uri
-        self.deployer_client_id = deployer.client_id
-        self.deployer_identity_id = deployer.id
-        self.deployer_principal_id = deployer.principal_id
+        self.deployer_client_id = pulumi.Output.from_input(args.deployer_client_id)
+        self.deployer_principal_id = pulumi.Output.from_input(args.deployer_principal_id)
         self.workspace_id = workspace.workspace_id
         self.workspace_numeric_id = workspace.workspace_numeric_id
         self.workspace_url = workspace.workspace_url
@@ -204,7 +194,6 @@ class Platform(PlatformComponent):
             "keyVaultName": self.key_vault_name,
             "keyVaultUri": self.key_vault_uri,
             "deployerClientId": self.deployer_client_id,
-            "deployerIdentityId": self.deployer_identity_id,
             "deployerPrincipalId": self.deployer_principal_id,
             "workspaceId": self.workspace_id,
             "workspaceNumericId": self.workspace_numeric_id,

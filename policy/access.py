@@ -81,42 +81,40 @@ def check_run_as_user_role(
     return violations
 
 
+DEPLOYER_DISPLAY_SUFFIX = "-deployer"  # infra/naming.py, DatabricksNames.deployer: <prefix>-<env>-deployer
+
+
 def check_deployer_in_workspace(
     resources: Sequence[StackResource], context: PolicyContext
 ) -> list[tuple[str, str]]:
-    """The identity CI logs in as (trusted by a federated credential) is a workspace admin."""
-    # The bootstrap's Databricks objects are the account's (infra/account_access.py): registering
-    # an identity in a workspace is its environment's stack's.
-    if context.is_bootstrap or not any(r.type.startswith("databricks:index/") for r in resources):
+    """The identity CI logs in as is registered in the workspace and is a workspace admin. The
+    identity is the bootstrap's (infra/bootstrap_deployer.py); the environment stack knows it by
+    the client id the handoff gives it, and registers it under its deployer display name. The
+    bootstrap's Databricks objects are the account's (infra/account_access.py)."""
+    databricks = [r for r in resources if r.type.startswith("databricks:index/")]
+    if context.is_bootstrap or not databricks:
         return []
-    identities = {r.urn: r for r in of_type(resources, USER_ASSIGNED_IDENTITY)}
-    trusted = {
-        dependency
-        for credential in of_type(resources, FEDERATED_CREDENTIAL)
-        for dependency in credential.dependencies
-        if dependency in identities
-    }
     registered = [
         sp
         for sp in of_type(resources, SERVICE_PRINCIPAL)
-        if sp.props.get("applicationId") and sp.dependencies
+        if sp.props.get("applicationId")
+        and str(sp.props.get("displayName") or "").endswith(DEPLOYER_DISPLAY_SUFFIX)
     ]
-    members = of_type(resources, GROUP_MEMBER)
-    violations: list[tuple[str, str]] = []
-    for urn in sorted(trusted):
-        principals = [sp for sp in registered if urn in sp.dependencies]
-        if not principals:
-            violations.append(
-                (
-                    urn,
-                    "CI logs in as this identity, but no databricks ServicePrincipal registers its client "
-                    "id in the workspace: with github-oidc-azure the workspace refuses an identity it has "
-                    "not seen",
-                )
+    if not registered:
+        return [
+            (
+                databricks[0].urn,
+                "CI logs in as the environment's deployer, but no databricks ServicePrincipal registers its "
+                "client id in the workspace: with github-oidc-azure the workspace refuses an identity it has "
+                "not seen",
             )
-        elif not any(sp.urn in member.dependencies for sp in principals for member in members):
-            violations.append((urn, "its workspace service principal is in no group: add it to the admins"))
-    return violations
+        ]
+    members = of_type(resources, GROUP_MEMBER)
+    return [
+        (sp.urn, "its workspace service principal is in no group: add it to the admins")
+        for sp in registered
+        if not any(sp.urn in member.dependencies for member in members)
+    ]
 
 
 def check_uc_owners(resources: Sequence[StackResource], context: PolicyContext) -> list[tuple[str, str]]:

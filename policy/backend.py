@@ -7,6 +7,12 @@ never a production-like one (``core.environment.PRODUCTION_LIKE``, which this ru
 own): decrypting is not read-only, and a uat or prod key would hand the pull request their secrets. A
 role on anything but one environment's key or container (the vault, the account, the group) would
 reach every environment, and is refused too.
+
+An assignment that depends on several identities names one as its principal and the others in its
+condition (a deployer's RBAC administration pins the preview identity as the one principal of
+Reader, infra/identity.py): its grantee is the identity whose ``principalId`` it carries. A preview
+of a new organisation knows no principal id yet; such an assignment is judged by ``pulumi up``,
+where the stack rules see the created identities' ids.
 """
 
 from __future__ import annotations
@@ -43,9 +49,16 @@ def check_pull_request_reach(
         if r.type in (KEY, CONTAINER)
     }
     violations: list[tuple[str, str]] = []
+    principals = {r.urn: r.props.get("principalId") for r in of_type(resources, IDENTITY)}
     for assignment in of_type(resources, ROLE_ASSIGNMENT):
         if not trusted & set(assignment.dependencies):
             continue
+        grantees = [principals[d] for d in assignment.dependencies if d in identities]
+        grantee = assignment.props.get("principalId")
+        if len(grantees) > 1 and grantee not in {
+            principals[d] for d in trusted & set(assignment.dependencies)
+        }:
+            continue  # the trusted identity is named in its condition, not granted the role
         scopes = [served[d] for d in assignment.dependencies if d in served]
         if not scopes or None in scopes:
             violations.append(

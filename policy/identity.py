@@ -1,5 +1,6 @@
-"""Identities: no Owner grants, CI federation only from this repository, bootstrap grants data-plane only,
-and no identity able to extend its own trust."""
+"""Identities: no Owner grants, CI federation only from this repository, the bootstrap's grants (data
+plane on the backend; each deployer's roles on its environment's subscription), and no identity able
+to extend its own trust."""
 
 from __future__ import annotations
 
@@ -37,10 +38,16 @@ BOOTSTRAP_ROLE_IDS: Mapping[str, str] = {
     for name in ("Storage Blob Data Reader", "Storage Blob Data Contributor", "Key Vault Crypto User")
 }
 
-# Environment stacks federate only GitHub *environment* subjects: branch, tag and pull_request
-# subjects bypass reviewers. The bootstrap federates the pull_request subject (the PR-preview
-# identity) and the prod-preview environment's (the release preview identity), nothing else. Every
-# subject pins main's copy of the reusable workflow the job must run (core/deployments.py).
+# A subscription, the only scope at which the bootstrap grants control-plane roles: each deployer's
+# custom role and its constrained RBAC administration (infra/bootstrap_deployer.py).
+SUBSCRIPTION_SCOPE = re.compile(r"^/subscriptions/[0-9a-fA-F-]{36}$")
+BUILT_IN_ROLE_IDS = frozenset(ROLE_DEFINITION_IDS.values())
+
+# Only GitHub *environment* subjects federate a deployer: branch, tag and pull_request subjects
+# bypass reviewers. The bootstrap federates each environment's deployer, the pull_request subject
+# (the PR-preview identity) and the prod-preview environment's (the release preview identity),
+# nothing else. Every subject pins main's copy of the reusable workflow the job must run
+# (core/deployments.py).
 ENVIRONMENT_SUBJECT = re.compile(
     r"^repo:(?P<repository>[^/:]+/[^/:]+):environment:(?P<environment>[^:]+):job_workflow_ref:(?P<workflow>.+)$"
 )
@@ -100,9 +107,11 @@ def _subject_match(subject: str, context: PolicyContext) -> tuple[re.Match[str] 
     environment = ENVIRONMENT_SUBJECT.match(subject)
     if not context.is_bootstrap:
         return environment, DEPLOY_WORKFLOW
+    if environment is not None and environment["environment"] == PROD_PREVIEW:
+        return environment, RELEASE_PREVIEW_WORKFLOW  # the release preview identity
     if environment is not None:
-        # The bootstrap trusts one environment, prod-preview (the release preview identity).
-        return (environment if environment["environment"] == PROD_PREVIEW else None), RELEASE_PREVIEW_WORKFLOW
+        # Each environment's deployer (infra/bootstrap_deployer.py), for its deploy jobs.
+        return (environment if environment_named(environment["environment"]) else None), DEPLOY_WORKFLOW
     return PULL_REQUEST_SUBJECT.match(subject), PR_PREVIEW_WORKFLOW
 
 
@@ -117,14 +126,23 @@ def _environment_problems(environment: str, context: PolicyContext) -> list[str]
 
 
 def check_bootstrap_role(resource_type: str, props: Mapping[str, Any], context: PolicyContext) -> list[str]:
-    """The bootstrap grants only data-plane access to the backend: state blobs and stack keys."""
+    """The bootstrap grants data-plane access to the backend (state blobs and stack keys), and at a
+    subscription scope only a deployer's custom role or RBAC administration (which
+    ``no-identity-extends-its-trust`` constrains)."""
     if not context.is_bootstrap:
         return []
     role_definition = str(props.get("roleDefinitionId") or "").lower().rstrip("/")
     if any(role_definition.endswith(role_id) for role_id in BOOTSTRAP_ROLE_IDS):
         return []
+    role_guid = role_definition.rsplit("/", 1)[-1]
+    deployer_role = role_guid == RBAC_ADMIN_ROLE_ID or role_guid not in BUILT_IN_ROLE_IDS
+    if deployer_role and SUBSCRIPTION_SCOPE.fullmatch(str(props.get("scope") or "")):
+        return []
     allowed = ", ".join(sorted(BOOTSTRAP_ROLE_IDS.values()))
-    return [f"grants {role_definition.rsplit('/', 1)[-1] or 'no role'}: the bootstrap grants only {allowed}"]
+    return [
+        f"grants {role_guid or 'no role'} at {props.get('scope')!r}: the bootstrap grants only {allowed} "
+        "on the backend, and a deployer's custom role or RBAC administration on a subscription"
+    ]
 
 
 def _grants_identity_writes(actions: object) -> bool:
@@ -157,11 +175,32 @@ def check_no_self_extension(
             "grants Contributor, which writes federated credentials and attaches identities in its scope: "
             "use a role that leaves them out (infra/identity.py, the deployer role)"
         ]
-    if role_definition.endswith(RBAC_ADMIN_ROLE_ID) and ":PrincipalId]" not in str(
-        props.get("condition") or ""
-    ):
+    if role_definition.endswith(RBAC_ADMIN_ROLE_ID):
+        return _delegation_problems(str(props.get("condition") or ""))
+    return []
+
+
+# A write clause: a role and the principal (or, for a principal born later, the type) it may go to.
+_WRITE_PAIR = re.compile(
+    r"\(@Request\[Microsoft\.Authorization/roleAssignments:RoleDefinitionId\] ForAnyOfAnyValues:GuidEquals "
+    r"\{[0-9a-fA-F-]+\} AND @Request\[Microsoft\.Authorization/roleAssignments:"
+    r"(?:PrincipalId\] ForAnyOfAnyValues:GuidEquals \{[0-9a-fA-F-]+\}"
+    r"|PrincipalType\] ForAnyOfAnyValues:StringEqualsIgnoreCase \{'ServicePrincipal'\})\)"
+)
+
+
+def _delegation_problems(condition: str) -> list[str]:
+    """Every clause that allows a write pins a role to one principal, or to service principals."""
+    write = condition.split(
+        " AND ((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'}))", maxsplit=1
+    )[0]
+    prefix = "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR ("
+    body = write.removeprefix(prefix).removesuffix("))") if write.startswith(prefix) else ""
+    clauses = body.split(" OR ") if body else []
+    if not clauses or not all(_WRITE_PAIR.fullmatch(clause) for clause in clauses):
         return [
-            "delegates role assignment without constraining the principals (roleAssignments:PrincipalId): "
+            "delegates role assignment without constraining the principals: each role must be pinned to "
+            "one principal (roleAssignments:PrincipalId) or to service principals (PrincipalType): "
             "it could grant anyone a role"
         ]
     return []

@@ -31,6 +31,8 @@ _PLACEHOLDERS: dict[str, Any] = {
     "bootstrap": {  # shown as "required"
         "previewPrincipalId": _GUID,
         "previewClientId": _GUID,
+        "deployerPrincipalId": _GUID,
+        "deployerClientId": _GUID,
         "backendUrl": "azblob://required?storage_account=required",
     },
     # One placeholder entry: its fields show what a project gets when its entry leaves them out.

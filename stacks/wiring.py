@@ -173,8 +173,6 @@ def platform_args(settings: StackSettings, secrets: Mapping[str, pulumi.Output[s
         key_vault_purge_protection=vault.purge_protection,
         key_vault_network_default_action=vault.network_default_action,
         key_vault_allowed_ip_ranges=tuple(vault.allowed_ip_ranges),
-        github_owner=settings.github.owner,
-        github_repository=settings.github.repository,
         storage_sku=settings.workspace.storage_sku,
         no_public_ip=settings.workspace.no_public_ip,
         vnet=VnetArgs(
@@ -188,6 +186,8 @@ def platform_args(settings: StackSettings, secrets: Mapping[str, pulumi.Output[s
         else None,
         secrets=secrets,
         preview_principal_id=settings.bootstrap.preview_principal_id,
+        deployer_principal_id=settings.bootstrap.deployer_principal_id,
+        deployer_client_id=settings.bootstrap.deployer_client_id,
     )
 
 

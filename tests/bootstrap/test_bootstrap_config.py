@@ -62,11 +62,18 @@ def test_deployer_of_an_environment_without_a_key_is_refused() -> None:
     assert "deployers names prod, uat, not in environments; allowed: dev" in message
 
 
-def test_deployer_ids_must_be_guids() -> None:
-    values = {**_values(), "deployers": {"dev": {"principalId": "not-a-guid", "clientId": "x"}}}
+def test_an_adopted_deployer_is_named_by_its_identity_id() -> None:
+    values = {**_values(), "deployers": {"dev": {"identityId": "id-mlops-dev-deployer"}}}
     message = _problems(values)
-    assert 'mlops-bootstrap:deployers.dev.principalId = "not-a-guid"' in message
-    assert 'mlops-bootstrap:deployers.dev.clientId = "x"' in message
+    assert 'mlops-bootstrap:deployers.dev.identityId = "id-mlops-dev-deployer": expected' in message
+
+
+def test_the_former_deployer_ids_say_what_replaces_them() -> None:
+    """A stack file from before the bootstrap owned the deployers names the output to copy instead."""
+    values = {**_values(), "deployers": {"dev": {"principalId": "00000000-0000-4000-8000-0000000000d1"}}}
+    message = _problems(values)
+    assert "mlops-bootstrap:deployers.dev" in message
+    assert "replace them with identityId (`pulumi stack output deployerIdentityId -s <env>`)" in message
 
 
 def test_unknown_key_suggests_the_close_one() -> None:

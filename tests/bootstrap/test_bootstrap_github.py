@@ -93,9 +93,9 @@ def test_prod_waits_for_its_reviewers_and_nobody_approves_their_own_deployment(
 def test_each_environment_logs_in_as_its_own_identity(
     bootstrap_run: OfflineRun, bootstrap_settings: BootstrapSettings
 ) -> None:
-    """dev's jobs as dev's deployer, prod-preview's as the read-only release preview identity; an
-    environment whose deployer the bootstrap has not been told about gets no client id (its jobs
-    cannot log in) rather than another's."""
+    """dev's jobs as dev's deployer, prod-preview's as the read-only release preview identity; every
+    environment of the bootstrap has its deployer from the start (adopted or created), so its first
+    deploy runs in CI; an environment outside the bootstrap's gets no client id rather than another's."""
     client_ids = {
         name: {s["secretName"]: s["value"] for s in _inputs_of(bootstrap_run, SECRET, name)}.get(
             "AZURE_CLIENT_ID"
@@ -103,7 +103,9 @@ def test_each_environment_logs_in_as_its_own_identity(
         for name in DEPLOYMENT_RULES
     }
     expected: dict[str, str | None] = {name: None for name in DEPLOYMENT_RULES}
-    expected |= {env.value: ids.client_id for env, ids in bootstrap_settings.deployers.items()}
+    expected |= {
+        env.value: fake_guid("client", f"deployer-{env}-identity") for env in bootstrap_settings.environments
+    }
     expected[PROD_PREVIEW] = fake_guid("client", "release-preview-identity")
     assert client_ids == expected
 

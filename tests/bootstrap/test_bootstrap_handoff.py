@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # Not the committed stack files' values, so the handoff has something to change.
 PREVIEW_PRINCIPAL = "00000000-0000-4000-8000-0000000000e3"
 PREVIEW_CLIENT = "00000000-0000-4000-8000-0000000000e4"
+DEPLOYER_PRINCIPAL = "00000000-0000-4000-8000-0000000000d9"
+DEPLOYER_CLIENT = "00000000-0000-4000-8000-0000000000f9"
 
 
 @pytest.fixture
@@ -43,6 +45,8 @@ def _outputs(**overrides: Any) -> dict[str, Any]:
         env.value: {
             "previewPrincipalId": PREVIEW_PRINCIPAL,
             "previewClientId": PREVIEW_CLIENT,
+            "deployerPrincipalId": DEPLOYER_PRINCIPAL,
+            "deployerClientId": DEPLOYER_CLIENT,
             "backendUrl": _backend(env),
             **overrides,
         }
@@ -85,6 +89,8 @@ def test_handoff_writes_the_interface_into_every_environment_keeping_comments(
         assert _section(root, env) == {
             "previewPrincipalId": PREVIEW_PRINCIPAL,
             "previewClientId": PREVIEW_CLIENT,
+            "deployerPrincipalId": DEPLOYER_PRINCIPAL,
+            "deployerClientId": DEPLOYER_CLIENT,
             "backendUrl": _backend(env),
         }
     after = (root / "Pulumi.prod.yaml").read_text(encoding="utf-8")
@@ -118,6 +124,8 @@ def test_handoff_creates_the_section_with_its_comment_where_it_is_missing(tmp_pa
         "  mlops-platform:bootstrap:\n"
         f"    previewPrincipalId: {PREVIEW_PRINCIPAL}\n"
         f"    previewClientId: {PREVIEW_CLIENT}\n"
+        f"    deployerPrincipalId: {DEPLOYER_PRINCIPAL}\n"
+        f"    deployerClientId: {DEPLOYER_CLIENT}\n"
         f"    backendUrl: {_backend('sandbox')}\n"
     )
     assert (codeowners.before, codeowners.path.name) == ("", "CODEOWNERS")

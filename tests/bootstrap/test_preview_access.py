@@ -27,6 +27,8 @@ VALUES = {
     "bootstrap": {
         "previewPrincipalId": "00000000-0000-4000-8000-0000000000e1",
         "previewClientId": "00000000-0000-4000-8000-0000000000e2",
+        "deployerPrincipalId": "00000000-0000-4000-8000-0000000000d1",
+        "deployerClientId": "00000000-0000-4000-8000-0000000000f1",
         "backendUrl": "azblob://pulumi-state-dev?storage_account=st",
     },
     "projects": [{"name": "iris", "path": "ml"}],

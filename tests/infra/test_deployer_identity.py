@@ -1,106 +1,71 @@
-"""The deployer cannot extend its own trust (issue 29, finding 8): it never holds Contributor, whose
-actions include writing the federated credentials of the identity beside it in its resource group,
-and it may hand a role only to the one principal that role is for.
-
-The plan is what a real ``pulumi up`` registers; the condition is checked the way Azure evaluates
-it for a ``roleAssignments/write``: a (role, principal) request is allowed only by a clause naming
-both.
+"""The environment stacks after the deployer moved into the bootstrap (issue 25): they declare no
+identity, no federated credential and no role definition; the one role they still grant the
+deployer (its vault's secrets) goes to the principal the handoff names, a pair the deployer's
+delegation condition allows, so CI creates it at an environment's first deploy. What left the
+stacks is retained in Azure, never deleted: the guard refuses a state that does not retain it.
+(The deployer's own roles and their condition: tests/bootstrap/test_bootstrap_deployers.py.)
 """
 
 from __future__ import annotations
 
-import re
+import json
+from io import StringIO
 
-from core.azure_roles import IDENTITY_SELF_ACTIONS, ROLE_DEFINITION_IDS
+import pytest
+
+from core.azure_roles import ROLE_DEFINITION_IDS
 from core.environment import Environment
-from infra.identity import DELEGATIONS
-from stacks.offline import OfflineRun, RecordedResource
+from infra.identity import DELEGATIONS, PINNED_BY_TYPE, Delegate
+from stacks import deployer_move
+from stacks.offline import OfflineRun
 
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
-ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
-_ALLOWED_WRITE = re.compile(
-    r"@Request\[Microsoft\.Authorization/roleAssignments:RoleDefinitionId\] ForAnyOfAnyValues:GuidEquals "
-    r"\{(?P<role>[0-9a-f-]+)\} AND @Request\[Microsoft\.Authorization/roleAssignments:PrincipalId\] "
-    r"ForAnyOfAnyValues:GuidEquals \{(?P<principal>[0-9a-f-]+)\}"
-)
+MOVED_TYPES = {type_ for type_, _ in deployer_move.LEFT_FOR_THE_BOOTSTRAP}
 
 
-ROLE_NAMES = {guid: name for name, guid in ROLE_DEFINITION_IDS.items()}
-
-
-def role_name(assignment: RecordedResource) -> str:
-    guid = str(assignment.plain_inputs()["roleDefinitionId"]).rsplit("/", 1)[-1]
-    return ROLE_NAMES.get(guid, guid)
-
-
-def _deployer_grants(run: OfflineRun) -> list[RecordedResource]:
-    deployer = run.exports["deployerPrincipalId"]
-    return [r for r in run.of_type(ROLE_ASSIGNMENT) if r.plain_inputs()["principalId"] == deployer]
-
-
-def _allowed_writes(run: OfflineRun) -> set[tuple[str, str]]:
-    [admin] = [r for r in _deployer_grants(run) if role_name(r) == "Role Based Access Control Administrator"]
-    condition = str(admin.plain_inputs()["condition"])
-    write_clause = condition.split(
-        " AND ((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'}))", maxsplit=1
-    )[0]
-    return {(m["role"], m["principal"]) for m in _ALLOWED_WRITE.finditer(write_clause)}
-
-
-def test_the_deployer_holds_no_role_that_writes_its_own_federated_credential(
+def test_the_environment_stacks_declare_no_deployer_identity_credential_or_role(
     plans: dict[Environment, OfflineRun],
 ) -> None:
     for env, run in plans.items():
-        roles = {role_name(r) for r in _deployer_grants(run)}
-        assert "Contributor" not in roles, env
-        [definition] = run.of_type(ROLE_DEFINITION)
-        [permission] = definition.plain_inputs()["permissions"]
-        assert permission["actions"] == ["*"]
-        assert set(IDENTITY_SELF_ACTIONS) <= set(permission["notActions"]), env
-        assert definition.plain_inputs()["roleDefinitionId"] in roles, env  # its group role is this one
-        assert definition.plain_inputs()["assignableScopes"] == [str(definition.plain_inputs()["scope"])]
+        assert not {r.urn for r in run.resources} & deployer_move.left_urns(env), env
+        for type_ in MOVED_TYPES - {ROLE_ASSIGNMENT}:
+            assert run.of_type(type_) == [], (env, type_)
 
 
-def test_the_deployer_may_assign_each_role_to_its_one_principal_only(
+def test_the_deployers_vault_role_goes_to_the_handoffs_principal_within_its_delegation(
     plans: dict[Environment, OfflineRun],
 ) -> None:
     for env, run in plans.items():
-        allowed = _allowed_writes(run)
-        assert {role for role, _ in allowed} == {ROLE_DEFINITION_IDS[r] for r in DELEGATIONS}, env
-        assert len(allowed) == len(DELEGATIONS), env  # one principal per role
-        # Every delegable assignment the program manages stays within the condition, so CI keeps it.
+        deployer = run.exports["deployerPrincipalId"]
+        grants = [r for r in run.of_type(ROLE_ASSIGNMENT) if r.plain_inputs()["principalId"] == deployer]
+        assert [r.name for r in grants] == ["platform-identity-kv-secrets-officer"], env
+        assert DELEGATIONS["Key Vault Secrets Officer"] is Delegate.DEPLOYER
+        # Every delegated role the stack grants is one the deployer may write: its own pair, or a
+        # service principal for the access connector's (PINNED_BY_TYPE), with the type set.
         for assignment in run.of_type(ROLE_ASSIGNMENT):
             inputs = assignment.plain_inputs()
-            guid = str(inputs["roleDefinitionId"]).rsplit("/", 1)[-1]
-            if role_name(assignment) in DELEGATIONS:
-                assert (guid, inputs["principalId"]) in allowed, (env, assignment.name)
-        # And nobody else: a principal of the plan outside its pair is refused.
-        assert (ROLE_DEFINITION_IDS["Reader"], run.exports["deployerPrincipalId"]) not in allowed
+            role = str(inputs["roleDefinitionId"]).rsplit("/", 1)[-1]
+            delegated = {ROLE_DEFINITION_IDS[name]: who for name, who in DELEGATIONS.items()}
+            assert role in delegated, (env, assignment.name)
+            if delegated[role] in PINNED_BY_TYPE:
+                assert inputs["principalType"] == PINNED_BY_TYPE[delegated[role]], (env, assignment.name)
 
 
-# What leaves the environment stacks with the deployer: identity, credential, group role and its
-# two group assignments (CI may delete none of them).
-LEAVING = (
-    "platform-identity-deployer",
-    "platform-identity-github-oidc",
-    "platform-identity-deployer-role",
-    "platform-identity-rg-contributor",
-    "platform-identity-rg-rbac-admin",
-)
+def _export(stack: str, retained: bool) -> str:
+    resources = [{"urn": urn, "retainOnDelete": retained} for urn in sorted(deployer_move.left_urns(stack))]
+    return json.dumps({"version": 3, "deployment": {"resources": resources}})
 
 
-def test_the_deployer_and_its_credential_stay_in_azure_when_they_leave_the_stack(
-    plans: dict[Environment, OfflineRun],
-) -> None:
-    """Step one of moving the deployer into the bootstrap (docs/bootstrap.md): retain-on-delete is in
-    every environment's state before any release drops the pair, so no drop deletes the identity CI
-    logs in as. Protect would make that drop fail instead (pkg/resource/deploy/step.go)."""
-    for env, run in plans.items():
-        leaving = [r for r in run.resources if r.name in LEAVING]
-        assert sorted(r.name for r in leaving) == sorted(LEAVING), env
-        for resource in leaving:
-            assert resource.options["retainOnDelete"] is True, (env, resource.name)
-            assert resource.protect is False, (env, resource.name)
-        # The vault role stays in the stack (the deployer may grant it to itself): deleted with it.
-        [vault_role] = [r for r in run.of_type(ROLE_ASSIGNMENT) if r.name.endswith("kv-secrets-officer")]
-        assert vault_role.options.get("retainOnDelete") is not True, env
+def test_the_guard_passes_a_retained_state_a_new_environment_and_a_moved_one() -> None:
+    assert deployer_move.main(["dev"], StringIO(_export("dev", retained=True))) == 0
+    assert deployer_move.main(["dev"], StringIO("")) == 0  # no state yet: a new environment
+    assert deployer_move.main(["dev"], StringIO(json.dumps({"deployment": {"resources": []}}))) == 0
+
+
+def test_the_guard_stops_a_state_from_before_the_retain_release(capsys: pytest.CaptureFixture[str]) -> None:
+    assert deployer_move.main(["prod"], StringIO(_export("prod", retained=False))) == 2
+    err = capsys.readouterr().err
+    assert "prod: this release no longer declares the deployer" in err
+    assert err.count("urn:pulumi:prod::") == len(deployer_move.LEFT_FOR_THE_BOOTSTRAP)
+    # Another stack's URNs are not this stack's concern.
+    assert deployer_move.main(["uat"], StringIO(_export("prod", retained=False))) == 0

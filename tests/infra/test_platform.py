@@ -20,7 +20,7 @@ STATEFUL_TYPES = (
 )
 REQUIRED_EXPORTS = {
     "resourceGroupName", "workspaceUrl", "workspaceId", "workspaceNumericId", "keyVaultUri", "keyVaultName",
-    "logAnalyticsWorkspaceId", "deployerClientId", "deployerIdentityId", "tenantId", "subscriptionId",
+    "logAnalyticsWorkspaceId", "deployerClientId", "deployerPrincipalId", "tenantId", "subscriptionId",
     "ucStorageAccountName", "ucStorageContainerName", "ucStorageRoot", "accessConnectorId",
 }  # fmt: skip
 
@@ -132,11 +132,14 @@ def test_uc_storage_is_hardened(plans: dict[Environment, OfflineRun], environmen
 
 @pytest.mark.parametrize("environment", list(Environment))
 def test_deployer_logs_in_by_github_oidc_for_its_own_environment(
-    plans: dict[Environment, OfflineRun], environment: Environment
+    bootstrap_run: OfflineRun, environment: Environment
 ) -> None:
-    credential = one(
-        plans[environment], "azure-native:managedidentity:FederatedIdentityCredential"
-    ).plain_inputs()
+    """The bootstrap creates each environment's deployer (infra/bootstrap_deployer.py)."""
+    [credential] = [
+        c.plain_inputs()
+        for c in bootstrap_run.of_type("azure-native:managedidentity:FederatedIdentityCredential")
+        if c.name == f"deployer-{environment}-github-oidc"
+    ]
     # Its own GitHub environment, and only a job running main's copy of the deploy workflow.
     assert credential["subject"] == (
         f"repo:example-org/mlops-platform:environment:{environment}"

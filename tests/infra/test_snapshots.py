@@ -15,6 +15,7 @@ import pytest
 from urn_snapshots import compare_snapshot, snapshot_change
 
 from core.environment import Environment
+from stacks.deployer_move import left_urns
 from stacks.offline import OfflineRun
 from stacks.plan import plan_stack
 
@@ -50,9 +51,15 @@ def test_planning_twice_gives_identical_inputs(plans: dict[Environment, OfflineR
 
 
 def _moved_to_the_bootstrap(urn: str) -> bool:
-    """The stack's GitHub environment, removed on purpose: the bootstrap manages every GitHub
-    environment now, and no environment stack holds a GitHub token (issue 29; docs/ci.md, upgrading)."""
-    return "mlops:github:GitHubEnvironment" in urn or "::pulumi:providers:github::" in urn
+    """Removed on purpose: the stack's GitHub environment (the bootstrap manages every GitHub
+    environment now, and no environment stack holds a GitHub token: issue 29; docs/ci.md, upgrading),
+    and the deployer (moved, retained, imported: issue 25; stacks/deployer_move.py)."""
+    stack = urn.split("::", 1)[0].removeprefix("urn:pulumi:")
+    return (
+        "mlops:github:GitHubEnvironment" in urn
+        or "::pulumi:providers:github::" in urn
+        or urn in left_urns(stack)
+    )
 
 
 @pytest.mark.parametrize("trained", [False, True], ids=["new", "trained"])

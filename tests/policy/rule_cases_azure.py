@@ -41,6 +41,10 @@ PRINCIPAL_CONDITION = (
     "@Request[Microsoft.Authorization/roleAssignments:PrincipalId] ForAnyOfAnyValues:GuidEquals "
     "{00000000-0000-4000-8000-000000000004})))"
 )
+SERVICE_PRINCIPAL_CONDITION = PRINCIPAL_CONDITION.replace(
+    "PrincipalId] ForAnyOfAnyValues:GuidEquals {00000000-0000-4000-8000-000000000004}",
+    "PrincipalType] ForAnyOfAnyValues:StringEqualsIgnoreCase {'ServicePrincipal'}",
+)
 # The environment column's value for the bootstrap project's stack (no environment, own project).
 BOOTSTRAP = "bootstrap"
 PULL_REQUEST_SUBJECT = pull_request_subject(*REPOSITORY.split("/"))
@@ -183,6 +187,24 @@ AZURE_CASES: list[Row] = [
         {"roleDefinitionId": RBAC_ADMIN, "condition": PRINCIPAL_CONDITION},
         None,
     ),
+    # issue 25: a principal born after the condition (the access connector's) is pinned by type
+    (
+        "no-identity-extends-its-trust",
+        ROLE,
+        BOOTSTRAP,
+        {"roleDefinitionId": RBAC_ADMIN, "condition": SERVICE_PRINCIPAL_CONDITION},
+        None,
+    ),
+    (
+        "no-identity-extends-its-trust",
+        ROLE,
+        BOOTSTRAP,
+        {
+            "roleDefinitionId": RBAC_ADMIN,
+            "condition": SERVICE_PRINCIPAL_CONDITION.replace("'ServicePrincipal'", "'User', 'Group'"),
+        },
+        "without constraining the principals",
+    ),
     (
         "no-identity-extends-its-trust",
         ROLE_DEFINITION,
@@ -284,7 +306,8 @@ AZURE_CASES: list[Row] = [
         changed(STORAGE, "sku.name", "Standard_RAGRS", "dev"),
         "geo-redundant",
     ),
-    # federated-credential-scoped in the bootstrap project: the two preview subjects and nothing else
+    # federated-credential-scoped in the bootstrap project: the two preview subjects and each
+    # environment's deployer (issue 25), nothing else
     (
         "federated-credential-scoped",
         FEDERATED,
@@ -299,12 +322,20 @@ AZURE_CASES: list[Row] = [
         changed(FEDERATED, "subject", PROD_PREVIEW_SUBJECT),
         None,
     ),
+    ("federated-credential-scoped", FEDERATED, BOOTSTRAP, compliant(FEDERATED), None),
     (
         "federated-credential-scoped",
         FEDERATED,
         BOOTSTRAP,
-        compliant(FEDERATED),
+        changed(FEDERATED, "subject", oidc_subject(*REPOSITORY.split("/"), "staging")),
         "or the same with pull_request",
+    ),
+    (
+        "federated-credential-scoped",
+        FEDERATED,
+        BOOTSTRAP,
+        changed(FEDERATED, "subject", oidc_subject(*REPOSITORY.split("/"), "dev", PR_PREVIEW_WORKFLOW)),
+        NOT_MAINS,
     ),
     (
         "federated-credential-scoped",
@@ -353,6 +384,41 @@ AZURE_CASES: list[Row] = [
         "grants acdd72a7",
     ),
     ("bootstrap-grants-data-plane-only", ROLE, BOOTSTRAP, compliant(ROLE), "the bootstrap grants only"),
+    # issue 25: a deployer's custom role and RBAC administration, at its subscription only
+    (
+        "bootstrap-grants-data-plane-only",
+        ROLE,
+        BOOTSTRAP,
+        {"roleDefinitionId": RBAC_ADMIN, "scope": "/subscriptions/22222222-2222-4222-8222-222222222222"},
+        None,
+    ),
+    (
+        "bootstrap-grants-data-plane-only",
+        ROLE,
+        BOOTSTRAP,
+        {
+            "roleDefinitionId": ROLE_PREFIX + "0b0c1d2e-3f40-5a6b-7c8d-9e0f1a2b3c4d",
+            "scope": "/subscriptions/22222222-2222-4222-8222-222222222222",
+        },
+        None,
+    ),
+    (
+        "bootstrap-grants-data-plane-only",
+        ROLE,
+        BOOTSTRAP,
+        {
+            "roleDefinitionId": ROLE_PREFIX + "0b0c1d2e-3f40-5a6b-7c8d-9e0f1a2b3c4d",
+            "scope": "/subscriptions/22222222-2222-4222-8222-222222222222/resourceGroups/rg",
+        },
+        "a deployer's custom role or RBAC administration on a subscription",
+    ),
+    (
+        "bootstrap-grants-data-plane-only",
+        ROLE,
+        BOOTSTRAP,
+        {"roleDefinitionId": READER, "scope": "/subscriptions/22222222-2222-4222-8222-222222222222"},
+        "grants acdd72a7",
+    ),
     # state-backend-recoverable
     ("state-backend-recoverable", BLOB_SERVICE, BOOTSTRAP, compliant(BLOB_SERVICE), None),
     (

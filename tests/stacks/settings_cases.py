@@ -25,6 +25,8 @@ PROJECTS = [IRIS]  # at least one project in every environment
 BOOTSTRAP = {
     "previewPrincipalId": "00000000-0000-4000-8000-0000000000e1",
     "previewClientId": "00000000-0000-4000-8000-0000000000e2",
+    "deployerPrincipalId": "00000000-0000-4000-8000-0000000000d1",
+    "deployerClientId": "00000000-0000-4000-8000-0000000000f1",
     "backendUrl": "azblob://pulumi-state-dev?storage_account=stexample",
 }
 # The least a stack file must say: every test of a valid config starts from it.

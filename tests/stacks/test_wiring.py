@@ -154,14 +154,12 @@ def test_ci_uses_github_oidc_with_the_deployer_identity(switched_plan: OfflineRu
     """The switched dev stack is planned as its deploy job runs it (harness.SWITCHED_ENVIRON)."""
     run = switched_plan
     [provider] = run.of_type("pulumi:providers:databricks")
-    [deployer] = run.of_type("azure-native:managedidentity:UserAssignedIdentity")
     inputs = provider.plain_inputs()
     assert inputs["authType"] == "github-oidc-azure"
-    assert deployer.urn in provider.dependencies
+    # The bootstrap's deployer of dev, through the handoff (Pulumi.dev.yaml, bootstrap section).
+    assert run.of_type("azure-native:managedidentity:UserAssignedIdentity") == []
     assert (
-        inputs["azureClientId"]
-        == run.exports["deployerClientId"]
-        == offline.fake_guid("client", deployer.name)
+        inputs["azureClientId"] == run.exports["deployerClientId"] == "00000000-0000-4000-8000-0000000000f1"
     )
     assert inputs["azureTenantId"] == offline.FAKE_TENANT_ID
 

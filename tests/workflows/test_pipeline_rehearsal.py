@@ -25,11 +25,8 @@ from rehearsal import Environment, Event, RehearsalError, Repository, Runner
 from ruamel.yaml import YAML
 from workflow_files import ROOT
 
-from bootstrap.program import config_values
-from bootstrap.settings import build_bootstrap_settings
 from core.environment import Environment as Stack
-from core.pulumi_project import BOOTSTRAP_PROJECT
-from stacks.offline import OfflineRun, RecordedResource, fake_guid, stack_config_from_file
+from stacks.offline import OfflineRun, RecordedResource, fake_guid
 from stacks.offline_fakes import fake_id
 from stacks.subscription import stack_subscription
 
@@ -98,17 +95,14 @@ def repository(bootstrap_run: OfflineRun, plans: dict[Stack, OfflineRun]) -> Rep
 
 def _state_access(bootstrap: OfflineRun) -> dict[str, frozenset[str]]:
     """Client id -> the state containers its identity has a blob data role on, as the bootstrap
-    grants them: the preview identities (the mocks' ids, core of stacks/offline_fakes.py) and each
-    deployer (its ids in the bootstrap's config)."""
+    grants them: the preview identities and each deployer, all the bootstrap's (the mocks' ids,
+    stacks/offline_fakes.py)."""
     containers = {
         fake_id(CONTAINER, c.name): c.plain_inputs()["containerName"] for c in bootstrap.of_type(CONTAINER)
     }
     principal_of = {
         fake_guid("client", i.name): fake_guid("principal", i.name) for i in bootstrap.of_type(IDENTITY)
     }
-    settings = build_bootstrap_settings("example-org", config_values(stack_config_from_file(
-        ROOT / "bootstrap" / "Pulumi.example-org.yaml", BOOTSTRAP_PROJECT)[0]))  # fmt: skip
-    principal_of |= {ids.client_id: ids.principal_id for ids in settings.deployers.values()}
     granted: dict[str, set[str]] = {}
     for grant in bootstrap.of_type(ROLE_ASSIGNMENT):
         inputs = grant.plain_inputs()
