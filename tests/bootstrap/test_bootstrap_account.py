@@ -22,6 +22,7 @@ from core.pulumi_project import PROJECT
 from infra.account_access import ACCOUNT_AUTH_TYPE, ACCOUNT_HOST
 from stacks.loading import ConfigError, settings_from_config
 from stacks.offline import OfflineRun, stack_config_from_file
+from stacks.offline_fakes import fake_guid
 
 ROOT = Path(__file__).resolve().parents[2]
 GROUP = "databricks:index/group:Group"
@@ -71,8 +72,10 @@ def test_each_deployer_joins_its_own_environments_deployers_group_after_both_exi
         (group,) = [groups[u] for u in member.dependencies if u in groups]
         (application,) = [principals[u] for u in member.dependencies if u in principals]
         joined[application] = group
+    # Every environment's deployer, the bootstrap's own (issue 25, part a): the mocks' client ids.
     assert joined == {
-        ids.client_id: f"mlops-{env.value}-deployers" for env, ids in bootstrap_settings.deployers.items()
+        fake_guid("client", f"deployer-{env}-identity"): f"mlops-{env.value}-deployers"
+        for env in bootstrap_settings.environments
     }
 
 
@@ -89,7 +92,7 @@ def test_without_manage_account_nothing_is_created_and_the_objects_are_exported(
     assert {g["name"] for g in exported["groups"]} == names_in_stack_files()
     assert exported["deployers"]["dev"] == {
         "group": "mlops-dev-deployers",
-        "applicationId": "00000000-0000-4000-8000-0000000000e1",
+        "applicationId": fake_guid("client", "deployer-dev-identity"),
         "displayName": "mlops-dev-deployer",
     }
     assert exported["metastorePrivileges"] == list(METASTORE_PRIVILEGES)
