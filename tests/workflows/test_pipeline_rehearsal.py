@@ -440,3 +440,44 @@ def test_a_killed_update_leaves_the_lock_and_pulumi_cancel_clears_it(
         [str(standin), "cancel", "--stack", "dev"], cwd=clone, env=env, check=True, capture_output=True
     )
     assert _locks(tmp_path) == []
+
+
+# make bootstrap's plan and its handoff, as the clone's own code runs them: the bootstrap program
+# under the offline engine (bootstrap/plan.py), its outputs in the shape `pulumi stack output --json`
+# prints, piped into the handoff, which rewrites the stack files, CODEOWNERS and the workflows' calls.
+_BOOTSTRAP_THEN_HANDOFF = """
+import json, sys
+from io import StringIO
+from bootstrap import handoff
+from bootstrap.plan import plan_bootstrap
+run = plan_bootstrap("example-org")
+outputs = json.loads(json.dumps(run.exports, default=str))
+sys.exit(handoff.main([], stdin=StringIO(json.dumps(outputs))))
+"""
+
+
+def _bootstrapped(clone: Path) -> None:
+    """No file edited by hand: the bootstrap's plan and the handoff write what the deploy reads."""
+    subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "python"), "-c", _BOOTSTRAP_THEN_HANDOFF],
+        cwd=clone,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_bootstrap_then_handoff_then_the_first_deploy_of_a_new_dev(
+    tmp_path: Path, repository: Repository, plan_server: str
+) -> None:
+    """Issue 25: after `make bootstrap` (its plan) and its handoff, in that order in a fresh clone,
+    the deploy job's first `pulumi up` of dev runs as the deployer the bootstrap created: its
+    GitHub environment's client id, its federated subject, its state; the stack file carries the
+    same deployer's ids, written by the handoff."""
+    transcript = rehearse(tmp_path, repository, UP_DEV, mutate=_bootstrapped, plan_server=plan_server)
+    _assert_pulumi_ran(transcript, "dev", "up")
+    clone = tmp_path / "clone"
+    section = YAML(typ="safe").load((clone / "Pulumi.dev.yaml").read_text())["config"][
+        "mlops-platform:bootstrap"
+    ]
+    assert section["deployerClientId"] == fake_guid("client", "deployer-dev-identity")
+    assert section["deployerClientId"] == repository.environments["dev"].secrets["AZURE_CLIENT_ID"]
