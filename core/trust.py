@@ -40,7 +40,7 @@ _PREVIEW_ACCESS = "tests/bootstrap/test_preview_access.py::"
 _DATABRICKS_APPROVAL = "tests/infra/test_databricks_approval.py::"
 _DATABRICKS_IDENTITIES = "tests/infra/test_databricks_identities.py::"
 _DATABRICKS_JOBS = "tests/infra/test_databricks_jobs.py::"
-_DEPLOYER_IDENTITY = "tests/infra/test_deployer_identity.py::"
+_BOOTSTRAP_DEPLOYERS = "tests/bootstrap/test_bootstrap_deployers.py::"
 _ML_WEEK_TWO = "tests/ml/test_ml_databricks_week_two.py::"
 _ML_MODEL_TRUST = "tests/ml/test_ml_model_trust.py::"
 _ML_SERVING = "tests/ml/test_ml_serving.py::"
@@ -166,15 +166,18 @@ TRUST_MODEL: tuple[TrustRow, ...] = (
     TrustRow(
         "deployer of an environment",
         f"a job in that GitHub environment running {MAIN}'s pulumi-up.yml (its federated subject)",
-        "its own resource group (a custom role), vault, state container, key and workspace (admin); "
+        "its own environment's subscription (a custom role; the bootstrap creates it), vault, state "
+        "container, key and workspace (admin); "
         "the Unity Catalog objects its own deployers group owns",
         "another environment's state, key or catalog; its own federated credential or identity; "
         "a role for any principal but the one each delegable role is for; a GitHub token",
         (
             f"{_BOOTSTRAP_PLAN}test_each_deployer_gets_its_own_environments_state_and_key_only",
             f"{_DATABRICKS_IDENTITIES}test_no_principal_owns_unity_catalog_objects_of_two_environments",
-            f"{_DEPLOYER_IDENTITY}test_the_deployer_holds_no_role_that_writes_its_own_federated_credential",
-            f"{_DEPLOYER_IDENTITY}test_the_deployer_may_assign_each_role_to_its_one_principal_only",
+            f"{_BOOTSTRAP_DEPLOYERS}test_each_deployer_holds_its_roles_on_its_own_subscription_only",
+            f"{_BOOTSTRAP_DEPLOYERS}"
+            "test_the_delegation_pins_each_role_to_its_principal_and_the_connectors_to_service_principals",
+            f"{_BOOTSTRAP_DEPLOYERS}test_two_environments_sharing_a_subscription_are_refused_naming_the_keys_and_stacks",
             f"{POLICY}no-identity-extends-its-trust",
             f"{POLICY}uc-isolated-to-its-workspace",
             f"{_SUBSCRIPTION}test_a_job_in_another_environment_is_refused",
