@@ -40,7 +40,7 @@ export SOURCE_DATE_EPOCH ?= 315532800
 
 UV := $(shell command -v uv 2>/dev/null || echo .tools/uv/bin/uv)
 
-.PHONY: help setup policy-venv lock test test-spark lint unit wheel plan demo bench promote bootstrap fmt clean \
+.PHONY: help setup policy-venv lock test test-spark test-added-project lint unit wheel plan demo bench promote bootstrap fmt clean \
 	new-project projects project-tests
 
 help: ## list the targets
@@ -174,6 +174,10 @@ test: lint unit ## lint, then the whole test suite (what CI runs)
 
 # The Spark tier: the Databricks backend's Spark code on real local Spark (Java 17), Connect and
 # classic sessions (tests/ml/test_ml_spark.py, marker `spark`; `make test` deselects it).
+# README's add-a-project sequence in a fresh clone, then the whole suite there (CI: .ci/run).
+test-added-project: setup wheel ## the README's add-a-project steps in a fresh clone, then the whole suite there
+	ADDED_PROJECT_SUITE=whole $(PY) -m pytest -q tests/demo/test_add_project.py
+
 test-spark: $(SPARK_VENV)/.synced ## the Spark tier: pytest -m spark in its own venv (pyspark, Java 17)
 	$(SPARK_VENV)/bin/python -m pytest -q -m spark tests/ml/test_ml_spark.py
 

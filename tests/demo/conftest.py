@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from clone_setup import fresh_clone, link_venv, tool_dir
-from demo_support import ADDED_PROJECT, DemoRuns, DocsRuns
+from demo_support import ADDED_PROJECT, PYTEST, THE_TESTS, DemoRuns, DocsRuns
 from doc_blocks import offline_blocks
 from mlops_framework.serving import free_port
 from urn_snapshots import RECORD
@@ -83,12 +83,6 @@ def demo_runs(
 # dev's stack file; the snapshot tests name its resources; recorded), then lint and the suite's
 # tests over the projects (test_add_project.py says why these); then the project is removed again,
 # and `make setup` must take its console scripts out of .venv.
-PYTEST = ".venv/bin/python -m pytest -q -p no:randomly"
-OVER_PROJECTS = (
-    "tests/infra tests/stacks/test_projects.py tests/stacks/test_access_invariants.py "
-    "tests/stacks/test_wiring.py tests/stacks/test_stack_file_mistakes.py tests/stacks/test_promote.py "
-    "tests/policy/test_policy_plans.py"
-)
 ADD_PROJECT_STEPS = (
     ("add-project: the stack entry", f"PYTHONPATH=. .venv/bin/python {HERE / 'paste_stack_entry.py'} "
      f"Pulumi.dev.yaml {' '.join(ADDED_PROJECT)}"),
@@ -96,7 +90,7 @@ ADD_PROJECT_STEPS = (
     ("add-project: the snapshots say it", f"{PYTEST} -k urns_match tests/infra/test_snapshots.py || true"),
     ("add-project: recorded", RECORD),  # the command the message gives, as the README quotes it
     ("add-project: make lint", "make lint"),
-    ("add-project: the tests over projects", f"{PYTEST} {OVER_PROJECTS}"),
+    THE_TESTS,
 )  # fmt: skip
 AFTER_THE_BLOCKS = (
     *ADD_PROJECT_STEPS,
@@ -131,7 +125,10 @@ def docs_runs(
     # analysed again, and it replaces a cache file (write aside, rename), never writes into one.
     if (ROOT / ".mypy_cache").is_dir():
         shutil.copytree(ROOT / ".mypy_cache", clone / ".mypy_cache", copy_function=_link_or_copy)
-    for command in (["git", "init", "-q"], ["git", "add", "-A"]):  # pre-commit reads git's file list
+    # pre-commit reads git's file list; the wheels and the tests read the sources' last commit.
+    committer = ["-c", "user.name=docs test", "-c", "user.email=docs-test@example.invalid"]
+    commit = ["git", *committer, "commit", "-qm", "clone"]
+    for command in (["git", "init", "-q"], ["git", "add", "-A"], commit):
         subprocess.run(command, cwd=clone, check=True)
     steps = [
         {"label": block.label, "command": command.text}

@@ -3,16 +3,18 @@ the letter in a fresh clone (the docs test's run, conftest.py), then what its pr
 printed entry pasted into Pulumi.dev.yaml, the snapshot tests' message read and the new resource
 names recorded, and then `make lint` and the suite's tests over the projects.
 
-Why not the whole suite again in the clone: its other ~1400 tests do not read the list of projects
-(each of them plans or runs a project it names, Iris or diabetes, or none), so running them a
-second time tests nothing new and would double `make test`'s time. What does read it is run:
-`make lint` (ruff and mypy over every file, the new project's included), the new project's own
-tests (the README block runs them), and the tests that plan every stack or iterate over every
-project of a stack file or of ml/projects: tests/infra (the four stacks' plans, URN snapshots,
-jobs, workloads, identities, contract, what waits for a job), tests/stacks/test_projects.py
-(per-project invariants), test_access_invariants.py, test_wiring.py (each project's wheel upload),
-test_stack_file_mistakes.py (the project folders listed), test_promote.py (every project's pin),
-and the policy pack on the plans.
+`make test-added-project` (which CI's .ci/run runs after `make test`) runs the whole suite there
+instead of that selection (but tests/demo, whose runs would start again inside the clone). Why `make
+test` does not run the whole suite again in the clone: its other ~1400 tests do not read the list of
+projects (each of them plans or runs a project it names, Iris or diabetes, or none), so running them
+a second time tests nothing new and would double `make test`'s time. What does read it is run: `make
+lint` (ruff and mypy over every file, the new project's included), the new project's own tests (the
+README block runs them), and the tests that plan every stack or iterate over every project of a
+stack file or of ml/projects: tests/infra (the four stacks' plans, URN snapshots, jobs, workloads,
+identities, contract, what waits for a job), tests/stacks/test_projects.py (per-project invariants),
+test_access_invariants.py, test_wiring.py (each project's wheel upload), test_stack_file_mistakes.py
+(the project folders listed), test_promote.py (every project's pin), and the policy pack on the
+plans.
 The run shares the docs test's clone and its already-run README block: a second clone would redo
 that block's `make setup`, the project's tests and `make wheel` (tens of seconds).
 """
@@ -20,7 +22,7 @@ that block's `make setup`, the project's tests and `make wheel` (tens of seconds
 from __future__ import annotations
 
 import pytest
-from demo_support import ADDED_PROJECT, DocsRuns
+from demo_support import ADDED_PROJECT, THE_TESTS, DocsRuns
 
 
 def _step(docs_runs: DocsRuns, label: str) -> dict[str, object]:
@@ -39,9 +41,7 @@ def test_the_snapshot_tests_say_the_added_project_is_new_and_how_to_record_it(do
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize(
-    "label", ["add-project: recorded", "add-project: make lint", "add-project: the tests over projects"]
-)
+@pytest.mark.parametrize("label", ["add-project: recorded", "add-project: make lint", THE_TESTS[0]])
 def test_after_the_readmes_steps_lint_and_the_tests_over_projects_are_green(
     docs_runs: DocsRuns, label: str
 ) -> None:

@@ -81,9 +81,9 @@ def test_runtime_lock_is_hashed_and_points_at_no_url() -> None:
 def test_the_e2e_venv_holds_the_locked_dependencies_and_this_wheel(
     wheel_env: Path, built_wheel: Path, built_wheels: dict[str, Path]
 ) -> None:
-    """The reused venv is keyed by the lock and the wheel bytes: any change gives a new one."""
-    beside = [wheel for wheel in built_wheels.values() if wheel != built_wheel]
-    assert wheel_env.name == venv_key(built_wheel, beside=beside)
+    """The reused venv is keyed by the lock and the wheel bytes: any change gives a new one. (The
+    wheel beside Iris's is diabetes's, as `wheel_env` installs it, whatever other projects exist.)"""
+    assert wheel_env.name == venv_key(built_wheel, beside=[built_wheels["diabetes"]])
     assert (wheel_env / COMPLETE).read_text().split()[0] == built_wheel.name
     (site_packages,) = wheel_env.glob("lib/python*/site-packages")
     (record,) = site_packages.glob("iris_mlops-*.dist-info/RECORD")
