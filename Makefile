@@ -41,7 +41,7 @@ export SOURCE_DATE_EPOCH ?= 315532800
 UV := $(shell command -v uv 2>/dev/null || echo .tools/uv/bin/uv)
 
 .PHONY: help setup policy-venv lock test test-spark test-added-project lint unit wheel plan demo bench promote bootstrap fmt clean \
-	new-project projects project-tests
+	new-project projects project-tests bench-spark
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' \
@@ -194,6 +194,10 @@ demo: setup ## the whole platform on this laptop, offline: plan, train, gate, se
 
 bench: setup wheel ## performance figures as ratios measured in one run
 	$(PY) -m bench
+
+# The daily jobs on the real local Spark (bench/spark_daily.py): pyspark is in the Spark tier's venv.
+bench-spark: $(SPARK_VENV)/.synced ## the daily jobs as history grows (1, 7, 30 days) on the real local Spark
+	$(SPARK_VENV)/bin/python -m bench.spark_daily
 
 new-project: setup ## start an ML project: make new-project NAME=<name> KIND=classification|regression
 	$(PY) -m stacks.new_project "$(NAME)" "$(KIND)"

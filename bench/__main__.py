@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from mlops_framework.logs import LOGGER_NAME
 
+from bench.daily_jobs import daily_job_measurements
 from bench.install_footprint import install_measurements
 from bench.measurement import Measurement, render
 from bench.ml import ml_measurements
@@ -24,6 +25,7 @@ SOURCES: list[Callable[[], list[Measurement]]] = [
     cold_plan_measurements,
     ml_measurements,
     drift_measurements,
+    daily_job_measurements,
     test_suite_measurements,
     install_measurements,
 ]

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Self
 
 import pulumi
-from mlops_framework.vocabulary import DECISION_DEFAULTS, TRAINING_JOB
+from mlops_framework.vocabulary import DECISION_DEFAULTS, TRAINING_JOB, Rescore
 from pydantic import Field, model_validator
 
 from core.environment import Environment
@@ -188,6 +188,9 @@ PARAMETERS: Mapping[str, Callable[[DatabricksWorkloadsArgs, ProjectArgs], str]] 
     "training_job_name": lambda args, project: args.names.job(project.name, TRAINING_JOB),
     # The training job's job parameter default: not started by a drift alert.
     "drift_summary": lambda args, project: "{}",
+    # The batch inference job's job parameter default: score only what changed (a person may start
+    # a run with rescore=all).
+    "rescore": lambda args, project: Rescore.CHANGED.value,
     # Databricks' dynamic value reference for the job run: deploy acts on approve's verdict in the
     # same run (iris_mlops/decisions.py; "Dynamic value references", {{job.run_id}}).
     "job_run_id": lambda args, project: "{{job.run_id}}",

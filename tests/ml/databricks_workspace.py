@@ -217,7 +217,7 @@ class Environment:
     ) -> JobRunInProgress:
         """A run, whoever starts it, as the job's run_as: the job principal. Job parameters default
         as infra/jobs.py sets them; `overrides` are a run-now's job parameters."""
-        defaults = {"margin": "0.0", "drift_summary": "{}"}
+        defaults = {"margin": "0.0", "drift_summary": "{}", "rescore": "changed"}
         definition = from_graph(load_job_graph(IRIS.package), job, self.task_parameters(), defaults)
         with self.acting_as(JOBS):
             return JobRunInProgress(definition, overrides, python_named_params).finish(run_iris_task)

@@ -40,6 +40,8 @@ SERVERLESS_SPARK_PROPERTIES = frozenset(
         "spark.databricks.execution.timeout",
     }
 )
+_MICROS_FILTER = re.compile(r"(?P<column>\w+) (?P<op>>|<=) timestamp_micros\((?P<micros>\d+)\)")
+_MAX_MICROS = re.compile(r"unix_micros\(max\((?P<column>\w+)\)\) AS (?P<alias>\w+)")
 PROVISIONED_CONCURRENCY = frozenset({"min_provisioned_concurrency", "max_provisioned_concurrency"})
 
 
@@ -111,7 +113,10 @@ class FakeFrame:
         return self.data.copy()
 
     def where(self, condition: str) -> FakeFrame:
-        """Only the window the monitor reads (backends/databricks.py, `window_condition`)."""
+        """Only the window the monitor reads (backends/databricks.py, `window_condition`), and the
+        watermark bounds batch inference reads (backends/databricks_incremental.py)."""
+        if _MICROS_FILTER.fullmatch(condition):
+            return self._stamped(condition)
         window = _WINDOW.fullmatch(condition)
         if window is None:
             raise SparkError(f"the fake workspace does not filter on: {condition}")
@@ -129,6 +134,27 @@ class FakeFrame:
 
     def limit(self, rows: int) -> FakeFrame:
         return FakeFrame(self.sparkSession, self.data.head(rows))
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.data.columns)
+
+    def _stamped(self, condition: str) -> FakeFrame:
+        """A timestamp column against a microsecond literal."""
+        match = _MICROS_FILTER.fullmatch(condition)
+        assert match, f"the fake filters a column by timestamp_micros only: {condition}"
+        column = pd.to_datetime(self.data[match["column"]], utc=True)
+        bound = pd.Timestamp(int(match["micros"]), unit="us", tz="UTC")
+        kept = column > bound if match["op"] == ">" else column <= bound
+        return FakeFrame(self.sparkSession, self.data[kept.to_numpy()])
+
+    def selectExpr(self, expression: str) -> FakeFrame:  # noqa: N802 - pyspark's name
+        """The one aggregate the backend sends: the newest stamp in microseconds (NULL: no rows)."""
+        match = _MAX_MICROS.fullmatch(expression)
+        assert match, f"the fake selects unix_micros(max(column)) only: {expression}"
+        column = pd.to_datetime(self.data[match["column"]], utc=True)
+        newest = None if column.empty else (column.max() - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(1, "us")
+        return FakeFrame(self.sparkSession, pd.DataFrame({match["alias"]: [newest]}, dtype=object))
 
     def collect(self) -> list[dict[str, Any]]:
         return self.data.to_dict("records")

@@ -105,6 +105,16 @@ def test_merge_statement_upserts_on_every_key() -> None:
     assert "WHEN NOT MATCHED THEN INSERT *" in sql
 
 
+def test_a_scoring_runs_merge_names_its_day_and_version_so_delta_prunes_the_history() -> None:
+    sql = merge_statement(
+        "c.s.t", "src", ("sample_id",), {"scored_on": "DATE'2031-03-02'", "model_version": "'3'"}
+    )
+    assert (
+        " ON target.scored_on = DATE'2031-03-02' AND target.model_version = '3' AND target.sample_id = "
+        in sql
+    )
+
+
 MODEL = "c.s.m"
 
 

@@ -15,7 +15,7 @@ import yaml
 from databricks.sdk.errors import ResourceConflict
 from databricks_workspace import DEVELOPERS, Environment
 from fake_databricks import FakeSpark, SparkError
-from iris_mlops.data import DEPLOYMENTS_TABLE, FEATURES_TABLE, PREDICTIONS_TABLE
+from iris_mlops.data import DEPLOYMENTS_TABLE, FEATURE_COLUMNS, FEATURES_TABLE, PREDICTIONS_TABLE
 from iris_mlops.project import PROJECT as IRIS
 from mlops_framework.context import TaskContext
 from mlops_framework.entrypoints import run_task
@@ -25,6 +25,7 @@ from mlops_framework.params import TaskParameters
 from mlops_framework.steps.approve import GATE_STATUS_TAG
 from mlops_framework.steps.batch_inference import batch_inference
 from mlops_framework.steps.monitor import current_window, earlier_retrain, scored_in
+from mlops_framework.vocabulary import UPDATED_AT_COLUMN
 
 MakeEnvironment = Callable[..., Environment]
 
@@ -103,17 +104,21 @@ def test_training_and_batch_inference_run_on_serverless(workspace: MakeEnvironme
         assert environment.spark.properties[f"{prefix}.{table}"]["iris_mlops_env"] == "dev"
     assert not environment.spark.conf.values
 
-    # The next days' runs append (the monitors read the history); a rerun replaces its day, and
-    # days past the retention are deleted (a Delta DELETE, then the provenance properties).
+    # The next day's run scores only the rows changed since (three, restamped), and appends them
+    # (the monitors read the history); a rerun finds nothing new; days past the retention are
+    # deleted (a Delta DELETE, then the provenance properties).
     params = TaskParameters(env=environment.env, catalog=environment.catalog, schema=environment.schema)
     ctx = TaskContext.create("batch-inference", params, environment.backend, IRIS)
     tomorrow = datetime.now(UTC) + timedelta(days=1)
-    for _ in range(2):
-        batch_inference(ctx, now=tomorrow)
+    features = tables[f"{prefix}.{FEATURES_TABLE}"]
+    features.loc[:2, [FEATURE_COLUMNS[0], UPDATED_AT_COLUMN]] = [9.9, pd.Timestamp(tomorrow)]
+    said = [batch_inference(ctx, now=tomorrow) for _ in range(2)]
+    assert [each.split()[1] for each in said] == ["3", "0"], said
     predictions = tables[f"{prefix}.{PREDICTIONS_TABLE}"]
-    assert predictions.groupby("scored_on").size().to_list() == [150, 150]
+    assert predictions.groupby("scored_on").size().to_list() == [150, 3]
     later = tomorrow + timedelta(days=ctx.project.predictions_retention_days)
-    assert "deleted 300 rows" in batch_inference(ctx, now=later)
+    features.loc[3:4, UPDATED_AT_COLUMN] = pd.Timestamp(later)
+    assert "deleted 153 rows" in batch_inference(ctx, now=later)
     assert set(tables[f"{prefix}.{PREDICTIONS_TABLE}"]["scored_on"]) == {later.date()}
     assert environment.spark.history[f"{prefix}.{PREDICTIONS_TABLE}"][-2]["operation"] == "DELETE"
 

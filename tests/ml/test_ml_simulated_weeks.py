@@ -42,6 +42,8 @@ from iris_mlops.data import (
 from iris_mlops.project import PROJECT as IRIS
 from iris_mlops.samples import new_samples
 from mlops_framework.decisions import GATE_STATUS_TAG
+from mlops_framework.errors import MissingStateError
+from mlops_framework.incremental import stamp_updates
 from mlops_framework.vocabulary import SCORED_ON_COLUMN, VERSION_COLUMN
 from simulated_weeks import Clock, Simulation, planned_jobs
 
@@ -84,9 +86,14 @@ class World:
 
     def field_data(self, rows: pd.DataFrame, what: str) -> Callable[[Simulation], None]:
         def arrive(simulation: Simulation) -> None:
-            self.environment.backend.merge_rows(
-                self.table(FEATURES_TABLE), rows, (KEY_COLUMN,), {"source": "field"}
-            )
+            """The field system writes as ingest does: a new or changed row stamped `updated_at`."""
+            backend, table = self.environment.backend, self.table(FEATURES_TABLE)
+            try:
+                existing = backend.read_table(table)
+            except MissingStateError:
+                existing = None
+            stamped = stamp_updates(rows, existing, KEY_COLUMN, simulation.clock.now)
+            backend.merge_rows(table, stamped, (KEY_COLUMN,), {"source": "field"})
             simulation.note(what)
 
         return arrive
@@ -217,9 +224,11 @@ def test_three_weeks_of_prod_end_green_on_the_expected_champion_with_the_whole_h
     predictions = tables[world.table(PREDICTIONS_TABLE)]
     assert not predictions.duplicated([KEY_COLUMN, VERSION_COLUMN, SCORED_ON_COLUMN]).any()
     batch = predictions[predictions[KEY_COLUMN] < 100_000]
-    per_day = batch.groupby(SCORED_ON_COLUMN).size()
-    assert len(per_day) == DAYS  # one scoring run a day, none overwritten
-    assert per_day.tolist() == [300] * 16 + [450] * 2  # Tuesday's field rows scored from Wednesday
+    per_day = {day.day - MONDAY.day: rows for day, rows in batch.groupby(SCORED_ON_COLUMN).size().items()}
+    # Each run scores what its champion has not scored: v1 every row on the first day (Iris and the
+    # field's 150), the field fix's relabelled rows the day after it, the new field rows the next
+    # morning, and v2 every row the day after its release; on the other days nothing changed.
+    assert per_day == {0: 300, 11: 19, 16: 150, 17: 450}
     drift = tables[world.table(DRIFT_TABLE)]
     assert drift.groupby("window_id").size().tolist() == [len(FEATURE_COLUMNS) + 1] * DAYS
     drifted = sorted(

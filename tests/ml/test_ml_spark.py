@@ -24,14 +24,16 @@ from mlops_framework.backends.databricks import (
     error_condition,
     user_metadata,
 )
+from mlops_framework.backends.databricks_incremental import changed_rows
 from mlops_framework.context import TaskContext
 from mlops_framework.drift import compare
-from mlops_framework.errors import MissingStateError
+from mlops_framework.errors import MissingStateError, StateError
+from mlops_framework.incremental import WATERMARK_KEYS, ScoredBatch, last_watermark, watermark_row
 from mlops_framework.params import TaskParameters
 from mlops_framework.scoring import prediction_rows
 from mlops_framework.spark_stats import RELATIVE_ERROR
 from mlops_framework.steps.monitor import current_window, earlier_retrain, scored_in
-from mlops_framework.vocabulary import PREDICTION_COLUMN, SCORED_ON_COLUMN, VERSION_COLUMN
+from mlops_framework.vocabulary import PREDICTION_COLUMN, SCORED_ON_COLUMN, UPDATED_AT_COLUMN, VERSION_COLUMN
 from mlops_framework.window_stats import Summary, WindowRequest, compare_summaries, reference_profile
 from spark_support import SESSION_KINDS, DeltaStandIn, local_session, stand_in_delta_writes
 from test_ml_monitor_window import KS_GRID_ERROR, LIMITS, drifting_pair
@@ -233,3 +235,61 @@ def test_above_the_row_limit_spark_summarises_the_window_and_decides_as_the_exac
         assert approx.psi == pytest.approx(truth.psi, rel=1e-9), approx.feature  # exact bin counts
         bound = KS_GRID_ERROR + 2 * RELATIVE_ERROR if truth.kind == "numeric" else 1e-9
         assert abs((approx.statistic or 0) - (truth.statistic or 0)) <= bound, approx.feature
+
+
+def test_an_incremental_run_pushes_its_watermark_into_the_scan_and_scores_only_what_is_after_it(
+    trained: Path, session: DeltaStandIn, schema: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    backend = backend_on(session)
+    features, target = f"{CATALOG}.{schema}.features", f"{CATALOG}.{schema}.predictions"
+    iris = load_iris_frame()
+    first = datetime(2031, 3, 1, 9, tzinfo=UTC)
+    for day in range(3):  # one append a day, each stamped its day (as a feature pipeline writes)
+        rows = iris.assign(
+            **{KEY_COLUMN: iris[KEY_COLUMN] + 1_000 * day, UPDATED_AT_COLUMN: first + timedelta(days=day)}
+        )
+        writer = session.spark.createDataFrame(rows).write.format("parquet")
+        if day == 0:
+            writer.saveAsTable(features)
+        else:
+            writer.insertInto(features)
+    # A session 14 hours ahead of UTC: the bounds are microseconds since the epoch, not local times.
+    session.spark.conf.set("spark.sql.session.timeZone", "Pacific/Kiritimati")
+    session.spark.conf.set("spark.sql.maxMetadataStringLength", "1000")  # the plan's filters untruncated
+    try:
+        changed = changed_rows(session.spark, features, first + timedelta(days=1))
+        assert changed is not None
+        frame, through = changed
+        frame.explain()
+        batch = backend.score_changed(
+            CHAMPION_URI,
+            "1",
+            features,
+            target,
+            METADATA,
+            project=IRIS,
+            scored_at=first + timedelta(days=2),
+            since=first + timedelta(days=1),
+        )
+        nothing = changed_rows(session.spark, features, through)
+    finally:
+        session.spark.conf.set("spark.sql.session.timeZone", "UTC")
+        session.spark.conf.unset("spark.sql.maxMetadataStringLength")
+    plan = capsys.readouterr().out
+    scan = next(line for line in plan.splitlines() if "PushedFilters" in line)
+    assert f"GreaterThan({UPDATED_AT_COLUMN}," in scan, plan
+    assert f"LessThanOrEqual({UPDATED_AT_COLUMN}," in scan, plan
+    assert through == first + timedelta(days=2)
+    assert batch == ScoredBatch(150, first + timedelta(days=2))
+    assert set(backend.read_table(target)[KEY_COLUMN] // 1_000) == {2}
+    assert nothing is None  # the rerun: nothing after the watermark
+    # The watermark's round trip through a Spark table, read in a session 14 h ahead of UTC.
+    marks = f"{CATALOG}.{schema}.watermarks"
+    backend.merge_rows(marks, watermark_row("1", batch, first + timedelta(days=2)), WATERMARK_KEYS, METADATA)
+    session.spark.conf.set("spark.sql.session.timeZone", "Pacific/Kiritimati")
+    try:
+        assert last_watermark(backend.read_table(marks), "1") == through
+    finally:
+        session.spark.conf.set("spark.sql.session.timeZone", "UTC")
+    with pytest.raises(StateError, match="has no updated_at column"):
+        changed_rows(session.spark, target, None)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -85,23 +83,6 @@ def test_batch_inference_writes_champion_predictions_with_version_and_time(train
     assert set(rows["prediction"]) <= SPECIES
     assert rows["scored_at"].notna().all()
     assert str(rows["scored_at"].dtype).endswith("UTC]")
-
-
-def test_each_days_batch_appends_a_rerun_replaces_its_day_and_old_days_are_deleted(trained: Path) -> None:
-    """The monitors read the history: a day's run must not re-stamp the rows of the days before."""
-    history = replace(IRIS.tables, predictions="history_predictions")
-    project = replace(IRIS, tables=history, predictions_retention_days=2)
-    ctx = TaskContext.create("batch-inference", TaskParameters(), select_backend(), project)
-    first = datetime(2031, 3, 1, 9, tzinfo=UTC)
-    for run_at in (first, first + timedelta(days=1), first + timedelta(days=1, hours=5)):  # day 2 twice
-        batch_inference(ctx, now=run_at)
-    rows = table(trained, history.predictions).to_pandas()
-    assert rows.groupby("scored_on").size().to_dict() == {date(2031, 3, 1): 150, date(2031, 3, 2): 150}
-    assert rows.groupby("scored_on")["scored_at"].nunique().to_list() == [1, 1]  # one run's rows a day
-    said = batch_inference(ctx, now=first + timedelta(days=2))
-    assert "deleted 150 rows scored before 2031-03-02" in said
-    rows = table(trained, history.predictions).to_pandas()
-    assert sorted(set(rows["scored_on"])) == [date(2031, 3, 2), date(2031, 3, 3)]
 
 
 def test_rerunning_both_jobs_is_idempotent(trained: Path) -> None:

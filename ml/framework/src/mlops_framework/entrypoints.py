@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 # What a person may override when starting a job: Databricks pushes job parameters down to every
 # task of the job (job_graph.toml, top), so every task accepts them, used or not.
-JOB_PARAMETERS = ("margin", "drift_summary")
+JOB_PARAMETERS = ("margin", "drift_summary", "rescore")
 _TABLES = ("env", "catalog", "schema", *JOB_PARAMETERS)
 _MODEL = (*_TABLES, "model_name")
 # Tasks that log an MLflow run accept the experiment the platform created for them.

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from .errors import ParameterError
-from .vocabulary import DECISION_DEFAULTS, Environment, PrimaryMetric
+from .vocabulary import DECISION_DEFAULTS, Environment, PrimaryMetric, Rescore
 
 
 class GateMode(StrEnum):
@@ -53,6 +53,8 @@ class TaskParameters:
     # The job run a task belongs to (the platform passes Databricks' `{{job.run_id}}`, the local
     # runner its own id): deploy deploys what approve decided in the same job run (decisions.py).
     job_run_id: str | None = None
+    # Batch inference: a job parameter, so a person may start a full rescore (job_graph.toml).
+    rescore: Rescore = Rescore.CHANGED
 
     @property
     def resolved_endpoint_name(self) -> str:
@@ -222,6 +224,7 @@ PARAMETER_SPECS: dict[str, ParameterSpec] = {
     JOB_RUN_PARAMETER: ParameterSpec(
         _job_run_id, "a job run id: 1-64 letters, digits, '-' or '_' (the platform passes {{job.run_id}})"
     ),
+    "rescore": ParameterSpec(_enum_parser(Rescore), ", ".join(Rescore)),
     "drift_summary": ParameterSpec(
         _drift_summary, f"empty, or one JSON object of at most {DRIFT_SUMMARY_MAX_CHARS} characters"
     ),

@@ -39,3 +39,15 @@ def prediction_rows(
 def scoring_day(scored_at: datetime) -> date:
     """The UTC day a scoring run belongs to (the monitor's window is the same UTC day)."""
     return scored_at.astimezone(UTC).date()
+
+
+def run_values(rows: pd.DataFrame) -> dict[str, object]:
+    """What every row of one scoring run shares: its model version and its UTC day (the part of the
+    predictions' key that a run's MERGE can name as literals, so it touches that day's files only)."""
+    shared = {}
+    for column in (VERSION_COLUMN, SCORED_ON_COLUMN):
+        values = rows[column].unique()
+        if len(values) != 1:
+            raise ValueError(f"a scoring run's rows share one {column}; got {len(values)} values")
+        shared[column] = values[0]
+    return shared

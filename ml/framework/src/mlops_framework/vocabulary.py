@@ -74,6 +74,14 @@ class Direction(StrEnum):
         return score + margin if self is Direction.HIGHER else score - margin
 
 
+class Rescore(StrEnum):
+    """Which feature rows a batch inference run scores: its job parameter `rescore`, whose default
+    the platform sets (steps/batch_inference.py, incremental.py)."""
+
+    CHANGED = "changed"  # rows new or changed since the champion's last run; every row for a new champion
+    ALL = "all"  # every row, whatever was scored before (a backfill, a feature fix not stamped)
+
+
 class ProblemKind(StrEnum):
     """What a project's model predicts; a metric scores one kind only."""
 
@@ -123,6 +131,9 @@ SCORED_AT_COLUMN = "scored_at"
 # The UTC day of the scoring run: with the key and the version, the predictions table's primary key,
 # so each day's run appends its rows and a rerun that day replaces them (steps/batch_inference.py).
 SCORED_ON_COLUMN = "scored_on"
+# The feature table's watermark: when each row was written or last changed (UTC). Ingest stamps it;
+# batch inference reads only rows stamped after its last run with the same champion (incremental.py).
+UPDATED_AT_COLUMN = "updated_at"
 
 
 @dataclass(frozen=True)
@@ -160,6 +171,8 @@ class Tables:
     drift: str  # one row per monitoring window and feature (steps/monitor.py)
     retrains: str  # one row per window whose drift started a retrain
     served: str  # what the local endpoint answered, unpacked (served_log.py)
+    # How far batch inference has scored the feature table, per champion (incremental.py).
+    watermarks: str
 
     @classmethod
     def prefixed(cls, prefix: str) -> Tables:
@@ -170,4 +183,5 @@ class Tables:
             drift=f"{prefix}_drift",
             retrains=f"{prefix}_drift_retrains",
             served=f"{prefix}_served_requests",
+            watermarks=f"{prefix}_scoring_watermarks",
         )

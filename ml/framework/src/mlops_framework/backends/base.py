@@ -10,6 +10,7 @@ from typing import Protocol, runtime_checkable
 import pandas as pd
 from mlflow import MlflowClient
 
+from ..incremental import ScoredBatch
 from ..project import ProjectSpec
 from ..window_stats import Summary, WindowRequest
 
@@ -70,6 +71,22 @@ class Backend(Protocol):
         table) as the scoring run at `scored_at` (now if None): rows keyed by
         `project.prediction_keys`, so a run on another UTC day appends; return how many rows
         were scored."""
+
+    def score_changed(
+        self,
+        model_uri: str,
+        model_version: str,
+        source: str,
+        target: str,
+        metadata: Mapping[str, str],
+        *,
+        project: ProjectSpec,
+        scored_at: datetime,
+        since: datetime | None,
+    ) -> ScoredBatch:
+        """Score the rows of `source` whose `updated_at` is after `since` (every row when None)
+        like `score_table`, reading only those (the filter is pushed into the read); return how
+        many were scored and the newest `updated_at` among them (incremental.py)."""
 
     def delete_before(self, table: str, column: str, before: date, metadata: Mapping[str, str]) -> int:
         """Delete the rows whose date `column` is before `before` (a missing table: none); return

@@ -28,9 +28,17 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from ..backends.databricks_incremental import changed_rows
 from ..backends.databricks_serving import publish
+from ..backends.databricks_sql import (
+    delete_statement,
+    merge_statement,
+    sql_string,
+    table_properties_statement,
+)
 from ..backends.databricks_window import rows_or_summary, window_condition
 from ..errors import MissingStateError
+from ..incremental import ScoredBatch
 from ..project import ProjectSpec
 from ..scoring import prediction_rows, scoring_day
 from ..vocabulary import (
@@ -68,30 +76,6 @@ AFFECTED_ROWS = "num_affected_rows"
 TABLE_NOT_FOUND = "TABLE_OR_VIEW_NOT_FOUND"
 # The UDF's result type: a class label, or a number (mlflow.pyfunc.spark_udf `result_type`).
 SPARK_RESULT_TYPE = {ProblemKind.CLASSIFICATION: "string", ProblemKind.REGRESSION: "double"}
-
-
-def merge_statement(table: str, source_view: str, keys: Sequence[str]) -> str:
-    """Delta MERGE upserting a temp view into `table` (names are validated identifiers)."""
-    on = " AND ".join(f"target.{key} = source.{key}" for key in keys)
-    return (
-        f"MERGE INTO {table} AS target USING {source_view} AS source ON {on} "
-        "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
-    )
-
-
-def delete_statement(table: str, column: str, before: date) -> str:
-    """Delta DELETE of the rows whose date `column` is before `before` (a validated identifier)."""
-    return f"DELETE FROM {table} WHERE {column} < DATE'{before.isoformat()}'"  # noqa: S608 - no user text
-
-
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def table_properties_statement(table: str, metadata: Mapping[str, str]) -> str:
-    """Provenance of the last write as table properties (keys are snake_case identifiers)."""
-    pairs = ", ".join(f"{_sql_string(key)} = {_sql_string(value)}" for key, value in sorted(metadata.items()))
-    return f"ALTER TABLE {table} SET TBLPROPERTIES ({pairs})"
 
 
 def error_condition(error: BaseException) -> str | None:
@@ -231,7 +215,14 @@ class DatabricksBackend:
             rows += count
         return rows_or_summary(frames, rows, request)
 
-    def _merge(self, table: str, rows: DataFrame, keys: Sequence[str], metadata: Mapping[str, str]) -> int:
+    def _merge(
+        self,
+        table: str,
+        rows: DataFrame,
+        keys: Sequence[str],
+        metadata: Mapping[str, str],
+        pinned: Mapping[str, str] | None = None,
+    ) -> int:
         """Upsert `rows` into `table`; the number of rows the MERGE inserted or updated."""
         spark = self._spark()
         if not spark.catalog.tableExists(table):
@@ -241,7 +232,7 @@ class DatabricksBackend:
             empty.saveAsTable(table)
         view = f"source_{table.replace('.', '_')}"
         rows.createOrReplaceTempView(view)
-        result = spark.sql(merge_statement(table, view, keys)).collect()
+        result = spark.sql(merge_statement(table, view, keys, pinned)).collect()
         spark.sql(table_properties_statement(table, metadata))
         return int(result[0][AFFECTED_ROWS]) if result else 0
 
@@ -264,17 +255,73 @@ class DatabricksBackend:
         project: ProjectSpec,
         scored_at: datetime | None = None,
     ) -> int:
+        samples = self._spark().table(source)
+        return self._score(
+            model_uri,
+            model_version,
+            samples,
+            target=target,
+            metadata=metadata,
+            project=project,
+            scored_at=scored_at,
+        )
+
+    def score_changed(
+        self,
+        model_uri: str,
+        model_version: str,
+        source: str,
+        target: str,
+        metadata: Mapping[str, str],
+        *,
+        project: ProjectSpec,
+        scored_at: datetime,
+        since: datetime | None,
+    ) -> ScoredBatch:
+        changed = changed_rows(self._spark(), source, since)
+        if changed is None:
+            return ScoredBatch(0, None)
+        samples, through = changed
+        return ScoredBatch(
+            self._score(
+                model_uri,
+                model_version,
+                samples,
+                target=target,
+                metadata=metadata,
+                project=project,
+                scored_at=scored_at,
+            ),
+            through,
+        )
+
+    def _score(
+        self,
+        model_uri: str,
+        model_version: str,
+        samples: DataFrame,
+        *,
+        target: str,
+        metadata: Mapping[str, str],
+        project: ProjectSpec,
+        scored_at: datetime | None,
+    ) -> int:
         spark = self._spark()
         when = scored_at or datetime.now(UTC)
-        samples = spark.table(source)
         if samples.count() <= DRIVER_SCORING_MAX_ROWS:
             local = samples.toPandas()
             model = mlflow.pyfunc.load_model(model_uri)
             predicted = model.predict(project.features_of(local))
             rows = prediction_rows(project, local, predicted, model_version, when)
-            return self._merge(target, spark.createDataFrame(rows), project.prediction_keys, metadata)
-        scored = score_spark_frame(spark, project, model_uri, model_version, samples, scored_at=when)
-        return self._merge(target, scored, project.prediction_keys, metadata)
+            scored = spark.createDataFrame(rows)
+        else:
+            scored = score_spark_frame(spark, project, model_uri, model_version, samples, scored_at=when)
+        # The run's version and day as literals: the MERGE reads that day's files, not the history.
+        pinned = {
+            VERSION_COLUMN: sql_string(str(model_version)),
+            SCORED_ON_COLUMN: f"DATE'{scoring_day(when)}'",
+        }
+        return self._merge(target, scored, project.prediction_keys, metadata, pinned)
 
     def delete_before(self, table: str, column: str, before: date, metadata: Mapping[str, str]) -> int:
         spark = self._spark()

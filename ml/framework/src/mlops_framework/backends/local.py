@@ -14,6 +14,7 @@ from typing import TypeVar
 import mlflow
 import pandas as pd
 import pyarrow as pa
+import pyarrow.dataset as pa_dataset
 import pyarrow.fs as pa_fs
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError
@@ -23,11 +24,13 @@ from pyarrow import dataset
 
 from ..errors import MissingStateError, StateError
 from ..faults import TABLE_WRITTEN, checkpoint
+from ..incremental import ScoredBatch, require_watermark_column
 from ..locks import table_write_lock
 from ..logs import LOGGER_NAME
 from ..project import ProjectSpec
-from ..scoring import prediction_rows
+from ..scoring import prediction_rows, run_values
 from ..store import check_home, ensure_store
+from ..vocabulary import UPDATED_AT_COLUMN
 from ..window_stats import Summary, WindowRequest, summarize_frame
 
 HOME_ENV_VAR = "MLOPS_HOME"
@@ -168,6 +171,19 @@ class LocalBackend:
     def merge_rows(
         self, table: str, rows: pd.DataFrame, keys: Sequence[str], metadata: Mapping[str, str]
     ) -> int:
+        return self._upsert(table, rows, keys, metadata, pinned={})
+
+    def _upsert(
+        self,
+        table: str,
+        rows: pd.DataFrame,
+        keys: Sequence[str],
+        metadata: Mapping[str, str],
+        pinned: Mapping[str, str],
+    ) -> int:
+        """`merge_rows`; `pinned`: columns whose value every row shares, as literals in the MERGE's
+        condition, so deltalake skips the target's files that hold none of them (a scoring run's
+        day and version: the merge then costs that day's files, not the history)."""
         path = self.table_path(table)
         data = pa.Table.from_pandas(rows, preserve_index=False)
         commit = CommitProperties(custom_metadata=dict(metadata))
@@ -182,7 +198,8 @@ class LocalBackend:
                     if not DeltaTable.is_deltatable(str(path)):
                         raise
                     # another writer created it first: merge into theirs
-            predicate = " AND ".join(f"target.{key} = source.{key}" for key in keys)
+            literals = [f"target.{column} = '{value}'" for column, value in pinned.items()]
+            predicate = " AND ".join([*literals, *(f"target.{key} = source.{key}" for key in keys)])
             (
                 DeltaTable(str(path))
                 .merge(data, predicate, "source", "target", commit_properties=commit)
@@ -209,11 +226,78 @@ class LocalBackend:
         scored_at: datetime | None = None,
     ) -> int:
         samples = self.read_table(source)
+        return self._score(
+            model_uri,
+            model_version,
+            samples,
+            target=target,
+            metadata=metadata,
+            project=project,
+            scored_at=scored_at,
+        )
+
+    def _score(
+        self,
+        model_uri: str,
+        model_version: str,
+        samples: pd.DataFrame,
+        *,
+        target: str,
+        metadata: Mapping[str, str],
+        project: ProjectSpec,
+        scored_at: datetime | None,
+    ) -> int:
         model = mlflow.pyfunc.load_model(model_uri)
         predicted = model.predict(project.features_of(samples))
         rows = prediction_rows(project, samples, predicted, model_version, scored_at)
-        self.merge_rows(target, rows, project.prediction_keys, metadata)
+        pinned = {column: str(value) for column, value in run_values(rows).items()}
+        self._upsert(target, rows, project.prediction_keys, metadata, pinned)
         return len(rows)
+
+    def score_changed(
+        self,
+        model_uri: str,
+        model_version: str,
+        source: str,
+        target: str,
+        metadata: Mapping[str, str],
+        *,
+        project: ProjectSpec,
+        scored_at: datetime,
+        since: datetime | None,
+    ) -> ScoredBatch:
+        samples = self.read_changed(source, since)
+        if samples.empty:
+            return ScoredBatch(0, None)
+        through = pd.Timestamp(samples[UPDATED_AT_COLUMN].max()).to_pydatetime()
+        scored = self._score(
+            model_uri,
+            model_version,
+            samples,
+            target=target,
+            metadata=metadata,
+            project=project,
+            scored_at=scored_at,
+        )
+        return ScoredBatch(scored, through)
+
+    def read_changed(self, table: str, since: datetime | None) -> pd.DataFrame:
+        """The rows of `table` stamped after `since` (all when None). Files whose `updated_at`
+        statistics end at or before `since` are pruned while the log is replayed, before any is
+        opened (deltalake `file_pruning_predicate`); the rest are filtered exactly."""
+        table_ = self._existing(table)
+        with self._readable(table):
+            require_watermark_column(table, list(table_.schema().to_arrow().names))
+            if since is None:
+                return table_.to_pandas()
+            after = pd.Timestamp(since).tz_convert("UTC")
+            pruned = table_.to_pyarrow_dataset(
+                file_pruning_predicate=f"{UPDATED_AT_COLUMN} > '{after.isoformat()}'"
+            )
+            exact = pa_dataset.field(UPDATED_AT_COLUMN) > pa.scalar(
+                after.to_pydatetime(), pa.timestamp("us", "UTC")
+            )
+            return pruned.to_table(filter=exact).to_pandas()
 
     def delete_before(self, table: str, column: str, before: date, metadata: Mapping[str, str]) -> int:
         path = self.table_path(table)

@@ -1,0 +1,157 @@
+"""The daily jobs as history grows: one batch inference and one monitoring run on day N of a
+synthetic project that adds 100k rows a day, for N = 1, 7 and 30 days of history (issue 30).
+
+The history is written straight into Delta tables, one append a day as the jobs write it: the
+feature table (each day's rows stamped `updated_at` at that day's start, labelled by the champion),
+the predictions of the days before N (scored at 04:00 each day, with the champion's watermark),
+so only day N's run is measured. Rows are the day-N run against the day-1 run of the same job in
+this run of the bench: the goal is at most 1.2x (a daily job costs one day of data). Locally the
+jobs are the steps themselves (deltalake); on Spark see bench/spark_daily.py (`make bench-spark`).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import mlflow
+import pandas as pd
+from deltalake import write_deltalake
+from iris_mlops.data import LABEL_COLUMN
+from iris_mlops.project import PROJECT as IRIS
+from iris_mlops.samples import new_samples
+from mlops_framework.backends.local import LocalBackend
+from mlops_framework.context import TaskContext
+from mlops_framework.incremental import WATERMARK_KEYS, ScoredBatch, watermark_row
+from mlops_framework.params import TaskParameters
+from mlops_framework.project import ProjectSpec
+from mlops_framework.retrain import RetrainRequest, RetrainStart
+from mlops_framework.scoring import prediction_rows
+from mlops_framework.steps.batch_inference import batch_inference
+from mlops_framework.steps.monitor import monitor
+from mlops_framework.vocabulary import UPDATED_AT_COLUMN, Tables
+
+from bench.local_state import local_home, timed, trained_home
+from bench.measurement import Measurement
+
+ROWS_PER_DAY = 100_000
+HISTORY_DAYS = (1, 7, 30)
+FIRST_DAY = datetime(2031, 3, 1, tzinfo=UTC)
+CHAMPION_URI = "models:/main.iris.iris_classifier@champion"
+SCORING_HOUR = timedelta(hours=4)  # job_graph.toml: batch inference 04:00 UTC, monitoring 05:00
+MONITORING_HOUR = timedelta(hours=5)
+
+
+class NoRetrain:
+    def start(self, request: RetrainRequest) -> RetrainStart:
+        return RetrainStart(False, "", "bench: no retrain")
+
+
+@dataclass(frozen=True)
+class DayRows:
+    features: pd.DataFrame  # key, features, label (the champion's), updated_at
+    predictions: pd.DataFrame  # as batch inference writes them
+
+
+def day_rows(project: ProjectSpec, model: Any, day: int, version: str) -> DayRows:
+    """Day `day`'s new flowers (keys of their own), stamped at its start, and their predictions
+    as that day's 04:00 run writes them."""
+    start = FIRST_DAY + timedelta(days=day)
+    samples = new_samples(ROWS_PER_DAY, seed=day, first_key=day * ROWS_PER_DAY)
+    predicted = list(model.predict(project.features_of(samples)))  # the pyfunc model of the champion
+    features = samples.assign(**{LABEL_COLUMN: [str(label) for label in predicted]})
+    features[UPDATED_AT_COLUMN] = pd.Timestamp(start)
+    features = features.astype({UPDATED_AT_COLUMN: "datetime64[us, UTC]"})
+    return DayRows(features, prediction_rows(project, samples, predicted, version, start + SCORING_HOUR))
+
+
+def bench_project(name: str) -> ProjectSpec:
+    """Tables of their own per history size (and for the warm-up)."""
+    return replace(IRIS, tables=Tables.prefixed(f"bench_{name}"))
+
+
+def write_local_history(backend: LocalBackend, project: ProjectSpec, days: int) -> TaskContext:
+    """`days` days of features, and the predictions of all but the last (which the bench runs);
+    the context of the jobs of day `days`."""
+    ctx = TaskContext.create("bench", TaskParameters(), backend, project)
+    model = mlflow.pyfunc.load_model(CHAMPION_URI)
+    version = str(ctx.alias_version("champion").version)  # type: ignore[union-attr]
+    for day in range(days):
+        rows = day_rows(project, model, day, version)
+        write_deltalake(
+            str(backend.table_path(ctx.table(project.tables.features))), rows.features, mode="append"
+        )
+        if day < days - 1:
+            predictions = str(backend.table_path(ctx.table(project.tables.predictions)))
+            write_deltalake(predictions, rows.predictions, mode="append")
+            scored = ScoredBatch(ROWS_PER_DAY, FIRST_DAY + timedelta(days=day))
+            mark = watermark_row(version, scored, FIRST_DAY + timedelta(days=day) + SCORING_HOUR)
+            backend.merge_rows(ctx.table(project.tables.watermarks), mark, WATERMARK_KEYS, {})
+    return ctx
+
+
+def daily_runs(ctx: TaskContext, days: int) -> tuple[float, float]:
+    """Seconds of day `days`'s batch inference, then of its monitoring run; NaN for a run that
+    failed (said on stderr): a job that cannot run at that size is a figure too."""
+    day = FIRST_DAY + timedelta(days=days - 1)
+    return (
+        timed_or_nan(f"batch inference, day {days}", lambda: batch_inference(ctx, now=day + SCORING_HOUR)),
+        timed_or_nan(f"monitoring, day {days}", lambda: monitor(ctx, NoRetrain(), now=day + MONITORING_HOUR)),
+    )
+
+
+def timed_or_nan(what: str, action: Callable[[], object]) -> float:
+    try:
+        return timed(action)
+    except Exception as error:  # noqa: BLE001 - reported, the other sizes still run
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        print(f"{what} failed: {type(error).__name__}: {first[:300]}", file=sys.stderr, flush=True)
+        return float("nan")
+
+
+def ratio_rows(where: str, seconds: dict[int, tuple[float, float]]) -> list[Measurement]:
+    """Day N against day 1, per job."""
+    rows = []
+    for job, index in (("batch inference", 0), ("monitoring", 1)):
+        for days in HISTORY_DAYS[1:]:
+            rows.append(
+                Measurement(
+                    f"{where}: daily {job}, {days} days x {ROWS_PER_DAY:,} rows of history",
+                    seconds[days][index],
+                    "the same job, 1 day of history",
+                    seconds[1][index],
+                )
+            )
+    return rows
+
+
+def measure_each(
+    build: Callable[[ProjectSpec, int], TaskContext], where: str
+) -> dict[int, tuple[float, float]]:
+    """Build each history, then time its day; progress on stderr (the table is the output)."""
+    # One unmeasured day first: the first run of a process (or a JVM) warms caches the others reuse.
+    daily_runs(build(bench_project("warmup"), 1), 1)
+    seconds = {}
+    for days in HISTORY_DAYS:
+        print(f"{where}: writing {days} days x {ROWS_PER_DAY:,} rows", file=sys.stderr, flush=True)
+        ctx = build(bench_project(f"{days}days"), days)
+        seconds[days] = daily_runs(ctx, days)
+        scoring, monitoring = seconds[days]
+        print(
+            f"{where}: day {days}: batch inference {scoring:.2f} s, monitoring {monitoring:.2f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+    return seconds
+
+
+def daily_job_measurements() -> list[Measurement]:
+    with local_home() as home:
+        trained_home()
+        backend = LocalBackend(home)
+        where = "local (deltalake)"
+        seconds = measure_each(lambda project, days: write_local_history(backend, project, days), where)
+    return ratio_rows(where, seconds)
