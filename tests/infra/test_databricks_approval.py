@@ -89,17 +89,18 @@ def test_what_a_person_may_override_is_a_job_parameter_every_task_receives(
         (iris,) = [p for p in committed_settings(env).projects if p.name == "iris"]
         margin = str(iris.margin)
         # A drift alert starts the training job with its summary (mlops_framework.retrain); "{}" otherwise.
+        # A run-now may rescore every row with the current champion (steps/batch_inference.py).
         expected = {
             "training": {"margin": margin, "drift_summary": "{}"},
             "release": {"margin": margin},
+            "batch_inference": {"rescore": "changed"},
         }
-        for job_key in ("training", "release"):
+        for job_key, wanted in expected.items():
             parameters = {p["name"]: p["default"] for p in planned[job_key]["parameters"]}
-            assert parameters == expected[job_key], (env, job_key)
+            assert parameters == wanted, (env, job_key)
             for task in planned[job_key]["tasks"]:
                 named = task["pythonWheelTask"]["namedParameters"]
                 assert not set(parameters) & set(named), (env, task["taskKey"])
-        assert "parameters" not in planned["batch_inference"] or not planned["batch_inference"]["parameters"]
 
 
 def test_the_release_job_has_no_schedule_and_runs_approve_then_deploy(
