@@ -37,7 +37,8 @@ from fault_support import (
 from iris_mlops.data import DEPLOYMENTS_TABLE, FEATURES_TABLE, KEY_COLUMN, PREDICTIONS_TABLE, load_iris_frame
 from iris_mlops.project import PROJECT as IRIS
 from mlops_framework import faults, store
-from mlops_framework.backends.local import LocalBackend, retry_commit_conflicts
+from mlops_framework.backends.local import LocalBackend
+from mlops_framework.backends.local_delta import retry_commit_conflicts
 from mlops_framework.errors import StateError
 from mlops_framework.locks import table_write_lock, training_lock
 from mlops_framework.store import STORE_FILE
@@ -275,7 +276,7 @@ def test_writers_of_one_table_take_turns_and_a_stuck_one_is_named(
 
 
 def test_commit_conflicts_are_retried_a_bounded_number_of_times(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("mlops_framework.backends.local.COMMIT_BACKOFF_SECONDS", 0.0)
+    monkeypatch.setattr("mlops_framework.backends.local_delta.COMMIT_BACKOFF_SECONDS", 0.0)
     calls: list[int] = []
 
     def conflicts_twice() -> int:

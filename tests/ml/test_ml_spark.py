@@ -12,12 +12,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import mlops_framework.backends.databricks as databricks_backend
 import pandas as pd
 import pytest
 from iris_mlops.data import FEATURE_COLUMNS, KEY_COLUMN, load_iris_frame
 from iris_mlops.project import PROJECT as IRIS
 from mlflow import MlflowClient
+from mlops_framework.backends import databricks_scoring
 from mlops_framework.backends.databricks import (
     TABLE_NOT_FOUND,
     DatabricksBackend,
@@ -130,7 +130,7 @@ def test_driver_and_spark_udf_scoring_write_one_schema_append_per_utc_day_and_pr
             CHAMPION_URI, "1", features, target, METADATA, project=IRIS, scored_at=first
         )
         driver_schema = session.spark.table(target).schema
-        monkeypatch.setattr(databricks_backend, "DRIVER_SCORING_MAX_ROWS", 0)  # scale out: spark_udf
+        monkeypatch.setattr(databricks_scoring, "DRIVER_SCORING_MAX_ROWS", 0)  # scale out: spark_udf
         second = first + timedelta(days=1)
         udf = backend.score_table(
             CHAMPION_URI, "1", features, target, METADATA, project=IRIS, scored_at=second

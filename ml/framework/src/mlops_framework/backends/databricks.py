@@ -29,26 +29,14 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from ..backends.databricks_incremental import changed_rows
+from ..backends.databricks_scoring import run_literals, score_spark_frame, scored_frame
 from ..backends.databricks_serving import publish
-from ..backends.databricks_sql import (
-    delete_statement,
-    merge_statement,
-    sql_string,
-    table_properties_statement,
-)
+from ..backends.databricks_sql import delete_statement, merge_statement, table_properties_statement
 from ..backends.databricks_window import rows_or_summary, window_condition
 from ..errors import MissingStateError
 from ..incremental import ScoredBatch
 from ..project import ProjectSpec
-from ..scoring import prediction_rows, scoring_day
-from ..vocabulary import (
-    PREDICTION_COLUMN,
-    SCORED_AT_COLUMN,
-    SCORED_ON_COLUMN,
-    SERVED_ENTITY_NAME,
-    VERSION_COLUMN,
-    ProblemKind,
-)
+from ..vocabulary import SERVED_ENTITY_NAME
 from ..window_stats import Summary, WindowRequest
 
 if TYPE_CHECKING:
@@ -66,16 +54,11 @@ __all__ = [
 _T = TypeVar("_T")
 TRACKING_URI = "databricks"
 REGISTRY_URI = "databricks-uc"
-# Up to this many rows are scored on the driver with pandas: no model shipped to executors through
-# `spark_udf`, no UDF. Iris has 150; larger tables scale out instead.
-DRIVER_SCORING_MAX_ROWS = 100_000
 # The first column of what a Delta MERGE or DELETE returns (Databricks SQL "MERGE INTO" and
 # "DELETE FROM", output).
 AFFECTED_ROWS = "num_affected_rows"
 # pyspark's error condition for a table that is not there (pyspark/errors/error-conditions.json).
 TABLE_NOT_FOUND = "TABLE_OR_VIEW_NOT_FOUND"
-# The UDF's result type: a class label, or a number (mlflow.pyfunc.spark_udf `result_type`).
-SPARK_RESULT_TYPE = {ProblemKind.CLASSIFICATION: "string", ProblemKind.REGRESSION: "double"}
 
 
 def error_condition(error: BaseException) -> str | None:
@@ -93,33 +76,6 @@ def error_condition(error: BaseException) -> str | None:
 
 def user_metadata(metadata: Mapping[str, str]) -> str:
     return ",".join(f"{key}={value}" for key, value in sorted(metadata.items()))
-
-
-def score_spark_frame(
-    spark: SparkSession,
-    project: ProjectSpec,
-    model_uri: str,
-    model_version: str,
-    samples: DataFrame,
-    *,
-    scored_at: datetime,
-) -> DataFrame:
-    """Batch scoring that scales out with the cluster: the pyfunc model as a Spark UDF. The run's
-    time and UTC day are literals from the driver, so they do not depend on the session's time
-    zone (`current_date()` would)."""
-    from pyspark.sql import functions  # noqa: PLC0415 - only a Databricks runtime has pyspark
-
-    result_type = SPARK_RESULT_TYPE[project.kind]
-    predict = mlflow.pyfunc.spark_udf(spark, model_uri, result_type=result_type, env_manager="local")
-    features = project.feature_columns
-    return samples.select(
-        project.key_column,
-        *features,
-        predict(functions.struct(*features)).alias(PREDICTION_COLUMN),
-        functions.lit(str(model_version)).alias(VERSION_COLUMN),
-        functions.lit(scored_at.astimezone(UTC)).alias(SCORED_AT_COLUMN),
-        functions.lit(scoring_day(scored_at)).alias(SCORED_ON_COLUMN),
-    )
 
 
 class DatabricksBackend:
@@ -306,21 +262,9 @@ class DatabricksBackend:
         project: ProjectSpec,
         scored_at: datetime | None,
     ) -> int:
-        spark = self._spark()
         when = scored_at or datetime.now(UTC)
-        if samples.count() <= DRIVER_SCORING_MAX_ROWS:
-            local = samples.toPandas()
-            model = mlflow.pyfunc.load_model(model_uri)
-            predicted = model.predict(project.features_of(local))
-            rows = prediction_rows(project, local, predicted, model_version, when)
-            scored = spark.createDataFrame(rows)
-        else:
-            scored = score_spark_frame(spark, project, model_uri, model_version, samples, scored_at=when)
-        # The run's version and day as literals: the MERGE reads that day's files, not the history.
-        pinned = {
-            VERSION_COLUMN: sql_string(str(model_version)),
-            SCORED_ON_COLUMN: f"DATE'{scoring_day(when)}'",
-        }
+        scored = scored_frame(self._spark(), project, model_uri, model_version, samples, scored_at=when)
+        pinned = run_literals(model_version, when)
         return self._merge(target, scored, project.prediction_keys, metadata, pinned)
 
     def delete_before(self, table: str, column: str, before: date, metadata: Mapping[str, str]) -> int:
