@@ -7,6 +7,7 @@ import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -15,6 +16,7 @@ from fastapi.testclient import TestClient
 from iris_mlops.data import FEATURE_COLUMNS, SERVED_TABLE, load_iris_frame
 from iris_mlops.project import PROJECT as IRIS
 from iris_mlops.samples import new_samples
+from mlflow.pyfunc.scoring_server import infer_and_parse_data
 from mlops_framework.params import TaskParameters
 from mlops_framework.served_log import ServedRequest, ServedRequestLog, unpack
 from mlops_framework.serving import champion_app, invocations_path
@@ -94,6 +96,54 @@ def test_a_record_that_cannot_be_unpacked_or_written_is_logged_never_raised(
     failing.record({"dataframe_records": ROWS.to_dict(orient="records")}, ANSWER, "3", None)
     assert failing.flush() == 0
     assert failing.flush() == 0  # dropped, not retried forever
+
+
+def test_requests_of_one_shape_are_parsed_as_one_and_unpack_as_they_would_one_by_one(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The writer's cost: MLflow's parser once per (columns, version) group, not once per request;
+    the rows, their order, and a bad record dropped alone, exactly as one by one."""
+    split = {"dataframe_split": ROWS.to_dict(orient="split", index=False)}
+    reordered = {
+        "dataframe_split": ROWS[list(reversed(FEATURE_COLUMNS))].to_dict(orient="split", index=False)
+    }
+    one_row = {"dataframe_split": ROWS.iloc[[1]].to_dict(orient="split", index=False)}
+    batch = [
+        ServedRequest(split, ANSWER, "3", None, SERVED_AT, "a"),
+        ServedRequest({"inputs": ROWS.to_dict(orient="records")}, ANSWER, "3", None, SERVED_AT, "b"),
+        ServedRequest(one_row, '{"predictions": ["versicolor"]}', "3", None, SERVED_AT, "c"),
+        ServedRequest(reordered, ANSWER, "3", None, SERVED_AT, "d"),
+        ServedRequest(split, ANSWER, "4", None, SERVED_AT, "e"),
+        ServedRequest(one_row, '{"predictions": []}', "3", None, SERVED_AT, "bad"),  # drops alone
+        ServedRequest(split, ANSWER, "3", None, SERVED_AT, "f"),
+    ]
+    expected = pd.concat([unpack(request, IRIS) for request in batch if request.request_id != "bad"])
+
+    calls: list[object] = []
+
+    def parse(data: object, schema: Any) -> object:
+        calls.append(data)
+        return infer_and_parse_data(data, schema)
+
+    monkeypatch.setattr("mlops_framework.served_log.infer_and_parse_data", parse)
+    written: list[pd.DataFrame] = []
+    log = ServedRequestLog(written.append, IRIS)
+    for request in batch:
+        log.add(request)
+    with caplog.at_level(logging.WARNING, logger="iris_mlops"):
+        assert log.flush() == len(expected)
+    (rows,) = written
+    pd.testing.assert_frame_equal(rows.reset_index(drop=True), expected.reset_index(drop=True))
+    assert "served request bad not recorded: 0 predictions for 1 rows" in caplog.text
+    # (split columns, v3) is a, c, bad, f: one call, refused for "bad", then one by one (4 calls);
+    # (reversed columns, v3), (split columns, v4) and "inputs" (never grouped): one call each.
+    assert len(calls) == 1 + 4 + 1 + 1 + 1
+    # A batch of one shape is one call, however many requests it holds.
+    calls.clear()
+    for request_id in range(500):
+        log.add(ServedRequest(split, ANSWER, "3", None, SERVED_AT, str(request_id)))
+    assert log.flush() == 1500
+    assert len(calls) == 1
 
 
 def test_served_requests_are_in_the_monitoring_window_with_the_batch_rows(trained: Path) -> None:

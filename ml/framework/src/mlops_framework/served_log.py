@@ -57,19 +57,90 @@ class _Unpacked:
     predictions: list[Any]
 
 
-def _unpacked(request: ServedRequest, project: ProjectSpec) -> _Unpacked:
+def _features(payload: Mapping[str, Any], schema: Any, project: ProjectSpec) -> npt.NDArray[np.float64]:
     feature_columns = list(project.feature_columns)
-    data = {key: value for key, value in request.payload.items() if key in SUPPORTED_FORMATS}
-    parsed = infer_and_parse_data(data, request.schema)
+    data = {key: value for key, value in payload.items() if key in SUPPORTED_FORMATS}
+    parsed = infer_and_parse_data(data, schema)
     features = parsed if isinstance(parsed, pd.DataFrame) else pd.DataFrame(parsed)
     if not set(feature_columns) <= set(features.columns):
         if features.shape[1] != len(feature_columns):
             raise ValueError(f"{features.shape[1]} input columns, expected {', '.join(feature_columns)}")
         features.columns = feature_columns  # unnamed rows ("instances" lists), in signature order
+    matrix: npt.NDArray[np.float64] = features.loc[:, feature_columns].to_numpy(dtype="float64")
+    return matrix
+
+
+def _predictions(request: ServedRequest, rows: int) -> list[Any]:
     predictions = json.loads(request.response)["predictions"]
-    if len(predictions) != len(features):
-        raise ValueError(f"{len(predictions)} predictions for {len(features)} rows")
-    return _Unpacked(request, features.loc[:, feature_columns].to_numpy(dtype="float64"), list(predictions))
+    if len(predictions) != rows:
+        raise ValueError(f"{len(predictions)} predictions for {rows} rows")
+    return list(predictions)
+
+
+def _unpacked(request: ServedRequest, project: ProjectSpec) -> _Unpacked:
+    features = _features(request.payload, request.schema, project)
+    return _Unpacked(request, features, _predictions(request, len(features)))
+
+
+def _split_columns(request: ServedRequest) -> tuple[str, ...] | None:
+    """The columns of a `dataframe_split` request without an index: the shape parsed in groups."""
+    if [key for key in request.payload if key in SUPPORTED_FORMATS] != ["dataframe_split"]:
+        return None
+    split = request.payload["dataframe_split"]
+    if not isinstance(split, Mapping) or set(split) != {"columns", "data"}:
+        return None
+    columns, data = split["columns"], split["data"]
+    if not isinstance(columns, list) or not isinstance(data, list):
+        return None
+    if not all(isinstance(column, str) for column in columns):
+        return None
+    return tuple(columns)
+
+
+def _unpacked_together(
+    group: list[ServedRequest], columns: tuple[str, ...], project: ProjectSpec
+) -> list[_Unpacked]:
+    """Requests of one shape and version, parsed by MLflow's parser as one frame, then split again."""
+    counts = [len(request.payload["dataframe_split"]["data"]) for request in group]
+    rows = [row for request in group for row in request.payload["dataframe_split"]["data"]]
+    features = _features(
+        {"dataframe_split": {"columns": list(columns), "data": rows}}, group[0].schema, project
+    )
+    if len(features) != len(rows):
+        raise ValueError(f"{len(features)} rows parsed from {len(rows)}")
+    bounds = np.cumsum([0, *counts]).tolist()
+    return [
+        _Unpacked(request, features[start:end], _predictions(request, end - start))
+        for request, start, end in zip(group, bounds[:-1], bounds[1:], strict=True)
+    ]
+
+
+def unpacked_all(pending: list[ServedRequest], project: ProjectSpec) -> list[_Unpacked]:
+    """Every request that can be unpacked, in the order served.
+
+    MLflow's parser costs about 0.7 ms of CPU per call (measured: 1.45 s for 2,150 one-row
+    requests), so requests of the same `dataframe_split` columns and model version are parsed as
+    one frame. A group that fails is unpacked request by request, so a bad record drops alone.
+    """
+    groups: dict[tuple[tuple[str, ...], str], list[int]] = {}
+    alone: list[int] = []
+    for index, served in enumerate(pending):
+        columns = _split_columns(served)
+        (alone if columns is None else groups.setdefault((columns, served.model_version), [])).append(index)
+    parts: dict[int, _Unpacked] = {}
+    for (columns, _), indexes in groups.items():
+        try:
+            parts.update(
+                zip(indexes, _unpacked_together([pending[i] for i in indexes], columns, project), strict=True)
+            )
+        except Exception:  # noqa: BLE001 - one by one below, so that only a bad record is dropped
+            alone += indexes
+    for index in alone:
+        try:
+            parts[index] = _unpacked(pending[index], project)
+        except Exception as error:  # noqa: BLE001 - a bad record is dropped, serving goes on
+            _logger.warning("served request %s not recorded: %s", pending[index].request_id, error)
+    return [parts[index] for index in sorted(parts)]
 
 
 def _rows(parts: list[_Unpacked], project: ProjectSpec) -> pd.DataFrame:
@@ -119,12 +190,7 @@ class ServedRequestLog:
     def flush(self) -> int:
         """Unpack and write what is pending; the number of rows written."""
         pending, self._pending = self._pending, []
-        parts = []
-        for served in pending:
-            try:
-                parts.append(_unpacked(served, self.project))
-            except Exception as error:  # noqa: BLE001 - a bad record is dropped, serving goes on
-                _logger.warning("served request %s not recorded: %s", served.request_id, error)
+        parts = unpacked_all(pending, self.project)
         if not parts:
             return 0
         rows = _rows(parts, self.project)
