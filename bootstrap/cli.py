@@ -144,9 +144,9 @@ def run_bootstrap(
         console.print("\n".join(still), markup=False, highlight=False, soft_wrap=True)
     if code == 0:
         console.print(
-            "\nNext, per environment: its `pulumi login` and `pulumi stack init` lines above; commit "
-            "the stack files and push: CI's deploy creates each environment with the deployer the "
-            'bootstrap created (docs/bootstrap.md, "The deployers").',
+            "\nNext: commit the stack files, the bootstrap stack file and .github, and push. CI's "
+            "deploy creates each environment's stack (its own state container, its Key Vault key) and "
+            'the environment, as the deployer the bootstrap created (docs/bootstrap.md, "First deploy").',
             markup=False,
             highlight=False,
             soft_wrap=True,

@@ -7,9 +7,10 @@ BootstrapOutputs``, from the output ``environments.<env>``) into its ``Pulumi.<e
 keeping comments and order; writes ``.github/CODEOWNERS`` for the code-owner team (bootstrap/
 codeowners.py); names this repository in the workflows' calls of main's reusable workflows
 (``uses: <owner>/<repo>/.github/workflows/<file>@main``: GitHub allows no expression there); and
-prints the diffs and each environment's ``pulumi login`` and ``pulumi stack init`` lines (its own
-state container and secrets-provider key). An output the interface needs but the bootstrap stack
-did not export is an error naming the key; nothing is written then.
+names each environment's Key Vault key as the stack file's ``secretsprovider`` (CI's first deploy
+creates the stack with it, in the environment's own state container); and prints the diffs. An
+output the interface needs but the bootstrap stack did not export is an error naming the key;
+nothing is written then.
 """
 
 from __future__ import annotations
@@ -111,6 +112,7 @@ def plan_handoff(outputs: Mapping[str, Any], root: Path = ROOT) -> list[Handoff]
             config.yaml_set_comment_before_after_key(SECTION, before=SECTION_COMMENT, indent=2)
         for key, value in values.items():
             section[key] = value
+        _name_secrets_provider(document, path, secrets_provider(outputs, environment))
         buffer = StringIO()
         yaml.dump(document, buffer)
         handoffs.append(Handoff(path, before, buffer.getvalue()))
@@ -131,17 +133,32 @@ def plan_handoff(outputs: Mapping[str, Any], root: Path = ROOT) -> list[Handoff]
     return handoffs
 
 
-def stack_init_lines(outputs: Mapping[str, Any]) -> list[str]:
-    """Per environment: ``pulumi login`` to its own container, ``pulumi stack init`` with its key."""
-    providers = outputs.get("secretsProviders") or {}
-    environments = outputs.get("environments") or {}
-    lines = []
-    for env in Environment:
-        if isinstance(environments, Mapping) and isinstance(environments.get(env), Mapping):
-            lines.append(f"pulumi login '{environments[env].get('backendUrl')}'   # {env}")
-        if isinstance(providers, Mapping) and env in providers:
-            lines.append(f"pulumi stack init {env} --secrets-provider '{providers[env]}'")
-    return lines
+def secrets_provider(outputs: Mapping[str, Any], environment: str) -> str:
+    """The environment's Key Vault key as a secrets-provider URL (output ``secretsProviders``)."""
+    providers = outputs.get("secretsProviders")
+    url = providers.get(environment) if isinstance(providers, Mapping) else None
+    if not isinstance(url, str) or not url.startswith("azurekeyvault://"):
+        raise HandoffError(
+            f"the bootstrap stack has no output 'secretsProviders.{environment}' (azurekeyvault://...): "
+            "run `make bootstrap` first"
+        )
+    return url
+
+
+def _name_secrets_provider(document: CommentedMap, path: Path, url: str) -> None:
+    """``secretsprovider:`` at the top of the stack file, as ``pulumi stack init --secrets-provider``
+    writes it: CI's first deploy creates the stack with it and every run encrypts with that key
+    (stacks/secrets_provider.py). A file naming another provider keeps it: its ``encryptedkey`` and
+    state were written with that one, so the handoff stops rather than orphan them."""
+    current = document.get("secretsprovider")
+    if current in (None, ""):
+        document.insert(0, "secretsprovider", url)
+    elif current != url:
+        raise HandoffError(
+            f"{path.name} names secretsprovider {current!r}, not the bootstrap's key {url!r}: move the "
+            f"stack to it first (`pulumi stack change-secrets-provider -s {path.stem.split('.', 1)[1]} "
+            f"'{url}'`), then run make bootstrap again"
+        )
 
 
 def main(argv: list[str] | None = None, root: Path = ROOT, stdin: Any = None) -> int:
@@ -162,8 +179,6 @@ def main(argv: list[str] | None = None, root: Path = ROOT, stdin: Any = None) ->
             console.print(handoff.diff(), markup=False, highlight=False, soft_wrap=True)
             if not args.dry_run:
                 handoff.path.write_text(handoff.after, encoding="utf-8")
-    for line in stack_init_lines(outputs):
-        console.print(line, markup=False, highlight=False, soft_wrap=True)
     return 0
 
 

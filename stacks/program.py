@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import pulumi
 
 from infra.databricks import DatabricksWorkloads
+from infra.databricks_provider import auth_type_for
 from infra.monitoring import DriftAlert
 from infra.platform import Platform
 from infra.preview_access import PreviewAccess, PreviewAccessArgs
@@ -42,12 +44,15 @@ def build_platform(loaded: LoadedStack) -> DeployedEnvironment:
     settings = loaded.settings
     wheels = checked_wheels(settings)
     checked_subscription(settings)
+    auth_type = auth_type_for(os.environ)  # a login the provider cannot take stops here
     platform = Platform("platform", platform_args(settings, loaded.secrets))
     children = pulumi.ResourceOptions(parent=platform)
     # What the last `pulumi up` created exists whoever looks (infra/last_deploy.py).
     deployed = deployed_objects(project.name for project in settings.projects)
     databricks = DatabricksWorkloads(
-        "databricks", databricks_args(settings, platform, wheels, deployed=deployed), children
+        "databricks",
+        databricks_args(settings, platform, wheels, auth_type=auth_type, deployed=deployed),
+        children,
     )
     # Beside the platform's failed-job alert, once the training job and the job principal exist.
     drift_alert = drift_alert_args(settings, platform, databricks)

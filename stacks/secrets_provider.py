@@ -1,10 +1,11 @@
 """Refuse a stack whose stack file names no Key Vault secrets provider, before ``pulumi`` runs.
 
-    python -m stacks.secrets_provider dev      exits 0, or 2 with the reason
+    python -m stacks.secrets_provider dev      prints secrets-provider=<url> (a GitHub step output),
+                                               or exits 2 with the reason
 
-``pulumi stack init <env> --secrets-provider azurekeyvault://...`` writes ``secretsprovider:`` and
-``encryptedkey:`` into ``Pulumi.<env>.yaml``, and CI only has what is committed. Without them the
-CLI does not fall back to the secrets manager recorded in the state (that fallback is off unless
+``make bootstrap``'s handoff writes ``secretsprovider: azurekeyvault://...`` into each
+``Pulumi.<env>.yaml``, and CI only has what is committed. Without it the CLI does not fall back to
+the secrets manager recorded in the state (that fallback is off unless
 PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER is set: pulumi/pulumi ``pkg/cmd/pulumi/stack/secrets.go``,
 ``GetSecretsManager``; ``sdk/go/common/env/env.go``): it makes a new passphrase manager
 (``pkg/backend/diy/stack.go``, ``DefaultSecretManager``), which takes PULUMI_CONFIG_PASSPHRASE
@@ -12,6 +13,15 @@ even when it is set to the empty string (``pkg/secrets/passphrase/manager.go`` r
 ``os.LookupEnv``), and an update then writes the state encrypted with that passphrase. Every
 stack CI previews or deploys uses its bootstrap key (docs/security.md), so the workflows run this
 first and export no passphrase at all.
+
+``encryptedkey`` (the stack's data key, wrapped by the Key Vault key) is not needed in the
+committed file. With the provider named and no key, the CLI wraps a new data key with the Key
+Vault key (``pkg/secrets/cloud/manager.go``, ``NewCloudSecretsManager``: "if there is no key ...
+generate the new key") and writes it into the runner's copy of the file (``SecretsManagerMustSave``,
+``pkg/cmd/pulumi/config/io.go``, ``getAndSaveSecretsManager``); the state records the manager it
+was written with and is read back with that one (``NewCloudSecretsManagerFromState``), so every run
+reads the last run's state whatever key it wrapped. A file committed with a key (a person's
+``pulumi stack init``, or ``pulumi config set --secret``) keeps it.
 """
 
 from __future__ import annotations
@@ -38,15 +48,13 @@ def check_secrets_provider(stack: str, root: Path = ROOT) -> str:
     stack_file = root / f"Pulumi.{stack}.yaml"
     document = yaml.safe_load(stack_file.read_text(encoding="utf-8")) or {}
     provider = str(document.get("secretsprovider") or "")
-    missing = [key for key in ("secretsprovider", "encryptedkey") if not document.get(key)]
-    if provider.startswith(KEY_VAULT) and not missing:
+    if provider.startswith(KEY_VAULT):
         return provider
     raise SecretsProviderError(
         f"{stack_file.name} names no Key Vault secrets provider "
-        f"(secretsprovider: {provider or '(missing)'}; missing: {', '.join(missing) or 'none'}): "
-        "without it the CLI encrypts this stack with a passphrase instead of its key. Commit the file "
-        f"as `pulumi stack init {stack} --secrets-provider 'azurekeyvault://<vault>.vault.azure.net/"
-        f"keys/stack-{stack}'` wrote it (make bootstrap prints the line; docs/ci.md, first deploy)"
+        f"(secretsprovider: {provider or '(missing)'}): without it the CLI encrypts this stack with a "
+        "passphrase instead of its key. Commit the file as `make bootstrap` wrote it (secretsprovider: "
+        f"'azurekeyvault://<vault>.vault.azure.net/keys/stack-{stack}'; docs/bootstrap.md)"
     )
 
 
@@ -61,7 +69,7 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
     except SecretsProviderError as error:
         sys.stderr.write(f"error: {error}\n")
         return EXIT_BAD_CONFIG
-    sys.stdout.write(f"{args.stack}: secrets provider {provider}\n")
+    sys.stdout.write(f"secrets-provider={provider}\n")
     return 0
 
 

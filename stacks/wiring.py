@@ -19,7 +19,7 @@ from infra.access import access_levels
 from infra.base import StrInput
 from infra.databricks import DatabricksWorkloads
 from infra.databricks_args import PARAMETERS, DatabricksWorkloadsArgs, ProblemType, ProjectArgs
-from infra.databricks_provider import DatabricksAuthType, auth_type_for
+from infra.databricks_provider import DatabricksAuthType
 from infra.jobs import DriftThresholds, JobCluster, check_parameters
 from infra.last_deploy import DeployedObjects
 from infra.monitoring import DriftAlertArgs
@@ -197,10 +197,10 @@ def databricks_args(
     wheels: Mapping[str, Path],
     environ: Mapping[str, str] = os.environ,
     *,
+    auth_type: DatabricksAuthType,
     deployed: Mapping[str, DeployedObjects],
 ) -> DatabricksWorkloadsArgs:
     db, model, env = settings.databricks, settings.model, settings.environment
-    auth_type = auth_type_for(environ)
     oidc = auth_type is DatabricksAuthType.GITHUB_OIDC_AZURE
     # In CI the job's own identity exchanges the token: the deployer in deploy jobs, the read-only
     # preview identity in PR previews (ARM_CLIENT_ID names whichever the job logged in as).

@@ -39,6 +39,10 @@ def _backend(env: str) -> str:
     return f"azblob://pulumi-state-{env}?storage_account=st"
 
 
+def _key(env: str) -> str:
+    return f"azurekeyvault://kv.vault.azure.net/keys/stack-{env}"
+
+
 def _outputs(**overrides: Any) -> dict[str, Any]:
     """The bootstrap's outputs; an override replaces one interface key in every environment."""
     per_environment = {
@@ -56,7 +60,7 @@ def _outputs(**overrides: Any) -> dict[str, Any]:
         "environments": {
             env: {k: v for k, v in values.items() if v is not None} for env, values in per_environment.items()
         },
-        "secretsProviders": {"dev": "azurekeyvault://kv.vault.azure.net/keys/stack-dev"},
+        "secretsProviders": {env.value: _key(env) for env in Environment},
         "codeOwners": "@contoso/platform-owners",
         "githubRepository": "contoso/mlops-platform",
     }
@@ -76,6 +80,7 @@ def test_the_bootstrap_plan_exports_what_the_handoff_needs(bootstrap_run: Offlin
         values = handoff.interface_values(exports, env).model_dump(by_alias=True)
         assert values == {key: exports["environments"][env][key] for key in interface_keys()}
         assert f"pulumi-state-{env}?" in values["backendUrl"]
+        assert handoff.secrets_provider(exports, env).endswith(f".vault.azure.net/keys/stack-{env}")
     previews = {env: exports["environments"][env]["previewPrincipalId"] for env in Environment}
     assert previews["sandbox"] == previews["dev"] != previews["uat"] == previews["prod"]
 
@@ -99,10 +104,13 @@ def test_handoff_writes_the_interface_into_every_environment_keeping_comments(
     assert all(line in after.splitlines() for line in comments)
     out = capsys.readouterr().out
     assert f"+    previewPrincipalId: {PREVIEW_PRINCIPAL}" in out
-    assert (
-        "pulumi stack init dev --secrets-provider 'azurekeyvault://kv.vault.azure.net/keys/stack-dev'" in out
-    )
-    assert f"pulumi login '{_backend('dev')}'" in out
+    # Each stack file names its own key, as `pulumi stack init --secrets-provider` would: CI's first
+    # deploy creates the stack with it; nothing is left for a person to type.
+    for env in Environment:
+        document = yaml.safe_load((root / f"Pulumi.{env}.yaml").read_text(encoding="utf-8"))
+        assert document["secretsprovider"] == _key(env)
+    assert f"+secretsprovider: {_key('dev')}" in out
+    assert "pulumi stack init" not in out
     assert "/policy/ @contoso/platform-owners" in (root / CODEOWNERS).read_text(encoding="utf-8")
     # Calls of main's reusable workflows name this repository: GitHub allows no expression there.
     deploy = (root / ".github" / "workflows" / "deploy.yml").read_text(encoding="utf-8")
@@ -118,6 +126,7 @@ def test_handoff_creates_the_section_with_its_comment_where_it_is_missing(tmp_pa
         (tmp_path / f"Pulumi.{env}.yaml").write_text("config:\n  azure-native:location: westeurope\n")
     [sandbox, *_, codeowners] = handoff.plan_handoff(_outputs(), tmp_path)  # no workflows here
     assert sandbox.after == (
+        f"secretsprovider: {_key('sandbox')}\n"
         "config:\n"
         "  azure-native:location: westeurope\n"
         f"  # {handoff.SECTION_COMMENT}\n"
@@ -234,3 +243,18 @@ def test_the_committed_codeowners_and_workflow_calls_are_what_the_example_bootst
     ]
     assert untouched, "the handoff writes CODEOWNERS and the workflows"
     assert [h.path.name for h in untouched if h.after != h.before] == []
+
+
+def test_a_stack_file_naming_another_key_stops_the_handoff_before_anything_is_written(root: Path) -> None:
+    """Its encryptedkey and state were written with that provider: the handoff does not swap it."""
+    path = root / "Pulumi.uat.yaml"
+    path.write_text("secretsprovider: passphrase\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+    before = {p.name: p.read_text(encoding="utf-8") for p in root.glob("Pulumi.*.yaml")}
+    assert handoff.main([], root=root, stdin=StringIO(json.dumps(_outputs()))) == handoff.EXIT_MISSING_OUTPUT
+    assert {p.name: p.read_text(encoding="utf-8") for p in root.glob("Pulumi.*.yaml")} == before
+
+
+def test_without_the_keys_output_the_handoff_names_it(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    outputs = {k: v for k, v in _outputs().items() if k != "secretsProviders"}
+    assert handoff.main([], root=root, stdin=StringIO(json.dumps(outputs))) == handoff.EXIT_MISSING_OUTPUT
+    assert "'secretsProviders.sandbox'" in capsys.readouterr().err

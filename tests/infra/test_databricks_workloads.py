@@ -98,12 +98,27 @@ def test_provider_is_built_from_the_workspace_outputs_with_explicit_auth(
             {"GITHUB_ACTIONS": "true", "ACTIONS_ID_TOKEN_REQUEST_URL": "https://x"},
             DatabricksAuthType.GITHUB_OIDC_AZURE,
         ),
+        # The deploy job declares its login (pulumi-up.yml): az, logged in as the deployer.
+        (
+            {
+                "GITHUB_ACTIONS": "true",
+                "ACTIONS_ID_TOKEN_REQUEST_URL": "https://x",
+                "DATABRICKS_AUTH_TYPE": "azure-cli",
+            },
+            DatabricksAuthType.AZURE_CLI,
+        ),
+        ({"DATABRICKS_AUTH_TYPE": "github-oidc-azure"}, DatabricksAuthType.GITHUB_OIDC_AZURE),
     ],
 )
 def test_auth_type_is_oidc_only_inside_github_actions_with_an_id_token(
     environ: dict[str, str], expected: DatabricksAuthType
 ) -> None:
     assert auth_type_for(environ) is expected
+
+
+def test_a_declared_auth_type_the_provider_does_not_take_is_refused_naming_the_allowed_ones() -> None:
+    with pytest.raises(ValueError, match=r"DATABRICKS_AUTH_TYPE='pat'.*azure-cli, github-oidc-azure"):
+        auth_type_for({"DATABRICKS_AUTH_TYPE": "pat"})
 
 
 # --- Unity Catalog and grants (docs/traps.md: authoritative-grants) -----------------------------------------

@@ -4,11 +4,14 @@ The rehearsal puts it on ``PATH`` in place of the CLI that ``pulumi/actions`` dr
 before any program runs, what the real CLI would need and fails with the CLI's own complaint:
 
 - ``login <url>``: a backend URL (pulumi/actions src/login.ts runs ``pulumi login <cloud-url>``)
-  the logged-in identity (ARM_CLIENT_ID) may read: Azure's data plane, as the bootstrap granted it
-  (REHEARSAL_STATE_ACCESS, client id -> containers). The URL is remembered as the CLI remembers it
-  (~/.pulumi/credentials.json; here a file in the project), and a later ``preview``/``up`` of a
-  stack whose state is elsewhere finds no such stack: each environment's state has its own
-  container, the stack file's ``bootstrap.backendUrl``.
+  the logged-in identity (the runner's ``az`` login, az_standin.py) may read: Azure's data plane,
+  as the bootstrap granted it (REHEARSAL_STATE_ACCESS, client id -> containers). The URL is
+  remembered as the CLI remembers it (~/.pulumi/credentials.json; here a file in the project), and
+  a later ``preview``/``up`` of a stack whose state is elsewhere finds no such stack: each
+  environment's state has its own container, the stack file's ``bootstrap.backendUrl``.
+- ``stack select <stack> [--create --secrets-provider <url>]``, ``stack export``, and an ``up``
+  of a stack the backend does not hold; the Databricks provider's sign-in to the stack's workspace
+  during ``up`` (standin_state.py).
 - The program's virtualenv and its toolchain's package listing. With ``toolchain: pip`` the Python
   language host runs the program with ``<virtualenv>/bin/python`` and discovers its plugins with
   ``<virtualenv>/bin/python -m pip list --format json`` (pulumi/pulumi sdk/python/toolchain/pip.go,
@@ -60,6 +63,7 @@ SIGNALS: list[int] = []  # the SIGINT/SIGTERM received since the CLI started
 signal.signal(signal.SIGINT, lambda number, _frame: SIGNALS.append(number))
 signal.signal(signal.SIGTERM, lambda number, _frame: SIGNALS.append(number))
 
+import standin_state  # noqa: E402
 import yaml  # noqa: E402 - after the handlers: importing is the slow part of start-up
 from plan_server import SERVER_VARIABLE, run_warm  # noqa: E402
 
@@ -96,8 +100,14 @@ print(f"program: {sum(r.custom for r in run.resources)} resources planned for {s
       f"policy pack: {len(blocking)} mandatory violation(s)")
 for violation in blocking:
     print(f"  {violation}")
+import json
+logins = [p.plain_inputs() for p in run.of_type("pulumi:providers:databricks")]
+print("databricks logins: " + json.dumps([
+    {"authType": i.get("authType"), "azureClientId": i.get("azureClientId"),
+     "workspaceResourceId": bool(i.get("azureWorkspaceResourceId"))} for i in logins]))
 sys.exit(1 if blocking else 0)
 """
+LOGINS = "databricks logins: "
 
 
 class CliError(Exception):
@@ -207,23 +217,27 @@ def refresh_text(project: Path, flag: str | None) -> str:
     return "on (Pulumi.yaml refresh: always)" if options.get("refresh") == "always" else "off"
 
 
+def check_passphrase(stack: str) -> None:
+    """A passphrase secrets manager needs PULUMI_CONFIG_PASSPHRASE[_FILE]; the stand-in refuses the
+    empty one the real CLI silently accepts."""
+    if "PULUMI_CONFIG_PASSPHRASE" not in os.environ and not os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE"):
+        raise CliError(
+            "passphrase must be set with PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE "
+            "environment variables"
+        )
+    if not os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE") and not os.environ["PULUMI_CONFIG_PASSPHRASE"]:
+        raise CliError(
+            f"Pulumi.{stack}.yaml names no secrets provider and PULUMI_CONFIG_PASSPHRASE is empty: "
+            "the real CLI takes the empty string as the passphrase and encrypts the stack with it"
+        )
+
+
 def check_environment(project: Path, stack: str) -> None:
     needed = list(CREDENTIALS)
     stack_file = yaml.safe_load((project / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8")) or {}
     provider = str(stack_file.get("secretsprovider") or "passphrase")
     if provider == "passphrase":
-        if "PULUMI_CONFIG_PASSPHRASE" not in os.environ and not os.environ.get(
-            "PULUMI_CONFIG_PASSPHRASE_FILE"
-        ):
-            raise CliError(
-                "passphrase must be set with PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE "
-                "environment variables"
-            )
-        if not os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE") and not os.environ["PULUMI_CONFIG_PASSPHRASE"]:
-            raise CliError(
-                f"Pulumi.{stack}.yaml names no secrets provider and PULUMI_CONFIG_PASSPHRASE is empty: "
-                "the real CLI takes the empty string as the passphrase and encrypts the stack with it"
-            )
+        check_passphrase(stack)
     empty = [name for name in needed if not os.environ.get(name)]
     if empty:
         raise CliError(f"empty in the environment of `pulumi`: {', '.join(empty)}")
@@ -237,7 +251,12 @@ def check_state_access(url: str) -> None:
     if access is None:
         return
     container = re.sub(r"^azblob://([^?]+)\?.*$", r"\1", url)
-    client = os.environ.get("ARM_CLIENT_ID", "")
+    # gocloud.dev's azureblob reads no ARM_* variable: DefaultAzureCredential, i.e. the runner's `az`
+    # login (blob/azureblob/azureblob.go, newCredInfoFromEnv); ARM_CLIENT_ID for direct calls.
+    login = Path(os.environ.get("AZURE_CONFIG_DIR", "/nonexistent")) / "standin-login.json"
+    client = (
+        json.loads(login.read_text())["clientId"] if login.is_file() else os.environ.get("ARM_CLIENT_ID", "")
+    )
     if container not in json.loads(access).get(client, []):
         raise CliError(f"Azure refuses {client} the state container {container}: no blob data role there")
 
@@ -253,6 +272,14 @@ def check_backend(project: Path, stack: str) -> None:
     if backend != own:
         raise CliError(f"no stack named '{stack}' found in {backend} (its state is in {own})")
     say(f"logged in to the stack's own state: {backend}")
+
+
+def check_stack_exists(project: Path, stack: str) -> None:
+    """An update needs its stack in the backend (previews are rehearsed against deployed stacks)."""
+    try:
+        standin_state.require_stack(Path(os.environ["REHEARSAL_BACKEND"]), project, stack)
+    except standin_state.StateError as error:
+        raise CliError(str(error)) from None
 
 
 def lock_dir(project: Path, stack: str) -> Path:
@@ -317,8 +344,15 @@ def run(args: argparse.Namespace, rest: list[str]) -> None:
             lock.unlink()
         say(f"the currently running update for '{args.stack}' has been canceled")
         return
+    if args.command == "stack":
+        stack_command(project, args, rest)
+        return
     if args.command not in ("preview", "up"):
         raise CliError(f"`pulumi {args.command}` is not modelled")
+    preview_or_up(project, args)
+
+
+def preview_or_up(project: Path, args: argparse.Namespace) -> None:
     # Cheap checks first, then the ones that start interpreters.
     python = program_virtualenv(project)
     packs = {project / pack: policy_pack_python(project / pack) for pack in args.policy_pack}
@@ -330,6 +364,8 @@ def run(args: argparse.Namespace, rest: list[str]) -> None:
         )
     check_environment(project, args.stack)
     check_backend(project, args.stack)
+    if args.command == "up":
+        check_stack_exists(project, args.stack)
     say(f"refresh: {refresh_text(project, args.refresh)}")
     list_packages(python)
     for pack, pack_python in packs.items():
@@ -342,12 +378,50 @@ def run(args: argparse.Namespace, rest: list[str]) -> None:
     code, output = run_program(python, project, args.stack)
     for line in output.strip().splitlines():
         say(line)
+    reason = f"program exit code {code}"
+    if code == 0 and lock is not None:
+        code, reason = sign_in_to_the_workspace(args.stack, output)
     if code != 0:
         if lock is not None:
             lock.unlink()
-        raise CliError(f"`pulumi {args.command} --stack {args.stack}` failed (program exit code {code})")
+        raise CliError(f"`pulumi {args.command} --stack {args.stack}` failed ({reason})")
     if lock is not None:
         apply_update(lock)
+
+
+def sign_in_to_the_workspace(stack: str, output: str) -> tuple[int, str]:
+    """The update's first Databricks request, as the program's provider makes it (standin_state.py);
+    only in a rehearsed job (the lock tests' own calls say nothing about who may sign in)."""
+    if os.environ.get("REHEARSAL_STATE_ACCESS") is None:
+        return 0, ""
+    (line,) = [line for line in output.splitlines() if line.startswith(LOGINS)]
+    logins = json.loads(line.removeprefix(LOGINS))
+    try:
+        said = standin_state.sign_in(
+            Path(os.environ["REHEARSAL_BACKEND"]), stack, logins, Path(os.environ["AZURE_CONFIG_DIR"])
+        )
+    except standin_state.StateError as error:
+        return 1, f"Databricks: {error}"
+    say(f"Databricks provider signs in to the {stack} workspace as {said}")
+    return 0, ""
+
+
+def stack_command(project: Path, args: argparse.Namespace, rest: list[str]) -> None:
+    """``stack select <stack> [--create --secrets-provider <url>]`` and ``stack export --stack <stack>``."""
+    backend = Path(os.environ["REHEARSAL_BACKEND"])
+    try:
+        if rest[:1] == ["select"] and len(rest[1:]) == 1:  # `select <stack>`
+            check_backend(project, rest[1])
+            provider = args.secrets_provider or "default"
+            if args.create and provider in ("default", "passphrase"):
+                check_passphrase(rest[1])  # the DIY backend's default manager (DefaultSecretManager)
+            say(standin_state.select(backend, project, rest[1], create=args.create, provider=provider))
+        elif rest == ["export"] and args.stack:
+            sys.stdout.write(json.dumps(standin_state.require_stack(backend, project, args.stack)) + "\n")
+        else:
+            raise CliError(f"`pulumi stack {' '.join(rest)}` is not modelled")
+    except standin_state.StateError as error:
+        raise CliError(str(error)) from None
 
 
 def run_program(python: Path, project: Path, stack: str) -> tuple[int, str]:
@@ -373,14 +447,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack")
     parser.add_argument("--policy-pack", action="append", default=[])
     parser.add_argument("--refresh", nargs="?", const="true")
+    parser.add_argument("--create", action="store_true")
+    parser.add_argument("--secrets-provider")
     for flag in ("--diff", "--yes", "--skip-preview"):
         parser.add_argument(flag, action="store_true")
     args, rest = parser.parse_known_args(argv)
-    say(" ".join(["pulumi", *(argv if argv is not None else sys.argv[1:])]))
+    called = " ".join(["pulumi", *(argv if argv is not None else sys.argv[1:])])
+    # `stack export` prints the state alone on stdout: it is piped into the deployer-move guard.
+    (sys.stderr if rest == ["export"] else sys.stdout).write(f"pulumi (stand-in): {called}\n")
     try:
         run(args, rest)
     except CliError as error:
-        sys.stdout.write(f"error: {error}\n")
+        (sys.stderr if rest == ["export"] else sys.stdout).write(f"error: {error}\n")
         return 1
     return 0
 

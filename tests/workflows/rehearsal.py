@@ -12,7 +12,8 @@
   and ``job_workflow_ref``, the repository's subject template) must be one a federated credential
   of the plans trusts, or azure/login fails as Azure refuses the exchange.
 - Third-party actions count as done: checkout (the clone is the workspace), setup-python (this
-  interpreter), setup-uv (uv on ``PATH``), azure/login (its three ids must be non-empty).
+  interpreter), setup-uv (uv on ``PATH``), azure/login (its three ids must be non-empty; the
+  runner's ``az``, az_standin.py, is then logged in as its client id).
 - ``pulumi/actions`` becomes the CLI calls it makes, ``pulumi login <cloud-url>`` (src/login.ts)
   and ``pulumi preview|up --stack ... [--diff] [--refresh] --policy-pack ...`` (its Automation API
   call), against the stand-in ``pulumi`` of pulumi_standin.py.
@@ -33,6 +34,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -287,10 +289,22 @@ class Runner:
                 "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "t",
             }
         self.env |= {k: _text(v) for k, v in self.render(job.get("env") or {}, context).items()}
+        self.env |= self._azure_cli()
         steps = self._expand(job["steps"])
         self._check_secrets_and_variables(steps, context)
         for index, step in enumerate(steps):
             self._run_step(index, step, context)
+
+    def _azure_cli(self) -> dict[str, str]:
+        """The runner's preinstalled ``az`` (az_standin.py), with its own profile directory."""
+        tools, profile = self.clone.parent / "runner-bin", self.clone.parent / "azure-profile"
+        tools.mkdir(exist_ok=True)
+        profile.mkdir(exist_ok=True)
+        standin = Path(__file__).with_name("az_standin.py")
+        wrapper = tools / "az"
+        wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{standin}" "$@"\n', encoding="utf-8")
+        wrapper.chmod(0o755)
+        return {"PATH": f"{tools}{os.pathsep}{self.env['PATH']}", "AZURE_CONFIG_DIR": str(profile)}
 
     def _check_secrets_and_variables(self, steps: list[dict[str, Any]], context: Context) -> None:
         """Every ``secrets.X`` and ``vars.X`` the steps read, resolved before the first step runs.
@@ -344,6 +358,8 @@ class Runner:
                 )
             self.transcript.append(f"  - Azure accepts the token's subject {subject}")
             self.login_subscription = str(inputs["subscription-id"])
+            login = {"clientId": str(inputs["client-id"]), "subscriptionId": self.login_subscription}
+            (Path(self.env["AZURE_CONFIG_DIR"]) / "standin-login.json").write_text(json.dumps(login))
         elif action == "pulumi/actions" and "command" not in inputs:
             # Install only (pulumi/actions src/main.ts, installOnly): later steps call `pulumi`.
             self.env["PATH"] = f"{self.stand_in}{os.pathsep}{self.env['PATH']}"

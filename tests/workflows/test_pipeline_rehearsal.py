@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -127,14 +128,18 @@ def rehearse(  # noqa: PLR0917 - the rehearsal's one entry point, called by keyw
     mutate: Callable[[Path], None] | None = None,
     plan_server: str | None = None,
     off_main: Callable[[Path], None] | None = None,
+    *,
+    initialised: bool = True,
 ) -> list[str]:
     """Clone as main, reintroduce a defect if asked, then run ``job`` as a runner would.
 
     ``off_main`` makes the checked-out commit one that is not on main (a release branch or tag a
-    release manager pointed elsewhere), after this change to it.
+    release manager pointed elsewhere), after this change to it. ``initialised``: the stack files
+    name their Key Vault keys as an organisation's committed files do (else only what ``mutate``
+    writes, as the bootstrap's handoff does).
     """
     clone = fresh_clone(ROOT, tmp_path / "clone")
-    for stack in Stack:
+    for stack in Stack if initialised else ():
         _edit_yaml(clone / f"Pulumi.{stack.value}.yaml", _stack_initialised(stack.value))
     if mutate is not None:
         mutate(clone)
@@ -242,8 +247,9 @@ def _empty_passphrase(clone: Path) -> None:
     def edit(document: Any) -> None:
         steps = document["jobs"]["up"]["steps"]
         steps[:] = [step for step in steps if step.get("name") != "Secrets provider of the stack"]
-        (up,) = [step for step in steps if step.get("name") == "pulumi up"]
-        up["env"]["PULUMI_CONFIG_PASSPHRASE"] = ""
+        for step in steps:
+            if step.get("name") in ("The stack in its state", "pulumi up"):
+                step["env"]["PULUMI_CONFIG_PASSPHRASE"] = ""
 
     _edit_yaml(clone / ".github" / "workflows" / "pulumi-up.yml", edit)
 
@@ -390,7 +396,7 @@ def _update_interrupted_early(clone: Path) -> None:
 
 
 def _locks(tmp_path: Path) -> list[Path]:
-    return sorted((tmp_path / "backend").rglob("*.json"))
+    return sorted((tmp_path / "backend" / ".pulumi" / "locks").rglob("*.json"))
 
 
 def test_an_update_stopped_by_its_timeout_cancels_and_unlocks(
@@ -473,11 +479,52 @@ def test_bootstrap_then_handoff_then_the_first_deploy_of_a_new_dev(
     the deploy job's first `pulumi up` of dev runs as the deployer the bootstrap created: its
     GitHub environment's client id, its federated subject, its state; the stack file carries the
     same deployer's ids, written by the handoff."""
-    transcript = rehearse(tmp_path, repository, UP_DEV, mutate=_bootstrapped, plan_server=plan_server)
+    transcript = rehearse(
+        tmp_path, repository, UP_DEV, mutate=_bootstrapped, plan_server=plan_server, initialised=False
+    )
     _assert_pulumi_ran(transcript, "dev", "up")
     clone = tmp_path / "clone"
-    section = YAML(typ="safe").load((clone / "Pulumi.dev.yaml").read_text())["config"][
-        "mlops-platform:bootstrap"
-    ]
-    assert section["deployerClientId"] == fake_guid("client", "deployer-dev-identity")
-    assert section["deployerClientId"] == repository.environments["dev"].secrets["AZURE_CLIENT_ID"]
+    committed = YAML(typ="safe").load(subprocess.run(
+        ["git", "show", "HEAD:Pulumi.dev.yaml"], cwd=clone, capture_output=True, text=True, check=True
+    ).stdout)  # fmt: skip
+    section = committed["config"]["mlops-platform:bootstrap"]
+    deployer = repository.environments["dev"].secrets["AZURE_CLIENT_ID"]
+    assert section["deployerClientId"] == fake_guid("client", "deployer-dev-identity") == deployer
+    # The handoff named dev's key; CI created the stack with it, in dev's own container.
+    assert committed["secretsprovider"].endswith(".vault.azure.net/keys/stack-dev")
+    assert "encryptedkey" not in committed
+    text = "\n".join(transcript)
+    assert "Created stack 'dev' (secrets provider azurekeyvault)" in text
+    # The new workspace admits the deployer that created it: az's management token came along.
+    assert f"signs in to the dev workspace as {deployer} (azure-cli, with the management token)" in text
+    # The next push: a fresh runner and checkout (no encryptedkey in the file), the same state.
+    _git(clone, "checkout", "--", ".")
+    shutil.rmtree(tmp_path / "azure-profile")
+    again = Runner(clone, repository, tmp_path / "tools", tmp_path / "bin", plan_server)
+    again.run_job(UP_DEV.workflow, UP_DEV.job, UP_DEV.event)
+    text = "\n".join(again.transcript)
+    assert "selected stack 'dev'" in text
+    assert f"signs in to the dev workspace as {deployer} (azure-cli), a principal the workspace knows" in text
+    assert "applying the update" in text
+
+
+def _databricks_login_by_oidc(clone: Path) -> None:
+    """The deploy job's Databricks provider as before: github-oidc-azure, the Entra token alone."""
+    _bootstrapped(clone)
+
+    def edit(document: Any) -> None:
+        (up,) = [step for step in document["jobs"]["up"]["steps"] if step.get("name") == "pulumi up"]
+        del up["env"]["DATABRICKS_AUTH_TYPE"]
+
+    _edit_yaml(clone / ".github" / "workflows" / "pulumi-up.yml", edit)
+
+
+def test_a_first_deploy_whose_databricks_login_sends_no_management_token_is_refused(
+    tmp_path: Path, repository: Repository, plan_server: str
+) -> None:
+    """The same first deploy with github-oidc-azure: the brand-new workspace has never seen the
+    deployer, and nothing in the request lets Azure Databricks admit it."""
+    with pytest.raises(RehearsalError) as refused:
+        rehearse(tmp_path, repository, UP_DEV, _databricks_login_by_oidc, plan_server, initialised=False)
+    assert "the dev workspace refuses" in refused.value.reason
+    assert "github-oidc-azure sends the Entra token alone" in refused.value.reason

@@ -279,7 +279,7 @@ def test_every_pulumi_job_checks_the_stacks_secrets_provider_first(jobs: list[Jo
         names = [s.body.get("name") for s in job.steps]
         if "pulumi up" in names or "pulumi preview" in names:
             (check,) = [s for s in job.steps if s.body.get("name") == "Secrets provider of the stack"]
-            assert check.body["run"] == '.venv/bin/python -m stacks.secrets_provider "$STACK"'
+            assert check.body["run"].startswith('.venv/bin/python -m stacks.secrets_provider "$STACK"')
             login = next(i for i, s in enumerate(job.steps) if s.runs("azure/login"))
             assert names.index("Secrets provider of the stack") < login, job.workflow
             checked += 1
@@ -296,3 +296,47 @@ def test_previews_run_after_lint_tests_and_the_wheel(jobs: list[Job]) -> None:
     (checks,) = [j for j in jobs if j.workflow == "pr.yml" and j.name == _preview_job(jobs).body["needs"]]
     commands = [s.body["run"] for s in checks.steps if "run" in s.body]
     assert commands == ["make lint", "make unit", "make wheel"]
+
+
+def _named(job: Job, name: str) -> dict[str, Any]:
+    (step,) = [s.body for s in job.steps if s.body.get("name") == name]
+    return step
+
+
+def test_the_deploy_job_creates_its_stack_and_guards_the_move_before_pulumi_up(jobs: list[Job]) -> None:
+    """Issue 25: the first deploy creates the stack with the stack file's Key Vault key (never the
+    DIY backend's default passphrase), and every deploy runs the deployer-move guard on the stack's
+    export first, with pipefail, so a failed export is no empty state."""
+    (deploy,) = [j for j in jobs if j.workflow == DEPLOY]
+    names = [s.body.get("name") for s in deploy.steps]
+    state = _named(deploy, "The stack in its state")
+    assert names.index("The stack in its state") < names.index("pulumi up")
+    assert state["shell"] == "bash"
+    assert state["env"]["SECRETS_PROVIDER"] == "${{ steps.secrets.outputs.secrets-provider }}"
+    assert state["run"].splitlines() == [
+        'pulumi login "$PULUMI_BACKEND_URL"',
+        'pulumi stack select "$STACK" --create --secrets-provider "$SECRETS_PROVIDER" --non-interactive',
+        'pulumi stack export --stack "$STACK" | .venv/bin/python -m stacks.deployer_move "$STACK"',
+    ]
+
+
+def test_only_the_deploy_job_signs_in_to_databricks_with_az_and_asks_for_its_tokens_first(
+    jobs: list[Job],
+) -> None:
+    """The deploy job's provider uses az's login (the management token admits the deployer to a
+    new workspace); it asks az for exactly the tokens the sdk will ask for, right after the login,
+    while the ID token is fresh. Previews keep github-oidc-azure as their read-only identity."""
+    from databricks.sdk.environments import ARM_DATABRICKS_RESOURCE_ID, ENVIRONMENTS  # noqa: PLC0415
+
+    for job in jobs:
+        names = [s.body.get("name") for s in job.steps]
+        declared = [s.body["env"].get("DATABRICKS_AUTH_TYPE") for s in job.steps if "env" in s.body]
+        if job.workflow != DEPLOY:
+            assert not any(declared), job.workflow
+            continue
+        assert _named(job, "pulumi up")["env"]["DATABRICKS_AUTH_TYPE"] == "azure-cli"
+        login = next(i for i, s in enumerate(job.steps) if s.runs("azure/login"))
+        assert names[login + 1] == "Entra tokens for the Databricks provider"
+        tokens = _named(job, "Entra tokens for the Databricks provider")["run"]
+        asked = re.findall(r"--resource (\S+)", tokens)
+        assert asked == [ARM_DATABRICKS_RESOURCE_ID, ENVIRONMENTS["PUBLIC"].service_management_endpoint]
