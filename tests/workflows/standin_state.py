@@ -95,7 +95,9 @@ def sign_in(backend: Path, stack: str, logins: Sequence[Mapping[str, Any]], conf
                 raise StateError(
                     f"the {stack} workspace refuses {client}: a principal it has never seen, and "
                     "github-oidc-azure sends the Entra token alone, without the Azure management token "
-                    "that lets Azure Databricks admit a Contributor of the workspace"
+                    "that lets Azure Databricks admit a Contributor of the workspace (as reported: "
+                    "'Management API token must be provided for service principal admin user login', "
+                    "terraform-provider-databricks#1627)"
                 )
             said.append(f"{client} (github-oidc-azure), a principal the workspace knows")
             continue
