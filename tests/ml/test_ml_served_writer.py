@@ -145,3 +145,24 @@ def test_a_writer_that_dies_in_a_write_loses_that_batch_in_the_log_never_in_a_re
     assert client.post(PATH, json=BODY).status_code == 200
     assert recorder.flush() == 1  # a new writer process took over
     assert recorder.writer_pid not in {None, pid}
+
+
+def test_a_champion_check_costs_the_server_less_than_one_request(trained: Path) -> None:
+    """The champion follower's check (one registry read every POLL_SECONDS, in a thread of the
+    serving process) is less work than one request, so a request that waits for it waits less than
+    its own cost. Loading a new champion is the follower's only bigger work, once per deploy."""
+    app = champion_app(TaskParameters(), poll_seconds=0, project=IRIS, record=False)
+    client = TestClient(app)
+    assert client.post(PATH, json=BODY).status_code == 200  # first-call imports and caches
+    with python_calls_off_this_thread() as calls:
+        assert client.post(PATH, json=BODY).status_code == 200
+    one_request = sum(calls.values())
+
+    moved: list[bool] = []
+    with python_calls_off_this_thread() as calls:
+        checker = threading.Thread(target=lambda: moved.append(app.follower.refresh()))
+        checker.start()
+        checker.join(WAIT_SECONDS)
+    one_check = sum(calls.values())
+    assert moved == [False]  # the alias did not move: a check, not a load
+    assert 0 < one_check < one_request, (one_check, one_request)
