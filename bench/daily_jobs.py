@@ -24,6 +24,7 @@ from iris_mlops.data import LABEL_COLUMN
 from iris_mlops.project import PROJECT as IRIS
 from iris_mlops.samples import new_samples
 from mlops_framework.backends.local import LocalBackend
+from mlops_framework.backends.local_delta import TABLE_PROPERTIES
 from mlops_framework.context import TaskContext
 from mlops_framework.incremental import WATERMARK_KEYS, ScoredBatch, watermark_row
 from mlops_framework.params import TaskParameters
@@ -75,18 +76,18 @@ def bench_project(name: str) -> ProjectSpec:
 
 def write_local_history(backend: LocalBackend, project: ProjectSpec, days: int) -> TaskContext:
     """`days` days of features, and the predictions of all but the last (which the bench runs);
-    the context of the jobs of day `days`."""
+    the context of the jobs of day `days`. One commit a day per table, as the jobs make, and the
+    tables' properties those jobs create them with (a checkpoint every 10 commits)."""
     ctx = TaskContext.create("bench", TaskParameters(), backend, project)
     model = mlflow.pyfunc.load_model(CHAMPION_URI)
     version = str(ctx.alias_version("champion").version)  # type: ignore[union-attr]
     for day in range(days):
         rows = day_rows(project, model, day, version)
-        write_deltalake(
-            str(backend.table_path(ctx.table(project.tables.features))), rows.features, mode="append"
-        )
+        features = str(backend.table_path(ctx.table(project.tables.features)))
+        write_deltalake(features, rows.features, mode="append", configuration=TABLE_PROPERTIES)
         if day < days - 1:
             predictions = str(backend.table_path(ctx.table(project.tables.predictions)))
-            write_deltalake(predictions, rows.predictions, mode="append")
+            write_deltalake(predictions, rows.predictions, mode="append", configuration=TABLE_PROPERTIES)
             scored = ScoredBatch(ROWS_PER_DAY, FIRST_DAY + timedelta(days=day))
             mark = watermark_row(version, scored, FIRST_DAY + timedelta(days=day) + SCORING_HOUR)
             backend.merge_rows(ctx.table(project.tables.watermarks), mark, WATERMARK_KEYS, {})

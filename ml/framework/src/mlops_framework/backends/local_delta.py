@@ -39,6 +39,13 @@ TABLE_REMEDY = {
     "deployments": "restore it from a backup (its history cannot be recomputed), or delete that "
     "folder to start a new history",
 }
+# A checkpoint every 10 commits, Delta Lake's own default (DeltaConfigs.scala CHECKPOINT_INTERVAL,
+# delta-io/delta), which Databricks' tables follow; deltalake writes one only every 100 by default
+# (measured with deltalake 1.6.6: first checkpoint at version 99). Opening a table reads its last
+# checkpoint and the JSON commits after it: without one, a table written daily replays every
+# commit since its creation, each open a little slower every day (at 30 commits, 9.5 ms per open
+# against 1.7 ms after a checkpoint; the daily batch run opens its tables 5 times).
+TABLE_PROPERTIES = {"delta.checkpointInterval": "10"}
 _T = TypeVar("_T")
 _logger = logging.getLogger(LOGGER_NAME)
 
@@ -102,35 +109,47 @@ def upsert(
     columns whose value every row shares, as literals in the MERGE's condition, so deltalake skips
     the target's files that hold none of them (a scoring run's day and version: the merge then
     costs that day's files, not the history)."""
-    path = table.path
     data = pa.Table.from_pandas(rows, preserve_index=False)
     commit = CommitProperties(custom_metadata=dict(metadata))
 
     def attempt() -> int:
-        if not DeltaTable.is_deltatable(str(path)):
-            path.mkdir(parents=True, exist_ok=True)
-            try:
-                write_deltalake(str(path), data, mode="error", commit_properties=commit)
-                return DeltaTable(str(path)).count()
-            except DeltaError:
-                if not DeltaTable.is_deltatable(str(path)):
-                    raise
-                # another writer created it first: merge into theirs
+        target = created(table, data.schema, commit)
         literals = [f"target.{column} = '{value}'" for column, value in pinned.items()]
         predicate = " AND ".join([*literals, *(f"target.{key} = source.{key}" for key in keys)])
-        (
-            DeltaTable(str(path))
-            .merge(data, predicate, "source", "target", commit_properties=commit)
-            .when_matched_update_all()
-            .when_not_matched_insert_all()
-            .execute()
-        )
-        return DeltaTable(str(path)).count()
+        merge = target.merge(data, predicate, "source", "target", commit_properties=commit)
+        merge.when_matched_update_all().when_not_matched_insert_all().execute()
+        return target.count()  # the merged version: execute() moved `target` to it
 
     with readable(table), table_write_lock(table.home, table.name):
         count = retry_commit_conflicts(attempt, table.name)
     checkpoint(TABLE_WRITTEN)
     return count
+
+
+def created(table: LocalTable, schema: pa.Schema, commit: CommitProperties) -> DeltaTable:
+    """The table, opened once for the write; created empty first if missing, so that its first
+    write is the MERGE every later one is (as on Databricks, DatabricksBackend._merge). A table
+    created before TABLE_PROPERTIES gets them (one commit, once)."""
+    path = table.path
+    if not DeltaTable.is_deltatable(str(path)):
+        path.mkdir(parents=True, exist_ok=True)
+        try:
+            # write_deltalake, not DeltaTable.create: it stores pandas' nanosecond timestamps as
+            # Delta's microsecond ones (create would need the timestampNanos reader feature).
+            empty = schema.empty_table()
+            write_deltalake(
+                str(path), empty, mode="ignore", configuration=TABLE_PROPERTIES, commit_properties=commit
+            )
+        except DeltaError:
+            if not DeltaTable.is_deltatable(str(path)):
+                raise
+            # another writer created it first: merge into theirs
+    target = DeltaTable(str(path))
+    configuration = target.metadata().configuration
+    missing = {key: value for key, value in TABLE_PROPERTIES.items() if configuration.get(key) != value}
+    if missing:
+        target.alter.set_table_properties(missing, commit_properties=commit)
+    return target
 
 
 def delete_before(table: LocalTable, column: str, before: date, metadata: Mapping[str, str]) -> int:
