@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 CATALOG, SCHEMA = "spark_catalog", "bench"  # the local session catalog takes three-part names
-SPARK_ROUNDS = 2  # each round writes its histories anew (38 days of 100k rows): minutes on 2 cores
+SPARK_ROUNDS = 3  # each round writes its histories anew (38 days of 100k rows): minutes on 2 cores
 
 
 class ParquetDatabricksBackend(DatabricksBackend):
