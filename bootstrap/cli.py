@@ -16,6 +16,7 @@ pkg/secrets/passphrase/manager.go, readPassphraseImpl).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -31,6 +32,7 @@ from bootstrap import github_token, handoff
 from bootstrap.account_admin import account_access
 from bootstrap.account_step import Check, account_step, printed
 from bootstrap.answers import DEFAULT_BACKEND, Answers, AnswersError, ask
+from bootstrap.environment_stacks import stack_creations
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOTSTRAP_DIR = ROOT / "bootstrap"
@@ -136,6 +138,11 @@ def run_bootstrap(
         run(command, env, False)
     outputs = run(["pulumi", "stack", "output", "--json", "--stack", answers.stack], env, True)
     code = handoff.main([], root=root, stdin=StringIO(outputs))
+    if code == 0:
+        # Each environment's stack, before the pull request whose previews read them.
+        for creation in stack_creations(json.loads(outputs), root):
+            console.print(f"$ {creation.shown()}", markup=False, highlight=False, soft_wrap=True)
+            run(creation.command, {**env, "PULUMI_BACKEND_URL": creation.backend_url}, False)
     still = printed(outputs, account)
     if still:
         console.print(
@@ -144,9 +151,10 @@ def run_bootstrap(
         console.print("\n".join(still), markup=False, highlight=False, soft_wrap=True)
     if code == 0:
         console.print(
-            "\nNext: commit the stack files, the bootstrap stack file and .github, and push. CI's "
-            "deploy creates each environment's stack (its own state container, its Key Vault key) and "
-            'the environment, as the deployer the bootstrap created (docs/bootstrap.md, "First deploy").',
+            "\nNext: commit the stack files, the bootstrap stack file and .github on a branch, and open "
+            "a pull request (main takes no other way in): its previews read the stacks created above. "
+            "Once merged, CI's deploy creates each environment as the deployer the bootstrap created "
+            '(docs/bootstrap.md, "First deploy").',
             markup=False,
             highlight=False,
             soft_wrap=True,

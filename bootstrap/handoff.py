@@ -7,8 +7,9 @@ BootstrapOutputs``, from the output ``environments.<env>``) into its ``Pulumi.<e
 keeping comments and order; writes ``.github/CODEOWNERS`` for the code-owner team (bootstrap/
 codeowners.py); names this repository in the workflows' calls of main's reusable workflows
 (``uses: <owner>/<repo>/.github/workflows/<file>@main``: GitHub allows no expression there); and
-names each environment's Key Vault key as the stack file's ``secretsprovider`` (CI's first deploy
-creates the stack with it, in the environment's own state container); and prints the diffs. An
+names each environment's Key Vault key as the stack file's ``secretsprovider`` (make bootstrap then
+creates the stack with it in the environment's own state container: bootstrap/environment_stacks.py);
+and prints the diffs. An
 output the interface needs but the bootstrap stack did not export is an error naming the key;
 nothing is written then.
 """
@@ -147,9 +148,10 @@ def secrets_provider(outputs: Mapping[str, Any], environment: str) -> str:
 
 def _name_secrets_provider(document: CommentedMap, path: Path, url: str) -> None:
     """``secretsprovider:`` at the top of the stack file, as ``pulumi stack init --secrets-provider``
-    writes it: CI's first deploy creates the stack with it and every run encrypts with that key
-    (stacks/secrets_provider.py). A file naming another provider keeps it: its ``encryptedkey`` and
-    state were written with that one, so the handoff stops rather than orphan them."""
+    writes it: the stack is created with it (bootstrap/environment_stacks.py, or CI's deploy where
+    the backend has none) and every run encrypts with that key (stacks/secrets_provider.py). A file
+    naming another provider keeps it: its ``encryptedkey`` and state were written with that one, so
+    the handoff stops rather than orphan them."""
     current = document.get("secretsprovider")
     if current in (None, ""):
         document.insert(0, "secretsprovider", url)

@@ -70,6 +70,7 @@ LAYERS: dict[str, int] = {
     "bootstrap.plan": TOOLS,
     "bootstrap.handoff": TOOLS,
     "bootstrap.cli": TOOLS,
+    "bootstrap.environment_stacks": TOOLS,
     "demo": TOOLS,
     "bench": TOOLS,
 }

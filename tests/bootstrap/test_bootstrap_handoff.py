@@ -195,12 +195,22 @@ def test_make_bootstrap_runs_pulumi_up_in_bootstrap_and_hands_the_outputs_on(
         "pulumi config set --path mlops-bootstrap:operators[1] 00000000-0000-4000-8000-0000000000c2"
         in commands
     )
-    assert commands[-2:] == [
+    assert commands[-6:-4] == [
         f"pulumi up --stack contoso --policy-pack {cli.ROOT / 'policy'}",
         "pulumi stack output --json --stack contoso",
     ]
+    # Then each environment's stack, in its own container with its own key, before the pull
+    # request whose previews read them (bootstrap/environment_stacks.py).
+    assert ran[-4:] == [
+        (
+            ["pulumi", "stack", "select", env.value, "--create", "--secrets-provider", _key(env),
+             "--non-interactive", "--cwd", str(root)],
+            _backend(env),
+        )
+        for env in Environment
+    ]  # fmt: skip
     assert (cli.ROOT / "policy" / "PulumiPolicy.yaml").is_file()
-    assert {backend for _, backend in ran} == {environ["BOOTSTRAP_BACKEND"]}
+    assert {backend for _, backend in ran[:-4]} == {environ["BOOTSTRAP_BACKEND"]}
     assert (tmp_path / "state").is_dir()  # a file:// backend must exist before Pulumi opens it
     assert _section(root, Environment.DEV)["previewClientId"] == PREVIEW_CLIENT
 

@@ -262,9 +262,12 @@ def check_state_access(url: str) -> None:
 
 
 def check_backend(project: Path, stack: str) -> None:
-    """The stack lives in the backend this job logged in to: its own container."""
+    """The stack lives in the backend this job logged in to (or PULUMI_BACKEND_URL names, which wins
+    over the login: pulumi/pulumi pkg/workspace/creds.go, GetCurrentCloudURL): its own container."""
     login = project / LOGIN_FILE
-    backend = login.read_text(encoding="utf-8") if login.is_file() else None
+    backend = os.environ.get("PULUMI_BACKEND_URL") or (
+        login.read_text(encoding="utf-8") if login.is_file() else None
+    )
     config = (yaml.safe_load((project / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8")) or {})["config"]
     own = (config.get("mlops-platform:bootstrap") or {}).get("backendUrl")
     if backend is None:
@@ -275,7 +278,7 @@ def check_backend(project: Path, stack: str) -> None:
 
 
 def check_stack_exists(project: Path, stack: str) -> None:
-    """An update needs its stack in the backend (previews are rehearsed against deployed stacks)."""
+    """A preview or an update needs its stack in the backend."""
     try:
         standin_state.require_stack(Path(os.environ["REHEARSAL_BACKEND"]), project, stack)
     except standin_state.StateError as error:
@@ -364,8 +367,7 @@ def preview_or_up(project: Path, args: argparse.Namespace) -> None:
         )
     check_environment(project, args.stack)
     check_backend(project, args.stack)
-    if args.command == "up":
-        check_stack_exists(project, args.stack)
+    check_stack_exists(project, args.stack)
     say(f"refresh: {refresh_text(project, args.refresh)}")
     list_packages(python)
     for pack, pack_python in packs.items():

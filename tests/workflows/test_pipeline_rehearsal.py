@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import standin_state
 from clone_setup import fresh_clone, link_venv, stand_in_dir, tool_dir
 from plan_server import SERVER_VARIABLE
 from rehearsal import Environment, Event, RehearsalError, Repository, Runner
@@ -130,17 +131,23 @@ def rehearse(  # noqa: PLR0917 - the rehearsal's one entry point, called by keyw
     off_main: Callable[[Path], None] | None = None,
     *,
     initialised: bool = True,
+    created: tuple[str, ...] | None = None,
 ) -> list[str]:
     """Clone as main, reintroduce a defect if asked, then run ``job`` as a runner would.
 
     ``off_main`` makes the checked-out commit one that is not on main (a release branch or tag a
     release manager pointed elsewhere), after this change to it. ``initialised``: the stack files
-    name their Key Vault keys as an organisation's committed files do (else only what ``mutate``
-    writes, as the bootstrap's handoff does).
+    name their Key Vault keys as an organisation's committed files do, and the stacks ``created``
+    (default: all) exist in the backend, as `make bootstrap` left them; else only what ``mutate``
+    does (the bootstrap's own steps).
     """
     clone = fresh_clone(ROOT, tmp_path / "clone")
     for stack in Stack if initialised else ():
-        _edit_yaml(clone / f"Pulumi.{stack.value}.yaml", _stack_initialised(stack.value))
+        path = clone / f"Pulumi.{stack.value}.yaml"
+        _edit_yaml(path, _stack_initialised(stack.value))
+        if created is None or stack.value in created:
+            key = YAML(typ="safe").load(path.read_text(encoding="utf-8"))["secretsprovider"]
+            standin_state.select(tmp_path / "backend", clone, stack.value, create=True, provider=key)
     if mutate is not None:
         mutate(clone)
     _git(clone, "init", "-q", "-b", "main")
@@ -188,9 +195,12 @@ def test_the_pr_preview_runs_on_a_runner(
 
 
 def test_pulumi_up_of_dev_runs_on_a_runner(tmp_path: Path, repository: Repository, plan_server: str) -> None:
-    transcript = rehearse(tmp_path, repository, UP_DEV, plan_server=plan_server)
+    """... and creates dev's stack where it does not exist (an environment added after make bootstrap)."""
+    others = tuple(s.value for s in Stack if s is not Stack.DEV)
+    transcript = rehearse(tmp_path, repository, UP_DEV, plan_server=plan_server, created=others)
     _assert_pulumi_ran(transcript, "dev", "up")
     text = "\n".join(transcript)
+    assert "Created stack 'dev' (secrets provider azurekeyvault)" in text
     assert "refresh: on (--refresh=true)" in text
     assert "calls pulumi-up.yml:up in environment 'dev'" in text
     assert "Deploy only commits on main: $ git merge-base" in text
@@ -452,37 +462,56 @@ def test_a_killed_update_leaves_the_lock_and_pulumi_cancel_clears_it(
 # under the offline engine (bootstrap/plan.py), its outputs in the shape `pulumi stack output --json`
 # prints, piped into the handoff, which rewrites the stack files, CODEOWNERS and the workflows' calls.
 _BOOTSTRAP_THEN_HANDOFF = """
-import json, sys
+import json, os, subprocess, sys
 from io import StringIO
+from pathlib import Path
 from bootstrap import handoff
+from bootstrap.environment_stacks import stack_creations
 from bootstrap.plan import plan_bootstrap
 run = plan_bootstrap("example-org")
 outputs = json.loads(json.dumps(run.exports, default=str))
-sys.exit(handoff.main([], stdin=StringIO(json.dumps(outputs))))
+if handoff.main([], stdin=StringIO(json.dumps(outputs))) != 0:
+    sys.exit(2)
+for creation in stack_creations(outputs, Path.cwd()):
+    env = {**os.environ, "PULUMI_BACKEND_URL": creation.backend_url}
+    subprocess.run(creation.command, env=env, check=True)
 """
 
 
 def _bootstrapped(clone: Path) -> None:
-    """No file edited by hand: the bootstrap's plan and the handoff write what the deploy reads."""
-    subprocess.run(
+    """No file edited by hand: the bootstrap's plan, the handoff and the stacks make bootstrap
+    creates (the stand-in CLI against the rehearsal's backend) write what the jobs read."""
+    bin_dir = stand_in_dir(clone.parent / "bin")
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+           "REHEARSAL_BACKEND": str(clone.parent / "backend")}  # fmt: skip
+    result = subprocess.run(
         [str(ROOT / ".venv" / "bin" / "python"), "-c", _BOOTSTRAP_THEN_HANDOFF],
-        cwd=clone,
-        check=True,
-        capture_output=True,
-    )
+        cwd=clone, env=env, check=False, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _run_again(tmp_path: Path, repository: Repository, job: Job, plan_server: str) -> str:
+    """``job`` on a fresh runner (its own `az` profile) and a fresh checkout of the same clone."""
+    clone = tmp_path / "clone"
+    _git(clone, "checkout", "--", ".")
+    shutil.rmtree(tmp_path / "azure-profile", ignore_errors=True)
+    runner = Runner(clone, repository, tmp_path / "tools", tmp_path / "bin", plan_server)
+    runner.run_job(job.workflow, job.job, job.event, dict(job.matrix))
+    return "\n".join(runner.transcript)
 
 
 def test_bootstrap_then_handoff_then_the_first_deploy_of_a_new_dev(
     tmp_path: Path, repository: Repository, plan_server: str
 ) -> None:
-    """Issue 25: after `make bootstrap` (its plan) and its handoff, in that order in a fresh clone,
-    the deploy job's first `pulumi up` of dev runs as the deployer the bootstrap created: its
-    GitHub environment's client id, its federated subject, its state; the stack file carries the
-    same deployer's ids, written by the handoff."""
+    """Issue 25: in a fresh clone whose stack files name no key and whose backend holds no stack,
+    `make bootstrap` (its plan, the handoff, the stacks it creates), then the pull request that
+    commits its files (its required preview of dev), then the deploy job's first `pulumi up` of dev
+    as the deployer the bootstrap created, then the next deploy; no file edited by hand."""
     transcript = rehearse(
-        tmp_path, repository, UP_DEV, mutate=_bootstrapped, plan_server=plan_server, initialised=False
+        tmp_path, repository, PREVIEW_DEV, mutate=_bootstrapped, plan_server=plan_server, initialised=False
     )
-    _assert_pulumi_ran(transcript, "dev", "up")
+    _assert_pulumi_ran(transcript, "dev", "preview")
     clone = tmp_path / "clone"
     committed = YAML(typ="safe").load(subprocess.run(
         ["git", "show", "HEAD:Pulumi.dev.yaml"], cwd=clone, capture_output=True, text=True, check=True
@@ -490,22 +519,19 @@ def test_bootstrap_then_handoff_then_the_first_deploy_of_a_new_dev(
     section = committed["config"]["mlops-platform:bootstrap"]
     deployer = repository.environments["dev"].secrets["AZURE_CLIENT_ID"]
     assert section["deployerClientId"] == fake_guid("client", "deployer-dev-identity") == deployer
-    # The handoff named dev's key; CI created the stack with it, in dev's own container.
+    # The handoff named dev's key; make bootstrap created the stack with it in dev's own container.
     assert committed["secretsprovider"].endswith(".vault.azure.net/keys/stack-dev")
-    assert "encryptedkey" not in committed
-    text = "\n".join(transcript)
-    assert "Created stack 'dev' (secrets provider azurekeyvault)" in text
+    assert committed["encryptedkey"]
+    first = _run_again(tmp_path, repository, UP_DEV, plan_server)
+    assert "selected stack 'dev'" in first
     # The new workspace admits the deployer that created it: az's management token came along.
-    assert f"signs in to the dev workspace as {deployer} (azure-cli, with the management token)" in text
-    # The next push: a fresh runner and checkout (no encryptedkey in the file), the same state.
-    _git(clone, "checkout", "--", ".")
-    shutil.rmtree(tmp_path / "azure-profile")
-    again = Runner(clone, repository, tmp_path / "tools", tmp_path / "bin", plan_server)
-    again.run_job(UP_DEV.workflow, UP_DEV.job, UP_DEV.event)
-    text = "\n".join(again.transcript)
-    assert "selected stack 'dev'" in text
-    assert f"signs in to the dev workspace as {deployer} (azure-cli), a principal the workspace knows" in text
-    assert "applying the update" in text
+    assert f"signs in to the dev workspace as {deployer} (azure-cli, with the management token)" in first
+    assert "applying the update" in first
+    second = _run_again(tmp_path, repository, UP_DEV, plan_server)
+    assert (
+        f"signs in to the dev workspace as {deployer} (azure-cli), a principal the workspace knows" in second
+    )
+    assert "applying the update" in second
 
 
 def _databricks_login_by_oidc(clone: Path) -> None:
