@@ -79,6 +79,13 @@ def passphrase_note(environ: Mapping[str, str]) -> str:
     )
 
 
+STACK_REFUSED = (
+    "Creating an environment's stack failed. Right after `pulumi up` granted you the data-plane roles on "
+    "the state containers and keys, Azure may take minutes to apply them: run `make bootstrap` again in a "
+    "few minutes (nothing changes twice; the stacks already made are selected)."
+)
+
+
 def pulumi_commands(answers: Answers) -> list[list[str]]:
     """The Pulumi CLI calls, in order, all run in ``bootstrap/``."""
     github = "mlops-bootstrap:github"
@@ -142,7 +149,11 @@ def run_bootstrap(
         # Each environment's stack, before the pull request whose previews read them.
         for creation in stack_creations(json.loads(outputs), root):
             console.print(f"$ {creation.shown()}", markup=False, highlight=False, soft_wrap=True)
-            run(creation.command, {**env, "PULUMI_BACKEND_URL": creation.backend_url}, False)
+            try:
+                run(creation.command, {**env, "PULUMI_BACKEND_URL": creation.backend_url}, False)
+            except subprocess.CalledProcessError:
+                Console(stderr=True).print(STACK_REFUSED, markup=False, highlight=False, soft_wrap=True)
+                raise
     still = printed(outputs, account)
     if still:
         console.print(

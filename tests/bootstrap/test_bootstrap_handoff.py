@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -268,3 +269,26 @@ def test_without_the_keys_output_the_handoff_names_it(root: Path, capsys: pytest
     outputs = {k: v for k, v in _outputs().items() if k != "secretsProviders"}
     assert handoff.main([], root=root, stdin=StringIO(json.dumps(outputs))) == handoff.EXIT_MISSING_OUTPUT
     assert "'secretsProviders.sandbox'" in capsys.readouterr().err
+
+
+def test_a_refused_stack_creation_says_to_run_make_bootstrap_again(
+    root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The operator's data-plane roles may not have reached Azure's data plane yet: the run stops at
+    the first refused creation, saying what to do, and the stacks after it are not tried."""
+    environ = {**ANSWERS, "GITHUB_TOKEN": "offline", "BOOTSTRAP_BACKEND": f"file://{tmp_path / 'state'}"}
+    answers = cli.ask(environ, lambda question, default: default or pytest.fail(f"asked {question}"))
+    ran: list[list[str]] = []
+
+    def refused(command: list[str], env: Any, capture: bool) -> str:
+        ran.append(command)
+        if command[:3] == ["pulumi", "stack", "output"]:
+            return json.dumps(_outputs())
+        if "--cwd" in command:
+            raise subprocess.CalledProcessError(255, command)
+        return ""
+
+    with pytest.raises(subprocess.CalledProcessError):
+        cli.run_bootstrap(environ, answers, refused, cli.Console(), root=root)
+    assert [c[3] for c in ran if "--cwd" in c] == ["sandbox"]
+    assert "run `make bootstrap` again in a few minutes" in capsys.readouterr().err
