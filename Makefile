@@ -176,7 +176,7 @@ test: lint unit ## lint, then the whole test suite (what CI runs)
 # classic sessions (tests/ml/test_ml_spark.py, marker `spark`; `make test` deselects it).
 # README's add-a-project sequence in a fresh clone, then the whole suite there (CI: .ci/run).
 test-added-project: setup wheel ## the README's add-a-project steps in a fresh clone, then the whole suite there
-	ADDED_PROJECT_SUITE=whole $(PY) -m pytest -q tests/demo/test_add_project.py
+	$(PY) -m pytest -q -m added_project tests/demo/test_add_project.py
 
 test-spark: $(SPARK_VENV)/.synced ## the Spark tier: pytest -m spark in its own venv (pyspark, Java 17)
 	$(SPARK_VENV)/bin/python -m pytest -q -m spark tests/ml/test_ml_spark.py

@@ -1,6 +1,7 @@
 """The demo end to end runs as a user runs it (`python -m demo`, twice) in the background from the
 start of the session, on the second core, while the other tests run; its test waits at the end. So
-do the docs' offline blocks, in a fresh clone (test_docs.py)."""
+do the docs' offline blocks, in a fresh clone (test_docs.py), and, under `make test-added-project`
+only (marker `added_project`, test_add_project.py), the README's add-a-project steps after them."""
 
 from __future__ import annotations
 
@@ -31,13 +32,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items[:] = [item for item in items if item not in waiting] + waiting
 
 
+def _selected(session: pytest.Session, *modules: str) -> bool:
+    """Whether an end-to-end test of one of these modules (tests/demo) is in the session."""
+    files = tuple(f"tests/demo/{module}.py::" for module in modules)
+    return any(item.get_closest_marker("e2e") and item.nodeid.startswith(files) for item in session.items)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def demo_runs(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[DemoRuns | None]:
-    if not any(
-        item.get_closest_marker("e2e") and "tests/demo" in item.nodeid for item in request.session.items
-    ):
+    if not _selected(request.session, "test_demo", "test_docs"):
         yield None
         return
     venvs: Path = request.getfixturevalue("job_venvs")
@@ -79,10 +84,9 @@ def demo_runs(
         process.communicate()
 
 
-# After the docs' own blocks: the README's "then" for the project its sequence added (its entry in
-# dev's stack file; the snapshot tests name its resources; recorded), then lint and the suite's
-# tests over the projects (test_add_project.py says why these); then the project is removed again,
-# and `make setup` must take its console scripts out of .venv.
+# After the docs' own blocks, under `make test-added-project` only (test_add_project.py): the
+# README's "then" for the project its sequence added (its entry in dev's stack file; the snapshot
+# tests name its resources; recorded), then lint and the whole suite in the clone.
 ADD_PROJECT_STEPS = (
     ("add-project: the stack entry", f"PYTHONPATH=. .venv/bin/python {HERE / 'paste_stack_entry.py'} "
      f"Pulumi.dev.yaml {' '.join(ADDED_PROJECT)}"),
@@ -92,10 +96,9 @@ ADD_PROJECT_STEPS = (
     ("add-project: make lint", "make lint"),
     THE_TESTS,
 )  # fmt: skip
-AFTER_THE_BLOCKS = (
-    *ADD_PROJECT_STEPS,
-    ("a removed project", "rm -rf ml/projects/churn && make setup && ls .venv/bin"),
-)
+# Last, in both: the project the README's block added is removed again, and `make setup` must take
+# its console scripts out of .venv.
+A_REMOVED_PROJECT = ("a removed project", "rm -rf ml/projects/churn && make setup && ls .venv/bin")
 
 
 def _link_or_copy(source: str, destination: str) -> None:
@@ -111,10 +114,7 @@ def docs_runs(
 ) -> Iterator[DocsRuns | None]:
     """The offline blocks of README.md and docs/*.md, run in a fresh clone in the background from
     the start of the session (run_doc_blocks.py); the docs tests wait for it at the end."""
-    if not any(
-        item.get_closest_marker("e2e") and ("test_docs" in item.nodeid or "test_add_project" in item.nodeid)
-        for item in request.session.items
-    ):
+    if not _selected(request.session, "test_docs", "test_add_project"):
         yield None
         return
     work = tmp_path_factory.mktemp("docs")
@@ -135,7 +135,9 @@ def docs_runs(
         for block in offline_blocks(clone)
         for command in block.commands
     ]
-    steps += [{"label": label, "command": command} for label, command in AFTER_THE_BLOCKS]
+    added = ADD_PROJECT_STEPS if _selected(request.session, "test_add_project") else ()
+    after = (*added, A_REMOVED_PROJECT)
+    steps += [{"label": label, "command": command} for label, command in after]
     steps_file, results_file = work / "steps.json", work / "results.json"
     steps_file.write_text(json.dumps(steps), encoding="utf-8")
     tools = tool_dir(ROOT, work / "tools")

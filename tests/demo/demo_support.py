@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,20 +10,10 @@ from typing import Any
 
 ADDED_PROJECT = ("churn", "classification")  # what the README's add-project block writes
 PYTEST = ".venv/bin/python -m pytest -q -p no:randomly"
-# What the docs clone runs after lint, once the README's steps added that project: the tests that read
-# the list of projects (test_add_project.py says why these) ...
-OVER_PROJECTS = (
-    "tests/infra tests/stacks/test_projects.py tests/stacks/test_access_invariants.py "
-    "tests/stacks/test_wiring.py tests/stacks/test_stack_file_mistakes.py tests/stacks/test_promote.py "
-    "tests/policy/test_policy_plans.py"
-)
-# ... or, for `make test-added-project` (CI's .ci/run, after `make test`), the whole suite, less
-# tests/demo, whose runs (the demo, these docs runs) would start again inside the clone.
-THE_TESTS = (
-    ("add-project: the whole suite", f"{PYTEST} --ignore=tests/demo")
-    if os.environ.get("ADDED_PROJECT_SUITE") == "whole"
-    else ("add-project: the tests over projects", f"{PYTEST} {OVER_PROJECTS}")
-)
+# What the docs clone runs after lint, once the README's steps added that project (`make
+# test-added-project` only, test_add_project.py): the whole suite, less tests/demo, whose runs (the
+# demo, these docs runs) would start again inside the clone.
+THE_TESTS = ("add-project: the whole suite", f"{PYTEST} --ignore=tests/demo")
 
 
 @dataclass(frozen=True)

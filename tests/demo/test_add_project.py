@@ -1,20 +1,16 @@
 """Adding a project keeps CI green, exactly as the README says: its add-project block, followed to
 the letter in a fresh clone (the docs test's run, conftest.py), then what its prose says next: the
 printed entry pasted into Pulumi.dev.yaml, the snapshot tests' message read and the new resource
-names recorded, and then `make lint` and the suite's tests over the projects.
+names recorded, and then `make lint` and the whole suite in that clone (but tests/demo, whose runs
+would start again inside the clone).
 
-`make test-added-project` (which CI's .ci/run runs after `make test`) runs the whole suite there
-instead of that selection (but tests/demo, whose runs would start again inside the clone). Why `make
-test` does not run the whole suite again in the clone: its other ~1400 tests do not read the list of
-projects (each of them plans or runs a project it names, Iris or diabetes, or none), so running them
-a second time tests nothing new and would double `make test`'s time. What does read it is run: `make
-lint` (ruff and mypy over every file, the new project's included), the new project's own tests (the
-README block runs them), and the tests that plan every stack or iterate over every project of a
-stack file or of ml/projects: tests/infra (the four stacks' plans, URN snapshots, jobs, workloads,
-identities, contract, what waits for a job), tests/stacks/test_projects.py (per-project invariants),
-test_access_invariants.py, test_wiring.py (each project's wheel upload), test_stack_file_mistakes.py
-(the project folders listed), test_promote.py (every project's pin), and the policy pack on the
-plans.
+These run under `make test-added-project` only (marker `added_project`; CI's .ci/run runs it after
+`make test`): the sequence takes minutes, most of it a second run of the suite. `make test` runs the
+README's add-project block itself in the docs clone (test_docs.py: the project is written, set up,
+passes its own tests, builds its wheel, and is removed again), and covers the rest piecewise: the
+snapshot message for an added project (tests/infra/test_snapshots.py), a third project planned from
+a stack file (tests/stacks/test_projects.py), the written project under ruff for every kind and its
+wheel, jobs and tests for the other kind (tests/stacks/test_new_project.py).
 The run shares the docs test's clone and its already-run README block: a second clone would redo
 that block's `make setup`, the project's tests and `make wheel` (tens of seconds).
 """
@@ -32,6 +28,7 @@ def _step(docs_runs: DocsRuns, label: str) -> dict[str, object]:
 
 
 @pytest.mark.e2e
+@pytest.mark.added_project
 def test_the_snapshot_tests_say_the_added_project_is_new_and_how_to_record_it(docs_runs: DocsRuns) -> None:
     output = str(_step(docs_runs, "add-project: the snapshots say it")["output"])
     name, _ = ADDED_PROJECT
@@ -41,9 +38,8 @@ def test_the_snapshot_tests_say_the_added_project_is_new_and_how_to_record_it(do
 
 
 @pytest.mark.e2e
+@pytest.mark.added_project
 @pytest.mark.parametrize("label", ["add-project: recorded", "add-project: make lint", THE_TESTS[0]])
-def test_after_the_readmes_steps_lint_and_the_tests_over_projects_are_green(
-    docs_runs: DocsRuns, label: str
-) -> None:
+def test_after_the_readmes_steps_lint_and_the_whole_suite_are_green(docs_runs: DocsRuns, label: str) -> None:
     step = _step(docs_runs, label)
     assert step["returncode"] == 0, f"`{step['command']}`:\n{str(step['output'])[-3000:]}"
