@@ -12,10 +12,11 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from clone_setup import fresh_clone, link_venv, tool_dir
-from demo_support import ADDED_PROJECT, PYTEST, THE_TESTS, DemoRuns, DocsRuns
+from demo_support import ADDED_PROJECT, PYTEST, SUITE_TIMEOUT_SECONDS, THE_TESTS, DemoRuns, DocsRuns
 from doc_blocks import offline_blocks
 from mlops_framework.serving import free_port
 from urn_snapshots import RECORD
@@ -130,7 +131,7 @@ def docs_runs(
     commit = ["git", *committer, "commit", "-qm", "clone"]
     for command in (["git", "init", "-q"], ["git", "add", "-A"], commit):
         subprocess.run(command, cwd=clone, check=True)
-    steps = [
+    steps: list[dict[str, Any]] = [
         {"label": block.label, "command": command.text}
         for block in offline_blocks(clone)
         for command in block.commands
@@ -138,6 +139,9 @@ def docs_runs(
     added = ADD_PROJECT_STEPS if _selected(request.session, "test_add_project") else ()
     after = (*added, A_REMOVED_PROJECT)
     steps += [{"label": label, "command": command} for label, command in after]
+    for step in steps:
+        if step["label"] == THE_TESTS[0]:
+            step["timeout"] = SUITE_TIMEOUT_SECONDS
     steps_file, results_file = work / "steps.json", work / "results.json"
     steps_file.write_text(json.dumps(steps), encoding="utf-8")
     tools = tool_dir(ROOT, work / "tools")

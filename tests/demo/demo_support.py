@@ -14,6 +14,10 @@ PYTEST = ".venv/bin/python -m pytest -q -p no:randomly"
 # test-added-project` only, test_add_project.py): the whole suite, less tests/demo, whose runs (the
 # demo, these docs runs) would start again inside the clone.
 THE_TESTS = ("add-project: the whole suite", f"{PYTEST} --ignore=tests/demo")
+# Its own limit: a whole run of the suite, which takes over 600 s (run_doc_blocks.py's default) on a
+# loaded 2-core machine; and the docs run's, whose other steps take up to ~300 s there.
+SUITE_TIMEOUT_SECONDS = 2400
+ADDED_PROJECT_RUN_TIMEOUT_SECONDS = SUITE_TIMEOUT_SECONDS + 900
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,7 @@ class DemoRuns:
 
 @dataclass(frozen=True)
 class DocsRuns:
-    steps: list[dict[str, str]]  # {"label", "command"}, in the order they run
+    steps: list[dict[str, Any]]  # {"label", "command"[, "timeout"]}, in the order they run
     results_file: Path
     process: subprocess.Popen[bytes]
 

@@ -18,11 +18,11 @@ that block's `make setup`, the project's tests and `make wheel` (tens of seconds
 from __future__ import annotations
 
 import pytest
-from demo_support import ADDED_PROJECT, THE_TESTS, DocsRuns
+from demo_support import ADDED_PROJECT, ADDED_PROJECT_RUN_TIMEOUT_SECONDS, THE_TESTS, DocsRuns
 
 
 def _step(docs_runs: DocsRuns, label: str) -> dict[str, object]:
-    results = {result["label"]: result for result in docs_runs.wait()}
+    results = {result["label"]: result for result in docs_runs.wait(ADDED_PROJECT_RUN_TIMEOUT_SECONDS)}
     assert label in results, f"the docs run stopped before {label!r}"
     return results[label]
 
