@@ -4,13 +4,15 @@ A fresh SQLite store runs its migrations on first touch, so the whole session sh
 tests that change registry state use their own `schema`, which gives them their own tables and
 their own registered model inside the same store.
 
-The end-to-end run from the built wheel (test_ml_wheel.py, marker `e2e`) is a separate process
-that needs nothing from this one, so when it is selected it starts with the first ml test and runs
-on the second core while the in-process tests run; its test waits for it and checks the result.
+The two projects' jobs from the venv holding both wheels (test_ml_projects.py, marker `e2e`) are
+separate processes that need nothing from this one, so when their test is selected they start with
+the first ml test and run beside the in-process tests; the test waits for them and checks the
+result (side_by_side_runs).
 """
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -20,10 +22,20 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from iris_mlops.project import PROJECT as IRIS
-from ml_support import IRIS_DIR, PROJECT_DIRS, TEST_COMMIT, build_wheel, wheel_venv
+from ml_support import (
+    IRIS_DIR,
+    ONE_BLAS_THREAD,
+    PROJECT_DIRS,
+    TEST_COMMIT,
+    SideBySideRuns,
+    build_wheel,
+    wheel_venv,
+)
 from mlops_framework.job_graph import load_job_graph
 from mlops_framework.runner import run_job
 from threadpoolctl import threadpool_limits
+
+from demo.job_env import JobEnvironment
 
 if TYPE_CHECKING:
     from databricks_workspace import Environment, FakeWorkspace
@@ -104,6 +116,41 @@ def wheel_env(built_wheels: dict[str, Path], job_venvs: Path) -> Path:
     """A venv holding Iris's built wheel, diabetes's beside it, and ml/framework/requirements.lock,
     nothing else (see `wheel_venv`): two projects installed together, as a shared environment."""
     return wheel_venv(built_wheels["iris"], job_venvs, beside=[built_wheels["diabetes"]])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def side_by_side_runs(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SideBySideRuns | None]:
+    """Iris's and diabetes's jobs from the venv holding both wheels (test_ml_projects.py): separate
+    processes that need nothing from this one, so they start with the first ml test and run beside
+    the in-process tests; the test waits for them and checks what they wrote."""
+    if not any(
+        "test_two_projects_wheels_installed_side_by_side" in item.nodeid for item in request.session.items
+    ):
+        yield None
+        return
+    work = tmp_path_factory.mktemp("side_by_side")
+    environment = JobEnvironment(venv=request.getfixturevalue("wheel_env"), home=work / "home")
+    environ = environment.environ(ONE_BLAS_THREAD)
+    logs = {project: work / f"{project}.log" for project in ("iris", "diabetes")}
+    runs: dict[str, subprocess.Popen[bytes]] = {}
+    for project, log in logs.items():  # at once; output to a file, which never fills up as a pipe can
+        with log.open("w") as output:
+            runs[project] = subprocess.Popen(
+                [str(environment.script(f"{project}-mlops")), "run", "training", "batch-inference"],
+                cwd=work,
+                env=environ,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+    try:
+        yield SideBySideRuns(environment, runs, logs)
+    finally:
+        for run in runs.values():
+            if run.poll() is None:
+                run.kill()
+            run.wait()
 
 
 # ----------------------------------------------------------------- the fake Databricks workspace

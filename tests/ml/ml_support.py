@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from demo import job_env
@@ -44,3 +45,10 @@ def wheel_venv(wheel: Path, root: Path, beside: Sequence[Path] = ()) -> Path:
     while all are unchanged."""
     venv, _built = job_env.wheel_venv(wheel, root, beside=beside)
     return venv
+
+
+@dataclass(frozen=True)
+class SideBySideRuns:
+    environment: job_env.JobEnvironment  # the venv of both wheels (wheel_env) and the one home they share
+    runs: dict[str, subprocess.Popen[bytes]]  # project -> its front door's `run training batch-inference`
+    logs: dict[str, Path]  # project -> what that run printed

@@ -18,13 +18,12 @@ from databricks.sdk.errors import DatabricksError
 from deltalake import DeltaTable
 from diabetes_mlops.project import PROJECT as DIABETES
 from iris_mlops.project import PROJECT as IRIS
-from ml_support import ONE_BLAS_THREAD, PROJECT_DIRS, REPO
+from ml_support import PROJECT_DIRS, REPO, SideBySideRuns
 from mlops_framework.job_graph import load_job_graph, vendored_framework, wheel_member
 from mlops_framework.params import TaskParameters
 from mlops_framework.runner import run_job
 from mlops_framework.serving import champion_app, serve_in_thread
 
-from demo.job_env import JobEnvironment
 from infra.wheel import read_wheel
 
 FRAMEWORK = REPO / "ml" / "framework"
@@ -99,32 +98,19 @@ def test_each_wheel_names_the_last_commit_of_its_own_sources(
 
 @pytest.mark.e2e
 def test_two_projects_wheels_installed_side_by_side_each_run_their_own_jobs(
-    wheel_env: Path, tmp_path: Path
+    side_by_side_runs: SideBySideRuns, tmp_path: Path
 ) -> None:
     """The venv holds Iris's and diabetes's wheels and their locked dependencies, not the framework:
-    each project's front door runs its training and batch scoring there, into one home."""
-    environment = JobEnvironment(venv=wheel_env, home=tmp_path / "home")
+    each project's front door runs its training and batch scoring there, into one home (started at
+    once with the first ml test: conftest.py, side_by_side_runs)."""
+    environment = side_by_side_runs.environment
     assert environment.run(["python", "-c", "import mlops_framework"], cwd=tmp_path).returncode != 0
-    environ = environment.environ(ONE_BLAS_THREAD)
-    runs = {
-        project: subprocess.Popen(
-            [str(environment.script(f"{project}-mlops")), "run", "training", "batch-inference"],
-            cwd=tmp_path,
-            env=environ,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for project in ("iris", "diabetes")  # at once: one per core
-    }
-    for project, run in runs.items():
-        output, _ = run.communicate(timeout=600)
-        assert run.returncode == 0, f"{project}: {output[-3000:]}"
+    for project, run in side_by_side_runs.runs.items():
+        output = side_by_side_runs.logs[project]
+        assert run.wait(timeout=600) == 0, f"{project}: {output.read_text(encoding='utf-8')[-3000:]}"
     for spec in (IRIS, DIABETES):  # each scored its own data with its own champion
         catalog = TaskParameters().catalog
-        table = DeltaTable(
-            str(tmp_path / "home" / "tables" / catalog / spec.schema / spec.tables.predictions)
-        )
+        table = DeltaTable(str(environment.home / "tables" / catalog / spec.schema / spec.tables.predictions))
         scored = table.to_pandas()
         assert len(scored) == len(spec.load_frame()), spec.name
         assert set(scored[spec.key_column]) == set(spec.load_frame()[spec.key_column]), spec.name
