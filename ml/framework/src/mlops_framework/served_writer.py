@@ -14,10 +14,10 @@ into the Delta table (ServedRequestLog), and answers with the number of rows wri
   that exits is started again at the next flush, its batch logged as lost.
 - Loss-free across a clean shutdown: `stop()` hands over what is pending and waits for the writer.
 - A failing write is logged (by the writer, on the server's stderr) and never fails a request.
-- The writer runs at a lower CPU priority (niceness 10) and parses each batch's requests of one
-  shape as one frame (served_log.unpacked_all): 0.05 s of CPU for 2,150 one-row requests, where
-  one parse per request took 1.45 s, a third of a core at 430 requests a second, taken from the
-  server on a two-core machine.
+- The writer parses each batch's requests of one shape as one frame (served_log.unpacked_all):
+  0.05 s of CPU for 2,150 one-row requests, where one parse per request took 1.45 s, a third of a
+  core at 430 requests a second, taken from the server on a two-core machine. It keeps the
+  server's CPU priority: the server waits for it at start and at shutdown.
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ from .project import ProjectSpec
 
 FLUSH_SECONDS = 5.0
 START_TIMEOUT_SECONDS = 60.0
-WRITER_NICENESS = 10
 _FRAME = struct.Struct("!Q")
 _READY = 2**64 - 1
 _logger = logging.getLogger(LOGGER_NAME)
@@ -241,10 +240,6 @@ def _writer_main(requests: IO[bytes], answers: IO[bytes]) -> None:
 
 
 def main() -> None:
-    # Background work: on a machine whose cores the server (and its callers) keep busy, the
-    # scheduler gives the serving process the CPU first (POSIX niceness; not on Windows).
-    if hasattr(os, "nice"):
-        os.nice(WRITER_NICENESS)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s served-request writer: %(message)s")
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything a library prints goes to the log, never into the answers
